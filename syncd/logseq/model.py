@@ -1,0 +1,85 @@
+"""The parsed shape of a Logseq page: page properties, then an outline of blocks.
+
+Everything here is a frozen value; the parser (``logseq.parser``) builds it from text and the
+renderers read it. Lines are kept verbatim (minus the outline indentation) so that rewriting
+rules change only the tokens they own and the rest of the page survives byte for byte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Property:
+    """A ``key:: value`` line. ``index`` is the line's position in its owner's ``lines``."""
+
+    key: str  # as written (Logseq compares keys case-insensitively)
+    value: str  # raw text after ``::``, stripped
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One ``- `` bullet and what is nested under it.
+
+    ``lines[0]`` is the text after ``- ``; the other lines are continuation lines with the
+    bullet's indentation and the two-space continuation indent removed (code fences, block
+    properties, SCHEDULED, :LOGBOOK: ... all live here, in source order).
+    """
+
+    depth: int  # 0 = top-level bullet; from relative indentation, not a fixed unit
+    indent: str  # exact leading whitespace of the bullet line
+    lines: tuple[str, ...]
+    properties: tuple[Property, ...]  # block properties: key:: value lines right after lines[0]
+    children: tuple[Block, ...]
+    line: int  # 1-based line number of the bullet in the source text
+
+    @property
+    def first_line(self) -> str:
+        return self.lines[0] if self.lines else ""
+
+    def property_value(self, key: str) -> str | None:
+        wanted = key.lower()
+        for prop in self.properties:
+            if prop.key.lower() == wanted:
+                return prop.value
+        return None
+
+    def content_lines(self) -> tuple[str, ...]:
+        """The block's lines without its property lines."""
+        skip = {p.index for p in self.properties}
+        return tuple(line for i, line in enumerate(self.lines) if i not in skip)
+
+    def walk(self) -> list[Block]:
+        """This block and all its descendants, in document order."""
+        out: list[Block] = [self]
+        for child in self.children:
+            out.extend(child.walk())
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A parsed page. ``preamble`` is the text before the first bullet (page properties
+    included, as written); ``properties`` are the page properties found there, or in a first
+    bullet made only of ``key:: value`` lines (then ``properties_in_first_block`` is true and
+    that bullet is *not* in ``blocks``)."""
+
+    properties: tuple[Property, ...]
+    preamble: tuple[str, ...]
+    blocks: tuple[Block, ...]
+    properties_in_first_block: bool = False
+
+    def property_value(self, key: str) -> str | None:
+        wanted = key.lower()
+        for prop in self.properties:
+            if prop.key.lower() == wanted:
+                return prop.value
+        return None
+
+    def walk(self) -> list[Block]:
+        out: list[Block] = []
+        for block in self.blocks:
+            out.extend(block.walk())
+        return out
