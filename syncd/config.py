@@ -1,14 +1,28 @@
 """Configuration: YAML file -> frozen dataclasses, every problem reported with its key path.
 
 The dataclasses below are the contract the rest of syncd codes against; ``load_config`` and
-``validate`` fill them from ``config.yaml`` (see ``config.example.yaml`` for every key).
+``validate_mapping`` fill them from ``config.yaml`` (see ``config.example.yaml`` for every key).
 """
 
 from __future__ import annotations
 
+import datetime
+import difflib
 import enum
+import hashlib
+import logging
+import math
+import os
+import re
+import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
+
+import yaml
+
+from syncd.errors import ConfigError
 
 
 class Include(enum.Enum):
@@ -47,3 +61,688 @@ class Config:
     max_page_bytes: int = 8 * 1024 * 1024  # larger source pages are reported and skipped
     repair_mojibake: bool = True  # "â€”" -> "—" (UTF-8 that was read as cp1252)
     source_file: Path | None = None  # where this configuration was read from
+
+
+# --------------------------------------------------------------------------------------------
+# Loading and validation
+# --------------------------------------------------------------------------------------------
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTO: Final[Mapping[Include, str]] = {Include.READWISE: "Readwise", Include.ALL: ""}
+
+_TOP_KEYS: Final = ("state_dir", "vaults", "daemon", "max_page_size", "repair_mojibake")
+_VAULT_KEYS: Final = ("name", "path", "sources")
+_SOURCE_KEYS: Final = ("path", "include", "into")
+_DAEMON_KEYS: Final = ("settle_seconds", "rescan_interval", "polling")
+
+_MISSING: Final = object()
+
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
+_PLAIN_NUMBER = re.compile(rf"{_NUMBER}")
+_DURATION_PART = re.compile(rf"\s*({_NUMBER})\s*(ms|s|m|h|d)\s*")
+_DURATION_UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION_HINT: Final = "use seconds or a number with a unit (500ms, 2s, 15m, 1h30m, 1d)"
+
+_SIZE = re.compile(rf"\s*({_NUMBER})\s*([A-Za-z]*)\s*")
+_SIZE_UNITS: Final = {
+    "": 1,
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+}
+_SIZE_HINT: Final = "use a number of bytes or a size with a unit (512KiB, 8MiB, 10MB)"
+
+_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_INTO_FORBIDDEN: Final = '*"\\<>:|?'
+
+
+def default_config_path(env: Mapping[str, str] | None = None) -> Path:
+    """``$SYNCD_CONFIG``, else ``$XDG_CONFIG_HOME/syncd/config.yaml`` (XDG default ~/.config)."""
+    env = os.environ if env is None else env
+    explicit = env.get("SYNCD_CONFIG", "")
+    if explicit:
+        return Path(_expand_user(explicit, env))
+    return _xdg_dir(env, "XDG_CONFIG_HOME", ".config") / "syncd" / "config.yaml"
+
+
+def default_state_dir(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_STATE_HOME/syncd`` (XDG default ~/.local/state)."""
+    env = os.environ if env is None else env
+    return _xdg_dir(env, "XDG_STATE_HOME", ".local/state") / "syncd"
+
+
+def parse_duration(text: str | int | float) -> float:
+    """Seconds in ``text``: a number of seconds, or "500ms", "2s", "15m", "1h30m", "1d".
+
+    >>> parse_duration("1h30m")
+    5400.0
+
+    Raises ValueError (one line, for the user) for anything else, including negative numbers.
+    """
+    if isinstance(text, bool) or not isinstance(text, int | float | str):
+        raise ValueError(f"invalid duration {text!r}: {_DURATION_HINT}")
+    seconds = _parse_duration_text(text) if isinstance(text, str) else float(text)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"invalid duration {text!r}: must be zero or more seconds")
+    return seconds
+
+
+def _parse_duration_text(text: str) -> float:
+    stripped = text.strip()
+    if _PLAIN_NUMBER.fullmatch(stripped):
+        return float(stripped)
+    total = 0.0
+    pos = 0
+    while pos < len(text):
+        match = _DURATION_PART.match(text, pos)
+        if match is None:
+            break
+        total += float(match[1]) * _DURATION_UNITS[match[2]]
+        pos = match.end()
+    if pos == 0 or pos < len(text):
+        raise ValueError(f"invalid duration {text!r}: {_DURATION_HINT}")
+    return total
+
+
+def parse_size(text: str | int | float) -> int:
+    """Bytes in ``text``: a number of bytes, or "512KiB", "8MiB", "10MB" (KB = 1000, KiB = 1024).
+
+    >>> parse_size("8MiB")
+    8388608
+
+    Raises ValueError (one line, for the user) for anything else, including zero.
+    """
+    if isinstance(text, bool) or not isinstance(text, int | float | str):
+        raise ValueError(f"invalid size {text!r}: {_SIZE_HINT}")
+    if isinstance(text, str):
+        match = _SIZE.fullmatch(text)
+        unit = match[2].lower() if match else ""
+        if match is None or unit not in _SIZE_UNITS:
+            raise ValueError(f"invalid size {text!r}: {_SIZE_HINT}")
+        size = float(match[1]) * _SIZE_UNITS[unit]
+    elif isinstance(text, float) and not text.is_integer():
+        raise ValueError(f"invalid size {text!r}: must be a whole number of bytes")
+    else:
+        size = float(text)
+    if not math.isfinite(size) or size < 1:
+        raise ValueError(f"invalid size {text!r}: must be at least 1 byte")
+    return round(size)
+
+
+def load_config(path: Path, *, env: Mapping[str, str] | None = None) -> tuple[Config, list[str]]:
+    """Read and validate ``path``: (config, warnings), or ConfigError listing every problem.
+
+    Warnings are one line each, ``key.path: message`` (unknown keys, a source that does not
+    look like a Logseq graph). Relative paths in the file are relative to its folder.
+    """
+    path = path.absolute()
+    data = _read_yaml(path)
+    return validate_mapping(data, base_dir=path.parent, source_file=path, env=env)
+
+
+def _read_yaml(path: Path) -> object:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([("", "file not found")], path) from None
+    except IsADirectoryError:
+        raise ConfigError([("", "is a folder, not a file")], path) from None
+    except PermissionError:
+        raise ConfigError([("", "file not readable (permission denied)")], path) from None
+    except OSError as err:
+        raise ConfigError([("", f"file not readable ({err.strerror})")], path) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ConfigError([("", f"not valid UTF-8 (byte {err.start})")], path) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError([("", _yaml_error_message(err))], path) from None
+
+
+def _yaml_error_message(err: yaml.YAMLError) -> str:
+    if isinstance(err, yaml.MarkedYAMLError):
+        mark = err.problem_mark or err.context_mark
+        what = " ".join(str(err.problem or err.context or "syntax error").split())
+        if mark is not None:
+            return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {what}"
+        return f"invalid YAML: {what}"
+    return "invalid YAML: " + " ".join(str(err).split())
+
+
+def validate_mapping(
+    data: object,
+    *,
+    base_dir: Path,
+    source_file: Path | None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[Config, list[str]]:
+    """Turn parsed YAML into a Config: (config, warnings), or ConfigError with every problem.
+
+    ``base_dir`` anchors relative paths; ``source_file`` names the file in errors and in
+    ``Config.source_file``; ``env`` (default ``os.environ``) expands ``$VAR`` and ``~``.
+    The file system is consulted: sources must exist, a vault's parent must exist.
+    """
+    if data is None:
+        problem = ("", "the configuration is empty; it needs at least a vaults list")
+        raise ConfigError([problem], source_file)
+    if not isinstance(data, dict):
+        problem = ("", f"the top level must be a mapping (vaults: ...), not {_kind(data)}")
+        raise ConfigError([problem], source_file)
+    checker = _Checker(base_dir.absolute(), os.environ if env is None else env)
+    config = checker.config(data, source_file)
+    if checker.problems or config is None:
+        raise ConfigError(checker.problems, source_file)
+    return config, checker.warnings
+
+
+def config_for_paths(
+    source: Path,
+    vault: Path,
+    *,
+    include: Include = Include.READWISE,
+    into: str | None = None,
+    state_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    """The configuration of ``syncd once SOURCE VAULT`` (no config file).
+
+    Paths are taken as given (the shell has expanded them), relative to the working folder.
+    ``into`` defaults to "Readwise" (include readwise) or "" (include all); ``state_dir`` to
+    ``$XDG_STATE_HOME/syncd/<first 12 hex digits of sha1(resolved vault path)>``, never inside
+    the vault. Problems are keyed SOURCE, VAULT, --into and --state-dir.
+    """
+    env = os.environ if env is None else env
+    problems: list[tuple[str, str]] = []
+    source_path = _resolve_or_report(source, "SOURCE", problems)
+    vault_path = _resolve_or_report(vault, "VAULT", problems)
+    if source_path is not None:
+        _add(problems, "SOURCE", _source_problem(source_path))
+    if vault_path is not None:
+        _add(problems, "VAULT", _vault_problem(vault_path))
+    if source_path is not None and vault_path is not None:
+        _add(problems, "SOURCE", _nesting_problem(source_path, vault_path))
+    into_text = DEFAULT_INTO[include] if into is None else into
+    into_clean, into_problem = _check_into(into_text)
+    _add(problems, "--into", into_problem)
+    state: Path | None = None
+    if state_dir is not None:
+        state = _resolve_or_report(state_dir, "--state-dir", problems)
+    elif vault_path is not None:
+        digest = hashlib.sha1(os.fsencode(vault_path), usedforsecurity=False).hexdigest()
+        state = default_state_dir(env) / digest[:12]
+    if state is not None and vault_path is not None and _within(state, vault_path):
+        problems.append(("--state-dir", f"must not be inside the vault ({state})"))
+    if problems or source_path is None or vault_path is None or state is None:
+        raise ConfigError(problems)
+    warning = _graph_warning(source_path)
+    if warning is not None:
+        log.warning("SOURCE: %s", warning)
+    source_cfg = SourceConfig(path=source_path, include=include, into=into_clean)
+    name = vault_path.name or "vault"
+    vault_cfg = VaultConfig(name=name, path=vault_path, sources=(source_cfg,))
+    return Config(vaults=(vault_cfg,), state_dir=state)
+
+
+# --- helpers shared by the file checker and config_for_paths ---------------------------------
+
+
+def _add(problems: list[tuple[str, str]], key: str, message: str | None) -> None:
+    if message is not None:
+        problems.append((key, message))
+
+
+def _home(env: Mapping[str, str]) -> Path:
+    home = env.get("HOME", "")
+    return Path(home) if home else Path.home()
+
+
+def _xdg_dir(env: Mapping[str, str], var: str, fallback: str) -> Path:
+    value = env.get(var, "")
+    if value and Path(value).is_absolute():  # the XDG spec ignores relative values
+        return Path(value)
+    return _home(env) / fallback
+
+
+def _expand_user(text: str, env: Mapping[str, str]) -> str:
+    if text == "~" or text.startswith("~/"):
+        return str(_home(env)) + text[1:]
+    if text.startswith("~"):  # ~user/...
+        try:
+            return str(Path(text).expanduser())
+        except RuntimeError:  # no such user: keep the text, the path check reports it
+            return text
+    return text
+
+
+def _expand_vars(text: str, env: Mapping[str, str]) -> tuple[str, str | None]:
+    """``$VAR`` / ``${VAR}`` replaced from ``env``; the second item names an unset/empty one."""
+    problem: str | None = None
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal problem
+        name = match[1] or match[2]
+        value = env.get(name)
+        if not value and problem is None:
+            state = "is not set" if value is None else "is empty"
+            problem = f"environment variable ${name} {state}"
+        return value or ""
+
+    return _ENV_VAR.sub(replace, text), problem
+
+
+def _resolve_or_report(path: Path, key: str, problems: list[tuple[str, str]]) -> Path | None:
+    try:
+        return path.absolute().resolve()
+    except (OSError, RuntimeError, ValueError) as err:
+        problems.append((key, f"cannot resolve the path ({err})"))
+        return None
+
+
+def _within(inner: Path, outer: Path) -> bool:
+    """Whether ``inner`` is ``outer`` or inside it (both resolved)."""
+    return inner == outer or outer in inner.parents
+
+
+def _source_problem(path: Path) -> str | None:
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return f"does not exist ({path})"
+    except OSError as err:
+        return f"cannot be read ({path}: {err.strerror})"
+    if not stat.S_ISDIR(mode):
+        return f"is not a folder ({path})"
+    if not os.access(path, os.R_OK | os.X_OK):
+        return f"cannot be read ({path}: permission denied)"
+    return None
+
+
+def _vault_problem(path: Path) -> str | None:
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        parent = path.parent
+        if not parent.exists():
+            return f"parent folder does not exist ({parent})"
+        if not parent.is_dir():
+            return f"parent is not a folder ({parent})"
+        return None  # a new vault: syncd creates the folder
+    except OSError as err:
+        return f"cannot be read ({path}: {err.strerror})"
+    if not stat.S_ISDIR(mode):
+        return f"is a file, not a folder ({path})"
+    return None
+
+
+def _nesting_problem(source: Path, vault: Path) -> str | None:
+    if source == vault:
+        return f"is the vault folder itself ({source})"
+    if _within(source, vault):
+        return f"is inside its own vault ({vault})"
+    if _within(vault, source):
+        return f"contains its own vault ({vault})"
+    return None
+
+
+def _graph_warning(source: Path) -> str | None:
+    if (source / "pages").is_dir() or (source / "journals").is_dir():
+        return None
+    return f"no pages/ or journals/ folder: is this a Logseq graph root? ({source})"
+
+
+def _check_into(text: str) -> tuple[str, str | None]:
+    """``into`` normalised ("Readwise/", "./Readwise" -> "Readwise"), or a problem."""
+    if text.startswith("/"):
+        return text, "must be a folder inside the vault, not an absolute path"
+    bad = sorted({char for char in text if char in _INTO_FORBIDDEN or ord(char) < 32})
+    if bad:
+        shown = " ".join(repr(char)[1:-1] for char in bad)
+        return text, f"must not contain {shown} (Obsidian rejects these characters)"
+    parts = [part for part in text.split("/") if part not in ("", ".")]
+    if ".." in parts:
+        return text, "must stay inside the vault: '..' is not allowed"
+    return "/".join(parts), None
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, datetime.date):
+        return "a date"
+    return type(value).__name__
+
+
+def _key(prefix: str, key: object) -> str:
+    name = key if isinstance(key, str) else repr(key)
+    return f"{prefix}.{name}" if prefix else name
+
+
+# --- the config file checker -----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _VaultDraft:
+    key: str  # "vaults[0]"
+    name: str | None
+    path: Path | None
+    config: VaultConfig | None  # None when something in it is invalid
+
+
+class _Checker:
+    """Walks parsed YAML, collecting every problem (key path, message) and warning."""
+
+    def __init__(self, base_dir: Path, env: Mapping[str, str]) -> None:
+        self.base_dir = base_dir
+        self.env = env
+        self.problems: list[tuple[str, str]] = []
+        self.warnings: list[str] = []
+
+    # generic helpers
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append((key, message))
+
+    def unknown_keys(self, prefix: str, data: dict[object, object], known: tuple[str, ...]) -> None:
+        for key in data:
+            if key in known:
+                continue
+            hint = ""
+            if isinstance(key, str):
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+            self.warnings.append(f"{_key(prefix, key)}: unknown key{hint}")
+
+    def typed(self, key: str, value: object, kind: type, expected: str) -> bool:
+        """Whether ``value`` is a ``kind``; a problem is recorded otherwise."""
+        if isinstance(value, kind):
+            return True
+        if value is None:
+            self.problem(key, f"has no value (expected {expected})")
+        else:
+            self.problem(key, f"must be {expected}, not {_kind(value)}")
+        return False
+
+    def required(self, data: dict[object, object], prefix: str, name: str) -> object:
+        value = data.get(name, _MISSING)
+        if value is _MISSING:
+            self.problem(_key(prefix, name), "missing required key")
+        return value
+
+    def text(self, key: str, value: object, what: str) -> str | None:
+        """Expanded (``$VAR``, ``~``) text, or None after recording a problem."""
+        if not self.typed(key, value, str, what):
+            return None
+        assert isinstance(value, str)
+        if "\0" in value:
+            self.problem(key, "must not contain a NUL character")
+            return None
+        expanded, problem = _expand_vars(value, self.env)
+        if problem is not None:
+            self.problem(key, problem)
+            return None
+        return _expand_user(expanded, self.env)
+
+    def path(self, key: str, value: object) -> Path | None:
+        text = self.text(key, value, "a path")
+        if text is None:
+            return None
+        if not text.strip():
+            self.problem(key, "must not be empty")
+            return None
+        path = Path(text)
+        if not path.is_absolute():
+            path = self.base_dir / path
+        return _resolve_or_report(path, key, self.problems)
+
+    def boolean(self, key: str, value: object, default: bool) -> bool:
+        if value is _MISSING:
+            return default
+        if self.typed(key, value, bool, "true or false"):
+            return bool(value)
+        return default
+
+    def duration(self, key: str, value: object, default: float, *, allow_zero: bool) -> float:
+        if value is _MISSING:
+            return default
+        if value is None or not isinstance(value, int | float | str) or isinstance(value, bool):
+            self.typed(key, value, str, "a duration (seconds, or 500ms, 2s, 15m, 1h30m)")
+            return default
+        try:
+            seconds = parse_duration(value)
+        except ValueError as err:
+            self.problem(key, str(err))
+            return default
+        if seconds == 0 and not allow_zero:
+            self.problem(key, "must be longer than zero")
+        return seconds
+
+    # sections
+
+    def config(self, data: dict[object, object], source_file: Path | None) -> Config | None:
+        self.unknown_keys("", data, _TOP_KEYS)
+        state_dir = self.state_dir(data.get("state_dir", _MISSING))
+        vaults = self.vaults(self.required(data, "", "vaults"))
+        daemon = self.daemon(data.get("daemon", _MISSING))
+        max_page_bytes = self.size("max_page_size", data.get("max_page_size", _MISSING))
+        repair = self.boolean("repair_mojibake", data.get("repair_mojibake", _MISSING), True)
+        self.cross_checks(vaults, state_dir)
+        configs = tuple(draft.config for draft in vaults if draft.config is not None)
+        if self.problems or state_dir is None or len(configs) != len(vaults):
+            return None
+        return Config(
+            vaults=configs,
+            state_dir=state_dir,
+            daemon=daemon,
+            max_page_bytes=max_page_bytes,
+            repair_mojibake=repair,
+            source_file=source_file,
+        )
+
+    def state_dir(self, value: object) -> Path | None:
+        if value is _MISSING:
+            return default_state_dir(self.env)
+        path = self.path("state_dir", value)
+        if path is not None and path.exists() and not path.is_dir():
+            self.problem("state_dir", f"is a file, not a folder ({path})")
+        return path
+
+    def size(self, key: str, value: object) -> int:
+        default = Config.__dataclass_fields__["max_page_bytes"].default
+        assert isinstance(default, int)
+        if value is _MISSING:
+            return default
+        if value is None or not isinstance(value, int | float | str) or isinstance(value, bool):
+            self.typed(key, value, str, "a size (bytes, or 512KiB, 8MiB)")
+            return default
+        try:
+            return parse_size(value)
+        except ValueError as err:
+            self.problem(key, str(err))
+            return default
+
+    def daemon(self, value: object) -> DaemonConfig:
+        if value is _MISSING:
+            return DaemonConfig()
+        if not self.typed("daemon", value, dict, "a mapping"):
+            return DaemonConfig()
+        assert isinstance(value, dict)
+        self.unknown_keys("daemon", value, _DAEMON_KEYS)
+        defaults = DaemonConfig()
+        settle = self.duration(
+            "daemon.settle_seconds",
+            value.get("settle_seconds", _MISSING),
+            defaults.settle_seconds,
+            allow_zero=True,
+        )
+        rescan = self.duration(
+            "daemon.rescan_interval",
+            value.get("rescan_interval", _MISSING),
+            defaults.rescan_interval,
+            allow_zero=False,
+        )
+        polling = self.boolean("daemon.polling", value.get("polling", _MISSING), defaults.polling)
+        return DaemonConfig(settle_seconds=settle, rescan_interval=rescan, polling=polling)
+
+    def vaults(self, value: object) -> list[_VaultDraft]:
+        if value is _MISSING or not self.typed("vaults", value, list, "a list of vaults"):
+            return []
+        assert isinstance(value, list)
+        if not value:
+            self.problem("vaults", "must list at least one vault")
+        return [self.vault(f"vaults[{index}]", item) for index, item in enumerate(value)]
+
+    def vault(self, key: str, value: object) -> _VaultDraft:
+        if not self.typed(key, value, dict, "a mapping with name, path and sources"):
+            return _VaultDraft(key, None, None, None)
+        assert isinstance(value, dict)
+        self.unknown_keys(key, value, _VAULT_KEYS)
+        name = self.vault_name(key, self.required(value, key, "name"))
+        path: Path | None = None
+        raw_path = self.required(value, key, "path")
+        if raw_path is not _MISSING:
+            path = self.path(f"{key}.path", raw_path)
+        if path is not None:
+            self.check(f"{key}.path", _vault_problem(path))
+        sources = self.sources(key, self.required(value, key, "sources"), path)
+        config = None
+        if name is not None and path is not None and sources is not None:
+            config = VaultConfig(name=name, path=path, sources=sources)
+        return _VaultDraft(key, name, path, config)
+
+    def vault_name(self, key: str, value: object) -> str | None:
+        if value is _MISSING or not self.typed(f"{key}.name", value, str, "text"):
+            return None
+        assert isinstance(value, str)
+        if not value.strip():
+            self.problem(f"{key}.name", "must not be empty")
+            return None
+        return value
+
+    def sources(
+        self, vault_key: str, value: object, vault: Path | None
+    ) -> tuple[SourceConfig, ...] | None:
+        key = f"{vault_key}.sources"
+        if value is _MISSING or not self.typed(key, value, list, "a list of sources"):
+            return None
+        assert isinstance(value, list)
+        if not value:
+            self.problem(key, "must list at least one source")
+            return None
+        seen: dict[Path, str] = {}
+        configs = [
+            self.source(f"{key}[{index}]", item, vault, seen) for index, item in enumerate(value)
+        ]
+        done = tuple(config for config in configs if config is not None)
+        return done if len(done) == len(configs) else None
+
+    def source(
+        self, key: str, value: object, vault: Path | None, seen: dict[Path, str]
+    ) -> SourceConfig | None:
+        if not self.typed(key, value, dict, "a mapping with path, include and into"):
+            return None
+        assert isinstance(value, dict)
+        self.unknown_keys(key, value, _SOURCE_KEYS)
+        path = self.source_path(f"{key}.path", self.required(value, key, "path"), vault, seen)
+        include = self.include(f"{key}.include", value.get("include", _MISSING))
+        into = self.into(f"{key}.into", value.get("into", _MISSING), include)
+        if path is None or include is None or into is None:
+            return None
+        return SourceConfig(path=path, include=include, into=into)
+
+    def source_path(
+        self, key: str, value: object, vault: Path | None, seen: dict[Path, str]
+    ) -> Path | None:
+        if value is _MISSING:
+            return None
+        path = self.path(key, value)
+        if path is None:
+            return None
+        problem = _source_problem(path)
+        if problem is None and vault is not None:
+            problem = _nesting_problem(path, vault)
+        if problem is None and path in seen:
+            problem = f"same graph as {seen[path]} ({path})"
+        seen.setdefault(path, key)
+        if problem is not None:
+            self.problem(key, problem)
+            return None
+        warning = _graph_warning(path)
+        if warning is not None:
+            self.warnings.append(f"{key}: {warning}")
+        return path
+
+    def include(self, key: str, value: object) -> Include | None:
+        if value is _MISSING:
+            return Include.READWISE
+        choices = {member.value: member for member in Include}
+        if isinstance(value, str) and value in choices:
+            return choices[value]
+        shown = f'"{value}"' if isinstance(value, str) else _kind(value)
+        self.problem(key, f"must be readwise or all, not {shown}")
+        return None
+
+    def into(self, key: str, value: object, include: Include | None) -> str | None:
+        if value is _MISSING:
+            return DEFAULT_INTO[include or Include.READWISE]
+        if value is None:
+            self.problem(key, 'has no value (write into: "" for the vault root)')
+            return None
+        text = self.text(key, value, "a folder inside the vault")
+        if text is None:
+            return None
+        clean, problem = _check_into(text)
+        return self.check(key, problem, clean)
+
+    def check(self, key: str, problem: str | None, value: str | None = None) -> str | None:
+        """Record ``problem`` if any; ``value`` when there was none."""
+        if problem is not None:
+            self.problem(key, problem)
+            return None
+        return value
+
+    def cross_checks(self, vaults: list[_VaultDraft], state_dir: Path | None) -> None:
+        names: dict[str, str] = {}
+        paths: dict[Path, str] = {}
+        for draft in vaults:
+            if draft.name is not None:
+                if draft.name in names:
+                    other = names[draft.name]
+                    self.problem(
+                        f"{draft.key}.name", f'duplicate vault name "{draft.name}" (also {other})'
+                    )
+                names.setdefault(draft.name, f"{draft.key}.name")
+            if draft.path is not None:
+                if draft.path in paths:
+                    other = paths[draft.path]
+                    self.problem(f"{draft.key}.path", f"same folder as {other} ({draft.path})")
+                paths.setdefault(draft.path, f"{draft.key}.path")
+        if state_dir is not None:
+            self.check_state_dir(state_dir, vaults)
+
+    def check_state_dir(self, state_dir: Path, vaults: list[_VaultDraft]) -> None:
+        for draft in vaults:
+            if draft.path is not None and _within(state_dir, draft.path):
+                self.problem("state_dir", f"must not be inside a vault ({draft.key}.path)")
+                return
+            for index, source in enumerate(draft.config.sources if draft.config else ()):
+                if _within(state_dir, source.path):
+                    where = f"{draft.key}.sources[{index}].path"
+                    self.problem("state_dir", f"must not be inside a source ({where})")
+                    return
