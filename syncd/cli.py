@@ -1,0 +1,340 @@
+"""Command line: ``syncd once | run | status | check`` (design.md "Command line").
+
+Exit status: 0 all good; 1 some pages failed (the others were still synced, each failure
+printed with its path and reason); 2 usage or configuration error (nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from syncd import __version__
+from syncd.config import (
+    Config,
+    Include,
+    config_for_paths,
+    default_config_path,
+    load_config,
+)
+from syncd.errors import ConfigError, SyncdError
+from syncd.state import StateStore
+from syncd.sync import RunReport, SyncEngine
+
+log = logging.getLogger("syncd")
+
+EXIT_OK = 0
+EXIT_FAILURES = 1
+EXIT_USAGE = 2
+
+DESCRIPTION = """\
+syncd keeps an Obsidian vault fed from Logseq. Readwise highlight pages in a Logseq graph
+become Obsidian notes; every later Readwise sync adds its new highlights exactly once and
+never touches what you wrote in the vault. With `include: all` it migrates a whole graph.
+"""
+
+EPILOG = """\
+examples:
+  syncd once ~/Logseq ~/Obsidian/Main            Readwise pages -> ~/Obsidian/Main/Readwise/
+  syncd once ~/Logseq ~/Obsidian/Main --include all --into ""   migrate the whole graph
+  syncd once --dry-run --diff                    what the configured sync would change
+  syncd check                                    validate ~/.config/syncd/config.yaml
+  syncd run                                      the daemon (systemd runs this)
+
+configuration: -c FILE, else $SYNCD_CONFIG, else $XDG_CONFIG_HOME/syncd/config.yaml
+(config.example.yaml documents every key). Exit status: 0 ok, 1 some pages failed,
+2 usage or configuration error.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="syncd",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"syncd {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-c", "--config", type=Path, metavar="FILE", help="configuration file (see above)"
+    )
+    common.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)"
+    )
+    common.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    once = sub.add_parser(
+        "once",
+        parents=[common],
+        help="one pass over every source, then exit",
+        description="Sync every source once and exit. With SOURCE and VAULT no configuration "
+        "file is needed: SOURCE is a Logseq graph folder (holding pages/), VAULT an Obsidian "
+        "vault folder (created if missing).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  syncd once ~/Logseq ~/Obsidian/Main\n"
+        "  syncd once -c config.yaml --vault main --dry-run --diff\n",
+    )
+    once.add_argument("source", nargs="?", type=Path, help="Logseq graph folder")
+    once.add_argument("vault", nargs="?", type=Path, help="Obsidian vault folder")
+    once.add_argument("--vault", dest="vault_name", metavar="NAME", help="only this vault")
+    once.add_argument(
+        "--include",
+        choices=[i.value for i in Include],
+        help="with SOURCE VAULT: readwise pages only (default) or every page",
+    )
+    once.add_argument(
+        "--into",
+        metavar="DIR",
+        help='with SOURCE VAULT: folder inside the vault (default "Readwise"; "" = root)',
+    )
+    once.add_argument(
+        "--state-dir", type=Path, metavar="DIR", help="with SOURCE VAULT: where state lives"
+    )
+    once.add_argument(
+        "--dry-run", action="store_true", help="write nothing (not even state); say what would change"
+    )
+    once.add_argument("--diff", action="store_true", help="also print a unified diff per note")
+
+    sub.add_parser(
+        "run",
+        parents=[common],
+        help="the daemon, in the foreground (systemd runs this)",
+        description="Watch every source and keep the vaults in sync until SIGTERM. SIGHUP "
+        "reloads the configuration.",
+    )
+    sub.add_parser(
+        "status",
+        parents=[common],
+        help="documents, notes, last run, failures, daemon",
+        description="Show what syncd knows: per vault the documents and notes, the last run, "
+        "recent failures, and whether the daemon is running.",
+    )
+    sub.add_parser(
+        "check",
+        parents=[common],
+        help="validate the configuration, list every problem",
+        description="Validate the configuration and list every problem with its key path. "
+        "Exit 0 when it is usable, 2 otherwise.",
+    )
+    return parser
+
+
+def configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    try:
+        from syncd.daemon.logsetup import configure_logging as daemon_logging
+    except ImportError:  # pragma: no cover - the daemon package is optional for once/check
+        logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
+        return
+    daemon_logging(level)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose, args.quiet)
+    try:
+        if args.command == "once":
+            return cmd_once(args, parser)
+        if args.command == "run":
+            from syncd.daemon.service import run_daemon
+
+            return run_daemon(_config_path(args))
+        if args.command == "status":
+            return cmd_status(args)
+        return cmd_check(args)
+    except ConfigError as exc:
+        _print_config_error(exc)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        log.error("interrupted")
+        return 130
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    return Path(args.config) if args.config else default_config_path()
+
+
+def _print_config_error(exc: ConfigError) -> None:
+    where = f"{exc.path}: " if exc.path else ""
+    for key, message in exc.problems:
+        log.error("%s%s%s", where, f"{key}: " if key else "", message)
+
+
+def _load(args: argparse.Namespace) -> Config:
+    path = _config_path(args)
+    config, warnings = load_config(path)
+    for warning in warnings:
+        log.warning("%s: %s", path, warning)
+    return config
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _load(args)
+    sources = sum(len(v.sources) for v in config.vaults)
+    print(f"{config.source_file}: OK ({len(config.vaults)} vault(s), {sources} source(s))")
+    return EXIT_OK
+
+
+def cmd_once(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if (args.source is None) != (args.vault is None):
+        parser.error("give both SOURCE and VAULT, or neither (then the configuration is used)")
+    if args.source is not None:
+        if args.config is not None or args.vault_name is not None:
+            parser.error("SOURCE VAULT cannot be combined with -c/--config or --vault")
+        include = Include(args.include) if args.include else Include.READWISE
+        config = config_for_paths(
+            args.source, args.vault, include=include, into=args.into, state_dir=args.state_dir
+        )
+    else:
+        if args.include or args.into is not None or args.state_dir is not None:
+            parser.error("--include, --into and --state-dir go with SOURCE VAULT")
+        config = _load(args)
+    if args.vault_name is not None:
+        chosen = tuple(v for v in config.vaults if v.name == args.vault_name)
+        if not chosen:
+            names = ", ".join(v.name for v in config.vaults)
+            raise ConfigError([("--vault", f"no vault named {args.vault_name!r} (have: {names})")])
+        config = dataclasses.replace(config, vaults=chosen)
+    return run_once(config, dry_run=args.dry_run, diff=args.diff, quiet=args.quiet)
+
+
+def prepare_vaults(config: Config, state: StateStore | None) -> None:
+    """Create missing vault folders; refuse a vault whose marker vanished after syncd wrote
+    notes into it (fail closed: it may be unmounted or moved)."""
+    for vault in config.vaults:
+        marker = vault.path / ".obsidian"
+        if marker.is_dir():
+            continue
+        had_notes = state is not None and state.counts(vault.name).get("documents", 0) > 0
+        if had_notes:
+            raise SyncdError(
+                f"vault {vault.name!r} has no .obsidian/ folder although syncd wrote notes "
+                "into it before; is it unmounted or moved? Nothing was written",
+                vault.path,
+            )
+        if not vault.path.exists():
+            log.info("creating new vault %s", vault.path)
+        marker.mkdir(parents=True, exist_ok=True)
+
+
+def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) -> int:
+    state_path = config.state_dir / "state.sqlite3"
+    if dry_run:
+        # nothing at all is written: read the state if there is one, else start empty
+        state = StateStore.open(state_path) if state_path.exists() else StateStore.open_memory()
+    else:
+        state = StateStore.open(state_path)
+    with state:
+        try:
+            if not dry_run:
+                prepare_vaults(config, state)
+                from syncd.daemon.lock import InstanceLock
+
+                lock = InstanceLock.acquire(config.state_dir)
+            else:
+                lock = None
+        except SyncdError as exc:
+            log.error("%s", exc)
+            return EXIT_USAGE
+        try:
+            engine = SyncEngine(config, state, dry_run=dry_run, diff=diff)
+            progress = _Progress(sys.stderr) if (sys.stderr.isatty() and not quiet) else None
+            started = time.monotonic()
+            report = engine.scan(progress=progress)
+            if progress is not None:
+                progress.close()
+            if not dry_run:
+                state.set_meta("last_run", _now_iso())
+                state.set_meta("last_run_result", _summary(report, time.monotonic() - started))
+        finally:
+            if lock is not None:
+                lock.release()
+    for text in report.diffs:
+        sys.stdout.write(text)
+    if not quiet:
+        print(_summary(report, time.monotonic() - started, dry_run=dry_run), file=sys.stderr)
+    for path, reason in report.failures:
+        print(f"failed: {path}: {reason}", file=sys.stderr)
+    return EXIT_FAILURES if report.failures else EXIT_OK
+
+
+def _now_iso() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _summary(report: RunReport, seconds: float, *, dry_run: bool = False) -> str:
+    verb = "would change" if dry_run else "changed"
+    return (
+        f"{report.pages} pages, {verb} {len(report.changed)} notes "
+        f"({report.notes_created} new, +{report.highlights_added} highlights), "
+        f"{report.unchanged} unchanged, {len(report.failures)} failed, {seconds:.2f}s"
+    )
+
+
+class _Progress:
+    """A one-line progress bar on a terminal (stderr), redrawn at most 10 times a second."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if total < 20 or (now - self.last < 0.1 and done != total):
+            return
+        self.last = now
+        width = 30
+        filled = width * done // max(total, 1)
+        bar = "#" * filled + "-" * (width - filled)
+        self.stream.write(f"\r[{bar}] {done}/{total} pages")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = _load(args)
+    state_path = config.state_dir / "state.sqlite3"
+    from syncd.daemon.lock import read_lock_owner
+
+    pid = read_lock_owner(config.state_dir)
+    print(f"daemon: {'running (pid ' + str(pid) + ')' if pid else 'not running'}")
+    if not state_path.exists():
+        print(f"state: none yet ({state_path}); run `syncd once` or `syncd run`")
+        return EXIT_OK
+    with StateStore.open(state_path) as state:
+        for key in ("last_run", "last_run_result", "last_scan", "pending"):
+            value = state.get_meta(key)
+            if value is not None:
+                print(f"{key.replace('_', ' ')}: {value}")
+        for vault in config.vaults:
+            counts = state.counts(vault.name)
+            summary = ", ".join(f"{n} {k}" for k, n in counts.items())
+            print(f"vault {vault.name} ({vault.path}): {summary}")
+        failures = state.recent_failures(10)
+        if failures:
+            print("recent failures:")
+            for failure in failures:
+                print(f"  {failure}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
+

@@ -1,0 +1,238 @@
+"""Merging a Readwise document into its vault note (pure; design.md "Merge rules").
+
+The note belongs to the user. syncd only ever
+- creates it (rule 1),
+- inserts highlights it has never written before, in source order, right after the
+  highlight outline already in the note (rule 2), and
+- replaces the text of a highlight Readwise changed, where the note still holds exactly what
+  syncd last wrote for it (rule 5).
+Everything else (frontmatter, the user's text, order, deletions) stays byte for byte
+(rules 3, 4). A highlight is known by its ``^rw-…`` anchor in the note or by the state's
+record of what syncd wrote (``seen``), so merging twice changes nothing (rule 8).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from syncd.note import (
+    ANCHOR_RE,
+    frontmatter_items,
+    indent_lines,
+    preamble_body,
+    render_attributes,
+    render_header,
+    render_item_own,
+    text_sha,
+)
+from syncd.readwise import HEADER_RE, Document, Item, anchor_for
+from syncd.rewrite import InlineContext
+from syncd.yamlout import dump_frontmatter
+
+BULLET_LINE_RE = re.compile(r"^([ \t]*)- ")
+FRONTMATTER_END_RE = re.compile(r"^---[ \t]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class MergeResult:
+    text: str  # the note's new text (== the old text when nothing changed)
+    changed: bool
+    added: tuple[str, ...] = ()  # highlight ids inserted
+    updated: tuple[str, ...] = ()  # highlight ids whose text was replaced
+    # highlight id -> text hash, to record in the state once the note is durable
+    record: Mapping[str, str] = field(default_factory=dict)
+
+
+def split_frontmatter(text: str) -> tuple[str, str]:
+    """(frontmatter block including both ``---`` lines, body). No frontmatter: ("", text)."""
+    if not text.startswith("---\n"):
+        return "", text
+    lines = text.split("\n")
+    for index in range(1, len(lines)):
+        if FRONTMATTER_END_RE.match(lines[index]):
+            head = "\n".join(lines[: index + 1]) + "\n"
+            return head, text[len(head) :]
+    return "", text
+
+
+class _Plan:
+    """Which document items are already known, and where they sit in the note."""
+
+    def __init__(self, doc: Document, body_lines: list[str], seen: Mapping[str, str]) -> None:
+        self.seen = seen
+        self.anchor_lines: dict[str, int] = {}
+        for index, line in enumerate(body_lines):
+            match = ANCHOR_RE.search(line)
+            if match is not None:
+                self.anchor_lines.setdefault(match.group(1), index)
+
+    def known_as(self, item: Item, item_sha: str) -> str | None:
+        """The id under which ``item`` is already known, or None for a new highlight."""
+        if item.id in self.seen or item.anchor in self.anchor_lines:
+            return item.id
+        alt = item.alternate_id
+        if alt is not None:
+            # the URL now repeats with other text (e.g. a shared Kindle location): the
+            # highlight recorded under the URL alone is this one if its text is the same
+            if self.seen.get(alt) == item_sha:
+                return alt
+            if anchor_for(alt) in self.anchor_lines and alt not in self.seen:
+                return alt
+        return None
+
+
+def merge_document(
+    existing: str | None, doc: Document, seen: Mapping[str, str], ctx: InlineContext
+) -> MergeResult:
+    """Merge ``doc`` into the note text ``existing`` (None: the note does not exist yet)."""
+    if existing is None:
+        return _create(doc, ctx)
+    head, body = split_frontmatter(existing)
+    lines = body.split("\n")
+    plan = _Plan(doc, lines, seen)
+    record: dict[str, str] = {}
+    added: list[str] = []
+    updated: list[str] = []
+
+    # rule 5: replace text Readwise changed, where the user left syncd's text alone
+    for item in doc.items():
+        rendered = render_item_own(item, 0, ctx)
+        known = plan.known_as(item, rendered.text_sha)
+        if known is None:
+            continue
+        line_no = plan.anchor_lines.get(anchor_for(known))
+        in_note = _note_block(lines, line_no) if line_no is not None else None
+        note_sha = text_sha(_unindent(lines, in_note)) if in_note is not None else None
+        last = seen.get(known)
+        if (
+            in_note is not None
+            and known == item.id
+            and last is not None
+            and last != rendered.text_sha
+            and note_sha == last
+        ):
+            start, end = in_note
+            depth = _depth_of(lines[start])
+            lines[start : end + 1] = render_item_own(item, depth, ctx).own
+            updated.append(item.id)
+            record[item.id] = rendered.text_sha
+        elif last is None:
+            # known from its anchor only (state lost or a crash before recording)
+            record[known] = note_sha if note_sha is not None else rendered.text_sha
+
+    # rules 2 and 4: insert what was never written, in source order
+    new_lines: list[str] = []
+    for section in doc.sections:
+        base = 1 if section.header is not None else 0
+        section_lines: list[str] = []
+        for item in section.items:
+            section_lines.extend(_emit_new(item, base, plan, ctx, record, added))
+        if section_lines:
+            if section.header is not None:
+                new_lines.extend(render_header(section, ctx))
+            new_lines.extend(section_lines)
+    if new_lines:
+        at = _insertion_point(lines)
+        if at == len(lines):
+            while lines and not lines[-1].strip():
+                lines.pop()
+            lines.extend([*new_lines, ""])
+        else:
+            lines[at:at] = new_lines
+    text = head + "\n".join(lines)
+    return MergeResult(
+        text=text,
+        changed=text != existing,
+        added=tuple(added),
+        updated=tuple(updated),
+        record=record,
+    )
+
+
+def _emit_new(
+    item: Item,
+    depth: int,
+    plan: _Plan,
+    ctx: InlineContext,
+    record: dict[str, str],
+    added: list[str],
+) -> list[str]:
+    rendered = render_item_own(item, depth, ctx)
+    if plan.known_as(item, rendered.text_sha) is not None:
+        # known: new highlights nested under it go where it would have put them
+        out: list[str] = []
+        for child in item.children:
+            out.extend(_emit_new(child, depth, plan, ctx, record, added))
+        return out
+    out = list(rendered.own)
+    out.extend(render_attributes(item, depth, ctx))
+    record[item.id] = rendered.text_sha
+    added.append(item.id)
+    for child in item.children:
+        out.extend(_emit_new(child, depth + 1, plan, ctx, record, added))
+    return out
+
+
+def _create(doc: Document, ctx: InlineContext) -> MergeResult:
+    record: dict[str, str] = {}
+    added: list[str] = []
+    plan = _Plan(doc, [], {})
+    body: list[str] = []
+    preamble = preamble_body(doc.page, ctx)
+    if preamble:
+        body.extend([*preamble, ""])
+    for section in doc.sections:
+        if section.header is not None:
+            body.extend(render_header(section, ctx))
+        base = 1 if section.header is not None else 0
+        for item in section.items:
+            body.extend(_emit_new(item, base, plan, ctx, record, added))
+    text = dump_frontmatter(frontmatter_items(doc)) + "\n".join(body) + "\n"
+    return MergeResult(text=text, changed=True, added=tuple(added), record=record)
+
+
+def _depth_of(line: str) -> int:
+    match = BULLET_LINE_RE.match(line)
+    indent = match.group(1) if match else ""
+    return indent.count("\t") + (len(indent.replace("\t", "")) // 2)
+
+
+def _note_block(lines: list[str], anchor_line: int) -> tuple[int, int] | None:
+    """(first, last) line of the block whose own text ends at ``anchor_line``."""
+    for index in range(anchor_line, -1, -1):
+        if BULLET_LINE_RE.match(lines[index]):
+            return index, anchor_line
+    return None
+
+
+def _unindent(lines: list[str], span: tuple[int, int] | None) -> list[str]:
+    if span is None:
+        return []
+    start, end = span
+    first = BULLET_LINE_RE.sub("", lines[start], count=1)
+    return [first, *(line.strip() for line in lines[start + 1 : end + 1])]
+
+
+def _insertion_point(lines: list[str]) -> int:
+    """Just after the top-level block holding the last highlight anchor or Readwise header;
+    the end of the note when there is none."""
+    last = -1
+    for index, line in enumerate(lines):
+        if ANCHOR_RE.search(line) or (
+            line.startswith("- ") and HEADER_RE.match(line[2:])
+        ):
+            last = index
+    if last < 0:
+        return len(lines)
+    index = last + 1
+    while index < len(lines):
+        line = lines[index]
+        if line.strip() and not line[0] in " \t":
+            break
+        index += 1
+    # blank lines at the end of the block belong after the insertion
+    while index > last + 1 and not lines[index - 1].strip():
+        index -= 1
+    return index

@@ -1,0 +1,162 @@
+"""Rendering a Readwise document as Obsidian Markdown (pure).
+
+The outline stays Logseq's (TAB-indented ``- `` bullets, which Obsidian renders as nested
+lists); only tokens are rewritten (``rewrite``), and each highlight gets a ``^rw-…`` block
+anchor at the end of its own text so syncd can recognise it after the user edits or moves it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from syncd.logseq.model import Block, Page
+from syncd.readwise import (
+    CATEGORY_FOLDERS,
+    Document,
+    Item,
+    Section,
+    normalize_text,
+    unquote_value,
+)
+from syncd.rewrite import READWISE_RULES, InlineContext, obsidian_tag, rewrite_lines
+from syncd.yamlout import Value, dump_frontmatter
+
+ID_KEY = "syncd-id"
+ANCHOR_RE = re.compile(r"\s\^(rw-[0-9a-f]{12})\s*$")
+FENCE_LINE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+# Logseq block properties with no meaning in Obsidian (P8, P11, B2 handled by anchors)
+DROPPED_BLOCK_PROPERTIES = frozenset(
+    {"id", "collapsed", "heading", "background-color", "ls-type", "hl-type", "hl-page", "hl-color"}
+)
+# page properties syncd turns into its own frontmatter keys
+OWN_PAGE_PROPERTIES = frozenset(
+    {"title", "author", "full-title", "category", "url", "summary", "tags", "alias", "aliases"}
+)
+DROPPED_PAGE_PROPERTIES = frozenset({"id", "collapsed", "filters", "icon", "public"})
+_REF_RE = re.compile(r"#\[\[([^\]]+)\]\]|\[\[([^\]]+)\]\]|#([^\s,#]+)")
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedItem:
+    own: tuple[str, ...]  # the highlight's own lines, anchor included, at its depth
+    text_sha: str  # hash of the own text as rendered (without anchor), for edit detection
+
+
+def text_sha(lines: Sequence[str]) -> str:
+    """Edit-detection hash of a highlight's rendered text (indentation and anchor ignored)."""
+    stripped = [ANCHOR_RE.sub("", line) for line in lines]
+    return hashlib.sha1(normalize_text("\n".join(stripped)).encode("utf-8")).hexdigest()
+
+
+def note_folder(doc: Document) -> str:
+    return CATEGORY_FOLDERS.get(doc.category, doc.category.capitalize() or "Other")
+
+
+def _block_lines(block: Block, ctx: InlineContext) -> list[str]:
+    """A block's content lines (dropped properties removed), tokens rewritten."""
+    dropped = {p.index for p in block.properties if p.key.lower() in DROPPED_BLOCK_PROPERTIES}
+    lines = [line for i, line in enumerate(block.lines) if i not in dropped]
+    return rewrite_lines(lines or [""], READWISE_RULES, ctx)
+
+
+def indent_lines(lines: Sequence[str], depth: int) -> list[str]:
+    """Lay out a block's lines as a bullet at ``depth`` (TAB per level, Logseq style)."""
+    indent = "\t" * depth
+    out = [f"{indent}- {lines[0]}".rstrip() if lines[0] else f"{indent}-"]
+    out.extend(f"{indent}  {line}" if line.strip() else "" for line in lines[1:])
+    return out
+
+
+def with_anchor(lines: list[str], anchor: str) -> list[str]:
+    """Put ``^anchor`` at the end of the block's own text; after a closing fence it gets a
+    line of its own (Obsidian reads ``^id`` on a fence line as code)."""
+    out = list(lines)
+    while len(out) > 1 and not out[-1].strip():
+        out.pop()
+    last = out[-1]
+    if FENCE_LINE_RE.match(last):
+        out.append(f"^{anchor}")
+    else:
+        out[-1] = f"{last.rstrip()} ^{anchor}" if last.strip() else f"^{anchor}"
+    return out
+
+
+def render_item_own(item: Item, depth: int, ctx: InlineContext) -> RenderedItem:
+    lines = _block_lines(item.block, ctx)
+    own = indent_lines(with_anchor(lines, item.anchor), depth)
+    return RenderedItem(own=tuple(own), text_sha=text_sha(lines))
+
+
+def render_attributes(item: Item, depth: int, ctx: InlineContext) -> list[str]:
+    out: list[str] = []
+    for attribute in item.attributes:
+        out.extend(render_block_tree(attribute, depth + 1, ctx))
+    return out
+
+
+def render_block_tree(block: Block, depth: int, ctx: InlineContext) -> list[str]:
+    out = indent_lines(_block_lines(block, ctx), depth)
+    for child in block.children:
+        out.extend(render_block_tree(child, depth + 1, ctx))
+    return out
+
+
+def render_header(section: Section, ctx: InlineContext) -> list[str]:
+    assert section.header is not None
+    return indent_lines(_block_lines(section.header, ctx), 0)
+
+
+def _ref_names(value: str) -> list[str]:
+    found = [a or b or c for a, b, c in _REF_RE.findall(value)]
+    if found:
+        return [name.strip() for name in found if name.strip()]
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def frontmatter_items(doc: Document) -> list[tuple[str, Value]]:
+    """The frontmatter syncd writes when it creates a document's note (design.md)."""
+    page = doc.page
+    items: list[tuple[str, Value]] = []
+    if doc.author:
+        items.append(("author", f"[[{doc.author}]]"))
+    items.append(("full-title", doc.full_title))
+    if doc.category:
+        items.append(("category", doc.category))
+    for key in ("url", "summary"):
+        value = page.property_value(key)
+        if value:
+            items.append((key, unquote_value(value) if key == "summary" else value.strip()))
+    tags: list[str] = []
+    for name in _ref_names(page.property_value("tags") or ""):
+        tag = obsidian_tag(name)
+        if tag is not None and tag not in tags:
+            tags.append(tag)
+    if tags:
+        items.append(("tags", tags))
+    for prop in page.properties:
+        key = prop.key.lower()
+        if key in OWN_PAGE_PROPERTIES or key in DROPPED_PAGE_PROPERTIES or not prop.value:
+            continue
+        items.append((prop.key, unquote_value(prop.value) if prop.value.startswith('"') else prop.value))
+    aliases = [doc.page_name] if doc.page_name and doc.page_name != doc.title else []
+    for name in _ref_names(page.property_value("alias") or page.property_value("aliases") or ""):
+        if name not in aliases:
+            aliases.append(name)
+    if aliases:
+        items.append(("aliases", aliases))
+    items.append((ID_KEY, str(doc.id)))
+    return items
+
+
+def preamble_body(page: Page, ctx: InlineContext) -> list[str]:
+    """Non-property lines before the first bullet (the cover image ``![](…)``)."""
+    prop_lines = {p.index for p in page.properties} if not page.properties_in_first_block else set()
+    lines = [line for i, line in enumerate(page.preamble) if i not in prop_lines]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    return rewrite_lines(lines, READWISE_RULES, ctx)

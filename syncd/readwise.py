@@ -1,0 +1,243 @@
+"""Readwise pages: recognise them and read them as documents of highlights (pure).
+
+A Readwise page (readwise-format.md §a.2) is a Logseq page with Readwise's properties and
+header blocks (``Highlights first synced by …`` / ``New highlights added …``) whose children
+are highlights, optionally grouped under heading blocks, each with ``**Tags**:`` and
+``**Note**:`` children. Recognition goes by that shape, never by the file name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import NewType
+
+from syncd.logseq.model import Block, Page
+
+DocumentId = NewType("DocumentId", str)
+HighlightId = NewType("HighlightId", str)
+
+HEADER_RE = re.compile(
+    r"^(?:#{1,6}\s+)?(?:Highlights first synced by|New highlights added|Highlights synced by)\b",
+    re.IGNORECASE,
+)
+# ([Location 305](https://…)) or ([View Highlight](…)) at the very end of a highlight
+LOCATION_LINK_RE = re.compile(r"\s*\(\[([^\]\n]*)\]\((\S+?)\)\)\s*$")
+# (Page 12) / (Location 305) without a link
+LOCATION_LABEL_RE = re.compile(r"\s*\(((?:Page|Location|Loc\.?|Time|Chapter)\s+[^()\n]{1,40})\)\s*$")
+ASIN_RE = re.compile(r"[?&]asin=([A-Za-z0-9]{10})\b")
+ATTRIBUTE_RE = re.compile(
+    r"^(?:\*\*|__)?(?P<kind>Tags?|Notes?)(?:\*\*|__)?\s*:(?:\*\*|__)?\s", re.IGNORECASE
+)
+ANCHOR_PREFIX = "rw-"
+CATEGORY_FOLDERS = {
+    "books": "Books",
+    "articles": "Articles",
+    "tweets": "Tweets",
+    "podcasts": "Podcasts",
+    "supplementals": "Supplementals",
+}
+KNOWN_CATEGORIES = frozenset(CATEGORY_FOLDERS)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A highlight, or a heading grouping highlights, as it appears in the outline."""
+
+    id: HighlightId
+    block: Block  # as parsed, Logseq syntax
+    attributes: tuple[Block, ...]  # **Tags**: / **Note**: children, in order
+    children: tuple[Item, ...]
+    location_url: str | None
+    text_key: str  # normalized text (identity fallback and edit detection)
+    is_heading: bool
+    alternate_id: HighlightId | None = None  # url-only id when a URL repeats with other text
+
+    @property
+    def anchor(self) -> str:
+        return anchor_for(self.id)
+
+    def walk(self) -> list[Item]:
+        out: list[Item] = [self]
+        for child in self.children:
+            out.extend(child.walk())
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A top-level block: a Readwise header with its highlights, or another top-level block
+    (``header`` is then None and the block itself is the only item)."""
+
+    header: Block | None
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    id: DocumentId
+    page_name: str  # the Logseq page name (title:: or the decoded file name)
+    title: str  # page name without " (highlights)"
+    category: str  # books, articles, … ("" when absent)
+    author: str  # without [[ ]] ("" when empty)
+    full_title: str
+    page: Page
+    sections: tuple[Section, ...]
+
+    def items(self) -> list[Item]:
+        out: list[Item] = []
+        for section in self.sections:
+            for item in section.items:
+                out.extend(item.walk())
+        return out
+
+
+def anchor_for(highlight_id: str) -> str:
+    digest = hashlib.sha1(highlight_id.encode("utf-8")).hexdigest()[:12]
+    return ANCHOR_PREFIX + digest
+
+
+def unquote_value(value: str) -> str:
+    """``"Sessions \\#79"`` -> ``Sessions #79``; ``[[X]]`` -> ``X``; ``#tweets`` -> ``tweets``."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    value = value.replace("\\#", "#")
+    link = re.fullmatch(r"\[\[(.*)\]\]", value)
+    if link is not None:
+        return link.group(1).strip()
+    tag = re.fullmatch(r"#\[\[(.*)\]\]|#(\S+)", value)
+    if tag is not None:
+        return (tag.group(1) or tag.group(2) or "").strip()
+    return value
+
+
+def normalize_text(text: str) -> str:
+    """Identity form of highlight text: NFC, ``\\-`` as ``-``, whitespace collapsed."""
+    text = unicodedata.normalize("NFC", text)
+    text = re.sub(r"(^|\s)\\-", r"\1-", text)
+    return " ".join(text.split())
+
+
+def is_header(block: Block) -> bool:
+    return block.depth == 0 and bool(HEADER_RE.match(block.first_line))
+
+
+def is_readwise_page(page: Page) -> bool:
+    """True for a Readwise document page (not ``Readwise.md``, not an ordinary page)."""
+    if any(is_header(block) for block in page.blocks):
+        return True
+    category = unquote_value(page.property_value("category") or "").lower()
+    has_meta = page.property_value("full-title") is not None or page.property_value("author")
+    return category in KNOWN_CATEGORIES and bool(has_meta)
+
+
+def location_of(block: Block) -> tuple[str | None, str | None]:
+    """(location URL, location label) from the end of the block's text."""
+    lines = block.content_lines()
+    if not lines:
+        return None, None
+    last = lines[-1]
+    match = LOCATION_LINK_RE.search(last)
+    if match is not None:
+        return match.group(2).replace("\\-", "-"), match.group(1)
+    label = LOCATION_LABEL_RE.search(last)
+    if label is not None:
+        return None, label.group(1)
+    return None, None
+
+
+def text_of(block: Block) -> str:
+    """The highlight text without its location suffix, normalized."""
+    lines = list(block.content_lines())
+    if lines:
+        last = LOCATION_LINK_RE.sub("", lines[-1])
+        lines[-1] = LOCATION_LABEL_RE.sub("", last) if last == lines[-1] else last
+    return normalize_text("\n".join(lines))
+
+
+def is_attribute(block: Block) -> bool:
+    return bool(ATTRIBUTE_RE.match(block.first_line)) and not block.children
+
+
+def document_from_page(page: Page, page_name: str) -> Document:
+    """Read a Readwise page as a document. ``page_name`` is the Logseq name from the file name,
+    used when the page has no ``title::``."""
+    name = unquote_value(page.property_value("title") or "") or page_name
+    title = re.sub(r"\s*\(highlights\)\s*$", "", name, flags=re.IGNORECASE).strip() or name
+    category = unquote_value(page.property_value("category") or "").lower()
+    author = unquote_value(page.property_value("author") or "")
+    full_title = unquote_value(page.property_value("full-title") or "") or title
+
+    # URL -> set of texts, to tell a re-synced duplicate from two highlights sharing a location
+    texts_by_url: dict[str, set[str]] = defaultdict(set)
+    for block in page.walk():
+        url, _ = location_of(block)
+        if url is not None:
+            texts_by_url[url].add(text_of(block))
+
+    seen: set[str] = set()
+
+    def make_item(block: Block) -> Item | None:
+        url, label = location_of(block)
+        text = text_of(block)
+        kids = [c for c in block.children if not is_attribute(c)]
+        attributes = tuple(c for c in block.children if is_attribute(c))
+        is_heading = url is None and label is None and bool(kids)
+        alternate: HighlightId | None = None
+        if url is not None:
+            if len(texts_by_url[url]) > 1:
+                hid = HighlightId(f"url:{url}|{text}")
+                alternate = HighlightId(f"url:{url}")
+            else:
+                hid = HighlightId(f"url:{url}")
+        elif is_heading:
+            hid = HighlightId(f"heading:{text}")
+        else:
+            hid = HighlightId(f"text:{text}|{label}" if label else f"text:{text}")
+        children = tuple(i for i in (make_item(k) for k in kids) if i is not None)
+        if hid in seen or (not text and not children):
+            # a re-synced duplicate (or an empty bullet): keep the first occurrence only,
+            # but new highlights nested under a repeated heading still count
+            if children and is_heading:
+                return Item(hid, block, attributes, children, url, text, True, alternate)
+            return None
+        seen.add(hid)
+        return Item(hid, block, attributes, children, url, text, is_heading, alternate)
+
+    sections: list[Section] = []
+    for block in page.blocks:
+        if is_header(block):
+            items = tuple(i for i in (make_item(c) for c in block.children) if i is not None)
+            sections.append(Section(header=block, items=items))
+        else:
+            item = make_item(block)
+            sections.append(Section(header=None, items=(item,) if item else ()))
+
+    return Document(
+        id=document_identity(page, full_title, author),
+        page_name=name,
+        title=title,
+        category=category,
+        author=author,
+        full_title=full_title,
+        page=page,
+        sections=tuple(sections),
+    )
+
+
+def document_identity(page: Page, full_title: str, author: str) -> DocumentId:
+    """url, else Kindle ASIN from location links, else full title + author (design.md)."""
+    url = (page.property_value("url") or "").strip()
+    if url:
+        return DocumentId(f"url:{url}")
+    for block in page.walk():
+        found, _ = location_of(block)
+        if found is not None:
+            asin = ASIN_RE.search(found)
+            if asin is not None:
+                return DocumentId(f"asin:{asin.group(1).upper()}")
+    return DocumentId(f"title+author:{full_title}|{author}")

@@ -1,0 +1,130 @@
+"""Inline rewriting of Logseq tokens into Obsidian ones, never inside code (pure).
+
+A line is cut into *text* and *protected* pieces: inline code, the URL part of Markdown
+links and images, and autolinks are protected; every inline rule sees only the text pieces.
+Fenced code blocks are tracked across lines and left byte for byte (row C1, C2, C3).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from syncd.logseq.dates import format_moment, parse_journal_title
+
+FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+# inline code, a Markdown link/image target "](...)", or a bare URL
+_PROTECTED_RE = re.compile(r"(`+)(?:.*?[^`])?\1(?!`)|\]\([^)\s]*\)|<https?://[^>\s]*>|https?://[^\s)\]]+")
+_LINK_RE = re.compile(r"\[\[([^\[\]\n]+?)\]\]")
+_HASH_LINK_RE = re.compile(r"(?<![\w#])#\[\[([^\[\]\n]+?)\]\]")
+_TAG_CHARS_RE = re.compile(r"[^\w\-/]", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class InlineContext:
+    """What inline rules need to know about the graph and the vault."""
+
+    journal_title_formats: tuple[str, ...] = ("MMM do, yyyy",)
+    daily_note_format: str = "YYYY-MM-DD"  # Obsidian daily notes (moment.js syntax)
+    # page name (lower-cased) -> Obsidian link target, for names that changed on the way
+    link_targets: dict[str, str] = field(default_factory=dict)
+
+    def journal_date(self, name: str) -> date | None:
+        return parse_journal_title(name.strip(), self.journal_title_formats)
+
+    def daily_note(self, day: date) -> str:
+        return format_moment(day, self.daily_note_format)
+
+
+InlineRule = Callable[[str, InlineContext], str]
+
+
+def obsidian_tag(name: str) -> str | None:
+    """``multi word tag`` -> ``multi-word-tag``; None when no valid Obsidian tag results."""
+    candidate = re.sub(r"\s+", "-", name.strip())
+    candidate = _TAG_CHARS_RE.sub("", candidate).strip("/")
+    if not candidate or candidate.replace("_", "").replace("-", "").isdigit():
+        return None
+    if not any(not ch.isdigit() for ch in candidate):
+        return None
+    return candidate
+
+
+def link_to(name: str, ctx: InlineContext) -> str:
+    """The Obsidian wikilink for a Logseq page reference ``[[name]]``."""
+    day = ctx.journal_date(name)
+    if day is not None:
+        return f"[[{ctx.daily_note(day)}]]"
+    target = ctx.link_targets.get(name.lower())
+    if target is not None and target != name:
+        return f"[[{target}|{name}]]"
+    return f"[[{name}]]"
+
+
+def rewrite_hash_links(text: str, ctx: InlineContext) -> str:
+    """L3: ``#[[multi word]]`` -> ``#multi-word``; a date or an impossible tag becomes a link."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if ctx.journal_date(name) is not None:
+            return link_to(name, ctx)
+        tag = obsidian_tag(name)
+        return f"#{tag}" if tag is not None else link_to(name, ctx)
+
+    return _HASH_LINK_RE.sub(one, text)
+
+
+def rewrite_page_links(text: str, ctx: InlineContext) -> str:
+    """L1 + J2: ``[[Feb 12th, 2023]]`` -> ``[[2023-02-12]]``; renamed pages -> ``[[Target|name]]``."""
+    return _LINK_RE.sub(lambda m: link_to(m.group(1), ctx), text)
+
+
+READWISE_RULES: tuple[InlineRule, ...] = (rewrite_hash_links, rewrite_page_links)
+
+
+def split_protected(line: str) -> list[tuple[bool, str]]:
+    """``line`` as (protected?, piece) pairs; concatenating the pieces gives ``line`` back."""
+    pieces: list[tuple[bool, str]] = []
+    pos = 0
+    for match in _PROTECTED_RE.finditer(line):
+        if match.start() > pos:
+            pieces.append((False, line[pos : match.start()]))
+        pieces.append((True, match.group(0)))
+        pos = match.end()
+    if pos < len(line):
+        pieces.append((False, line[pos:]))
+    return pieces
+
+
+def rewrite_line(line: str, rules: Sequence[InlineRule], ctx: InlineContext) -> str:
+    out: list[str] = []
+    for protected, piece in split_protected(line):
+        if not protected:
+            for rule in rules:
+                piece = rule(piece, ctx)
+        out.append(piece)
+    return "".join(out)
+
+
+def rewrite_lines(
+    lines: Iterable[str], rules: Sequence[InlineRule], ctx: InlineContext
+) -> list[str]:
+    """Apply ``rules`` to every line outside fenced code blocks."""
+    out: list[str] = []
+    fence: str | None = None
+    for line in lines:
+        match = FENCE_RE.match(line)
+        if fence is not None:
+            out.append(line)
+            if match is not None and line.strip() and set(line.strip()) <= {fence[0]}:
+                if len(line.strip()) >= len(fence):
+                    fence = None
+            continue
+        if match is not None:
+            fence = match.group(1)
+            out.append(line)
+            continue
+        out.append(rewrite_line(line, rules, ctx))
+    return out

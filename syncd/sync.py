@@ -1,0 +1,468 @@
+"""The sync engine: one straight line from a source page to a durable note (I/O edge).
+
+    read bytes -> decode -> parse -> classify -> document -> locate note -> merge
+               -> write atomically inside the vault -> record in state
+
+It is the only writer. A page is recorded as done only after its note is durable; in bulk
+runs notes are written without a per-file fsync and one ``syncfs`` precedes each state
+commit, so a crash at any point is repaired by the next run (merging is idempotent).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+from syncd.config import Config, Include, SourceConfig, VaultConfig
+from syncd.errors import ConcurrentModification, PageError, SyncdError
+from syncd.logseq.filenames import page_name_from_file
+from syncd.logseq.graph_config import GraphConfig, load_graph_config
+from syncd.logseq.parser import parse_page
+from syncd.merge import MergeResult, merge_document
+from syncd.names import sanitize_title, unique_name
+from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
+from syncd.readwise import Document, document_from_page, is_readwise_page
+from syncd.rewrite import InlineContext
+from syncd.logseq.dates import COMMON_TITLE_FORMATS
+from syncd.state import DocumentRecord, SourceRecord, StateStore
+from syncd.textio import decode_page
+from syncd.vault import FileStamp, Vault, is_temp_file
+from syncd.yamlout import dump_frontmatter
+
+log = logging.getLogger(__name__)
+
+MAX_NAME_BYTES = 255
+BATCH_PAGES = 256  # pages per state commit in bulk runs
+_ID_LINE_RE = re.compile(rf"^{ID_KEY}:\s*(.+?)\s*$", re.MULTILINE)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RunReport:
+    """What a run did; the CLI turns it into output and an exit status."""
+
+    changed: list[str] = field(default_factory=list)  # vault notes written (would be, dry run)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (source path, reason)
+    pages: int = 0  # source pages looked at
+    unchanged: int = 0  # pages skipped because state says nothing changed
+    diffs: list[str] = field(default_factory=list)
+    notes_created: int = 0
+    highlights_added: int = 0
+
+    def merge(self, other: RunReport) -> None:
+        self.changed += other.changed
+        self.failures += other.failures
+        self.pages += other.pages
+        self.unchanged += other.unchanged
+        self.diffs += other.diffs
+        self.notes_created += other.notes_created
+        self.highlights_added += other.highlights_added
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """State to commit once the notes written since the last commit are durable."""
+
+    vault: str
+    source: str
+    record: SourceRecord
+    doc_id: str | None = None
+    note: str | None = None
+    note_sha: str | None = None
+    highlights: dict[str, str] = field(default_factory=dict)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class _Source:
+    """One configured source of one vault, with what its graph's config.edn says."""
+
+    def __init__(self, vault: VaultConfig, config: SourceConfig) -> None:
+        self.vault_name = vault.name
+        self.config = config
+        self.root = config.path
+        self.graph: GraphConfig = load_graph_config(config.path)
+        self.pages_dir = self.root / self.graph.pages_directory
+        formats = (self.graph.journal_title_format, *COMMON_TITLE_FORMATS)
+        self.ctx = InlineContext(journal_title_formats=tuple(dict.fromkeys(formats)))
+
+    def page_files(self) -> list[Path]:
+        if not self.pages_dir.is_dir():
+            return []
+        return sorted(
+            p for p in self.pages_dir.rglob("*.md") if p.is_file() and not is_temp_file(p.name)
+        )
+
+    def owns(self, path: Path) -> bool:
+        try:
+            rel = path.relative_to(self.pages_dir)
+        except ValueError:
+            return False
+        return path.suffix == ".md" and not is_temp_file(path.name) and bool(rel.parts)
+
+    def key(self, path: Path) -> str:
+        """The state key of a source page: its path relative to the graph root."""
+        return path.relative_to(self.root).as_posix()
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        config: Config,
+        state: StateStore,
+        *,
+        dry_run: bool = False,
+        diff: bool = False,
+        clock: Callable[[], datetime] | None = None,
+        bulk: bool = True,
+    ) -> None:
+        self.config = config
+        self.state = state
+        self.dry_run = dry_run
+        self.diff = diff
+        self.bulk = bulk
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._vaults = {v.name: Vault(v.path) for v in config.vaults}
+        self._sources = [
+            _Source(v, s)
+            for v in config.vaults
+            for s in v.sources
+            if s.include is Include.READWISE or s.include is Include.ALL
+        ]
+        self._pending: list[_Pending] = []
+        self._pending_docs: dict[tuple[str, str], _Pending] = {}
+        self._id_index: dict[str, dict[str, str]] = {}  # vault -> syncd-id -> note
+
+    # -- what the daemon needs -------------------------------------------------------------
+    def watched_roots(self) -> list[Path]:
+        return sorted({s.root for s in self._sources})
+
+    def is_relevant(self, path: Path) -> bool:
+        return any(s.owns(path) for s in self._sources)
+
+    # -- runs --------------------------------------------------------------------------------
+    def scan(self, progress: Progress | None = None) -> RunReport:
+        """A full pass over every page of every source."""
+        work = [(source, path) for source in self._sources for path in source.page_files()]
+        report = self._run(work, progress)
+        if not self.dry_run:
+            self.state.set_meta("last_scan", self.clock().isoformat(timespec="seconds"))
+        return report
+
+    def sync_paths(self, paths: Iterable[Path]) -> RunReport:
+        work = []
+        for path in paths:
+            for source in self._sources:
+                if source.owns(path):
+                    work.append((source, path))
+        return self._run(work, None)
+
+    def _run(self, work: list[tuple[_Source, Path]], progress: Progress | None) -> RunReport:
+        report = RunReport()
+        self._id_index.clear()
+        for done, (source, path) in enumerate(work, start=1):
+            report.pages += 1
+            try:
+                self._sync_page(source, path, report)
+            except SyncdError as exc:
+                self._fail(source, path, str(exc.message), report)
+            except OSError as exc:
+                self._fail(source, path, exc.strerror or str(exc), report)
+            if len(self._pending) >= BATCH_PAGES:
+                self._commit()
+            if progress is not None:
+                progress(done, len(work))
+        self._commit()
+        return report
+
+    def _fail(self, source: _Source, path: Path, reason: str, report: RunReport) -> None:
+        log.error("%s: %s", path, reason)
+        report.failures.append((str(path), reason))
+        if not self.dry_run:
+            self._commit()
+            when = self.clock().isoformat(timespec="seconds")
+            self.state.record_failure(source.vault_name, str(path), reason, when)
+
+    def _commit(self) -> None:
+        """Make the notes written so far durable, then record them, in one transaction."""
+        if not self._pending:
+            return
+        if self.bulk:
+            for vault in self._vaults.values():
+                vault.syncfs()
+        with self.state.transaction():
+            for item in self._pending:
+                self.state.put_source(item.vault, item.source, item.record)
+                if item.doc_id is not None and item.note is not None:
+                    record = DocumentRecord(note=item.note, note_sha256=item.note_sha or "")
+                    self.state.put_document(item.vault, item.doc_id, record)
+                    if item.highlights:
+                        self.state.add_highlights(item.vault, item.doc_id, item.highlights)
+        self._pending.clear()
+        self._pending_docs.clear()
+
+    def _queue(self, item: _Pending) -> None:
+        if self.dry_run:
+            return
+        self._pending.append(item)
+        if item.doc_id is not None:
+            self._pending_docs[(item.vault, item.doc_id)] = item
+        if not self.bulk:
+            self._commit()
+
+    # -- one page ----------------------------------------------------------------------------
+    def _sync_page(self, source: _Source, path: Path, report: RunReport) -> None:
+        key = source.key(path)
+        vault_name = source.vault_name
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return  # gone: its note stays (rule 6)
+        if st.st_size > self.config.max_page_bytes:
+            raise PageError(
+                f"page too large ({st.st_size} bytes; the limit is "
+                f"{self.config.max_page_bytes}, set max_page_size to raise it)",
+                path,
+            )
+        previous = self.state.get_source(vault_name, key)
+        if (
+            previous is not None
+            and previous.status != "failed"
+            and previous.size == st.st_size
+            and previous.mtime_ns == st.st_mtime_ns
+        ):
+            report.unchanged += 1
+            return
+        data = path.read_bytes()
+        digest = sha256(data)
+        if previous is not None and previous.status != "failed" and previous.sha256 == digest:
+            report.unchanged += 1
+            self._queue(_Pending(vault_name, key, _replace_stat(previous, len(data), st.st_mtime_ns)))
+            return
+        text = decode_page(data, path, repair_mojibake=self.config.repair_mojibake)
+        page = parse_page(text)
+        fingerprint = SourceRecord(
+            size=len(data), mtime_ns=st.st_mtime_ns, sha256=digest, doc_id=None,
+            status="skipped", error=None, note=None,
+        )
+        if not is_readwise_page(page):
+            self._queue(_Pending(vault_name, key, fingerprint))
+            return
+        page_name = page_name_from_file(path.stem, source.graph.file_name_format)
+        doc = document_from_page(page, page_name)
+        _check_title(doc, path)
+        self._sync_document(source, path, key, doc, fingerprint, report)
+
+    def _sync_document(
+        self,
+        source: _Source,
+        path: Path,
+        key: str,
+        doc: Document,
+        fingerprint: SourceRecord,
+        report: RunReport,
+    ) -> None:
+        vault_name = source.vault_name
+        vault = self._vaults[vault_name]
+        seen = dict(self.state.seen_highlights(vault_name, doc.id))
+        pending = self._pending_docs.get((vault_name, doc.id))
+        known_note: str | None = None
+        if pending is not None:
+            seen.update(pending.highlights)
+            known_note = pending.note
+        else:
+            record = self.state.get_document(vault_name, doc.id)
+            known_note = record.note if record is not None else None
+
+        note, current = self._locate_note(source, vault, doc, known_note)
+        deleted = current is None and known_note is not None
+        written = False
+        for attempt in range(3):
+            if current is not None:
+                existing: str | None = current[0]
+            else:
+                # a note the user deleted comes back only for highlights never written
+                existing = _skeleton(doc, source.ctx) if deleted else None
+            result = merge_document(existing, doc, seen, source.ctx)
+            if not result.changed or (deleted and not result.added):
+                break
+            try:
+                self._write(vault, note, result, current, report)
+                written = True
+                break
+            except ConcurrentModification:
+                if attempt == 2:
+                    raise
+                log.info("%s changed while syncing; merging again", note)
+                current = vault.read_text(note)
+        if written:
+            note_sha: str | None = sha256(result.text.encode("utf-8"))
+        elif current is not None:
+            note_sha = sha256(current[0].encode("utf-8"))
+        else:
+            note_sha = None
+        done = SourceRecord(
+            size=fingerprint.size,
+            mtime_ns=fingerprint.mtime_ns,
+            sha256=fingerprint.sha256,
+            doc_id=str(doc.id),
+            status="ok",
+            error=None,
+            note=note,
+        )
+        highlights = dict(result.record) if (written or current is not None) else {}
+        self._queue(
+            _Pending(
+                vault_name,
+                key,
+                done,
+                doc_id=str(doc.id),
+                note=note,
+                note_sha=note_sha,
+                highlights=highlights,
+            )
+        )
+
+    def _write(
+        self,
+        vault: Vault,
+        note: str,
+        result: MergeResult,
+        current: tuple[str, FileStamp] | None,
+        report: RunReport,
+    ) -> None:
+        before = current[0] if current is not None else ""
+        if self.diff:
+            report.diffs.append(
+                "".join(
+                    difflib.unified_diff(
+                        before.splitlines(keepends=True),
+                        result.text.splitlines(keepends=True),
+                        fromfile=f"a/{note}",
+                        tofile=f"b/{note}",
+                    )
+                )
+            )
+        verb = "created" if current is None else "updated"
+        extra = f" (+{len(result.added)} highlights" + (
+            f", {len(result.updated)} changed)" if result.updated else ")"
+        )
+        if self.dry_run:
+            log.info("would have %s %s%s", verb, note, extra)
+        else:
+            vault.write_atomic(
+                note,
+                result.text,
+                expected=current[1] if current is not None else None,
+                create_only=current is None,
+                durable=not self.bulk,
+            )
+            log.info("%s %s%s", verb, note, extra)
+        report.changed.append(note)
+        report.highlights_added += len(result.added)
+        if current is None:
+            report.notes_created += 1
+
+    # -- where a document's note is --------------------------------------------------------
+    def _locate_note(
+        self, source: _Source, vault: Vault, doc: Document, known: str | None
+    ) -> tuple[str, tuple[str, FileStamp] | None]:
+        """(note path, its current text and stamp, or None when it must be created)."""
+        if known is not None:
+            current = vault.read_text(known)
+            if current is not None:
+                return known, current
+        moved = self._find_by_id(source.vault_name, vault, str(doc.id))
+        if moved is not None:
+            current = vault.read_text(moved)
+            if current is not None:
+                if known is not None:
+                    log.info("note for %s moved: %s -> %s", doc.title, known, moved)
+                return moved, current
+        if known is not None:
+            return known, None  # deleted by the user; recreated only for new highlights
+        folder = PurePosixPath(source.config.into) / note_folder(doc) if source.config.into else PurePosixPath(note_folder(doc))
+        stem = sanitize_title(doc.title, max_bytes=MAX_NAME_BYTES - len(".md") - len(" (99)"))
+
+        def taken(candidate: str) -> bool:
+            return vault.exists_ci(folder.as_posix(), candidate + ".md") or self._claimed(
+                source.vault_name, (folder / (candidate + ".md")).as_posix()
+            )
+
+        name = unique_name(stem, taken)
+        return (folder / (name + ".md")).as_posix(), None
+
+    def _claimed(self, vault_name: str, note: str) -> bool:
+        lowered = note.lower()
+        return any(
+            p.note is not None and p.note.lower() == lowered
+            for (v, _), p in self._pending_docs.items()
+            if v == vault_name
+        )
+
+    def _find_by_id(self, vault_name: str, vault: Vault, doc_id: str) -> str | None:
+        index = self._id_index.get(vault_name)
+        if index is None:
+            index = {}
+            for note in vault.iter_notes():
+                current = vault.read_text(note)
+                if current is None:
+                    continue
+                head = current[0][:4096]
+                if not head.startswith("---"):
+                    continue
+                match = _ID_LINE_RE.search(head)
+                if match is not None:
+                    index.setdefault(_yaml_string(match.group(1)), note)
+            self._id_index[vault_name] = index
+        return index.get(doc_id)
+
+
+def _yaml_string(raw: str) -> str:
+    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+        import json
+
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return raw[1:-1]
+        return str(value)
+    if len(raw) >= 2 and raw[0] == raw[-1] == "'":
+        return raw[1:-1].replace("''", "'")
+    return raw
+
+
+def _replace_stat(record: SourceRecord, size: int, mtime_ns: int) -> SourceRecord:
+    return SourceRecord(
+        size=size, mtime_ns=mtime_ns, sha256=record.sha256, doc_id=record.doc_id,
+        status=record.status, error=record.error, note=record.note,
+    )
+
+
+def _skeleton(doc: Document, ctx: InlineContext) -> str:
+    preamble = preamble_body(doc.page, ctx)
+    body = "\n".join(preamble) + "\n" if preamble else ""
+    return dump_frontmatter(frontmatter_items(doc)) + body
+
+
+def _check_title(doc: Document, path: Path) -> None:
+    """Refuse titles that cannot be a note name (design.md: never outside the vault)."""
+    parts = re.split(r"[/\\]", doc.title)
+    if ".." in (part.strip() for part in parts) or doc.title.startswith(("/", "\\")):
+        raise PageError(f"title would escape the vault: {doc.title!r}", path)
+    size = len(doc.title.encode("utf-8"))
+    if size > MAX_NAME_BYTES - len(".md"):
+        raise PageError(
+            f"title is {size} bytes; a note name is limited to {MAX_NAME_BYTES} bytes "
+            "(shorten title:: in Logseq)",
+            path,
+        )

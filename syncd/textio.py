@@ -1,0 +1,67 @@
+"""Bytes of a source page -> text the parser can trust (pure).
+
+BOM stripped, CRLF/CR turned into LF, mojibake optionally repaired. Bytes that are not a
+text page (NUL bytes, invalid UTF-8, nothing at all) raise ``PageError`` with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import ftfy
+
+from syncd.errors import PageError
+
+# Sequences UTF-8 text shows after being decoded as cp1252/latin-1 once too often.
+_MOJIBAKE_HINT = re.compile("[\u00c2\u00c3\u00c5\u00e2][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
+
+_FTFY_CONFIG = ftfy.TextFixerConfig(
+    unescape_html=False,
+    remove_terminal_escapes=False,
+    fix_encoding=True,
+    restore_byte_a0=True,
+    replace_lossy_sequences=False,
+    decode_inconsistent_utf8=True,
+    fix_c1_controls=False,
+    fix_latin_ligatures=False,
+    fix_character_width=False,
+    uncurl_quotes=False,
+    fix_line_breaks=False,
+    fix_surrogates=False,
+    remove_control_chars=False,
+    normalization=None,
+    explain=False,
+)
+
+
+def decode_page(data: bytes, path: Path | None = None, *, repair_mojibake: bool = True) -> str:
+    """Decode a page's bytes. Raises ``PageError`` naming ``path`` when they are not text."""
+    if not data.strip():
+        raise PageError("empty page (no text at all)", path)
+    if b"\x00" in data:
+        raise PageError("binary file, not a text page (contains NUL bytes)", path)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PageError(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})", path
+        ) from exc
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if repair_mojibake:
+        text = repair(text)
+    return text
+
+
+def repair(text: str) -> str:
+    """Repair mojibake (``â€”`` -> ``—``) line by line, only where it shows."""
+    if not _MOJIBAKE_HINT.search(text):
+        return text
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if _MOJIBAKE_HINT.search(line):
+            lines[i] = ftfy.fix_text(line, _FTFY_CONFIG)
+    return "\n".join(lines)

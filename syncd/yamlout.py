@@ -1,0 +1,71 @@
+"""A strict YAML emitter for the frontmatter syncd creates (pure).
+
+syncd never round-trips a user's YAML: it writes frontmatter once, when it creates a note,
+with this emitter, and afterwards edits the note's body only. Strings are quoted whenever
+YAML (js-yaml in Obsidian, YAML 1.1 or 1.2) could read them as anything but that string.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from datetime import date
+
+Scalar = str | int | bool | date
+Value = Scalar | Sequence[str]
+
+_PLAIN_SAFE = re.compile(r"^[^\s\-?:,\[\]{}#&*!|>'\"%@`~\\][^\n\t]*$")
+_SPECIAL = re.compile(
+    r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
+    r"|null|Null|NULL|~|[-+]?(?:\d[\d_]*)?(?:\.\d*)?(?:[eE][-+]?\d+)?|[-+]?\.(?:inf|Inf|INF)"
+    r"|\.(?:nan|NaN|NAN)|0[xob][0-9a-fA-F_]+|[-+]?\d[\d_]*(?::[0-5]?\d)+(?:\.\d*)?"
+    r"|\d{4}-\d\d?-\d\d?(?:[Tt ].*)?)$"
+)
+
+
+def quote(text: str) -> str:
+    """A double-quoted YAML scalar (JSON string syntax is valid YAML)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def scalar(value: Scalar) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return plain_or_quoted(value)
+
+
+def plain_or_quoted(text: str) -> str:
+    """``text`` unquoted when every YAML reader gives back exactly ``text``, else quoted."""
+    if (
+        text
+        and text == text.strip()
+        and _PLAIN_SAFE.match(text)
+        and not _SPECIAL.match(text)
+        and ": " not in text
+        and " #" not in text
+        and not text.endswith(":")
+        and all(ch.isprintable() for ch in text)
+    ):
+        return text
+    return quote(text)
+
+
+def dump_frontmatter(items: Sequence[tuple[str, Value]]) -> str:
+    """``---`` block for ``items`` in the given order (lists in block style)."""
+    out = ["---"]
+    for key, value in items:
+        if isinstance(value, (str, int, bool, date)):
+            out.append(f"{key}: {scalar(value)}")
+            continue
+        if not value:
+            out.append(f"{key}: []")
+            continue
+        out.append(f"{key}:")
+        out.extend(f"  - {plain_or_quoted(item)}" for item in value)
+    out.append("---")
+    return "\n".join(out) + "\n"
