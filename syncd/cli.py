@@ -99,7 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--state-dir", type=Path, metavar="DIR", help="with SOURCE VAULT: where state lives"
     )
     once.add_argument(
-        "--dry-run", action="store_true", help="write nothing (not even state); say what would change"
+        "--dry-run",
+        action="store_true",
+        help="write nothing (not even state); say what would change",
     )
     once.add_argument("--diff", action="store_true", help="also print a unified diff per note")
 
@@ -128,13 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configure_logging(verbose: int, quiet: bool) -> None:
-    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
-    try:
-        from syncd.daemon.logsetup import configure_logging as daemon_logging
-    except ImportError:  # pragma: no cover - the daemon package is optional for once/check
-        logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
-        return
-    daemon_logging(level)
+    from syncd.daemon.logsetup import configure_logging as setup
+
+    setup(-1 if quiet else verbose)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -337,4 +335,3 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
-

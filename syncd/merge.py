@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from syncd.note import (
     ANCHOR_RE,
     frontmatter_items,
-    indent_lines,
     preamble_body,
     render_attributes,
     render_header,
@@ -220,16 +219,14 @@ def _insertion_point(lines: list[str]) -> int:
     the end of the note when there is none."""
     last = -1
     for index, line in enumerate(lines):
-        if ANCHOR_RE.search(line) or (
-            line.startswith("- ") and HEADER_RE.match(line[2:])
-        ):
+        if ANCHOR_RE.search(line) or (line.startswith("- ") and HEADER_RE.match(line[2:])):
             last = index
     if last < 0:
         return len(lines)
     index = last + 1
     while index < len(lines):
         line = lines[index]
-        if line.strip() and not line[0] in " \t":
+        if line.strip() and line[0] not in " \t":
             break
         index += 1
     # blank lines at the end of the block belong after the insertion

@@ -22,7 +22,7 @@ from syncd.readwise import (
     unquote_value,
 )
 from syncd.rewrite import READWISE_RULES, InlineContext, obsidian_tag, rewrite_lines
-from syncd.yamlout import Value, dump_frontmatter
+from syncd.yamlout import Value
 
 ID_KEY = "syncd-id"
 ANCHOR_RE = re.compile(r"\s\^(rw-[0-9a-f]{12})\s*$")
@@ -140,7 +140,9 @@ def frontmatter_items(doc: Document) -> list[tuple[str, Value]]:
         key = prop.key.lower()
         if key in OWN_PAGE_PROPERTIES or key in DROPPED_PAGE_PROPERTIES or not prop.value:
             continue
-        items.append((prop.key, unquote_value(prop.value) if prop.value.startswith('"') else prop.value))
+        items.append(
+            (prop.key, unquote_value(prop.value) if prop.value.startswith('"') else prop.value)
+        )
     aliases = [doc.page_name] if doc.page_name and doc.page_name != doc.title else []
     for name in _ref_names(page.property_value("alias") or page.property_value("aliases") or ""):
         if name not in aliases:

@@ -27,7 +27,9 @@ HEADER_RE = re.compile(
 # ([Location 305](https://…)) or ([View Highlight](…)) at the very end of a highlight
 LOCATION_LINK_RE = re.compile(r"\s*\(\[([^\]\n]*)\]\((\S+?)\)\)\s*$")
 # (Page 12) / (Location 305) without a link
-LOCATION_LABEL_RE = re.compile(r"\s*\(((?:Page|Location|Loc\.?|Time|Chapter)\s+[^()\n]{1,40})\)\s*$")
+LOCATION_LABEL_RE = re.compile(
+    r"\s*\(((?:Page|Location|Loc\.?|Time|Chapter)\s+[^()\n]{1,40})\)\s*$"
+)
 ASIN_RE = re.compile(r"[?&]asin=([A-Za-z0-9]{10})\b")
 ATTRIBUTE_RE = re.compile(
     r"^(?:\*\*|__)?(?P<kind>Tags?|Notes?)(?:\*\*|__)?\s*:(?:\*\*|__)?\s", re.IGNORECASE

@@ -16,7 +16,9 @@ from syncd.logseq.dates import format_moment, parse_journal_title
 
 FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 # inline code, a Markdown link/image target "](...)", or a bare URL
-_PROTECTED_RE = re.compile(r"(`+)(?:.*?[^`])?\1(?!`)|\]\([^)\s]*\)|<https?://[^>\s]*>|https?://[^\s)\]]+")
+_PROTECTED_RE = re.compile(
+    r"(`+)(?:.*?[^`])?\1(?!`)|\]\([^)\s]*\)|<https?://[^>\s]*>|https?://[^\s)\]]+"
+)
 _LINK_RE = re.compile(r"\[\[([^\[\]\n]+?)\]\]")
 _HASH_LINK_RE = re.compile(r"(?<![\w#])#\[\[([^\[\]\n]+?)\]\]")
 _TAG_CHARS_RE = re.compile(r"[^\w\-/]", re.UNICODE)
@@ -77,7 +79,7 @@ def rewrite_hash_links(text: str, ctx: InlineContext) -> str:
 
 
 def rewrite_page_links(text: str, ctx: InlineContext) -> str:
-    """L1 + J2: ``[[Feb 12th, 2023]]`` -> ``[[2023-02-12]]``; renamed pages -> ``[[Target|name]]``."""
+    """L1 + J2: ``[[Feb 12th, 2023]]`` -> ``[[2023-02-12]]``; renamed -> ``[[Target|name]]``."""
     return _LINK_RE.sub(lambda m: link_to(m.group(1), ctx), text)
 
 
@@ -118,9 +120,9 @@ def rewrite_lines(
         match = FENCE_RE.match(line)
         if fence is not None:
             out.append(line)
-            if match is not None and line.strip() and set(line.strip()) <= {fence[0]}:
-                if len(line.strip()) >= len(fence):
-                    fence = None
+            closing = line.strip()
+            if match is not None and set(closing) <= {fence[0]} and len(closing) >= len(fence):
+                fence = None
             continue
         if match is not None:
             fence = match.group(1)

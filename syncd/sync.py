@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from syncd.config import Config, Include, SourceConfig, VaultConfig
 from syncd.errors import ConcurrentModification, PageError, SyncdError
+from syncd.logseq.dates import COMMON_TITLE_FORMATS
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.graph_config import GraphConfig, load_graph_config
 from syncd.logseq.parser import parse_page
@@ -29,7 +30,6 @@ from syncd.names import sanitize_title, unique_name
 from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
 from syncd.readwise import Document, document_from_page, is_readwise_page
 from syncd.rewrite import InlineContext
-from syncd.logseq.dates import COMMON_TITLE_FORMATS
 from syncd.state import DocumentRecord, SourceRecord, StateStore
 from syncd.textio import decode_page
 from syncd.vault import FileStamp, Vault, is_temp_file
@@ -246,13 +246,20 @@ class SyncEngine:
         digest = sha256(data)
         if previous is not None and previous.status != "failed" and previous.sha256 == digest:
             report.unchanged += 1
-            self._queue(_Pending(vault_name, key, _replace_stat(previous, len(data), st.st_mtime_ns)))
+            self._queue(
+                _Pending(vault_name, key, _replace_stat(previous, len(data), st.st_mtime_ns))
+            )
             return
         text = decode_page(data, path, repair_mojibake=self.config.repair_mojibake)
         page = parse_page(text)
         fingerprint = SourceRecord(
-            size=len(data), mtime_ns=st.st_mtime_ns, sha256=digest, doc_id=None,
-            status="skipped", error=None, note=None,
+            size=len(data),
+            mtime_ns=st.st_mtime_ns,
+            sha256=digest,
+            doc_id=None,
+            status="skipped",
+            error=None,
+            note=None,
         )
         if not is_readwise_page(page):
             self._queue(_Pending(vault_name, key, fingerprint))
@@ -390,7 +397,11 @@ class SyncEngine:
                 return moved, current
         if known is not None:
             return known, None  # deleted by the user; recreated only for new highlights
-        folder = PurePosixPath(source.config.into) / note_folder(doc) if source.config.into else PurePosixPath(note_folder(doc))
+        folder = (
+            PurePosixPath(source.config.into) / note_folder(doc)
+            if source.config.into
+            else PurePosixPath(note_folder(doc))
+        )
         stem = sanitize_title(doc.title, max_bytes=MAX_NAME_BYTES - len(".md") - len(" (99)"))
 
         def taken(candidate: str) -> bool:
@@ -443,8 +454,13 @@ def _yaml_string(raw: str) -> str:
 
 def _replace_stat(record: SourceRecord, size: int, mtime_ns: int) -> SourceRecord:
     return SourceRecord(
-        size=size, mtime_ns=mtime_ns, sha256=record.sha256, doc_id=record.doc_id,
-        status=record.status, error=record.error, note=record.note,
+        size=size,
+        mtime_ns=mtime_ns,
+        sha256=record.sha256,
+        doc_id=record.doc_id,
+        status=record.status,
+        error=record.error,
+        note=record.note,
     )
 
 
