@@ -1,0 +1,154 @@
+"""File names for vault notes: a title in, a stem every file system and Obsidian accept out.
+
+Pure: no filesystem, no clock. ``sanitize_title`` is deterministic (the same title always gives
+the same stem), so a re-sync finds the note it created before; ``unique_name`` picks the first
+free ``"stem (n)"`` given a predicate that knows which names are taken.
+
+>>> sanitize_title("Thinking, Fast and Slow: A Summary?")
+'Thinking, Fast and Slow- A Summary'
+>>> sanitize_title("../../.bashrc")
+'bashrc'
+>>> sanitize_title("con.txt")
+'con_.txt'
+>>> unique_name("Notes", lambda stem: stem.lower() in {"notes", "notes (2)"})
+'Notes (3)'
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+
+from syncd.errors import VaultWriteError
+
+FALLBACK_STEM = "Untitled"
+MIN_MAX_BYTES = 16  # enough for FALLBACK_STEM and a reserved name with its "_"
+MAX_UNIQUE_TRIES = 100_000
+
+# Characters Windows, macOS or Linux reject in a file name, and the ones that break Obsidian
+# links (``[[a#b]]`` is a heading link, ``^`` a block ref, ``[ ]`` nest links, ``|`` an alias).
+_REPLACEMENTS: dict[str, str] = {
+    "/": "-",
+    "\\": "-",
+    ":": "-",
+    "|": "-",
+    '"': "'",
+    "[": "(",
+    "]": ")",
+    "*": "",
+    "?": "",
+    "<": "",
+    ">": "",
+    "#": "",
+    "^": "",
+}
+_TRANSLATE = str.maketrans(_REPLACEMENTS)
+
+# Invisible characters that only confuse: bidi overrides/isolates (can make "gpj.exe" look like
+# "exe.jpg"), the byte-order mark, and the Unicode line/paragraph separators.
+_DROP = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff\u200e\u200f\u061c")
+
+# Stems Windows refuses (with or without an extension: "CON.txt" is as bad as "CON").
+_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+    | {f"{dev}{n}" for dev in ("COM", "LPT") for n in (*"123456789", "¹", "²", "³")}
+)
+
+# Left behind at the end of a cut: a joiner or variation selector without what it joined.
+_DANGLING_TAIL = "\u200d\u200c\ufe0e\ufe0f"
+
+
+def sanitize_title(title: str, *, max_bytes: int = 240) -> str:
+    """Return a file-name stem (without ``.md``) for ``title``.
+
+    The result is NFC, has no path separator, no character Windows/macOS/Linux or Obsidian
+    links reject, no control characters, single spaces, no leading ``.``/space, no trailing
+    ``.``/space, is not a Windows reserved name, is never empty (``"Untitled"``) and is at most
+    ``max_bytes`` UTF-8 bytes (cut on a character boundary). The caller leaves room in
+    ``max_bytes`` for ``.md`` and a ``" (n)"`` suffix: 255 - 3 - 5 = 247 is the most a
+    file system with a 255-byte name limit allows with up to 99 duplicates.
+
+    Replacements: ``/ \\ : |`` become ``-``, ``"`` becomes ``'``, ``[ ]`` become ``( )``;
+    ``* ? < > # ^`` are dropped. Leading ``.``, ``/``, ``\\`` and spaces are removed before
+    that, so ``../../x`` becomes ``x`` and ``.bashrc`` becomes ``bashrc``.
+    """
+    if max_bytes < MIN_MAX_BYTES:
+        raise ValueError(f"max_bytes must be at least {MIN_MAX_BYTES}, got {max_bytes}")
+    text = _clean_characters(unicodedata.normalize("NFC", title))
+    text = text.lstrip("./\\ ")  # "../../x", "/etc/x", ".hidden": no leading dot or separator
+    text = text.translate(_TRANSLATE)
+    text = " ".join(text.split())  # collapse runs (all whitespace is a plain space by now)
+    text = unicodedata.normalize("NFC", text)  # removals can bring a base and its accent together
+    text = _trim(text)
+    text = _trim(_truncate_utf8(text, max_bytes))
+    if not text:
+        return FALLBACK_STEM
+    return _avoid_reserved(text, max_bytes)
+
+
+def unique_name(stem: str, taken: Callable[[str], bool]) -> str:
+    """Return ``stem`` or ``"stem (2)"``, ``"stem (3)"``, … whichever ``taken`` says is free.
+
+    ``taken(candidate)`` must answer whether a note with that stem already exists, and must
+    compare **case-insensitively and NFC/NFD-insensitively** (macOS, Windows and Obsidian treat
+    ``Foo.md`` and ``foo.md`` as one note), e.g.
+    ``lambda c: vault.exists_ci(folder, c + ".md")``.
+    """
+    if not taken(stem):
+        return stem
+    for n in range(2, MAX_UNIQUE_TRIES):
+        candidate = f"{stem} ({n})"
+        if not taken(candidate):
+            return candidate
+    raise VaultWriteError(f"no free file name for {stem!r} after {MAX_UNIQUE_TRIES} tries")
+
+
+def is_reserved_stem(stem: str) -> bool:
+    """True when Windows refuses ``stem`` as a file name (``CON``, ``com1.txt``, ``Nul .md``)."""
+    base = stem.split(".", 1)[0].rstrip(" ")
+    return base.upper() in _RESERVED
+
+
+def _clean_characters(text: str) -> str:
+    out: list[str] = []
+    for ch in text:
+        if ch in _DROP:
+            continue
+        if ch.isspace():
+            out.append(" ")  # tabs, newlines, NBSP, U+2028 …: one kind of space
+            continue
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cs"):  # control characters, lone surrogates (not encodable)
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def _trim(text: str) -> str:
+    """No leading dot/space (hidden file), no trailing dot/space (Windows drops them)."""
+    text = text.lstrip(". ")
+    while True:
+        stripped = text.rstrip(". ").rstrip(_DANGLING_TAIL)
+        if stripped == text:
+            return text
+        text = stripped
+
+
+def _truncate_utf8(text: str, max_bytes: int) -> str:
+    data = text.encode("utf-8")
+    if len(data) <= max_bytes:
+        return text
+    # Cut at max_bytes and drop a partial trailing sequence.
+    return data[:max_bytes].decode("utf-8", errors="ignore")
+
+
+def _avoid_reserved(text: str, max_bytes: int) -> str:
+    if not is_reserved_stem(text):
+        return text
+    # "CON" -> "CON_", "con.txt" -> "con_.txt": the "_" goes right after the device name,
+    # because Windows looks only at the part before the first dot.
+    head, dot, rest = text.partition(".")
+    base = head.rstrip(" ")
+    tail = head[len(base) :] + dot + rest
+    room = max_bytes - len(base.encode("utf-8")) - 1
+    return _trim(base + "_" + _truncate_utf8(tail, room))

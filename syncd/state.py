@@ -1,0 +1,539 @@
+"""The state store: what syncd has seen and written, in one SQLite file outside the vault.
+
+SQLite in WAL mode with ``synchronous=FULL``: a committed transaction survives a crash of the
+process, the OS or the power. Writes happen in ``BEGIN IMMEDIATE`` transactions; the sync engine
+wraps "the note is durable, record the page as done" into one ``transaction()``.
+
+The store is rebuildable: a damaged file is moved aside on open (``<name>.corrupt-<time>``) and
+a fresh one created, which the next full scan fills again.
+
+Threading: the connection is opened with ``check_same_thread=False`` so the daemon can open the
+store in its main thread and hand it to the worker thread, but only **one thread may use it at a
+time** (syncd has a single writer thread); it takes no locks of its own.
+
+Every method takes the vault name (from the configuration) first, so one store serves several
+vaults. Note paths are vault-relative POSIX text, as in ``syncd.vault``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, get_args
+
+from syncd.errors import SyncdError
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+MAX_FAILURES_KEPT = 1000  # rows in the failure log; older ones are dropped
+MEMORY = ":memory:"
+
+SourceStatus = Literal["ok", "failed", "skipped"]
+Row = tuple[Any, ...]  # a result row; column types are fixed by the schema below
+_STATUSES: frozenset[str] = frozenset(get_args(SourceStatus))
+
+# SQLite result codes meaning "this file is damaged or is not a database".
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sources (
+    vault    TEXT NOT NULL,
+    source   TEXT NOT NULL,
+    size     INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256   TEXT NOT NULL,
+    doc_id   TEXT,
+    status   TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'skipped')),
+    error    TEXT,
+    note     TEXT,
+    PRIMARY KEY (vault, source)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS documents (
+    vault       TEXT NOT NULL,
+    doc_id      TEXT NOT NULL,
+    note        TEXT NOT NULL,
+    note_sha256 TEXT NOT NULL,
+    PRIMARY KEY (vault, doc_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS documents_by_note ON documents (vault, note);
+CREATE TABLE IF NOT EXISTS highlights (
+    vault        TEXT NOT NULL,
+    doc_id       TEXT NOT NULL,
+    highlight_id TEXT NOT NULL,
+    sha256       TEXT NOT NULL,
+    PRIMARY KEY (vault, doc_id, highlight_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS note_bases (
+    vault  TEXT NOT NULL,
+    note   TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    text   TEXT NOT NULL,
+    PRIMARY KEY (vault, note)
+);
+CREATE TABLE IF NOT EXISTS failures (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    vault  TEXT NOT NULL,
+    source TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at     TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """The fingerprint of one source page when syncd last looked at it, and the outcome."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+    doc_id: str | None
+    status: SourceStatus
+    error: str | None
+    note: str | None  # vault-relative path of the note it went into
+
+    def __post_init__(self) -> None:
+        if self.status not in _STATUSES:
+            raise ValueError(f"unknown source status {self.status!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRecord:
+    """Where a Readwise document lives in the vault, and the hash of the note syncd left."""
+
+    note: str  # vault-relative path
+    note_sha256: str  # sha256 of the note bytes syncd last wrote (or saw right after writing)
+
+
+@dataclass(frozen=True, slots=True)
+class NoteBase:
+    """The version of a plain note syncd last wrote: the base of a three-way merge."""
+
+    sha256: str  # of text.encode("utf-8")
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRecord:
+    vault: str
+    source: str
+    reason: str
+    when: str  # ISO 8601, as given to record_failure
+
+    def __str__(self) -> str:
+        return f"{self.when} [{self.vault}] {self.source}: {self.reason}"
+
+
+def text_sha256(text: str) -> str:
+    """The hash stored for a note's text (of its UTF-8 bytes)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class StateStore:
+    """The SQLite state of one state directory.
+
+    ``StateStore(path)`` and ``StateStore.open(path)`` are the same: open (or create) the file,
+    moving a damaged one aside. ``StateStore(":memory:")`` / ``open_memory()`` is a throwaway
+    store that touches no file (dry runs without a state file).
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self._depth = 0  # nesting of transaction(): 0 = none, 1 = BEGIN, >1 = savepoints
+        if str(path) == MEMORY:
+            self.path = Path(MEMORY)
+            self._conn = _connect_memory()
+        else:
+            self.path = Path(path).expanduser()
+            self._conn = _open_or_rebuild(self.path)
+
+    # ----------------------------------------------------------------------------- lifecycle
+
+    @classmethod
+    def open(cls, path: Path) -> StateStore:
+        """Open (or create) the store; a damaged file is moved aside and a fresh one made."""
+        return cls(path)
+
+    @classmethod
+    def open_memory(cls) -> StateStore:
+        """A fresh store in memory, gone when closed."""
+        return cls(MEMORY)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside commits together, or not at all if an exception escapes.
+
+        ``BEGIN IMMEDIATE`` takes the write lock up front (waiting up to ``busy_timeout``).
+        Nested calls are savepoints: an exception caught inside the outer block undoes only
+        the inner one.
+        """
+        rollback: tuple[str, ...]
+        if self._depth == 0:
+            begin, commit, rollback = "BEGIN IMMEDIATE", "COMMIT", ("ROLLBACK",)
+        else:
+            name = f"sp{self._depth}"
+            begin, commit = f"SAVEPOINT {name}", f"RELEASE {name}"
+            rollback = (f"ROLLBACK TO {name}", f"RELEASE {name}")
+        self._execute(begin)
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            self._quietly(rollback)
+            raise
+        self._depth -= 1
+        try:
+            self._execute(commit)
+        except SyncdError:
+            self._quietly(rollback)
+            raise
+
+    def _quietly(self, statements: tuple[str, ...]) -> None:
+        for statement in statements:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute(statement)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    # ----------------------------------------------------------------------------- sources
+
+    def get_source(self, vault: str, source: str) -> SourceRecord | None:
+        row = self._one(
+            "SELECT size, mtime_ns, sha256, doc_id, status, error, note FROM sources "
+            "WHERE vault = ? AND source = ?",
+            (vault, source),
+        )
+        return None if row is None else _source_record(row)
+
+    def put_source(self, vault: str, source: str, record: SourceRecord) -> None:
+        with self.transaction():
+            self._execute(
+                "INSERT OR REPLACE INTO sources "
+                "(vault, source, size, mtime_ns, sha256, doc_id, status, error, note) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    vault,
+                    source,
+                    record.size,
+                    record.mtime_ns,
+                    record.sha256,
+                    record.doc_id,
+                    record.status,
+                    record.error,
+                    record.note,
+                ),
+            )
+
+    def all_sources(self, vault: str) -> dict[str, SourceRecord]:
+        rows = self._all(
+            "SELECT source, size, mtime_ns, sha256, doc_id, status, error, note FROM sources "
+            "WHERE vault = ? ORDER BY source",
+            (vault,),
+        )
+        return {row[0]: _source_record(row[1:]) for row in rows}
+
+    def delete_source(self, vault: str, source: str) -> None:
+        with self.transaction():
+            self._execute("DELETE FROM sources WHERE vault = ? AND source = ?", (vault, source))
+
+    # ----------------------------------------------------------------------------- documents
+
+    def get_document(self, vault: str, doc_id: str) -> DocumentRecord | None:
+        row = self._one(
+            "SELECT note, note_sha256 FROM documents WHERE vault = ? AND doc_id = ?",
+            (vault, doc_id),
+        )
+        return None if row is None else DocumentRecord(note=row[0], note_sha256=row[1])
+
+    def put_document(self, vault: str, doc_id: str, record: DocumentRecord) -> None:
+        with self.transaction():
+            self._execute(
+                "INSERT OR REPLACE INTO documents (vault, doc_id, note, note_sha256) "
+                "VALUES (?, ?, ?, ?)",
+                (vault, doc_id, record.note, record.note_sha256),
+            )
+
+    def documents(self, vault: str) -> dict[str, DocumentRecord]:
+        rows = self._all(
+            "SELECT doc_id, note, note_sha256 FROM documents WHERE vault = ? ORDER BY doc_id",
+            (vault,),
+        )
+        return {row[0]: DocumentRecord(note=row[1], note_sha256=row[2]) for row in rows}
+
+    # ----------------------------------------------------------------------------- highlights
+
+    def seen_highlights(self, vault: str, doc_id: str) -> dict[str, str]:
+        """Highlight id → sha256 of the highlight text syncd last wrote, for one document."""
+        rows = self._all(
+            "SELECT highlight_id, sha256 FROM highlights WHERE vault = ? AND doc_id = ?",
+            (vault, doc_id),
+        )
+        return {row[0]: row[1] for row in rows}
+
+    def add_highlights(self, vault: str, doc_id: str, mapping: Mapping[str, str]) -> None:
+        """Insert or update highlight id → text sha256 pairs of one document."""
+        with self.transaction():
+            self._executemany(
+                "INSERT OR REPLACE INTO highlights (vault, doc_id, highlight_id, sha256) "
+                "VALUES (?, ?, ?, ?)",
+                [(vault, doc_id, hid, digest) for hid, digest in mapping.items()],
+            )
+
+    # ----------------------------------------------------------------------------- note bases
+
+    def get_note_base(self, vault: str, note: str) -> NoteBase | None:
+        row = self._one(
+            "SELECT sha256, text FROM note_bases WHERE vault = ? AND note = ?", (vault, note)
+        )
+        return None if row is None else NoteBase(sha256=row[0], text=row[1])
+
+    def put_note_base(self, vault: str, note: str, text: str) -> None:
+        with self.transaction():
+            self._execute(
+                "INSERT OR REPLACE INTO note_bases (vault, note, sha256, text) VALUES (?, ?, ?, ?)",
+                (vault, note, text_sha256(text), text),
+            )
+
+    # ----------------------------------------------------------------------------- status
+
+    def set_meta(self, key: str, value: str) -> None:
+        if key == "schema_version":
+            raise ValueError("schema_version is managed by the state store")
+        with self.transaction():
+            self._execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    def record_failure(self, vault: str, source: str, reason: str, when_iso: str) -> None:
+        """Append to the failure log shown by ``syncd status`` (the newest rows are kept)."""
+        with self.transaction():
+            self._execute(
+                "INSERT INTO failures (vault, source, reason, at) VALUES (?, ?, ?, ?)",
+                (vault, source, reason, when_iso),
+            )
+            self._execute(
+                "DELETE FROM failures WHERE id <= (SELECT MAX(id) FROM failures) - ?",
+                (MAX_FAILURES_KEPT,),
+            )
+
+    def recent_failures(self, limit: int = 20) -> list[FailureRecord]:
+        """The newest failures first."""
+        rows = self._all(
+            "SELECT vault, source, reason, at FROM failures ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [FailureRecord(vault=r[0], source=r[1], reason=r[2], when=r[3]) for r in rows]
+
+    def counts(self, vault: str) -> dict[str, int]:
+        """For ``syncd status``, in display order: ``documents`` (Readwise documents),
+        ``notes`` (distinct note paths known from sources, documents and note bases),
+        ``sources`` (source pages seen) and ``failed`` (sources whose last sync failed)."""
+        row = self._one(
+            "SELECT "
+            "(SELECT COUNT(*) FROM documents WHERE vault = :v), "
+            "(SELECT COUNT(*) FROM ("
+            "  SELECT note FROM documents WHERE vault = :v "
+            "  UNION SELECT note FROM note_bases WHERE vault = :v "
+            "  UNION SELECT note FROM sources WHERE vault = :v AND note IS NOT NULL)), "
+            "(SELECT COUNT(*) FROM sources WHERE vault = :v), "
+            "(SELECT COUNT(*) FROM sources WHERE vault = :v AND status = 'failed')",
+            {"v": vault},
+        )
+        assert row is not None
+        return dict(zip(("documents", "notes", "sources", "failed"), row, strict=True))
+
+    # ----------------------------------------------------------------------------- plumbing
+
+    def _execute(
+        self, sql: str, params: tuple[object, ...] | dict[str, object] = ()
+    ) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise SyncdError(f"state database error: {exc}", self.path) from exc
+
+    def _executemany(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+        try:
+            self._conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise SyncdError(f"state database error: {exc}", self.path) from exc
+
+    def _one(self, sql: str, params: tuple[object, ...] | dict[str, object]) -> Row | None:
+        row: Row | None = self._execute(sql, params).fetchone()
+        return row
+
+    def _all(self, sql: str, params: tuple[object, ...]) -> list[Row]:
+        rows: list[Row] = self._execute(sql, params).fetchall()
+        return rows
+
+
+# --------------------------------------------------------------------------------- opening
+
+
+def _open_or_rebuild(path: Path) -> sqlite3.Connection:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SyncdError(f"cannot create state folder: {exc.strerror}", path.parent) from exc
+    try:
+        return _connect(path)
+    except _Damaged as damaged:
+        aside = _move_aside(path)
+        log.warning(
+            "state database %s is damaged (%s); moved it to %s and starting a fresh one "
+            "(the next full scan rebuilds it)",
+            path,
+            damaged.reason,
+            aside,
+        )
+    try:
+        return _connect(path)
+    except _Damaged as again:
+        raise SyncdError(f"fresh state database unusable: {again.reason}", path) from again
+
+
+def _connect_memory() -> sqlite3.Connection:
+    conn = sqlite3.connect(MEMORY, isolation_level=None, check_same_thread=False)
+    _ensure_schema(conn, Path(MEMORY))
+    return conn
+
+
+class _Damaged(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """Open, configure and check the database; ``_Damaged`` when it is corrupt or not SQLite."""
+    if not path.exists():
+        # State holds copies of notes: readable by the user only. SQLite gives -wal/-shm
+        # files the database file's permissions.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    except sqlite3.Error as exc:
+        raise SyncdError(f"cannot open state database: {exc}", path) from exc
+    try:
+        _configure(conn, path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _configure(conn: sqlite3.Connection, path: Path) -> None:
+    try:
+        conn.execute("PRAGMA busy_timeout = 5000")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            log.warning("state database %s: journal_mode is %s, not wal", path, mode)
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
+        if problems != ["ok"]:
+            raise _Damaged("quick_check: " + "; ".join(str(p) for p in problems[:3]))
+        _ensure_schema(conn, path)
+    except sqlite3.DatabaseError as exc:
+        if _is_damage(exc):
+            raise _Damaged(str(exc)) from exc
+        raise SyncdError(f"cannot open state database: {exc}", path) from exc
+
+
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return (code & 0xFF) in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text
+
+
+def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise SyncdError(
+                f"state database has schema {row[0]}, newer than this syncd ({SCHEMA_VERSION}); "
+                "upgrade syncd or move the file away",
+                path,
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename the damaged database (and its -wal/-shm) to ``<name>.corrupt-<YYYYMMDD-HHMMSS>``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 2
+    while aside.exists():
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+        n += 1
+    try:
+        path.rename(aside)
+        for suffix in ("-wal", "-shm"):
+            extra = path.with_name(path.name + suffix)
+            if extra.exists():
+                extra.rename(aside.with_name(aside.name + suffix))
+    except OSError as exc:
+        raise SyncdError(
+            f"state database is damaged and cannot be moved aside: {exc}", path
+        ) from exc
+    return aside
+
+
+def _source_record(row: Row) -> SourceRecord:
+    size, mtime_ns, sha256, doc_id, status, error, note = row
+    return SourceRecord(
+        size=size,
+        mtime_ns=mtime_ns,
+        sha256=sha256,
+        doc_id=doc_id,
+        status=status,
+        error=error,
+        note=note,
+    )

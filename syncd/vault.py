@@ -1,0 +1,491 @@
+"""Writing into the vault: only inside its folder, atomically, never over a user's edit.
+
+Every path is vault-relative POSIX text (``"Readwise/Books/Title.md"``). ``Vault.resolve`` turns
+it into an absolute path after checking that it stays inside the vault, following symlinks of
+existing folders. ``Vault.write_atomic`` writes a temp file beside the note
+(``.syncd.<name>.<random>.tmp``), fsyncs it, and either links it into place (new notes:
+``create_only``, never clobbers) or renames it over the note after re-checking the note's stat
+stamp against the one the caller read (compare-and-swap), then fsyncs the folder.
+
+What a replace does not keep: the inode number, hard links, extended attributes/ACLs and the
+creation time of the old file. The permission bits are kept. The file's mtime is new on purpose
+(that is how Obsidian and sync tools see the change).
+
+Stamps compare ``(ino, size, mtime_ns, ctime_ns)``. On file systems with coarse timestamps
+(FAT/exFAT: 2 s, some network mounts) a same-size edit within one tick is invisible to the
+compare-and-swap; callers that care compare content hashes as well.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import functools
+import hashlib
+import logging
+import os
+import stat
+import tempfile
+import time
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from syncd.errors import ConcurrentModification, PageError, VaultWriteError
+
+log = logging.getLogger(__name__)
+
+TEMP_PREFIX = ".syncd."
+TEMP_SUFFIX = ".tmp"
+NEW_NOTE_MODE = 0o644
+SKIPPED_FOLDERS = frozenset({".obsidian", ".trash", ".git"})
+_MAX_TEMP_NAME_PART = 150  # bytes of the note name kept in a temp name; longer ones are hashed
+_DIR_FSYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP})
+_LINK_UNSUPPORTED = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV})
+
+
+@dataclass(frozen=True, slots=True)
+class FileStamp:
+    """What ``os.stat`` says about one version of a file; equal stamps mean "not touched"."""
+
+    ino: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def from_stat(cls, st: os.stat_result) -> FileStamp:
+        return cls(ino=st.st_ino, size=st.st_size, mtime_ns=st.st_mtime_ns, ctime_ns=st.st_ctime_ns)
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """A folder's names, folded for case/normalization-insensitive lookup, and its stat."""
+
+    stamp: tuple[int, int, int, int]
+    folded: frozenset[str]
+
+
+def is_temp_file(name: str) -> bool:
+    """True for syncd's own temp files (a bare name or a path), so watchers can ignore them."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return base.startswith(TEMP_PREFIX) and base.endswith(TEMP_SUFFIX)
+
+
+def fold_name(name: str) -> str:
+    """The key two names share when macOS, Windows or Obsidian see them as one file.
+
+    Canonical caseless matching (Unicode §3.13): ``NFD(casefold(NFD(name)))``. ``casefold``
+    folds more than any file system does (``ß`` == ``ss``), which errs on the safe side.
+    """
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", name).casefold())
+
+
+class Vault:
+    """One Obsidian vault folder. Not thread-safe: one writer thread uses it (design.md)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self._root_str = str(self.root)
+        self._listings: dict[str, _Listing] = {}
+
+    def __repr__(self) -> str:
+        return f"Vault({self._root_str!r})"
+
+    # ----------------------------------------------------------------------------- paths
+
+    def resolve(self, rel: str) -> Path:
+        """Absolute path of the vault-relative POSIX path ``rel``, checked to stay inside.
+
+        Refused (``VaultWriteError``): empty or absolute paths, ``..`` components, backslashes
+        and NUL, and any path whose existing folders (symlinks followed) lead outside the vault;
+        a symlink as the last component is followed and refused if it points outside.
+        The returned path has its existing folders resolved (no symlinks left in them).
+        """
+        parts = self._split(rel)
+        lexical = self.root.joinpath(*parts)
+        parent = os.path.realpath(lexical.parent)
+        if not self._inside(parent):
+            raise VaultWriteError(f"refused: folder resolves outside the vault ({parent})", lexical)
+        path = Path(parent) / parts[-1]
+        if path.is_symlink():
+            target = os.path.realpath(path)
+            if not self._inside(target) or target == self._root_str:
+                raise VaultWriteError(f"refused: symlink points outside the vault ({target})", path)
+        return path
+
+    def _split(self, rel: str) -> list[str]:
+        shown = self.root / rel  # an absolute rel shows as itself
+        if not rel:
+            raise VaultWriteError("refused: empty note path", shown)
+        if "\0" in rel:
+            raise VaultWriteError(f"refused: NUL character in note path {rel!r}", shown)
+        if "\\" in rel:
+            raise VaultWriteError(f"refused: backslash in note path {rel!r}", shown)
+        if rel.startswith("/"):
+            raise VaultWriteError(f"refused: absolute note path {rel!r}", shown)
+        parts = [p for p in rel.split("/") if p not in ("", ".")]
+        if ".." in parts:
+            raise VaultWriteError(f"refused: '..' in note path {rel!r}", shown)
+        if not parts:
+            raise VaultWriteError(f"refused: {rel!r} names the vault folder itself", shown)
+        return parts
+
+    def _inside(self, real: str) -> bool:
+        return real == self._root_str or real.startswith(self._root_str.rstrip("/") + "/")
+
+    def _folder(self, rel_dir: str) -> Path:
+        """Absolute path of a vault folder ("" or "." is the vault root), checked like resolve."""
+        if rel_dir.strip("/") in ("", "."):
+            return self.root
+        return self.resolve(rel_dir)
+
+    # ----------------------------------------------------------------------------- reading
+
+    def read_text(self, rel: str) -> tuple[str, FileStamp] | None:
+        """The note's text and its stamp, or None when there is no such note.
+
+        UTF-8, decoded as is: a BOM and CRLF line ends stay in the text, so writing it back
+        gives the same bytes.
+
+        The stamp is taken from the open file before reading, so a write that races with the
+        read makes the later compare-and-swap fail instead of going unnoticed.
+        """
+        path = self.resolve(rel)
+        try:
+            # O_NONBLOCK: a FIFO named like a note must not hang the daemon; regular files
+            # read normally with it.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            with os.fdopen(fd, "rb") as handle:
+                st = os.fstat(handle.fileno())
+                if not stat.S_ISREG(st.st_mode):
+                    raise VaultWriteError("refused: not a regular file", path)
+                data = handle.read()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except IsADirectoryError as exc:
+            raise VaultWriteError("is a folder, not a note", path) from exc
+        except OSError as exc:
+            raise VaultWriteError(f"cannot read note: {_reason(exc)}", path) from exc
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PageError(f"note is not valid UTF-8 (byte {exc.start})", path) from exc
+        return text, FileStamp.from_stat(st)
+
+    def exists_ci(self, rel_dir: str, name: str) -> bool:
+        """Whether ``rel_dir`` holds ``name`` ignoring case and NFC/NFD (for ``unique_name``).
+
+        ``name`` is a whole file name (``"Title.md"``). Listings are cached per folder and
+        re-read when the folder's stat changes; syncd's own writes update the cache.
+        """
+        folder = self._folder(rel_dir)
+        listing = self._listing(folder)
+        return listing is not None and fold_name(name) in listing.folded
+
+    def _listing(self, folder: Path) -> _Listing | None:
+        key = str(folder)
+        try:
+            st = folder.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            self._listings.pop(key, None)
+            return None
+        except OSError as exc:
+            raise VaultWriteError(f"cannot list folder: {_reason(exc)}", folder) from exc
+        stamp = _dir_stamp(st)
+        cached = self._listings.get(key)
+        if cached is not None and cached.stamp == stamp:
+            return cached
+        try:
+            names = [entry.name for entry in folder.iterdir()]
+        except NotADirectoryError:
+            return None
+        except OSError as exc:
+            raise VaultWriteError(f"cannot list folder: {_reason(exc)}", folder) from exc
+        listing = _Listing(stamp, frozenset(fold_name(n) for n in names))
+        self._listings[key] = listing
+        return listing
+
+    def iter_notes(self) -> Iterator[str]:
+        """Every ``.md`` file (vault-relative POSIX), symlinks not followed.
+
+        Skips ``.obsidian/``, ``.trash/`` and ``.git/`` at any depth, and syncd's temp files.
+        Order is deterministic: a folder's files (sorted), then its subfolders (sorted).
+        """
+        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_FOLDERS)
+            rel_dir = os.path.relpath(dirpath, self.root)
+            prefix = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
+            for name in sorted(filenames):
+                if not name.endswith(".md") or is_temp_file(name):
+                    continue
+                if (Path(dirpath) / name).is_symlink():
+                    continue
+                yield prefix + name
+
+    # ----------------------------------------------------------------------------- writing
+
+    def write_atomic(
+        self,
+        rel: str,
+        text: str,
+        *,
+        expected: FileStamp | None,
+        create_only: bool = False,
+        durable: bool = True,
+    ) -> FileStamp:
+        """Replace (or create) the note ``rel`` with ``text`` atomically; return its new stamp.
+
+        ``expected`` is the stamp from ``read_text`` (None: the note must not exist). Right
+        before the rename the note is ``lstat``-ed again; if it changed, nothing is written and
+        ``ConcurrentModification`` is raised. ``create_only`` links the temp file into place, so
+        a note that appeared meanwhile is never clobbered (``ConcurrentModification``).
+        ``durable=False`` skips the fsyncs (bulk runs call ``syncfs`` once at the end).
+        Refuses symlinks as the note itself. OS errors become ``VaultWriteError``; the temp file
+        is removed on every failure.
+        """
+        path = self.resolve(rel)
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise VaultWriteError(f"text is not encodable as UTF-8 ({exc.reason})", path) from exc
+        try:
+            current = _lstat_or_none(path)
+        except OSError as exc:
+            raise VaultWriteError(f"cannot write note: {_reason(exc)}", path) from exc
+        _check_current(path, current, expected, create_only)
+        mode = NEW_NOTE_MODE if current is None else stat.S_IMODE(current.st_mode)
+        self._make_parents(path.parent, durable)
+        folder_before = _dir_stamp_or_none(path.parent)
+        stamp = self._write_temp_and_commit(path, data, mode, expected, create_only, durable)
+        self._note_written(path, folder_before)
+        return stamp
+
+    def _write_temp_and_commit(
+        self,
+        path: Path,
+        data: bytes,
+        mode: int,
+        expected: FileStamp | None,
+        create_only: bool,
+        durable: bool,
+    ) -> FileStamp:
+        tmp: str | None = None
+        fd = -1
+        try:
+            fd, tmp = tempfile.mkstemp(
+                prefix=f"{TEMP_PREFIX}{_temp_name_part(path.name)}.",
+                suffix=TEMP_SUFFIX,
+                dir=path.parent,
+            )
+            _write_all(fd, data)
+            os.fchmod(fd, mode)
+            if durable:
+                os.fsync(fd)
+            if create_only and _link_no_clobber(tmp, path):
+                Path(tmp).unlink()
+            else:
+                _check_current(path, _lstat_or_none(path), expected, create_only)
+                Path(tmp).replace(path)
+            tmp = None
+            stamp = FileStamp.from_stat(os.fstat(fd))
+            if durable:
+                _fsync_dir(path.parent)
+            return stamp
+        except ConcurrentModification:
+            raise
+        except OSError as exc:
+            raise VaultWriteError(f"cannot write note: {_reason(exc)}", path) from exc
+        finally:
+            if fd >= 0:
+                os.close(fd)
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    Path(tmp).unlink()
+
+    def _make_parents(self, folder: Path, durable: bool) -> None:
+        """Create the note's missing folders, each checked to stay inside the vault."""
+        if not self.root.is_dir():
+            raise VaultWriteError("vault folder is missing (not created by syncd)", self.root)
+        rel_parts = folder.relative_to(self.root).parts
+        current = self.root
+        for part in rel_parts:
+            parent = current
+            current = current / part
+            try:
+                current.mkdir()
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise VaultWriteError(f"cannot create folder: {_reason(exc)}", current) from exc
+            else:
+                log.debug("created folder %s", current)
+                if durable:
+                    _fsync_dir_or_raise(parent)
+            real = os.path.realpath(current)
+            if not self._inside(real):
+                raise VaultWriteError(f"refused: folder leads outside the vault ({real})", current)
+            if not Path(real).is_dir():
+                raise VaultWriteError("refused: not a folder", current)
+
+    def _note_written(self, path: Path, folder_before: tuple[int, int, int, int] | None) -> None:
+        """Keep the cached listing of the note's folder current after our own write."""
+        key = str(path.parent)
+        cached = self._listings.get(key)
+        if cached is None:
+            return
+        after = _dir_stamp_or_none(path.parent)
+        if folder_before != cached.stamp or after is None:
+            self._listings.pop(key, None)  # somebody else changed it too: re-read next time
+            return
+        self._listings[key] = _Listing(after, cached.folded | {fold_name(path.name)})
+
+    # ----------------------------------------------------------------------------- upkeep
+
+    def sweep_temp_files(self, older_than_seconds: float = 0) -> int:
+        """Remove syncd temp files left by a crash anywhere in the vault; return how many.
+
+        Call it when no write is in progress (at startup), or with a safe age.
+        """
+        removed = 0
+        now = time.time()
+        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
+            dirnames[:] = [d for d in dirnames if d != ".git"]
+            for name in filenames:
+                if not is_temp_file(name):
+                    continue
+                full = Path(dirpath) / name
+                try:
+                    st = full.lstat()
+                    if not stat.S_ISREG(st.st_mode) or now - st.st_mtime < older_than_seconds:
+                        continue
+                    full.unlink()
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    log.warning("cannot remove temp file %s: %s", full, _reason(exc))
+                    continue
+                log.info("removed stale temp file %s", full)
+                removed += 1
+        return removed
+
+    def syncfs(self) -> None:
+        """Flush the vault's whole file system to disk (after writes with ``durable=False``)."""
+        func = _libc_syncfs()
+        if func is None:
+            os.sync()
+            return
+        try:
+            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as exc:
+            raise VaultWriteError(f"cannot flush vault: {_reason(exc)}", self.root) from exc
+        try:
+            if func(fd) != 0:
+                code = ctypes.get_errno()
+                raise VaultWriteError(f"cannot flush vault: {os.strerror(code)}", self.root)
+        finally:
+            os.close(fd)
+
+
+# --------------------------------------------------------------------------------- helpers
+
+
+def _check_current(
+    path: Path, current: os.stat_result | None, expected: FileStamp | None, create_only: bool
+) -> None:
+    if current is not None and stat.S_ISLNK(current.st_mode):
+        raise VaultWriteError("refused: the note is a symlink", path)
+    if current is not None and not stat.S_ISREG(current.st_mode):
+        raise VaultWriteError("refused: not a regular file", path)
+    if create_only or expected is None:
+        if current is not None:
+            raise ConcurrentModification("note appeared on disk before syncd created it", path)
+        return
+    if current is None:
+        raise ConcurrentModification("note was removed or moved since syncd read it", path)
+    if FileStamp.from_stat(current) != expected:
+        raise ConcurrentModification("note changed on disk since syncd read it", path)
+
+
+def _lstat_or_none(path: Path) -> os.stat_result | None:
+    try:
+        return path.lstat()
+    except FileNotFoundError:
+        return None
+
+
+def _dir_stamp(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _dir_stamp_or_none(folder: Path) -> tuple[int, int, int, int] | None:
+    try:
+        return _dir_stamp(folder.stat())
+    except OSError:
+        return None
+
+
+def _temp_name_part(name: str) -> str:
+    if len(name.encode("utf-8")) <= _MAX_TEMP_NAME_PART:
+        return name
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _link_no_clobber(tmp: str, path: Path) -> bool:
+    """Hard-link ``tmp`` to ``path``; False when the file system has no hard links."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError as exc:
+        raise ConcurrentModification("note appeared on disk before syncd created it", path) from exc
+    except OSError as exc:
+        if exc.errno in _LINK_UNSUPPORTED:
+            log.debug("no hard links on %s (%s); create by rename", path.parent, _reason(exc))
+            return False
+        raise
+    return True
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in _DIR_FSYNC_UNSUPPORTED:
+            raise
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir_or_raise(folder: Path) -> None:
+    try:
+        _fsync_dir(folder)
+    except OSError as exc:
+        raise VaultWriteError(f"cannot sync folder: {_reason(exc)}", folder) from exc
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno is not None:
+        return f"{os.strerror(exc.errno)} [{errno.errorcode.get(exc.errno, exc.errno)}]"
+    return str(exc)
+
+
+@functools.cache
+def _libc_syncfs() -> Callable[[int], int] | None:
+    """``syncfs(2)`` from the C library (Linux), or None where there is none."""
+    try:
+        func = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    func.argtypes = [ctypes.c_int]
+    func.restype = ctypes.c_int
+    return cast("Callable[[int], int]", func)

@@ -1,0 +1,402 @@
+from __future__ import annotations
+
+import hashlib
+import logging
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from syncd import state as state_module
+from syncd.errors import SyncdError
+from syncd.state import (
+    SCHEMA_VERSION,
+    DocumentRecord,
+    NoteBase,
+    SourceRecord,
+    StateStore,
+    text_sha256,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+V = "main"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "nested" / "state.sqlite3"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[StateStore]:
+    with StateStore.open(db_path) as opened:
+        yield opened
+
+
+def source(sha: str = "a" * 64, **changes: object) -> SourceRecord:
+    fields: dict[str, object] = {
+        "size": 10,
+        "mtime_ns": 1_700_000_000_000_000_000,
+        "sha256": sha,
+        "doc_id": "https://example.com/a",
+        "status": "ok",
+        "error": None,
+        "note": "Readwise/Articles/A.md",
+    }
+    fields.update(changes)
+    return SourceRecord(**fields)  # type: ignore[arg-type]
+
+
+def integrity(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def test_open_creates_folders_and_sets_pragmas(db_path: Path, store: StateStore) -> None:
+    assert db_path.is_file()
+    conn = store._conn
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+    assert store.get_meta("schema_version") == str(SCHEMA_VERSION)
+
+
+def test_new_database_is_private(db_path: Path, store: StateStore) -> None:
+    assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
+
+
+def test_reopen_keeps_data(db_path: Path) -> None:
+    with StateStore.open(db_path) as first:
+        first.put_source(V, "pages/a.md", source())
+    with StateStore.open(db_path) as second:
+        assert second.get_source(V, "pages/a.md") == source()
+
+
+def test_constructor_is_open(db_path: Path) -> None:
+    store = StateStore(db_path)
+    store.put_document(V, "doc", DocumentRecord("A.md", "1" * 64))
+    store.close()
+    with StateStore.open(db_path) as again:
+        assert again.get_document(V, "doc") == DocumentRecord("A.md", "1" * 64)
+
+
+def test_memory_store_touches_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with StateStore.open_memory() as store:
+        store.put_source(V, "pages/a.md", source())
+        with pytest.raises(RuntimeError), store.transaction():
+            store.put_source(V, "pages/b.md", source())
+            raise RuntimeError
+        assert list(store.all_sources(V)) == ["pages/a.md"]
+        assert store.get_meta("schema_version") == str(SCHEMA_VERSION)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_garbage_file_is_moved_aside(db_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db_path.parent.mkdir(parents=True)
+    garbage = b"this is not a database\x00\xff" * 200
+    db_path.write_bytes(garbage)
+    with caplog.at_level(logging.WARNING, logger="syncd.state"):
+        store = StateStore.open(db_path)
+    with store:
+        store.put_source(V, "pages/a.md", source())
+        assert store.get_source(V, "pages/a.md") == source()
+    asides = sorted(db_path.parent.glob("state.sqlite3.corrupt-*"))
+    assert len(asides) == 1
+    assert asides[0].read_bytes() == garbage
+    assert asides[0].name[len("state.sqlite3.corrupt-") :].replace("-", "").isdigit()
+    assert asides[0].name in caplog.text
+    assert integrity(db_path) == "ok"
+
+
+def test_damaged_pages_are_detected_and_moved_aside(db_path: Path) -> None:
+    with StateStore.open(db_path) as store:
+        store.add_highlights(V, "doc", {f"h{i}": f"{i:064x}" for i in range(3000)})
+    page_size = 4096
+    size = db_path.stat().st_size
+    assert size > 4 * page_size
+    with db_path.open("r+b") as handle:  # trample pages 2..3, keep the header page intact
+        handle.seek(page_size)
+        handle.write(b"\xa5" * (2 * page_size))
+    with StateStore.open(db_path) as fresh:
+        assert fresh.seen_highlights(V, "doc") == {}
+        fresh.set_meta("k", "v")
+    assert len(list(db_path.parent.glob("state.sqlite3.corrupt-*"))) == 1
+    assert integrity(db_path) == "ok"
+
+
+def test_two_corruptions_in_one_second_keep_both(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    for content in (b"first garbage" * 100, b"second garbage" * 100):
+        db_path.write_bytes(content)
+        for extra in db_path.parent.glob("state.sqlite3-*"):
+            extra.unlink()
+        StateStore.open(db_path).close()
+    asides = {p.read_bytes() for p in db_path.parent.glob("state.sqlite3.corrupt-*")}
+    assert asides == {b"first garbage" * 100, b"second garbage" * 100}
+
+
+def test_newer_schema_is_refused_not_destroyed(db_path: Path) -> None:
+    StateStore.open(db_path).close()
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(SyncdError, match="newer than this syncd") as info:
+        StateStore.open(db_path)
+    assert "state.sqlite3" in str(info.value)
+    assert list(db_path.parent.glob("*.corrupt-*")) == []
+
+
+def test_unopenable_path_is_an_error_not_corruption(tmp_path: Path) -> None:
+    folder = tmp_path / "is-a-folder"
+    folder.mkdir()
+    with pytest.raises(SyncdError, match="cannot open state database"):
+        StateStore.open(folder)
+    assert folder.is_dir()
+    assert list(tmp_path.glob("*.corrupt-*")) == []
+
+
+# --------------------------------------------------------------------------- round trips
+
+
+def test_source_round_trip(store: StateStore) -> None:
+    assert store.get_source(V, "pages/a.md") is None
+    record = source()
+    store.put_source(V, "pages/a.md", record)
+    assert store.get_source(V, "pages/a.md") == record
+    failed = source("b" * 64, status="failed", error="not valid UTF-8", doc_id=None, note=None)
+    store.put_source(V, "pages/a.md", failed)
+    assert store.get_source(V, "pages/a.md") == failed
+    assert store.get_source("other-vault", "pages/a.md") is None
+
+
+def test_all_sources_and_delete(store: StateStore) -> None:
+    store.put_source(V, "pages/b.md", source("b" * 64))
+    store.put_source(V, "pages/a.md", source("a" * 64))
+    store.put_source("other", "pages/c.md", source("c" * 64))
+    assert store.all_sources(V) == {
+        "pages/a.md": source("a" * 64),
+        "pages/b.md": source("b" * 64),
+    }
+    store.delete_source(V, "pages/a.md")
+    assert list(store.all_sources(V)) == ["pages/b.md"]
+    assert list(store.all_sources("other")) == ["pages/c.md"]
+
+
+def test_source_status_is_checked() -> None:
+    with pytest.raises(ValueError, match="status"):
+        source(status="done")
+
+
+def test_document_round_trip(store: StateStore) -> None:
+    assert store.get_document(V, "doc") is None
+    record = DocumentRecord(note="Readwise/Books/Dune.md", note_sha256="f" * 64)
+    store.put_document(V, "doc", record)
+    assert store.get_document(V, "doc") == record
+    moved = DocumentRecord(note="Reading/Dune.md", note_sha256="e" * 64)
+    store.put_document(V, "doc", moved)
+    store.put_document(V, "doc2", record)
+    assert store.documents(V) == {"doc": moved, "doc2": record}
+    assert store.documents("other") == {}
+
+
+def test_highlights_upsert(store: StateStore) -> None:
+    assert store.seen_highlights(V, "doc") == {}
+    store.add_highlights(V, "doc", {"h1": "1" * 64, "h2": "2" * 64})
+    store.add_highlights(V, "doc", {"h2": "9" * 64, "h3": "3" * 64})
+    store.add_highlights(V, "other-doc", {"h1": "0" * 64})
+    store.add_highlights(V, "doc", {})
+    assert store.seen_highlights(V, "doc") == {"h1": "1" * 64, "h2": "9" * 64, "h3": "3" * 64}
+    assert store.seen_highlights(V, "other-doc") == {"h1": "0" * 64}
+
+
+def test_note_base_round_trip(store: StateStore) -> None:
+    assert store.get_note_base(V, "Page.md") is None
+    text = "---\ntitle: x\n---\nBody with ü and 🎉\r\n"
+    store.put_note_base(V, "Page.md", text)
+    base = store.get_note_base(V, "Page.md")
+    assert base == NoteBase(sha256=text_sha256(text), text=text)
+    assert base is not None
+    assert base.sha256 == hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_meta(store: StateStore) -> None:
+    assert store.get_meta("last_run") is None
+    store.set_meta("last_run", "2024-05-01T10:00:00+00:00")
+    store.set_meta("last_run", "2024-05-02T10:00:00+00:00")
+    assert store.get_meta("last_run") == "2024-05-02T10:00:00+00:00"
+    with pytest.raises(ValueError, match="schema_version"):
+        store.set_meta("schema_version", "0")
+
+
+def test_failures_newest_first_and_bounded(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(state_module, "MAX_FAILURES_KEPT", 3)
+    for i in range(5):
+        store.record_failure(V, f"pages/{i}.md", f"reason {i}", f"2024-05-0{i + 1}T00:00:00Z")
+    recent = store.recent_failures(10)
+    assert [f.source for f in recent] == ["pages/4.md", "pages/3.md", "pages/2.md"]
+    assert recent[0].reason == "reason 4"
+    assert recent[0].when == "2024-05-05T00:00:00Z"
+    assert recent[0].vault == V
+    assert [f.source for f in store.recent_failures(1)] == ["pages/4.md"]
+    assert str(recent[0]) == "2024-05-05T00:00:00Z [main] pages/4.md: reason 4"
+
+
+def test_counts(store: StateStore) -> None:
+    assert store.counts(V) == {"documents": 0, "notes": 0, "sources": 0, "failed": 0}
+    store.put_document(V, "d1", DocumentRecord("R/A.md", "1" * 64))
+    store.put_document(V, "d2", DocumentRecord("R/B.md", "2" * 64))
+    store.put_source(V, "pages/a.md", source(note="R/A.md"))
+    store.put_source(V, "pages/p.md", source(note="Plain.md", doc_id=None))
+    store.put_source(V, "pages/x.md", source(status="failed", note=None, error="bad"))
+    store.put_note_base(V, "Plain.md", "text\n")
+    store.put_document("other", "d9", DocumentRecord("R/Z.md", "9" * 64))
+    counts = store.counts(V)
+    assert counts == {"documents": 2, "notes": 3, "sources": 3, "failed": 1}
+    assert list(counts) == ["documents", "notes", "sources", "failed"]  # display order
+
+
+# --------------------------------------------------------------------------- transactions
+
+
+def test_transaction_commits_everything_together(db_path: Path, store: StateStore) -> None:
+    flags = [store.in_transaction]
+    with StateStore.open(db_path) as reader:
+        with store.transaction():
+            store.put_source(V, "pages/a.md", source())
+            store.put_document(V, "doc", DocumentRecord("A.md", "1" * 64))
+            store.add_highlights(V, "doc", {"h1": "1" * 64})
+            flags.append(store.in_transaction)
+            # another connection sees nothing until the commit
+            assert reader.get_source(V, "pages/a.md") is None
+            assert reader.get_document(V, "doc") is None
+        flags.append(store.in_transaction)
+        assert flags == [False, True, False]
+        assert reader.get_source(V, "pages/a.md") == source()
+        assert reader.seen_highlights(V, "doc") == {"h1": "1" * 64}
+
+
+def test_transaction_rolls_back_on_exception(store: StateStore) -> None:
+    store.put_source(V, "pages/a.md", source("0" * 64))
+    with pytest.raises(RuntimeError, match="boom"), store.transaction():
+        store.put_source(V, "pages/a.md", source("1" * 64))
+        store.put_document(V, "doc", DocumentRecord("A.md", "1" * 64))
+        store.add_highlights(V, "doc", {"h1": "1" * 64})
+        store.put_note_base(V, "A.md", "x")
+        raise RuntimeError("boom")
+    assert store.get_source(V, "pages/a.md") == source("0" * 64)
+    assert store.get_document(V, "doc") is None
+    assert store.seen_highlights(V, "doc") == {}
+    assert store.get_note_base(V, "A.md") is None
+    assert not store.in_transaction
+    store.set_meta("after", "works")  # the connection is usable again
+    assert store.get_meta("after") == "works"
+
+
+def test_nested_transaction_is_a_savepoint(store: StateStore) -> None:
+    with store.transaction():
+        store.put_document(V, "kept", DocumentRecord("K.md", "1" * 64))
+        with pytest.raises(KeyError), store.transaction():
+            store.put_document(V, "undone", DocumentRecord("U.md", "2" * 64))
+            raise KeyError("inner")
+        store.put_document(V, "kept2", DocumentRecord("K2.md", "3" * 64))
+    assert set(store.documents(V)) == {"kept", "kept2"}
+
+
+def test_store_used_from_another_thread(db_path: Path) -> None:
+    store = StateStore.open(db_path)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with store.transaction():
+                store.put_document(V, "doc", DocumentRecord("A.md", "1" * 64))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert errors == []
+    assert store.get_document(V, "doc") == DocumentRecord("A.md", "1" * 64)
+    store.close()
+
+
+# --------------------------------------------------------------------------- crash
+
+
+CRASH_CHILD = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {repo!r})
+from syncd.state import DocumentRecord, StateStore
+
+store = StateStore.open(Path({db!r}))
+store._conn.execute("PRAGMA cache_size = 5")  # spill the big batch into the WAL early
+for i in range(3):
+    with store.transaction():
+        store.put_document("main", f"doc{{i}}", DocumentRecord(f"N{{i}}.md", "{{:064x}}".format(i)))
+        store.add_highlights("main", f"doc{{i}}", {{f"h{{j}}": "0" * 64 for j in range(200)}})
+    print("committed", i, flush=True)
+with store.transaction():
+    store.put_document("main", "doomed", DocumentRecord("D.md", "f" * 64))
+    store.add_highlights("main", "doomed", {{f"h{{j}}": "1" * 64 for j in range(20000)}})
+    print("mid-transaction", flush=True)
+    sys.stdin.readline()  # wait here until killed
+print("not reached", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_mid_transaction_leaves_a_consistent_database(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CRASH_CHILD.format(repo=str(REPO), db=str(db_path))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    lines = []
+    try:
+        for _ in range(4):
+            lines.append(child.stdout.readline().strip())
+        wal = db_path.with_name(db_path.name + "-wal")
+        assert wal.exists() and wal.stat().st_size > 0  # uncommitted pages reached the WAL
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        assert child.stderr is not None
+        stderr = child.stderr.read()
+        child.stdout.close()
+        child.stderr.close()
+        assert child.stdin is not None
+        child.stdin.close()
+    assert lines == ["committed 0", "committed 1", "committed 2", "mid-transaction"], stderr
+    assert child.returncode == -signal.SIGKILL
+
+    assert integrity(db_path) == "ok"
+    with StateStore.open(db_path) as store:
+        assert set(store.documents(V)) == {"doc0", "doc1", "doc2"}
+        assert store.get_document(V, "doc2") == DocumentRecord("N2.md", f"{2:064x}")
+        assert len(store.seen_highlights(V, "doc1")) == 200
+        assert store.get_document(V, "doomed") is None
+        assert store.seen_highlights(V, "doomed") == {}
+        store.put_document(V, "after", DocumentRecord("After.md", "a" * 64))
+    assert list(db_path.parent.glob("*.corrupt-*")) == []
