@@ -1,0 +1,90 @@
+"""What conversion rules may know: the graph-wide index and the user's options (pure values).
+
+The index is built in a first pass over the whole graph (``syncd.migrate``); rules only read
+it, so converting one page never needs another page's text.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from syncd.logseq.graph_config import GraphConfig
+from syncd.rewrite import InlineContext
+
+
+class TagStyle(enum.Enum):
+    """Row L3: ``#[[multi word]]``."""
+
+    TAG = "tag"  # -> #multi-word (default)
+    LINK = "link"  # -> [[multi word]]
+
+
+class BlockRefStyle(enum.Enum):
+    """Row R1: ``((uuid))``."""
+
+    LINK = "link"  # -> [[Note#^uuid]] (default)
+    EMBED = "embed"  # -> ![[Note#^uuid]] (shows the text inline, as Logseq does)
+
+
+class TaskStyle(enum.Enum):
+    """Rows T2, T3: priorities and dates."""
+
+    TASKS = "tasks"  # Tasks-plugin emoji: ⏫ 🔼 🔽, ⏳ 📅 🔁 (default)
+    DATAVIEW = "dataview"  # [priority:: high], [scheduled:: 2024-09-01], [due:: …]
+
+
+class LogbookStyle(enum.Enum):
+    """Row T4: ``:LOGBOOK:`` drawers."""
+
+    DROP = "drop"  # default
+    COMMENT = "comment"  # kept inside %% … %%
+
+
+class BlockPropertyStyle(enum.Enum):
+    """Row B1: block properties."""
+
+    INLINE = "inline"  # key:: value, a Dataview inline field (default)
+    BRACKETED = "bracketed"  # [key:: value]
+
+
+@dataclass(frozen=True, slots=True)
+class ConvertOptions:
+    """The ALT rows of logseq-to-obsidian.md as choices; defaults are the REC rows."""
+
+    tag_style: TagStyle = TagStyle.TAG
+    block_ref_style: BlockRefStyle = BlockRefStyle.LINK
+    task_style: TaskStyle = TaskStyle.TASKS
+    logbook: LogbookStyle = LogbookStyle.DROP
+    block_properties: BlockPropertyStyle = BlockPropertyStyle.INLINE
+    journal_link_alias: bool = True  # J2: [[2023-02-12|Feb 12th, 2023]] (False: [[2023-02-12]])
+    date_properties_as_dates: bool = False  # P2f ALT: created/date/published -> bare ISO date
+    keep_icon: bool = False  # P10 ALT: keep icon: for the Iconize plugin
+    publish_property: bool = False  # P6 ALT: public:: true -> publish: true
+    expand_macros: bool = True  # M3: expand user macros from config.edn :macros
+    embed_assets_as_wikilinks: bool = True  # A1: ![[x.png]] (False: ![alt](assets/x.png))
+
+
+@dataclass(frozen=True, slots=True)
+class GraphIndex:
+    """Graph-wide facts from the first pass. Keys of ``names`` are lower-cased page names
+    *and* aliases; values are the Obsidian link target of the note (vault-relative path without
+    ``.md``, shortened to the bare name when that is unique in the vault)."""
+
+    names: Mapping[str, str] = field(default_factory=dict)
+    # lower-cased alias -> the canonical page's name as written (for [[Target|alias]])
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    # block uuid (lower-case) -> link target of the note that holds the block
+    blocks: Mapping[str, str] = field(default_factory=dict)
+    # asset file name -> vault-relative path where it was copied
+    assets: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ConvertContext:
+    graph: GraphConfig
+    index: GraphIndex
+    options: ConvertOptions
+    inline: InlineContext  # journal formats and daily-note format for J2
+    page_name: str  # the page being converted (for reports and self-references)
