@@ -228,7 +228,7 @@ def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) 
     state_path = config.state_dir / "state.sqlite3"
     if dry_run:
         # nothing at all is written: read the state if there is one, else start empty
-        state = StateStore.open(state_path) if state_path.exists() else StateStore.open_memory()
+        state = StateStore.open_snapshot(state_path)
     else:
         state = StateStore.open(state_path)
     with state:

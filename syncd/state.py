@@ -21,7 +21,9 @@ import contextlib
 import hashlib
 import logging
 import os
+import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -171,6 +173,33 @@ class StateStore:
     def open_memory(cls) -> StateStore:
         """A fresh store in memory, gone when closed."""
         return cls(MEMORY)
+
+    @classmethod
+    def open_snapshot(cls, path: Path) -> StateStore:
+        """An in-memory copy of the store at ``path`` that writes not a byte next to it (for
+        ``--dry-run``): the database and its WAL are copied to a temporary folder and read
+        there. A missing or unreadable file gives an empty store."""
+        store = cls(MEMORY)
+        path = Path(path).expanduser()
+        if not path.is_file():
+            return store
+        with tempfile.TemporaryDirectory(prefix="syncd-dry-run-") as tmp:
+            copy = Path(tmp) / "state.sqlite3"
+            try:
+                shutil.copyfile(path, copy)
+                wal = path.with_name(path.name + "-wal")
+                if wal.is_file():
+                    shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+                source = sqlite3.connect(copy)
+                try:
+                    source.backup(store._conn)
+                finally:
+                    source.close()
+            except (OSError, sqlite3.Error) as exc:
+                log.warning("%s: state not readable for a dry run (%s); assuming none", path, exc)
+                store._conn.close()
+                store = cls(MEMORY)
+        return store
 
     def close(self) -> None:
         self._conn.close()

@@ -364,7 +364,7 @@ class SyncEngine:
             f", {len(result.updated)} changed)" if result.updated else ")"
         )
         if self.dry_run:
-            log.info("would have %s %s%s", verb, note, extra)
+            log.info("would %s %s%s", {"created": "create", "updated": "update"}[verb], note, extra)
         else:
             vault.write_atomic(
                 note,
