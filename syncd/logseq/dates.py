@@ -1,0 +1,410 @@
+"""Logseq journal dates: date-fns style formats (Logseq side) and moment.js formats (Obsidian side).
+
+Logseq writes journal titles and journal file names with date-fns patterns taken from
+``logseq/config.edn`` (``:journal/page-title-format``, default ``"MMM do, yyyy"``;
+``:journal/file-name-format``, default ``"yyyy_MM_dd"``); Readwise formats its header dates
+with the same pattern the user had at sync time (rows J1, J2 of the syntax map). Obsidian's
+Daily Notes plugin names notes with a moment.js pattern (``.obsidian/daily-notes.json``).
+
+Supported date-fns tokens: ``yyyy yy y MMMM MMM MM M do dd d EEEE EEE EE E``, literal text, and
+``'quoted'`` literals (``''`` is one quote), as in date-fns. Any other unquoted latin letter is
+an error, as in date-fns. English names only; parsing is case-insensitive.
+
+Parsing decisions (date-fns and Logseq's cljs-time parser are more lenient; we are not, so that
+page names that merely look like dates are not turned into daily-note links):
+
+- the whole text must match; ``yyyy`` is exactly four digits, ``MM``/``dd`` exactly two,
+  ``M``/``d``/``do`` one or two; ``yy`` maps 00-69 to 2000-2069 and 70-99 to 1970-1999
+  (fixed pivot, no clock);
+- ``do`` needs a suffix (``st nd rd th``) but does not check that it is the right one
+  (``2th`` is accepted: a typo in a hand-written link still names the day);
+- month names: ``MMM`` accepts ``Jan``...``Dec`` (and ``Sept``), ``MMMM`` the full name or the
+  abbreviation; weekdays likewise;
+- a weekday name is checked to be a weekday but **not** checked against the date: the numbers
+  decide (``Tuesday, 31-10-2022`` is 2022-10-31, a Monday). A user who edits the digits of a
+  journal link rarely fixes the weekday, and the visible text of the link is kept anyway;
+- impossible dates (Feb 30) are rejected; a format without a year, a month or a day can format
+  but never parses (``parse`` returns ``None``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+__all__ = [
+    "COMMON_TITLE_FORMATS",
+    "DEFAULT_FILE_NAME_FORMAT",
+    "DEFAULT_TITLE_FORMAT",
+    "LOGSEQ_FALLBACK_TITLE_FORMATS",
+    "DateFormat",
+    "compile_format",
+    "format_moment",
+    "journal_title_formats",
+    "ordinal",
+    "parse_journal_title",
+]
+
+DEFAULT_TITLE_FORMAT = "MMM do, yyyy"
+DEFAULT_FILE_NAME_FORMAT = "yyyy_MM_dd"
+
+# Logseq itself always recognises these besides the configured format
+# (logseq.common.util.date-time/safe-journal-title-formatters).
+LOGSEQ_FALLBACK_TITLE_FORMATS: tuple[str, ...] = (DEFAULT_TITLE_FORMAT, "yyyy-MM-dd", "yyyy_MM_dd")
+
+# The journal title formats Logseq offers in its settings (frontend.common.date/
+# journal-title-formatters, in Logseq's order) plus "yyyy-MM-dd EEE". Readwise writes header dates
+# in whichever of these the user had when it synced. Order matters where two formats read the
+# same text differently ("05-04-2023": dd-MM-yyyy comes before MM-dd-yyyy, as in Logseq);
+# callers put the graph's own format first (see journal_title_formats).
+COMMON_TITLE_FORMATS: tuple[str, ...] = (
+    "do MMM yyyy",
+    "do MMMM yyyy",
+    "MMM do, yyyy",
+    "MMMM do, yyyy",
+    "E, dd-MM-yyyy",
+    "E, dd.MM.yyyy",
+    "E, MM/dd/yyyy",
+    "E, yyyy/MM/dd",
+    "EEE, dd-MM-yyyy",
+    "EEE, dd.MM.yyyy",
+    "EEE, MM/dd/yyyy",
+    "EEE, yyyy/MM/dd",
+    "EEEE, dd-MM-yyyy",
+    "EEEE, dd.MM.yyyy",
+    "EEEE, MM/dd/yyyy",
+    "EEEE, yyyy/MM/dd",
+    "dd-MM-yyyy",
+    "MM/dd/yyyy",
+    "MM-dd-yyyy",
+    "MM_dd_yyyy",
+    "yyyy/MM/dd",
+    "yyyy-MM-dd",
+    "yyyy-MM-dd EEE",
+    "yyyy-MM-dd EEEE",
+    "yyyy_MM_dd",
+    "yyyyMMdd",
+    "yyyy年MM月dd日",
+)
+
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+_MONTH_BY_NAME: dict[str, int] = {
+    **{name.lower(): number for number, name in enumerate(MONTHS, start=1)},
+    **{name[:3].lower(): number for number, name in enumerate(MONTHS, start=1)},
+    "sept": 9,
+}
+
+
+def _alternation(names: Iterable[str]) -> str:
+    # longest first, so "September" is not cut at "Sep"
+    return "|".join(sorted({re.escape(n) for n in names}, key=lambda n: (-len(n), n)))
+
+
+_MONTH_ABBR_RE = _alternation([m[:3] for m in MONTHS] + ["Sept"])
+_MONTH_ANY_RE = _alternation(list(MONTHS) + [m[:3] for m in MONTHS] + ["Sept"])
+_WEEKDAY_ANY_RE = _alternation(list(WEEKDAYS) + [w[:3] for w in WEEKDAYS])
+
+# token -> (field, regex); field is "year", "year2", "month", "day" or "weekday"
+_PARSE_TOKENS: dict[str, tuple[str, str]] = {
+    "yyyy": ("year", r"\d{4}"),
+    "y": ("year", r"\d{1,4}"),
+    "yy": ("year2", r"\d{2}"),
+    "MMMM": ("month", _MONTH_ANY_RE),
+    "MMM": ("month", _MONTH_ABBR_RE),
+    "MM": ("month", r"\d{2}"),
+    "M": ("month", r"\d{1,2}"),
+    "do": ("day", r"\d{1,2}"),  # the suffix is matched after the group
+    "dd": ("day", r"\d{2}"),
+    "d": ("day", r"\d{1,2}"),
+    "EEEE": ("weekday", _WEEKDAY_ANY_RE),
+    "EEE": ("weekday", _WEEKDAY_ANY_RE),
+    "EE": ("weekday", _WEEKDAY_ANY_RE),
+    "E": ("weekday", _WEEKDAY_ANY_RE),
+}
+
+_LATIN = re.compile(r"[A-Za-z]")
+_DATE_FNS_ORDINALS = frozenset("yYQqMLwIdDecihHKkmsSaBbtTGxXOoPp")
+
+
+_SUFFIXES = {1: "st", 2: "nd", 3: "rd"}
+
+
+def ordinal(n: int) -> str:
+    """``1`` -> ``"1st"``, ``11`` -> ``"11th"``, ``22`` -> ``"22nd"`` (English, as date-fns)."""
+    suffix = "th" if 10 <= n % 100 <= 20 else _SUFFIXES.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+@dataclass(frozen=True, slots=True)
+class DateFormat:
+    """A compiled date-fns pattern. Build it with :func:`compile_format`.
+
+    ``tokens`` is the pattern split into ``(token, literal)`` pairs: ``token`` is one of the
+    supported date-fns tokens, or ``""`` for literal text held in ``literal``.
+    """
+
+    pattern: str
+    tokens: tuple[tuple[str, str], ...]
+    regex: re.Pattern[str]
+    can_parse: bool  # the pattern has a year, a month and a day (else parse() is always None)
+
+    def format(self, d: date) -> str:
+        """``compile_format("MMM do, yyyy").format(date(2023, 2, 12))`` -> ``"Feb 12th, 2023"``."""
+        return "".join(_format_token(tok, lit, d) for tok, lit in self.tokens)
+
+    def parse(self, text: str) -> date | None:
+        """The date ``text`` spells in this format (whole text), or None."""
+        if not self.can_parse:
+            return None
+        match = self.regex.fullmatch(text)
+        if match is None:
+            return None
+        values: dict[str, int] = {}
+        for index, (tok, _) in enumerate(self.tokens):
+            if not tok:
+                continue
+            field, _regex = _PARSE_TOKENS[tok]
+            if field == "weekday":
+                continue  # checked by the regex, not against the date (see module docstring)
+            raw = match.group(f"t{index}")
+            value = _field_value(field, raw)
+            if field == "year2":
+                field = "year"
+            if values.setdefault(field, value) != value:
+                return None  # the same field twice with different values
+        try:
+            return date(values["year"], values["month"], values["day"])
+        except ValueError:
+            return None
+
+
+def _field_value(field: str, raw: str) -> int:
+    if field == "month" and not raw.isdigit():
+        return _MONTH_BY_NAME[raw.lower()]
+    value = int(raw)
+    if field == "year2":
+        return 2000 + value if value < 70 else 1900 + value
+    return value
+
+
+def _format_token(tok: str, literal: str, d: date) -> str:
+    if not tok:
+        return literal
+    if tok == "yyyy":
+        return f"{d.year:04d}"
+    if tok == "yy":
+        return f"{d.year % 100:02d}"
+    if tok == "y":
+        return str(d.year)
+    if tok == "MMMM":
+        return MONTHS[d.month - 1]
+    if tok == "MMM":
+        return MONTHS[d.month - 1][:3]
+    if tok == "MM":
+        return f"{d.month:02d}"
+    if tok == "M":
+        return str(d.month)
+    if tok == "do":
+        return ordinal(d.day)
+    if tok == "dd":
+        return f"{d.day:02d}"
+    if tok == "d":
+        return str(d.day)
+    if tok == "EEEE":
+        return WEEKDAYS[d.weekday()]
+    return WEEKDAYS[d.weekday()][:3]  # E, EE, EEE
+
+
+def _tokenize(fmt: str) -> list[tuple[str, str]]:
+    """Split a date-fns pattern the way date-fns does; raise ValueError on unknown letters."""
+    tokens: list[tuple[str, str]] = []
+    i, n = 0, len(fmt)
+    while i < n:
+        ch = fmt[i]
+        if ch == "'":
+            if fmt.startswith("''", i):
+                tokens.append(("", "'"))
+                i += 2
+                continue
+            j, text = i + 1, []
+            while j < n:
+                if fmt.startswith("''", j):
+                    text.append("'")
+                    j += 2
+                elif fmt[j] == "'":
+                    break
+                else:
+                    text.append(fmt[j])
+                    j += 1
+            tokens.append(("", "".join(text)))
+            i = j + 1  # an unterminated quote runs to the end, as in date-fns
+            continue
+        if _LATIN.fullmatch(ch):
+            if fmt.startswith("o", i + 1) and ch in _DATE_FNS_ORDINALS:
+                run = fmt[i : i + 2]  # date-fns reads "do", "Mo", "yo"... as one token
+            else:
+                j = i
+                while j < n and fmt[j] == ch:
+                    j += 1
+                run = fmt[i:j]
+            if run not in _PARSE_TOKENS:
+                raise ValueError(f"unsupported token {run!r} in date format {fmt!r}")
+            tokens.append((run, ""))
+            i += len(run)
+            continue
+        tokens.append(("", ch))
+        i += 1
+    # merge adjacent literals
+    merged: list[tuple[str, str]] = []
+    for tok, lit in tokens:
+        if not tok and merged and not merged[-1][0]:
+            merged[-1] = ("", merged[-1][1] + lit)
+        else:
+            merged.append((tok, lit))
+    return merged
+
+
+@functools.lru_cache(maxsize=256)
+def compile_format(fmt: str) -> DateFormat:
+    """Compile a date-fns pattern (cached). Raises ValueError for unsupported tokens."""
+    tokens = _tokenize(fmt)
+    parts: list[str] = []
+    for index, (tok, lit) in enumerate(tokens):
+        if tok:
+            parts.append(f"(?P<t{index}>{_PARSE_TOKENS[tok][1]})")
+            if tok == "do":
+                parts.append("(?:st|nd|rd|th)")
+        else:
+            parts.append(re.escape(lit))
+    regex = re.compile("".join(parts), re.IGNORECASE | re.ASCII)
+    fields = {_PARSE_TOKENS[tok][0] for tok, _ in tokens if tok}
+    can_parse = {"month", "day"} <= fields and bool(fields & {"year", "year2"})
+    return DateFormat(pattern=fmt, tokens=tuple(tokens), regex=regex, can_parse=can_parse)
+
+
+def journal_title_formats(configured: str) -> tuple[str, ...]:
+    """The formats Logseq tries for a journal title: the graph's own, then its fallbacks."""
+    seen: dict[str, None] = {}
+    for fmt in (configured, *LOGSEQ_FALLBACK_TITLE_FORMATS):
+        if fmt.strip():
+            seen.setdefault(fmt, None)
+    return tuple(seen)
+
+
+def parse_journal_title(text: str, formats: Sequence[str]) -> date | None:
+    """The date of the first format in ``formats`` that reads ``text`` (stripped, NFC), else None.
+
+    >>> parse_journal_title("Feb 12th, 2023", COMMON_TITLE_FORMATS)
+    datetime.date(2023, 2, 12)
+    """
+    text = unicodedata.normalize("NFC", text.strip())
+    if not text:
+        return None
+    for fmt in formats:
+        found = compile_format(fmt).parse(text)
+        if found is not None:
+            return found
+    return None
+
+
+# --- Obsidian side: moment.js ---------------------------------------------------------------
+
+_MOMENT_TOKENS = (
+    r"Mo|MM?M?M?|Do|DDDo|DD?D?D?|ddd?d?|do?|w[ow]?|W[oW]?|Qo?|N{1,5}|YYYYYY|YYYYY|YYYY|YY|"
+    r"y{2,4}|yo?|gg(?:ggg?)?|GG(?:GGG?)?|e|E|a|A|hh?|HH?|kk?|mm?|ss?|S{1,9}|x|X|zz?|ZZ?"
+)
+# moment's own tokenizer: [literal], an optionally backslash-escaped token, or any one character
+_MOMENT_TOKEN = re.compile(rf"\[[^\[]*\]|(\\)?({_MOMENT_TOKENS}|.)", re.DOTALL)
+_MOMENT_UNSUPPORTED = re.compile(
+    r"N{1,5}|YYYYYY|YYYYY|y{2,4}|yo?|gg(?:ggg?)?|GGGGG|w[ow]?|a|A|hh?|HH?|kk?|mm?|ss?|S{1,9}|"
+    r"x|X|zz?|ZZ?"
+)
+
+
+def _moment_value(tok: str, d: date) -> str | None:
+    iso_year, iso_week, iso_weekday = d.isocalendar()
+    sunday_based = (d.weekday() + 1) % 7  # moment's "d": Sunday = 0
+    day_of_year = d.timetuple().tm_yday
+    quarter = (d.month - 1) // 3 + 1
+    table: dict[str, str] = {
+        "YYYY": f"{d.year:04d}",
+        "YY": f"{d.year % 100:02d}",
+        "Y": f"{d.year:04d}",
+        "Q": str(quarter),
+        "Qo": ordinal(quarter),
+        "MMMM": MONTHS[d.month - 1],
+        "MMM": MONTHS[d.month - 1][:3],
+        "MM": f"{d.month:02d}",
+        "Mo": ordinal(d.month),
+        "M": str(d.month),
+        "DDDD": f"{day_of_year:03d}",
+        "DDDo": ordinal(day_of_year),
+        "DDD": str(day_of_year),
+        "DD": f"{d.day:02d}",
+        "Do": ordinal(d.day),
+        "D": str(d.day),
+        "dddd": WEEKDAYS[d.weekday()],
+        "ddd": WEEKDAYS[d.weekday()][:3],
+        "dd": WEEKDAYS[d.weekday()][:2],
+        "do": ordinal(sunday_based),
+        "d": str(sunday_based),
+        "e": str(sunday_based),  # locale weekday; the en locale starts weeks on Sunday
+        "E": str(iso_weekday),
+        "WW": f"{iso_week:02d}",
+        "Wo": ordinal(iso_week),
+        "W": str(iso_week),
+        "GGGG": f"{iso_year:04d}",
+        "GG": f"{iso_year % 100:02d}",
+    }
+    return table.get(tok)
+
+
+def format_moment(d: date, fmt: str = "YYYY-MM-DD") -> str:
+    """Format ``d`` with a moment.js pattern, as Obsidian's Daily Notes plugin does.
+
+    Supported: ``YYYY YY Y Q Qo MMMM MMM MM Mo M DDDD DDDo DDD DD Do D dddd ddd dd do d e E
+    WW Wo W GGGG GG``, ``[literal]`` and ``\\TOKEN`` (an escaped token is printed as is).
+    Characters that are not moment tokens are copied, as moment does (``/`` makes subfolders
+    in Daily Notes). Tokens moment knows but that make no sense in a date-only note name
+    (hours, minutes, am/pm, locale weeks, eras, time zones, timestamps) raise ValueError
+    rather than produce a wrong name.
+
+    >>> format_moment(date(2023, 2, 12), "YYYY/MM/YYYY-MM-DD dddd")
+    '2023/02/2023-02-12 Sunday'
+    """
+    out: list[str] = []
+    for match in _MOMENT_TOKEN.finditer(fmt):
+        escaped, tok = match.group(1), match.group(2)
+        if tok is None:  # [literal]
+            out.append(match.group(0)[1:-1])
+            continue
+        if escaped:
+            out.append(tok)
+            continue
+        value = _moment_value(tok, d)
+        if value is not None:
+            out.append(value)
+        elif _MOMENT_UNSUPPORTED.fullmatch(tok):
+            raise ValueError(f"moment token {tok!r} in {fmt!r} is not supported for dates")
+        else:
+            out.append(tok)  # not a moment token: printed as is
+    return "".join(out)
