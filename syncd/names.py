@@ -5,7 +5,7 @@ the same stem), so a re-sync finds the note it created before; ``unique_name`` p
 free ``"stem (n)"`` given a predicate that knows which names are taken.
 
 >>> sanitize_title("Thinking, Fast and Slow: A Summary?")
-'Thinking, Fast and Slow- A Summary'
+'Thinking, Fast and Slow - A Summary'
 >>> sanitize_title("../../.bashrc")
 'bashrc'
 >>> sanitize_title("con.txt")
@@ -68,7 +68,7 @@ def sanitize_title(title: str, *, max_bytes: int = 240) -> str:
     ``max_bytes`` for ``.md`` and a ``" (n)"`` suffix: 255 - 3 - 5 = 247 is the most a
     file system with a 255-byte name limit allows with up to 99 duplicates.
 
-    Replacements: ``/ \\ : |`` become ``-``, ``"`` becomes ``'``, ``[ ]`` become ``( )``;
+    Replacements: ``": "`` becomes ``" - "``, then ``/ \\ : |`` become ``-``, ``"`` becomes ``'``, ``[ ]`` become ``( )``;
     ``* ? < > # ^`` are dropped. Leading ``.``, ``/``, ``\\`` and spaces are removed before
     that, so ``../../x`` becomes ``x`` and ``.bashrc`` becomes ``bashrc``.
     """
@@ -76,6 +76,7 @@ def sanitize_title(title: str, *, max_bytes: int = 240) -> str:
         raise ValueError(f"max_bytes must be at least {MIN_MAX_BYTES}, got {max_bytes}")
     text = _clean_characters(unicodedata.normalize("NFC", title))
     text = text.lstrip("./\\ ")  # "../../x", "/etc/x", ".hidden": no leading dot or separator
+    text = text.replace(": ", " - ")  # "Client/Server: A Refresher" -> "Client-Server - A Refresher"
     text = text.translate(_TRANSLATE)
     text = " ".join(text.split())  # collapse runs (all whitespace is a plain space by now)
     text = unicodedata.normalize("NFC", text)  # removals can bring a base and its accent together

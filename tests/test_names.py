@@ -24,7 +24,8 @@ def test_module_examples() -> None:
     ("title", "expected"),
     [
         ("Thinking, Fast and Slow", "Thinking, Fast and Slow"),
-        ("Title: Subtitle", "Title- Subtitle"),
+        ("Title: Subtitle", "Title - Subtitle"),
+        ("a:b", "a-b"),
         ("AC/DC", "AC-DC"),
         ("a\\b", "a-b"),
         ("What is it?", "What is it"),
