@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -440,8 +441,6 @@ class SyncEngine:
 
 def _yaml_string(raw: str) -> str:
     if len(raw) >= 2 and raw[0] == raw[-1] == '"':
-        import json
-
         try:
             value = json.loads(raw)
         except ValueError:
