@@ -1,0 +1,87 @@
+"""Logging to stderr: readable on a terminal, journald-native under systemd.
+
+Under systemd (stderr is the journal stream named by ``$JOURNAL_STREAM``, or ``$INVOCATION_ID``
+is set) each line is ``<N>message``: journald reads the ``<N>`` syslog priority and adds its own
+timestamps. A record is always one line (tracebacks are folded), since journald makes every
+line of a stream its own entry. Elsewhere lines carry a timestamp and the level name.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from typing import TextIO
+
+_PRIORITY = {  # logging level -> syslog priority (sd-daemon(3))
+    logging.CRITICAL: 2,
+    logging.ERROR: 3,
+    logging.WARNING: 4,
+    logging.INFO: 6,
+    logging.DEBUG: 7,
+}
+_MARK = "_syncd_handler"
+
+
+def syslog_priority(levelno: int) -> int:
+    for level in (logging.CRITICAL, logging.ERROR, logging.WARNING, logging.INFO):
+        if levelno >= level:
+            return _PRIORITY[level]
+    return _PRIORITY[logging.DEBUG]
+
+
+def stderr_is_journal(stream: TextIO | None = None, env: Mapping[str, str] | None = None) -> bool:
+    """True when stderr goes to journald (``$JOURNAL_STREAM`` = its ``dev:ino``) or syncd runs
+    as a systemd service (``$INVOCATION_ID``)."""
+    env = os.environ if env is None else env
+    if env.get("INVOCATION_ID"):
+        return True
+    journal = env.get("JOURNAL_STREAM", "")
+    if not journal:
+        return False
+    stream = sys.stderr if stream is None else stream
+    try:
+        st = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return journal == f"{st.st_dev}:{st.st_ino}"
+
+
+class JournalFormatter(logging.Formatter):
+    """``<N>message`` on one line; traceback lines folded into it with `` | ``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return f"<{syslog_priority(record.levelno)}>" + " | ".join(text.splitlines())
+
+
+class ConsoleFormatter(logging.Formatter):
+    def __init__(self, *, show_names: bool) -> None:
+        name = " %(name)s:" if show_names else ""
+        super().__init__(f"%(asctime)s %(levelname)s{name} %(message)s", "%Y-%m-%d %H:%M:%S")
+
+
+def configure_logging(verbosity: int, *, stream: TextIO | None = None) -> None:
+    """Log to stderr: WARNING and up for ``verbosity < 0``, INFO for 0, DEBUG for 1 and more
+    (watchdog's and APScheduler's own chatter only from 2).
+
+    Calling it again replaces the handler it installed earlier.
+    """
+    stream = sys.stderr if stream is None else stream
+    level = logging.WARNING if verbosity < 0 else logging.INFO if verbosity == 0 else logging.DEBUG
+    handler = logging.StreamHandler(stream)
+    if stderr_is_journal(stream):
+        handler.setFormatter(JournalFormatter("%(name)s: %(message)s" if verbosity > 0 else None))
+    else:
+        handler.setFormatter(ConsoleFormatter(show_names=verbosity > 0))
+    setattr(handler, _MARK, True)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, _MARK, False)]:
+        root.removeHandler(old)
+        old.close()
+    root.addHandler(handler)
+    root.setLevel(level)
+    chatter = level if verbosity >= 2 else max(level, logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(chatter)  # "Running job ..." on every rescan
+    logging.getLogger("watchdog").setLevel(chatter)  # overflow warnings pass (LostEventsLogHandler)
