@@ -1,0 +1,816 @@
+"""``syncd run``: the daemon.
+
+Threads and who does what:
+
+- **main thread**: signals (handlers only set flags and wake it through a pipe), sd_notify
+  (READY, STATUS, RELOADING, STOPPING, WATCHDOG), observer health, configuration reloads.
+- **watchdog threads**: ``QueueingHandler`` puts ``(path, monotonic time)`` on the worker's inbox.
+- **APScheduler thread**: the periodic reconcile job, which only asks the worker for a scan.
+- **worker thread** (``Worker``): the only one that touches the state store and the engine
+  (SQLite connections stay on the thread that opened them). It debounces paths, syncs the
+  settled ones in small batches, runs scans when asked, and records daemon facts in state meta.
+
+Scans run at start (after the observers are up, so nothing changes unseen in between), every
+``daemon.rescan_interval``, after a reload, and after any sign of lost events (a watchdog
+warning such as an inotify queue overflow, a handler error, a restarted observer).
+
+``WATCHDOG=1`` is sent only while the worker makes progress: idle and looping, or busy in one
+engine call for less than a limit. A worker stuck in a call stops the pings and systemd restarts
+the service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import queue
+import select
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol
+
+from syncd.config import Config, load_config
+from syncd.daemon import sdnotify
+from syncd.daemon.debounce import Debouncer
+from syncd.daemon.lock import InstanceLock
+from syncd.daemon.watcher import (
+    LostEventsLogHandler,
+    QueueingHandler,
+    Watcher,
+    install_lost_events_hook,
+    remove_lost_events_hook,
+)
+from syncd.errors import AlreadyRunning, ConfigError, SyncdError
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILURE = 1  # unexpected failure: systemd restarts the service
+EXIT_CONFIG = 2  # invalid configuration: RestartPreventExitStatus
+EXIT_ALREADY_RUNNING = 75  # EX_TEMPFAIL, another daemon holds the lock: RestartPreventExitStatus
+
+STATE_FILE = "state.sqlite3"
+
+# Keys the daemon writes with StateStore.set_meta (string values) for `syncd status`; the
+# engine itself records "last_scan" (time) and every failure.
+META_PENDING = "pending"  # pages waiting to settle or to be synced (while the daemon runs)
+META_LAST_SCAN_RESULT = "last_scan_result"  # "N pages, C changed, F failed"
+META_DAEMON_PID = "daemon_pid"
+META_DAEMON_STARTED = "daemon_started"  # ISO 8601, UTC
+META_DAEMON_STOPPED = "daemon_stopped"
+
+TICK = 1.0  # longest sleep of the main loop and of the idle worker
+SYNC_BATCH = 32  # pages per engine.sync_paths call; SIGTERM waits for at most one batch
+MAX_DRAIN = 10_000  # inbox items moved into the debouncer per worker iteration
+STOP_TIMEOUT = 20.0  # seconds to wait for the worker at exit (the unit's TimeoutStopSec is 30)
+IDLE_STALL = 15.0  # an idle worker that has not looped for this long is stuck
+BUSY_STALL = 120.0  # a sync batch, or one page of a scan, taking longer is stuck
+HEALTH_INTERVAL = 5.0  # seconds between two observer health checks
+STATUS_INTERVAL = 30.0  # STATUS= at least this often (also whenever it changes)
+META_INTERVAL = 10.0  # pending count written to state at most this often
+START_EXTENSION = 30.0  # EXTEND_TIMEOUT_USEC sent while the first scan makes progress
+
+
+class Report(Protocol):
+    """What the daemon reads from ``syncd.sync.RunReport``."""
+
+    @property
+    def changed(self) -> Sequence[str]: ...
+    @property
+    def failures(self) -> Sequence[tuple[str, str]]: ...
+    @property
+    def pages(self) -> int: ...
+
+
+Progress = Callable[[int, int], None]  # (pages done, pages in total)
+
+
+class Engine(Protocol):
+    """What the daemon needs from ``syncd.sync.SyncEngine``. ``is_relevant`` is called on the
+    watchdog thread for every event: it must be fast, pure and thread-safe. ``scan`` calls
+    ``progress`` after each page; an exception raised there ends the scan at that point
+    (the daemon does this on SIGTERM; the next scan completes what was left)."""
+
+    def scan(self, progress: Progress | None = None) -> Report: ...
+    def sync_paths(self, paths: Iterable[Path]) -> Report: ...
+    def watched_roots(self) -> list[Path]: ...
+    def is_relevant(self, path: Path) -> bool: ...
+
+
+class State(Protocol):
+    """What the daemon needs from ``syncd.state.StateStore``."""
+
+    def set_meta(self, key: str, value: str) -> None: ...
+    def close(self) -> None: ...
+
+
+EngineFactory = Callable[[Config, Any], Engine]
+StateFactory = Callable[[Path], State]
+
+
+def default_state_factory(path: Path) -> State:
+    from syncd.state import StateStore
+
+    return StateStore.open(path)
+
+
+def default_engine_factory(config: Config, state: Any) -> Engine:
+    from syncd.sync import SyncEngine
+
+    return SyncEngine(config, state)
+
+
+def prepare_vaults(config: Config, state: Any) -> None:
+    """Create missing vaults; refuse one whose ``.obsidian/`` vanished after syncd wrote into it
+    (fail closed: it may be unmounted). The same check as ``syncd once``."""
+    from syncd.cli import prepare_vaults as prepare
+
+    prepare(config, state)
+
+
+def sweep_vault_temp_files(config: Config) -> None:
+    """Remove ``.syncd.*.tmp`` files a crash left in the vaults (nothing writes yet)."""
+    from syncd.vault import Vault
+
+    for vault in config.vaults:
+        if not vault.path.is_dir():
+            continue
+        try:
+            removed = Vault(vault.path).sweep_temp_files()
+        except (OSError, SyncdError) as exc:
+            log.warning("%s: cannot sweep stale temp files: %s", vault.path, exc)
+            continue
+        if removed:
+            log.info("%s: removed %d stale temp file(s)", vault.path, removed)
+
+
+class _ScanAborted(Exception):
+    """Raised from the scan's progress callback to stop a scan between two pages."""
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _chunks(paths: Sequence[Path], size: int) -> Iterable[Sequence[Path]]:
+    for start in range(0, len(paths), size):
+        yield paths[start : start + size]
+
+
+# ------------------------------------------------------------------------------------------
+# Worker: the one thread that syncs
+# ------------------------------------------------------------------------------------------
+
+
+class Worker(threading.Thread):
+    """Owns the state store and the engine; debounces and syncs paths; runs scans."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        engine_factory: EngineFactory,
+        state_factory: StateFactory,
+        prepare: Callable[[Config, Any], None] = prepare_vaults,
+        sweep: Callable[[Config], None] = sweep_vault_temp_files,
+        on_progress: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__(name="syncd-worker", daemon=True)
+        self.config = config
+        self._engine_factory = engine_factory
+        self._state_factory = state_factory
+        self._prepare = prepare
+        self._sweep = sweep
+        self._on_progress = on_progress  # wakes the main loop (READY, STATUS)
+        self._inbox: queue.SimpleQueue[tuple[Path, float] | None] = queue.SimpleQueue()
+        self._stop_requested = False
+        self._scan_reasons: list[str] = []
+        self._scan_lock = threading.Lock()
+        self._reload: tuple[Config, Future[Engine]] | None = None
+        self.started: Future[Engine] = Future()
+        self.debouncer = Debouncer(config.daemon.settle_seconds)
+        # read by the main thread (single assignments of immutable values are atomic)
+        self.beat_at = time.monotonic()
+        self.busy_since: float | None = None  # set while inside an engine call
+        self.crashed = False
+        self.pending = 0
+        self.scans_done = 0
+        self.scanning = False
+        self.last_scan_at: str | None = None
+        self.last_scan_summary = ""
+        self._meta_at = 0.0
+        self._meta_pending = -1
+
+    # --- called from other threads -------------------------------------------------------
+
+    def submit(self, path: Path, at: float) -> None:
+        """An event for ``path`` at monotonic time ``at`` (watchdog thread; O(µs))."""
+        self._inbox.put((path, at))
+
+    def request_scan(self, reason: str) -> None:
+        """Ask for a full scan; requests made before it starts are merged into one."""
+        with self._scan_lock:
+            if reason not in self._scan_reasons:
+                self._scan_reasons.append(reason)
+        self._inbox.put(None)
+
+    def request_reload(self, config: Config) -> Future[Engine]:
+        future: Future[Engine] = Future()
+        self._reload = (config, future)
+        self._inbox.put(None)
+        return future
+
+    def stop(self) -> None:
+        """Finish the current batch, then exit (pending paths are left to the next scan)."""
+        self._stop_requested = True
+        self._inbox.put(None)
+
+    def stopping(self) -> bool:
+        return self._stop_requested
+
+    def healthy(self, now: float) -> bool:
+        if not self.is_alive() or self.crashed:
+            return False
+        busy_since = self.busy_since
+        if busy_since is not None:
+            return now - busy_since <= BUSY_STALL
+        return now - self.beat_at <= IDLE_STALL
+
+    # --- the thread ----------------------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            state = self._state_factory(self.config.state_dir / STATE_FILE)
+        except BaseException as exc:
+            self.started.set_exception(exc)
+            return
+        try:
+            try:
+                self._prepare(self.config, state)
+                engine = self._engine_factory(self.config, state)
+                self._sweep(self.config)
+            except BaseException as exc:
+                self.started.set_exception(exc)
+                return
+            self._set_meta(state, META_DAEMON_PID, str(os.getpid()))
+            self._set_meta(state, META_DAEMON_STARTED, _now_iso())
+            self.started.set_result(engine)
+            self._loop(engine, state)
+        except BaseException:
+            self.crashed = True
+            log.critical("the sync worker crashed", exc_info=True)
+            self._on_progress()
+        finally:
+            self._set_meta(state, META_PENDING, "0")  # what is left, the next start rescans
+            self._set_meta(state, META_DAEMON_STOPPED, _now_iso())
+            try:
+                state.close()
+            except Exception:
+                log.warning("closing the state store failed", exc_info=True)
+
+    def _loop(self, engine: Engine, state: State) -> None:
+        while True:
+            self.beat_at = time.monotonic()
+            self._drain(self._wait_time())
+            if self.stopping():
+                return
+            if self._reload is not None:
+                engine = self._do_reload(engine, state)
+            reasons = self._take_scan_reasons()
+            if reasons:
+                self._scan(engine, state, reasons)
+                if self.stopping():
+                    return
+            ready = self.debouncer.pop_ready()
+            for batch in _chunks(ready, SYNC_BATCH):
+                if self.stopping():
+                    return
+                self._sync(engine, batch)
+            self._publish_pending(state)
+
+    def _wait_time(self) -> float:
+        if self._stop_requested or self._reload is not None or self._scan_reasons:
+            return 0.0
+        deadline = self.debouncer.next_deadline()
+        if deadline is None:
+            return TICK
+        return min(TICK, max(0.0, deadline - time.monotonic()))
+
+    def _drain(self, timeout: float) -> None:
+        try:
+            item = self._inbox.get(timeout=timeout) if timeout > 0 else self._inbox.get_nowait()
+        except queue.Empty:
+            return
+        for _ in range(MAX_DRAIN):
+            if item is not None:
+                self.debouncer.add(item[0], item[1])
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+        if item is not None:
+            self.debouncer.add(item[0], item[1])
+
+    def _take_scan_reasons(self) -> list[str]:
+        with self._scan_lock:
+            reasons, self._scan_reasons = self._scan_reasons, []
+        return reasons
+
+    def _call(self, fn: Callable[[], Report]) -> Report:
+        self.busy_since = time.monotonic()
+        try:
+            return fn()
+        finally:
+            self.busy_since = None
+            self.beat_at = time.monotonic()
+
+    def _scan_progress(self, done: int, total: int) -> None:
+        """Called by the engine after each page of a scan, on this thread."""
+        self.busy_since = time.monotonic()  # progress: the stall clock starts again
+        if self.stopping():
+            raise _ScanAborted(f"stopped after {done} of {total} pages")
+
+    def _scan(self, engine: Engine, state: State, reasons: list[str]) -> None:
+        why = ", ".join(reasons)
+        log.debug("full scan (%s)", why)
+        self.scanning = True
+        self._on_progress()
+        try:
+            report = self._call(lambda: engine.scan(progress=self._scan_progress))
+        except _ScanAborted as exc:
+            log.info("full scan (%s) interrupted: %s", why, exc)
+            self.last_scan_summary = "interrupted"
+        except Exception:
+            log.exception("full scan (%s) failed", why)
+            self.last_scan_summary = "failed"
+        else:
+            summary = (
+                f"{report.pages} pages, {len(report.changed)} changed, "
+                f"{len(report.failures)} failed"
+            )
+            # the engine logs each changed note and each failure itself
+            level = logging.INFO if report.changed or report.failures else logging.DEBUG
+            log.log(level, "full scan (%s): %s", why, summary)
+            self.last_scan_summary = summary
+            self._set_meta(state, META_LAST_SCAN_RESULT, summary)
+        finally:
+            self.scanning = False
+            self.last_scan_at = _now_iso()
+            self.scans_done += 1
+            self._on_progress()
+
+    def _sync(self, engine: Engine, batch: Sequence[Path]) -> None:
+        """Sync settled paths (the engine logs each changed note and each failure)."""
+        try:
+            self._call(lambda: engine.sync_paths(batch))
+        except Exception:
+            if len(batch) == 1:
+                log.exception(
+                    "%s: sync failed; its next change or the next scan retries it", batch[0]
+                )
+                return
+            for path in batch:  # find the page that breaks the engine; sync the others
+                if self.stopping():
+                    return
+                self._sync(engine, [path])
+
+    def _do_reload(self, engine: Engine, state: State) -> Engine:
+        assert self._reload is not None
+        config, future = self._reload
+        self._reload = None
+        try:
+            self._prepare(config, state)
+            new_engine = self._engine_factory(config, state)
+        except BaseException as exc:
+            future.set_exception(exc)
+            return engine
+        self.config = config
+        self.debouncer.set_settle(config.daemon.settle_seconds)
+        future.set_result(new_engine)
+        return new_engine
+
+    def _publish_pending(self, state: State) -> None:
+        self.pending = len(self.debouncer) + self._inbox.qsize()
+        now = time.monotonic()
+        if self.pending != self._meta_pending and now - self._meta_at >= META_INTERVAL:
+            self._meta_at = now
+            self._meta_pending = self.pending
+            self._set_meta(state, META_PENDING, str(self.pending))
+
+    @staticmethod
+    def _set_meta(state: State, key: str, value: str) -> None:
+        try:
+            state.set_meta(key, value)
+        except Exception as exc:
+            log.warning("cannot record %s in the state store: %s", key, exc)
+
+
+# ------------------------------------------------------------------------------------------
+# Main thread
+# ------------------------------------------------------------------------------------------
+
+
+class _Waker:
+    """A self-pipe: signal handlers (via ``signal.set_wakeup_fd``) and other threads wake the
+    main loop without locks (a lock taken in a signal handler can deadlock the main thread)."""
+
+    def __init__(self) -> None:
+        self._r, self._w = os.pipe()
+        os.set_blocking(self._r, False)
+        os.set_blocking(self._w, False)
+
+    @property
+    def fd(self) -> int:
+        return self._w
+
+    def wake(self) -> None:
+        with contextlib.suppress(OSError):  # pipe full: a wake-up is pending anyway
+            os.write(self._w, b"\0")
+
+    def wait(self, timeout: float) -> None:
+        try:
+            readable, _, _ = select.select([self._r], [], [], max(0.0, timeout))
+        except InterruptedError:
+            return
+        if readable:
+            try:
+                while os.read(self._r, 512):
+                    pass
+            except BlockingIOError:
+                pass
+
+    def close(self) -> None:
+        os.close(self._r)
+        os.close(self._w)
+
+
+class Daemon:
+    """Runs until SIGTERM/SIGINT; assumes the configuration is loaded and the lock held."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        config: Config,
+        *,
+        engine_factory: EngineFactory,
+        state_factory: StateFactory,
+    ) -> None:
+        self.config_path = config_path
+        self.config = config
+        self._engine_factory = engine_factory
+        self._state_factory = state_factory
+        self._waker = _Waker()
+        self._stop = False
+        self._hup = False
+        self._worker: Worker | None = None
+        self._watcher: Watcher | None = None
+        self._scheduler: Any = None
+        self._fallback_scan_at: float | None = None
+        self._log_hook: LostEventsLogHandler | None = None
+        self._reload: tuple[Config, Future[Engine]] | None = None
+        self._ready = False
+        self._status = ""
+        self._status_at = 0.0
+
+    # --- signals ---------------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            self._hup = True
+        else:
+            self._stop = True
+        self._waker.wake()
+
+    def _install_signals(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            log.warning("not on the main thread: signals are not handled")
+            return {}
+        previous: dict[int, Any] = {}
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            previous[signum] = signal.signal(signum, self._on_signal)
+        previous[-1] = signal.set_wakeup_fd(self._waker.fd, warn_on_full_buffer=False)
+        return previous
+
+    @staticmethod
+    def _restore_signals(previous: dict[int, Any]) -> None:
+        for signum, handler in previous.items():
+            if signum == -1:
+                signal.set_wakeup_fd(handler)
+            else:
+                signal.signal(signum, handler)
+
+    # --- run -------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        previous = self._install_signals()
+        try:
+            return self._run()
+        finally:
+            self._restore_signals(previous)
+            if self._log_hook is not None:
+                remove_lost_events_hook(self._log_hook)
+            self._waker.close()
+
+    def _run(self) -> int:
+        worker = Worker(
+            self.config,
+            engine_factory=self._engine_factory,
+            state_factory=self._state_factory,
+            on_progress=self._waker.wake,
+        )
+        self._worker = worker
+        worker.start()
+        engine, code = self._wait_started(worker)
+        if engine is None:
+            return code
+        try:
+            self._log_hook = install_lost_events_hook(worker.request_scan)
+            # watch first, then scan: a change during the scan is seen by one or the other
+            self._watcher = self._make_watcher(engine, self.config)
+            self._watcher.start()
+            self._start_scheduler()
+            worker.request_scan("start")
+            code = self._main_loop(worker)
+        except Exception:
+            log.critical("internal error; exiting so that systemd restarts syncd", exc_info=True)
+            code = EXIT_FAILURE
+        finally:
+            self._shutdown(worker)
+        return code
+
+    def _wait_started(self, worker: Worker) -> tuple[Engine | None, int]:
+        """The worker's engine once the state store is open, or None and the exit status."""
+        while not worker.started.done():
+            self._waker.wait(TICK)
+            if self._stop:
+                worker.stop()
+                worker.join(STOP_TIMEOUT)
+                return None, EXIT_OK
+        try:
+            return worker.started.result(), EXIT_OK
+        except ConfigError as exc:
+            log_config_error(exc)
+            code = EXIT_CONFIG
+        except SyncdError as exc:
+            log.error("cannot start: %s", exc)
+            code = EXIT_FAILURE
+        except Exception:
+            log.exception("cannot start")
+            code = EXIT_FAILURE
+        worker.join(STOP_TIMEOUT)
+        return None, code
+
+    def _make_watcher(self, engine: Engine, config: Config) -> Watcher:
+        assert self._worker is not None
+        handler = QueueingHandler(
+            self._worker.submit, engine.is_relevant, on_lost_events=self._worker.request_scan
+        )
+        return Watcher(
+            engine.watched_roots(),
+            handler,
+            force_polling=config.daemon.polling,
+            on_lost_events=self._worker.request_scan,
+        )
+
+    def _start_scheduler(self) -> None:
+        interval = self.config.daemon.rescan_interval
+        if interval <= 0:
+            log.info("periodic rescans are off (daemon.rescan_interval is 0)")
+            return
+        try:
+            from apscheduler.schedulers.background import BackgroundScheduler
+
+            scheduler = BackgroundScheduler(timezone=dt.UTC, daemon=True)
+            scheduler.add_job(
+                self._periodic_scan,
+                trigger="interval",
+                seconds=interval,
+                id="reconcile",
+                name="periodic reconcile scan",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+            )
+            scheduler.start()
+        except Exception:
+            log.exception("cannot start the scheduler; rescanning on a plain timer instead")
+            self._fallback_scan_at = time.monotonic() + interval
+            return
+        self._scheduler = scheduler
+
+    def _periodic_scan(self) -> None:
+        if self._worker is not None:
+            self._worker.request_scan("periodic")
+
+    def _reschedule(self, interval: float) -> None:
+        if self._scheduler is not None:
+            if interval > 0:
+                self._scheduler.reschedule_job("reconcile", trigger="interval", seconds=interval)
+            else:
+                self._scheduler.pause_job("reconcile")
+        elif interval > 0 and self._fallback_scan_at is None:
+            self._start_scheduler()
+
+    def _main_loop(self, worker: Worker) -> int:
+        wd_period = sdnotify.watchdog_interval()
+        ping_every = wd_period / 2 if wd_period else None
+        next_ping = next_health = next_extend = time.monotonic()
+        while True:
+            self._waker.wait(TICK)
+            now = time.monotonic()
+            if self._stop:
+                return EXIT_OK
+            if not worker.is_alive() or worker.crashed:
+                log.critical("the sync worker is gone; exiting so that systemd restarts syncd")
+                return EXIT_FAILURE
+            if self._hup and self._reload is None:
+                self._hup = False
+                self._begin_reload(worker)
+            if self._reload is not None and self._reload[1].done():
+                self._finish_reload(worker)
+            healthy = worker.healthy(now)
+            if not self._ready:
+                if worker.scans_done > 0:
+                    self._ready = True
+                    sdnotify.ready(self._status_text(worker))
+                    log.info("ready: %s", "; ".join(self._watch_descriptions()))
+                elif healthy and now >= next_extend:
+                    sdnotify.extend_timeout(START_EXTENSION)
+                    next_extend = now + START_EXTENSION / 3
+            if now >= next_health and self._watcher is not None:
+                next_health = now + HEALTH_INTERVAL
+                self._watcher.check()
+            if self._fallback_scan_at is not None and now >= self._fallback_scan_at:
+                self._fallback_scan_at = now + self.config.daemon.rescan_interval
+                worker.request_scan("periodic")
+            if ping_every is not None and now >= next_ping:
+                if healthy:
+                    sdnotify.watchdog_ping()
+                    next_ping = now + ping_every
+                else:
+                    log.debug("worker stuck: not pinging the systemd watchdog")
+            self._update_status(worker, now)
+
+    def _watch_descriptions(self) -> list[str]:
+        return self._watcher.describe() if self._watcher is not None else []
+
+    def _status_text(self, worker: Worker) -> str:
+        if worker.scanning and worker.scans_done == 0:
+            head = "first scan in progress"
+        elif worker.scanning:
+            head = "scanning"
+        else:
+            head = f"{worker.pending} page(s) pending"
+        last = (
+            f"last scan {worker.last_scan_at}: {worker.last_scan_summary}"
+            if worker.last_scan_at
+            else "no scan yet"
+        )
+        return f"{head}; {last}"
+
+    def _update_status(self, worker: Worker, now: float) -> None:
+        text = self._status_text(worker)
+        if text != self._status or now - self._status_at >= STATUS_INTERVAL:
+            self._status, self._status_at = text, now
+            sdnotify.status(text)
+
+    # --- reload ----------------------------------------------------------------------------
+
+    def _begin_reload(self, worker: Worker) -> None:
+        sdnotify.reloading()
+        log.info("reloading the configuration from %s", self.config_path)
+        try:
+            config, warnings = load_config(self.config_path)
+        except ConfigError as exc:
+            log_config_error(exc, prefix="reload rejected, keeping the previous configuration")
+            self._end_reload()
+            return
+        for warning in warnings:
+            log.warning("%s: %s", self.config_path, warning)
+        if config.state_dir != self.config.state_dir:
+            log.error(
+                "reload rejected, keeping the previous configuration: state_dir changed "
+                "(%s -> %s); restart syncd to move it",
+                self.config.state_dir,
+                config.state_dir,
+            )
+            self._end_reload()
+            return
+        self._reload = (config, worker.request_reload(config))
+
+    def _finish_reload(self, worker: Worker) -> None:
+        assert self._reload is not None
+        config, future = self._reload
+        self._reload = None
+        try:
+            engine = future.result()
+        except Exception as exc:
+            if isinstance(exc, ConfigError):
+                log_config_error(exc, prefix="reload rejected, keeping the previous configuration")
+            else:
+                log.error("reload rejected, keeping the previous configuration: %s", exc)
+            self._end_reload()
+            return
+        old_interval = self.config.daemon.rescan_interval
+        self.config = config
+        if self._watcher is not None:
+            self._watcher.stop()
+        self._watcher = self._make_watcher(engine, config)
+        self._watcher.start()
+        if config.daemon.rescan_interval != old_interval:
+            self._reschedule(config.daemon.rescan_interval)
+        worker.request_scan("configuration reloaded")
+        log.info("configuration reloaded")
+        self._end_reload()
+
+    def _end_reload(self) -> None:
+        assert self._worker is not None
+        if self._ready:
+            sdnotify.ready(self._status_text(self._worker))
+        else:  # READY=1 still waits for the first scan
+            sdnotify.status(self._status_text(self._worker))
+
+    # --- stop ------------------------------------------------------------------------------
+
+    def _shutdown(self, worker: Worker) -> None:
+        sdnotify.stopping()
+        log.info("stopping")
+        if self._watcher is not None:
+            self._watcher.stop()
+        if self._scheduler is not None:
+            try:
+                self._scheduler.shutdown(wait=False)
+            except Exception:
+                log.debug("scheduler shutdown failed", exc_info=True)
+        worker.stop()
+        worker.join(STOP_TIMEOUT)
+        if worker.is_alive():
+            log.warning(
+                "the current sync did not finish within %.0f s; exiting anyway "
+                "(the next start completes it)",
+                STOP_TIMEOUT,
+            )
+        else:
+            log.info("stopped")
+
+
+def log_config_error(exc: ConfigError, *, prefix: str = "invalid configuration") -> None:
+    """One ERROR line per problem, each naming the file and the key."""
+    where = f"{exc.path}: " if exc.path is not None else ""
+    for key, message in exc.problems:
+        log.error("%s: %s%s", prefix, where, f"{key}: {message}" if key else message)
+    if not exc.problems:
+        log.error("%s: %s", prefix, exc)
+
+
+def run_daemon(
+    config_path: Path,
+    *,
+    engine_factory: EngineFactory | None = None,
+    state_factory: StateFactory | None = None,
+) -> int:
+    """``syncd run``: sync until SIGTERM/SIGINT; return the process exit status.
+
+    0 after a clean stop, 2 for an invalid configuration, 75 when another daemon holds the
+    state directory's lock, 1 for anything else (systemd restarts on 1 only).
+    """
+    try:
+        config, warnings = load_config(config_path)
+    except ConfigError as exc:
+        log_config_error(exc)
+        return EXIT_CONFIG
+    for warning in warnings:
+        log.warning("%s: %s", config_path, warning)
+    try:
+        lock = InstanceLock.acquire(config.state_dir)
+    except AlreadyRunning as exc:
+        log.error("%s", exc)
+        return EXIT_ALREADY_RUNNING
+    except SyncdError as exc:
+        log.error("%s", exc)
+        return EXIT_FAILURE
+    try:
+        log.info("syncd %s starting (pid %d, config %s)", _version(), os.getpid(), config_path)
+        daemon = Daemon(
+            config_path,
+            config,
+            engine_factory=engine_factory or default_engine_factory,
+            state_factory=state_factory or default_state_factory,
+        )
+        return daemon.run()
+    finally:
+        lock.release()
+
+
+def _version() -> str:
+    from syncd import __version__
+
+    return __version__
