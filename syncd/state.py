@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -86,6 +87,32 @@ CREATE TABLE IF NOT EXISTS note_bases (
     text   TEXT NOT NULL,
     PRIMARY KEY (vault, note)
 );
+CREATE TABLE IF NOT EXISTS graph_pages (
+    vault     TEXT NOT NULL,
+    graph     TEXT NOT NULL,
+    source    TEXT NOT NULL,
+    size      INTEGER NOT NULL,
+    mtime_ns  INTEGER NOT NULL,
+    sha256    TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    note      TEXT NOT NULL,
+    aliases   TEXT NOT NULL,
+    block_ids TEXT NOT NULL,
+    deps      TEXT NOT NULL,
+    PRIMARY KEY (vault, graph, source)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS graph_assets (
+    vault       TEXT NOT NULL,
+    graph       TEXT NOT NULL,
+    asset       TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    mtime_ns    INTEGER NOT NULL,
+    sha256      TEXT NOT NULL,
+    dest        TEXT NOT NULL,
+    dest_sha256 TEXT NOT NULL,
+    PRIMARY KEY (vault, graph, asset)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS failures (
     id     INTEGER PRIMARY KEY AUTOINCREMENT,
     vault  TEXT NOT NULL,
@@ -127,6 +154,38 @@ class NoteBase:
 
     sha256: str  # of text.encode("utf-8")
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class GraphPage:
+    """What the last migration learned about one page of an ``include: all`` graph.
+
+    Keyed by the page's fingerprint (size, mtime, sha256): while it matches, the page is not
+    read again, and these facts stand in for it in the graph-wide index (``syncd.migrate``).
+    """
+
+    size: int
+    mtime_ns: int
+    sha256: str
+    kind: str  # "page", "journal" or "readwise"
+    name: str  # the page name as Logseq shows it (journals: their title)
+    note: str  # vault-relative path of its note ("" when it has none, e.g. a name collision)
+    aliases: tuple[str, ...] = ()
+    block_ids: tuple[str, ...] = ()  # lower-case uuids of its blocks that have an id::
+    # what its note's text depends on besides the page itself: "n:<lower-cased page name>",
+    # "b:<block uuid>", "a:<asset path>" (syncd.migrate rewrites the note when one changes)
+    deps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GraphAsset:
+    """A file of a graph's ``assets/`` folder and the vault copy syncd made of it."""
+
+    size: int
+    mtime_ns: int
+    sha256: str  # of the source file
+    dest: str  # vault-relative path of the copy
+    dest_sha256: str  # of the bytes syncd wrote there
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,6 +412,84 @@ class StateStore:
                 (vault, note, text_sha256(text), text),
             )
 
+    # ----------------------------------------------------------------------------- graphs
+
+    def graph_pages(self, vault: str, graph: str) -> dict[str, GraphPage]:
+        """Every page recorded for the graph at ``graph`` (its root path), by source key."""
+        rows = self._all(
+            "SELECT source, size, mtime_ns, sha256, kind, name, note, aliases, block_ids, deps "
+            "FROM graph_pages WHERE vault = ? AND graph = ?",
+            (vault, graph),
+        )
+        return {row[0]: _graph_page(row[1:]) for row in rows}
+
+    def put_graph_pages(self, vault: str, graph: str, pages: Mapping[str, GraphPage]) -> None:
+        """Insert or replace the facts of several pages (source key -> facts)."""
+        with self.transaction():
+            self._executemany(
+                "INSERT OR REPLACE INTO graph_pages (vault, graph, source, size, mtime_ns, "
+                "sha256, kind, name, note, aliases, block_ids, deps) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        vault,
+                        graph,
+                        source,
+                        page.size,
+                        page.mtime_ns,
+                        page.sha256,
+                        page.kind,
+                        page.name,
+                        page.note,
+                        json.dumps(page.aliases, ensure_ascii=False),
+                        json.dumps(page.block_ids),
+                        json.dumps(page.deps, ensure_ascii=False),
+                    )
+                    for source, page in pages.items()
+                ],
+            )
+
+    def delete_graph_pages(self, vault: str, graph: str, sources: Iterable[str]) -> None:
+        with self.transaction():
+            self._executemany(
+                "DELETE FROM graph_pages WHERE vault = ? AND graph = ? AND source = ?",
+                [(vault, graph, source) for source in sources],
+            )
+
+    def graph_assets(self, vault: str, graph: str) -> dict[str, GraphAsset]:
+        """Every asset copied from the graph at ``graph``, by its path under ``assets/``."""
+        rows = self._all(
+            "SELECT asset, size, mtime_ns, sha256, dest, dest_sha256 FROM graph_assets "
+            "WHERE vault = ? AND graph = ?",
+            (vault, graph),
+        )
+        return {row[0]: GraphAsset(*row[1:]) for row in rows}
+
+    def put_graph_asset(self, vault: str, graph: str, asset: str, record: GraphAsset) -> None:
+        with self.transaction():
+            self._execute(
+                "INSERT OR REPLACE INTO graph_assets "
+                "(vault, graph, asset, size, mtime_ns, sha256, dest, dest_sha256) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    vault,
+                    graph,
+                    asset,
+                    record.size,
+                    record.mtime_ns,
+                    record.sha256,
+                    record.dest,
+                    record.dest_sha256,
+                ),
+            )
+
+    def delete_graph_asset(self, vault: str, graph: str, asset: str) -> None:
+        with self.transaction():
+            self._execute(
+                "DELETE FROM graph_assets WHERE vault = ? AND graph = ? AND asset = ?",
+                (vault, graph, asset),
+            )
+
     # ----------------------------------------------------------------------------- status
 
     def set_meta(self, key: str, value: str) -> None:
@@ -553,6 +690,21 @@ def _move_aside(path: Path) -> Path:
             f"state database is damaged and cannot be moved aside: {exc}", path
         ) from exc
     return aside
+
+
+def _graph_page(row: Row) -> GraphPage:
+    size, mtime_ns, sha256, kind, name, note, aliases, block_ids, deps = row
+    return GraphPage(
+        size=size,
+        mtime_ns=mtime_ns,
+        sha256=sha256,
+        kind=kind,
+        name=name,
+        note=note,
+        aliases=tuple(json.loads(aliases)),
+        block_ids=tuple(json.loads(block_ids)),
+        deps=tuple(json.loads(deps)),
+    )
 
 
 def _source_record(row: Row) -> SourceRecord:

@@ -18,6 +18,8 @@ from syncd.errors import SyncdError
 from syncd.state import (
     SCHEMA_VERSION,
     DocumentRecord,
+    GraphAsset,
+    GraphPage,
     NoteBase,
     SourceRecord,
     StateStore,
@@ -231,6 +233,80 @@ def test_note_base_round_trip(store: StateStore) -> None:
     assert base == NoteBase(sha256=text_sha256(text), text=text)
     assert base is not None
     assert base.sha256 == hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+G = "/graphs/main"
+
+
+def graph_page(**changes: object) -> GraphPage:
+    fields: dict[str, object] = {
+        "size": 120,
+        "mtime_ns": 1_700_000_000_000_000_001,
+        "sha256": "b" * 64,
+        "kind": "page",
+        "name": "Machine Learning",
+        "note": "Logseq/Machine Learning.md",
+        "aliases": ("ML", "AI Basics"),
+        "block_ids": ("650a7c3e-0000-4a1b-9c2d-1234567890ab",),
+        "deps": ("n:deep learning", "b:66d1f0a2-1b2c-4d3e-8f40-5a6b7c8d9e01", "a:x.png"),
+    }
+    fields.update(changes)
+    return GraphPage(**fields)  # type: ignore[arg-type]
+
+
+def test_graph_pages_round_trip_in_bulk(db_path: Path) -> None:
+    pages = {
+        "pages/Machine Learning.md": graph_page(),
+        "journals/2023_02_12.md": graph_page(
+            kind="journal", name="Feb 12th, 2023", note="2023-02-12.md", aliases=(), deps=()
+        ),
+        "pages/日本語ページ.md": graph_page(name="日本語ページ", aliases=('言語 "x"',)),
+    }
+    with StateStore.open(db_path) as store:
+        store.put_graph_pages(V, G, pages)
+        store.put_graph_pages("other", G, {"pages/X.md": graph_page(name="X")})
+        store.put_graph_pages(V, "/graphs/second", {"pages/Y.md": graph_page(name="Y")})
+    with StateStore.open(db_path) as store:
+        assert store.graph_pages(V, G) == pages
+        assert set(store.graph_pages("other", G)) == {"pages/X.md"}
+        assert set(store.graph_pages(V, "/graphs/second")) == {"pages/Y.md"}
+        store.delete_graph_pages(V, G, ["pages/Machine Learning.md", "pages/gone.md"])
+        assert set(store.graph_pages(V, G)) == {"journals/2023_02_12.md", "pages/日本語ページ.md"}
+        # replacing keeps one row per page
+        store.put_graph_pages(V, G, {"pages/日本語ページ.md": graph_page(note="")})
+        assert store.graph_pages(V, G)["pages/日本語ページ.md"].note == ""
+
+
+def test_graph_assets_round_trip(store: StateStore) -> None:
+    record = GraphAsset(
+        size=73, mtime_ns=5, sha256="c" * 64, dest="assets/x.png", dest_sha256="c" * 64
+    )
+    store.put_graph_asset(V, G, "x.png", record)
+    store.put_graph_asset(V, G, "sub/y.pdf", GraphAsset(1, 2, "d" * 64, "assets/sub/y.pdf", ""))
+    assert store.graph_assets(V, G)["x.png"] == record
+    assert set(store.graph_assets(V, G)) == {"x.png", "sub/y.pdf"}
+    assert store.graph_assets(V, "/elsewhere") == {}
+    store.delete_graph_asset(V, G, "x.png")
+    assert set(store.graph_assets(V, G)) == {"sub/y.pdf"}
+
+
+def test_a_store_from_before_graph_tables_gains_them_and_keeps_its_data(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db_path)
+    conn.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+        "INSERT INTO meta VALUES ('schema_version', '1');"
+        "CREATE TABLE note_bases (vault TEXT NOT NULL, note TEXT NOT NULL, "
+        "sha256 TEXT NOT NULL, text TEXT NOT NULL, PRIMARY KEY (vault, note));"
+        "INSERT INTO note_bases VALUES ('main', 'A.md', 'x', 'old text');"
+    )
+    conn.close()
+    with StateStore.open(db_path) as store:
+        assert store.get_note_base(V, "A.md") == NoteBase(sha256="x", text="old text")
+        assert store.graph_pages(V, G) == {}
+        store.put_graph_pages(V, G, {"pages/A.md": graph_page()})
+        assert store.get_meta("schema_version") == str(SCHEMA_VERSION)
+    assert integrity(db_path) == "ok"
 
 
 def test_meta(store: StateStore) -> None:
