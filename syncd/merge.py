@@ -120,6 +120,10 @@ def merge_document(
         elif last is None:
             # known from its anchor only (state lost or a crash before recording)
             record[known] = note_sha if note_sha is not None else rendered.text_sha
+        elif known == item.id and last != rendered.text_sha and note_sha == rendered.text_sha:
+            # the note already holds Readwise's new text (written by a run that crashed
+            # before recording it): remember it as syncd's, so the next change applies
+            record[known] = rendered.text_sha
 
     # rules 2 and 4: insert what was never written, in source order
     new_lines: list[str] = []
