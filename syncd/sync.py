@@ -152,12 +152,25 @@ class SyncEngine:
 
     # -- runs --------------------------------------------------------------------------------
     def scan(self, progress: Progress | None = None) -> RunReport:
-        """A full pass over every page of every source."""
+        """A full pass over every page of every source.
+
+        It starts by removing the temp files a killed run left in the vaults: syncd is
+        their only writer, and this engine is not writing now.
+        """
+        if not self.dry_run:
+            self._sweep_temp_files()
         work = [(source, path) for source in self._sources for path in source.page_files()]
         report = self._run(work, progress)
         if not self.dry_run:
             self.state.set_meta("last_scan", self.clock().isoformat(timespec="seconds"))
         return report
+
+    def _sweep_temp_files(self) -> None:
+        for vault in self._vaults.values():
+            if vault.root.is_dir():
+                removed = vault.sweep_temp_files()
+                if removed:
+                    log.info("%s: removed %d temp file(s) a killed run left", vault.root, removed)
 
     def sync_paths(self, paths: Iterable[Path]) -> RunReport:
         work = []
