@@ -15,13 +15,15 @@ import math
 import os
 import re
 import stat
+import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Final
 
 import yaml
 
+from syncd.convert.context import ConvertOptions
 from syncd.errors import ConfigError
 
 
@@ -37,6 +39,8 @@ class SourceConfig:
     path: Path  # Logseq graph root (pages/, journals/, logseq/config.edn)
     include: Include = Include.READWISE
     into: str = "Readwise"  # folder inside the vault, "" = vault root
+    # include: all only: the ALT rows of the syntax map (``convert:`` in the file)
+    convert: ConvertOptions = field(default_factory=ConvertOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +77,7 @@ DEFAULT_INTO: Final[Mapping[Include, str]] = {Include.READWISE: "Readwise", Incl
 
 _TOP_KEYS: Final = ("state_dir", "vaults", "daemon", "max_page_size", "repair_mojibake")
 _VAULT_KEYS: Final = ("name", "path", "sources")
-_SOURCE_KEYS: Final = ("path", "include", "into")
+_SOURCE_KEYS: Final = ("path", "include", "into", "convert")
 _DAEMON_KEYS: Final = ("settle_seconds", "rescan_interval", "polling")
 
 _MISSING: Final = object()
@@ -429,6 +433,17 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
+def _choices(names: list[str]) -> str:
+    """The choices as text: ``a, b or c``."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+# option name -> bool or the option's enum class, in the order ConvertOptions declares them
+_CONVERT_TYPES: Final[Mapping[str, type]] = {
+    f.name: typing.get_type_hints(ConvertOptions)[f.name] for f in fields(ConvertOptions)
+}
+
+
 def _key(prefix: str, key: object) -> str:
     name = key if isinstance(key, str) else repr(key)
     return f"{prefix}.{name}" if prefix else name
@@ -662,9 +677,10 @@ class _Checker:
         path = self.source_path(f"{key}.path", self.required(value, key, "path"), vault, seen)
         include = self.include(f"{key}.include", value.get("include", _MISSING))
         into = self.into(f"{key}.into", value.get("into", _MISSING), include)
-        if path is None or include is None or into is None:
+        convert = self.convert(f"{key}.convert", value.get("convert", _MISSING), include)
+        if path is None or include is None or into is None or convert is None:
             return None
-        return SourceConfig(path=path, include=include, into=into)
+        return SourceConfig(path=path, include=include, into=into, convert=convert)
 
     def source_path(
         self, key: str, value: object, vault: Path | None, seen: dict[Path, str]
@@ -709,6 +725,38 @@ class _Checker:
             return None
         clean, problem = _check_into(text)
         return self.check(key, problem, clean)
+
+    def convert(self, key: str, value: object, include: Include | None) -> ConvertOptions | None:
+        """The ``convert:`` mapping: one key per field of ConvertOptions (enum or boolean)."""
+        if value is _MISSING:
+            return ConvertOptions()
+        if not self.typed(key, value, dict, "a mapping of conversion options"):
+            return None
+        assert isinstance(value, dict)
+        if include is Include.READWISE:
+            self.warnings.append(f"{key}: ignored: only include: all sources convert whole pages")
+        self.unknown_keys(key, value, tuple(_CONVERT_TYPES))
+        chosen: dict[str, object] = {}
+        ok = True
+        for name, kind in _CONVERT_TYPES.items():
+            raw = value.get(name, _MISSING)
+            if raw is _MISSING:
+                continue
+            if kind is bool:
+                if self.typed(f"{key}.{name}", raw, bool, "true or false"):
+                    chosen[name] = raw
+                else:
+                    ok = False
+                continue
+            assert isinstance(kind, type) and issubclass(kind, enum.Enum)
+            members = {str(member.value): member for member in kind}
+            if isinstance(raw, str) and raw in members:
+                chosen[name] = members[raw]
+                continue
+            shown = f'"{raw}"' if isinstance(raw, str) else _kind(raw)
+            self.problem(f"{key}.{name}", f"must be {_choices(list(members))}, not {shown}")
+            ok = False
+        return ConvertOptions(**chosen) if ok else None  # type: ignore[arg-type]
 
     def check(self, key: str, problem: str | None, value: str | None = None) -> str | None:
         """Record ``problem`` if any; ``value`` when there was none."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -9,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from syncd.config import (
     Config,
@@ -23,6 +25,14 @@ from syncd.config import (
     parse_duration,
     parse_size,
     validate_mapping,
+)
+from syncd.convert.context import (
+    BlockPropertyStyle,
+    BlockRefStyle,
+    ConvertOptions,
+    LogbookStyle,
+    TagStyle,
+    TaskStyle,
 )
 from syncd.errors import ConfigError
 
@@ -810,3 +820,126 @@ def test_example_file_documents_and_loads(root: Path, env: dict[str, str]) -> No
                 "repair_mojibake"):  # fmt: skip
         assert f"{key}:" in text
     assert "# include: all options (graph migration)" in text
+
+
+# --- include: all conversion options (convert:) ----------------------------------------------
+
+
+def convert_source(body: str, include: str = "all") -> str:
+    """A one-source file whose source has ``include`` and the ``convert:`` lines ``body``."""
+    lines = textwrap.indent(textwrap.dedent(body), " " * 10)
+    return (
+        textwrap.dedent("""\
+        vaults:
+          - name: main
+            path: ../vault
+            sources:
+              - path: ../graph
+                include: {include}
+                convert:
+        """).format(include=include)
+        + lines
+    )
+
+
+def test_convert_options_default_to_the_recommended_rows(root: Path, env: dict[str, str]) -> None:
+    config, _ = load_config(write(root, one_source("../graph", extra="include: all")), env=env)
+    assert config.vaults[0].sources[0].convert == ConvertOptions()
+
+
+def test_convert_options_are_read(root: Path, env: dict[str, str]) -> None:
+    text = convert_source("""\
+        tag_style: link
+        block_ref_style: embed
+        task_style: dataview
+        logbook: comment
+        block_properties: bracketed
+        journal_link_alias: false
+        date_properties_as_dates: true
+        keep_icon: true
+        publish_property: true
+        expand_macros: false
+        embed_assets_as_wikilinks: false
+        """)
+    config, warnings = load_config(write(root, text), env=env)
+    assert warnings == []
+    assert config.vaults[0].sources[0].convert == ConvertOptions(
+        tag_style=TagStyle.LINK,
+        block_ref_style=BlockRefStyle.EMBED,
+        task_style=TaskStyle.DATAVIEW,
+        logbook=LogbookStyle.COMMENT,
+        block_properties=BlockPropertyStyle.BRACKETED,
+        journal_link_alias=False,
+        date_properties_as_dates=True,
+        keep_icon=True,
+        publish_property=True,
+        expand_macros=False,
+        embed_assets_as_wikilinks=False,
+    )
+
+
+def test_some_convert_options_keep_the_other_defaults(root: Path, env: dict[str, str]) -> None:
+    config, _ = load_config(write(root, convert_source("logbook: comment\n")), env=env)
+    assert config.vaults[0].sources[0].convert == ConvertOptions(logbook=LogbookStyle.COMMENT)
+
+
+def test_convert_option_problems_name_their_key(root: Path, env: dict[str, str]) -> None:
+    text = convert_source("""\
+        tag_style: hashtag
+        logbook: 3
+        keep_icon: "yes"
+        journal_link_alias:
+        """)
+    key = "vaults[0].sources[0].convert"
+    assert problems_of(root, env, text) == [
+        (f"{key}.tag_style", 'must be tag or link, not "hashtag"'),
+        (f"{key}.logbook", "must be drop or comment, not a number"),
+        (f"{key}.journal_link_alias", "has no value (expected true or false)"),
+        (f"{key}.keep_icon", "must be true or false, not text"),
+    ]
+
+
+def test_convert_must_be_a_mapping(root: Path, env: dict[str, str]) -> None:
+    text = one_source("../graph", extra="convert: [tag_style]")
+    assert problems_of(root, env, text) == [
+        ("vaults[0].sources[0].convert", "must be a mapping of conversion options, not a list")
+    ]
+
+
+def test_unknown_convert_keys_and_readwise_sources_warn(root: Path, env: dict[str, str]) -> None:
+    _, warnings = load_config(write(root, convert_source("tag_styl: link\n")), env=env)
+    assert warnings == [
+        "vaults[0].sources[0].convert.tag_styl: unknown key (did you mean tag_style?)"
+    ]
+    _, warnings = load_config(
+        write(root, convert_source("tag_style: link\n", include="readwise")), env=env
+    )
+    assert warnings == [
+        "vaults[0].sources[0].convert: ignored: only include: all sources convert whole pages"
+    ]
+
+
+def test_example_file_documents_every_convert_option(root: Path, env: dict[str, str]) -> None:
+    """Issue 3 acceptance 6: each ALT option with a one-line comment, values the defaults."""
+    text = (REPO / "config.example.yaml").read_text(encoding="utf-8")
+    start = text.index("#     sources:\n")
+    block = [
+        line[len("#     ") :] for line in text[start:].splitlines() if line.startswith("#     ")
+    ]
+    data = yaml.safe_load("\n".join(block))
+    convert = data["sources"][0]["convert"]
+    names = [f.name for f in dataclasses.fields(ConvertOptions)]
+    assert list(convert) == names
+    for name in names:  # the line above each key is its comment
+        index = next(i for i, line in enumerate(block) if line.strip().startswith(f"{name}:"))
+        assert block[index - 1].strip().startswith("# "), name
+    (root / "vault").mkdir()
+    data["sources"][0]["path"] = str(root / "graph")
+    config, warnings = validate_mapping(
+        {"vaults": [{"name": "v", "path": str(root / "vault"), **data}]},
+        base_dir=root,
+        source_file=None,
+        env=env,
+    )
+    assert warnings == []
+    assert config.vaults[0].sources[0].convert == ConvertOptions()
