@@ -127,6 +127,31 @@ def test_continuous_writer_is_handed_over_after_max_delay() -> None:
     assert ready == [(10.0, path), (20.5, path)]
 
 
+def test_open_writer_waits_for_the_close_however_long_its_pauses() -> None:
+    clock = FakeClock()
+    debouncer = Debouncer(0.3, recheck=0.1, max_delay=30.0, clock=clock, stat=lambda p: (1, 1, 1))
+    path = Path("/g/slow.md")
+    # one writer keeps the file open: writes 0.5 s apart (longer than the settle time)
+    actions: dict[float, object] = {
+        t * 0.5: (lambda: debouncer.add(path, writing=True)) for t in range(0, 7)
+    }
+    actions[3.2] = lambda: debouncer.add(path, writing=False)  # closed
+    ready = _run(debouncer, clock, 6.0, actions)
+    assert ready == [(3.5, path)]  # settled from the close on, not from a pause
+    assert debouncer.next_deadline() is None
+
+
+def test_writer_hints_none_keep_the_state_and_a_never_closed_file_is_handed_over() -> None:
+    clock = FakeClock()
+    debouncer = Debouncer(0.3, recheck=0.1, max_delay=5.0, clock=clock, stat=lambda p: (1, 1, 1))
+    path = Path("/g/open.md")
+    actions: dict[float, object] = {
+        0.0: lambda: debouncer.add(path, writing=True),
+        0.5: lambda: debouncer.add(path),  # an attribute change: still open
+    }
+    assert _run(debouncer, clock, 6.0, actions) == [(5.0, path)]  # max_delay, not forever
+
+
 def test_next_deadline() -> None:
     clock = FakeClock()
     debouncer = Debouncer(2.0, recheck=0.25, clock=clock, stat=lambda p: (1, 1, 1))

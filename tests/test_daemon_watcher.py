@@ -9,7 +9,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from watchdog.events import FileCreatedEvent, FileMovedEvent, FileOpenedEvent
+from watchdog.events import (
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileOpenedEvent,
+)
 from watchdog.observers.polling import PollingObserver
 
 from syncd.daemon import watcher as watcher_module
@@ -34,9 +41,11 @@ class Events:
     def __init__(self) -> None:
         self.paths: queue.Queue[Path] = queue.Queue()
         self.lost: list[str] = []
+        self.hints: list[tuple[Path, bool | None]] = []  # (path, writing) in arrival order
 
-    def sink(self, path: Path, at: float) -> None:
+    def sink(self, path: Path, at: float, writing: bool | None) -> None:
         assert at <= time.monotonic()
+        self.hints.append((path, writing))
         self.paths.put(path)
 
     def wait_for(self, wanted: Path) -> list[Path]:
@@ -216,6 +225,61 @@ def test_handler_filters_event_kinds(events: Events) -> None:
     handler.dispatch(FileCreatedEvent(b"/g/bytes.md"))
     queued = [events.paths.get_nowait() for _ in range(events.paths.qsize())]
     assert queued == [Path("/g/old.md"), Path("/g/new.md"), Path("/g/bytes.md")]
+
+
+def test_handler_tells_whether_a_writer_holds_the_file(events: Events) -> None:
+    handler = QueueingHandler(events.sink, md_only, clock=lambda: 0.0)
+    handler.dispatch(FileModifiedEvent("/g/a.md"))  # written, still open
+    handler.dispatch(FileClosedEvent("/g/a.md"))  # the writer closed it
+    handler.dispatch(FileCreatedEvent("/g/b.md"))  # says nothing about writers
+    handler.dispatch(FileMovedEvent("/g/.b.md.tmp", "/g/b.md"))  # complete file renamed in
+    handler.dispatch(FileDeletedEvent("/g/c.md"))
+    assert events.hints == [
+        (Path("/g/a.md"), True),
+        (Path("/g/a.md"), False),
+        (Path("/g/b.md"), None),
+        (Path("/g/b.md"), False),
+        (Path("/g/c.md"), False),
+    ]
+    # the polling observer reports no closes: a modification must not mean "still open"
+    events.hints.clear()
+    handler.for_polling().dispatch(FileModifiedEvent("/g/a.md"))
+    assert events.hints == [(Path("/g/a.md"), None)]
+
+
+def test_inotify_reports_an_open_writer_until_it_closes(
+    tmp_path: Path, events: Events, start_watcher: Callable[..., Watcher]
+) -> None:
+    start_watcher(tmp_path)
+    page = tmp_path / "slow.md"
+    with page.open("w", encoding="utf-8") as out:
+        out.write("- part one")
+        out.flush()
+        events.wait_for(page)
+        deadline = time.monotonic() + WAIT
+        while (page, True) not in events.hints and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert (page, True) in events.hints
+        assert (page, False) not in events.hints  # not closed yet
+    events.wait_for(page)
+    deadline = time.monotonic() + WAIT
+    while events.hints[-1] != (page, False) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert events.hints[-1] == (page, False)  # IN_CLOSE_WRITE came last
+
+
+def test_polling_observer_gets_the_polling_handler(
+    tmp_path: Path, events: Events, start_watcher: Callable[..., Watcher]
+) -> None:
+    start_watcher(tmp_path, force_polling=True, poll_interval=0.1)
+    page = tmp_path / "p.md"
+    page.write_text("x", encoding="utf-8")
+    events.wait_for(page)
+    page.write_text("xy", encoding="utf-8")
+    deadline = time.monotonic() + WAIT
+    while len(events.hints) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert all(writing is not True for _, writing in events.hints), events.hints
 
 
 def test_watchdog_overflow_warning_requests_a_rescan() -> None:

@@ -9,6 +9,10 @@ brings it back), so a log-like writer cannot starve it.
 
 Events are hints: the signature, not the event kind, decides. A path whose file is gone has the
 signature None and becomes ready like any other (the engine decides what a missing page means).
+One hint is used, where the watcher can give it (inotify, not polling): a file modified and not
+closed since is still held open by a writer, which may pause longer than the settle time
+between two writes. Such a path waits for the close (or ``max_delay``): its settle time runs
+from the close, so a page is never read half-written by a writer that keeps it open.
 
 Time comes from an injectable monotonic clock and file signatures from an injectable stat
 function, so the class is tested without sleeping. Not thread-safe: one worker owns it.
@@ -41,6 +45,7 @@ class _Entry:
     last_event: float
     signature: Signature | None = None
     sampled_at: float | None = None  # when ``signature`` was taken; None = not yet
+    writing: bool = False  # modified and not closed since: a writer still holds it open
 
     def sample_valid(self) -> bool:
         return self.sampled_at is not None and self.sampled_at > self.last_event
@@ -83,14 +88,21 @@ class Debouncer:
     def __iter__(self) -> Iterator[Path]:
         return iter(list(self._entries))
 
-    def add(self, path: Path, at: float | None = None) -> None:
-        """Record an event for ``path`` seen at monotonic time ``at`` (default: now)."""
+    def add(self, path: Path, at: float | None = None, writing: bool | None = None) -> None:
+        """Record an event for ``path`` seen at monotonic time ``at`` (default: now).
+
+        ``writing``: True when the event says a writer has the file open (modified), False
+        when it says the writing is over (closed, renamed into place, deleted), None when it
+        says neither. Events of one path must be added in the order they happened.
+        """
         now = self._clock() if at is None else at
         entry = self._entries.get(path)
         if entry is None:
-            self._entries[path] = _Entry(first_event=now, last_event=now)
+            entry = self._entries[path] = _Entry(first_event=now, last_event=now)
         elif now > entry.last_event:
             entry.last_event = now
+        if writing is not None:
+            entry.writing = writing
 
     def discard(self, path: Path) -> None:
         self._entries.pop(path, None)
@@ -103,6 +115,8 @@ class Debouncer:
     def _due(self, entry: _Entry) -> float:
         """When this entry next needs attention (a sample, a re-check or the hand-over)."""
         overdue = entry.first_event + self.max_delay
+        if entry.writing:  # wait for the close event
+            return overdue
         if not entry.sample_valid():
             return min(overdue, entry.last_event + self.settle - self.recheck)
         assert entry.sampled_at is not None

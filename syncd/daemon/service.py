@@ -189,7 +189,7 @@ class Worker(threading.Thread):
         self._prepare = prepare
         self._sweep = sweep
         self._on_progress = on_progress  # wakes the main loop (READY, STATUS)
-        self._inbox: queue.SimpleQueue[tuple[Path, float] | None] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[tuple[Path, float, bool | None] | None] = queue.SimpleQueue()
         self._stop_requested = False
         self._scan_reasons: list[str] = []
         self._scan_lock = threading.Lock()
@@ -210,9 +210,10 @@ class Worker(threading.Thread):
 
     # --- called from other threads -------------------------------------------------------
 
-    def submit(self, path: Path, at: float) -> None:
-        """An event for ``path`` at monotonic time ``at`` (watchdog thread; O(µs))."""
-        self._inbox.put((path, at))
+    def submit(self, path: Path, at: float, writing: bool | None = None) -> None:
+        """An event for ``path`` at monotonic time ``at`` (watchdog thread; O(µs)); ``writing``
+        as in ``Debouncer.add``."""
+        self._inbox.put((path, at, writing))
 
     def request_scan(self, reason: str) -> None:
         """Ask for a full scan; requests made before it starts are merged into one."""
@@ -310,13 +311,13 @@ class Worker(threading.Thread):
             return
         for _ in range(MAX_DRAIN):
             if item is not None:
-                self.debouncer.add(item[0], item[1])
+                self.debouncer.add(*item)
             try:
                 item = self._inbox.get_nowait()
             except queue.Empty:
                 return
         if item is not None:
-            self.debouncer.add(item[0], item[1])
+            self.debouncer.add(*item)
 
     def _take_scan_reasons(self) -> list[str]:
         with self._scan_lock:

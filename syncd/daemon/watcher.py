@@ -1,10 +1,13 @@
 """File system watching: watchdog events become queued paths, nothing more.
 
 - ``QueueingHandler`` runs on watchdog's single dispatcher thread. It turns an event into
-  ``sink(path, monotonic_time)`` calls after filtering (engine's ``is_relevant``, syncd's own temp
-  files), does O(µs) work and never raises: one exception would kill the dispatcher for good
-  (watchdog#427, #793). Moves count for both paths (atomic saves arrive as ``tmp → page``), and
-  dotfiles are not skipped (Logseq writes ``..___x.md`` for a title starting with ``../``).
+  ``sink(path, monotonic_time, writing)`` calls after filtering (engine's ``is_relevant``, syncd's
+  own temp files), does O(µs) work and never raises: one exception would kill the dispatcher for
+  good (watchdog#427, #793). Moves count for both paths (atomic saves arrive as ``tmp → page``),
+  and dotfiles are not skipped (Logseq writes ``..___x.md`` for a title starting with ``../``).
+  ``writing`` tells the debouncer whether a writer still holds the file open (inotify's
+  IN_MODIFY without IN_CLOSE_WRITE yet); the polling observer reports no closes, so its
+  handler passes None (unknown) instead.
 - ``Watcher`` owns one observer per source root: inotify, or polling when the configuration asks
   for it, when the root is on a network/FUSE file system (inotify does not see remote writers),
   or when inotify cannot be set up (watch limit); it logs which and why. ``check()`` restarts
@@ -52,7 +55,7 @@ from syncd.vault import is_temp_file
 
 log = logging.getLogger(__name__)
 
-Sink = Callable[[Path, float], None]
+Sink = Callable[[Path, float, "bool | None"], None]  # (path, monotonic time, writing)
 LostEvents = Callable[[str], None]
 
 POLL_INTERVAL = 5.0  # seconds between two polls of a tree; each poll stats every file
@@ -123,13 +126,27 @@ class QueueingHandler(FileSystemEventHandler):
         *,
         on_lost_events: LostEvents | None = None,
         clock: Callable[[], float] = time.monotonic,
+        close_events: bool = True,
     ) -> None:
+        """``close_events``: the observer reports closes (inotify), so a modification
+        means "still open for writing" until the close arrives. False for polling."""
         super().__init__()
         self._sink = sink
         self._is_relevant = is_relevant
         self._on_lost_events = on_lost_events
         self._clock = clock
+        self._close_events = close_events
         self.errors = 0  # handler errors so far (each one triggers a rescan)
+
+    def for_polling(self) -> QueueingHandler:
+        """The same handler for an observer that reports no closes (``PollingObserver``)."""
+        return QueueingHandler(
+            self._sink,
+            self._is_relevant,
+            on_lost_events=self._on_lost_events,
+            clock=self._clock,
+            close_events=False,
+        )
 
     def dispatch(self, event: FileSystemEvent) -> None:
         try:
@@ -148,10 +165,16 @@ class QueueingHandler(FileSystemEventHandler):
             # Moves and copies of folders come with per-file events (watchdog 7.1 simulates them).
             return
         kind = event.event_type
+        writing: bool | None = None
         if kind == EVENT_TYPE_MOVED:
             raw_paths: tuple[bytes | str, ...] = (event.src_path, event.dest_path)
+            writing = False  # a complete file renamed into place, or the page renamed away
         elif kind in _CONTENT_EVENTS:
             raw_paths = (event.src_path,)
+            if kind == EVENT_TYPE_MODIFIED:
+                writing = True if self._close_events else None
+            elif kind in (EVENT_TYPE_CLOSED, EVENT_TYPE_DELETED):
+                writing = False
         else:
             return
         now = self._clock()
@@ -161,7 +184,7 @@ class QueueingHandler(FileSystemEventHandler):
             path = Path(os.fsdecode(raw))
             if is_temp_file(path.name) or not self._is_relevant(path):
                 continue
-            self._sink(path, now)
+            self._sink(path, now, writing)
 
 
 class LostEventsLogHandler(logging.Handler):
@@ -397,7 +420,7 @@ class Watcher:
         if choice.mode is WatchMode.POLLING:
             try:
                 watch.observer = self._launch(
-                    watch.root, PollingObserver(timeout=self._poll_interval)
+                    watch.root, PollingObserver(timeout=self._poll_interval), polling=True
                 )
             except OSError as exc:
                 log.error(
@@ -420,10 +443,13 @@ class Watcher:
             log.info("watching %s with inotify (%s)", watch.root, choice.reason)
         return True
 
-    def _launch(self, root: Path, observer: BaseObserver) -> BaseObserver:
+    def _launch(self, root: Path, observer: BaseObserver, *, polling: bool = False) -> BaseObserver:
         observer.name = f"syncd-watch {root}"
+        handler = self._handler
+        if polling and isinstance(handler, QueueingHandler):
+            handler = handler.for_polling()  # no close events: modified says nothing more
         observer.schedule(
-            self._handler, root, recursive=True, event_filter=EVENT_FILTER, follow_symlink=False
+            handler, root, recursive=True, event_filter=EVENT_FILTER, follow_symlink=False
         )
         try:
             observer.start()
