@@ -14,7 +14,9 @@ import difflib
 import hashlib
 import json
 import logging
+import os
 import re
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +41,7 @@ from syncd.yamlout import dump_frontmatter
 log = logging.getLogger(__name__)
 
 MAX_NAME_BYTES = 255
+VAULT_MARKER = ".obsidian"  # an Obsidian vault's folder of settings; syncd's "is mounted" check
 BATCH_PAGES = 256  # pages per state commit in bulk runs
 _ID_LINE_RE = re.compile(rf"^{ID_KEY}:\s*(.+?)\s*$", re.MULTILINE)
 
@@ -167,7 +170,7 @@ class SyncEngine:
 
     def _sweep_temp_files(self) -> None:
         for vault in self._vaults.values():
-            if vault.root.is_dir():
+            if vault_unavailable(vault.root) is None:
                 removed = vault.sweep_temp_files()
                 if removed:
                     log.info("%s: removed %d temp file(s) a killed run left", vault.root, removed)
@@ -183,7 +186,13 @@ class SyncEngine:
     def _run(self, work: list[tuple[_Source, Path]], progress: Progress | None) -> RunReport:
         report = RunReport()
         self._id_index.clear()
+        closed = self._closed_vaults({source.vault_name for source, _ in work}, report)
         for done, (source, path) in enumerate(work, start=1):
+            if source.vault_name in closed:
+                # fail closed: not recorded either, so the next run after it returns syncs it
+                if progress is not None:
+                    progress(done, len(work))
+                continue
             report.pages += 1
             try:
                 self._sync_page(source, path, report)
@@ -191,12 +200,33 @@ class SyncEngine:
                 self._fail(source, path, str(exc.message), report)
             except OSError as exc:
                 self._fail(source, path, exc.strerror or str(exc), report)
+            except RecursionError:
+                # parse, merge and render recurse once per outline level
+                self._fail(source, path, "outline nested too deeply to process", report)
+            except Exception as exc:
+                # one page must never stop the run (nor the daemon's scan) for the others
+                log.debug("%s: unexpected error", path, exc_info=True)
+                reason = f"internal error, please report: {type(exc).__name__}: {exc}"
+                self._fail(source, path, reason, report)
             if len(self._pending) >= BATCH_PAGES:
                 self._commit()
             if progress is not None:
                 progress(done, len(work))
         self._commit()
         return report
+
+    def _closed_vaults(self, names: set[str], report: RunReport) -> set[str]:
+        """Vaults not to touch in this run: folder or ``.obsidian/`` marker missing (an
+        unmounted disk or a moved vault must not look like an empty vault to fill)."""
+        closed: set[str] = set()
+        for name in sorted(names):
+            root = self._vaults[name].root
+            reason = vault_unavailable(root)
+            if reason is not None:
+                log.error("%s: %s", root, reason)
+                report.failures.append((str(root), reason))
+                closed.add(name)
+        return closed
 
     def _fail(self, source: _Source, path: Path, reason: str, report: RunReport) -> None:
         log.error("%s: %s", path, reason)
@@ -241,12 +271,7 @@ class SyncEngine:
             st = path.stat()
         except FileNotFoundError:
             return  # gone: its note stays (rule 6)
-        if st.st_size > self.config.max_page_bytes:
-            raise PageError(
-                f"page too large ({st.st_size} bytes; the limit is "
-                f"{self.config.max_page_bytes}, set max_page_size to raise it)",
-                path,
-            )
+        _check_page_stat(path, st, self.config.max_page_bytes)
         previous = self.state.get_source(vault_name, key)
         if (
             previous is not None
@@ -256,7 +281,10 @@ class SyncEngine:
         ):
             report.unchanged += 1
             return
-        data = path.read_bytes()
+        read = _read_page(path, self.config.max_page_bytes)
+        if read is None:
+            return  # removed since the stat: gone (rule 6)
+        data, st = read
         digest = sha256(data)
         if previous is not None and previous.status != "failed" and previous.sha256 == digest:
             report.unchanged += 1
@@ -452,6 +480,22 @@ class SyncEngine:
         return index.get(doc_id)
 
 
+def vault_unavailable(root: Path) -> str | None:
+    """Why syncd must not write into the vault at ``root`` now, or None when it may.
+
+    The vault's ``.obsidian/`` folder is its marker (like Syncthing's ``.stfolder``); syncd
+    creates it only when it creates a new vault (``syncd.cli.prepare_vaults``).
+    """
+    if not root.is_dir():
+        return "vault folder is missing (unmounted or moved?); nothing written, retried next run"
+    if not (root / VAULT_MARKER).is_dir():
+        return (
+            f"vault has no {VAULT_MARKER}/ folder (unmounted or moved?); nothing written, "
+            "retried next run"
+        )
+    return None
+
+
 def _yaml_string(raw: str) -> str:
     if len(raw) >= 2 and raw[0] == raw[-1] == '"':
         try:
@@ -480,6 +524,40 @@ def _skeleton(doc: Document, ctx: InlineContext) -> str:
     preamble = preamble_body(doc.page, ctx)
     body = "\n".join(preamble) + "\n" if preamble else ""
     return dump_frontmatter(frontmatter_items(doc)) + body
+
+
+def _check_page_stat(path: Path, st: os.stat_result, limit: int) -> None:
+    """Refuse what is not a page before reading it: a FIFO, a socket or a device named
+    ``*.md`` (reading a FIFO would block the worker forever), or a file over the limit."""
+    if not stat.S_ISREG(st.st_mode):
+        raise PageError("not a regular file (a FIFO, socket or device named like a page)", path)
+    if st.st_size > limit:
+        raise PageError(
+            f"page too large ({st.st_size} bytes; the limit is {limit}, "
+            "set max_page_size to raise it)",
+            path,
+        )
+
+
+def _read_page(path: Path, limit: int) -> tuple[bytes, os.stat_result] | None:
+    """The page's bytes and the stat of the very file they came from; None when it is gone.
+
+    The file is opened without blocking and checked again through its descriptor, so a page
+    swapped for a FIFO, or grown past the limit, after the first stat is still refused.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        _check_page_stat(path, st, limit)
+        data = handle.read(limit + 1)
+    if len(data) > limit:  # it grew while being read
+        raise PageError(
+            f"page too large (over {limit} bytes; set max_page_size to raise the limit)", path
+        )
+    return data, st
 
 
 def _check_title(doc: Document, path: Path) -> None:

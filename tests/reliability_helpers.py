@@ -1,0 +1,144 @@
+"""Shared pieces of the reliability tests (tests/test_reliability_*.py, tests/test_soak.py).
+
+A ``Home`` is a folder holding a Logseq graph, an Obsidian vault, a state folder and a
+configuration file, as a user would have them; ``syncd`` runs on it as a real process.
+Readwise pages are generated here (``readwise_page``), in the shape the Readwise plugin writes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TEMP_RE = re.compile(r"^\.syncd\..*\.tmp$")
+URL_RE = re.compile(r"\]\((https://[^)\s]+)\)\)")
+ANCHOR_RE = re.compile(r"\^(rw-[0-9a-f]{12})\s*$", re.MULTILINE)
+SYNCD_ID_RE = re.compile(r"^syncd-id:\s*(.+?)\s*$", re.MULTILINE)
+
+
+def highlight_url(doc: str, n: int) -> str:
+    return f"https://read.readwise.io/read/{doc}-h{n:05d}"
+
+
+def highlight_line(doc: str, n: int, text: str | None = None, depth: int = 1) -> str:
+    body = text if text is not None else f"Highlight {n} of {doc}, a sentence worth keeping."
+    return "\t" * depth + f"- {body} ([View Highlight]({highlight_url(doc, n)}))"
+
+
+def readwise_page(
+    doc: str,
+    numbers: Sequence[int],
+    *,
+    title: str | None = None,
+    added: Sequence[Sequence[int]] = (),
+    extra_properties: Sequence[str] = (),
+) -> str:
+    """A Readwise article page: highlights ``numbers`` in the first block, then one
+    ``New highlights added`` block per entry of ``added``."""
+    name = title if title is not None else f"Document {doc}"
+    lines = [
+        f"title:: {name} (highlights)",
+        "author:: [[Some Author]]",
+        f'full-title:: "{name}"',
+        "category:: #articles",
+        f"url:: https://example.org/{doc}",
+        *extra_properties,
+        "",
+        "- Highlights first synced by [[Readwise]] [[Feb 5th, 2024]]",
+        *(highlight_line(doc, n) for n in numbers),
+    ]
+    for index, block in enumerate(added, start=1):
+        lines.append(f"- New highlights added [[Mar {index}th, 2024]] at 9:{index % 60:02d} AM")
+        lines.extend(highlight_line(doc, n) for n in block)
+    return "\n".join(lines) + "\n"
+
+
+class Home:
+    """graph/, vault/ (with .obsidian/), state/ and config.yaml side by side in ``root``."""
+
+    def __init__(self, root: Path, *, settle: str = "0.1s", rescan: str = "1h") -> None:
+        self.root = root
+        self.graph = root / "graph"
+        self.pages = self.graph / "pages"
+        self.vault = root / "vault"
+        self.state = root / "state"
+        self.config = root / "config.yaml"
+        self.pages.mkdir(parents=True, exist_ok=True)
+        (self.vault / ".obsidian").mkdir(parents=True, exist_ok=True)
+        self.write_config(settle=settle, rescan=rescan)
+
+    def write_config(self, *, settle: str = "0.1s", rescan: str = "1h", extra: str = "") -> None:
+        self.config.write_text(
+            f"state_dir: {self.state}\n"
+            f"{extra}"
+            "vaults:\n"
+            "  - name: main\n"
+            f"    path: {self.vault}\n"
+            "    sources:\n"
+            f"      - path: {self.graph}\n"
+            "        include: readwise\n"
+            "        into: Readwise\n"
+            "daemon:\n"
+            f"  settle_seconds: {settle}\n"
+            f"  rescan_interval: {rescan}\n",
+            encoding="utf-8",
+        )
+
+    def page(self, name: str) -> Path:
+        return self.pages / f"{name} (highlights).md"
+
+    def put(self, doc: str, numbers: Sequence[int], **kwargs: object) -> Path:
+        path = self.page(f"Document {doc}")
+        path.write_text(readwise_page(doc, numbers, **kwargs), encoding="utf-8")  # type: ignore[arg-type]
+        return path
+
+    def note(self, doc: str, folder: str = "Readwise/Articles") -> Path:
+        return self.vault / folder / f"Document {doc}.md"
+
+    def once(self, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return run_syncd(["once", "-c", str(self.config), *extra], timeout=timeout)
+
+    def vault_files(self) -> dict[str, bytes]:
+        return {
+            p.relative_to(self.vault).as_posix(): p.read_bytes()
+            for p in sorted(self.vault.rglob("*"))
+            if p.is_file() and not p.is_symlink()
+        }
+
+    def temp_files(self) -> list[Path]:
+        return [p for p in self.vault.rglob("*") if TEMP_RE.match(p.name)]
+
+    def url_counts(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for path in self.vault.rglob("*.md"):
+            if path.is_file() and ".obsidian" not in path.parts:
+                counts.update(URL_RE.findall(path.read_text("utf-8", errors="replace")))
+        return counts
+
+
+def run_syncd(
+    args: Sequence[str], *, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "syncd", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [
+        line
+        for line in stderr.splitlines()
+        if " ERROR " in line or line.startswith(("failed:", "ERROR", "<3>"))
+    ]

@@ -1,0 +1,267 @@
+"""File-system faults (issue 5; daemon-reliability.md §7 rows 3-6, 13, 14, 23) on real files.
+
+Each test ends with the invariant of §7: no user byte lost (notes byte-identical unless syncd
+added highlights), no ``.syncd.*.tmp`` left, a clear error line naming the path and the reason.
+Faults that need a kernel (disk full, read-only mount, permission denied) use a private mount
+namespace (``unshare -m``, as root) or drop capabilities (``setpriv``); they are skipped where
+that is impossible.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from syncd.config import load_config
+from syncd.state import StateStore
+from syncd.sync import SyncEngine
+from tests.reliability_helpers import REPO, Home, error_lines, highlight_url, run_syncd
+
+# --------------------------------------------------------------------------- helpers
+
+
+def engine_for(home: Home, *, bulk: bool = True) -> tuple[SyncEngine, StateStore]:
+    config, _ = load_config(home.config)
+    state = StateStore.open(home.state / "state.sqlite3")
+    return SyncEngine(config, state, bulk=bulk), state
+
+
+def _mounts_available() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root for a private mount namespace"
+    if shutil.which("unshare") is None or shutil.which("mount") is None:
+        return "unshare/mount not installed"
+    probe = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "mount", "-t", "tmpfs", "none", "/mnt"],
+        capture_output=True,
+        check=False,
+    )
+    return None if probe.returncode == 0 else "cannot mount in a private namespace here"
+
+
+def syncd_in_namespace(setup: str, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run shell ``setup`` then ``syncd ARGS`` in a private mount namespace."""
+    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "syncd", *args])
+    return subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", f"{setup} && exec {command}"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
+
+
+# --------------------------------------------------------------------------- source faults
+
+
+def test_a_fifo_named_like_a_page_is_refused_without_blocking(tmp_path: Path) -> None:
+    """Reading a FIFO blocks until a writer comes: a daemon event for one must not hang the
+    worker. Run in a child process with a timeout so a regression fails instead of hanging."""
+    home = Home(tmp_path)
+    home.put("good", [1, 2])
+    fifo = home.pages / "pipe (highlights).md"
+    os.mkfifo(fifo)
+    child = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        sys.path.insert(0, {str(REPO)!r})
+        from syncd.config import load_config
+        from syncd.state import StateStore
+        from syncd.sync import SyncEngine
+        config, _ = load_config(Path({str(home.config)!r}))
+        engine = SyncEngine(config, StateStore.open(Path({str(home.state / "s.sqlite3")!r})))
+        report = engine.sync_paths([Path({str(fifo)!r}), Path({str(home.page("Document good"))!r})])
+        print(report.failures)
+        print(report.changed)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    failures, changed = done.stdout.splitlines()
+    assert "not a regular file" in failures and str(fifo) in failures
+    assert "Readwise/Articles/Document good.md" in changed
+    # a full scan skips it silently (not a page), and exits 0
+    scan = home.once()
+    assert scan.returncode == 0, scan.stderr
+
+
+def test_a_page_removed_between_stat_and_read_is_gone_not_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = Home(tmp_path)
+    page = home.put("a", [1, 2])
+    assert home.once().returncode == 0
+    note_before = home.note("a").read_bytes()
+    page.write_text(page.read_text("utf-8") + "\t- late ([View Highlight](https://x.org/l))\n")
+
+    import syncd.sync as sync_module
+
+    real_open = os.open
+
+    def open_after_removal(path: object, flags: int, *args: object) -> int:
+        if Path(str(path)) == page and page.exists():
+            page.unlink()  # the user (or Logseq) deletes the page right now
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sync_module.os, "open", open_after_removal)
+    engine, state = engine_for(home)
+    with state:
+        report = engine.scan()
+    assert report.failures == []
+    assert home.note("a").read_bytes() == note_before  # rule 6: its note stays
+
+
+def test_a_page_replaced_while_being_read_ends_with_the_final_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Logseq saves by rename: the read sees the old or the new file, and the fingerprint
+    recorded is that of the file read, so the next run picks up the final content once."""
+    home = Home(tmp_path)
+    page = home.put("a", [1, 2])
+    assert home.once().returncode == 0
+    home.put("a", [1, 2], added=[[3]])  # the version being read
+    import syncd.sync as sync_module
+
+    real_open = os.open
+
+    def open_then_replace(path: object, flags: int, *args: object) -> int:
+        fd = real_open(path, flags, *args)  # type: ignore[arg-type]
+        if Path(str(path)) == page:
+            replacement = page.with_name(".replacement")
+            replacement.write_text(
+                home.page("Document a").read_text("utf-8")
+                + "- New highlights added [[Mar 9th, 2024]] at 9:09 AM\n"
+                + f"\t- Fourth. ([View Highlight]({highlight_url('a', 4)}))\n",
+                "utf-8",
+            )
+            replacement.replace(page)
+        return fd
+
+    monkeypatch.setattr(sync_module.os, "open", open_then_replace)
+    engine, state = engine_for(home)
+    with state:
+        engine.scan()
+    monkeypatch.undo()
+    assert home.once().returncode == 0
+    counts = home.url_counts()
+    for n in (1, 2, 3, 4):
+        assert counts[highlight_url("a", n)] == 1, counts
+
+
+def test_symlink_loops_in_the_source_neither_hang_nor_duplicate(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    home.put("a", [1])
+    (home.pages / "loop").symlink_to(home.pages)  # pages/loop -> pages
+    (home.pages / "sub").mkdir()
+    (home.pages / "sub" / "up").symlink_to(home.graph)  # pages/sub/up -> graph
+    (home.pages / "self.md").symlink_to(home.pages / "self.md")  # ELOOP
+    (home.pages / "a.md").symlink_to(home.pages / "b.md")
+    (home.pages / "b.md").symlink_to(home.pages / "a.md")
+    done = home.once(timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert home.url_counts() == {highlight_url("a", 1): 1}
+    assert list(home.vault_files()) == ["Readwise/Articles/Document a.md"]
+
+
+# --------------------------------------------------------------------------- vault faults
+
+
+def test_a_symlink_in_the_vault_leading_outside_is_refused(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.md").write_text("not syncd's\n", "utf-8")
+    (home.vault / "Readwise").symlink_to(outside)  # vault/Readwise -> outside
+    home.put("a", [1])
+    done = home.once()
+    assert done.returncode == 1
+    errors = error_lines(done.stderr)
+    assert any("Document a" in e and "outside the vault" in e for e in errors), done.stderr
+    assert sorted(p.name for p in outside.rglob("*")) == ["keep.md"]
+    assert (outside / "keep.md").read_text("utf-8") == "not syncd's\n"
+
+
+def test_a_symlinked_note_is_never_written_through(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    home.put("a", [1])
+    assert home.once().returncode == 0
+    note = home.note("a")
+    outside = tmp_path / "elsewhere.md"
+    shutil.copyfile(note, outside)
+    note.unlink()
+    note.symlink_to(outside)
+    before = outside.read_bytes()
+    home.put("a", [1], added=[[2]])
+    done = home.once()
+    assert done.returncode == 1
+    assert any("symlink" in line for line in error_lines(done.stderr)), done.stderr
+    assert outside.read_bytes() == before
+    assert note.is_symlink()
+
+
+@pytest.mark.parametrize("what", ["marker", "vault"])
+def test_a_vanished_vault_fails_closed_and_resumes_when_it_returns(
+    tmp_path: Path, what: str
+) -> None:
+    home = Home(tmp_path)
+    home.put("a", [1])
+    assert home.once().returncode == 0
+    kept = tmp_path / "kept"
+    if what == "marker":  # e.g. the mount point is there but the disk is not mounted
+        (home.vault / ".obsidian").rename(kept)
+    else:
+        home.vault.rename(kept)
+    home.put("a", [1], added=[[2]])
+    home.put("b", [1])
+
+    # an engine already running (the daemon) sees it too: nothing written, one clear error
+    engine, state = engine_for(home)
+    with state:
+        report = engine.scan()
+        assert report.changed == []
+        assert [path for path, _ in report.failures] == [str(home.vault)]
+        assert "unmounted or moved" in report.failures[0][1]
+    listing = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+
+    done = home.once()  # a new run refuses to start
+    assert done.returncode != 0
+    assert str(home.vault) in done.stderr and ".obsidian" in done.stderr, done.stderr
+    after = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    assert after == listing, "something was written while the vault was gone"
+
+    if what == "marker":
+        kept.rename(home.vault / ".obsidian")
+    else:
+        kept.rename(home.vault)
+    engine, state = engine_for(home)
+    with state:
+        report = engine.scan()
+    assert report.failures == []
+    counts = home.url_counts()
+    assert counts == {
+        highlight_url("a", 1): 1,
+        highlight_url("a", 2): 1,
+        highlight_url("b", 1): 1,
+    }, counts
+
+
+def test_the_daemon_start_refuses_a_vault_without_its_marker(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    home.put("a", [1])
+    assert home.once().returncode == 0
+    shutil.rmtree(home.vault / ".obsidian")
+    done = run_syncd(["run", "-c", str(home.config)], timeout=60)
+    assert done.returncode == 1  # systemd restarts it (Restart=on-failure) until it is back
+    assert ".obsidian" in done.stderr and str(home.vault) in done.stderr, done.stderr
+    assert not (home.vault / ".obsidian").exists()
