@@ -64,6 +64,10 @@ class ConvertOptions:
     publish_property: bool = False  # P6 ALT: public:: true -> publish: true
     expand_macros: bool = True  # M3: expand user macros from config.edn :macros
     embed_assets_as_wikilinks: bool = True  # A1: ![[x.png]] (False: ![alt](assets/x.png))
+    comma_values_as_links: bool = True  # P2b: ["[[a]]", "[[b]]"] (False: plain strings [a, b])
+    keep_title: bool = False  # P5 ALT: keep title:: as a title: property
+    timestamps_as_dates: bool = False  # P11 ALT: created-at/updated-at -> created/updated dates
+    doing_as_tag: bool = False  # T1a ALT: DOING/NOW -> "- [ ] x #doing" (default "- [/] x")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,11 @@ class GraphIndex:
     blocks: Mapping[str, str] = field(default_factory=dict)
     # asset file name -> vault-relative path where it was copied
     assets: Mapping[str, str] = field(default_factory=dict)
+    # uuid of a page-properties block (id:: in the pre-block, row P7) -> link target of the
+    # note: ((uuid)) to it becomes [[Note]], there is no block to anchor
+    page_uuids: Mapping[str, str] = field(default_factory=dict)
+    # lower-cased names of whiteboards (not converted): links and embeds to them are reported
+    whiteboards: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

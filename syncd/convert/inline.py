@@ -1,0 +1,395 @@
+"""Inline Logseq syntax in one line of text -> Obsidian (pure).
+
+Rows: L1 ``[[Page]]``, L2 ``#tag``, L3 ``#[[multi word]]``, L4 namespaces, L5
+``[label]([[Page]])``, L6 ``[label](((uuid)))``, R1 ``((uuid))``, E1/E2 ``{{embed …}}``, J2/J3
+journal references, Q1 ``{{query …}}``, M1 video/tweet macros, M2 ``{{renderer …}}``, M3 cloze,
+user and other macros, H2 ``^^highlight^^``, A1–A3 assets (inline part), C2/C3 protection.
+
+One scanner (``TOKEN_RE``) cuts the line into tokens, left to right, the way mldoc reads them:
+escapes, inline code, math, HTML and comments, autolinks and bare URLs, whole Markdown links and
+images (label and target), ``![[embeds]]`` already in Obsidian form, macros, page and block
+references, tags and ``^^`` markers. Code, math, HTML, URLs and the label and target of a
+Markdown link are copied byte for byte (rows C2, C3); only the reference tokens are rewritten.
+Every rewrite produces Obsidian syntax that the scanner copies unchanged when it meets it again
+(``[[Target|text]]``, ``![[x]]``, inline code, ``==x==``, valid ``#tags``), so converting the
+output again changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from syncd.convert.context import BlockRefStyle, ConvertContext, TagStyle
+from syncd.convert.links import block_target, embed_target, journal_day, wikilink
+from syncd.convert.report import Findings, name_key
+
+UUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+_LABEL = r"(?:[^\[\]\n\\]|\\.|\[\[[^\[\]\n]*\]\]|\[[^\[\]\n]*\])*"
+_URL = r"<[^<>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*"
+_TITLE = r'(?:[ \t]+"[^"\n]*")?'
+_TAG_END = "\\s,!?'\":#"
+
+TOKEN_RE = re.compile(
+    r"(?P<escape>\\[!-/:-@\[-`{-~])"
+    r"|(?P<code>(?<!`)(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`))"
+    r"|(?P<dmath>\$\$.+?\$\$)"
+    r"|(?P<math>\$(?=[^\s$])[^$\n]*?(?<=[^\s$\\])\$)"
+    r"|(?P<comment><!--.*?-->)"
+    r"|(?P<html><(?P<htag>[A-Za-z][A-Za-z0-9-]*)\b[^<>\n]*>.*?</(?P=htag)\s*>"
+    r"|</?[A-Za-z][A-Za-z0-9-]*\b[^<>\n]*>)"
+    r"|(?P<autolink><(?:https?|ftp|file|mailto):[^<>\s]*>)"
+    r"|(?P<macro>\{\{(?P<mbody>.*?)\}\})"
+    r"|(?P<image>!\[(?P<ialt>" + _LABEL + r")\]\((?P<iurl>" + _URL + r")" + _TITLE + r"\)"
+    r"(?P<imeta>\{[^{}\n]*\})?)"
+    r"|(?P<link>\[(?P<label>" + _LABEL + r")\]\((?P<url>\[\[[^\[\]\n]+\]\]|\(\(" + UUID + r"\)\)"
+    r"|" + _URL + r")" + _TITLE + r"\))"
+    r"|(?P<wembed>!\[\[[^\[\]\n]+\]\])"
+    r"|(?P<tagref>(?<!\S)#\[\[(?P<tagname>[^\[\]\n]+?)\]\])"
+    r"|(?P<ref>\[\[(?P<refname>[^\[\]\n]+?)\]\])"
+    r"|(?P<bref>\(\((?P<uuid>" + UUID + r")\)\))"
+    r"|(?P<bare>(?:https?|ftp|file)://[^\s<>\[\]()]*(?:\([^\s<>()]*\)[^\s<>\[\]()]*)*)"
+    r"|(?P<hashtag>(?<!\S)#(?P<hashname>[^" + _TAG_END + r"\[+][^" + _TAG_END + r"]*))"
+    r"|(?P<hl>\^\^)"
+)
+VERBATIM = ("escape", "code", "dmath", "math", "comment", "html", "autolink", "wembed", "bare")
+
+_MACRO_RE = re.compile(r"^\s*(?P<name>[^\s,]+)(?:[\s,]+(?P<args>.*?))?\s*$", re.DOTALL)
+_ASSET_RE = re.compile(r"^(?:\.\.?/)*assets/(?P<path>[^?#]+)$")
+_SIZE_RE = re.compile(r":(?P<key>height|width)\s+(?P<value>\d+)")
+_TAG_OK_RE = re.compile(r"[\w\-/]+")
+_TICKS_RE = re.compile(r"`+")
+MEDIA_MACROS = frozenset({"video", "youtube", "vimeo", "tweet", "twitter", "bilibili"})
+MAX_MACRO_DEPTH = 5
+
+
+@dataclass(slots=True)
+class InlineEnv:
+    """What the inline rules of one page share: the context and the page's findings."""
+
+    ctx: ConvertContext
+    findings: Findings
+    depth: int = 0  # user macro expansion depth
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def inline_code(text: str) -> str:
+    """``text`` as inline code, with enough backticks (Q1, M2: kept verbatim, never parsed)."""
+    longest = max((len(run) for run in _TICKS_RE.findall(text)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def obsidian_tag_name(name: str) -> str | None:
+    """``name`` if it is a valid Obsidian tag as it is (letters, digits, ``_ - /``, one
+    character that is not a digit), else None."""
+    if not _TAG_OK_RE.fullmatch(name) or name.startswith("/") or name.endswith("/"):
+        return None
+    if "//" in name or all(ch.isdigit() or ch in "-_/" for ch in name):
+        return None
+    return name
+
+
+def multiword_tag(name: str) -> str | None:
+    """L3: ``multi word tag`` -> ``multi-word-tag``; None when other characters would have to
+    be dropped (``C++ tips``): such a tag becomes a link instead."""
+    return obsidian_tag_name(re.sub(r"\s+", "-", name.strip()))
+
+
+def _split_tag(name: str) -> tuple[str, str]:
+    """mldoc's tag ``name`` without what Obsidian and the writer did not mean as part of it:
+    trailing dots (``#focus.``) and unbalanced closing brackets (``(see #tag)``)."""
+    rest = ""
+    while name:
+        last = name[-1]
+        if last == ".":
+            pass
+        elif last in ")]}":
+            opener = {")": "(", "]": "[", "}": "{"}[last]
+            if name.count(opener) >= name.count(last):
+                break
+        else:
+            break
+        rest = last + rest
+        name = name[:-1]
+    return name, rest
+
+
+def asset_path(url: str) -> str | None:
+    """``../assets/my%20img.png`` -> ``my img.png`` (the path inside ``assets/``), else None."""
+    url = url.strip()
+    if url.startswith("<") and url.endswith(">"):
+        url = url[1:-1].strip()
+    match = _ASSET_RE.match(url)
+    if match is None:
+        return None
+    return unquote(match.group("path"))
+
+
+def _asset_target(path: str, env: InlineEnv) -> str:
+    """The vault location of an asset: the bare file name when the migrator copied it under
+    the same name (Obsidian resolves attachments by name), else its vault path."""
+    env.findings.assets.add(path)
+    copied = env.ctx.index.assets.get(path)
+    if copied is None:
+        env.findings.report("A1", "asset not found in the graph", f"../assets/{path}")
+        return path
+    if copied.rsplit("/", 1)[-1] == path:
+        return path
+    return copied
+
+
+def _markdown_url(path: str) -> str:
+    return f"<{path}>" if any(ch in path for ch in " ()<>") else path
+
+
+def _size(meta: str | None) -> str:
+    """A2: ``{:height 120, :width 200}`` -> ``200x120`` (``200`` with a width only)."""
+    if not meta:
+        return ""
+    found = {m.group("key"): m.group("value") for m in _SIZE_RE.finditer(meta)}
+    width, height = found.get("width"), found.get("height")
+    if width and height:
+        return f"{width}x{height}"
+    return width or ""
+
+
+def split_macro_args(text: str) -> list[str]:
+    """``red, [[blue]], "a, b"`` -> ``["red", "[[blue]]", '"a, b"']`` (as mldoc splits)."""
+    args: list[str] = []
+    depth = 0
+    quoted = False
+    current: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and text.startswith(("[[", "(("), i):
+            depth += 1
+            current.append(text[i : i + 2])
+            i += 2
+            continue
+        elif not quoted and depth and text.startswith(("]]", "))"), i):
+            depth -= 1
+            current.append(text[i : i + 2])
+            i += 2
+            continue
+        elif ch == "," and not quoted and not depth:
+            args.append("".join(current).strip())
+            current = []
+            i += 1
+            continue
+        current.append(ch)
+        i += 1
+    last = "".join(current).strip()
+    if last or args:
+        args.append(last)
+    return args
+
+
+def expand_user_macro(template: str, args: list[str]) -> str:
+    """``$1``, ``$2``… replaced by the arguments (a missing one stays as written)."""
+
+    def one(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        return args[index - 1] if 1 <= index <= len(args) else match.group(0)
+
+    return re.sub(r"\$(\d+)", one, template)
+
+
+# --- the rules -----------------------------------------------------------------------------
+
+
+def convert_inline(text: str, env: InlineEnv) -> str:
+    """One line (or a property value) with every inline Logseq token rewritten."""
+    out: list[str] = []
+    markers: list[int] = []  # positions in ``out`` of ^^ highlight markers (H2)
+    pos = 0
+    for match in TOKEN_RE.finditer(text):
+        if match.start() > pos:
+            out.append(text[pos : match.start()])
+        pos = match.end()
+        kind = match.lastgroup
+        whole = match.group(0)
+        if kind is None or kind in VERBATIM:
+            out.append(whole)
+        elif kind == "hl":
+            markers.append(len(out))
+            out.append(whole)
+        else:
+            out.append(_RULES[kind](match, env))
+    out.append(text[pos:])
+    for first, second in zip(markers[::2], markers[1::2], strict=False):
+        out[first] = out[second] = "=="
+    return "".join(out)
+
+
+def _page_ref(match: re.Match[str], env: InlineEnv) -> str:
+    """L1, L4, J2: ``[[name]]`` through the index; ``[[a|b]]`` is already Obsidian's."""
+    name = match.group("refname")
+    if "|" in name:
+        return match.group(0)
+    return _link_to(name, env)
+
+
+def _link_to(name: str, env: InlineEnv, label: str | None = None) -> str:
+    env.findings.reference(name)
+    if name_key(name) in env.ctx.index.whiteboards:
+        env.findings.report("N8", "link to a whiteboard (not converted)", f"[[{name}]]")
+    return wikilink(name, env.ctx, label)
+
+
+def _tag_ref(match: re.Match[str], env: InlineEnv) -> str:
+    """L3: ``#[[multi word]]`` -> ``#multi-word`` (or a link: option, date, impossible tag)."""
+    name = match.group("tagname")
+    tag = None if env.ctx.options.tag_style is TagStyle.LINK else multiword_tag(name)
+    if tag is None or journal_day(name, env.ctx) is not None:
+        return _link_to(name, env)
+    env.findings.reference(name)
+    return f"#{tag}"
+
+
+def _hashtag(match: re.Match[str], env: InlineEnv) -> str:
+    """L2: a valid Obsidian tag stays; ``#v1.2``, ``#2023``, ``#c++`` become links."""
+    name, rest = _split_tag(match.group("hashname"))
+    if not name:
+        return match.group(0)
+    if journal_day(name, env.ctx) is None and obsidian_tag_name(name) is not None:
+        env.findings.reference(name)
+        return f"#{name}{rest}"
+    return _link_to(name, env) + rest
+
+
+def _block_ref(match: re.Match[str], env: InlineEnv) -> str:
+    """R1: ``((uuid))`` -> ``[[Note#^uuid]]`` (``![[…]]`` with the embed option)."""
+    uuid = match.group("uuid")
+    target = block_target(uuid, env.ctx)
+    if target is None:
+        env.findings.report("R1", "block reference to an unknown block", match.group(0))
+        return match.group(0)
+    env.findings.block_refs.add(uuid.lower())
+    bang = "!" if env.ctx.options.block_ref_style is BlockRefStyle.EMBED else ""
+    return f"{bang}[[{target}]]"
+
+
+def _link(match: re.Match[str], env: InlineEnv) -> str:
+    """L5 ``[label]([[Page]])``, L6 ``[label](((uuid)))``, A3 ``[label](../assets/x.pdf)``;
+    any other Markdown link is copied as it is (C3)."""
+    url, label = match.group("url"), match.group("label")
+    if url.startswith("[["):
+        name = url[2:-2]
+        return _link_to(name, env, label or None)
+    if url.startswith("(("):
+        uuid = url[2:-2]
+        target = block_target(uuid, env.ctx)
+        if target is None:
+            env.findings.report("L6", "block reference to an unknown block", match.group(0))
+            return match.group(0)
+        env.findings.block_refs.add(uuid.lower())
+        return f"[[{target}|{label}]]" if label else f"[[{target}]]"
+    path = asset_path(url)
+    if path is None:
+        return match.group(0)
+    target = _asset_target(path, env)
+    if not env.ctx.options.embed_assets_as_wikilinks:
+        return f"[{label}]({_markdown_url(target)})"
+    shown = label.strip()
+    if not shown or shown == path.rsplit("/", 1)[-1] or shown == target:
+        return f"[[{target}]]"
+    return f"[[{target}|{shown}]]"
+
+
+def _image(match: re.Match[str], env: InlineEnv) -> str:
+    """A1 ``![alt](../assets/x.png)`` -> ``![[x.png]]``, A2 ``{:height :width}`` -> ``|WxH``;
+    an external image keeps its URL and gets the size as ``![alt|WxH](url)``."""
+    url, alt, meta = match.group("iurl"), match.group("ialt"), match.group("imeta")
+    size = _size(meta)
+    path = asset_path(url)
+    if path is None:
+        if not meta:
+            return match.group(0)
+        if not size:
+            return match.group(0)
+        whole = match.group(0)[: -len(meta)]
+        return f"![{alt}|{size}]" + whole[len(alt) + 3 :]
+    target = _asset_target(path, env)
+    if not env.ctx.options.embed_assets_as_wikilinks:
+        shown = f"{alt}|{size}" if size else alt
+        return f"![{shown}]({_markdown_url(target)})"
+    return f"![[{target}|{size}]]" if size else f"![[{target}]]"
+
+
+def _macro(match: re.Match[str], env: InlineEnv) -> str:
+    whole = match.group(0)
+    parsed = _MACRO_RE.match(match.group("mbody"))
+    if parsed is None:
+        return whole
+    name, args = parsed.group("name"), (parsed.group("args") or "").strip()
+    lower = name.lower()
+    if lower == "embed":
+        return _embed(args, whole, env)
+    if lower in MEDIA_MACROS and re.fullmatch(r"https?://\S+", args):
+        return f"![]({args})"  # M1
+    if lower == "cloze":
+        return convert_inline(args, env)  # M3
+    if lower == "pdf":
+        path = asset_path(args)
+        if path is not None:
+            return f"![[{_asset_target(path, env)}]]"
+        if re.fullmatch(r"https?://\S+", args):
+            return f"![]({args})"
+    if lower == "query":
+        env.findings.report("Q1", "Logseq query (kept as inline code)", whole)
+        return inline_code(whole)
+    if lower == "renderer":
+        env.findings.report("M2", "plugin renderer (kept as inline code)", whole)
+        return inline_code(whole)
+    template = env.ctx.graph.macro(name)
+    if template is not None and env.ctx.options.expand_macros and env.depth < MAX_MACRO_DEPTH:
+        expanded = expand_user_macro(template, split_macro_args(args))
+        env.depth += 1
+        try:
+            return convert_inline(expanded, env)
+        finally:
+            env.depth -= 1
+    row = "M1" if lower in MEDIA_MACROS or lower == "youtube-timestamp" else "M3"
+    env.findings.report(row, f"{{{{{name}}}}} macro (kept as inline code)", whole)
+    return inline_code(whole)
+
+
+def _embed(args: str, whole: str, env: InlineEnv) -> str:
+    """E1 ``{{embed [[Page]]}}`` -> ``![[Page]]``, E2 ``{{embed ((uuid))}}`` ->
+    ``![[Note#^uuid]]``, J3 journal pages -> the daily note."""
+    page = re.fullmatch(r"\[\[([^\[\]\n]+)\]\]", args)
+    if page is not None:
+        name = page.group(1)
+        env.findings.reference(name)
+        if name_key(name) in env.ctx.index.whiteboards:
+            env.findings.report("N8", "embedded whiteboard (not converted)", whole)
+        return f"![[{embed_target(name, env.ctx)}]]"
+    block = re.fullmatch(r"\(\((" + UUID + r")\)\)", args)
+    if block is not None:
+        target = block_target(block.group(1), env.ctx)
+        if target is None:
+            env.findings.report("E2", "embed of an unknown block", whole)
+            return whole
+        env.findings.block_refs.add(block.group(1).lower())
+        return f"![[{target}]]"
+    env.findings.report("E1", "embed of something that is not a page or a block", whole)
+    return inline_code(whole)
+
+
+_RULES = {
+    "macro": _macro,
+    "image": _image,
+    "link": _link,
+    "tagref": _tag_ref,
+    "ref": _page_ref,
+    "bref": _block_ref,
+    "hashtag": _hashtag,
+}

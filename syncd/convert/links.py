@@ -1,0 +1,91 @@
+"""Where a Logseq reference points in the vault (rows L1, L4, J2, J3, R1, P4).
+
+Pure lookups in the graph-wide index: a page name (or alias) gives the note's link target, a
+journal title in any of the graph's title formats gives the daily note, a block uuid gives the
+note that holds the block.
+
+>>> from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex
+>>> from syncd.logseq.graph_config import GraphConfig
+>>> from syncd.rewrite import InlineContext
+>>> ctx = ConvertContext(GraphConfig(), GraphIndex(names={"ml": "Machine Learning"}),
+...                      ConvertOptions(), InlineContext(), "x")
+>>> wikilink("ML", ctx), wikilink("Feb 12th, 2023", ctx), wikilink("Nowhere", ctx)
+('[[Machine Learning|ML]]', '[[2023-02-12|Feb 12th, 2023]]', '[[Nowhere]]')
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from syncd.convert.context import ConvertContext
+from syncd.convert.report import name_key
+
+# Obsidian block ids: letters, digits and dashes (a Logseq uuid as it is)
+ANCHOR_ID_RE = re.compile(r"[A-Za-z0-9-]+")
+
+
+def journal_day(name: str, ctx: ConvertContext) -> date | None:
+    """The date of a journal title in one of the graph's title formats (J2), else None."""
+    try:
+        return ctx.inline.journal_date(name)
+    except ValueError:
+        return None
+
+
+def page_target(name: str, ctx: ConvertContext) -> tuple[str, bool]:
+    """(link target, is a daily note) for the page ``name``; unknown pages keep their name."""
+    day = journal_day(name, ctx)
+    if day is not None:
+        return ctx.inline.daily_note(day), True
+    target = ctx.index.names.get(name_key(name))
+    return (target if target else name.strip()), False
+
+
+def same_name(a: str, b: str) -> bool:
+    """Obsidian resolves links case-insensitively."""
+    return name_key(a) == name_key(b)
+
+
+def wikilink(name: str, ctx: ConvertContext, label: str | None = None) -> str:
+    """``[[Target|text]]`` for a reference to ``name`` shown as ``label`` (default: ``name``).
+
+    The text stays as written; only a target whose name differs (alias, renamed or sanitized
+    note, journal date) adds ``Target|``. Journal links drop their text when the option
+    ``journal_link_alias`` is off.
+    """
+    target, journal = page_target(name, ctx)
+    shown = label if label else name
+    if journal and not label and not ctx.options.journal_link_alias:
+        return f"[[{target}]]"
+    if same_name(target, shown):
+        return f"[[{shown}]]"
+    return f"[[{target}|{shown}]]"
+
+
+def property_link(name: str, ctx: ConvertContext) -> str:
+    """A link inside a frontmatter value (P2, P2f): ``[[2023-02-12]]`` for a journal (no
+    text), ``[[Target|alias]]`` for an alias or a renamed note."""
+    target, journal = page_target(name, ctx)
+    if journal or same_name(target, name):
+        return f"[[{target if journal else name.strip()}]]"
+    return f"[[{target}|{name.strip()}]]"
+
+
+def embed_target(name: str, ctx: ConvertContext) -> str:
+    """The target of ``![[...]]`` for a page embed (E1, J3): no text part."""
+    target, journal = page_target(name, ctx)
+    if journal or not same_name(target, name):
+        return target
+    return name.strip()
+
+
+def block_target(uuid: str, ctx: ConvertContext) -> str | None:
+    """``Note#^uuid`` for a block ref (R1, E2, L6), ``Note`` for the page-properties block
+    (P7); None when the uuid is not in the graph."""
+    key = uuid.lower()
+    note = ctx.index.blocks.get(key)
+    if note is not None:
+        return f"{note}#^{key}"
+    page = ctx.index.page_uuids.get(key)
+    return page

@@ -1,0 +1,114 @@
+"""A Logseq page or journal -> an Obsidian note (pure; the entry point of ``syncd.convert``).
+
+``convert_page`` turns the parsed page into frontmatter items (``properties``, rows P1–P13)
+and a Markdown body (``blocks`` for the outline, ``inline`` for the tokens), using only the
+graph-wide index in the context for other pages. ``render_note`` writes the two as one text.
+The migrator builds the index in a first pass with ``page_aliases``, ``page_block_ids`` and
+``page_uuid``.
+
+The body is a fixpoint: converting it again (``parse_page`` on the body, then
+``convert_page``) gives the same body.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from syncd.convert.blocks import SourceLines, block_uuid, convert_text_lines, render_blocks
+from syncd.convert.context import ConvertContext
+from syncd.convert.inline import InlineEnv
+from syncd.convert.links import ANCHOR_ID_RE
+from syncd.convert.properties import page_aliases as _page_aliases
+from syncd.convert.properties import page_frontmatter
+from syncd.convert.report import Findings, Unsupported
+from syncd.logseq.graph_config import GraphConfig
+from syncd.logseq.model import Page
+from syncd.yamlout import Value, dump_frontmatter
+
+__all__ = [
+    "ConvertedNote",
+    "Unsupported",
+    "convert_page",
+    "page_aliases",
+    "page_block_ids",
+    "page_uuid",
+    "render_note",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ConvertedNote:
+    frontmatter: tuple[tuple[str, Value], ...]
+    body: str  # Markdown, ends with "\n" (or is "")
+    references: frozenset[str]  # lower-cased page names and aliases the page refers to
+    block_ids: frozenset[str]  # uuids of the blocks that got a ^anchor here
+    unsupported: tuple[Unsupported, ...]  # what has no Obsidian equivalent, for the report
+    block_refs: frozenset[str] = frozenset()  # uuids of other blocks this page points at
+    assets: frozenset[str] = frozenset()  # asset paths (inside assets/) the page uses
+
+
+def convert_page(page: Page, ctx: ConvertContext, source: str | None = None) -> ConvertedNote:
+    """Convert one page. ``source`` is the text ``page`` was parsed from: with it every line
+    keeps its exact indentation; without it lines are indented the way Logseq writes them."""
+    findings = Findings()
+    env = InlineEnv(ctx, findings)
+    if ctx.page_name.lower().startswith("hls__"):
+        findings.report("A4", "PDF highlights page (annotation positions not kept)", ctx.page_name)
+    frontmatter = page_frontmatter(page, env)
+    lines = _preamble(page, env)
+    lines.extend(render_blocks(page.blocks, env, SourceLines(source)))
+    body = "\n".join(lines) + "\n" if lines else ""
+    return ConvertedNote(
+        frontmatter=tuple(frontmatter),
+        body=body,
+        references=frozenset(findings.references),
+        block_ids=frozenset(findings.anchors),
+        unsupported=tuple(findings.unsupported),
+        block_refs=frozenset(findings.block_refs),
+        assets=frozenset(findings.assets),
+    )
+
+
+def _preamble(page: Page, env: InlineEnv) -> list[str]:
+    """Text before the first bullet, without the page-property lines (P1)."""
+    lines = list(page.preamble)
+    if page.properties and not page.properties_in_first_block:
+        drop = {prop.index for prop in page.properties}
+        lines = [line for i, line in enumerate(lines) if i not in drop]
+        while lines and not lines[0].strip():
+            lines.pop(0)
+    return convert_text_lines(lines, env)
+
+
+def render_note(converted: ConvertedNote) -> str:
+    """The note's text: the frontmatter block (none when empty), then the body."""
+    if not converted.frontmatter:
+        return converted.body
+    return dump_frontmatter(converted.frontmatter) + converted.body
+
+
+def page_aliases(page: Page, graph: GraphConfig) -> tuple[str, ...]:
+    """The page's ``alias::``/``aliases::`` names as written (row P4), for the index."""
+    return _page_aliases(page, graph)
+
+
+def page_block_ids(page: Page) -> tuple[str, ...]:
+    """The lower-cased uuids of the page's blocks with an ``id::`` (row B2), for the index:
+    ``((uuid))`` elsewhere becomes ``[[Note#^uuid]]``. A uuid repeated on the page counts once
+    (only its first block gets the anchor)."""
+    seen: dict[str, None] = {}
+    for block in page.walk():
+        uuid = block_uuid(block)
+        if uuid is not None:
+            seen.setdefault(uuid, None)
+    return tuple(seen)
+
+
+def page_uuid(page: Page) -> str | None:
+    """The ``id::`` of the page-properties block (row P7), lower-cased: a ``((uuid))`` to it
+    links to the whole note (``GraphIndex.page_uuids``)."""
+    value = page.property_value("id")
+    if value is None:
+        return None
+    value = value.strip().lower()
+    return value if ANCHOR_ID_RE.fullmatch(value) else None

@@ -1,0 +1,60 @@
+"""What a page conversion found besides its text: references, anchors, assets, and the
+Logseq features with no Obsidian equivalent (section 9 of logseq-to-obsidian.md).
+
+``Unsupported`` items go into the migration report; ``Findings`` is the (internal, mutable)
+collector the rules of one page write into while it is converted.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+
+EXCERPT_CHARS = 80
+
+
+@dataclass(frozen=True, slots=True)
+class Unsupported:
+    """Something kept as text (or dropped) because Obsidian has nothing like it.
+
+    ``row`` is the row ID of the reference table (``Q1``, ``M2``, ``R1``...), ``reason`` a short
+    phrase for the report, ``excerpt`` the Logseq text (shortened), ``line`` its 1-based line in
+    the page (0 when unknown).
+    """
+
+    row: str
+    reason: str
+    excerpt: str
+    line: int = 0
+
+
+def excerpt(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+
+
+def name_key(name: str) -> str:
+    """The index key of a page name: Logseq compares names case-insensitively (NFC)."""
+    return unicodedata.normalize("NFC", name.strip()).lower()
+
+
+@dataclass(slots=True)
+class Findings:
+    """Collected while one page is converted (not shared between pages)."""
+
+    references: set[str] = field(default_factory=set)
+    block_refs: set[str] = field(default_factory=set)
+    anchors: list[str] = field(default_factory=list)
+    assets: set[str] = field(default_factory=set)
+    unsupported: list[Unsupported] = field(default_factory=list)
+    line: int = 0  # source line of what is being converted, for reports
+
+    def reference(self, name: str) -> None:
+        key = name_key(name)
+        if key:
+            self.references.add(key)
+
+    def report(self, row: str, reason: str, text: str) -> None:
+        item = Unsupported(row=row, reason=reason, excerpt=excerpt(text), line=self.line)
+        if item not in self.unsupported:
+            self.unsupported.append(item)
