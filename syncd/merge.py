@@ -163,8 +163,9 @@ def _emit_new(
     added: list[str],
 ) -> list[str]:
     rendered = render_item_own(item, depth, ctx)
-    if plan.known_as(item, rendered.text_sha) is not None:
-        # known: new highlights nested under it go where it would have put them
+    if plan.known_as(item, rendered.text_sha) is not None or item.id in record:
+        # known (or a heading repeated on the page, already emitted by this merge): new
+        # highlights nested under it go where it would have put them
         out: list[str] = []
         for child in item.children:
             out.extend(_emit_new(child, depth, plan, ctx, record, added))
