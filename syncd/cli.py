@@ -26,6 +26,7 @@ from syncd.config import (
 from syncd.errors import ConfigError, SyncdError
 from syncd.state import StateStore
 from syncd.sync import RunReport, SyncEngine
+from syncd.vault import prepare_vaults
 
 log = logging.getLogger("syncd")
 
@@ -205,32 +206,10 @@ def cmd_once(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return run_once(config, dry_run=args.dry_run, diff=args.diff, quiet=args.quiet)
 
 
-def prepare_vaults(config: Config, state: StateStore | None) -> None:
-    """Create missing vault folders; refuse a vault whose marker vanished after syncd wrote
-    notes into it (fail closed: it may be unmounted or moved)."""
-    for vault in config.vaults:
-        marker = vault.path / ".obsidian"
-        if marker.is_dir():
-            continue
-        had_notes = state is not None and state.counts(vault.name).get("documents", 0) > 0
-        if had_notes:
-            raise SyncdError(
-                f"vault {vault.name!r} has no .obsidian/ folder although syncd wrote notes "
-                "into it before; is it unmounted or moved? Nothing was written",
-                vault.path,
-            )
-        if not vault.path.exists():
-            log.info("creating new vault %s", vault.path)
-        marker.mkdir(parents=True, exist_ok=True)
-
-
 def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) -> int:
     state_path = config.state_dir / "state.sqlite3"
-    if dry_run:
-        # nothing at all is written: read the state if there is one, else start empty
-        state = StateStore.open_snapshot(state_path)
-    else:
-        state = StateStore.open(state_path)
+    # with --dry-run nothing at all is written: read the state if there is one, else none
+    state = StateStore.open_snapshot(state_path) if dry_run else StateStore.open(state_path)
     with state:
         try:
             if not dry_run:
@@ -244,7 +223,8 @@ def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) 
             log.error("%s", exc)
             return EXIT_USAGE
         try:
-            engine = SyncEngine(config, state, dry_run=dry_run, diff=diff)
+            # the migration report (include: all) is printed below, not logged
+            engine = SyncEngine(config, state, dry_run=dry_run, diff=diff, log_report=False)
             progress = _Progress(sys.stderr) if (sys.stderr.isatty() and not quiet) else None
             started = time.monotonic()
             report = engine.scan(progress=progress)
@@ -260,6 +240,8 @@ def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) 
         sys.stdout.write(text)
     if not quiet:
         print(_summary(report, time.monotonic() - started, dry_run=dry_run), file=sys.stderr)
+        for line in report.migration.lines():
+            print(line)
     for path, reason in report.failures:
         print(f"failed: {path}: {reason}", file=sys.stderr)
     return EXIT_FAILURES if report.failures else EXIT_OK

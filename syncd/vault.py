@@ -32,9 +32,13 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from syncd.errors import ConcurrentModification, PageError, VaultWriteError
+from syncd.errors import ConcurrentModification, PageError, SyncdError, VaultWriteError
+
+if TYPE_CHECKING:
+    from syncd.config import Config
+    from syncd.state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,30 @@ SKIPPED_FOLDERS = frozenset({".obsidian", ".trash", ".git"})
 _MAX_TEMP_NAME_PART = 150  # bytes of the note name kept in a temp name; longer ones are hashed
 _DIR_FSYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP})
 _LINK_UNSUPPORTED = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV})
+
+
+MARKER = ".obsidian"  # the folder that makes a folder an Obsidian vault
+
+
+def prepare_vaults(config: Config, state: StateStore | None) -> None:
+    """Before the first write of a run (``syncd once``, ``syncd run``, a reload): create
+    missing vault folders with their ``.obsidian/`` marker, and refuse a vault whose marker
+    vanished after syncd wrote notes into it (fail closed: it may be unmounted or moved, and
+    writing would scatter notes into the empty mount point)."""
+    for vault in config.vaults:
+        marker = vault.path / MARKER
+        if marker.is_dir():
+            continue
+        had_notes = state is not None and state.counts(vault.name).get("documents", 0) > 0
+        if had_notes:
+            raise SyncdError(
+                f"vault {vault.name!r} has no {MARKER}/ folder although syncd wrote notes "
+                "into it before; is it unmounted or moved? Nothing was written",
+                vault.path,
+            )
+        if not vault.path.exists():
+            log.info("creating new vault %s", vault.path)
+        marker.mkdir(parents=True, exist_ok=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,7 @@ from syncd.daemon.watcher import (
     remove_lost_events_hook,
 )
 from syncd.errors import AlreadyRunning, ConfigError, SyncdError
+from syncd.vault import prepare_vaults
 
 log = logging.getLogger(__name__)
 
@@ -125,14 +126,6 @@ def default_engine_factory(config: Config, state: Any) -> Engine:
     from syncd.sync import SyncEngine
 
     return SyncEngine(config, state)
-
-
-def prepare_vaults(config: Config, state: Any) -> None:
-    """Create missing vaults; refuse one whose ``.obsidian/`` vanished after syncd wrote into it
-    (fail closed: it may be unmounted). The same check as ``syncd once``."""
-    from syncd.cli import prepare_vaults as prepare
-
-    prepare(config, state)
 
 
 def sweep_vault_temp_files(config: Config) -> None:
