@@ -294,25 +294,65 @@ def cmd_status(args: argparse.Namespace) -> int:
     from syncd.daemon.lock import read_lock_owner
 
     pid = read_lock_owner(config.state_dir)
-    print(f"daemon: {'running (pid ' + str(pid) + ')' if pid else 'not running'}")
     if not state_path.exists():
+        print(f"daemon: {f'running (pid {pid})' if pid else 'not running'}")
         print(f"state: none yet ({state_path}); run `syncd once` or `syncd run`")
         return EXIT_OK
     with StateStore.open(state_path) as state:
-        for key in ("last_run", "last_run_result", "last_scan", "pending"):
-            value = state.get_meta(key)
-            if value is not None:
-                print(f"{key.replace('_', ' ')}: {value}")
+        meta = {key: state.get_meta(key) for key in _STATUS_META}
+        for line in _daemon_lines(pid, meta):
+            print(line)
+        if meta["last_run"]:
+            print(f"last `syncd once`: {meta['last_run']} ({meta['last_run_result'] or '?'})")
         for vault in config.vaults:
             counts = state.counts(vault.name)
             summary = ", ".join(f"{n} {k}" for k, n in counts.items())
             print(f"vault {vault.name} ({vault.path}): {summary}")
         failures = state.recent_failures(10)
         if failures:
-            print("recent failures:")
+            print("recent failures (newest first):")
             for failure in failures:
                 print(f"  {failure}")
     return EXIT_OK
+
+
+_STATUS_META = (
+    "daemon_pid",
+    "daemon_started",
+    "daemon_stopped",
+    "pending",
+    "last_scan",
+    "last_scan_result",
+    "last_run",
+    "last_run_result",
+)
+
+
+def _daemon_lines(pid: int | None, meta: dict[str, str | None]) -> list[str]:
+    """What ``syncd status`` says about the daemon, from the lock and the keys it records."""
+    started, stopped = meta["daemon_started"], meta["daemon_stopped"]
+    scan = meta["last_scan"]
+    if scan and meta["last_scan_result"]:
+        scan = f"{scan} ({meta['last_scan_result']})"
+    if pid is not None:
+        since = f", since {started}" if started and meta["daemon_pid"] == str(pid) else ""
+        lines = [f"daemon: running (pid {pid}{since})"]
+        if meta["pending"] is not None:
+            lines.append(f"  pages pending: {meta['pending']}")
+        lines.append(f"  last scan: {scan or 'none yet (the first scan is running)'}")
+        return lines
+    if meta["daemon_pid"] is None:
+        lines = ["daemon: not running (never started on this state directory)"]
+    elif stopped is not None and started is not None and stopped >= started:
+        lines = [f"daemon: not running (pid {meta['daemon_pid']} stopped {stopped})"]
+    else:  # killed, crashed or the machine went down: the next start rescans
+        lines = [
+            f"daemon: not running (pid {meta['daemon_pid']} started {started or '?'} "
+            "and did not stop cleanly; the next start rescans everything)"
+        ]
+    if scan:
+        lines.append(f"last scan: {scan}")
+    return lines
 
 
 if __name__ == "__main__":  # pragma: no cover
