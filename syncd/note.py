@@ -47,7 +47,7 @@ class RenderedItem:
 
 def text_sha(lines: Sequence[str]) -> str:
     """Edit-detection hash of a highlight's rendered text (indentation and anchor ignored)."""
-    stripped = [ANCHOR_RE.sub("", line) for line in lines]
+    stripped = [ANCHOR_RE.sub("", line) if "^rw-" in line else line for line in lines]
     return hashlib.sha1(normalize_text("\n".join(stripped)).encode("utf-8")).hexdigest()
 
 
@@ -136,10 +136,16 @@ def frontmatter_items(doc: Document) -> list[tuple[str, Value]]:
             tags.append(tag)
     if tags:
         items.append(("tags", tags))
+    # one key once (Obsidian reads property names case-insensitively), and never syncd's own
+    # identity key: a page property named syncd-id would otherwise hijack the note's identity
+    taken = {key.casefold() for key, _ in items} | {"aliases", ID_KEY}
     for prop in page.properties:
         key = prop.key.lower()
         if key in OWN_PAGE_PROPERTIES or key in DROPPED_PAGE_PROPERTIES or not prop.value:
             continue
+        if prop.key.casefold() in taken:
+            continue
+        taken.add(prop.key.casefold())
         items.append(
             (prop.key, unquote_value(prop.value) if prop.value.startswith('"') else prop.value)
         )

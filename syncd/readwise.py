@@ -26,6 +26,9 @@ HEADER_RE = re.compile(
 )
 # ([Location 305](https://…)) or ([View Highlight](…)) at the very end of a highlight
 LOCATION_LINK_RE = re.compile(r"\s*\(\[([^\]\n]*)\]\((\S+?)\)\)\s*$")
+# the same without the leading \s*: it starts with a literal, which re finds by a fast scan
+# instead of trying the pattern at every position (location_of runs on every block)
+_LOCATION_LINK_CORE_RE = re.compile(r"\(\[([^\]\n]*)\]\((\S+?)\)\)\s*$")
 # (Page 12) / (Location 305) without a link
 LOCATION_LABEL_RE = re.compile(
     r"\s*\(((?:Page|Location|Loc\.?|Time|Chapter)\s+[^()\n]{1,40})\)\s*$"
@@ -106,8 +109,9 @@ def unquote_value(value: str) -> str:
     """``"Sessions \\#79"`` -> ``Sessions #79``; ``[[X]]`` -> ``X``; ``#tweets`` -> ``tweets``."""
     value = value.strip()
     if len(value) >= 2 and value[0] == value[-1] == '"':
-        value = value[1:-1]
-    value = value.replace("\\#", "#")
+        return value[1:-1].replace("\\#", "#")  # quoted: text, not a link or a tag
+    if "\\#" in value:
+        return value.replace("\\#", "#")  # an escaped # is no tag: "\\#hashtag"
     link = re.fullmatch(r"\[\[(.*)\]\]", value)
     if link is not None:
         return link.group(1).strip()
@@ -117,10 +121,14 @@ def unquote_value(value: str) -> str:
     return value
 
 
+_ESCAPED_DASH_RE = re.compile(r"(^|\s)\\-")
+
+
 def normalize_text(text: str) -> str:
     """Identity form of highlight text: NFC, ``\\-`` as ``-``, whitespace collapsed."""
     text = unicodedata.normalize("NFC", text)
-    text = re.sub(r"(^|\s)\\-", r"\1-", text)
+    if "\\-" in text:
+        text = _ESCAPED_DASH_RE.sub(r"\1-", text)
     return " ".join(text.split())
 
 
@@ -142,23 +150,43 @@ def location_of(block: Block) -> tuple[str | None, str | None]:
     lines = block.content_lines()
     if not lines:
         return None, None
-    last = lines[-1]
-    match = LOCATION_LINK_RE.search(last)
+    url, label, _ = _split_location(lines[-1])
+    return url, label
+
+
+def _split_location(last: str) -> tuple[str | None, str | None, str]:
+    """(location URL, location label, the line without its location suffix) of a block's
+    last line: what ``LOCATION_LINK_RE`` / ``LOCATION_LABEL_RE`` find and remove."""
+    if not last.rstrip().endswith(")"):
+        return None, None, last  # both patterns end in ")" and optional whitespace
+    match = _LOCATION_LINK_CORE_RE.search(last)
     if match is not None:
-        return match.group(2).replace("\\-", "-"), match.group(1)
+        # LOCATION_LINK_RE's match starts where the whitespace before this one starts
+        start = match.start()
+        while start > 0 and last[start - 1].isspace():
+            start -= 1
+        return match.group(2).replace("\\-", "-"), match.group(1), last[:start]
     label = LOCATION_LABEL_RE.search(last)
     if label is not None:
-        return None, label.group(1)
-    return None, None
+        return None, label.group(1), last[: label.start()]
+    return None, None, last
 
 
 def text_of(block: Block) -> str:
     """The highlight text without its location suffix, normalized."""
     lines = list(block.content_lines())
     if lines:
-        last = LOCATION_LINK_RE.sub("", lines[-1])
-        lines[-1] = LOCATION_LABEL_RE.sub("", last) if last == lines[-1] else last
+        lines[-1] = _split_location(lines[-1])[2]
     return normalize_text("\n".join(lines))
+
+
+def _locate(block: Block) -> tuple[str | None, str | None, str]:
+    """``location_of(block)`` and ``text_of(block)`` in one pass."""
+    lines = list(block.content_lines())
+    if not lines:
+        return None, None, normalize_text("")
+    url, label, lines[-1] = _split_location(lines[-1])
+    return url, label, normalize_text("\n".join(lines))
 
 
 def is_attribute(block: Block) -> bool:
@@ -176,16 +204,18 @@ def document_from_page(page: Page, page_name: str) -> Document:
 
     # URL -> set of texts, to tell a re-synced duplicate from two highlights sharing a location
     texts_by_url: dict[str, set[str]] = defaultdict(set)
+    # (url, label, text) of every block, computed once (keyed by identity: blocks are values)
+    located: dict[int, tuple[str | None, str | None, str]] = {}
     for block in page.walk():
-        url, _ = location_of(block)
+        url, label, text = _locate(block)
+        located[id(block)] = (url, label, text)
         if url is not None:
-            texts_by_url[url].add(text_of(block))
+            texts_by_url[url].add(text)
 
     seen: set[str] = set()
 
     def make_item(block: Block) -> Item | None:
-        url, label = location_of(block)
-        text = text_of(block)
+        url, label, text = located.get(id(block)) or _locate(block)
         kids = [c for c in block.children if not is_attribute(c)]
         attributes = tuple(c for c in block.children if is_attribute(c))
         is_heading = url is None and label is None and bool(kids)
