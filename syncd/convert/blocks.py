@@ -269,8 +269,11 @@ class _Region:
             self.env.findings.report("M3", "flashcard review state (dropped)", line)
         if lower == ORDER_KEY or is_internal(lower, self.env.ctx.graph) or not value:
             return []
+        bracketed = self.env.ctx.options.block_properties is BlockPropertyStyle.BRACKETED
+        if bracketed and line.strip().startswith("[") and line.strip().endswith("]"):
+            return [Out(convert_inline(line, self.env), src, Kind.PROPERTY)]  # already [k:: v]
         converted = self.value(key, value)
-        if self.env.ctx.options.block_properties is BlockPropertyStyle.BRACKETED:
+        if bracketed:
             return [Out(f"[{key}:: {converted}]", src, Kind.PROPERTY)]
         match = _PROP_LINE_RE.match(line)
         if match is None:
@@ -402,6 +405,8 @@ def layout_block(
             lines.append(bullet + o.text)
             continue
         prefix = source.prefix(block, o.src) if o.src else None
+        if prefix is not None and o.text and o.src and not block.lines[o.src].strip():
+            prefix = None  # a blank source line that now has text (">" in a quote)
         if prefix is None:
             prefix = f"{block.indent}  " if o.text else ""
         if extra and o.text and prefix.startswith(block.indent):

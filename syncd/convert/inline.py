@@ -71,15 +71,21 @@ class InlineEnv:
     ctx: ConvertContext
     findings: Findings
     depth: int = 0  # user macro expansion depth
+    ticks: int = 0  # longest backtick run in the line being converted (see inline_code)
 
 
 # --- helpers -----------------------------------------------------------------------------
 
 
-def inline_code(text: str) -> str:
-    """``text`` as inline code, with enough backticks (Q1, M2: kept verbatim, never parsed)."""
-    longest = max((len(run) for run in _TICKS_RE.findall(text)), default=0)
-    ticks = "`" * (longest + 1)
+def _longest_ticks(text: str) -> int:
+    return max((len(run) for run in _TICKS_RE.findall(text)), default=0)
+
+
+def inline_code(text: str, around: int = 0) -> str:
+    """``text`` as inline code (Q1, M2: kept verbatim, never parsed again). Its backtick
+    fence is longer than any run in ``text`` and than ``around`` (the longest run elsewhere on
+    the line), so a stray backtick on the line cannot pair with it."""
+    ticks = "`" * (max(_longest_ticks(text), around) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
 
@@ -131,14 +137,15 @@ def asset_path(url: str) -> str | None:
 
 
 def _asset_target(path: str, env: InlineEnv) -> str:
-    """The vault location of an asset: the bare file name when the migrator copied it under
-    the same name (Obsidian resolves attachments by name), else its vault path."""
+    """The vault location of an asset: for a wikilink the bare file name when the migrator
+    copied it under the same name (Obsidian resolves attachments by name), else (and for a
+    Markdown link, option ``embed_assets_as_wikilinks`` off) its vault path."""
     env.findings.assets.add(path)
     copied = env.ctx.index.assets.get(path)
     if copied is None:
         env.findings.report("A1", "asset not found in the graph", f"../assets/{path}")
         return path
-    if copied.rsplit("/", 1)[-1] == path:
+    if env.ctx.options.embed_assets_as_wikilinks and copied.rsplit("/", 1)[-1] == path:
         return path
     return copied
 
@@ -207,6 +214,15 @@ def expand_user_macro(template: str, args: list[str]) -> str:
 
 def convert_inline(text: str, env: InlineEnv) -> str:
     """One line (or a property value) with every inline Logseq token rewritten."""
+    outer_ticks = env.ticks
+    env.ticks = max(outer_ticks, _longest_ticks(text))
+    try:
+        return _convert(text, env)
+    finally:
+        env.ticks = outer_ticks
+
+
+def _convert(text: str, env: InlineEnv) -> str:
     out: list[str] = []
     markers: list[int] = []  # positions in ``out`` of ^^ highlight markers (H2)
     pos = 0
@@ -345,10 +361,10 @@ def _macro(match: re.Match[str], env: InlineEnv) -> str:
             return f"![]({args})"
     if lower == "query":
         env.findings.report("Q1", "Logseq query (kept as inline code)", whole)
-        return inline_code(whole)
+        return inline_code(whole, env.ticks)
     if lower == "renderer":
         env.findings.report("M2", "plugin renderer (kept as inline code)", whole)
-        return inline_code(whole)
+        return inline_code(whole, env.ticks)
     template = env.ctx.graph.macro(name)
     if template is not None and env.ctx.options.expand_macros and env.depth < MAX_MACRO_DEPTH:
         expanded = expand_user_macro(template, split_macro_args(args))
@@ -359,7 +375,7 @@ def _macro(match: re.Match[str], env: InlineEnv) -> str:
             env.depth -= 1
     row = "M1" if lower in MEDIA_MACROS or lower == "youtube-timestamp" else "M3"
     env.findings.report(row, f"{{{{{name}}}}} macro (kept as inline code)", whole)
-    return inline_code(whole)
+    return inline_code(whole, env.ticks)
 
 
 def _embed(args: str, whole: str, env: InlineEnv) -> str:
@@ -381,7 +397,7 @@ def _embed(args: str, whole: str, env: InlineEnv) -> str:
         env.findings.block_refs.add(block.group(1).lower())
         return f"![[{target}]]"
     env.findings.report("E1", "embed of something that is not a page or a block", whole)
-    return inline_code(whole)
+    return inline_code(whole, env.ticks)
 
 
 _RULES = {
