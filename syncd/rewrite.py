@@ -83,7 +83,21 @@ def rewrite_page_links(text: str, ctx: InlineContext) -> str:
     return _LINK_RE.sub(lambda m: link_to(m.group(1), ctx), text)
 
 
-READWISE_RULES: tuple[InlineRule, ...] = (rewrite_hash_links, rewrite_page_links)
+_LOGSEQ_HIGHLIGHT_RE = re.compile(r"\^\^(?=\S)(.+?)(?<=\S)\^\^")
+
+
+def rewrite_highlights(text: str, ctx: InlineContext) -> str:
+    """H2: Logseq's ``^^highlight^^`` -> Obsidian's ``==highlight==``."""
+    if "^^" not in text:
+        return text
+    return _LOGSEQ_HIGHLIGHT_RE.sub(r"==\1==", text)
+
+
+READWISE_RULES: tuple[InlineRule, ...] = (
+    rewrite_hash_links,
+    rewrite_page_links,
+    rewrite_highlights,
+)
 
 
 def split_protected(line: str) -> list[tuple[bool, str]]:

@@ -100,6 +100,7 @@ CREATE TABLE IF NOT EXISTS graph_pages (
     aliases   TEXT NOT NULL,
     block_ids TEXT NOT NULL,
     deps      TEXT NOT NULL,
+    page_uuid TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (vault, graph, source)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS graph_assets (
@@ -175,6 +176,7 @@ class GraphPage:
     # what its note's text depends on besides the page itself: "n:<lower-cased page name>",
     # "b:<block uuid>", "a:<asset path>" (syncd.migrate rewrites the note when one changes)
     deps: tuple[str, ...] = ()
+    page_uuid: str = ""  # lower-case id:: of its page-properties block (row P7), "" if none
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,6 +344,29 @@ class StateStore:
                 ),
             )
 
+    def put_sources(self, vault: str, records: Mapping[str, SourceRecord]) -> None:
+        """``put_source`` for several pages in one statement (bulk runs)."""
+        with self.transaction():
+            self._executemany(
+                "INSERT OR REPLACE INTO sources "
+                "(vault, source, size, mtime_ns, sha256, doc_id, status, error, note) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        vault,
+                        source,
+                        r.size,
+                        r.mtime_ns,
+                        r.sha256,
+                        r.doc_id,
+                        r.status,
+                        r.error,
+                        r.note,
+                    )
+                    for source, r in records.items()
+                ],
+            )
+
     def all_sources(self, vault: str) -> dict[str, SourceRecord]:
         rows = self._all(
             "SELECT source, size, mtime_ns, sha256, doc_id, status, error, note FROM sources "
@@ -412,24 +437,41 @@ class StateStore:
                 (vault, note, text_sha256(text), text),
             )
 
+    def put_note_bases(self, vault: str, texts: Mapping[str, str]) -> None:
+        """``put_note_base`` for several notes (note -> text) in one statement."""
+        with self.transaction():
+            self._executemany(
+                "INSERT OR REPLACE INTO note_bases (vault, note, sha256, text) VALUES (?, ?, ?, ?)",
+                [(vault, note, text_sha256(text), text) for note, text in texts.items()],
+            )
+
     # ----------------------------------------------------------------------------- graphs
 
     def graph_pages(self, vault: str, graph: str) -> dict[str, GraphPage]:
         """Every page recorded for the graph at ``graph`` (its root path), by source key."""
         rows = self._all(
-            "SELECT source, size, mtime_ns, sha256, kind, name, note, aliases, block_ids, deps "
-            "FROM graph_pages WHERE vault = ? AND graph = ?",
+            "SELECT source, size, mtime_ns, sha256, kind, name, note, aliases, block_ids, deps, "
+            "page_uuid FROM graph_pages WHERE vault = ? AND graph = ?",
             (vault, graph),
         )
         return {row[0]: _graph_page(row[1:]) for row in rows}
+
+    def graph_page_stamps(self, vault: str, graph: str) -> dict[str, tuple[int, int]]:
+        """(size, mtime_ns) of every page recorded for ``graph``: the cheap "did anything
+        change?" check of a run that finds nothing to do."""
+        rows = self._all(
+            "SELECT source, size, mtime_ns FROM graph_pages WHERE vault = ? AND graph = ?",
+            (vault, graph),
+        )
+        return {row[0]: (row[1], row[2]) for row in rows}
 
     def put_graph_pages(self, vault: str, graph: str, pages: Mapping[str, GraphPage]) -> None:
         """Insert or replace the facts of several pages (source key -> facts)."""
         with self.transaction():
             self._executemany(
                 "INSERT OR REPLACE INTO graph_pages (vault, graph, source, size, mtime_ns, "
-                "sha256, kind, name, note, aliases, block_ids, deps) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "sha256, kind, name, note, aliases, block_ids, deps, page_uuid) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         vault,
@@ -444,6 +486,7 @@ class StateStore:
                         json.dumps(page.aliases, ensure_ascii=False),
                         json.dumps(page.block_ids),
                         json.dumps(page.deps, ensure_ascii=False),
+                        page.page_uuid,
                     )
                     for source, page in pages.items()
                 ],
@@ -652,6 +695,7 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
         for statement in _SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)
+        _add_missing_columns(conn)
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row is None:
             conn.execute(
@@ -669,6 +713,20 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
         raise
+
+
+# Columns added to a table after it first shipped: (table, column, declaration). Stores made
+# before get them on open (ALTER TABLE ... ADD COLUMN; existing rows take the default).
+_ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("graph_pages", "page_uuid", "TEXT NOT NULL DEFAULT ''"),
+)
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, column, declaration in _ADDED_COLUMNS:
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})").fetchall()}
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
 def _move_aside(path: Path) -> Path:
@@ -693,7 +751,7 @@ def _move_aside(path: Path) -> Path:
 
 
 def _graph_page(row: Row) -> GraphPage:
-    size, mtime_ns, sha256, kind, name, note, aliases, block_ids, deps = row
+    size, mtime_ns, sha256, kind, name, note, aliases, block_ids, deps, page_uuid = row
     return GraphPage(
         size=size,
         mtime_ns=mtime_ns,
@@ -704,6 +762,7 @@ def _graph_page(row: Row) -> GraphPage:
         aliases=tuple(json.loads(aliases)),
         block_ids=tuple(json.loads(block_ids)),
         deps=tuple(json.loads(deps)),
+        page_uuid=page_uuid,
     )
 
 

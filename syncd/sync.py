@@ -27,8 +27,10 @@ from syncd.errors import ConcurrentModification, PageError, SyncdError
 from syncd.logseq.dates import COMMON_TITLE_FORMATS
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.graph_config import GraphConfig, load_graph_config
+from syncd.logseq.model import Page
 from syncd.logseq.parser import parse_page
 from syncd.merge import MergeResult, merge_document
+from syncd.migrate import Converter, GraphMigration, MigrationReport
 from syncd.names import sanitize_title, unique_name
 from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
 from syncd.readwise import Document, document_from_page, is_readwise_page
@@ -59,6 +61,7 @@ class RunReport:
     diffs: list[str] = field(default_factory=list)
     notes_created: int = 0
     highlights_added: int = 0
+    migration: MigrationReport = field(default_factory=MigrationReport)  # include: all sources
 
     def merge(self, other: RunReport) -> None:
         self.changed += other.changed
@@ -68,6 +71,7 @@ class RunReport:
         self.diffs += other.diffs
         self.notes_created += other.notes_created
         self.highlights_added += other.highlights_added
+        self.migration.merge(other.migration)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +132,11 @@ class SyncEngine:
         diff: bool = False,
         clock: Callable[[], datetime] | None = None,
         bulk: bool = True,
+        converter: Converter | None = None,
+        log_report: bool = True,
     ) -> None:
+        """``converter`` replaces syncd.convert's page converter (tests); ``log_report``
+        False leaves the migration report to the caller (the CLI prints it)."""
         self.config = config
         self.state = state
         self.dry_run = dry_run
@@ -136,22 +144,34 @@ class SyncEngine:
         self.bulk = bulk
         self.clock = clock or (lambda: datetime.now(UTC))
         self._vaults = {v.name: Vault(v.path) for v in config.vaults}
+        self.log_report = log_report
         self._sources = [
-            _Source(v, s)
-            for v in config.vaults
-            for s in v.sources
-            if s.include is Include.READWISE or s.include is Include.ALL
+            _Source(v, s) for v in config.vaults for s in v.sources if s.include is Include.READWISE
         ]
+        # include: all sources: the whole graph, Readwise pages through this engine
+        self._graph_sources: dict[int, _Source] = {}
+        self._migrations: list[GraphMigration] = []
+        for v in config.vaults:
+            for s in v.sources:
+                if s.include is Include.ALL:
+                    source = _Source(v, s)
+                    migration = GraphMigration(
+                        self, v.name, self._vaults[v.name], s, source.graph, converter
+                    )
+                    self._graph_sources[id(migration)] = source
+                    self._migrations.append(migration)
         self._pending: list[_Pending] = []
         self._pending_docs: dict[tuple[str, str], _Pending] = {}
         self._id_index: dict[str, dict[str, str]] = {}  # vault -> syncd-id -> note
 
     # -- what the daemon needs -------------------------------------------------------------
     def watched_roots(self) -> list[Path]:
-        return sorted({s.root for s in self._sources})
+        return sorted({s.root for s in self._sources} | {m.root for m in self._migrations})
 
     def is_relevant(self, path: Path) -> bool:
-        return any(s.owns(path) for s in self._sources)
+        return any(s.owns(path) for s in self._sources) or any(
+            m.owns(path) for m in self._migrations
+        )
 
     # -- runs --------------------------------------------------------------------------------
     def scan(self, progress: Progress | None = None) -> RunReport:
@@ -164,6 +184,7 @@ class SyncEngine:
             self._sweep_temp_files()
         work = [(source, path) for source in self._sources for path in source.page_files()]
         report = self._run(work, progress)
+        self._migrate(None, report, progress)
         if not self.dry_run:
             self.state.set_meta("last_scan", self.clock().isoformat(timespec="seconds"))
         return report
@@ -176,12 +197,36 @@ class SyncEngine:
                     log.info("%s: removed %d temp file(s) a killed run left", vault.root, removed)
 
     def sync_paths(self, paths: Iterable[Path]) -> RunReport:
+        paths = list(paths)
         work = []
         for path in paths:
             for source in self._sources:
                 if source.owns(path):
                     work.append((source, path))
-        return self._run(work, None)
+        report = self._run(work, None)
+        self._migrate(list(paths), report, None)
+        return report
+
+    def _migrate(
+        self, paths: list[Path] | None, report: RunReport, progress: Progress | None
+    ) -> None:
+        """Run the graph migrations (include: all) over ``paths`` (None: everything)."""
+        part = RunReport()
+        for migration in self._migrations:
+            if paths is not None:
+                mine = [p for p in paths if migration.owns(p)]
+                if not mine:
+                    continue
+            else:
+                mine = None
+            if self._closed_vaults({migration.vault_name}, part):
+                continue
+            self._id_index.clear()
+            migration.run(mine, part, progress)
+        if self.log_report:
+            for line in part.migration.lines():
+                log.info("%s", line)
+        report.merge(part)
 
     def _run(self, work: list[tuple[_Source, Path]], progress: Progress | None) -> RunReport:
         report = RunReport()
@@ -229,21 +274,35 @@ class SyncEngine:
         return closed
 
     def _fail(self, source: _Source, path: Path, reason: str, report: RunReport) -> None:
+        self.fail(source.vault_name, path, reason, report)
+
+    def fail(self, vault_name: str, path: Path, reason: str, report: RunReport) -> None:
+        """Report a page that cannot be synced (logged, counted, remembered in state)."""
         log.error("%s: %s", path, reason)
         report.failures.append((str(path), reason))
         if not self.dry_run:
             self._commit()
             when = self.clock().isoformat(timespec="seconds")
-            self.state.record_failure(source.vault_name, str(path), reason, when)
+            self.state.record_failure(vault_name, str(path), reason, when)
+
+    def flush(self, *, force: bool = False) -> None:
+        """Commit when a batch is full (``force``: whatever is pending)."""
+        waiting = len(self._pending) + sum(m.pending_count() for m in self._migrations)
+        if force or waiting >= BATCH_PAGES or not self.bulk:
+            self._commit()
 
     def _commit(self) -> None:
         """Make the notes written so far durable, then record them, in one transaction."""
-        if not self._pending:
+        migrations = [m for m in self._migrations if m.has_state()]
+        if not self._pending and not migrations:
             return
         if self.bulk:
             for vault in self._vaults.values():
-                vault.syncfs()
+                if vault.root.is_dir():
+                    vault.syncfs()
         with self.state.transaction():
+            for migration in migrations:
+                migration.write_state(self.state)
             for item in self._pending:
                 self.state.put_source(item.vault, item.source, item.record)
                 if item.doc_id is not None and item.note is not None:
@@ -262,6 +321,44 @@ class SyncEngine:
             self._pending_docs[(item.vault, item.doc_id)] = item
         if not self.bulk:
             self._commit()
+
+    # -- what a graph migration needs (syncd.migrate.Host) ----------------------------------
+    @property
+    def max_page_bytes(self) -> int:
+        return self.config.max_page_bytes
+
+    @property
+    def repair_mojibake(self) -> bool:
+        return self.config.repair_mojibake
+
+    def find_readwise_note(self, vault_name: str, doc_id: str) -> str | None:
+        """The note of a Readwise document: where the state says, else the vault note whose
+        frontmatter carries its id (moved, or written before the state was lost)."""
+        record = self.state.get_document(vault_name, doc_id)
+        if record is not None:
+            return record.note
+        return self._find_by_id(vault_name, self._vaults[vault_name], doc_id)
+
+    def sync_readwise_page(
+        self,
+        migration: GraphMigration,
+        path: Path,
+        page: Page,
+        record: SourceRecord,
+        ctx: InlineContext,
+        taken: Callable[[str], bool],
+        report: RunReport,
+    ) -> str:
+        """Merge a Readwise page of an include: all graph into its note; the note's path.
+        ``ctx`` carries the graph's link targets; ``taken`` says which note paths other pages
+        of the graph hold."""
+        source = self._graph_sources[id(migration)]
+        page_name = page_name_from_file(path.stem, source.graph.file_name_format)
+        doc = document_from_page(page, page_name)
+        _check_title(doc, path)
+        return self._sync_document(
+            source, path, source.key(path), doc, record, report, ctx=ctx, taken=taken
+        )
 
     # -- one page ----------------------------------------------------------------------------
     def _sync_page(self, source: _Source, path: Path, report: RunReport) -> None:
@@ -319,7 +416,13 @@ class SyncEngine:
         doc: Document,
         fingerprint: SourceRecord,
         report: RunReport,
-    ) -> None:
+        *,
+        ctx: InlineContext | None = None,
+        taken: Callable[[str], bool] | None = None,
+    ) -> str:
+        """Merge ``doc`` into its note; the note's vault path. ``ctx`` defaults to the
+        source's; ``taken`` tells note paths held by others (besides vault files)."""
+        ctx = source.ctx if ctx is None else ctx
         vault_name = source.vault_name
         vault = self._vaults[vault_name]
         seen = dict(self.state.seen_highlights(vault_name, doc.id))
@@ -332,7 +435,7 @@ class SyncEngine:
             record = self.state.get_document(vault_name, doc.id)
             known_note = record.note if record is not None else None
 
-        note, current = self._locate_note(source, vault, doc, known_note)
+        note, current = self._locate_note(source, vault, doc, known_note, taken)
         deleted = current is None and known_note is not None
         written = False
         for attempt in range(3):
@@ -340,8 +443,8 @@ class SyncEngine:
                 existing: str | None = current[0]
             else:
                 # a note the user deleted comes back only for highlights never written
-                existing = _skeleton(doc, source.ctx) if deleted else None
-            result = merge_document(existing, doc, seen, source.ctx)
+                existing = _skeleton(doc, ctx) if deleted else None
+            result = merge_document(existing, doc, seen, ctx)
             if not result.changed or (deleted and not result.added):
                 break
             try:
@@ -380,6 +483,7 @@ class SyncEngine:
                 highlights=highlights,
             )
         )
+        return note
 
     def _write(
         self,
@@ -389,41 +493,61 @@ class SyncEngine:
         current: tuple[str, FileStamp] | None,
         report: RunReport,
     ) -> None:
+        extra = f" (+{len(result.added)} highlights" + (
+            f", {len(result.updated)} changed)" if result.updated else ")"
+        )
+        self.write_note(vault, note, result.text, current, report, extra)
+        report.highlights_added += len(result.added)
+
+    def write_note(
+        self,
+        vault: Vault,
+        note: str,
+        text: str,
+        current: tuple[str, FileStamp] | None,
+        report: RunReport,
+        detail: str = "",
+    ) -> None:
+        """Write ``text`` as ``note`` (compare-and-swap on ``current``'s stamp; None: create,
+        never over an existing file); counted, diffed and logged. Nothing in a dry run."""
         before = current[0] if current is not None else ""
         if self.diff:
             report.diffs.append(
                 "".join(
                     difflib.unified_diff(
                         before.splitlines(keepends=True),
-                        result.text.splitlines(keepends=True),
+                        text.splitlines(keepends=True),
                         fromfile=f"a/{note}",
                         tofile=f"b/{note}",
                     )
                 )
             )
         verb = "created" if current is None else "updated"
-        extra = f" (+{len(result.added)} highlights" + (
-            f", {len(result.updated)} changed)" if result.updated else ")"
-        )
         if self.dry_run:
-            log.info("would %s %s%s", {"created": "create", "updated": "update"}[verb], note, extra)
+            log.info(
+                "would %s %s%s", {"created": "create", "updated": "update"}[verb], note, detail
+            )
         else:
             vault.write_atomic(
                 note,
-                result.text,
+                text,
                 expected=current[1] if current is not None else None,
                 create_only=current is None,
                 durable=not self.bulk,
             )
-            log.info("%s %s%s", verb, note, extra)
+            log.info("%s %s%s", verb, note, detail)
         report.changed.append(note)
-        report.highlights_added += len(result.added)
         if current is None:
             report.notes_created += 1
 
     # -- where a document's note is --------------------------------------------------------
     def _locate_note(
-        self, source: _Source, vault: Vault, doc: Document, known: str | None
+        self,
+        source: _Source,
+        vault: Vault,
+        doc: Document,
+        known: str | None,
+        taken_elsewhere: Callable[[str], bool] | None = None,
     ) -> tuple[str, tuple[str, FileStamp] | None]:
         """(note path, its current text and stamp, or None when it must be created)."""
         if known is not None:
@@ -447,8 +571,11 @@ class SyncEngine:
         stem = sanitize_title(doc.title, max_bytes=MAX_NAME_BYTES - len(".md") - len(" (99)"))
 
         def taken(candidate: str) -> bool:
-            return vault.exists_ci(folder.as_posix(), candidate + ".md") or self._claimed(
-                source.vault_name, (folder / (candidate + ".md")).as_posix()
+            path = (folder / (candidate + ".md")).as_posix()
+            return (
+                vault.exists_ci(folder.as_posix(), candidate + ".md")
+                or self._claimed(source.vault_name, path)
+                or (taken_elsewhere is not None and taken_elsewhere(path))
             )
 
         name = unique_name(stem, taken)

@@ -249,6 +249,7 @@ def graph_page(**changes: object) -> GraphPage:
         "aliases": ("ML", "AI Basics"),
         "block_ids": ("650a7c3e-0000-4a1b-9c2d-1234567890ab",),
         "deps": ("n:deep learning", "b:66d1f0a2-1b2c-4d3e-8f40-5a6b7c8d9e01", "a:x.png"),
+        "page_uuid": "650a7c3e-0000-4a1b-9c2d-0000000000aa",
     }
     fields.update(changes)
     return GraphPage(**fields)  # type: ignore[arg-type]
@@ -268,6 +269,9 @@ def test_graph_pages_round_trip_in_bulk(db_path: Path) -> None:
         store.put_graph_pages(V, "/graphs/second", {"pages/Y.md": graph_page(name="Y")})
     with StateStore.open(db_path) as store:
         assert store.graph_pages(V, G) == pages
+        assert store.graph_page_stamps(V, G) == {
+            key: (page.size, page.mtime_ns) for key, page in pages.items()
+        }
         assert set(store.graph_pages("other", G)) == {"pages/X.md"}
         assert set(store.graph_pages(V, "/graphs/second")) == {"pages/Y.md"}
         store.delete_graph_pages(V, G, ["pages/Machine Learning.md", "pages/gone.md"])
@@ -307,6 +311,37 @@ def test_a_store_from_before_graph_tables_gains_them_and_keeps_its_data(db_path:
         store.put_graph_pages(V, G, {"pages/A.md": graph_page()})
         assert store.get_meta("schema_version") == str(SCHEMA_VERSION)
     assert integrity(db_path) == "ok"
+
+
+def test_bulk_sources_and_note_bases(store: StateStore) -> None:
+    store.put_sources(V, {"pages/A.md": source(), "pages/B.md": source(note="B.md", doc_id=None)})
+    assert store.all_sources(V) == {
+        "pages/A.md": source(),
+        "pages/B.md": source(note="B.md", doc_id=None),
+    }
+    store.put_note_bases(V, {"A.md": "a\n", "B/C.md": "ü\n"})
+    assert store.get_note_base(V, "A.md") == NoteBase(text_sha256("a\n"), "a\n")
+    assert store.get_note_base(V, "B/C.md") == NoteBase(text_sha256("ü\n"), "ü\n")
+
+
+def test_a_graph_pages_table_without_page_uuid_gains_the_column(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db_path)
+    conn.executescript(
+        "CREATE TABLE graph_pages (vault TEXT NOT NULL, graph TEXT NOT NULL, "
+        "source TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, "
+        "sha256 TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, note TEXT NOT NULL, "
+        "aliases TEXT NOT NULL, block_ids TEXT NOT NULL, deps TEXT NOT NULL, "
+        "PRIMARY KEY (vault, graph, source)) WITHOUT ROWID;"
+        "INSERT INTO graph_pages VALUES "
+        "('main', '/graphs/main', 'pages/A.md', 1, 2, 'x', 'page', 'A', 'A.md', '[]', '[]', '[]');"
+    )
+    conn.close()
+    with StateStore.open(db_path) as store:
+        old = store.graph_pages(V, G)["pages/A.md"]
+        assert (old.name, old.note, old.page_uuid) == ("A", "A.md", "")
+        store.put_graph_pages(V, G, {"pages/B.md": graph_page()})
+        assert store.graph_pages(V, G)["pages/B.md"] == graph_page()
 
 
 def test_meta(store: StateStore) -> None:
