@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -66,17 +67,47 @@ def write_config(path: Path, graph: Path, vault: Path, state: Path, settle: floa
     )
 
 
-def wait_ready(sock: socket.socket, proc: subprocess.Popen[bytes], timeout: float) -> None:
+class NotifyListener:
+    """Reads $NOTIFY_SOCKET all the time, as systemd does: an AF_UNIX datagram queue holds
+    only net.unix.max_dgram_qlen (10) messages, and then the daemon's next sd_notify blocks
+    its main thread (which then no longer handles SIGTERM)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.fields: set[str] = set()
+        self.changed = threading.Condition()
+        self.closed = False
+        sock.settimeout(0.2)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        while not self.closed:
+            try:
+                data = self.sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self.changed:
+                self.fields.update(data.decode("utf-8", "replace").split("\n"))
+                self.changed.notify_all()
+
+    def wait(self, field: str, timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: field in self.fields, timeout)
+
+    def close(self) -> None:
+        self.closed = True
+        self.thread.join(1.0)
+
+
+def wait_ready(listener: NotifyListener, proc: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    sock.settimeout(0.2)
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"syncd run exited with status {proc.returncode} before READY=1")
-        try:
-            data = sock.recv(4096)
-        except TimeoutError:
-            continue
-        if b"READY=1" in data.split(b"\n"):
+        if listener.wait("READY=1", 0.2):
             return
     raise SystemExit(f"no READY=1 from syncd run within {timeout:.0f} s")
 
@@ -114,6 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     proc: subprocess.Popen[bytes] | None = None
     log_file = None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener: NotifyListener | None = None
     try:
         if not graph.exists():
             subprocess.run(
@@ -123,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_config(config, graph, vault, state, args.settle)
         notify_path = work / "notify.sock"
         sock.bind(str(notify_path))
+        listener = NotifyListener(sock)
         env = dict(os.environ)
         env["NOTIFY_SOCKET"] = str(notify_path)
         env["PYTHONPATH"] = str(REPO) + (
@@ -137,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-        wait_ready(sock, proc, timeout=600)
+        wait_ready(listener, proc, timeout=600)
         print(
             f"syncd run ready after {time.monotonic() - started:.2f} s (first scan of "
             f"{args.pages} pages included)",
@@ -205,8 +238,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"target: p95 durable <= settle + 100 ms = {limit * 1000:.0f} ms: "
             f"{'met' if p95 <= limit else 'NOT met'} ({p95 * 1000:.1f} ms)"
         )
+        stopping = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(30)
+        print(
+            f"SIGTERM: exit status {code} after {time.monotonic() - stopping:.2f} s, "
+            f"STOPPING=1 {'seen' if listener.wait('STOPPING=1', 1.0) else 'NOT seen'}"
+        )
         return 0
     finally:
+        if listener is not None:
+            listener.close()
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
