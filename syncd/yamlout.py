@@ -24,9 +24,15 @@ _SPECIAL = re.compile(
 )
 
 
+# Characters YAML does not allow raw (DEL, C1 controls, U+FFFE/U+FFFF: PyYAML rejects the
+# file) or that a YAML 1.1 reader takes for line breaks (NEL, U+2028, U+2029: folded away).
+_ESCAPE = re.compile("[\x7f-\x9f\u2028\u2029\ufffe\uffff]")
+
+
 def quote(text: str) -> str:
-    """A double-quoted YAML scalar (JSON string syntax is valid YAML)."""
-    return json.dumps(text, ensure_ascii=False)
+    """A double-quoted YAML scalar (JSON string syntax is valid YAML; JSON leaves the
+    characters of ``_ESCAPE`` raw, so they are escaped here as ``\\uXXXX``)."""
+    return _ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(text, ensure_ascii=False))
 
 
 def scalar(value: Scalar) -> str:
