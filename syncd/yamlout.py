@@ -62,9 +62,11 @@ def plain_or_quoted(text: str) -> str:
 
 
 def dump_frontmatter(items: Sequence[tuple[str, Value]]) -> str:
-    """``---`` block for ``items`` in the given order (lists in block style)."""
+    """``---`` block for ``items`` in the given order (lists in block style); keys are quoted
+    like values wherever YAML would misread them."""
     out = ["---"]
-    for key, value in items:
+    for name, value in items:
+        key = plain_or_quoted(name)  # page property names are free text: `[x`, `*a`, `#c`
         if isinstance(value, (str, int, bool, date)):
             out.append(f"{key}: {scalar(value)}")
             continue
