@@ -208,6 +208,8 @@ def _read_yaml(path: Path) -> object:
         return yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise ConfigError([("", _yaml_error_message(err))], path) from None
+    except RecursionError:  # PyYAML composes nested nodes recursively
+        raise ConfigError([("", "invalid YAML: nested too deeply")], path) from None
 
 
 def _yaml_error_message(err: yaml.YAMLError) -> str:
