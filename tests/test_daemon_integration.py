@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -50,29 +51,46 @@ TEMP_RE = re.compile(r"^\.syncd\..*\.tmp$")
 
 
 class Notify:
-    """The service manager's end of $NOTIFY_SOCKET."""
+    """The service manager's end of $NOTIFY_SOCKET. Like systemd it reads all the time (on a
+    thread): an AF_UNIX datagram queue holds only net.unix.max_dgram_qlen (10) messages, and a
+    sender blocks when it is full."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(path))
+        self.sock.settimeout(0.1)
         self.fields: list[str] = []
+        self._changed = threading.Condition()
+        self._closed = False
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
-    def wait_for(self, field: str, timeout: float = WAIT) -> None:
-        deadline = time.monotonic() + timeout
-        while field not in self.fields:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"no {field} within {timeout} s; got {self.fields}")
-            self.sock.settimeout(left)
+    def _read(self) -> None:
+        while not self._closed:
             try:
                 message = self.sock.recv(65536).decode()
             except TimeoutError:
                 continue
-            self.fields.extend(message.split("\n"))
+            except OSError:
+                return
+            with self._changed:
+                self.fields.extend(message.split("\n"))
+                self._changed.notify_all()
+
+    def wait_for(self, field: str, timeout: float = WAIT) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: field in self.fields, timeout):
+                raise AssertionError(f"no {field} within {timeout} s; got {self.fields}")
 
     def reset(self) -> None:
-        self.fields.clear()
+        with self._changed:
+            self.fields.clear()
+
+    def close(self) -> None:
+        self._closed = True
+        self._reader.join(1.0)
+        self.sock.close()
 
 
 @pytest.fixture
@@ -83,7 +101,7 @@ def notify() -> Iterator[Notify]:
         try:
             yield listener
         finally:
-            listener.sock.close()
+            listener.close()
 
 
 class Setup:
