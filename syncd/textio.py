@@ -6,34 +6,16 @@ text page (NUL bytes, invalid UTF-8, nothing at all) raise ``PageError`` with th
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
-
-import ftfy
+from typing import Any
 
 from syncd.errors import PageError
 
 # Sequences UTF-8 text shows after being decoded as cp1252/latin-1 once too often.
 _MOJIBAKE_HINT = re.compile(
     "[\u00c2\u00c3\u00c5\u00e2][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
-)
-
-_FTFY_CONFIG = ftfy.TextFixerConfig(
-    unescape_html=False,
-    remove_terminal_escapes=False,
-    fix_encoding=True,
-    restore_byte_a0=True,
-    replace_lossy_sequences=False,
-    decode_inconsistent_utf8=True,
-    fix_c1_controls=False,
-    fix_latin_ligatures=False,
-    fix_character_width=False,
-    uncurl_quotes=False,
-    fix_line_breaks=False,
-    fix_surrogates=False,
-    remove_control_chars=False,
-    normalization=None,
-    explain=False,
 )
 
 
@@ -58,6 +40,32 @@ def decode_page(data: bytes, path: Path | None = None, *, repair_mojibake: bool 
     return text
 
 
+@functools.cache
+def _ftfy() -> tuple[Any, Any]:
+    """ftfy and the configuration syncd uses, imported on first need: the import costs tens
+    of milliseconds, a large part of a run with nothing to do, and most pages never need it."""
+    import ftfy
+
+    config = ftfy.TextFixerConfig(
+        unescape_html=False,
+        remove_terminal_escapes=False,
+        fix_encoding=True,
+        restore_byte_a0=True,
+        replace_lossy_sequences=False,
+        decode_inconsistent_utf8=True,
+        fix_c1_controls=False,
+        fix_latin_ligatures=False,
+        fix_character_width=False,
+        uncurl_quotes=False,
+        fix_line_breaks=False,
+        fix_surrogates=False,
+        remove_control_chars=False,
+        normalization=None,
+        explain=False,
+    )
+    return ftfy, config
+
+
 def repair(text: str) -> str:
     """Repair mojibake (``â€”`` -> ``—``) line by line, only where it shows."""
     if not _MOJIBAKE_HINT.search(text):
@@ -65,5 +73,6 @@ def repair(text: str) -> str:
     lines = text.split("\n")
     for i, line in enumerate(lines):
         if _MOJIBAKE_HINT.search(line):
-            lines[i] = ftfy.fix_text(line, _FTFY_CONFIG)
+            ftfy, config = _ftfy()
+            lines[i] = ftfy.fix_text(line, config)
     return "\n".join(lines)
