@@ -26,6 +26,7 @@ from syncd.yamlout import Value
 
 ID_KEY = "syncd-id"
 ANCHOR_RE = re.compile(r"\s\^(rw-[0-9a-f]{12})\s*$")
+_FAKE_ANCHOR_RE = re.compile(r"(^|\s)\^(rw-[0-9a-f]{12}\s*)$")  # in source text: escaped
 FENCE_LINE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 # Logseq block properties with no meaning in Obsidian (P8, P11, B2 handled by anchors)
 DROPPED_BLOCK_PROPERTIES = frozenset(
@@ -59,6 +60,8 @@ def _block_lines(block: Block, ctx: InlineContext) -> list[str]:
     """A block's content lines (dropped properties removed), tokens rewritten."""
     dropped = {p.index for p in block.properties if p.key.lower() in DROPPED_BLOCK_PROPERTIES}
     lines = [line for i, line in enumerate(block.lines) if i not in dropped]
+    # text that ends like syncd's own anchor would make a later highlight look written
+    lines = [_FAKE_ANCHOR_RE.sub(r"\1\\^\2", line) if "^rw-" in line else line for line in lines]
     return rewrite_lines(lines or [""], READWISE_RULES, ctx)
 
 

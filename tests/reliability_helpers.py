@@ -142,3 +142,32 @@ def error_lines(stderr: str) -> list[str]:
         for line in stderr.splitlines()
         if " ERROR " in line or line.startswith(("failed:", "ERROR", "<3>"))
     ]
+
+
+_MEASURE = """
+import resource, subprocess, sys
+code = subprocess.run(sys.argv[1:]).returncode
+sys.stderr.write("\\nPEAK_RSS_KIB=%d\\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(code)
+"""
+
+
+def run_measured(
+    args: Sequence[str], *, timeout: float = 300
+) -> tuple[subprocess.CompletedProcess[str], int]:
+    """``syncd ARGS`` in a fresh child, and that child's peak RSS in KiB.
+
+    A small wrapper process runs syncd and reads ``getrusage(RUSAGE_CHILDREN)``, so the figure
+    is syncd's alone (the test process's own children would be counted in ours).
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, sys.executable, "-m", "syncd", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        check=False,
+    )
+    head, _, peak = done.stderr.rpartition("\nPEAK_RSS_KIB=")
+    done.stderr = head
+    return done, int(peak.strip())
