@@ -611,7 +611,7 @@ def vault_unavailable(root: Path) -> str | None:
     """Why syncd must not write into the vault at ``root`` now, or None when it may.
 
     The vault's ``.obsidian/`` folder is its marker (like Syncthing's ``.stfolder``); syncd
-    creates it only when it creates a new vault (``syncd.cli.prepare_vaults``).
+    creates it only when it creates a new vault (``syncd.vault.prepare_vaults``).
     """
     if not root.is_dir():
         return "vault folder is missing (unmounted or moved?); nothing written, retried next run"
