@@ -153,6 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         _print_config_error(exc)
         return EXIT_USAGE
+    except SyncdError as exc:  # e.g. a state folder that cannot be created: one line, no trace
+        log.error("%s", exc)
+        return EXIT_FAILURES
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130
@@ -233,6 +236,11 @@ def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) 
             if not dry_run:
                 state.set_meta("last_run", _now_iso())
                 state.set_meta("last_run_result", _summary(report, time.monotonic() - started))
+        except SyncdError as exc:
+            # the state store or a vault's file system failed under the whole run (disk full,
+            # I/O error): the notes already written stay, and are recognised by the next run
+            log.error("run stopped: %s; notes written so far are kept, the next run completes", exc)
+            return EXIT_FAILURES
         finally:
             if lock is not None:
                 lock.release()

@@ -10,6 +10,7 @@ that is impossible.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -22,7 +23,14 @@ import pytest
 from syncd.config import load_config
 from syncd.state import StateStore
 from syncd.sync import SyncEngine
-from tests.reliability_helpers import REPO, Home, error_lines, highlight_url, run_syncd
+from tests.reliability_helpers import (
+    REPO,
+    TEMP_RE,
+    Home,
+    error_lines,
+    highlight_url,
+    run_syncd,
+)
 
 # --------------------------------------------------------------------------- helpers
 
@@ -265,3 +273,177 @@ def test_the_daemon_start_refuses_a_vault_without_its_marker(tmp_path: Path) -> 
     assert done.returncode == 1  # systemd restarts it (Restart=on-failure) until it is back
     assert ".obsidian" in done.stderr and str(home.vault) in done.stderr, done.stderr
     assert not (home.vault / ".obsidian").exists()
+
+
+# --------------------------------------------------------------------------- kernel faults
+
+needs_mounts = pytest.mark.skipif(_mounts_available() is not None, reason=str(_mounts_available()))
+
+
+def big_page(home: Home, doc: str, count: int) -> None:
+    filler = "words to fill the disk " * 20
+    home.put(doc, list(range(count)))
+    text = home.page(f"Document {doc}").read_text("utf-8")
+    home.page(f"Document {doc}").write_text(text.replace("a sentence worth keeping", filler))
+
+
+def assert_each_page_complete_once(home: Home, vault: Path) -> None:
+    counts: dict[str, int] = {}
+    for note in vault.rglob("*.md"):
+        for url in re.findall(r"\]\((https://[^)\s]+)\)\)", note.read_text("utf-8")):
+            counts[url] = counts.get(url, 0) + 1
+    for page in home.pages.glob("*.md"):
+        for url in re.findall(r"\]\((https://[^)\s]+)\)\)", page.read_text("utf-8")):
+            assert counts.get(url) == 1, (page.name, url, counts.get(url))
+
+
+@needs_mounts
+def test_disk_full_in_the_vault_keeps_every_note_whole_and_the_next_run_completes(
+    tmp_path: Path,
+) -> None:
+    """A 512 KiB tmpfs as the vault: the run fills it, the pages that do not fit fail with
+    ENOSPC (named), every note is either as it was or complete, no temp file is left; after
+    the disk grows, the next run completes with every highlight exactly once."""
+    home = Home(tmp_path)
+    for doc in ("a", "b"):
+        home.put(doc, [1, 2])
+    staged = tmp_path / "later"
+    staged.mkdir()
+    later = Home(staged)
+    for doc in ("a", "b"):
+        later.put(doc, [1, 2], added=[[3, 4]])
+    for n in range(30):
+        big_page(later, f"big{n:02d}", 40)
+    out = tmp_path / "out"
+    out.mkdir()
+    syncd = f"{shlex.quote(sys.executable)} -m syncd once -c {shlex.quote(str(home.config))}"
+    script = f"""
+        set -u
+        mount -t tmpfs -o size=512k none {home.vault}
+        mkdir {home.vault}/.obsidian
+        {syncd}; echo "first=$?"
+        cp -a {home.vault} {out}/before
+        cp {later.pages}/* {home.pages}/
+        {syncd} 2> {out}/full.stderr; echo "full=$?"
+        cp -a {home.vault} {out}/full
+        mount -o remount,size=64m {home.vault}
+        {syncd}; echo "final=$?"
+        cp -a {home.vault} {out}/final
+    """
+    done = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
+    assert "first=0" in done.stdout and "final=0" in done.stdout, (done.stdout, done.stderr)
+    assert "full=1" in done.stdout, done.stdout
+    stderr = (out / "full.stderr").read_text("utf-8")
+    enospc = [line for line in stderr.splitlines() if line.startswith("failed: ")]
+    assert enospc and all("No space left on device" in line for line in enospc), stderr
+    assert "Traceback" not in stderr
+    before = {p.relative_to(out / "before"): p.read_bytes() for p in (out / "before").rglob("*.md")}
+    assert len(before) == 2
+    for path in (out / "full").rglob("*"):
+        assert not TEMP_RE.match(path.name), path
+    for rel, data in before.items():  # as it was, or complete
+        now = (out / "full" / rel).read_bytes()
+        if now != data:
+            assert now.decode("utf-8").count(highlight_url(rel.stem.split()[-1], 4)) == 1
+    # the final run: every page complete, each highlight exactly once
+    shutil.rmtree(home.vault)
+    shutil.copytree(out / "final", home.vault)
+    assert_each_page_complete_once(home, home.vault)
+
+
+@needs_mounts
+def test_disk_full_under_the_state_store_stops_the_run_cleanly(tmp_path: Path) -> None:
+    """The state folder fills up: the run stops with one line (no traceback), exit 1, notes
+    written so far are kept; with space again, the next run completes without duplicates."""
+    home = Home(tmp_path)
+    for n in range(60):
+        big_page(home, f"d{n:02d}", 15)
+    syncd = f"{shlex.quote(sys.executable)} -m syncd once -c {shlex.quote(str(home.config))}"
+    script = f"""
+        mkdir -p {home.state}
+        mount -t tmpfs -o size=96k none {home.state}
+        {syncd}; echo "full=$?"
+        mount -o remount,size=64m {home.state}
+        {syncd}; echo "final=$?"
+    """
+    done = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
+    assert "full=1" in done.stdout and "final=0" in done.stdout, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr, done.stderr
+    stopped = [line for line in done.stderr.splitlines() if "run stopped" in line]
+    assert len(stopped) == 1 and "database or disk is full" in stopped[0], done.stderr
+    assert home.temp_files() == []
+    assert_each_page_complete_once(home, home.vault)
+
+
+@needs_mounts
+def test_a_read_only_vault_fails_each_page_and_changes_nothing(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    home.put("a", [1])
+    assert home.once().returncode == 0
+    home.put("a", [1], added=[[2]])
+    home.put("b", [1])
+    before = home.vault_files()
+    setup = f"mount --bind {home.vault} {home.vault} && mount -o remount,ro,bind {home.vault}"
+    done = syncd_in_namespace(setup, ["once", "-c", str(home.config)])
+    assert done.returncode == 1, done.stderr
+    failed = [line for line in done.stderr.splitlines() if line.startswith("failed: ")]
+    assert len(failed) == 2, done.stderr
+    assert all("Read-only file system [EROFS]" in line for line in failed), failed
+    assert "Traceback" not in done.stderr
+    assert home.vault_files() == before
+    assert home.once().returncode == 0  # writable again: the pending pages are synced
+    assert_each_page_complete_once(home, home.vault)
+
+
+def test_permission_denied_in_the_vault_and_on_a_page(tmp_path: Path) -> None:
+    """A vault folder syncd may not write (0555) and a page it may not read (0000): each is
+    one failure naming the path; everything else is synced. As root, the capabilities that
+    bypass permissions are dropped with setpriv."""
+    home = Home(tmp_path)
+    home.put("a", [1])
+    home.put("b", [1])
+    assert home.once().returncode == 0
+    home.put("a", [1], added=[[2]])
+    home.put("b", [1], added=[[2]])
+    home.put("c", [1])
+    locked = home.vault / "Readwise" / "Articles"
+    unreadable = home.page("Document c")
+    before = home.vault_files()
+    command = [sys.executable, "-m", "syncd", "once", "-c", str(home.config)]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root without setpriv: permissions cannot be made to bite")
+        drop = "-dac_override,-dac_read_search,-fowner"
+        command = ["setpriv", f"--bounding-set={drop}", "--", *command]
+    locked.chmod(0o555)
+    unreadable.chmod(0o000)
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, cwd=REPO, timeout=120, check=False
+        )
+    finally:
+        locked.chmod(0o755)
+        unreadable.chmod(0o644)
+    assert done.returncode == 1, done.stderr
+    failed = sorted(line for line in done.stderr.splitlines() if line.startswith("failed: "))
+    assert len(failed) == 3, done.stderr
+    assert all("Permission denied" in line for line in failed), failed
+    assert any(str(unreadable) in line for line in failed)
+    assert home.vault_files() == before
+    assert home.temp_files() == []
+    assert home.once().returncode == 0
+    assert_each_page_complete_once(home, home.vault)
