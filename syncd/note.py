@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from syncd.logseq.model import Block, Page
 from syncd.readwise import (
+    INTERNAL_BLOCK_PROPERTIES,
     CATEGORY_FOLDERS,
     Document,
     Item,
@@ -29,9 +30,7 @@ ANCHOR_RE = re.compile(r"\s\^(rw-[0-9a-f]{12})\s*$")
 _FAKE_ANCHOR_RE = re.compile(r"(^|\s)\^(rw-[0-9a-f]{12}\s*)$")  # in source text: escaped
 FENCE_LINE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 # Logseq block properties with no meaning in Obsidian (P8, P11, B2 handled by anchors)
-DROPPED_BLOCK_PROPERTIES = frozenset(
-    {"id", "collapsed", "heading", "background-color", "ls-type", "hl-type", "hl-page", "hl-color"}
-)
+DROPPED_BLOCK_PROPERTIES = INTERNAL_BLOCK_PROPERTIES
 # page properties syncd turns into its own frontmatter keys
 OWN_PAGE_PROPERTIES = frozenset(
     {"title", "author", "full-title", "category", "url", "summary", "tags", "alias", "aliases"}

@@ -145,9 +145,25 @@ def is_readwise_page(page: Page) -> bool:
     return category in KNOWN_CATEGORIES and bool(has_meta)
 
 
+# Block properties Logseq itself adds to a highlight (a user referencing or folding it); any
+# other ``key:: value`` line in a highlight is Readwise text (a highlight may well start with
+# "Note:: …") and must never be dropped.
+INTERNAL_BLOCK_PROPERTIES = frozenset(
+    {"id", "collapsed", "heading", "background-color", "ls-type", "hl-type", "hl-page", "hl-color"}
+)
+
+
+def highlight_lines(block: Block) -> tuple[str, ...]:
+    """The block's lines as Readwise wrote them: only Logseq's internal properties removed."""
+    dropped = {p.index for p in block.properties if p.key.lower() in INTERNAL_BLOCK_PROPERTIES}
+    if not dropped:
+        return block.lines
+    return tuple(line for i, line in enumerate(block.lines) if i not in dropped)
+
+
 def location_of(block: Block) -> tuple[str | None, str | None]:
     """(location URL, location label) from the end of the block's text."""
-    lines = block.content_lines()
+    lines = highlight_lines(block)
     if not lines:
         return None, None
     url, label, _ = _split_location(lines[-1])
@@ -174,7 +190,7 @@ def _split_location(last: str) -> tuple[str | None, str | None, str]:
 
 def text_of(block: Block) -> str:
     """The highlight text without its location suffix, normalized."""
-    lines = list(block.content_lines())
+    lines = list(highlight_lines(block))
     if lines:
         lines[-1] = _split_location(lines[-1])[2]
     return normalize_text("\n".join(lines))
@@ -182,7 +198,7 @@ def text_of(block: Block) -> str:
 
 def _locate(block: Block) -> tuple[str | None, str | None, str]:
     """``location_of(block)`` and ``text_of(block)`` in one pass."""
-    lines = list(block.content_lines())
+    lines = list(highlight_lines(block))
     if not lines:
         return None, None, normalize_text("")
     url, label, lines[-1] = _split_location(lines[-1])
