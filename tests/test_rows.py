@@ -448,6 +448,17 @@ def test_L1_page_links_through_the_index() -> None:
     assert converted.references == {"machine learning", "ml", "a:b", "nowhere"}
 
 
+def test_L1_links_in_table_rows_escape_the_pipe() -> None:
+    check(
+        "- | [[ML]] | #v1.2 | ![a](../assets/x.png){:width 5} |\n  | --- | --- | --- |\n",
+        "- | [[Machine Learning\\|ML]] | [[v1.2]] | ![[x.png\\|5]] |\n  | --- | --- | --- |\n",
+    )
+
+
+def test_L2_tag_ends_before_a_link() -> None:
+    check("- #tag[[ML]] x\n", "- #tag[[Machine Learning|ML]] x\n")
+
+
 def test_L2_tags_valid_kept_invalid_become_links() -> None:
     check(
         "- #inbox #v1.2 #2023 #c++ #focus. (see #todo) a#b #FF0000 #日本語\n",

@@ -50,7 +50,7 @@ TOKEN_RE = re.compile(
     r"|(?P<ref>\[\[(?P<refname>[^\[\]\n]+?)\]\])"
     r"|(?P<bref>\(\((?P<uuid>" + UUID + r")\)\))"
     r"|(?P<bare>(?:https?|ftp|file)://[^\s<>\[\]()]*(?:\([^\s<>()]*\)[^\s<>\[\]()]*)*)"
-    r"|(?P<hashtag>(?<!\S)#(?P<hashname>[^" + _TAG_END + r"\[+][^" + _TAG_END + r"]*))"
+    r"|(?P<hashtag>(?<!\S)#(?P<hashname>[^" + _TAG_END + r"\[+](?:(?!\[\[)[^" + _TAG_END + r"])*))"
     r"|(?P<hl>\^\^)"
 )
 VERBATIM = ("escape", "code", "dmath", "math", "comment", "html", "autolink", "wembed", "bare")
@@ -60,6 +60,7 @@ _ASSET_RE = re.compile(r"^(?:\.\.?/)*assets/(?P<path>[^?#]+)$")
 _SIZE_RE = re.compile(r":(?P<key>height|width)\s+(?P<value>\d+)")
 _TAG_OK_RE = re.compile(r"[\w\-/]+")
 _TICKS_RE = re.compile(r"`+")
+_WIKILINK_RE = re.compile(r"!?\[\[[^\[\]\n]*\]\]")
 MEDIA_MACROS = frozenset({"video", "youtube", "vimeo", "tweet", "twitter", "bilibili"})
 MAX_MACRO_DEPTH = 5
 
@@ -222,7 +223,12 @@ def convert_inline(text: str, env: InlineEnv) -> str:
         env.ticks = outer_ticks
 
 
+def _escape_pipes(match: re.Match[str]) -> str:
+    return re.sub(r"(?<!\\)\|", r"\\|", match.group(0))
+
+
 def _convert(text: str, env: InlineEnv) -> str:
+    table = text.lstrip().startswith("|")  # a table row: "|" in a link would split the cell
     out: list[str] = []
     markers: list[int] = []  # positions in ``out`` of ^^ highlight markers (H2)
     pos = 0
@@ -237,6 +243,8 @@ def _convert(text: str, env: InlineEnv) -> str:
         elif kind == "hl":
             markers.append(len(out))
             out.append(whole)
+        elif table:
+            out.append(_WIKILINK_RE.sub(_escape_pipes, _RULES[kind](match, env)))
         else:
             out.append(_RULES[kind](match, env))
     out.append(text[pos:])
