@@ -11,9 +11,14 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from syncd.config import load_config
+from syncd.state import StateStore
+from syncd.sync import SyncEngine
 
 REPO = Path(__file__).resolve().parents[1]
 TEMP_RE = re.compile(r"^\.syncd\..*\.tmp$")
@@ -171,3 +176,65 @@ def run_measured(
     head, _, peak = done.stderr.rpartition("\nPEAK_RSS_KIB=")
     done.stderr = head
     return done, int(peak.strip())
+
+
+WAIT = 60.0  # bound for something that must happen; never reached when things work
+
+
+class DaemonProcess:
+    """``python -m syncd run -c CONFIG -v`` with its log in a file."""
+
+    def __init__(self, home: Home, log_path: Path) -> None:
+        self.home = home
+        self.log_path = log_path
+        self._log = log_path.open("a", encoding="utf-8")
+        self._offset = log_path.stat().st_size
+        env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "JOURNAL_STREAM")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "syncd", "run", "-c", str(home.config), "-v"],
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            cwd=REPO,
+            env=env,
+        )
+
+    def log(self) -> str:
+        """What this process logged (the file may hold earlier processes' lines too)."""
+        with self.log_path.open(encoding="utf-8", errors="replace") as handle:
+            handle.seek(self._offset)
+            return handle.read()
+
+    def wait_for(self, predicate: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"daemon exited ({self.proc.returncode}) waiting for {what}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {what} within {timeout} s:\n{self.log()[-3000:]}")
+            time.sleep(0.02)
+
+    def wait_ready(self) -> None:
+        self.wait_for(lambda: " ready: " in self.log(), "ready")
+
+    def count(self, pattern: str) -> int:
+        return len(re.findall(pattern, self.log()))
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=WAIT)
+        self._log.close()
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        code = self.proc.wait(timeout=WAIT)
+        self._log.close()
+        return code
+
+
+def engine_for(home: Home, *, bulk: bool = True) -> tuple[SyncEngine, StateStore]:
+    """The sync engine on ``home`` in this process (for tests that inject faults)."""
+    config, _ = load_config(home.config)
+    state = StateStore.open(home.state / "state.sqlite3")
+    return SyncEngine(config, state, bulk=bulk), state

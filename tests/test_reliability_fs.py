@@ -20,25 +20,17 @@ from pathlib import Path
 
 import pytest
 
-from syncd.config import load_config
-from syncd.state import StateStore
-from syncd.sync import SyncEngine
 from tests.reliability_helpers import (
     REPO,
     TEMP_RE,
     Home,
+    engine_for,
     error_lines,
     highlight_url,
     run_syncd,
 )
 
 # --------------------------------------------------------------------------- helpers
-
-
-def engine_for(home: Home, *, bulk: bool = True) -> tuple[SyncEngine, StateStore]:
-    config, _ = load_config(home.config)
-    state = StateStore.open(home.state / "state.sqlite3")
-    return SyncEngine(config, state, bulk=bulk), state
 
 
 def _mounts_available() -> str | None:
