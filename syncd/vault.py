@@ -3,8 +3,9 @@
 Every path is vault-relative POSIX text (``"Readwise/Books/Title.md"``). ``Vault.resolve`` turns
 it into an absolute path after checking that it stays inside the vault, following symlinks of
 existing folders. ``Vault.write_atomic`` writes a temp file beside the note
-(``.syncd.<name>.<random>.tmp``), fsyncs it, and either links it into place (new notes:
-``create_only``, never clobbers) or renames it over the note after re-checking the note's stat
+(``.syncd.<name>.<random>.tmp``), fsyncs it, and either moves it into place without ever
+clobbering (new notes, ``create_only``: ``renameat2(RENAME_NOREPLACE)``, or a hard link where
+that is missing) or renames it over the note after re-checking the note's stat
 stamp against the one the caller read (compare-and-swap), then fsyncs the folder.
 
 What a replace does not keep: the inode number, hard links, extended attributes/ACLs and the
@@ -49,6 +50,12 @@ SKIPPED_FOLDERS = frozenset({".obsidian", ".trash", ".git"})
 _MAX_TEMP_NAME_PART = 150  # bytes of the note name kept in a temp name; longer ones are hashed
 _DIR_FSYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP})
 _LINK_UNSUPPORTED = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV})
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+# the file system (or kernel) has no RENAME_NOREPLACE
+_RENAME_NOREPLACE_UNSUPPORTED = frozenset(
+    {errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP}
+)
 
 
 MARKER = ".obsidian"  # the folder that makes a folder an Obsidian vault
@@ -269,8 +276,9 @@ class Vault:
 
         ``expected`` is the stamp from ``read_text`` (None: the note must not exist). Right
         before the rename the note is ``lstat``-ed again; if it changed, nothing is written and
-        ``ConcurrentModification`` is raised. ``create_only`` links the temp file into place, so
-        a note that appeared meanwhile is never clobbered (``ConcurrentModification``).
+        ``ConcurrentModification`` is raised. ``create_only`` moves the temp file into place with
+        a rename that refuses to replace (or a hard link), so a note that appeared meanwhile is
+        never clobbered (``ConcurrentModification``).
         ``durable=False`` skips the fsyncs (bulk runs call ``syncfs`` once at the end).
         Refuses symlinks as the note itself. OS errors become ``VaultWriteError``; the temp file
         is removed on every failure.
@@ -313,7 +321,9 @@ class Vault:
             os.fchmod(fd, mode)
             if durable:
                 os.fsync(fd)
-            if create_only and _link_no_clobber(tmp, path):
+            if create_only and _rename_no_clobber(tmp, path):
+                pass  # one system call where the file system has renameat2(RENAME_NOREPLACE)
+            elif create_only and _link_no_clobber(tmp, path):
                 Path(tmp).unlink()
             else:
                 _check_current(path, _lstat_or_none(path), expected, create_only)
@@ -335,7 +345,16 @@ class Vault:
                     Path(tmp).unlink()
 
     def _make_parents(self, folder: Path, durable: bool) -> None:
-        """Create the note's missing folders, each checked to stay inside the vault."""
+        """Create the note's missing folders, each checked to stay inside the vault.
+
+        ``folder`` comes from ``resolve``, which resolved and checked its existing part: when
+        all of it exists (a real folder, not a symlink) there is nothing to create or check.
+        """
+        try:
+            if stat.S_ISDIR(os.lstat(folder).st_mode):
+                return
+        except OSError:
+            pass
         if not self.root.is_dir():
             raise VaultWriteError("vault folder is missing (not created by syncd)", self.root)
         rel_parts = folder.relative_to(self.root).parts
@@ -469,6 +488,24 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+def _rename_no_clobber(tmp: str, path: Path) -> bool:
+    """Rename ``tmp`` to ``path`` unless ``path`` exists (``renameat2`` with
+    ``RENAME_NOREPLACE``: atomic, never clobbers, no temp name left behind by a crash). False
+    where the C library or the file system has no such rename: the caller links instead."""
+    func = _libc_renameat2()
+    if func is None:
+        return False
+    if func(_AT_FDCWD, os.fsencode(tmp), _AT_FDCWD, os.fsencode(path), _RENAME_NOREPLACE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code == errno.EEXIST:
+        raise ConcurrentModification("note appeared on disk before syncd created it", path)
+    if code in _RENAME_NOREPLACE_UNSUPPORTED:
+        log.debug("no renameat2(RENAME_NOREPLACE) on %s; create by link", path.parent)
+        return False
+    raise OSError(code, os.strerror(code), str(path))
+
+
 def _link_no_clobber(tmp: str, path: Path) -> bool:
     """Hard-link ``tmp`` to ``path``; False when the file system has no hard links."""
     try:
@@ -505,6 +542,18 @@ def _reason(exc: OSError) -> str:
     if exc.errno is not None:
         return f"{os.strerror(exc.errno)} [{errno.errorcode.get(exc.errno, exc.errno)}]"
     return str(exc)
+
+
+@functools.cache
+def _libc_renameat2() -> Callable[[int, bytes, int, bytes, int], int] | None:
+    """``renameat2(2)`` from the C library (Linux, glibc 2.28+), or None where there is none."""
+    try:
+        func = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    func.restype = ctypes.c_int
+    return cast("Callable[[int, bytes, int, bytes, int], int]", func)
 
 
 @functools.cache

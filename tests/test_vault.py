@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import shlex
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import syncd.vault
 from syncd.errors import ConcurrentModification, PageError, VaultWriteError
 from syncd.names import sanitize_title, unique_name
 from syncd.vault import FileStamp, Vault, is_temp_file
@@ -319,12 +321,46 @@ def test_create_only_note_appears_during_the_write(
     assert temp_files(root) == []
 
 
+def no_rename_noreplace(monkeypatch: pytest.MonkeyPatch, code: int = errno.EINVAL) -> None:
+    """Make renameat2(RENAME_NOREPLACE) fail with ``code`` (EINVAL: a file system without it)."""
+
+    def renameat2(*args: object) -> int:
+        ctypes.set_errno(code)
+        return -1
+
+    monkeypatch.setattr(syncd.vault, "_libc_renameat2", lambda: renameat2)
+
+
+def test_create_only_without_rename_noreplace_links(
+    vault: Vault, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_rename_noreplace(monkeypatch)
+    linked: list[object] = []
+    real_link = os.link
+
+    def link(src: str, dst: str) -> None:
+        linked.append(dst)
+        real_link(src, dst)
+
+    monkeypatch.setattr(os, "link", link)
+    vault.write_atomic("n.md", "x\n", expected=None, create_only=True)
+    assert (root / "n.md").read_text() == "x\n"
+    assert linked == [root / "n.md"]
+    assert temp_files(root) == []
+    (root / "m.md").write_text("mine\n")
+    with pytest.raises(ConcurrentModification, match="appeared"):
+        vault.write_atomic("m.md", "syncd\n", expected=None, create_only=True)
+    assert (root / "m.md").read_text() == "mine\n"
+    assert temp_files(root) == []
+
+
 def test_create_only_without_hard_links_falls_back(
     vault: Vault, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def no_links(src: object, dst: object) -> None:
         raise OSError(errno.EPERM, "Operation not permitted")
 
+    no_rename_noreplace(monkeypatch)
     monkeypatch.setattr(os, "link", no_links)
     vault.write_atomic("n.md", "x\n", expected=None, create_only=True)
     assert (root / "n.md").read_text() == "x\n"
@@ -335,7 +371,7 @@ def enospc(*args: object) -> None:
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
-@pytest.mark.parametrize("target", ["replace", "fsync", "write", "link"])
+@pytest.mark.parametrize("target", ["replace", "fsync", "write", "link", "renameat2"])
 def test_injected_disk_full_keeps_original_and_removes_temp(
     vault: Vault, root: Path, monkeypatch: pytest.MonkeyPatch, target: str
 ) -> None:
@@ -343,8 +379,13 @@ def test_injected_disk_full_keeps_original_and_removes_temp(
     note.write_text("original\n")
     read = vault.read_text("n.md")
     assert read is not None
-    monkeypatch.setattr(os, target, enospc)
-    if target == "link":  # link is used for new notes only
+    if target == "renameat2":
+        no_rename_noreplace(monkeypatch, errno.ENOSPC)
+    else:
+        monkeypatch.setattr(os, target, enospc)
+    if target == "link":
+        no_rename_noreplace(monkeypatch)
+    if target in ("link", "renameat2"):  # used for new notes only
         with pytest.raises(VaultWriteError, match="No space left") as info:
             vault.write_atomic("new.md", "x\n", expected=None, create_only=True)
         assert not (root / "new.md").exists()
