@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Protocol
 from syncd.convert import page as convert
 from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex
 from syncd.convert.page import ConvertedNote, Unsupported
-from syncd.errors import ConcurrentModification, PageError, SyncdError, VaultWriteError
+from syncd.errors import ConcurrentModification, SyncdError, VaultWriteError
 from syncd.logseq.dates import COMMON_TITLE_FORMATS, compile_format, format_moment
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.graph_config import GraphConfig
@@ -107,7 +107,6 @@ MAX_CORRECTIONS = 3  # times one page may be converted again in a run after the 
 CONFLICT_INFIX = ".sync-conflict-"
 DEFAULT_DAILY_FORMAT = "YYYY-MM-DD"
 DEFAULT_ATTACHMENTS = "assets"
-HLS_PREFIX = "hls__"
 _SKIPPED_REASONS = {
     WHITEBOARD: "whiteboard (no Obsidian equivalent; not converted)",
     ORG: "Org-mode page (only Markdown graphs are converted)",
@@ -234,10 +233,14 @@ class FoundFile:
     """A file of the graph: its state key (graph-relative POSIX path), where, and its stat."""
 
     key: str
-    path: Path
+    abspath: str
     size: int
     mtime_ns: int
     kind: str  # PAGE or JOURNAL (page files), WHITEBOARD / ORG / PDF_HIGHLIGHTS, or "asset"
+
+    @property
+    def path(self) -> Path:
+        return Path(self.abspath)
 
 
 @dataclass
@@ -273,13 +276,17 @@ class GraphLayout:
         self.whiteboards_dir = _join(graph.whiteboards_directory)
         self.assets_dir = "assets"
         self._special = {"logseq", self.assets_dir, self.whiteboards_dir} - {""}
+        self._prefix = str(root).rstrip(os.sep) + os.sep
 
     def classify(self, rel: str) -> str | None:
         """PAGE, JOURNAL, WHITEBOARD, ORG, PDF_HIGHLIGHTS, "asset", or None (not ours)."""
-        parts = rel.split("/")
-        if any(_ignored_segment(p) for p in parts) or is_temp_file(parts[-1]):
+        if ("/." in rel or rel.startswith(".")) and any(
+            _ignored_segment(p) for p in rel.split("/")
+        ):
             return None
-        if rel.startswith("logseq/") or is_hidden(rel, self.graph.hidden):
+        if is_temp_file(rel) or rel.startswith("logseq/") or "node_modules/" in rel:
+            return None
+        if self.graph.hidden and is_hidden(rel, self.graph.hidden):
             return None
         if _under(rel, self.assets_dir):
             return PDF_HIGHLIGHTS if rel.endswith(".edn") else "asset"
@@ -303,7 +310,7 @@ class GraphLayout:
 
     def _walk(self, folder: str, listing: GraphListing, done: set[str]) -> None:
         base = self.root if folder == "." else self.root / folder
-        stack = [base]
+        stack = [str(base)]
         while stack:
             current = stack.pop()
             try:
@@ -313,14 +320,17 @@ class GraphLayout:
             except OSError as exc:
                 log.warning("%s: cannot list folder: %s", current, exc.strerror or exc)
                 continue
+            prefix = self._prefix
             for entry in entries:
-                rel = Path(entry.path).relative_to(self.root).as_posix()
+                rel = entry.path[len(prefix) :]
+                if os.sep != "/":  # pragma: no cover - POSIX only
+                    rel = rel.replace(os.sep, "/")
                 if rel in done:
                     continue
                 try:
                     if entry.is_dir(follow_symlinks=False):
                         if not _ignored_segment(entry.name) and rel not in self._special - {folder}:
-                            stack.append(Path(entry.path))
+                            stack.append(entry.path)
                         continue
                     if not entry.is_file():
                         continue
@@ -331,10 +341,10 @@ class GraphLayout:
                 except OSError:
                     continue
                 done.add(rel)
-                self.add(listing, rel, Path(entry.path), st.st_size, st.st_mtime_ns, kind)
+                self.add(listing, rel, entry.path, st.st_size, st.st_mtime_ns, kind)
 
     def add(
-        self, listing: GraphListing, rel: str, path: Path, size: int, mtime_ns: int, kind: str
+        self, listing: GraphListing, rel: str, path: str, size: int, mtime_ns: int, kind: str
     ) -> None:
         if kind == "asset":
             key = rel[len(self.assets_dir) + 1 :]
@@ -589,9 +599,9 @@ class Host(Protocol):
     @property
     def state(self) -> StateStore: ...
     @property
-    def max_page_bytes(self) -> int: ...
-    @property
     def repair_mojibake(self) -> bool: ...
+
+    def read_page(self, path: Path) -> tuple[bytes, os.stat_result] | None: ...
 
     def write_note(
         self,
@@ -816,6 +826,8 @@ class _Run:
         self.index = GraphIndex()
         self.whiteboards: list[str] = []
         self.copies: dict[str, str] = {}  # note -> its conflict copy written in this run
+        self.listings: dict[str, set[str]] = {}  # vault folder -> folded names (pass 1 only)
+        self.listings_frozen = True
         self._ctx: InlineContext | None = None
 
     # -- overview --------------------------------------------------------------------------
@@ -905,7 +917,7 @@ class _Run:
                 st = path.stat()
             except OSError:
                 continue
-            m.layout.add(listing, rel, path, st.st_size, st.st_mtime_ns, kind)
+            m.layout.add(listing, rel, str(path), st.st_size, st.st_mtime_ns, kind)
         return listing, False
 
     def report_skipped(self, listing: GraphListing, stamps: Mapping[str, tuple[int, int]]) -> None:
@@ -927,7 +939,10 @@ class _Run:
             found = self.found[key]
             cached = self.old_facts.get(key)
             try:
-                data = self.read(found)
+                got = self.read(found.path)
+                if got is None:
+                    continue  # gone since the listing: the next scan sees it removed
+                data, now = got
                 digest = hashlib.sha256(data).hexdigest()
                 if (
                     cached is not None
@@ -936,10 +951,12 @@ class _Run:
                     and not settings_changed
                 ):
                     # same bytes, new stat: nothing to convert
-                    self.facts[key] = replace(cached, size=found.size, mtime_ns=found.mtime_ns)
+                    self.facts[key] = replace(cached, size=now.size, mtime_ns=now.mtime_ns)
                     self.m.stage_page(key, self.facts[key])
                     continue
-                self.facts[key] = self.page_facts(found, data, digest, cached)
+                self.facts[key] = self.page_facts(
+                    replace(found, size=now.size, mtime_ns=now.mtime_ns), data, digest, cached
+                )
             except (SyncdError, OSError) as exc:
                 self.fail(found.path, exc)
                 continue
@@ -947,16 +964,15 @@ class _Run:
             if self.progress is not None and number % 512 == 0:
                 self.progress(number, len(keys))
 
-    def read(self, found: FoundFile) -> bytes:
-        limit = self.host.max_page_bytes
-        size = found.path.stat().st_size
-        if size > limit:
-            raise PageError(
-                f"page too large ({size} bytes; the limit is {limit}, "
-                "set max_page_size to raise it)",
-                found.path,
-            )
-        return found.path.read_bytes()
+    def read(self, path: Path) -> tuple[bytes, FoundFile] | None:
+        """The page's bytes and the stat they came with; None when it is gone. Too large
+        pages and things that are not regular files (a FIFO never blocks) raise PageError."""
+        got = self.host.read_page(path)
+        if got is None:
+            return None
+        data, st = got
+        key = path.relative_to(self.m.root).as_posix()
+        return data, FoundFile(key, str(path), st.st_size, st.st_mtime_ns, PAGE)
 
     def fail(self, path: Path, exc: BaseException) -> None:
         if isinstance(exc, SyncdError):
@@ -1068,12 +1084,21 @@ class _Run:
 
     def foreign(self, note: str) -> bool:
         """A vault file at ``note`` that is not this page's note: the user's own, or the note
-        of a page that left the graph (rule 6: it stays as it is)."""
+        of a page that left the graph (rule 6: it stays as it is). Folder listings are read
+        once per folder until pass 2 starts writing."""
         folder, _ = _split_note(note)
-        try:
-            return self.m.vault.exists_ci(folder, PurePosixPath(note).name)
-        except VaultWriteError:
-            return True
+        names = self.listings.get(folder)
+        if names is None:
+            try:
+                path = self.m.vault.root if not folder else self.m.vault.resolve(folder)
+                names = {fold_name(entry.name) for entry in os.scandir(path)}
+            except (FileNotFoundError, NotADirectoryError):
+                names = set()
+            except (OSError, VaultWriteError):
+                return True
+            if self.listings_frozen:
+                self.listings[folder] = names
+        return fold_name(PurePosixPath(note).name) in names
 
     def taken_by_other(self, note: str, key: str) -> bool:
         holder = self.claimed.get(fold_name(note))
@@ -1162,6 +1187,8 @@ class _Run:
         return self._ctx
 
     def pass_two(self, keys: list[str]) -> None:
+        self.listings.clear()
+        self.listings_frozen = False  # notes get written from here on
         queue = list(reversed(keys))
         queued = set(keys)
         redone: Counter[str] = Counter()
@@ -1184,8 +1211,10 @@ class _Run:
         """Read and parse a page for pass 2, with its facts from the full parse; None when it
         changed since pass 1 (the next run takes it)."""
         path = self.found[key].path if key in self.found else self.m.root / key
-        found = self.found.get(key) or _found_now(key, path)
-        data = self.read(found)
+        got = self.read(path)
+        if got is None:
+            return None  # gone: its note stays (rule 6)
+        data, st = got
         digest = hashlib.sha256(data).hexdigest()
         if digest != used.sha256 and key in self.changed:
             log.info("%s changed while migrating; the next run takes it", path)
@@ -1195,12 +1224,11 @@ class _Run:
         kind = used.kind
         if kind != JOURNAL:
             kind = READWISE if is_readwise_page(page) else PAGE
-        st = path.stat()
         converter = self.m.converter
         facts = replace(
             used,
-            size=st.st_size,
-            mtime_ns=st.st_mtime_ns,
+            size=st.size,
+            mtime_ns=st.mtime_ns,
             sha256=digest,
             kind=kind,
             aliases=tuple(converter.page_aliases(page, self.m.graph)),
@@ -1208,8 +1236,8 @@ class _Run:
             page_uuid=converter.page_uuid(page) or "",
         )
         record = SourceRecord(
-            size=st.st_size,
-            mtime_ns=st.st_mtime_ns,
+            size=st.size,
+            mtime_ns=st.mtime_ns,
             sha256=digest,
             doc_id=None,
             status="ok",
@@ -1431,11 +1459,6 @@ def _split_note(note: str) -> tuple[str, str]:
     path = PurePosixPath(note)
     folder = str(path.parent)
     return ("" if folder == "." else folder), path.stem
-
-
-def _found_now(key: str, path: Path) -> FoundFile:
-    st = path.stat()
-    return FoundFile(key, path, st.st_size, st.st_mtime_ns, PAGE)
 
 
 # --------------------------------------------------------------------------------- files

@@ -323,9 +323,9 @@ class SyncEngine:
             self._commit()
 
     # -- what a graph migration needs (syncd.migrate.Host) ----------------------------------
-    @property
-    def max_page_bytes(self) -> int:
-        return self.config.max_page_bytes
+    def read_page(self, path: Path) -> tuple[bytes, os.stat_result] | None:
+        """A page's bytes and their stat (None: gone); PageError for a FIFO or a huge file."""
+        return _read_page(path, self.config.max_page_bytes)
 
     @property
     def repair_mojibake(self) -> bool:

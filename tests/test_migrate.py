@@ -543,3 +543,35 @@ def test_conflict_copy_names_stay_within_255_bytes() -> None:
 def test_empty_report_has_no_lines() -> None:
     assert MigrationReport().lines() == []
     assert not MigrationReport()
+
+
+def test_a_bad_page_is_reported_and_the_others_still_migrate(g: Graph) -> None:
+    g.page("Binary.md").write_bytes(b"\x00\x01 not text")
+    fifo = g.page("Pipe.md")
+    os.mkfifo(fifo)
+    config = config_for_paths(g.graph, g.vault, include=Include.ALL, state_dir=g.state)
+    with StateStore.open(g.state / "state.sqlite3") as store:
+        engine = SyncEngine(config, store, clock=lambda: CLOCK)
+        report = engine.scan()
+        assert [Path(p).name for p, _ in report.failures] == ["Binary.md"]  # a FIFO is no file
+        daemon = engine.sync_paths([fifo])  # the daemon may name it: refused, never blocks
+        assert [Path(p).name for p, _ in daemon.failures] == ["Pipe.md"]
+        assert "not a regular file" in daemon.failures[0][1]
+    assert set(report.changed) == EXPECTED_NOTES
+
+
+def test_a_page_that_leaves_the_graph_keeps_its_note(g: Graph) -> None:
+    g.run()
+    ml = g.note("Machine Learning.md")
+    before = g.snapshot()
+    g.page("Machine Learning.md").unlink()
+    g.run([g.page("Machine Learning.md")])  # the daemon sees the delete
+    assert g.note("Machine Learning.md") == ml  # rule 6
+    changed = changed_files(before, g.snapshot())
+    # only notes that linked through its aliases change; Readwise notes are never rewritten
+    assert "Books/How to Take Smart Notes.md" not in changed
+    assert changed <= {"2024-08-30.md", "contents.md", "Zettelkasten Method.md"}
+    with StateStore.open(g.state / "state.sqlite3") as store:
+        facts = store.graph_pages(g.vault.name, str(g.graph.resolve()))
+    assert "pages/Machine Learning.md" not in facts
+    assert g.run().changed == []
