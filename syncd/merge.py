@@ -59,17 +59,30 @@ def split_frontmatter(text: str) -> tuple[str, str]:
 class _Plan:
     """Which document items are already known, and where they sit in the note."""
 
-    def __init__(self, doc: Document, body_lines: list[str], seen: Mapping[str, str]) -> None:
+    def __init__(
+        self, doc: Document, body_lines: list[str], seen: Mapping[str, str], head: str = ""
+    ) -> None:
         self.seen = seen
         self.anchor_lines: dict[str, int] = {}
         for index, line in enumerate(body_lines):
             match = ANCHOR_RE.search(line)
             if match is not None:
                 self.anchor_lines.setdefault(match.group(1), index)
+        # anchors above the body: a note without frontmatter that starts with a --- rule and
+        # has another one below its highlights looks like frontmatter; they are known all
+        # the same (never written twice), just never rewritten there
+        self.head_anchors = frozenset(
+            match.group(1)
+            for line in head.split("\n")
+            if "^rw-" in line and (match := ANCHOR_RE.search(line)) is not None
+        )
+
+    def _in_note(self, anchor: str) -> bool:
+        return anchor in self.anchor_lines or anchor in self.head_anchors
 
     def known_as(self, item: Item, item_sha: str) -> str | None:
         """The id under which ``item`` is already known, or None for a new highlight."""
-        if item.id in self.seen or item.anchor in self.anchor_lines:
+        if item.id in self.seen or self._in_note(item.anchor):
             return item.id
         alt = item.alternate_id
         if alt is not None:
@@ -77,7 +90,7 @@ class _Plan:
             # highlight recorded under the URL alone is this one if its text is the same
             if self.seen.get(alt) == item_sha:
                 return alt
-            if anchor_for(alt) in self.anchor_lines and alt not in self.seen:
+            if self._in_note(anchor_for(alt)) and alt not in self.seen:
                 return alt
         return None
 
@@ -90,7 +103,7 @@ def merge_document(
         return _create(doc, ctx)
     head, body = split_frontmatter(existing)
     lines = body.split("\n")
-    plan = _Plan(doc, lines, seen)
+    plan = _Plan(doc, lines, seen, head)
     record: dict[str, str] = {}
     added: list[str] = []
     updated: list[str] = []

@@ -144,3 +144,26 @@ def test_highlights_the_user_deleted_come_back_once_after_the_state_is_lost(
     assert home.url_counts()[highlight_url("a", 2)] == 1
     assert home.once().returncode == 0
     assert home.url_counts()[highlight_url("a", 2)] == 1
+
+
+def test_highlights_above_a_rule_under_unclosed_frontmatter_are_not_written_again(
+    tmp_path: Path,
+) -> None:
+    """The user deleted the frontmatter's closing --- and later put a --- rule under the
+    highlights: everything above that rule now looks like frontmatter. Without state, the
+    anchors in it must still count (they did not, and every highlight was written again)."""
+    home = Home(tmp_path)
+    home.put("a", [1, 2])
+    assert home.once().returncode == 0
+    note = home.note("a")
+    unclosed = note.read_text("utf-8").replace("\n---\n- Highlights", "\n- Highlights", 1)
+    note.write_text(unclosed + "---\n\nMy notes below a rule.\n", "utf-8")
+    before = note.read_text("utf-8")
+    shutil.rmtree(home.state)
+    home.put("a", [1, 2], added=[[3]])
+    assert home.once().returncode == 0
+    assert sorted(home.vault_files()) == ["Readwise/Articles/Document a.md"]
+    text = note.read_text("utf-8")
+    assert text.startswith(before.rstrip("\n"))
+    for n in (1, 2, 3):
+        assert text.count(highlight_url("a", n)) == 1, text
