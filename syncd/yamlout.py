@@ -20,7 +20,8 @@ _SPECIAL = re.compile(
     r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
     r"|null|Null|NULL|~|[-+]?(?:\d[\d_]*)?(?:\.\d*)?(?:[eE][-+]?\d+)?|[-+]?\.(?:inf|Inf|INF)"
     r"|\.(?:nan|NaN|NAN)|0[xob][0-9a-fA-F_]+|[-+]?\d[\d_]*(?::[0-5]?\d)+(?:\.\d*)?"
-    r"|\d{4}-\d\d?-\d\d?(?:[Tt ].*)?)$"
+    r"|\d{4}-\d\d?-\d\d?(?:[Tt ].*)?"
+    r"|=|<<)$"  # YAML 1.1's value and merge keys: PyYAML cannot even load them as values
 )
 
 
