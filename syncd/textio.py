@@ -21,12 +21,12 @@ _MOJIBAKE_HINT = re.compile(
 
 def decode_page(data: bytes, path: Path | None = None, *, repair_mojibake: bool = True) -> str:
     """Decode a page's bytes. Raises ``PageError`` naming ``path`` when they are not text."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
     if not data.strip():
         raise PageError("empty page (no text at all)", path)
     if b"\x00" in data:
         raise PageError("binary file, not a text page (contains NUL bytes)", path)
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
