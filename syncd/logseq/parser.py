@@ -1,7 +1,8 @@
 """Logseq page text -> ``Page``: page properties, then the block outline.
 
 Rules (logseq-to-obsidian.md §0, checked against mldoc):
-- a block starts at a ``- `` bullet; nesting comes from *relative* indentation (TAB or spaces),
+- a block starts at a ``- `` bullet; nesting comes from *relative* indentation, every
+  whitespace character (TAB or space) counting as one column, as in mldoc,
 - every following line that is not a bullet is a continuation line of the current block,
 - nothing inside a fenced code block is a bullet, a property or anything else,
 - ``key:: value`` lines right after a block's first line are block properties; text before the
@@ -20,11 +21,11 @@ from syncd.logseq.model import Block, Page, Property
 BULLET_RE = re.compile(r"^([ \t]*)-(?:[ \t]+(.*)|[ \t]*)$")
 PROPERTY_RE = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_\-.*+!?/]*)::(?:[ \t]+(.*?))?[ \t]*$")
 FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
-TAB_WIDTH = 4
 
 
 def indent_width(indent: str) -> int:
-    return sum(TAB_WIDTH if ch == "\t" else 1 for ch in indent)
+    """Outline column of a bullet: mldoc counts a TAB like a space (level = 1 + characters)."""
+    return len(indent)
 
 
 def parse_property(line: str, index: int) -> Property | None:
