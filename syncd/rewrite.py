@@ -7,6 +7,7 @@ Fenced code blocks are tracked across lines and left byte for byte (row C1, C2, 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,10 +35,22 @@ class InlineContext:
     link_targets: dict[str, str] = field(default_factory=dict)
 
     def journal_date(self, name: str) -> date | None:
-        return parse_journal_title(name.strip(), self.journal_title_formats)
+        return _journal_date(name.strip(), self.journal_title_formats)
 
     def daily_note(self, day: date) -> str:
-        return format_moment(day, self.daily_note_format)
+        return _daily_note(day, self.daily_note_format)
+
+
+# Both are pure and see the same few names and days again and again (every [[link]] of every
+# block asks whether it is a journal date): cached, with a bound.
+@functools.lru_cache(maxsize=8192)
+def _journal_date(name: str, formats: tuple[str, ...]) -> date | None:
+    return parse_journal_title(name, formats)
+
+
+@functools.lru_cache(maxsize=8192)
+def _daily_note(day: date, fmt: str) -> str:
+    return format_moment(day, fmt)
 
 
 InlineRule = Callable[[str, InlineContext], str]
@@ -114,7 +127,39 @@ def split_protected(line: str) -> list[tuple[bool, str]]:
     return pieces
 
 
+# A rule listed here changes nothing in a text that lacks its trigger. A line holding no
+# trigger of any of its rules is returned as it is, without cutting it into pieces (most
+# lines of a Readwise page have no link at all).
+_TRIGGERS: dict[InlineRule, str] = {
+    rewrite_hash_links: "[[",
+    rewrite_page_links: "[[",
+    rewrite_highlights: "^^",
+}
+
+
+def _triggers(rules: Sequence[InlineRule]) -> tuple[str, ...] | None:
+    """The triggers of ``rules``; None when one of them has none (it must always run)."""
+    found: list[str] = []
+    for rule in rules:
+        trigger = _TRIGGERS.get(rule)
+        if trigger is None:
+            return None
+        if trigger not in found:
+            found.append(trigger)
+    return tuple(found)
+
+
+def _untouched(line: str, triggers: tuple[str, ...] | None) -> bool:
+    return triggers is not None and not any(t in line for t in triggers)
+
+
 def rewrite_line(line: str, rules: Sequence[InlineRule], ctx: InlineContext) -> str:
+    if _untouched(line, _triggers(rules)):
+        return line
+    return _rewrite_line(line, rules, ctx)
+
+
+def _rewrite_line(line: str, rules: Sequence[InlineRule], ctx: InlineContext) -> str:
     out: list[str] = []
     for protected, piece in split_protected(line):
         if not protected:
@@ -130,6 +175,7 @@ def rewrite_lines(
     """Apply ``rules`` to every line outside fenced code blocks."""
     out: list[str] = []
     fence: str | None = None
+    triggers = _triggers(rules)
     for line in lines:
         match = FENCE_RE.match(line)
         if fence is not None:
@@ -142,5 +188,5 @@ def rewrite_lines(
             fence = match.group(1)
             out.append(line)
             continue
-        out.append(rewrite_line(line, rules, ctx))
+        out.append(line if _untouched(line, triggers) else _rewrite_line(line, rules, ctx))
     return out
