@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from syncd.logseq.model import Page
-from syncd.logseq.parser import parse_page
+from syncd.logseq.parser import code_line_mask, opaque_spans, parse_page
 
 
 def tree(page: Page) -> list[tuple[int, str]]:
@@ -36,3 +36,53 @@ def test_a_tab_is_one_column_of_indentation_like_a_space(
     text: str, expected: list[tuple[int, str]]
 ) -> None:
     assert tree(parse_page(text)) == expected
+
+
+# --------------------------------------------------------------------------- code and #+BEGIN
+
+
+def test_a_fence_that_never_closes_is_text_and_hides_no_bullets() -> None:
+    page = parse_page("- a\n  ```\n- b\n\t- c\n")
+
+    assert tree(page) == [(0, "a"), (0, "b"), (1, "c")]
+    assert page.blocks[0].lines == ("a", "```")
+
+
+def test_a_fence_closes_at_the_next_fence_line_of_either_kind() -> None:
+    page = parse_page("- a\n  ~~~\n  - in code\n  ``` not a language\n- b\n  ````\n- c\n  ````\n")
+
+    assert tree(page) == [(0, "a"), (0, "b")]
+    assert page.blocks[0].lines == ("a", "~~~", "- in code", "``` not a language")
+    assert page.blocks[1].lines == ("b", "````", "- c", "````")
+
+
+def test_a_fence_on_the_bullet_line_opens_code() -> None:
+    page = parse_page("- ```\n  - in code\n  ```\n- b\n")
+
+    assert tree(page) == [(0, "```"), (0, "b")]
+
+
+@pytest.mark.parametrize("name", ["QUOTE", "TIP", "SRC", "QUERY", "quote"])
+def test_a_begin_block_hides_bullets(name: str) -> None:
+    page = parse_page(f"- a\n  #+BEGIN_{name}\n  - b\n  #+END_{name.upper()}\n- c\n")
+
+    assert tree(page) == [(0, "a"), (0, "c")]
+
+
+def test_a_begin_block_that_never_closes_is_text() -> None:
+    page = parse_page("- a\n  #+BEGIN_QUOTE\n  - b\n  #+END_TIP\n")
+
+    assert tree(page) == [(0, "a"), (1, "b")]
+
+
+def test_opaque_spans_pair_openers_with_their_closers() -> None:
+    lines = ["x", "```", "#+BEGIN_QUOTE", "```", "#+BEGIN_QUOTE", "- y", "#+END_QUOTE", "```"]
+
+    assert opaque_spans(lines) == [(1, 3, True), (4, 6, False)]
+    assert code_line_mask(lines) == (False, True, True, True, False, False, False, False)
+
+
+def test_only_verbatim_begin_blocks_are_code() -> None:
+    lines = ["#+BEGIN_SRC python", "[[x]]", "#+END_SRC", "#+BEGIN_NOTE", "[[y]]", "#+END_NOTE"]
+
+    assert code_line_mask(lines) == (True, True, True, False, False, False)

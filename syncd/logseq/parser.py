@@ -4,7 +4,10 @@ Rules (logseq-to-obsidian.md §0, checked against mldoc):
 - a block starts at a ``- `` bullet; nesting comes from *relative* indentation, every
   whitespace character (TAB or space) counting as one column, as in mldoc,
 - every following line that is not a bullet is a continuation line of the current block,
-- nothing inside a fenced code block is a bullet, a property or anything else,
+- nothing inside a fenced code block or a ``#+BEGIN_X`` ... ``#+END_X`` block is a bullet or a
+  property. A fence opens at a line starting with ```` ``` ```` or ``~~~`` and closes at the
+  next such line, whatever follows on it; ``#+BEGIN_QUOTE`` closes at ``#+END_QUOTE`` (any
+  case); one that never closes is text (mldoc's rules, not CommonMark's),
 - ``key:: value`` lines right after a block's first line are block properties; text before the
   first bullet, or a first bullet made only of properties, holds the page properties.
 
@@ -13,14 +16,20 @@ The parser never raises: any text gives some ``Page``.
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from syncd.logseq.model import Block, Page, Property
 
 BULLET_RE = re.compile(r"^([ \t]*)-(?:[ \t]+(.*)|[ \t]*)$")
 PROPERTY_RE = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_\-.*+!?/]*)::(?:[ \t]+(.*?))?[ \t]*$")
-FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+FENCE_RE = re.compile(r"^[ \t]*(?:```|~~~)")
+BEGIN_RE = re.compile(r"^[ \t]*#\+BEGIN_(\S+)", re.IGNORECASE)
+END_RE = re.compile(r"^[ \t]*#\+END_(\S+)", re.IGNORECASE)
+# #+BEGIN_ blocks whose content mldoc keeps verbatim, like fenced code (no links, no tags)
+VERBATIM_BLOCKS = frozenset({"SRC", "EXAMPLE", "EXPORT", "COMMENT"})
 
 
 def indent_width(indent: str) -> int:
@@ -33,6 +42,59 @@ def parse_property(line: str, index: int) -> Property | None:
     if match is None:
         return None
     return Property(key=match.group(1), value=(match.group(2) or "").strip(), index=index)
+
+
+def opaque_spans(
+    lines: Sequence[str], heads: Sequence[str] | None = None
+) -> list[tuple[int, int, bool]]:
+    """The fenced code and ``#+BEGIN_X`` blocks among ``lines``: (first, last, verbatim?).
+
+    ``heads[i]`` is what may open a block on line ``i`` (the text after ``- `` on a bullet
+    line); closing lines are read from ``lines``. Inside a block nothing else opens.
+    """
+    heads = lines if heads is None else heads
+    fences = [i for i, line in enumerate(lines) if FENCE_RE.match(line)]
+    ends: dict[str, list[int]] = {}
+    for i, line in enumerate(lines):
+        end = END_RE.match(line)
+        if end is not None:
+            ends.setdefault(end.group(1).upper(), []).append(i)
+    spans: list[tuple[int, int, bool]] = []
+    start = 0
+    while start < len(lines):
+        head = heads[start]
+        begin = BEGIN_RE.match(head)
+        if FENCE_RE.match(head):
+            closers, verbatim = fences, True
+        elif begin is not None:
+            name = begin.group(1).upper()
+            closers, verbatim = ends.get(name, []), name in VERBATIM_BLOCKS
+        else:
+            start += 1
+            continue
+        after = bisect.bisect_right(closers, start)
+        if after == len(closers):  # never closed: text
+            start += 1
+            continue
+        spans.append((start, closers[after], verbatim))
+        start = closers[after] + 1
+    return spans
+
+
+def code_line_mask(lines: Sequence[str]) -> tuple[bool, ...]:
+    """For each line, whether it is code: fenced, or in ``#+BEGIN_SRC``/``EXAMPLE``/... ."""
+    mask = [False] * len(lines)
+    for first, last, verbatim in opaque_spans(lines):
+        if verbatim:
+            mask[first : last + 1] = [True] * (last + 1 - first)
+    return tuple(mask)
+
+
+def _opaque_line_mask(lines: Sequence[str]) -> list[bool]:
+    mask = [False] * len(lines)
+    for first, last, _verbatim in opaque_spans(lines):
+        mask[first : last + 1] = [True] * (last + 1 - first)
+    return mask
 
 
 @dataclass
@@ -86,54 +148,41 @@ def _strip_continuation(raw: str, indent: str) -> str:
     return rest
 
 
-def _fence_toggle(open_fence: str | None, text: str) -> str | None:
-    """Track fenced code: return the fence that is open after ``text``."""
-    match = FENCE_RE.match(text)
-    if match is None:
-        return open_fence
-    marker = match.group(1)
-    if open_fence is None:
-        return marker
-    stripped = text.strip()
-    if stripped.startswith(open_fence[0] * len(open_fence)) and set(stripped) <= {open_fence[0]}:
-        return None
-    return open_fence
-
-
 def parse_page(text: str) -> Page:
     """Parse a page. ``text`` must already be decoded with ``\\n`` line ends."""
     raw_lines = text.split("\n")
     if raw_lines and raw_lines[-1] == "":
         raw_lines.pop()
+    bullets = [BULLET_RE.match(raw) for raw in raw_lines]
+    heads = [
+        raw if b is None else b.group(2) or "" for raw, b in zip(raw_lines, bullets, strict=True)
+    ]
+    inside = [False] * len(raw_lines)  # in code or a #+BEGIN block, after its opening line
+    for first, last, _verbatim in opaque_spans(raw_lines, heads):
+        inside[first + 1 : last + 1] = [True] * (last - first)
     preamble: list[str] = []
     roots: list[_Draft] = []
     stack: list[_Draft] = []
-    fence: str | None = None  # open code fence, if any
     current: _Draft | None = None
-    for number, raw in enumerate(raw_lines, start=1):
-        bullet = None if fence is not None else BULLET_RE.match(raw)
-        if bullet is not None:
-            indent = bullet.group(1)
-            width = indent_width(indent)
-            while stack and stack[-1].width >= width:
-                stack.pop()
-            draft = _Draft(indent=indent, width=width, line=number, lines=[bullet.group(2) or ""])
-            if stack:
-                draft.depth = stack[-1].depth + 1
-                stack[-1].children.append(draft)
+    for number, (raw, bullet) in enumerate(zip(raw_lines, bullets, strict=True), start=1):
+        if bullet is None or inside[number - 1]:
+            if current is None:
+                preamble.append(raw)
             else:
-                roots.append(draft)
-            stack.append(draft)
-            current = draft
-            fence = _fence_toggle(None, draft.lines[0])
+                current.lines.append(_strip_continuation(raw, current.indent))
             continue
-        if current is None:
-            preamble.append(raw)
-            fence = _fence_toggle(fence, raw)
-            continue
-        content = _strip_continuation(raw, current.indent)
-        current.lines.append(content)
-        fence = _fence_toggle(fence, content)
+        indent = bullet.group(1)
+        width = indent_width(indent)
+        while stack and stack[-1].width >= width:
+            stack.pop()
+        draft = _Draft(indent=indent, width=width, line=number, lines=[bullet.group(2) or ""])
+        if stack:
+            draft.depth = stack[-1].depth + 1
+            stack[-1].children.append(draft)
+        else:
+            roots.append(draft)
+        stack.append(draft)
+        current = draft
 
     blocks = tuple(root.freeze() for root in roots)
     properties = _preamble_properties(preamble)
