@@ -250,8 +250,6 @@ def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) 
         print(_summary(report, time.monotonic() - started, dry_run=dry_run), file=sys.stderr)
         for line in report.migration.lines():
             print(line)
-    for path, reason in report.failures:
-        print(f"failed: {path}: {reason}", file=sys.stderr)
     return EXIT_FAILURES if report.failures else EXIT_OK
 
 
