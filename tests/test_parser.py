@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import pytest
 
-from syncd.logseq.model import Page
+from syncd.logseq.model import Block, Page
 from syncd.logseq.parser import code_line_mask, opaque_spans, parse_page
 
 
 def tree(page: Page) -> list[tuple[int, str]]:
     """(depth, first line) of every block in document order."""
     return [(block.depth, block.first_line) for block in page.walk()]
+
+
+def props(block: Block) -> dict[str, str]:
+    return {p.key: p.value for p in block.properties}
 
 
 # --------------------------------------------------------------------------- nesting
@@ -63,10 +67,11 @@ def test_a_fence_on_the_bullet_line_opens_code() -> None:
 
 
 @pytest.mark.parametrize("name", ["QUOTE", "TIP", "SRC", "QUERY", "quote"])
-def test_a_begin_block_hides_bullets(name: str) -> None:
-    page = parse_page(f"- a\n  #+BEGIN_{name}\n  - b\n  #+END_{name.upper()}\n- c\n")
+def test_a_begin_block_hides_bullets_and_properties(name: str) -> None:
+    page = parse_page(f"- a\n  #+BEGIN_{name}\n  - b\n  k:: v\n  #+END_{name.upper()}\n- c\n")
 
     assert tree(page) == [(0, "a"), (0, "c")]
+    assert page.blocks[0].properties == ()
 
 
 def test_a_begin_block_that_never_closes_is_text() -> None:
@@ -86,3 +91,63 @@ def test_only_verbatim_begin_blocks_are_code() -> None:
     lines = ["#+BEGIN_SRC python", "[[x]]", "#+END_SRC", "#+BEGIN_NOTE", "[[y]]", "#+END_NOTE"]
 
     assert code_line_mask(lines) == (True, True, True, False, False, False)
+
+
+# --------------------------------------------------------------------------- properties
+
+
+def test_block_properties_may_follow_other_lines() -> None:
+    page = parse_page(
+        "- TODO a\n  SCHEDULED: <2024-09-01 Sun>\n  id:: 650a7c3e-0000-4a1b-9c2d-1234567890ab\n"
+    )
+
+    assert props(page.blocks[0]) == {"id": "650a7c3e-0000-4a1b-9c2d-1234567890ab"}
+    assert page.blocks[0].properties[0].index == 2
+
+
+def test_only_the_first_run_of_properties_counts() -> None:
+    page = parse_page("- a\n  k:: v\n  text\n  j:: w\n")
+
+    assert props(page.blocks[0]) == {"k": "v"}
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("ключ:: значение", {"ключ": "значение"}),
+        ("hl-page:: 3", {"hl-page": "3"}),
+        ("logseq.order-list-type:: number", {"logseq.order-list-type": "number"}),
+        ("k::", {"k": ""}),
+        ("k::  two  spaces  ", {"k": "two  spaces"}),
+        ("  k:: deeper", {"k": "deeper"}),
+        ("k::\tv", {}),  # mldoc wants a space after ::
+        ("k::v", {}),
+        ("k :: v", {}),
+        ("std::vector x", {}),
+        ("k::: v", {}),
+    ],
+)
+def test_property_lines_as_mldoc_reads_them(line: str, expected: dict[str, str]) -> None:
+    assert props(parse_page(f"- a\n  {line}\n").blocks[0]) == expected
+
+
+def test_a_quote_runs_over_property_lines_except_id() -> None:
+    quoted = parse_page("- a\n  > q\n  k:: v\n").blocks[0]
+    with_id = parse_page("- a\n  > q\n  id:: x\n  k:: v\n").blocks[0]
+    after_blank = parse_page("- a\n  > q\n\n  k:: v\n").blocks[0]
+
+    assert props(quoted) == {}
+    assert props(with_id) == {"id": "x", "k": "v"}
+    assert props(after_blank) == {"k": "v"}
+
+
+def test_no_properties_inside_code() -> None:
+    page = parse_page("- a\n  ```\n  k:: v\n  ```\n  j:: w\n")
+
+    assert props(page.blocks[0]) == {"j": "w"}
+
+
+def test_unicode_page_properties_in_the_preamble() -> None:
+    page = parse_page("ключ:: v\nx.y:: 1\n\n- a\n")
+
+    assert [(p.key, p.value) for p in page.properties] == [("ключ", "v"), ("x.y", "1")]

@@ -8,8 +8,9 @@ Rules (logseq-to-obsidian.md §0, checked against mldoc):
   property. A fence opens at a line starting with ```` ``` ```` or ``~~~`` and closes at the
   next such line, whatever follows on it; ``#+BEGIN_QUOTE`` closes at ``#+END_QUOTE`` (any
   case); one that never closes is text (mldoc's rules, not CommonMark's),
-- ``key:: value`` lines right after a block's first line are block properties; text before the
-  first bullet, or a first bullet made only of properties, holds the page properties.
+- a block's properties are its first run of ``key:: value`` lines outside code (usually right
+  after the first line; Logseq keeps the first run only); text before the first bullet, or a
+  first bullet made only of properties, holds the page properties.
 
 The parser never raises: any text gives some ``Page``.
 """
@@ -24,7 +25,9 @@ from dataclasses import dataclass, field
 from syncd.logseq.model import Block, Page, Property
 
 BULLET_RE = re.compile(r"^([ \t]*)-(?:[ \t]+(.*)|[ \t]*)$")
-PROPERTY_RE = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_\-.*+!?/]*)::(?:[ \t]+(.*?))?[ \t]*$")
+# mldoc: a key is any run of characters but whitespace and ``:`` (``ключ``, ``hl-page``,
+# ``logseq.order-list-type``); ``::`` is followed by a space or by the end of the line
+PROPERTY_RE = re.compile(r"^[ \t]*([^\s:]+)::(?: (.*)|[ \t]*)$")
 FENCE_RE = re.compile(r"^[ \t]*(?:```|~~~)")
 BEGIN_RE = re.compile(r"^[ \t]*#\+BEGIN_(\S+)", re.IGNORECASE)
 END_RE = re.compile(r"^[ \t]*#\+END_(\S+)", re.IGNORECASE)
@@ -118,18 +121,29 @@ class _Draft:
         )
 
 
-def block_properties(lines: tuple[str, ...]) -> tuple[Property, ...]:
-    """Properties of a block: a run of ``key:: value`` lines starting at its first line (a
-    properties-only block) or right after it. Lines inside code fences never count."""
-    if not lines:
-        return ()
-    start = 0 if PROPERTY_RE.match(lines[0]) else 1
+def block_properties(lines: Sequence[str]) -> tuple[Property, ...]:
+    """Properties of a block: its first run of ``key:: value`` lines outside code and
+    ``#+BEGIN`` blocks (mldoc reads every such run as a property drawer; Logseq keeps the
+    first one).
+
+    A ``> quote`` goes on until a blank line: mldoc reads the lines after it as more of the
+    quote (Markdown's lazy continuation), ``key:: value`` included, except ``id::``."""
     found: list[Property] = []
-    for index in range(start, len(lines)):
-        prop = parse_property(lines[index], index)
-        if prop is None:
+    in_quote = False
+    for index, (line, in_code) in enumerate(zip(lines, _opaque_line_mask(lines), strict=True)):
+        prop = None if in_code else parse_property(line, index)
+        if prop is not None and in_quote and prop.key.lower() != "id":
+            prop = None
+        if prop is not None:
+            found.append(prop)
+            in_quote = False
+            continue
+        if found:
             break
-        found.append(prop)
+        if not line.strip():
+            in_quote = False
+        elif not in_code and line.lstrip().startswith(">"):
+            in_quote = True
     return tuple(found)
 
 
