@@ -23,6 +23,7 @@ import pytest
 from tests.reliability_helpers import (
     REPO,
     TEMP_RE,
+    DaemonProcess,
     Home,
     engine_for,
     error_lines,
@@ -439,3 +440,36 @@ def test_permission_denied_in_the_vault_and_on_a_page(tmp_path: Path) -> None:
     assert home.temp_files() == []
     assert home.once().returncode == 0
     assert_each_page_complete_once(home, home.vault)
+
+
+def test_the_running_daemon_fails_closed_and_resumes_when_the_vault_returns(
+    tmp_path: Path,
+) -> None:
+    home = Home(tmp_path, settle="0.05s", rescan="0.5s")
+    home.put("a", [1])
+    daemon = DaemonProcess(home, tmp_path / "daemon.log")
+    try:
+        daemon.wait_ready()
+        assert home.url_counts()[highlight_url("a", 1)] == 1
+        marker = home.vault / ".obsidian"
+        marker.rename(tmp_path / "obsidian-away")  # the disk behind the vault went away
+        home.put("a", [1], added=[[2]])
+        home.put("b", [1])
+        daemon.wait_for(
+            lambda: daemon.count(r"vault has no \.obsidian/ folder") >= 2, "the refusal, twice"
+        )
+        assert home.url_counts()[highlight_url("a", 2)] == 0
+        assert not home.note("b").exists()
+        (tmp_path / "obsidian-away").rename(marker)  # back: the next scan syncs what waited
+        daemon.wait_for(
+            lambda: (
+                home.url_counts()[highlight_url("b", 1)] == 1
+                and home.url_counts()[highlight_url("a", 2)] == 1
+            ),
+            "the sync after the vault returned",
+        )
+        assert daemon.stop() == 0
+    finally:
+        daemon.kill()
+    assert daemon.proc.returncode == 0
+    assert home.url_counts()[highlight_url("a", 1)] == 1
