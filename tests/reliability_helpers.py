@@ -238,3 +238,16 @@ def engine_for(home: Home, *, bulk: bool = True) -> tuple[SyncEngine, StateStore
     config, _ = load_config(home.config)
     state = StateStore.open(home.state / "state.sqlite3")
     return SyncEngine(config, state, bulk=bulk), state
+
+
+_ERROR_RE = re.compile(r"(?:^|\s)ERROR (?:[\w.]+: )?(/.*)$")
+
+
+def page_failures(stderr: str) -> list[str]:
+    """``<path>: <reason>`` of every error line naming a path (one per failed page)."""
+    found = []
+    for line in stderr.splitlines():
+        match = _ERROR_RE.search(line)
+        if match is not None:
+            found.append(match.group(1))
+    return found

@@ -28,6 +28,7 @@ from tests.reliability_helpers import (
     engine_for,
     error_lines,
     highlight_url,
+    page_failures,
     run_syncd,
 )
 
@@ -334,7 +335,7 @@ def test_disk_full_in_the_vault_keeps_every_note_whole_and_the_next_run_complete
     assert "first=0" in done.stdout and "final=0" in done.stdout, (done.stdout, done.stderr)
     assert "full=1" in done.stdout, done.stdout
     stderr = (out / "full.stderr").read_text("utf-8")
-    enospc = [line for line in stderr.splitlines() if line.startswith("failed: ")]
+    enospc = page_failures(stderr)
     assert enospc and all("No space left on device" in line for line in enospc), stderr
     assert "Traceback" not in stderr
     before = {p.relative_to(out / "before"): p.read_bytes() for p in (out / "before").rglob("*.md")}
@@ -393,7 +394,7 @@ def test_a_read_only_vault_fails_each_page_and_changes_nothing(tmp_path: Path) -
     setup = f"mount --bind {home.vault} {home.vault} && mount -o remount,ro,bind {home.vault}"
     done = syncd_in_namespace(setup, ["once", "-c", str(home.config)])
     assert done.returncode == 1, done.stderr
-    failed = [line for line in done.stderr.splitlines() if line.startswith("failed: ")]
+    failed = page_failures(done.stderr)
     assert len(failed) == 2, done.stderr
     assert all("Read-only file system [EROFS]" in line for line in failed), failed
     assert "Traceback" not in done.stderr
@@ -432,7 +433,7 @@ def test_permission_denied_in_the_vault_and_on_a_page(tmp_path: Path) -> None:
         locked.chmod(0o755)
         unreadable.chmod(0o644)
     assert done.returncode == 1, done.stderr
-    failed = sorted(line for line in done.stderr.splitlines() if line.startswith("failed: "))
+    failed = sorted(page_failures(done.stderr))
     assert len(failed) == 3, done.stderr
     assert all("Permission denied" in line for line in failed), failed
     assert any(str(unreadable) in line for line in failed)

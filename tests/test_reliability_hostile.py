@@ -39,6 +39,7 @@ from tests.reliability_helpers import (
     error_lines,
     highlight_line,
     highlight_url,
+    page_failures,
     readwise_page,
     run_measured,
     run_syncd,
@@ -578,7 +579,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 
 
 def _failure_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith("failed: ")]
+    return page_failures(stderr)
 
 
 @pytest.mark.parametrize("case", [*PAGES, *SPECIAL_PAGES], ids=lambda c: c.id)
@@ -587,7 +588,7 @@ def test_hostile_page(case: PageCase, hostile_run: Run) -> None:
     failures = _failure_lines(stderr)
     for name in case.files:
         path = home.pages / name
-        mine = [line for line in failures if line.startswith(f"failed: {path}: ")]
+        mine = [line for line in failures if line.startswith(f"{path}: ")]
         if case.outcome == FAILED:
             assert len(mine) == 1, (name, failures)
             assert case.message in mine[0], mine[0]
