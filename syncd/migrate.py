@@ -70,7 +70,7 @@ from syncd.convert.page import ConvertedNote, Unsupported
 from syncd.errors import ConcurrentModification, SyncdError, VaultWriteError
 from syncd.logseq.dates import COMMON_TITLE_FORMATS, compile_format, format_moment
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
-from syncd.logseq.graph_config import GraphConfig
+from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
 from syncd.logseq.model import Page
 from syncd.logseq.parser import parse_page
 from syncd.names import sanitize_title, unique_name
@@ -648,14 +648,11 @@ class GraphMigration:
         self.vault = vault
         self.config = config
         self.root = config.path
-        self.graph = graph
         self.graph_key = str(config.path)
-        self.layout = GraphLayout(config.path, graph)
         self.options: ConvertOptions = config.convert
         self._converter = converter
-        formats = (graph.journal_title_format, *COMMON_TITLE_FORMATS)
-        self.title_formats = tuple(dict.fromkeys(formats))
-        self.journal_title = compile_format(graph.journal_title_format)
+        self._config_stamp = _stamp(config.path / CONFIG_PATH)
+        self.use_graph(graph)
         self._vault_layout: VaultLayout | None = None
         # waiting for the next commit
         self._out_pages: dict[str, GraphPage] = {}
@@ -665,6 +662,29 @@ class GraphMigration:
         self._out_assets: dict[str, GraphAsset] = {}
         self._out_assets_gone: set[str] = set()
         self._out_meta: str | None = None
+
+    def use_graph(self, graph: GraphConfig) -> None:
+        self.graph = graph
+        self.layout = GraphLayout(self.root, graph)
+        formats = (graph.journal_title_format, *COMMON_TITLE_FORMATS)
+        self.title_formats = tuple(dict.fromkeys(formats))
+        self.journal_title = compile_format(graph.journal_title_format)
+
+    def refresh_graph(self) -> None:
+        """Read ``logseq/config.edn`` again when it changed since it was read (the daemon
+        runs for weeks); a broken new one is reported and the old settings kept."""
+        stamp = _stamp(self.root / CONFIG_PATH)
+        if stamp == self._config_stamp:
+            return
+        try:
+            graph = load_graph_config(self.root)
+        except SyncdError as exc:
+            log.error("%s; keeping the settings read before", exc)
+            return
+        self._config_stamp = stamp
+        if graph != self.graph:
+            log.info("%s: graph settings changed: every page is converted again", self.root)
+            self.use_graph(graph)
 
     # -- what the engine and the daemon need ---------------------------------------------------
     @property
@@ -757,6 +777,7 @@ class GraphMigration:
     ) -> None:
         """Migrate what changed: the whole graph (``paths`` None: a full scan) or ``paths``."""
         self._vault_layout = None  # Obsidian's settings may have changed since the last run
+        self.refresh_graph()
         try:
             _Run(self, report, progress).go(paths)
         finally:
@@ -1453,6 +1474,14 @@ def _describe(item: Unsupported) -> str:
     """One line for the report: reason (row, line): excerpt."""
     where = ", ".join(x for x in (item.row, f"line {item.line}" if item.line else "") if x)
     return f"{item.reason} ({where})" + (f": {item.excerpt}" if item.excerpt else "")
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def _split_note(note: str) -> tuple[str, str]:

@@ -353,7 +353,7 @@ class SyncEngine:
         ``ctx`` carries the graph's link targets; ``taken`` says which note paths other pages
         of the graph hold."""
         source = self._graph_sources[id(migration)]
-        page_name = page_name_from_file(path.stem, source.graph.file_name_format)
+        page_name = page_name_from_file(path.stem, migration.graph.file_name_format)
         doc = document_from_page(page, page_name)
         _check_title(doc, path)
         return self._sync_document(

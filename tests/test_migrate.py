@@ -575,3 +575,20 @@ def test_a_page_that_leaves_the_graph_keeps_its_note(g: Graph) -> None:
         facts = store.graph_pages(g.vault.name, str(g.graph.resolve()))
     assert "pages/Machine Learning.md" not in facts
     assert g.run().changed == []
+
+
+def test_the_daemon_reads_a_changed_config_edn_and_converts_again(g: Graph) -> None:
+    g.page("Palette.md").write_text("colors:: red, green\n\n- swatches\n", "utf-8")
+    config = config_for_paths(g.graph, g.vault, include=Include.ALL, state_dir=g.state)
+    with StateStore.open(g.state / "state.sqlite3") as store:
+        engine = SyncEngine(config, store, clock=lambda: CLOCK)  # one engine, as in `syncd run`
+        engine.scan()
+        assert "colors: red, green\n" in g.note("Palette.md")
+        edn = g.graph / "logseq" / "config.edn"
+        edn.write_text(edn.read_text("utf-8").replace("#{:related}", "#{:related :colors}"))
+        bump(edn)
+        report = engine.sync_paths([edn])
+    # colors:: is now a comma list for Logseq, so a list property for Obsidian
+    assert report.changed == ["Palette.md"]
+    assert "colors: red, green\n" not in g.note("Palette.md")
+    assert report.unchanged == 0  # every page was converted again
