@@ -649,8 +649,12 @@ def _connect(path: Path) -> sqlite3.Connection:
     if not path.exists():
         # State holds copies of notes: readable by the user only. SQLite gives -wal/-shm
         # files the database file's permissions.
-        with contextlib.suppress(FileExistsError):
+        try:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as exc:  # a read-only or full state folder, no permission
+            raise SyncdError(f"cannot create state database: {exc.strerror}", path) from exc
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
     except sqlite3.Error as exc:
@@ -678,7 +682,20 @@ def _configure(conn: sqlite3.Connection, path: Path) -> None:
     except sqlite3.DatabaseError as exc:
         if _is_damage(exc):
             raise _Damaged(str(exc)) from exc
-        raise SyncdError(f"cannot open state database: {exc}", path) from exc
+        raise SyncdError(f"cannot open state database: {exc}{_unwritable(path)}", path) from exc
+
+
+def _unwritable(path: Path) -> str:
+    """Why SQLite could not open ``path`` for writing, when its folder says so ("" if not):
+    its own message ("unable to open database file") names no cause."""
+    try:
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            return " (read-only file system)"
+    except OSError:
+        return ""
+    if not os.access(path.parent, os.W_OK):
+        return " (the state folder is not writable: permission denied)"
+    return ""
 
 
 def _is_damage(exc: sqlite3.DatabaseError) -> bool:

@@ -474,3 +474,24 @@ def test_the_running_daemon_fails_closed_and_resumes_when_the_vault_returns(
         daemon.kill()
     assert daemon.proc.returncode == 0
     assert home.url_counts()[highlight_url("a", 1)] == 1
+
+
+@needs_mounts
+@pytest.mark.parametrize("existing", [False, True], ids=["new-state", "existing-state"])
+def test_a_read_only_state_folder_is_one_clear_error(tmp_path: Path, existing: bool) -> None:
+    home = Home(tmp_path)
+    home.put("a", [1])
+    home.state.mkdir()
+    if existing:
+        assert home.once().returncode == 0
+        home.put("a", [1], added=[[2]])
+    before = home.vault_files()
+    setup = f"mount --bind {home.state} {home.state} && mount -o remount,ro,bind {home.state}"
+    for command in ("once", "run"):
+        done = syncd_in_namespace(setup, [command, "-c", str(home.config)])
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr, done.stderr
+        errors = error_lines(done.stderr)
+        assert len(errors) == 1 and "read-only file system" in errors[0].lower(), done.stderr
+        assert str(home.state) in errors[0]
+    assert home.vault_files() == before
