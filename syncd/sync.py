@@ -594,7 +594,13 @@ class SyncEngine:
         if index is None:
             index = {}
             for note in vault.iter_notes():
-                current = vault.read_text(note)
+                try:
+                    current = vault.read_text(note)
+                except SyncdError as exc:
+                    # a note that is not UTF-8, or a FIFO named like one, holds no id we can
+                    # read; it must not stop every new document of the vault
+                    log.warning("%s (skipped while looking for moved notes)", exc)
+                    continue
                 if current is None:
                     continue
                 head = current[0][:4096]

@@ -636,6 +636,30 @@ def test_text_that_looks_like_an_anchor_never_hides_a_later_highlight(tmp_path: 
     assert "that ends like an anchor" in text  # the quote itself is kept
 
 
+def test_unreadable_notes_elsewhere_in_the_vault_block_nothing(tmp_path: Path) -> None:
+    """A note that is not UTF-8, a FIFO and a folder named like notes sit in the vault while
+    syncd looks for moved notes (for every new document, and for a note the user moved): they
+    are skipped with a warning naming each, and every page is synced."""
+    home = Home(tmp_path)
+    home.put("moved", [1])
+    assert home.once().returncode == 0
+    moved = home.vault / "Elsewhere" / "Moved by me.md"
+    moved.parent.mkdir()
+    home.note("moved").rename(moved)
+    (home.vault / "latin1.md").write_bytes(b"caf\xe9 au lait\n")
+    os.mkfifo(home.vault / "pipe.md")
+    (home.vault / "folder.md").mkdir()
+    home.put("moved", [1], added=[[2]])
+    home.put("new", [1])
+    done = run_syncd(["once", "-c", str(home.config)], timeout=60)
+    assert done.returncode == 0, done.stderr
+    for name in ("latin1.md", "pipe.md"):
+        assert any(name in line and "skipped" in line for line in done.stderr.splitlines())
+    assert moved.read_text("utf-8").count(highlight_url("moved", 2)) == 1
+    assert home.note("new").is_file()
+    assert (home.vault / "latin1.md").read_bytes() == b"caf\xe9 au lait\n"
+
+
 # =========================================================================== vault notes
 
 
