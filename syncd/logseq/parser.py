@@ -1,6 +1,6 @@
 """Logseq page text -> ``Page``: page properties, then the block outline.
 
-Rules (logseq-to-obsidian.md §0, checked against mldoc):
+Rules (logseq-to-obsidian.md §0, checked against mldoc by tests/test_parser_vs_mldoc.py):
 - a block starts at a ``- `` bullet; nesting comes from *relative* indentation, every
   whitespace character (TAB or space) counting as one column, as in mldoc,
 - every following line that is not a bullet is a continuation line of the current block,
