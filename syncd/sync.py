@@ -104,11 +104,13 @@ class _Source:
         self.ctx = InlineContext(journal_title_formats=tuple(dict.fromkeys(formats)))
 
     def page_files(self) -> list[Path]:
+        """Every ``*.md`` file under the pages folder, in path order (``Path`` ordering)."""
         if not self.pages_dir.is_dir():
             return []
-        return sorted(
-            p for p in self.pages_dir.rglob("*.md") if p.is_file() and not is_temp_file(p.name)
-        )
+        found: list[tuple[tuple[str, ...], str]] = []
+        _walk_pages(str(self.pages_dir), (), found)
+        found.sort()
+        return [Path(full) for _, full in found]
 
     def owns(self, path: Path) -> bool:
         try:
@@ -163,6 +165,10 @@ class SyncEngine:
         self._pending: list[_Pending] = []
         self._pending_docs: dict[tuple[str, str], _Pending] = {}
         self._id_index: dict[str, dict[str, str]] = {}  # vault -> syncd-id -> note
+        # notes of _pending_docs, lower-cased, per vault (_claimed without a scan of them all)
+        self._claimed_notes: dict[str, set[str]] = {}
+        # (vault, source key) -> record, read in one query at the start of a scan
+        self._known_sources: dict[tuple[str, str], SourceRecord] | None = None
 
     # -- what the daemon needs -------------------------------------------------------------
     def watched_roots(self) -> list[Path]:
@@ -183,7 +189,17 @@ class SyncEngine:
         if not self.dry_run:
             self._sweep_temp_files()
         work = [(source, path) for source in self._sources for path in source.page_files()]
-        report = self._run(work, progress)
+        # one query instead of one per page; a scan looks at each page once, and only the
+        # page itself changes its record, so what was read at the start stays right
+        self._known_sources = {
+            (vault_name, key): record
+            for vault_name in {source.vault_name for source, _ in work}
+            for key, record in self.state.all_sources(vault_name).items()
+        }
+        try:
+            report = self._run(work, progress)
+        finally:
+            self._known_sources = None
         self._migrate(None, report, progress)
         if not self.dry_run:
             self.state.set_meta("last_scan", self.clock().isoformat(timespec="seconds"))
@@ -312,6 +328,7 @@ class SyncEngine:
                         self.state.add_highlights(item.vault, item.doc_id, item.highlights)
         self._pending.clear()
         self._pending_docs.clear()
+        self._claimed_notes.clear()
 
     def _queue(self, item: _Pending) -> None:
         if self.dry_run:
@@ -319,6 +336,8 @@ class SyncEngine:
         self._pending.append(item)
         if item.doc_id is not None:
             self._pending_docs[(item.vault, item.doc_id)] = item
+            if item.note is not None:
+                self._claimed_notes.setdefault(item.vault, set()).add(item.note.lower())
         if not self.bulk:
             self._commit()
 
@@ -369,7 +388,10 @@ class SyncEngine:
         except FileNotFoundError:
             return  # gone: its note stays (rule 6)
         _check_page_stat(path, st, self.config.max_page_bytes)
-        previous = self.state.get_source(vault_name, key)
+        if self._known_sources is not None:
+            previous = self._known_sources.get((vault_name, key))
+        else:
+            previous = self.state.get_source(vault_name, key)
         if (
             previous is not None
             and previous.status != "failed"
@@ -425,15 +447,18 @@ class SyncEngine:
         ctx = source.ctx if ctx is None else ctx
         vault_name = source.vault_name
         vault = self._vaults[vault_name]
-        seen = dict(self.state.seen_highlights(vault_name, doc.id))
         pending = self._pending_docs.get((vault_name, doc.id))
         known_note: str | None = None
         if pending is not None:
+            seen = dict(self.state.seen_highlights(vault_name, doc.id))
             seen.update(pending.highlights)
             known_note = pending.note
         else:
             record = self.state.get_document(vault_name, doc.id)
             known_note = record.note if record is not None else None
+            # highlights are recorded only together with their document (_commit): a document
+            # without a record has none, and a new one needs no query for them
+            seen = dict(self.state.seen_highlights(vault_name, doc.id)) if record else {}
 
         note, current = self._locate_note(source, vault, doc, known_note, taken)
         deleted = current is None and known_note is not None
@@ -582,12 +607,8 @@ class SyncEngine:
         return (folder / (name + ".md")).as_posix(), None
 
     def _claimed(self, vault_name: str, note: str) -> bool:
-        lowered = note.lower()
-        return any(
-            p.note is not None and p.note.lower() == lowered
-            for (v, _), p in self._pending_docs.items()
-            if v == vault_name
-        )
+        """Whether a note not committed yet already has this path (case-insensitively)."""
+        return note.lower() in self._claimed_notes.get(vault_name, ())
 
     def _find_by_id(self, vault_name: str, vault: Vault, doc_id: str) -> str | None:
         index = self._id_index.get(vault_name)
@@ -611,6 +632,26 @@ class SyncEngine:
                     index.setdefault(_yaml_string(match.group(1)), note)
             self._id_index[vault_name] = index
         return index.get(doc_id)
+
+
+def _walk_pages(folder: str, rel: tuple[str, ...], out: list[tuple[tuple[str, ...], str]]) -> None:
+    """What ``Path(folder).rglob("*.md")`` filtered by ``is_file()`` gives (symlinks followed
+    like rglob does: to files yes, into folders no), without a stat per file: the directory
+    entries' types suffice for all but symlinks. Each entry is (relative parts, full path)."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return
+    for entry in entries:
+        name = entry.name
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                _walk_pages(entry.path, (*rel, name), out)
+            elif name.endswith(".md") and not is_temp_file(name) and entry.is_file():
+                out.append(((*rel, name), entry.path))
+        except OSError:
+            continue
 
 
 def vault_unavailable(root: Path) -> str | None:
