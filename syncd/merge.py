@@ -65,8 +65,7 @@ class _Plan:
         self.seen = seen
         self.anchor_lines: dict[str, int] = {}
         for index, line in enumerate(body_lines):
-            match = ANCHOR_RE.search(line)
-            if match is not None:
+            if "^rw-" in line and (match := ANCHOR_RE.search(line)) is not None:
                 self.anchor_lines.setdefault(match.group(1), index)
         # anchors above the body: a note without frontmatter that starts with a --- rule and
         # has another one below its highlights looks like frontmatter; they are known all
@@ -82,6 +81,8 @@ class _Plan:
 
     def known_as(self, item: Item, item_sha: str) -> str | None:
         """The id under which ``item`` is already known, or None for a new highlight."""
+        if not self.seen and not self.anchor_lines and not self.head_anchors:
+            return None  # a new note: nothing is known (and no anchor needs hashing)
         if item.id in self.seen or self._in_note(item.anchor):
             return item.id
         alt = item.alternate_id

@@ -129,6 +129,10 @@ def normalize_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     if "\\-" in text:
         text = _ESCAPED_DASH_RE.sub(r"\1-", text)
+    # printable text holds no whitespace but " " (the others are control characters or
+    # separators): already collapsed unless it has "  " or a space at either end
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
     return " ".join(text.split())
 
 

@@ -137,8 +137,20 @@ _TRIGGERS: dict[InlineRule, str] = {
 }
 
 
+_TRIGGERS_OF: dict[tuple[InlineRule, ...], tuple[str, ...] | None] = {}
+
+
 def _triggers(rules: Sequence[InlineRule]) -> tuple[str, ...] | None:
     """The triggers of ``rules``; None when one of them has none (it must always run)."""
+    key = tuple(rules)
+    if key not in _TRIGGERS_OF:
+        if len(_TRIGGERS_OF) > 64:  # rule sets are few; never let it grow without bound
+            _TRIGGERS_OF.clear()
+        _TRIGGERS_OF[key] = _find_triggers(key)
+    return _TRIGGERS_OF[key]
+
+
+def _find_triggers(rules: tuple[InlineRule, ...]) -> tuple[str, ...] | None:
     found: list[str] = []
     for rule in rules:
         trigger = _TRIGGERS.get(rule)
@@ -150,7 +162,12 @@ def _triggers(rules: Sequence[InlineRule]) -> tuple[str, ...] | None:
 
 
 def _untouched(line: str, triggers: tuple[str, ...] | None) -> bool:
-    return triggers is not None and not any(t in line for t in triggers)
+    if triggers is None:
+        return False
+    for trigger in triggers:  # noqa: SIM110 (all() over a generator costs more than the test)
+        if trigger in line:
+            return False
+    return True
 
 
 def rewrite_line(line: str, rules: Sequence[InlineRule], ctx: InlineContext) -> str:

@@ -68,7 +68,7 @@ def _ftfy() -> tuple[Any, Any]:
 
 def repair(text: str) -> str:
     """Repair mojibake (``â€”`` -> ``—``) line by line, only where it shows."""
-    if not _MOJIBAKE_HINT.search(text):
+    if text.isascii() or not _MOJIBAKE_HINT.search(text):  # every hint is non-ASCII
         return text
     lines = text.split("\n")
     for i, line in enumerate(lines):

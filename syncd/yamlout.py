@@ -56,7 +56,7 @@ def plain_or_quoted(text: str) -> str:
         and ": " not in text
         and " #" not in text
         and not text.endswith(":")
-        and all(ch.isprintable() for ch in text)
+        and text.isprintable()
     ):
         return text
     return quote(text)

@@ -47,8 +47,18 @@ def test_split_location_matches_the_regexes(line: str) -> None:
     assert _split_location(line) == reference_split(line)
 
 
-@given(st.lists(st.sampled_from([*"\\- \tab\n\u00a0é", "e\u0301"]), max_size=30).map("".join))
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([*"\\- \tab\n\u00a0é\x1c\x85\u2028\u3000\x0b", "e\u0301", "  "]),
+        max_size=30,
+    ).map("".join)
+)
 @example("\\-dash at start and \\-after space, but not a\\-b")
+@example("plain words")
+@example(" lead")
+@example("trail ")
+@example("two  spaces")
 def test_normalize_text_matches_the_plain_substitution(text: str) -> None:
     expected = " ".join(re.sub(r"(^|\s)\\-", r"\1-", unicodedata.normalize("NFC", text)).split())
     assert normalize_text(text) == expected
