@@ -31,7 +31,7 @@ class Block:
     depth: int  # 0 = top-level bullet; from relative indentation, not a fixed unit
     indent: str  # exact leading whitespace of the bullet line
     lines: tuple[str, ...]
-    properties: tuple[Property, ...]  # block properties: key:: value lines right after lines[0]
+    properties: tuple[Property, ...]  # block properties: the first run of key:: value lines (mldoc)
     children: tuple[Block, ...]
     line: int  # 1-based line number of the bullet in the source text
 
