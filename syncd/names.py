@@ -68,15 +68,16 @@ def sanitize_title(title: str, *, max_bytes: int = 240) -> str:
     ``max_bytes`` for ``.md`` and a ``" (n)"`` suffix: 255 - 3 - 5 = 247 is the most a
     file system with a 255-byte name limit allows with up to 99 duplicates.
 
-    Replacements: ``": "`` becomes ``" - "``, then ``/ \\ : |`` become ``-``, ``"`` becomes ``'``, ``[ ]`` become ``( )``;
-    ``* ? < > # ^`` are dropped. Leading ``.``, ``/``, ``\\`` and spaces are removed before
-    that, so ``../../x`` becomes ``x`` and ``.bashrc`` becomes ``bashrc``.
+    Replacements: ``": "`` becomes ``" - "``, then ``/ \\ : |`` become ``-``, ``"`` becomes
+    ``'``, ``[ ]`` become ``( )``; ``* ? < > # ^`` are dropped. Leading ``.``, ``/``, ``\\``
+    and spaces are removed before that, so ``../../x`` becomes ``x`` and ``.bashrc`` becomes
+    ``bashrc``.
     """
     if max_bytes < MIN_MAX_BYTES:
         raise ValueError(f"max_bytes must be at least {MIN_MAX_BYTES}, got {max_bytes}")
     text = _clean_characters(unicodedata.normalize("NFC", title))
     text = text.lstrip("./\\ ")  # "../../x", "/etc/x", ".hidden": no leading dot or separator
-    text = text.replace(": ", " - ")  # "Client/Server: A Refresher" -> "Client-Server - A Refresher"
+    text = text.replace(": ", " - ")  # "A/B: C" -> "A-B - C", not "A-B- C"
     text = text.translate(_TRANSLATE)
     text = " ".join(text.split())  # collapse runs (all whitespace is a plain space by now)
     text = unicodedata.normalize("NFC", text)  # removals can bring a base and its accent together

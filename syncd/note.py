@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from syncd.logseq.model import Block, Page
 from syncd.readwise import (
-    INTERNAL_BLOCK_PROPERTIES,
     CATEGORY_FOLDERS,
+    INTERNAL_BLOCK_PROPERTIES,
     Document,
     Item,
     Section,
