@@ -326,6 +326,7 @@ _STATUS_META = (
     "daemon_pid",
     "daemon_started",
     "daemon_stopped",
+    "daemon_stopped_pid",
     "pending",
     "last_scan",
     "last_scan_result",
@@ -349,7 +350,7 @@ def _daemon_lines(pid: int | None, meta: dict[str, str | None]) -> list[str]:
         return lines
     if meta["daemon_pid"] is None:
         lines = ["daemon: not running (never started on this state directory)"]
-    elif stopped is not None and started is not None and stopped >= started:
+    elif stopped is not None and meta["daemon_stopped_pid"] == meta["daemon_pid"]:
         lines = [f"daemon: not running (pid {meta['daemon_pid']} stopped {stopped})"]
     else:  # killed, crashed or the machine went down: the next start rescans
         lines = [

@@ -66,6 +66,7 @@ META_LAST_SCAN_RESULT = "last_scan_result"  # "N pages, C changed, F failed"
 META_DAEMON_PID = "daemon_pid"
 META_DAEMON_STARTED = "daemon_started"  # ISO 8601, UTC
 META_DAEMON_STOPPED = "daemon_stopped"
+META_DAEMON_STOPPED_PID = "daemon_stopped_pid"  # which daemon the clean stop belongs to
 
 TICK = 1.0  # longest sleep of the main loop and of the idle worker
 SYNC_BATCH = 32  # pages per engine.sync_paths call; SIGTERM waits for at most one batch
@@ -264,6 +265,7 @@ class Worker(threading.Thread):
         finally:
             self._set_meta(state, META_PENDING, "0")  # what is left, the next start rescans
             self._set_meta(state, META_DAEMON_STOPPED, _now_iso())
+            self._set_meta(state, META_DAEMON_STOPPED_PID, str(os.getpid()))
             try:
                 state.close()
             except Exception:
