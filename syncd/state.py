@@ -26,6 +26,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ from syncd.errors import SyncdError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: highlights packed per document (highlight_sets)
 MAX_FAILURES_KEPT = 1000  # rows in the failure log; older ones are dropped
 MEMORY = ":memory:"
 
@@ -73,13 +74,12 @@ CREATE TABLE IF NOT EXISTS documents (
     PRIMARY KEY (vault, doc_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS documents_by_note ON documents (vault, note);
-CREATE TABLE IF NOT EXISTS highlights (
-    vault        TEXT NOT NULL,
-    doc_id       TEXT NOT NULL,
-    highlight_id TEXT NOT NULL,
-    sha256       TEXT NOT NULL,
-    PRIMARY KEY (vault, doc_id, highlight_id)
-) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS highlight_sets (
+    vault  TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    data   BLOB NOT NULL,
+    PRIMARY KEY (vault, doc_id)
+);
 CREATE TABLE IF NOT EXISTS note_bases (
     vault  TEXT NOT NULL,
     note   TEXT NOT NULL,
@@ -389,11 +389,15 @@ class StateStore:
         return None if row is None else DocumentRecord(note=row[0], note_sha256=row[1])
 
     def put_document(self, vault: str, doc_id: str, record: DocumentRecord) -> None:
+        self.put_documents(vault, {doc_id: record})
+
+    def put_documents(self, vault: str, records: Mapping[str, DocumentRecord]) -> None:
+        """``put_document`` for several documents in one statement (bulk runs)."""
         with self.transaction():
-            self._execute(
+            self._executemany(
                 "INSERT OR REPLACE INTO documents (vault, doc_id, note, note_sha256) "
                 "VALUES (?, ?, ?, ?)",
-                (vault, doc_id, record.note, record.note_sha256),
+                [(vault, doc_id, r.note, r.note_sha256) for doc_id, r in records.items()],
             )
 
     def documents(self, vault: str) -> dict[str, DocumentRecord]:
@@ -405,22 +409,44 @@ class StateStore:
 
     # ----------------------------------------------------------------------------- highlights
 
+    # A document's highlights are one row (id -> hash as compressed JSON): a first run records
+    # a few thousand rows instead of a row per highlight scattered over one big index, which
+    # made SQLite rewrite most of that index at every commit.
+
     def seen_highlights(self, vault: str, doc_id: str) -> dict[str, str]:
         """Highlight id → sha256 of the highlight text syncd last wrote, for one document."""
-        rows = self._all(
-            "SELECT highlight_id, sha256 FROM highlights WHERE vault = ? AND doc_id = ?",
-            (vault, doc_id),
+        row = self._one(
+            "SELECT data FROM highlight_sets WHERE vault = ? AND doc_id = ?", (vault, doc_id)
         )
-        return {row[0]: row[1] for row in rows}
+        return {} if row is None else self._unpack(row[0], doc_id)
 
     def add_highlights(self, vault: str, doc_id: str, mapping: Mapping[str, str]) -> None:
         """Insert or update highlight id → text sha256 pairs of one document."""
+        self.add_highlights_many(vault, {doc_id: mapping})
+
+    def add_highlights_many(self, vault: str, docs: Mapping[str, Mapping[str, str]]) -> None:
+        """``add_highlights`` for several documents in one statement (bulk runs)."""
         with self.transaction():
+            rows: list[tuple[object, ...]] = []
+            for doc_id, mapping in docs.items():
+                if not mapping:
+                    continue
+                merged = self.seen_highlights(vault, doc_id)
+                merged.update(mapping)
+                rows.append((vault, doc_id, _pack_highlights(merged)))
             self._executemany(
-                "INSERT OR REPLACE INTO highlights (vault, doc_id, highlight_id, sha256) "
-                "VALUES (?, ?, ?, ?)",
-                [(vault, doc_id, hid, digest) for hid, digest in mapping.items()],
+                "INSERT OR REPLACE INTO highlight_sets (vault, doc_id, data) VALUES (?, ?, ?)",
+                rows,
             )
+
+    def _unpack(self, data: bytes, doc_id: str) -> dict[str, str]:
+        try:
+            return _unpack_highlights(data)
+        except ValueError as exc:
+            raise SyncdError(
+                f"state database error: the highlights of {doc_id} are unreadable ({exc})",
+                self.path,
+            ) from exc
 
     # ----------------------------------------------------------------------------- note bases
 
@@ -725,6 +751,11 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
                 "upgrade syncd or move the file away",
                 path,
             )
+        _pack_highlight_rows(conn)
+        if row is not None and int(row[0]) < SCHEMA_VERSION:
+            conn.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
         conn.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(sqlite3.Error):
@@ -737,6 +768,45 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
 _ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("graph_pages", "page_uuid", "TEXT NOT NULL DEFAULT ''"),
 )
+
+
+def _pack_highlight_rows(conn: sqlite3.Connection) -> None:
+    """Schema 1 kept a row per highlight (table ``highlights``): pack them per document into
+    ``highlight_sets`` and drop the old table (in the caller's transaction)."""
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'highlights'"
+    ).fetchone()
+    if found is None:
+        return
+    docs: dict[tuple[str, str], dict[str, str]] = {}
+    for vault, doc_id, hid, digest in conn.execute(
+        "SELECT vault, doc_id, highlight_id, sha256 FROM highlights"
+    ):
+        docs.setdefault((vault, doc_id), {})[hid] = digest
+    conn.executemany(
+        "INSERT OR REPLACE INTO highlight_sets (vault, doc_id, data) VALUES (?, ?, ?)",
+        [(vault, doc_id, _pack_highlights(m)) for (vault, doc_id), m in docs.items()],
+    )
+    conn.execute("DROP TABLE highlights")
+    log.info("state database: %d documents' highlights packed (schema 2)", len(docs))
+
+
+def _pack_highlights(mapping: Mapping[str, str]) -> bytes:
+    text = json.dumps(dict(mapping), ensure_ascii=False, separators=(",", ":"))
+    return zlib.compress(text.encode("utf-8"), 1)
+
+
+def _unpack_highlights(data: bytes) -> dict[str, str]:
+    """The mapping ``_pack_highlights`` packed; ValueError when it is not one."""
+    try:
+        value = json.loads(zlib.decompress(data))
+    except (zlib.error, UnicodeDecodeError, TypeError) as exc:
+        raise ValueError(str(exc)) from exc
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError("not a mapping of text to text")
+    return value
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:

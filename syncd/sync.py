@@ -87,6 +87,15 @@ class _Pending:
     highlights: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class _Batch:
+    """What one commit records for one vault."""
+
+    sources: dict[str, SourceRecord] = field(default_factory=dict)
+    documents: dict[str, DocumentRecord] = field(default_factory=dict)
+    highlights: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -319,13 +328,21 @@ class SyncEngine:
         with self.state.transaction():
             for migration in migrations:
                 migration.write_state(self.state)
+            # three statements per vault, not three per page; a later item for the same
+            # page or document replaces an earlier one, as one statement each would
+            batches: dict[str, _Batch] = {}
             for item in self._pending:
-                self.state.put_source(item.vault, item.source, item.record)
+                batch = batches.setdefault(item.vault, _Batch())
+                batch.sources[item.source] = item.record
                 if item.doc_id is not None and item.note is not None:
                     record = DocumentRecord(note=item.note, note_sha256=item.note_sha or "")
-                    self.state.put_document(item.vault, item.doc_id, record)
+                    batch.documents[item.doc_id] = record
                     if item.highlights:
-                        self.state.add_highlights(item.vault, item.doc_id, item.highlights)
+                        batch.highlights.setdefault(item.doc_id, {}).update(item.highlights)
+            for vault_name, batch in batches.items():
+                self.state.put_sources(vault_name, batch.sources)
+                self.state.put_documents(vault_name, batch.documents)
+                self.state.add_highlights_many(vault_name, batch.highlights)
         self._pending.clear()
         self._pending_docs.clear()
         self._claimed_notes.clear()

@@ -511,3 +511,58 @@ def test_sigkill_mid_transaction_leaves_a_consistent_database(db_path: Path) -> 
         assert store.seen_highlights(V, "doomed") == {}
         store.put_document(V, "after", DocumentRecord("After.md", "a" * 64))
     assert list(db_path.parent.glob("*.corrupt-*")) == []
+
+
+# --------------------------------------------------------------------------- packed highlights
+
+
+def test_a_schema_1_store_has_its_highlights_packed_on_open(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db_path)
+    conn.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+        "INSERT INTO meta VALUES ('schema_version', '1');"
+        "CREATE TABLE highlights (vault TEXT NOT NULL, doc_id TEXT NOT NULL, "
+        "highlight_id TEXT NOT NULL, sha256 TEXT NOT NULL, "
+        "PRIMARY KEY (vault, doc_id, highlight_id)) WITHOUT ROWID;"
+        "INSERT INTO highlights VALUES ('main', 'doc', 'url:a', 'sa'), ('main', 'doc', 'b', 'sb'),"
+        " ('main', 'other', 'c', 'sc'), ('elsewhere', 'doc', 'd', 'sd');"
+    )
+    conn.close()
+    with StateStore.open(db_path) as store:
+        assert store.seen_highlights(V, "doc") == {"url:a": "sa", "b": "sb"}
+        assert store.seen_highlights(V, "other") == {"c": "sc"}
+        assert store.seen_highlights("elsewhere", "doc") == {"d": "sd"}
+        assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "2"
+    conn = sqlite3.connect(db_path)
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    conn.close()
+    assert "highlights" not in tables and "highlight_sets" in tables
+    with StateStore.open(db_path) as store:  # opening again changes nothing
+        assert store.seen_highlights(V, "doc") == {"url:a": "sa", "b": "sb"}
+    assert integrity(db_path) == "ok"
+
+
+def test_bulk_documents_and_highlights(store: StateStore) -> None:
+    store.add_highlights(V, "d1", {"h1": "1", "h2": "2"})
+    store.put_documents(
+        V, {"d1": DocumentRecord(note="A.md", note_sha256="x"), "d2": DocumentRecord("B.md", "y")}
+    )
+    store.add_highlights_many(V, {"d1": {"h2": "9", "h3": "3"}, "d2": {"h1": "é"}, "d3": {}})
+    assert store.seen_highlights(V, "d1") == {"h1": "1", "h2": "9", "h3": "3"}
+    assert store.seen_highlights(V, "d2") == {"h1": "é"}
+    assert store.seen_highlights(V, "d3") == {}
+    assert store.get_document(V, "d2") == DocumentRecord(note="B.md", note_sha256="y")
+    assert store.documents(V).keys() == {"d1", "d2"}
+
+
+def test_unreadable_packed_highlights_are_an_error_naming_the_document(
+    db_path: Path, store: StateStore
+) -> None:
+    store.add_highlights(V, "doc", {"h": "1"})
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE highlight_sets SET data = x'00ff'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(SyncdError, match="highlights of doc are unreadable"):
+        store.seen_highlights(V, "doc")
