@@ -24,6 +24,7 @@ from syncd.config import (
     load_config,
 )
 from syncd.errors import ConfigError, SyncdError
+from syncd.prepare import helper_count
 from syncd.state import StateStore
 from syncd.sync import RunReport, SyncEngine
 from syncd.vault import prepare_vaults
@@ -227,7 +228,9 @@ def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) 
             return EXIT_USAGE
         try:
             # the migration report (include: all) is printed below, not logged
-            engine = SyncEngine(config, state, dry_run=dry_run, diff=diff, log_report=False)
+            engine = SyncEngine(
+                config, state, dry_run=dry_run, diff=diff, log_report=False, helpers=helper_count()
+            )
             progress = _Progress(sys.stderr) if (sys.stderr.isatty() and not quiet) else None
             started = time.monotonic()
             report = engine.scan(progress=progress)

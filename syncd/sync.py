@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -33,6 +33,8 @@ from syncd.merge import MergeResult, merge_document
 from syncd.migrate import Converter, GraphMigration, MigrationReport
 from syncd.names import sanitize_title, unique_name
 from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
+from syncd.prepare import MIN_PAGES as HELPERS_MIN_PAGES
+from syncd.prepare import Helpers, PageTask, Prepared, SourceParams
 from syncd.readwise import Document, document_from_page, is_readwise_page
 from syncd.rewrite import InlineContext
 from syncd.state import DocumentRecord, SourceRecord, StateStore
@@ -145,6 +147,7 @@ class SyncEngine:
         bulk: bool = True,
         converter: Converter | None = None,
         log_report: bool = True,
+        helpers: int = 0,
     ) -> None:
         """``converter`` replaces syncd.convert's page converter (tests); ``log_report``
         False leaves the migration report to the caller (the CLI prints it)."""
@@ -156,6 +159,11 @@ class SyncEngine:
         self.clock = clock or (lambda: datetime.now(UTC))
         self._vaults = {v.name: Vault(v.path) for v in config.vaults}
         self.log_report = log_report
+        # helper processes that read, parse and render pages ahead of a large scan
+        # (syncd.prepare); 0: none. This engine stays the only writer.
+        self.helpers = helpers
+        self._helpers: Helpers | None = None
+        self._prestat: dict[int, os.stat_result] = {}  # work index -> stat, from the pre-pass
         self._sources = [
             _Source(v, s) for v in config.vaults for s in v.sources if s.include is Include.READWISE
         ]
@@ -257,6 +265,29 @@ class SyncEngine:
         report = RunReport()
         self._id_index.clear()
         closed = self._closed_vaults({source.vault_name for source, _ in work}, report)
+        try:
+            self._start_helpers(work, closed)
+            self._run_pages(work, closed, report, progress)
+        finally:
+            if self._helpers is not None:
+                log.debug(
+                    "helpers: %d pages prepared, %d used as prepared",
+                    self._helpers.handed_out,
+                    self._helpers.used,
+                )
+                self._helpers.close()
+                self._helpers = None
+            self._prestat = {}
+        self._commit()
+        return report
+
+    def _run_pages(
+        self,
+        work: list[tuple[_Source, Path]],
+        closed: set[str],
+        report: RunReport,
+        progress: Progress | None,
+    ) -> None:
         for done, (source, path) in enumerate(work, start=1):
             if source.vault_name in closed:
                 # fail closed: not recorded either, so the next run after it returns syncs it
@@ -265,7 +296,7 @@ class SyncEngine:
                 continue
             report.pages += 1
             try:
-                self._sync_page(source, path, report)
+                self._sync_page(source, path, report, index=done - 1)
             except SyncdError as exc:
                 self._fail(source, path, str(exc.message), report)
             except OSError as exc:
@@ -282,8 +313,129 @@ class SyncEngine:
                 self._commit()
             if progress is not None:
                 progress(done, len(work))
-        self._commit()
-        return report
+
+    # -- helper processes (syncd.prepare) ---------------------------------------------------
+    def _start_helpers(self, work: list[tuple[_Source, Path]], closed: set[str]) -> None:
+        """Start helpers when a scan has many pages to read: stat every page first (the
+        stats are used again by _sync_page) and hand out those that changed."""
+        if (
+            self.helpers <= 0
+            or self._known_sources is None  # a scan, not a few paths from the daemon
+            or self.dry_run
+            or self.diff
+            or len(work) < HELPERS_MIN_PAGES
+        ):
+            return
+        changed: list[tuple[int, _Source, Path, SourceRecord | None]] = []
+        for index, (source, path) in enumerate(work):
+            if source.vault_name in closed:
+                continue
+            try:
+                st = path.stat()
+            except OSError:
+                continue  # _sync_page meets it again and reports it
+            self._prestat[index] = st
+            previous = self._known_sources.get((source.vault_name, source.key(path)))
+            if _unchanged(previous, st):
+                continue
+            if stat.S_ISREG(st.st_mode) and st.st_size <= self.config.max_page_bytes:
+                changed.append((index, source, path, previous))
+        if len(changed) < HELPERS_MIN_PAGES:
+            return
+        try:
+            self._helpers = Helpers(self.helpers, self._helper_tasks(changed))
+        except (RuntimeError, OSError, ValueError) as exc:
+            log.debug("no helper processes: %s", exc)
+
+    def _helper_tasks(
+        self, changed: list[tuple[int, _Source, Path, SourceRecord | None]]
+    ) -> Iterator[tuple[SourceParams, PageTask]]:
+        """The tasks for the helpers, made when they are handed out. A page that went into a
+        note last time comes with that note's text and recorded highlights, to merge into."""
+        params: dict[int, SourceParams] = {}
+        for index, source, path, previous in changed:
+            if id(source) not in params:
+                params[id(source)] = SourceParams(
+                    source.graph.file_name_format,
+                    source.ctx,
+                    self.config.max_page_bytes,
+                    self.config.repair_mojibake,
+                )
+            ok = previous is not None and previous.status != "failed"
+            task = PageTask(index, str(path), previous.sha256 if ok and previous else None)
+            if ok and previous is not None and previous.doc_id and previous.note:
+                try:
+                    current = self._vaults[source.vault_name].read_text(previous.note)
+                except (SyncdError, OSError):
+                    current = None
+                if current is not None:
+                    seen = self.state.seen_highlights(source.vault_name, previous.doc_id)
+                    task = PageTask(
+                        index, task.path, task.previous_sha, previous.doc_id, current[0], seen
+                    )
+            yield params[id(source)], task
+
+    def _use_prepared(
+        self,
+        source: _Source,
+        key: str,
+        previous: SourceRecord | None,
+        prep: Prepared,
+        report: RunReport,
+    ) -> bool:
+        """Finish a page from a helper's result; False: the result cannot be used (an
+        assumption does not hold, or the helper failed) and the page is done here."""
+        vault_name = source.vault_name
+        if prep.kind == "gone":
+            return True  # removed since the stat: gone (rule 6)
+        if prep.kind == "same":
+            if previous is None or previous.status == "failed" or previous.sha256 != prep.sha256:
+                return False
+            report.unchanged += 1
+            self._queue(
+                _Pending(vault_name, key, _replace_stat(previous, prep.size, prep.mtime_ns))
+            )
+            return True
+        fingerprint = SourceRecord(
+            size=prep.size,
+            mtime_ns=prep.mtime_ns,
+            sha256=prep.sha256,
+            doc_id=None,
+            status="skipped",
+            error=None,
+            note=None,
+        )
+        if prep.kind == "other":
+            self._queue(_Pending(vault_name, key, fingerprint))
+            return True
+        if prep.kind != "readwise" or prep.result is None:
+            return False
+        vault = self._vaults[vault_name]
+        if (vault_name, prep.doc_id) in self._pending_docs:
+            return False  # an earlier page of this batch holds the same document
+        record = self.state.get_document(vault_name, prep.doc_id)
+        known_note = record.note if record is not None else None
+        seen = dict(self.state.seen_highlights(vault_name, prep.doc_id)) if record else {}
+        note, current = self._locate_by(
+            source, vault, prep.doc_id, prep.title, prep.folder, known_note
+        )
+        if current is None and known_note is not None:
+            return False  # the user deleted the note: only new highlights come back
+        existing = current[0] if current is not None else None
+        if existing != prep.existing or (existing is not None and seen != prep.seen):
+            return False  # merged into another text than the note holds now
+        result = prep.result
+        written = False
+        if result.changed:
+            try:
+                self._write(vault, note, result, current, report)
+            except ConcurrentModification:
+                return False  # merged again from what is there now
+            written = True
+        self._queue_document(
+            vault_name, key, fingerprint, prep.doc_id, note, result, written, current
+        )
+        return True
 
     def _closed_vaults(self, names: set[str], report: RunReport) -> set[str]:
         """Vaults not to touch in this run: folder or ``.obsidian/`` marker missing (an
@@ -397,26 +549,31 @@ class SyncEngine:
         )
 
     # -- one page ----------------------------------------------------------------------------
-    def _sync_page(self, source: _Source, path: Path, report: RunReport) -> None:
+    def _sync_page(
+        self, source: _Source, path: Path, report: RunReport, *, index: int | None = None
+    ) -> None:
+        """``index``: the page's place in the scan's work list (stat and helper result)."""
         key = source.key(path)
         vault_name = source.vault_name
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            return  # gone: its note stays (rule 6)
+        st = self._prestat.pop(index, None) if index is not None else None
+        if st is None:
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                return  # gone: its note stays (rule 6)
         _check_page_stat(path, st, self.config.max_page_bytes)
         if self._known_sources is not None:
             previous = self._known_sources.get((vault_name, key))
         else:
             previous = self.state.get_source(vault_name, key)
-        if (
-            previous is not None
-            and previous.status != "failed"
-            and previous.size == st.st_size
-            and previous.mtime_ns == st.st_mtime_ns
-        ):
+        if _unchanged(previous, st):
             report.unchanged += 1
             return
+        if self._helpers is not None and index is not None:
+            prepared = self._helpers.take(index)
+            if prepared is not None and self._use_prepared(source, key, previous, prepared, report):
+                self._helpers.used += 1
+                return
         read = _read_page(path, self.config.max_page_bytes)
         if read is None:
             return  # removed since the stat: gone (rule 6)
@@ -498,6 +655,23 @@ class SyncEngine:
                     raise
                 log.info("%s changed while syncing; merging again", note)
                 current = vault.read_text(note)
+        self._queue_document(
+            vault_name, key, fingerprint, str(doc.id), note, result, written, current
+        )
+        return note
+
+    def _queue_document(
+        self,
+        vault_name: str,
+        key: str,
+        fingerprint: SourceRecord,
+        doc_id: str,
+        note: str,
+        result: MergeResult,
+        written: bool,
+        current: tuple[str, FileStamp] | None,
+    ) -> None:
+        """Queue the state of a synced document page, committed once its note is durable."""
         if written:
             note_sha: str | None = sha256(result.text.encode("utf-8"))
         elif current is not None:
@@ -508,7 +682,7 @@ class SyncEngine:
             size=fingerprint.size,
             mtime_ns=fingerprint.mtime_ns,
             sha256=fingerprint.sha256,
-            doc_id=str(doc.id),
+            doc_id=doc_id,
             status="ok",
             error=None,
             note=note,
@@ -519,13 +693,12 @@ class SyncEngine:
                 vault_name,
                 key,
                 done,
-                doc_id=str(doc.id),
+                doc_id=doc_id,
                 note=note,
                 note_sha=note_sha,
                 highlights=highlights,
             )
         )
-        return note
 
     def _write(
         self,
@@ -592,25 +765,41 @@ class SyncEngine:
         taken_elsewhere: Callable[[str], bool] | None = None,
     ) -> tuple[str, tuple[str, FileStamp] | None]:
         """(note path, its current text and stamp, or None when it must be created)."""
+        return self._locate_by(
+            source, vault, str(doc.id), doc.title, note_folder(doc), known, taken_elsewhere
+        )
+
+    def _locate_by(
+        self,
+        source: _Source,
+        vault: Vault,
+        doc_id: str,
+        title: str,
+        folder_name: str,
+        known: str | None,
+        taken_elsewhere: Callable[[str], bool] | None = None,
+    ) -> tuple[str, tuple[str, FileStamp] | None]:
+        """``_locate_note`` from what it needs of the document: its id, its title and the
+        folder of its category (``note_folder``)."""
         if known is not None:
             current = vault.read_text(known)
             if current is not None:
                 return known, current
-        moved = self._find_by_id(source.vault_name, vault, str(doc.id))
+        moved = self._find_by_id(source.vault_name, vault, doc_id)
         if moved is not None:
             current = vault.read_text(moved)
             if current is not None:
                 if known is not None:
-                    log.info("note for %s moved: %s -> %s", doc.title, known, moved)
+                    log.info("note for %s moved: %s -> %s", title, known, moved)
                 return moved, current
         if known is not None:
             return known, None  # deleted by the user; recreated only for new highlights
         folder = (
-            PurePosixPath(source.config.into) / note_folder(doc)
+            PurePosixPath(source.config.into) / folder_name
             if source.config.into
-            else PurePosixPath(note_folder(doc))
+            else PurePosixPath(folder_name)
         )
-        stem = sanitize_title(doc.title, max_bytes=MAX_NAME_BYTES - len(".md") - len(" (99)"))
+        stem = sanitize_title(title, max_bytes=MAX_NAME_BYTES - len(".md") - len(" (99)"))
 
         def taken(candidate: str) -> bool:
             path = (folder / (candidate + ".md")).as_posix()
@@ -697,6 +886,16 @@ def _yaml_string(raw: str) -> str:
     if len(raw) >= 2 and raw[0] == raw[-1] == "'":
         return raw[1:-1].replace("''", "'")
     return raw
+
+
+def _unchanged(previous: SourceRecord | None, st: os.stat_result) -> bool:
+    """The state says the page was synced as it is (same size and mtime, not failed)."""
+    return (
+        previous is not None
+        and previous.status != "failed"
+        and previous.size == st.st_size
+        and previous.mtime_ns == st.st_mtime_ns
+    )
 
 
 def _replace_stat(record: SourceRecord, size: int, mtime_ns: int) -> SourceRecord:

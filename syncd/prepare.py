@@ -1,0 +1,234 @@
+"""Readwise pages prepared ahead of the engine in helper processes (bulk scans).
+
+syncd has one writer: the engine (``syncd.sync``) in the main process. When a scan finds many
+pages to read, helper processes do the pure work ahead of it, in page order: read the page,
+hash it, decode and parse it, make the Readwise document, and merge it into the note text the
+engine expects to find (none for a new note). The engine takes the results in order and checks
+every assumption before it uses one: the note's text as it reads it now, the highlights the
+state records, no earlier page of the run holding the same document, no failure. When any
+differs it does the page itself, exactly as without helpers. Helpers never write anything:
+not a note, not the state.
+
+Results are small (the note text and a few names); at most ``WINDOW`` tasks of ``CHUNK`` pages
+are in flight, so memory stays bounded however large the graph is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from multiprocessing.pool import AsyncResult, Pool
+from pathlib import Path
+from typing import Literal
+
+from syncd.logseq.filenames import page_name_from_file
+from syncd.logseq.parser import parse_page
+from syncd.merge import MergeResult, merge_document
+from syncd.note import note_folder
+from syncd.readwise import document_from_page, is_readwise_page
+from syncd.rewrite import InlineContext
+from syncd.textio import decode_page
+
+log = logging.getLogger(__name__)
+
+MIN_PAGES = 64  # fewer pages to read than this: not worth starting helpers
+CHUNK = 8  # pages per helper task
+WINDOW = 6  # tasks in flight
+
+Kind = Literal["gone", "same", "other", "readwise", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceParams:
+    """What a helper needs to know about the source of a page."""
+
+    file_name_format: str
+    ctx: InlineContext
+    max_page_bytes: int
+    repair_mojibake: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PageTask:
+    """One page to prepare. ``existing`` and ``seen`` are the note text and recorded
+    highlights of document ``doc_id`` as the engine found them when it handed the page out
+    (the page went into that document last time); None: prepare a new note."""
+
+    index: int  # position in the engine's work list
+    path: str
+    previous_sha: str | None  # the page's hash in the state: equal means unchanged
+    doc_id: str | None = None
+    existing: str | None = None
+    seen: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A helper's result. ``gone``: no such file; ``same``: bytes unchanged; ``other``: not a
+    Readwise page; ``error``: anything went wrong (the engine redoes the page and reports).
+    For ``readwise``, ``result`` is ``merge_document(existing, doc, seen)``."""
+
+    index: int
+    kind: Kind
+    size: int = 0
+    mtime_ns: int = 0
+    sha256: str = ""
+    doc_id: str = ""
+    title: str = ""
+    folder: str = ""  # note_folder(doc)
+    existing: str | None = None
+    seen: Mapping[str, str] | None = None
+    result: MergeResult | None = None
+
+
+def prepare_pages(params: SourceParams, tasks: list[PageTask]) -> list[Prepared]:
+    """Run in a helper: prepare each page (pure apart from reading the page)."""
+    return [prepare_page(params, task) for task in tasks]
+
+
+def prepare_page(params: SourceParams, task: PageTask) -> Prepared:
+    from syncd.sync import _check_title, _read_page  # syncd.sync imports this module
+
+    path = Path(task.path)
+    try:
+        read = _read_page(path, params.max_page_bytes)
+        if read is None:
+            return Prepared(task.index, "gone")
+        data, st = read
+        digest = hashlib.sha256(data).hexdigest()
+        size, mtime_ns = len(data), st.st_mtime_ns
+        if digest == task.previous_sha:
+            return Prepared(task.index, "same", size, mtime_ns, digest)
+        page = parse_page(decode_page(data, path, repair_mojibake=params.repair_mojibake))
+        if not is_readwise_page(page):
+            return Prepared(task.index, "other", size, mtime_ns, digest)
+        doc = document_from_page(page, page_name_from_file(path.stem, params.file_name_format))
+        _check_title(doc, path)
+        hinted = task.existing is not None and task.doc_id == doc.id
+        existing = task.existing if hinted else None
+        seen: Mapping[str, str] = (task.seen or {}) if hinted else {}
+        result = merge_document(existing, doc, seen, params.ctx)
+        return Prepared(
+            task.index,
+            "readwise",
+            size,
+            mtime_ns,
+            digest,
+            doc_id=str(doc.id),
+            title=doc.title,
+            folder=note_folder(doc),
+            existing=existing,
+            seen=seen if hinted else None,
+            result=result,
+        )
+    except Exception:  # the engine redoes the page itself and reports what is wrong
+        return Prepared(task.index, "error")
+
+
+def helper_count(env: Mapping[str, str] | None = None) -> int:
+    """How many helpers ``syncd once`` starts: none on one CPU, else one per CPU, at most two
+    (the main process writes and records; more helpers would only wait for it).
+    ``SYNCD_HELPERS=N`` in the environment sets it (0: none), for benchmarks and tests."""
+    value = (os.environ if env is None else env).get("SYNCD_HELPERS", "").strip()
+    if value.isdigit():
+        return min(int(value), 8)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return min(2, cpus) if cpus > 1 else 0
+
+
+def _helper_init() -> None:
+    # Ctrl-C goes to the whole process group: the main process handles it, helpers just end
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class Helpers:
+    """A pool of helper processes fed from ``tasks`` (in index order), read out in order.
+
+    ``take(index)`` returns the result for work item ``index`` if it was prepared, else None;
+    results for smaller indexes nobody asked for are dropped. Any failure of the pool itself
+    turns the helpers off (``take`` then returns None and the engine works alone).
+    """
+
+    def __init__(self, count: int, tasks: Iterator[tuple[SourceParams, PageTask]]) -> None:
+        # fork: the helpers start at once with everything imported. Only when this process
+        # runs no other thread (syncd once); the daemon has threads and never comes here.
+        if threading.active_count() != 1 or "fork" not in multiprocessing.get_all_start_methods():
+            raise RuntimeError("helpers need fork in a single-threaded process")
+        self._pool: Pool | None = multiprocessing.get_context("fork").Pool(
+            count, initializer=_helper_init
+        )
+        self._tasks = tasks
+        self._next: tuple[SourceParams, PageTask] | None = None
+        self._inflight: deque[AsyncResult[list[Prepared]]] = deque()
+        self._ready: deque[Prepared] = deque()
+        self.handed_out = 0  # results received
+        self.used = 0  # results the engine used (it counts them)
+        self._submit()
+
+    def _chunk(self) -> tuple[SourceParams, list[PageTask]] | None:
+        """The next tasks of one source, at most CHUNK of them."""
+        first = self._next if self._next is not None else next(self._tasks, None)
+        self._next = None
+        if first is None:
+            return None
+        params, task = first
+        chunk = [task]
+        while len(chunk) < CHUNK:
+            item = next(self._tasks, None)
+            if item is None:
+                break
+            if item[0] is not params:
+                self._next = item
+                break
+            chunk.append(item[1])
+        return params, chunk
+
+    def _submit(self) -> None:
+        while self._pool is not None and len(self._inflight) < WINDOW:
+            chunk = self._chunk()
+            if chunk is None:
+                return
+            self._inflight.append(self._pool.apply_async(prepare_pages, chunk))
+
+    def take(self, index: int) -> Prepared | None:
+        while True:
+            while self._ready and self._ready[0].index < index:
+                self._ready.popleft()
+            if self._ready:
+                head = self._ready[0]
+                if head.index != index:
+                    return None  # this page was not handed out (it looked unchanged)
+                self._ready.popleft()
+                return head
+            if not self._inflight:
+                return None
+            pending = self._inflight.popleft()
+            try:
+                results = pending.get()
+                self.handed_out += len(results)
+                self._ready.extend(results)
+            except Exception:
+                log.warning("helper processes failed; going on without them", exc_info=True)
+                self.close()
+                return None
+            self._submit()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            with contextlib.suppress(Exception):
+                self._pool.terminate()
+                self._pool.join()
+        self._pool = None
+        self._inflight.clear()
+        self._ready.clear()
