@@ -268,9 +268,14 @@ def syncd_cmd(graph: Path, vault: Path, state: Path, mode: str) -> list[str]:
     ]
 
 
+SYNCD_PATH = [REPO]  # where `python -m syncd` comes from (--syncd-path)
+
+
 def syncd_env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if "PYTHONPATH" in env else "")
+    env["PYTHONPATH"] = str(SYNCD_PATH[0]) + (
+        os.pathsep + env["PYTHONPATH"] if "PYTHONPATH" in env else ""
+    )
     env.pop("SYNCD_CONFIG", None)
     return env
 
@@ -594,10 +599,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "removed at the end); must be on the file system to measure",
     )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument(
+        "--syncd-path",
+        type=Path,
+        default=REPO,
+        help="the folder holding the syncd package to measure (default: this repository)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-run progress lines")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    SYNCD_PATH[0] = args.syncd_path.resolve()
 
     own_work = args.workdir is None
     work = Path(tempfile.mkdtemp(prefix="syncd-bench-")) if own_work else args.workdir
