@@ -126,6 +126,7 @@ class Vault:
         self.root = Path(root).expanduser().resolve()
         self._root_str = str(self.root)
         self._listings: dict[str, _Listing] = {}
+        self._root_id: tuple[int, int] | None = None  # (st_dev, st_ino) of the vault folder
 
     def __repr__(self) -> str:
         return f"Vault({self._root_str!r})"
@@ -141,16 +142,40 @@ class Vault:
         The returned path has its existing folders resolved (no symlinks left in them).
         """
         parts = self._split(rel)
-        lexical = self.root.joinpath(*parts)
-        parent = os.path.realpath(lexical.parent)
-        if not self._inside(parent):
-            raise VaultWriteError(f"refused: folder resolves outside the vault ({parent})", lexical)
-        path = Path(parent) / parts[-1]
+        parent = self._plain_folder(parts[:-1])
+        if parent is None:
+            lexical = self.root.joinpath(*parts)
+            parent = os.path.realpath(lexical.parent)
+            if not self._inside(parent):
+                raise VaultWriteError(
+                    f"refused: folder resolves outside the vault ({parent})", lexical
+                )
+        path = Path(parent, parts[-1])
         if path.is_symlink():
             target = os.path.realpath(path)
             if not self._inside(target) or target == self._root_str:
                 raise VaultWriteError(f"refused: symlink points outside the vault ({target})", path)
         return path
+
+    def _plain_folder(self, parts: list[str]) -> str | None:
+        """The vault folder ``parts`` as a string when no symlink is on the way: the vault
+        folder is still the directory it was (same device and inode) and every folder below
+        it is a real folder. Then that path is its real path, inside the vault, and no
+        ``realpath`` (a stat of every folder from ``/``) is needed. None: ask ``realpath``."""
+        try:
+            st = self.root.stat()
+            if self._root_id is None:
+                self._root_id = (st.st_dev, st.st_ino)
+            elif (st.st_dev, st.st_ino) != self._root_id:
+                return None
+            current = self._root_str
+            for part in parts:
+                current = f"{current}/{part}"
+                if not stat.S_ISDIR(os.lstat(current).st_mode):
+                    return None  # a symlink (or not a folder): realpath decides
+        except OSError:
+            return None  # missing folders: realpath keeps the part that does not exist
+        return current
 
     def _split(self, rel: str) -> list[str]:
         shown = self.root / rel  # an absolute rel shows as itself
