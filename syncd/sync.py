@@ -186,6 +186,9 @@ class SyncEngine:
         self._claimed_notes: dict[str, set[str]] = {}
         # (vault, source key) -> record, read in one query at the start of a scan
         self._known_sources: dict[tuple[str, str], SourceRecord] | None = None
+        # vault -> doc_id -> record during a scan: read in one query when first needed, and
+        # kept up to date by _commit (documents change only through it)
+        self._known_documents: dict[str, dict[str, DocumentRecord]] | None = None
 
     # -- what the daemon needs -------------------------------------------------------------
     def watched_roots(self) -> list[Path]:
@@ -213,10 +216,12 @@ class SyncEngine:
             for vault_name in {source.vault_name for source, _ in work}
             for key, record in self.state.all_sources(vault_name).items()
         }
+        self._known_documents = {}
         try:
             report = self._run(work, progress)
         finally:
             self._known_sources = None
+            self._known_documents = None
         self._migrate(None, report, progress)
         if not self.dry_run:
             self.state.set_meta("last_scan", self.clock().isoformat(timespec="seconds"))
@@ -413,7 +418,7 @@ class SyncEngine:
         vault = self._vaults[vault_name]
         if (vault_name, prep.doc_id) in self._pending_docs:
             return False  # an earlier page of this batch holds the same document
-        record = self.state.get_document(vault_name, prep.doc_id)
+        record = self._get_document(vault_name, prep.doc_id)
         known_note = record.note if record is not None else None
         seen = dict(self.state.seen_highlights(vault_name, prep.doc_id)) if record else {}
         note, current = self._locate_by(
@@ -495,9 +500,21 @@ class SyncEngine:
                 self.state.put_sources(vault_name, batch.sources)
                 self.state.put_documents(vault_name, batch.documents)
                 self.state.add_highlights_many(vault_name, batch.highlights)
+        if self._known_documents is not None:
+            for vault_name, batch in batches.items():
+                if vault_name in self._known_documents:
+                    self._known_documents[vault_name].update(batch.documents)
         self._pending.clear()
         self._pending_docs.clear()
         self._claimed_notes.clear()
+
+    def _get_document(self, vault_name: str, doc_id: str) -> DocumentRecord | None:
+        if self._known_documents is None:
+            return self.state.get_document(vault_name, doc_id)
+        known = self._known_documents.get(vault_name)
+        if known is None:
+            known = self._known_documents[vault_name] = self.state.documents(vault_name)
+        return known.get(doc_id)
 
     def _queue(self, item: _Pending) -> None:
         if self.dry_run:
@@ -628,7 +645,7 @@ class SyncEngine:
             seen.update(pending.highlights)
             known_note = pending.note
         else:
-            record = self.state.get_document(vault_name, doc.id)
+            record = self._get_document(vault_name, doc.id)
             known_note = record.note if record is not None else None
             # highlights are recorded only together with their document (_commit): a document
             # without a record has none, and a new one needs no query for them
