@@ -57,8 +57,11 @@ def note_folder(doc: Document) -> str:
 
 def _block_lines(block: Block, ctx: InlineContext) -> list[str]:
     """A block's content lines (dropped properties removed), tokens rewritten."""
-    dropped = {p.index for p in block.properties if p.key.lower() in DROPPED_BLOCK_PROPERTIES}
-    lines = [line for i, line in enumerate(block.lines) if i not in dropped]
+    if block.properties:
+        dropped = {p.index for p in block.properties if p.key.lower() in DROPPED_BLOCK_PROPERTIES}
+        lines = [line for i, line in enumerate(block.lines) if i not in dropped]
+    else:
+        lines = list(block.lines)
     # text that ends like syncd's own anchor would make a later highlight look written
     lines = [_FAKE_ANCHOR_RE.sub(r"\1\\^\2", line) if "^rw-" in line else line for line in lines]
     return rewrite_lines(lines or [""], READWISE_RULES, ctx)

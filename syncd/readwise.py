@@ -236,8 +236,9 @@ def document_from_page(page: Page, page_name: str) -> Document:
 
     def make_item(block: Block) -> Item | None:
         url, label, text = located.get(id(block)) or _locate(block)
-        kids = [c for c in block.children if not is_attribute(c)]
-        attributes = tuple(c for c in block.children if is_attribute(c))
+        kinds = [(c, is_attribute(c)) for c in block.children]
+        kids = [c for c, attribute in kinds if not attribute]
+        attributes = tuple(c for c, attribute in kinds if attribute)
         is_heading = url is None and label is None and bool(kids)
         alternate: HighlightId | None = None
         if url is not None:

@@ -190,9 +190,14 @@ def rewrite_lines(
     lines: Iterable[str], rules: Sequence[InlineRule], ctx: InlineContext
 ) -> list[str]:
     """Apply ``rules`` to every line outside fenced code blocks."""
+    triggers = _triggers(rules)
+    lines = list(lines)
+    if triggers is not None:
+        blob = "\n".join(lines)
+        if not any(t in blob for t in triggers):
+            return lines  # no rule has anything to do on any line (code or not)
     out: list[str] = []
     fence: str | None = None
-    triggers = _triggers(rules)
     for line in lines:
         match = FENCE_RE.match(line)
         if fence is not None:

@@ -41,6 +41,8 @@ def indent_width(indent: str) -> int:
 
 
 def parse_property(line: str, index: int) -> Property | None:
+    if "::" not in line:  # most lines; PROPERTY_RE needs it
+        return None
     match = PROPERTY_RE.match(line)
     if match is None:
         return None
@@ -56,6 +58,9 @@ def opaque_spans(
     line); closing lines are read from ``lines``. Inside a block nothing else opens.
     """
     heads = lines if heads is None else heads
+    blob = "\n".join(lines)
+    if "```" not in blob and "~~~" not in blob and "#+" not in blob:
+        return []  # nothing can open or close a block (heads are parts of lines)
     fences = [i for i, line in enumerate(lines) if FENCE_RE.match(line)]
     ends: dict[str, list[int]] = {}
     for i, line in enumerate(lines):
@@ -128,6 +133,8 @@ def block_properties(lines: Sequence[str]) -> tuple[Property, ...]:
 
     A ``> quote`` goes on until a blank line: mldoc reads the lines after it as more of the
     quote (Markdown's lazy continuation), ``key:: value`` included, except ``id::``."""
+    if "::" not in "\n".join(lines):
+        return ()  # no line can be a property (most blocks)
     found: list[Property] = []
     in_quote = False
     for index, (line, in_code) in enumerate(zip(lines, _opaque_line_mask(lines), strict=True)):
