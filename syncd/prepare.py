@@ -18,16 +18,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import multiprocessing
 import os
 import signal
 import threading
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.parser import parse_page
@@ -36,6 +34,9 @@ from syncd.note import note_folder
 from syncd.readwise import document_from_page, is_readwise_page
 from syncd.rewrite import InlineContext
 from syncd.textio import decode_page
+
+if TYPE_CHECKING:  # multiprocessing is imported when helpers start (most runs start none)
+    from multiprocessing.pool import AsyncResult, Pool
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,8 @@ class Helpers:
     """
 
     def __init__(self, count: int, tasks: Iterator[tuple[SourceParams, PageTask]]) -> None:
+        import multiprocessing
+
         # fork: the helpers start at once with everything imported. Only when this process
         # runs no other thread (syncd once); the daemon has threads and never comes here.
         if threading.active_count() != 1 or "fork" not in multiprocessing.get_all_start_methods():

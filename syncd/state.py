@@ -375,6 +375,14 @@ class StateStore:
         )
         return {row[0]: _source_record(row[1:]) for row in rows}
 
+    def source_stamps(self, vault: str) -> dict[str, tuple[int, int, str]]:
+        """Source page -> (size, mtime_ns, status), for every page of the vault: what a scan
+        needs to tell unchanged pages apart without building their records."""
+        rows = self._all(
+            "SELECT source, size, mtime_ns, status FROM sources WHERE vault = ?", (vault,)
+        )
+        return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
     def delete_source(self, vault: str, source: str) -> None:
         with self.transaction():
             self._execute("DELETE FROM sources WHERE vault = ? AND source = ?", (vault, source))

@@ -109,6 +109,7 @@ class _Source:
         self.vault_name = vault.name
         self.config = config
         self.root = config.path
+        self._root_prefix = str(self.root).rstrip("/") + "/"
         self.graph: GraphConfig = load_graph_config(config.path)
         self.pages_dir = self.root / self.graph.pages_directory
         formats = (self.graph.journal_title_format, *COMMON_TITLE_FORMATS)
@@ -132,6 +133,9 @@ class _Source:
 
     def key(self, path: Path) -> str:
         """The state key of a source page: its path relative to the graph root."""
+        full = str(path)
+        if full.startswith(self._root_prefix):  # what relative_to gives, without its cost
+            return full[len(self._root_prefix) :]
         return path.relative_to(self.root).as_posix()
 
 
@@ -164,6 +168,7 @@ class SyncEngine:
         self.helpers = helpers
         self._helpers: Helpers | None = None
         self._prestat: dict[int, os.stat_result] = {}  # work index -> stat, from the pre-pass
+        self._unchanged_at: set[int] = set()  # work indexes the pre-pass found unchanged
         self._sources = [
             _Source(v, s) for v in config.vaults for s in v.sources if s.include is Include.READWISE
         ]
@@ -185,7 +190,7 @@ class SyncEngine:
         # notes of _pending_docs, lower-cased, per vault (_claimed without a scan of them all)
         self._claimed_notes: dict[str, set[str]] = {}
         # (vault, source key) -> record, read in one query at the start of a scan
-        self._known_sources: dict[tuple[str, str], SourceRecord] | None = None
+        self._known_stamps: dict[tuple[str, str], tuple[int, int, str]] | None = None
         # vault -> doc_id -> record during a scan: read in one query when first needed, and
         # kept up to date by _commit (documents change only through it)
         self._known_documents: dict[str, dict[str, DocumentRecord]] | None = None
@@ -209,18 +214,19 @@ class SyncEngine:
         if not self.dry_run:
             self._sweep_temp_files()
         work = [(source, path) for source in self._sources for path in source.page_files()]
-        # one query instead of one per page; a scan looks at each page once, and only the
-        # page itself changes its record, so what was read at the start stays right
-        self._known_sources = {
-            (vault_name, key): record
+        # (size, mtime, status) of every page in one query instead of a record per page; a
+        # scan looks at each page once, and only the page itself changes its record, so what
+        # was read at the start stays right
+        self._known_stamps = {
+            (vault_name, key): stamp
             for vault_name in {source.vault_name for source, _ in work}
-            for key, record in self.state.all_sources(vault_name).items()
+            for key, stamp in self.state.source_stamps(vault_name).items()
         }
         self._known_documents = {}
         try:
             report = self._run(work, progress)
         finally:
-            self._known_sources = None
+            self._known_stamps = None
             self._known_documents = None
         self._migrate(None, report, progress)
         if not self.dry_run:
@@ -271,7 +277,7 @@ class SyncEngine:
         self._id_index.clear()
         closed = self._closed_vaults({source.vault_name for source, _ in work}, report)
         try:
-            self._start_helpers(work, closed)
+            self._start_helpers(self._prepass(work, closed))
             self._run_pages(work, closed, report, progress)
         finally:
             if self._helpers is not None:
@@ -283,6 +289,7 @@ class SyncEngine:
                 self._helpers.close()
                 self._helpers = None
             self._prestat = {}
+            self._unchanged_at = set()
         self._commit()
         return report
 
@@ -300,38 +307,45 @@ class SyncEngine:
                     progress(done, len(work))
                 continue
             report.pages += 1
-            try:
-                self._sync_page(source, path, report, index=done - 1)
-            except SyncdError as exc:
-                self._fail(source, path, str(exc.message), report)
-            except OSError as exc:
-                self._fail(source, path, exc.strerror or str(exc), report)
-            except RecursionError:
-                # parse, merge and render recurse once per outline level
-                self._fail(source, path, "outline nested too deeply to process", report)
-            except Exception as exc:
-                # one page must never stop the run (nor the daemon's scan) for the others
-                log.debug("%s: unexpected error", path, exc_info=True)
-                reason = f"internal error, please report: {type(exc).__name__}: {exc}"
-                self._fail(source, path, reason, report)
+            if done - 1 in self._unchanged_at:
+                report.unchanged += 1
+            else:
+                self._sync_page_reporting(source, path, report, done - 1)
             if len(self._pending) >= BATCH_PAGES:
                 self._commit()
             if progress is not None:
                 progress(done, len(work))
 
+    def _sync_page_reporting(
+        self, source: _Source, path: Path, report: RunReport, index: int
+    ) -> None:
+        """``_sync_page``; whatever goes wrong is this page's failure, never the run's."""
+        try:
+            self._sync_page(source, path, report, index=index)
+        except SyncdError as exc:
+            self._fail(source, path, str(exc.message), report)
+        except OSError as exc:
+            self._fail(source, path, exc.strerror or str(exc), report)
+        except RecursionError:
+            # parse, merge and render recurse once per outline level
+            self._fail(source, path, "outline nested too deeply to process", report)
+        except Exception as exc:
+            # one page must never stop the run (nor the daemon's scan) for the others
+            log.debug("%s: unexpected error", path, exc_info=True)
+            reason = f"internal error, please report: {type(exc).__name__}: {exc}"
+            self._fail(source, path, reason, report)
+
     # -- helper processes (syncd.prepare) ---------------------------------------------------
-    def _start_helpers(self, work: list[tuple[_Source, Path]], closed: set[str]) -> None:
-        """Start helpers when a scan has many pages to read: stat every page first (the
-        stats are used again by _sync_page) and hand out those that changed."""
-        if (
-            self.helpers <= 0
-            or self._known_sources is None  # a scan, not a few paths from the daemon
-            or self.dry_run
-            or self.diff
-            or len(work) < HELPERS_MIN_PAGES
-        ):
-            return
-        changed: list[tuple[int, _Source, Path, SourceRecord | None]] = []
+    def _prepass(
+        self, work: list[tuple[_Source, Path]], closed: set[str]
+    ) -> list[tuple[int, _Source, Path, str]]:
+        """In a scan, stat every page up front: the pages the state has with this size and
+        mtime are unchanged (the loop only counts them), the stats of the others are kept
+        for _sync_page. The changed pages (index, source, path, key) that can be read."""
+        changed: list[tuple[int, _Source, Path, str]] = []
+        if self._known_stamps is None:
+            return changed  # a few paths from the daemon: _sync_page does it all
+        limit = self.config.max_page_bytes
         for index, (source, path) in enumerate(work):
             if source.vault_name in closed:
                 continue
@@ -339,13 +353,19 @@ class SyncEngine:
                 st = path.stat()
             except OSError:
                 continue  # _sync_page meets it again and reports it
-            self._prestat[index] = st
-            previous = self._known_sources.get((source.vault_name, source.key(path)))
-            if _unchanged(previous, st):
+            key = source.key(path)
+            readable = stat.S_ISREG(st.st_mode) and st.st_size <= limit
+            if readable and _stamp_unchanged(self._known_stamps.get((source.vault_name, key)), st):
+                self._unchanged_at.add(index)
                 continue
-            if stat.S_ISREG(st.st_mode) and st.st_size <= self.config.max_page_bytes:
-                changed.append((index, source, path, previous))
-        if len(changed) < HELPERS_MIN_PAGES:
+            self._prestat[index] = st
+            if readable:
+                changed.append((index, source, path, key))
+        return changed
+
+    def _start_helpers(self, changed: list[tuple[int, _Source, Path, str]]) -> None:
+        """Start helpers when a scan has many pages to read, and hand those out."""
+        if self.helpers <= 0 or self.dry_run or self.diff or len(changed) < HELPERS_MIN_PAGES:
             return
         try:
             self._helpers = Helpers(self.helpers, self._helper_tasks(changed))
@@ -353,12 +373,13 @@ class SyncEngine:
             log.debug("no helper processes: %s", exc)
 
     def _helper_tasks(
-        self, changed: list[tuple[int, _Source, Path, SourceRecord | None]]
+        self, changed: list[tuple[int, _Source, Path, str]]
     ) -> Iterator[tuple[SourceParams, PageTask]]:
         """The tasks for the helpers, made when they are handed out. A page that went into a
         note last time comes with that note's text and recorded highlights, to merge into."""
         params: dict[int, SourceParams] = {}
-        for index, source, path, previous in changed:
+        for index, source, path, key in changed:
+            previous = self._previous_record(source.vault_name, key)
             if id(source) not in params:
                 params[id(source)] = SourceParams(
                     source.graph.file_name_format,
@@ -508,6 +529,11 @@ class SyncEngine:
         self._pending_docs.clear()
         self._claimed_notes.clear()
 
+    def _previous_record(self, vault_name: str, key: str) -> SourceRecord | None:
+        if self._known_stamps is not None and (vault_name, key) not in self._known_stamps:
+            return None  # a new page (the scan read every key)
+        return self.state.get_source(vault_name, key)
+
     def _get_document(self, vault_name: str, doc_id: str) -> DocumentRecord | None:
         if self._known_documents is None:
             return self.state.get_document(vault_name, doc_id)
@@ -579,10 +605,7 @@ class SyncEngine:
             except FileNotFoundError:
                 return  # gone: its note stays (rule 6)
         _check_page_stat(path, st, self.config.max_page_bytes)
-        if self._known_sources is not None:
-            previous = self._known_sources.get((vault_name, key))
-        else:
-            previous = self.state.get_source(vault_name, key)
+        previous = self._previous_record(vault_name, key)
         if _unchanged(previous, st):
             report.unchanged += 1
             return
@@ -903,6 +926,16 @@ def _yaml_string(raw: str) -> str:
     if len(raw) >= 2 and raw[0] == raw[-1] == "'":
         return raw[1:-1].replace("''", "'")
     return raw
+
+
+def _stamp_unchanged(stamp: tuple[int, int, str] | None, st: os.stat_result) -> bool:
+    """``_unchanged`` from a (size, mtime_ns, status) stamp."""
+    return (
+        stamp is not None
+        and stamp[2] != "failed"
+        and stamp[0] == st.st_size
+        and stamp[1] == st.st_mtime_ns
+    )
 
 
 def _unchanged(previous: SourceRecord | None, st: os.stat_result) -> bool:
