@@ -35,8 +35,8 @@ from syncd.readwise import document_from_page, is_readwise_page
 from syncd.rewrite import InlineContext
 from syncd.textio import decode_page
 
-if TYPE_CHECKING:  # multiprocessing is imported when helpers start (most runs start none)
-    from multiprocessing.pool import AsyncResult, Pool
+if TYPE_CHECKING:  # imported when helpers start (most runs start none)
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -158,22 +158,25 @@ class Helpers:
 
     ``take(index)`` returns the result for work item ``index`` if it was prepared, else None;
     results for smaller indexes nobody asked for are dropped. Any failure of the pool itself
-    turns the helpers off (``take`` then returns None and the engine works alone).
+    (a helper killed, say) turns the helpers off: ``take`` then returns None and the engine
+    works alone. A ``ProcessPoolExecutor`` because it notices a dead helper (a
+    ``multiprocessing.Pool`` waits forever for the task that died with it).
     """
 
     def __init__(self, count: int, tasks: Iterator[tuple[SourceParams, PageTask]]) -> None:
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
         # fork: the helpers start at once with everything imported. Only when this process
         # runs no other thread (syncd once); the daemon has threads and never comes here.
         if threading.active_count() != 1 or "fork" not in multiprocessing.get_all_start_methods():
             raise RuntimeError("helpers need fork in a single-threaded process")
-        self._pool: Pool | None = multiprocessing.get_context("fork").Pool(
-            count, initializer=_helper_init
+        self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
+            count, mp_context=multiprocessing.get_context("fork"), initializer=_helper_init
         )
         self._tasks = tasks
         self._next: tuple[SourceParams, PageTask] | None = None
-        self._inflight: deque[AsyncResult[list[Prepared]]] = deque()
+        self._inflight: deque[Future[list[Prepared]]] = deque()
         self._ready: deque[Prepared] = deque()
         self.handed_out = 0  # results received
         self.used = 0  # results the engine used (it counts them)
@@ -202,7 +205,12 @@ class Helpers:
             chunk = self._chunk()
             if chunk is None:
                 return
-            self._inflight.append(self._pool.apply_async(prepare_pages, chunk))
+            try:
+                self._inflight.append(self._pool.submit(prepare_pages, *chunk))
+            except Exception:  # a broken pool refuses new work
+                log.warning("helper processes failed; going on without them", exc_info=True)
+                self.close()
+                return
 
     def take(self, index: int) -> Prepared | None:
         while True:
@@ -218,7 +226,7 @@ class Helpers:
                 return None
             pending = self._inflight.popleft()
             try:
-                results = pending.get()
+                results = pending.result()
                 self.handed_out += len(results)
                 self._ready.extend(results)
             except Exception:
@@ -228,10 +236,10 @@ class Helpers:
             self._submit()
 
     def close(self) -> None:
+        """Stop the helpers: queued tasks are dropped, a running chunk (a few pages) ends."""
         if self._pool is not None:
             with contextlib.suppress(Exception):
-                self._pool.terminate()
-                self._pool.join()
+                self._pool.shutdown(wait=True, cancel_futures=True)
         self._pool = None
         self._inflight.clear()
         self._ready.clear()

@@ -9,13 +9,15 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
+from syncd import prepare
 from syncd.config import config_for_paths
 from syncd.merge import MergeResult
-from syncd.prepare import PageTask, Prepared, SourceParams, helper_count, prepare_page
+from syncd.prepare import Helpers, PageTask, Prepared, SourceParams, helper_count, prepare_page
 from syncd.rewrite import InlineContext
 from syncd.state import StateStore
 from syncd.sync import RunReport, SyncEngine
@@ -229,3 +231,41 @@ def test_helper_count_by_cpus() -> None:
     count = helper_count({})
     cpus = len(os.sched_getaffinity(0))
     assert count == (0 if cpus == 1 else 2)
+
+
+REAL_PREPARE_PAGES = prepare.prepare_pages
+
+
+def dies_on_the_third_chunk(params: SourceParams, tasks: list[PageTask]) -> list[Prepared]:
+    """prepare_pages in a helper killed while on the third chunk (as by SIGKILL: no
+    exception, no result)."""
+    if any(t.index >= 2 * prepare.CHUNK for t in tasks):
+        os._exit(3)
+    return REAL_PREPARE_PAGES(params, tasks)
+
+
+def test_a_helper_that_dies_turns_the_helpers_off_instead_of_hanging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A helper killed mid-task (OOM killer, say): the engine gets None for the rest and
+    does those pages itself; nothing waits for the lost task."""
+    if threading.active_count() != 1:
+        pytest.skip("helpers fork only in a single-threaded process")
+    graph = make_graph(tmp_path / "graph", extra=20)
+    params = SourceParams("triple-lowbar", InlineContext(), 1 << 20, True)
+    pages = sorted((graph / "pages").glob("Generated *"))
+    monkeypatch.setattr(prepare, "prepare_pages", dies_on_the_third_chunk)  # forked as is
+    tasks = iter([(params, PageTask(i, str(path), None)) for i, path in enumerate(pages)])
+    helpers = Helpers(2, tasks)
+    try:
+        got = [helpers.take(i) for i in range(len(pages))]
+    finally:
+        helpers.close()
+    # results that came back before the helper died are used; from the first lost one on,
+    # the engine is told to do the pages itself (which chunk is lost first is a race)
+    lost = got.index(None)
+    assert lost <= 2 * prepare.CHUNK
+    assert all(
+        p is not None and p.kind == "readwise" and p.index == i for i, p in enumerate(got[:lost])
+    )
+    assert all(p is None for p in got[lost:])
