@@ -19,8 +19,9 @@ syncd runs as a child process exactly as a user runs it (`python -m syncd once G
 --state-dir DIR --include MODE`, default verbosity, stderr to a file). Each child is reaped
 with os.wait4, so its wall time, CPU time (user + sys) and peak RSS (ru_maxrss: the largest
 of the process and the children it reaped) are its own. "tree" is the peak of the summed PSS
-of the process and its descendants, sampled every 50 ms (it differs from the RSS only when
-syncd starts helper processes). Figures are medians over --repeat runs.
+of the process and its descendants (syncd's helper processes), sampled every 50 ms: memory
+shared between them (libraries, pages inherited by fork) counts once. Figures are medians
+over --repeat runs. SYNCD_HELPERS=N in the environment sets syncd's helper count (0: none).
 
 With --compare-l2o, logseq-to-obsidian 0.2.0 is installed from PyPI into a temporary venv and
 timed on the same graph (`logseq-to-obsidian --input GRAPH --output OUT`).
