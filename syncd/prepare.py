@@ -148,9 +148,26 @@ def helper_count(env: Mapping[str, str] | None = None) -> int:
     return min(2, cpus) if cpus > 1 else 0
 
 
-def _helper_init() -> None:
+def _helper_init(parent: int) -> None:
     # Ctrl-C goes to the whole process group: the main process handles it, helpers just end
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A helper must never outlive syncd: a SIGKILLed parent would leave it waiting forever,
+    # holding the instance lock it inherited, so the next run could not start.
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (prctl PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the helpers end when their pipe closes
+        pass
 
 
 class Helpers:
@@ -172,7 +189,10 @@ class Helpers:
         if threading.active_count() != 1 or "fork" not in multiprocessing.get_all_start_methods():
             raise RuntimeError("helpers need fork in a single-threaded process")
         self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
-            count, mp_context=multiprocessing.get_context("fork"), initializer=_helper_init
+            count,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_helper_init,
+            initargs=(os.getpid(),),
         )
         self._tasks = tasks
         self._next: tuple[SourceParams, PageTask] | None = None
