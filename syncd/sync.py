@@ -18,7 +18,7 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
@@ -419,7 +419,7 @@ class SyncEngine:
                 return False
             report.unchanged += 1
             self._queue(
-                _Pending(vault_name, key, _replace_stat(previous, prep.size, prep.mtime_ns))
+                _Pending(vault_name, key, replace(previous, size=prep.size, mtime_ns=prep.mtime_ns))
             )
             return True
         fingerprint = SourceRecord(
@@ -622,7 +622,9 @@ class SyncEngine:
         if previous is not None and previous.status != "failed" and previous.sha256 == digest:
             report.unchanged += 1
             self._queue(
-                _Pending(vault_name, key, _replace_stat(previous, len(data), st.st_mtime_ns))
+                _Pending(
+                    vault_name, key, replace(previous, size=len(data), mtime_ns=st.st_mtime_ns)
+                )
             )
             return
         text = decode_page(data, path, repair_mojibake=self.config.repair_mojibake)
@@ -718,15 +720,7 @@ class SyncEngine:
             note_sha = sha256(current[0].encode("utf-8"))
         else:
             note_sha = None
-        done = SourceRecord(
-            size=fingerprint.size,
-            mtime_ns=fingerprint.mtime_ns,
-            sha256=fingerprint.sha256,
-            doc_id=doc_id,
-            status="ok",
-            error=None,
-            note=note,
-        )
+        done = replace(fingerprint, doc_id=doc_id, status="ok", error=None, note=note)
         highlights = dict(result.record) if (written or current is not None) else {}
         self._queue(
             _Pending(
@@ -945,18 +939,6 @@ def _unchanged(previous: SourceRecord | None, st: os.stat_result) -> bool:
         and previous.status != "failed"
         and previous.size == st.st_size
         and previous.mtime_ns == st.st_mtime_ns
-    )
-
-
-def _replace_stat(record: SourceRecord, size: int, mtime_ns: int) -> SourceRecord:
-    return SourceRecord(
-        size=size,
-        mtime_ns=mtime_ns,
-        sha256=record.sha256,
-        doc_id=record.doc_id,
-        status=record.status,
-        error=record.error,
-        note=record.note,
     )
 
 
