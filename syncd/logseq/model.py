@@ -19,6 +19,15 @@ class Property:
     index: int
 
 
+def property_value(properties: tuple[Property, ...], key: str) -> str | None:
+    """The value of ``key`` (compared case-insensitively, as Logseq does), or None."""
+    wanted = key.lower()
+    for prop in properties:
+        if prop.key.lower() == wanted:
+            return prop.value
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Block:
     """One ``- `` bullet and what is nested under it.
@@ -40,11 +49,7 @@ class Block:
         return self.lines[0] if self.lines else ""
 
     def property_value(self, key: str) -> str | None:
-        wanted = key.lower()
-        for prop in self.properties:
-            if prop.key.lower() == wanted:
-                return prop.value
-        return None
+        return property_value(self.properties, key)
 
     def content_lines(self) -> tuple[str, ...]:
         """The block's lines without its property lines."""
@@ -72,11 +77,7 @@ class Page:
     properties_in_first_block: bool = False
 
     def property_value(self, key: str) -> str | None:
-        wanted = key.lower()
-        for prop in self.properties:
-            if prop.key.lower() == wanted:
-                return prop.value
-        return None
+        return property_value(self.properties, key)
 
     def walk(self) -> list[Block]:
         out: list[Block] = []
