@@ -20,7 +20,6 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from syncd.logseq.model import Block, Page, Property
 
@@ -105,25 +104,13 @@ def _opaque_line_mask(lines: Sequence[str]) -> list[bool]:
     return mask
 
 
-@dataclass
-class _Draft:
-    indent: str
-    width: int
-    line: int
-    lines: list[str]
-    children: list[_Draft] = field(default_factory=list)
-    depth: int = 0
-
-    def freeze(self) -> Block:
-        lines = tuple(self.lines)
-        return Block(
-            depth=self.depth,
-            indent=self.indent,
-            lines=lines,
-            properties=block_properties(lines),
-            children=tuple(child.freeze() for child in self.children),
-            line=self.line,
-        )
+def _freeze(depth: int, indent: str, lines: list[str], children: list[Block], line: int) -> Block:
+    """The ``Block`` of a bullet whose lines and children are complete."""
+    frozen = tuple(lines)
+    # most blocks hold no ``::`` at all: no property search (one line: no join either)
+    has_pair = "::" in frozen[0] if len(frozen) == 1 else "::" in "\n".join(frozen)
+    properties = block_properties(frozen) if has_pair else ()
+    return Block(depth, indent, frozen, properties, tuple(children), line)
 
 
 def block_properties(lines: Sequence[str]) -> tuple[Property, ...]:
@@ -174,38 +161,45 @@ def parse_page(text: str) -> Page:
     raw_lines = text.split("\n")
     if raw_lines and raw_lines[-1] == "":
         raw_lines.pop()
-    bullets = [BULLET_RE.match(raw) for raw in raw_lines]
-    heads = [
-        raw if b is None else b.group(2) or "" for raw, b in zip(raw_lines, bullets, strict=True)
-    ]
-    inside = [False] * len(raw_lines)  # in code or a #+BEGIN block, after its opening line
-    for first, last, _verbatim in opaque_spans(raw_lines, heads):
-        inside[first + 1 : last + 1] = [True] * (last - first)
+    match = BULLET_RE.match
+    bullets = [match(raw) for raw in raw_lines]
+    if "```" in text or "~~~" in text or "#+" in text:  # else no line opens a block
+        heads = [
+            raw if b is None else b.group(2) or ""
+            for raw, b in zip(raw_lines, bullets, strict=True)
+        ]
+        for first, last, _verbatim in opaque_spans(raw_lines, heads):
+            # in code or a #+BEGIN block, after its opening line: no bullet
+            bullets[first + 1 : last + 1] = [None] * (last - first)
     preamble: list[str] = []
-    roots: list[_Draft] = []
-    stack: list[_Draft] = []
-    current: _Draft | None = None
+    roots: list[Block] = []
+    # the open bullets, outermost first: (width, depth, indent, line, lines, children); a
+    # bullet becomes a Block when the next bullet at its column or left of it (or the end
+    # of the page) closes it, so every block is built once, children before parents
+    stack: list[tuple[int, int, str, int, list[str], list[Block]]] = []
+    lines: list[str] | None = None  # of the open bullet that continuation lines go to
+    indent = ""
     for number, (raw, bullet) in enumerate(zip(raw_lines, bullets, strict=True), start=1):
-        if bullet is None or inside[number - 1]:
-            if current is None:
+        if bullet is None:
+            if lines is None:
                 preamble.append(raw)
             else:
-                current.lines.append(_strip_continuation(raw, current.indent))
+                lines.append(_strip_continuation(raw, indent))
             continue
         indent = bullet.group(1)
         width = indent_width(indent)
-        while stack and stack[-1].width >= width:
-            stack.pop()
-        draft = _Draft(indent=indent, width=width, line=number, lines=[bullet.group(2) or ""])
-        if stack:
-            draft.depth = stack[-1].depth + 1
-            stack[-1].children.append(draft)
-        else:
-            roots.append(draft)
-        stack.append(draft)
-        current = draft
+        while stack and stack[-1][0] >= width:  # close the bullets this one ends
+            _width, depth, b_indent, b_line, b_lines, children = stack.pop()
+            block = _freeze(depth, b_indent, b_lines, children, b_line)
+            (stack[-1][5] if stack else roots).append(block)
+        lines = [bullet.group(2) or ""]
+        stack.append((width, stack[-1][1] + 1 if stack else 0, indent, number, lines, []))
+    while stack:
+        _width, depth, b_indent, b_line, b_lines, children = stack.pop()
+        block = _freeze(depth, b_indent, b_lines, children, b_line)
+        (stack[-1][5] if stack else roots).append(block)
 
-    blocks = tuple(root.freeze() for root in roots)
+    blocks = tuple(roots)
     properties = _preamble_properties(preamble)
     in_first_block = False
     if not properties and blocks and _is_properties_only(blocks[0]):
