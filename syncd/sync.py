@@ -496,6 +496,8 @@ class SyncEngine:
 
     def _commit(self) -> None:
         """Make the notes written so far durable, then record them, in one transaction."""
+        for vault in self._vaults.values():
+            vault.end_batch()  # the next batch checks its folders again
         migrations = [m for m in self._migrations if m.has_state()]
         if not self._pending and not migrations:
             return
@@ -562,6 +564,10 @@ class SyncEngine:
     def repair_mojibake(self) -> bool:
         return self.config.repair_mojibake
 
+    @property
+    def max_page_bytes(self) -> int:
+        return self.config.max_page_bytes
+
     def find_readwise_note(self, vault_name: str, doc_id: str) -> str | None:
         """The note of a Readwise document: where the state says, else the vault note whose
         frontmatter carries its id (moved, or written before the state was lost)."""
@@ -590,6 +596,52 @@ class SyncEngine:
         return self._sync_document(
             source, path, source.key(path), doc, record, report, ctx=ctx, taken=taken
         )
+
+    def sync_prepared_readwise_page(
+        self,
+        migration: GraphMigration,
+        path: Path,
+        record: SourceRecord,
+        doc_id: str,
+        title: str,
+        folder: str,
+        existing: str | None,
+        seen: dict[str, str] | None,
+        result: MergeResult,
+        taken: Callable[[str], bool],
+        report: RunReport,
+    ) -> str | None:
+        """``sync_readwise_page`` from a helper's merge (syncd.migrate_helpers): ``result`` is
+        document ``doc_id`` merged into ``existing`` with recorded highlights ``seen``. The
+        note's path, or None when that is not what ``_sync_document`` would merge now (the
+        note holds another text, other highlights are recorded, the user deleted the note,
+        an earlier page of this batch holds the document, the note changed under the write):
+        then nothing was done and the caller does the page itself."""
+        source = self._graph_sources[id(migration)]
+        vault_name = source.vault_name
+        if (vault_name, doc_id) in self._pending_docs:
+            return None
+        vault = self._vaults[vault_name]
+        document = self._get_document(vault_name, doc_id)
+        known_note = document.note if document is not None else None
+        recorded = dict(self.state.seen_highlights(vault_name, doc_id)) if document else {}
+        note, current = self._locate_by(source, vault, doc_id, title, folder, known_note, taken)
+        if current is None and known_note is not None:
+            return None  # the user deleted the note: only new highlights come back
+        now = current[0] if current is not None else None
+        if now != existing or (now is not None and recorded != seen):
+            return None
+        written = False
+        if result.changed:
+            try:
+                self._write(vault, note, result, current, report)
+            except ConcurrentModification:
+                return None
+            written = True
+        self._queue_document(
+            vault_name, source.key(path), record, doc_id, note, result, written, current
+        )
+        return note
 
     # -- one page ----------------------------------------------------------------------------
     def _sync_page(

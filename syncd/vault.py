@@ -27,7 +27,6 @@ import hashlib
 import logging
 import os
 import stat
-import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -47,6 +46,9 @@ TEMP_PREFIX = ".syncd."
 TEMP_SUFFIX = ".tmp"
 NEW_NOTE_MODE = 0o644
 SKIPPED_FOLDERS = frozenset({".obsidian", ".trash", ".git"})
+_MAX_OPEN_DIRS = 64  # folders kept open by write_atomic at most; then they are checked again
+_TEMP_TRIES = 100
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _MAX_TEMP_NAME_PART = 150  # bytes of the note name kept in a temp name; longer ones are hashed
 _DIR_FSYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP})
 _LINK_UNSUPPORTED = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV})
@@ -96,12 +98,31 @@ class FileStamp:
         return cls(ino=st.st_ino, size=st.st_size, mtime_ns=st.st_mtime_ns, ctime_ns=st.st_ctime_ns)
 
 
-@dataclass(frozen=True, slots=True)
-class _Listing:
-    """A folder's names, folded for case/normalization-insensitive lookup, and its stat."""
+_Stamp = tuple[int, int, int, int]  # a folder's (ino, size, mtime_ns, ctime_ns)
 
-    stamp: tuple[int, int, int, int]
-    folded: frozenset[str]
+
+@dataclass(slots=True)
+class _Listing:
+    """A folder's names, folded for case/normalization-insensitive lookup, and its stat
+    (kept current by syncd's own writes, re-read when anything else changed the folder)."""
+
+    stamp: _Stamp
+    folded: set[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Dir:
+    """A vault folder checked by ``Vault.resolve`` and opened (``fd``) for one batch; its
+    absolute path (no symlinks in it when checked) and the (dev, ino) it had then."""
+
+    path: str
+    fd: int = -1
+    dev: int = 0
+    ino: int = 0
+
+    def at(self, name: str) -> Path:
+        """The path of ``name`` in this folder (for messages)."""
+        return Path(self.path, name)
 
 
 def is_temp_file(name: str) -> bool:
@@ -127,6 +148,8 @@ class Vault:
         self._root_str = str(self.root)
         self._listings: dict[str, _Listing] = {}
         self._root_id: tuple[int, int] | None = None  # (st_dev, st_ino) of the vault folder
+        self._dirs: dict[str, _Dir] = {}  # vault-relative folder -> opened in this batch
+        self._temp_counter = 0
 
     def __repr__(self) -> str:
         return f"Vault({self._root_str!r})"
@@ -178,6 +201,10 @@ class Vault:
         return current
 
     def _split(self, rel: str) -> list[str]:
+        if rel and rel[0] != "/" and "\0" not in rel and "\\" not in rel:
+            parts = rel.split("/")
+            if "" not in parts and "." not in parts and ".." not in parts:
+                return parts  # the common case: what the checks below keep, unchanged
         shown = self.root / rel  # an absolute rel shows as itself
         if not rel:
             raise VaultWriteError("refused: empty note path", shown)
@@ -242,9 +269,17 @@ class Vault:
         ``name`` is a whole file name (``"Title.md"``). Listings are cached per folder and
         re-read when the folder's stat changes; syncd's own writes update the cache.
         """
-        folder = self._folder(rel_dir)
-        listing = self._listing(folder)
-        return listing is not None and fold_name(name) in listing.folded
+        folded = fold_name(name)
+        key = "" if rel_dir.strip("/") in ("", ".") else "/".join(self._split(rel_dir))
+        folder, st = self._open_folder(key)
+        if folder is not None and st is not None:
+            # the folder write_atomic opened in this batch: one stat, no path check
+            listing = self._listings.get(folder.path)
+            if listing is None or listing.stamp != _dir_stamp(st):
+                listing = self._read_listing(folder.path, _dir_stamp(st), folder.fd)
+            return listing is not None and folded in listing.folded
+        listing = self._listing(self._folder(rel_dir))
+        return listing is not None and folded in listing.folded
 
     def _listing(self, folder: Path) -> _Listing | None:
         key = str(folder)
@@ -259,13 +294,18 @@ class Vault:
         cached = self._listings.get(key)
         if cached is not None and cached.stamp == stamp:
             return cached
+        return self._read_listing(key, stamp, key)
+
+    def _read_listing(self, key: str, stamp: _Stamp, where: str | int) -> _Listing | None:
+        """List the folder ``where`` (a path or an open folder) into the cache as ``key``."""
         try:
-            names = [entry.name for entry in folder.iterdir()]
+            with os.scandir(where) as entries:
+                names = [entry.name for entry in entries]
         except NotADirectoryError:
             return None
         except OSError as exc:
-            raise VaultWriteError(f"cannot list folder: {_reason(exc)}", folder) from exc
-        listing = _Listing(stamp, frozenset(fold_name(n) for n in names))
+            raise VaultWriteError(f"cannot list folder: {_reason(exc)}", Path(key)) from exc
+        listing = _Listing(stamp, {fold_name(n) for n in names})
         self._listings[key] = listing
         return listing
 
@@ -291,7 +331,7 @@ class Vault:
     def write_atomic(
         self,
         rel: str,
-        text: str,
+        text: str | bytes,
         *,
         expected: FileStamp | None,
         create_only: bool = False,
@@ -299,35 +339,129 @@ class Vault:
     ) -> FileStamp:
         """Replace (or create) the note ``rel`` with ``text`` atomically; return its new stamp.
 
-        ``expected`` is the stamp from ``read_text`` (None: the note must not exist). Right
-        before the rename the note is ``lstat``-ed again; if it changed, nothing is written and
-        ``ConcurrentModification`` is raised. ``create_only`` moves the temp file into place with
-        a rename that refuses to replace (or a hard link), so a note that appeared meanwhile is
-        never clobbered (``ConcurrentModification``).
+        ``text`` may be given already encoded (UTF-8 bytes). ``expected`` is the stamp from
+        ``read_text`` (None: the note must not exist). Right before the rename the note is
+        ``lstat``-ed again; if it changed, nothing is written and ``ConcurrentModification`` is
+        raised. ``create_only`` moves the temp file into place with a rename that refuses to
+        replace (or a hard link), so a note that appeared meanwhile is never clobbered
+        (``ConcurrentModification``).
         ``durable=False`` skips the fsyncs (bulk runs call ``syncfs`` once at the end).
         Refuses symlinks as the note itself. OS errors become ``VaultWriteError``; the temp file
         is removed on every failure.
+
+        The note's folder is checked (``resolve``) and opened once per batch (``_Dir``, until
+        ``end_batch``); the file calls then name the note relative to that open folder, so a
+        folder swapped for a symlink meanwhile cannot send a write elsewhere.
         """
-        path = self.resolve(rel)
+        parts = self._split(rel)
+        name = parts[-1]
+        folder, st = self._open_folder("/".join(parts[:-1]))
+        if folder is None or st is None:
+            return self._write_first(rel, parts, text, expected, create_only, durable)
+        data = _encoded(text, folder, name)
         try:
-            data = text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise VaultWriteError(f"text is not encodable as UTF-8 ({exc.reason})", path) from exc
+            current = _lstat_at_or_none(name, folder.fd)
+        except OSError as exc:
+            raise VaultWriteError(f"cannot write note: {_reason(exc)}", folder.at(name)) from exc
+        if current is not None and stat.S_ISLNK(current.st_mode):
+            self.resolve(rel)  # a symlink leading out is refused as such
+        _check_current(folder, name, current, expected, create_only)
+        mode = NEW_NOTE_MODE if current is None else stat.S_IMODE(current.st_mode)
+        before = _dir_stamp(st)
+        return self._write_in(folder, name, data, mode, expected, create_only, durable, before)
+
+    def _open_folder(self, key: str) -> tuple[_Dir | None, os.stat_result | None]:
+        """The folder opened for vault folder ``key`` in this batch and its stat, if it is
+        still the directory at that path (not removed, moved or replaced since it was
+        checked); else (None, None), and it is forgotten."""
+        folder = self._dirs.get(key)
+        if folder is None:
+            return None, None
+        try:
+            st = os.lstat(folder.path)  # a symlink put in its place is another inode
+        except OSError:
+            st = None
+        if st is None or st.st_ino != folder.ino or st.st_dev != folder.dev:
+            del self._dirs[key]
+            with contextlib.suppress(OSError):
+                os.close(folder.fd)
+            return None, None
+        return folder, st
+
+    def _write_first(
+        self,
+        rel: str,
+        parts: list[str],
+        text: str | bytes,
+        expected: FileStamp | None,
+        create_only: bool,
+        durable: bool,
+    ) -> FileStamp:
+        """``write_atomic`` into a folder not open yet: check the whole path, create the
+        missing folders, open the folder for the rest of the batch."""
+        path = self.resolve(rel)
+        parent = str(path.parent)
+        data = _encoded(text, _Dir(parent), parts[-1])
         try:
             current = _lstat_or_none(path)
         except OSError as exc:
             raise VaultWriteError(f"cannot write note: {_reason(exc)}", path) from exc
-        _check_current(path, current, expected, create_only)
+        _check_current(_Dir(parent), parts[-1], current, expected, create_only)
         mode = NEW_NOTE_MODE if current is None else stat.S_IMODE(current.st_mode)
         self._make_parents(path.parent, durable)
-        folder_before = _dir_stamp_or_none(path.parent)
-        stamp = self._write_temp_and_commit(path, data, mode, expected, create_only, durable)
-        self._note_written(path, folder_before)
+        folder = self._open_dir("/".join(parts[:-1]), parent)
+        before = _fdir_stamp_or_none(folder.fd)
+        return self._write_in(folder, path.name, data, mode, expected, create_only, durable, before)
+
+    def _open_dir(self, key: str, path: str) -> _Dir:
+        """Open the checked folder ``path`` (vault-relative ``key``) for this batch."""
+        if len(self._dirs) >= _MAX_OPEN_DIRS:
+            self.end_batch()
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise VaultWriteError(f"cannot open folder: {_reason(exc)}", Path(path)) from exc
+        st = os.fstat(fd)
+        folder = self._dirs[key] = _Dir(path, fd, st.st_dev, st.st_ino)
+        return folder
+
+    def end_batch(self) -> None:
+        """Forget the folders opened by ``write_atomic``: the next write into each checks
+        its path again. The engine calls it at every state commit and at the end of a run."""
+        dirs, self._dirs = self._dirs, {}
+        for folder in dirs.values():
+            with contextlib.suppress(OSError):
+                os.close(folder.fd)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.end_batch()
+
+    def _write_in(
+        self,
+        folder: _Dir,
+        name: str,
+        data: bytes,
+        mode: int,
+        expected: FileStamp | None,
+        create_only: bool,
+        durable: bool,
+        before: _Stamp | None,
+    ) -> FileStamp:
+        """Write ``data`` as ``name`` in the open folder (``before``: its stamp before the
+        write): temp file, rename, upkeep of the folder's cached listing."""
+        listing = self._listings.get(folder.path)
+        stamp = self._write_temp_and_commit(
+            folder, name, data, mode, expected, create_only, durable
+        )
+        if listing is not None:
+            self._note_written(folder, name, listing, before)
         return stamp
 
     def _write_temp_and_commit(
         self,
-        path: Path,
+        folder: _Dir,
+        name: str,
         data: bytes,
         mode: int,
         expected: FileStamp | None,
@@ -337,37 +471,49 @@ class Vault:
         tmp: str | None = None
         fd = -1
         try:
-            fd, tmp = tempfile.mkstemp(
-                prefix=f"{TEMP_PREFIX}{_temp_name_part(path.name)}.",
-                suffix=TEMP_SUFFIX,
-                dir=path.parent,
-            )
+            fd, tmp = self._create_temp(folder, name)
             _write_all(fd, data)
             os.fchmod(fd, mode)
             if durable:
                 os.fsync(fd)
-            if create_only and _rename_no_clobber(tmp, path):
+            if create_only and _rename_no_clobber(folder, tmp, name):
                 pass  # one system call where the file system has renameat2(RENAME_NOREPLACE)
-            elif create_only and _link_no_clobber(tmp, path):
-                Path(tmp).unlink()
+            elif create_only and _link_no_clobber(folder, tmp, name):
+                folder.at(tmp).unlink()
             else:
-                _check_current(path, _lstat_or_none(path), expected, create_only)
-                Path(tmp).replace(path)
+                current = _lstat_at_or_none(name, folder.fd)
+                _check_current(folder, name, current, expected, create_only)
+                folder.at(tmp).replace(folder.at(name))
             tmp = None
             stamp = FileStamp.from_stat(os.fstat(fd))
             if durable:
-                _fsync_dir(path.parent)
+                _fsync_fd(folder.fd)
             return stamp
         except ConcurrentModification:
             raise
         except OSError as exc:
-            raise VaultWriteError(f"cannot write note: {_reason(exc)}", path) from exc
+            raise VaultWriteError(f"cannot write note: {_reason(exc)}", folder.at(name)) from exc
         finally:
             if fd >= 0:
                 os.close(fd)
             if tmp is not None:
                 with contextlib.suppress(OSError):
-                    Path(tmp).unlink()
+                    folder.at(tmp).unlink()
+
+    def _create_temp(self, folder: _Dir, name: str) -> tuple[int, str]:
+        """Create a new temp file for ``name`` in ``folder``: ``.syncd.<name>.<pid>-<n>.tmp``,
+        made with ``O_EXCL`` (a name left by an earlier process is skipped, never reused)."""
+        prefix = f"{TEMP_PREFIX}{_temp_name_part(name)}.{os.getpid()}-"
+        for _ in range(_TEMP_TRIES):
+            self._temp_counter += 1
+            tmp = f"{prefix}{self._temp_counter}{TEMP_SUFFIX}"
+            try:
+                # by its full path: audit hooks (tests/test_reliability_writes.py) see it
+                fd = os.open(f"{folder.path}/{tmp}", _TEMP_FLAGS, 0o600)
+            except FileExistsError:
+                continue
+            return fd, tmp
+        raise FileExistsError(errno.EEXIST, "no free temp file name", folder.at(name))
 
     def _make_parents(self, folder: Path, durable: bool) -> None:
         """Create the note's missing folders, each checked to stay inside the vault.
@@ -403,17 +549,16 @@ class Vault:
             if not Path(real).is_dir():
                 raise VaultWriteError("refused: not a folder", current)
 
-    def _note_written(self, path: Path, folder_before: tuple[int, int, int, int] | None) -> None:
+    def _note_written(
+        self, folder: _Dir, name: str, listing: _Listing, before: _Stamp | None
+    ) -> None:
         """Keep the cached listing of the note's folder current after our own write."""
-        key = str(path.parent)
-        cached = self._listings.get(key)
-        if cached is None:
+        after = _fdir_stamp_or_none(folder.fd)
+        if before != listing.stamp or after is None:
+            self._listings.pop(folder.path, None)  # somebody else changed it too: re-read
             return
-        after = _dir_stamp_or_none(path.parent)
-        if folder_before != cached.stamp or after is None:
-            self._listings.pop(key, None)  # somebody else changed it too: re-read next time
-            return
-        self._listings[key] = _Listing(after, cached.folded | {fold_name(path.name)})
+        listing.stamp = after
+        listing.folded.add(fold_name(name))
 
     # ----------------------------------------------------------------------------- upkeep
 
@@ -466,20 +611,46 @@ class Vault:
 
 
 def _check_current(
-    path: Path, current: os.stat_result | None, expected: FileStamp | None, create_only: bool
+    folder: _Dir,
+    name: str,
+    current: os.stat_result | None,
+    expected: FileStamp | None,
+    create_only: bool,
 ) -> None:
     if current is not None and stat.S_ISLNK(current.st_mode):
-        raise VaultWriteError("refused: the note is a symlink", path)
+        raise VaultWriteError("refused: the note is a symlink", folder.at(name))
     if current is not None and not stat.S_ISREG(current.st_mode):
-        raise VaultWriteError("refused: not a regular file", path)
+        raise VaultWriteError("refused: not a regular file", folder.at(name))
     if create_only or expected is None:
         if current is not None:
-            raise ConcurrentModification("note appeared on disk before syncd created it", path)
+            raise ConcurrentModification(
+                "note appeared on disk before syncd created it", folder.at(name)
+            )
         return
     if current is None:
-        raise ConcurrentModification("note was removed or moved since syncd read it", path)
+        raise ConcurrentModification(
+            "note was removed or moved since syncd read it", folder.at(name)
+        )
     if FileStamp.from_stat(current) != expected:
-        raise ConcurrentModification("note changed on disk since syncd read it", path)
+        raise ConcurrentModification("note changed on disk since syncd read it", folder.at(name))
+
+
+def _encoded(text: str | bytes, folder: _Dir, name: str) -> bytes:
+    if isinstance(text, bytes):
+        return text
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise VaultWriteError(
+            f"text is not encodable as UTF-8 ({exc.reason})", folder.at(name)
+        ) from exc
+
+
+def _lstat_at_or_none(name: str, dir_fd: int) -> os.stat_result | None:
+    try:
+        return os.lstat(name, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
 
 
 def _lstat_or_none(path: Path) -> os.stat_result | None:
@@ -489,13 +660,13 @@ def _lstat_or_none(path: Path) -> os.stat_result | None:
         return None
 
 
-def _dir_stamp(st: os.stat_result) -> tuple[int, int, int, int]:
+def _dir_stamp(st: os.stat_result) -> _Stamp:
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _dir_stamp_or_none(folder: Path) -> tuple[int, int, int, int] | None:
+def _fdir_stamp_or_none(fd: int) -> _Stamp | None:
     try:
-        return _dir_stamp(folder.stat())
+        return _dir_stamp(os.fstat(fd))
     except OSError:
         return None
 
@@ -513,36 +684,49 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _rename_no_clobber(tmp: str, path: Path) -> bool:
-    """Rename ``tmp`` to ``path`` unless ``path`` exists (``renameat2`` with
+def _rename_no_clobber(folder: _Dir, tmp: str, name: str) -> bool:
+    """Rename ``tmp`` to ``name`` in ``folder`` unless ``name`` exists (``renameat2`` with
     ``RENAME_NOREPLACE``: atomic, never clobbers, no temp name left behind by a crash). False
     where the C library or the file system has no such rename: the caller links instead."""
     func = _libc_renameat2()
     if func is None:
         return False
-    if func(_AT_FDCWD, os.fsencode(tmp), _AT_FDCWD, os.fsencode(path), _RENAME_NOREPLACE) == 0:
+    if func(folder.fd, os.fsencode(tmp), folder.fd, os.fsencode(name), _RENAME_NOREPLACE) == 0:
         return True
     code = ctypes.get_errno()
     if code == errno.EEXIST:
-        raise ConcurrentModification("note appeared on disk before syncd created it", path)
+        raise ConcurrentModification(
+            "note appeared on disk before syncd created it", folder.at(name)
+        )
     if code in _RENAME_NOREPLACE_UNSUPPORTED:
-        log.debug("no renameat2(RENAME_NOREPLACE) on %s; create by link", path.parent)
+        log.debug("no renameat2(RENAME_NOREPLACE) on %s; create by link", folder.path)
         return False
-    raise OSError(code, os.strerror(code), str(path))
+    raise OSError(code, os.strerror(code), str(folder.at(name)))
 
 
-def _link_no_clobber(tmp: str, path: Path) -> bool:
-    """Hard-link ``tmp`` to ``path``; False when the file system has no hard links."""
+def _link_no_clobber(folder: _Dir, tmp: str, name: str) -> bool:
+    """Hard-link ``tmp`` to ``name`` in ``folder``; False when the file system has none."""
     try:
-        os.link(tmp, path)
+        os.link(folder.at(tmp), folder.at(name))
     except FileExistsError as exc:
-        raise ConcurrentModification("note appeared on disk before syncd created it", path) from exc
+        raise ConcurrentModification(
+            "note appeared on disk before syncd created it", folder.at(name)
+        ) from exc
     except OSError as exc:
         if exc.errno in _LINK_UNSUPPORTED:
-            log.debug("no hard links on %s (%s); create by rename", path.parent, _reason(exc))
+            log.debug("no hard links on %s (%s); create by rename", folder.path, _reason(exc))
             return False
         raise
     return True
+
+
+def _fsync_fd(fd: int) -> None:
+    """fsync an open folder (where the file system can)."""
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in _DIR_FSYNC_UNSUPPORTED:
+            raise
 
 
 def _fsync_dir(folder: Path) -> None:
