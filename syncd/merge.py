@@ -24,6 +24,7 @@ from syncd.note import (
     render_attributes,
     render_header,
     render_item_own,
+    render_own,
     text_sha,
 )
 from syncd.readwise import HEADER_RE, Document, Item, anchor_for
@@ -145,7 +146,7 @@ def merge_document(
         base = 1 if section.header is not None else 0
         section_lines: list[str] = []
         for item in section.items:
-            section_lines.extend(_emit_new(item, base, plan, ctx, record, added))
+            _emit_new(item, base, plan, ctx, record, added, section_lines)
         if section_lines:
             if section.header is not None:
                 new_lines.extend(render_header(section, ctx))
@@ -175,21 +176,26 @@ def _emit_new(
     ctx: InlineContext,
     record: dict[str, str],
     added: list[str],
+    out: list[str] | None = None,
 ) -> list[str]:
-    rendered = render_item_own(item, depth, ctx)
-    if plan.known_as(item, rendered.text_sha) is not None or item.id in record:
+    """The lines of ``item`` and its new descendants that the note lacks, appended to ``out``
+    (a new list when None), which is returned."""
+    if out is None:
+        out = []
+    own, sha = render_own(item, depth, ctx)
+    if plan.known_as(item, sha) is not None or item.id in record:
         # known (or a heading repeated on the page, already emitted by this merge): new
         # highlights nested under it go where it would have put them
-        out: list[str] = []
         for child in item.children:
-            out.extend(_emit_new(child, depth, plan, ctx, record, added))
+            _emit_new(child, depth, plan, ctx, record, added, out)
         return out
-    out = list(rendered.own)
-    out.extend(render_attributes(item, depth, ctx))
-    record[item.id] = rendered.text_sha
+    out.extend(own)
+    if item.attributes:
+        out.extend(render_attributes(item, depth, ctx))
+    record[item.id] = sha
     added.append(item.id)
     for child in item.children:
-        out.extend(_emit_new(child, depth + 1, plan, ctx, record, added))
+        _emit_new(child, depth + 1, plan, ctx, record, added, out)
     return out
 
 
@@ -206,7 +212,7 @@ def _create(doc: Document, ctx: InlineContext) -> MergeResult:
             body.extend(render_header(section, ctx))
         base = 1 if section.header is not None else 0
         for item in section.items:
-            body.extend(_emit_new(item, base, plan, ctx, record, added))
+            _emit_new(item, base, plan, ctx, record, added, body)
     text = dump_frontmatter(frontmatter_items(doc)) + "\n".join(body) + "\n"
     return MergeResult(text=text, changed=True, added=tuple(added), record=record)
 

@@ -22,7 +22,7 @@ from syncd.readwise import (
     normalize_text,
     unquote_value,
 )
-from syncd.rewrite import READWISE_RULES, InlineContext, obsidian_tag, rewrite_lines
+from syncd.rewrite import READWISE_RULES, InlineContext, contains, obsidian_tag, rewrite_lines
 from syncd.yamlout import Value
 
 ID_KEY = "syncd-id"
@@ -47,8 +47,13 @@ class RenderedItem:
 
 def text_sha(lines: Sequence[str]) -> str:
     """Edit-detection hash of a highlight's rendered text (indentation and anchor ignored)."""
-    stripped = [ANCHOR_RE.sub("", line) if "^rw-" in line else line for line in lines]
-    return hashlib.sha1(normalize_text("\n".join(stripped)).encode("utf-8")).hexdigest()
+    if len(lines) == 1:  # most highlights: nothing to join
+        text = lines[0]
+        if contains(text, "^rw-"):
+            text = ANCHOR_RE.sub("", text)
+    else:
+        text = "\n".join(ANCHOR_RE.sub("", line) if "^rw-" in line else line for line in lines)
+    return hashlib.sha1(normalize_text(text).encode("utf-8")).hexdigest()
 
 
 def note_folder(doc: Document) -> str:
@@ -63,7 +68,9 @@ def _block_lines(block: Block, ctx: InlineContext) -> list[str]:
     else:
         lines = list(block.lines)
     # text that ends like syncd's own anchor would make a later highlight look written
-    lines = [_FAKE_ANCHOR_RE.sub(r"\1\\^\2", line) if "^rw-" in line else line for line in lines]
+    lines = [
+        _FAKE_ANCHOR_RE.sub(r"\1\\^\2", line) if contains(line, "^rw-") else line for line in lines
+    ]
     return rewrite_lines(lines or [""], READWISE_RULES, ctx)
 
 
@@ -71,7 +78,8 @@ def indent_lines(lines: Sequence[str], depth: int) -> list[str]:
     """Lay out a block's lines as a bullet at ``depth`` (TAB per level, Logseq style)."""
     indent = "\t" * depth
     out = [f"{indent}- {lines[0]}".rstrip() if lines[0] else f"{indent}-"]
-    out.extend(f"{indent}  {line}" if line.strip() else "" for line in lines[1:])
+    if len(lines) > 1:
+        out.extend(f"{indent}  {line}" if line.strip() else "" for line in lines[1:])
     return out
 
 
@@ -82,7 +90,7 @@ def with_anchor(lines: list[str], anchor: str) -> list[str]:
     while len(out) > 1 and not out[-1].strip():
         out.pop()
     last = out[-1]
-    if FENCE_LINE_RE.match(last):
+    if ("`" in last or "~" in last) and FENCE_LINE_RE.match(last):
         out.append(f"^{anchor}")
     else:
         out[-1] = f"{last.rstrip()} ^{anchor}" if last.strip() else f"^{anchor}"
@@ -90,9 +98,14 @@ def with_anchor(lines: list[str], anchor: str) -> list[str]:
 
 
 def render_item_own(item: Item, depth: int, ctx: InlineContext) -> RenderedItem:
+    own, sha = render_own(item, depth, ctx)
+    return RenderedItem(own=tuple(own), text_sha=sha)
+
+
+def render_own(item: Item, depth: int, ctx: InlineContext) -> tuple[list[str], str]:
+    """``render_item_own`` as a plain pair: (own lines, text hash)."""
     lines = _block_lines(item.block, ctx)
-    own = indent_lines(with_anchor(lines, item.anchor), depth)
-    return RenderedItem(own=tuple(own), text_sha=text_sha(lines))
+    return indent_lines(with_anchor(lines, item.anchor), depth), text_sha(lines)
 
 
 def render_attributes(item: Item, depth: int, ctx: InlineContext) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NewType
 
@@ -202,15 +202,19 @@ def text_of(block: Block) -> str:
 
 def _locate(block: Block) -> tuple[str | None, str | None, str]:
     """``location_of(block)`` and ``text_of(block)`` in one pass."""
-    lines = list(highlight_lines(block))
+    lines = highlight_lines(block) if block.properties else block.lines
+    if len(lines) == 1:  # most highlights: one line, nothing to join
+        url, label, rest = _split_location(lines[0])
+        return url, label, normalize_text(rest)
     if not lines:
         return None, None, normalize_text("")
-    url, label, lines[-1] = _split_location(lines[-1])
-    return url, label, normalize_text("\n".join(lines))
+    parts = list(lines)
+    url, label, parts[-1] = _split_location(parts[-1])
+    return url, label, normalize_text("\n".join(parts))
 
 
 def is_attribute(block: Block) -> bool:
-    return bool(ATTRIBUTE_RE.match(block.first_line)) and not block.children
+    return not block.children and ATTRIBUTE_RE.match(block.first_line) is not None
 
 
 def document_from_page(page: Page, page_name: str) -> Document:
@@ -222,27 +226,37 @@ def document_from_page(page: Page, page_name: str) -> Document:
     author = unquote_value(page.property_value("author") or "")
     full_title = unquote_value(page.property_value("full-title") or "") or title
 
-    # URL -> set of texts, to tell a re-synced duplicate from two highlights sharing a location
-    texts_by_url: dict[str, set[str]] = defaultdict(set)
+    # URL -> its first text, and the URLs found with another text too: a re-synced
+    # duplicate repeats URL and text, two highlights sharing a location repeat the URL only
+    first_text: dict[str, str] = {}
+    repeated: set[str] = set()
     # (url, label, text) of every block, computed once (keyed by identity: blocks are values)
     located: dict[int, tuple[str | None, str | None, str]] = {}
+    urls: list[str] = []  # every location URL, in page order (for the document identity)
     for block in page.walk():
-        url, label, text = _locate(block)
-        located[id(block)] = (url, label, text)
+        found = _locate(block)
+        located[id(block)] = found
+        url = found[0]
         if url is not None:
-            texts_by_url[url].add(text)
+            urls.append(url)
+            if first_text.setdefault(url, found[2]) != found[2]:
+                repeated.add(url)
 
     seen: set[str] = set()
 
     def make_item(block: Block) -> Item | None:
         url, label, text = located.get(id(block)) or _locate(block)
-        kinds = [(c, is_attribute(c)) for c in block.children]
-        kids = [c for c, attribute in kinds if not attribute]
-        attributes = tuple(c for c, attribute in kinds if attribute)
+        kids: list[Block] = []
+        attributes: tuple[Block, ...] = ()
+        if block.children:  # most highlights have none, or one **Tags**: attribute
+            found: list[Block] = []
+            for child in block.children:
+                (found if is_attribute(child) else kids).append(child)
+            attributes = tuple(found)
         is_heading = url is None and label is None and bool(kids)
         alternate: HighlightId | None = None
         if url is not None:
-            if len(texts_by_url[url]) > 1:
+            if url in repeated:
                 hid = HighlightId(f"url:{url}|{text}")
                 alternate = HighlightId(f"url:{url}")
             else:
@@ -251,7 +265,7 @@ def document_from_page(page: Page, page_name: str) -> Document:
             hid = HighlightId(f"heading:{text}")
         else:
             hid = HighlightId(f"text:{text}|{label}" if label else f"text:{text}")
-        children = tuple(i for i in (make_item(k) for k in kids) if i is not None)
+        children = tuple(i for i in map(make_item, kids) if i is not None) if kids else ()
         if hid in seen or (not text and not children):
             # a re-synced duplicate (or an empty bullet): keep the first occurrence only,
             # but new highlights nested under a repeated heading still count
@@ -271,7 +285,7 @@ def document_from_page(page: Page, page_name: str) -> Document:
             sections.append(Section(header=None, items=(item,) if item else ()))
 
     return Document(
-        id=document_identity(page, full_title, author),
+        id=document_identity(page, full_title, author, urls),
         page_name=name,
         title=title,
         category=category,
@@ -282,15 +296,18 @@ def document_from_page(page: Page, page_name: str) -> Document:
     )
 
 
-def document_identity(page: Page, full_title: str, author: str) -> DocumentId:
-    """url, else Kindle ASIN from location links, else full title + author (design.md)."""
+def document_identity(
+    page: Page, full_title: str, author: str, urls: Iterable[str] | None = None
+) -> DocumentId:
+    """url, else Kindle ASIN from location links, else full title + author (design.md).
+    ``urls``: the page's location URLs in page order, when the caller has them already."""
     url = (page.property_value("url") or "").strip()
     if url:
         return DocumentId(f"url:{url}")
-    for block in page.walk():
-        found, _ = location_of(block)
-        if found is not None:
-            asin = ASIN_RE.search(found)
-            if asin is not None:
-                return DocumentId(f"asin:{asin.group(1).upper()}")
+    if urls is None:
+        urls = (found for found, _ in map(location_of, page.walk()) if found is not None)
+    for found in urls:
+        asin = ASIN_RE.search(found)
+        if asin is not None:
+            return DocumentId(f"asin:{asin.group(1).upper()}")
     return DocumentId(f"title+author:{full_title}|{author}")

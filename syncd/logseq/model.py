@@ -7,6 +7,7 @@ rules change only the tokens they own and the rest of the page survives byte for
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -58,10 +59,7 @@ class Block:
 
     def walk(self) -> list[Block]:
         """This block and all its descendants, in document order."""
-        out: list[Block] = [self]
-        for child in self.children:
-            out.extend(child.walk())
-        return out
+        return _walk([self])
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +78,16 @@ class Page:
         return property_value(self.properties, key)
 
     def walk(self) -> list[Block]:
-        out: list[Block] = []
-        for block in self.blocks:
-            out.extend(block.walk())
-        return out
+        return _walk(self.blocks)
+
+
+def _walk(blocks: Sequence[Block]) -> list[Block]:
+    """``blocks`` and all their descendants, in document order (a loop: no recursion)."""
+    out: list[Block] = []
+    todo = list(reversed(blocks))
+    while todo:
+        block = todo.pop()
+        out.append(block)
+        if block.children:
+            todo.extend(reversed(block.children))
+    return out
