@@ -62,6 +62,10 @@ def note_folder(doc: Document) -> str:
 
 def _block_lines(block: Block, ctx: InlineContext) -> list[str]:
     """A block's content lines (dropped properties removed), tokens rewritten."""
+    if len(block.lines) == 1 and not block.properties:  # most blocks: one line of text
+        line = block.lines[0]
+        if "^" not in line and not contains(line, "[["):
+            return [line]  # no anchor look-alike (^rw-), no token a rule rewrites ([[, ^^)
     if block.properties:
         dropped = {p.index for p in block.properties if p.key.lower() in DROPPED_BLOCK_PROPERTIES}
         lines = [line for i, line in enumerate(block.lines) if i not in dropped]

@@ -124,14 +124,26 @@ def unquote_value(value: str) -> str:
 _ESCAPED_DASH_RE = re.compile(r"(^|\s)\\-")
 
 
+# ASCII whitespace but " " (what str.split() splits at besides the space)
+_ASCII_OTHER_SPACE = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
+
+
 def normalize_text(text: str) -> str:
     """Identity form of highlight text: NFC, ``\\-`` as ``-``, whitespace collapsed."""
-    text = unicodedata.normalize("NFC", text)
-    if "\\-" in text:
+    if not text.isascii():  # ASCII text is NFC already
+        text = unicodedata.normalize("NFC", text)
+    if "\\" in text and "\\-" in text:  # the one-character test is a memchr: fast
         text = _ESCAPED_DASH_RE.sub(r"\1-", text)
-    # printable text holds no whitespace but " " (the others are control characters or
-    # separators): already collapsed unless it has "  " or a space at either end
-    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+    if text[:1] == " " or text[-1:] == " " or "  " in text:
+        return " ".join(text.split())
+    # no other whitespace either: already collapsed. Printable text holds no whitespace but
+    # " " (the others are control characters or separators); for ASCII text the check is
+    # that deleting the other ASCII whitespace deletes nothing (faster than isprintable)
+    if text.isascii():
+        raw = text.encode("ascii")
+        if len(raw.translate(None, _ASCII_OTHER_SPACE)) == len(raw):
+            return text
+    elif text.isprintable():
         return text
     return " ".join(text.split())
 
@@ -182,10 +194,11 @@ def _split_location(last: str) -> tuple[str | None, str | None, str]:
     match = _LOCATION_LINK_CORE_RE.search(last)
     if match is not None:
         # LOCATION_LINK_RE's match starts where the whitespace before this one starts
-        start = match.start()
-        while start > 0 and last[start - 1].isspace():
-            start -= 1
-        return match.group(2).replace("\\-", "-"), match.group(1), last[:start]
+        # (rstrip() strips what isspace() calls whitespace, as that pattern's \s does)
+        url = match.group(2)
+        if "\\" in url:
+            url = url.replace("\\-", "-")
+        return url, match.group(1), last[: match.start()].rstrip()
     label = LOCATION_LABEL_RE.search(last)
     if label is not None:
         return None, label.group(1), last[: label.start()]

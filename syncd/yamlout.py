@@ -7,6 +7,7 @@ YAML (js-yaml in Obsidian, YAML 1.1 or 1.2) could read them as anything but that
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -30,10 +31,17 @@ _SPECIAL = re.compile(
 _ESCAPE = re.compile("[\x7f-\x9f\u2028\u2029\ufffe\uffff]")
 
 
+# json.dumps(text, ensure_ascii=False), without building an encoder on every call
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def quote(text: str) -> str:
     """A double-quoted YAML scalar (JSON string syntax is valid YAML; JSON leaves the
     characters of ``_ESCAPE`` raw, so they are escaped here as ``\\uXXXX``)."""
-    return _ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(text, ensure_ascii=False))
+    quoted = _JSON.encode(text)
+    if not _ESCAPE.search(quoted):
+        return quoted
+    return _ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
 def scalar(value: Scalar) -> str:
@@ -46,6 +54,7 @@ def scalar(value: Scalar) -> str:
     return plain_or_quoted(value)
 
 
+@functools.lru_cache(maxsize=4096)  # pure; keys and many values repeat from note to note
 def plain_or_quoted(text: str) -> str:
     """``text`` unquoted when every YAML reader gives back exactly ``text``, else quoted."""
     if (

@@ -108,9 +108,11 @@ def _freeze(depth: int, indent: str, lines: list[str], children: list[Block], li
     """The ``Block`` of a bullet whose lines and children are complete."""
     frozen = tuple(lines)
     # most blocks hold no ``::`` at all: no property search (one line: no join either)
-    has_pair = "::" in frozen[0] if len(frozen) == 1 else "::" in "\n".join(frozen)
-    properties = block_properties(frozen) if has_pair else ()
-    return Block(depth, indent, frozen, properties, tuple(children), line)
+    if len(frozen) == 1:
+        properties = block_properties(frozen) if "::" in frozen[0] else ()
+    else:
+        properties = block_properties(frozen) if "::" in "\n".join(frozen) else ()
+    return Block(depth, indent, frozen, properties, tuple(children) if children else (), line)
 
 
 def block_properties(lines: Sequence[str]) -> tuple[Property, ...]:
@@ -186,13 +188,13 @@ def parse_page(text: str) -> Page:
             else:
                 lines.append(_strip_continuation(raw, indent))
             continue
-        indent = bullet.group(1)
-        width = indent_width(indent)
+        indent, head = bullet.groups()
+        width = len(indent)  # indent_width(indent), inlined: this loop runs for every bullet
         while stack and stack[-1][0] >= width:  # close the bullets this one ends
             _width, depth, b_indent, b_line, b_lines, children = stack.pop()
             block = _freeze(depth, b_indent, b_lines, children, b_line)
             (stack[-1][5] if stack else roots).append(block)
-        lines = [bullet.group(2) or ""]
+        lines = [head or ""]
         stack.append((width, stack[-1][1] + 1 if stack else 0, indent, number, lines, []))
     while stack:
         _width, depth, b_indent, b_line, b_lines, children = stack.pop()
