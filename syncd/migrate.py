@@ -58,7 +58,7 @@ import re
 import tempfile
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -68,12 +68,14 @@ from syncd.convert import page as convert
 from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex
 from syncd.convert.page import ConvertedNote, Unsupported
 from syncd.errors import ConcurrentModification, SyncdError, VaultWriteError
-from syncd.logseq.dates import COMMON_TITLE_FORMATS, compile_format, format_moment
+from syncd.logseq.dates import COMMON_TITLE_FORMATS, DateFormat, compile_format, format_moment
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
 from syncd.logseq.model import Page
 from syncd.logseq.parser import parse_page
+from syncd.merge import MergeResult
 from syncd.names import sanitize_title, unique_name
+from syncd.prepare import MIN_PAGES as HELPERS_MIN_PAGES
 from syncd.readwise import (
     ASIN_RE,
     CATEGORY_FOLDERS,
@@ -89,6 +91,8 @@ from syncd.vault import TEMP_PREFIX, TEMP_SUFFIX, FileStamp, Vault, fold_name, i
 
 if TYPE_CHECKING:
     from syncd.config import SourceConfig
+    from syncd.migrate_helpers import Converted, ConvertTask, Scanned, ScanTask
+    from syncd.prepare import HelperPool
     from syncd.sync import RunReport
 
 log = logging.getLogger(__name__)
@@ -467,10 +471,17 @@ def page_deps(converted: ConvertedNote, facts: GraphPage) -> tuple[str, ...]:
     """What a note's text depends on besides its page: the names it links to and its own
     name and aliases (whose targets decide its ``aliases:``), the blocks it refers to, the
     assets it shows."""
-    names = {*converted.references, facts.name, *facts.aliases}
+    return deps_of(converted.references, converted.block_refs, converted.assets, facts)
+
+
+def deps_of(
+    references: Iterable[str], block_refs: Iterable[str], assets: Iterable[str], facts: GraphPage
+) -> tuple[str, ...]:
+    """``page_deps`` from the three sets of a ``ConvertedNote`` it reads."""
+    names = {*references, facts.name, *facts.aliases}
     deps = {"n:" + name_key(name) for name in names if name.strip()}
-    deps.update("b:" + uuid.lower() for uuid in converted.block_refs)
-    deps.update("a:" + path for path in converted.assets)
+    deps.update("b:" + uuid.lower() for uuid in block_refs)
+    deps.update("a:" + path for path in assets)
     return tuple(sorted(deps))
 
 
@@ -516,6 +527,118 @@ def block_ids_in(text: str) -> tuple[str, ...]:
     if "id::" not in text:
         return ()
     return tuple(dict.fromkeys(m.group(1).lower() for m in _ID_RE.finditer(text)))
+
+
+# --------------------------------------------------------------------------------- one page
+
+
+@dataclass(frozen=True, slots=True)
+class PageWork:
+    """What reading and converting one page needs besides the page (pure values): the main
+    process and the helper processes (``syncd.migrate_helpers``) do it with the same one."""
+
+    graph: GraphConfig
+    converter: Converter
+    journal_title: DateFormat
+    repair_mojibake: bool
+    max_page_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageScan:
+    """Pass-1 facts of a page from its text (no state, no vault): kind (PAGE, JOURNAL or
+    READWISE), name, the Readwise category and document id, aliases, block ids, page uuid."""
+
+    kind: str
+    name: str
+    category: str
+    doc_id: str
+    aliases: tuple[str, ...]
+    block_ids: tuple[str, ...]
+    page_uuid: str
+
+
+def page_name(work: PageWork, found: FoundFile, head: Page) -> tuple[str, date | None]:
+    """The Logseq name of a page (``title::``, else the decoded file name); a journal's is
+    the title of its date."""
+    graph = work.graph
+    if found.kind == JOURNAL:
+        day = journal_date_from_file(found.path.stem, graph.journal_file_format)
+        if day is not None:
+            return work.journal_title.format(day), day
+    title = unquote_value(head.property_value("title") or "")
+    if title:
+        return unicodedata.normalize("NFC", title), None
+    return page_name_from_file(found.path.stem, graph.file_name_format), None
+
+
+def scan_page(work: PageWork, found: FoundFile, data: bytes) -> PageScan:
+    """Pass-1 facts of a changed page: from its head (page properties) and id:: lines,
+    without parsing the whole outline (pass 2 checks them on the full parse)."""
+    text = decode_page(data, found.path, repair_mojibake=work.repair_mojibake)
+    head = parse_page(page_head(text))
+    name, day = page_name(work, found, head)
+    kind = JOURNAL if day is not None else PAGE
+    category = doc_id = ""
+    if kind == PAGE and (is_readwise_page(head) or _HEADER_LINE_RE.search(text)):
+        kind = READWISE
+        category = unquote_value(head.property_value("category") or "")
+        doc_id = readwise_id(head, name, text)
+    return PageScan(
+        kind=kind,
+        name=name,
+        category=category,
+        doc_id=doc_id,
+        aliases=tuple(work.converter.page_aliases(head, work.graph)),
+        block_ids=block_ids_in(text),
+        page_uuid=work.converter.page_uuid(head) or "",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPage:
+    """A page read and parsed for pass 2, with its facts from the full parse."""
+
+    text: str
+    page: Page
+    kind: str
+    aliases: tuple[str, ...]
+    block_ids: tuple[str, ...]
+    page_uuid: str
+
+
+def parse_full(work: PageWork, data: bytes, path: Path, kind: str) -> ParsedPage:
+    """Decode and parse a page for pass 2; ``kind`` is its pass-1 kind (a journal stays one,
+    else the full parse tells a Readwise page from a plain one)."""
+    text = decode_page(data, path, repair_mojibake=work.repair_mojibake)
+    page = parse_page(text)
+    if kind != JOURNAL:
+        kind = READWISE if is_readwise_page(page) else PAGE
+    converter = work.converter
+    return ParsedPage(
+        text=text,
+        page=page,
+        kind=kind,
+        aliases=tuple(converter.page_aliases(page, work.graph)),
+        block_ids=tuple(dict.fromkeys(b.lower() for b in converter.page_block_ids(page))),
+        page_uuid=converter.page_uuid(page) or "",
+    )
+
+
+def render_page(
+    work: PageWork,
+    index: GraphIndex,
+    options: ConvertOptions,
+    inline: InlineContext,
+    name: str,
+    parsed: ParsedPage,
+) -> tuple[ConvertedNote, str]:
+    """(converted note, its text) of a plain page or journal named ``name``."""
+    ctx = ConvertContext(
+        graph=work.graph, index=index, options=options, inline=inline, page_name=name
+    )
+    converted = work.converter.convert_page(parsed.page, ctx, parsed.text)
+    return converted, work.converter.render_note(converted)
 
 
 def conflict_copy_path(note: str, when: datetime, attempt: int = 1) -> str:
@@ -596,10 +719,14 @@ class Host(Protocol):
     bulk: bool
     clock: Callable[[], datetime]
 
+    helpers: int  # helper processes a bulk run may start (syncd.prepare); 0: none
+
     @property
     def state(self) -> StateStore: ...
     @property
     def repair_mojibake(self) -> bool: ...
+    @property
+    def max_page_bytes(self) -> int: ...
 
     def read_page(self, path: Path) -> tuple[bytes, os.stat_result] | None: ...
 
@@ -625,6 +752,20 @@ class Host(Protocol):
         taken: Callable[[str], bool],
         report: RunReport,
     ) -> str: ...
+    def sync_prepared_readwise_page(
+        self,
+        migration: GraphMigration,
+        path: Path,
+        record: SourceRecord,
+        doc_id: str,
+        title: str,
+        folder: str,
+        existing: str | None,
+        seen: dict[str, str] | None,
+        result: MergeResult,
+        taken: Callable[[str], bool],
+        report: RunReport,
+    ) -> str | None: ...
 
 
 class GraphMigration:
@@ -850,6 +991,13 @@ class _Run:
         self.listings: dict[str, set[str]] = {}  # vault folder -> folded names (pass 1 only)
         self.listings_frozen = True
         self._ctx: InlineContext | None = None
+        self.work = PageWork(
+            graph=migration.graph,
+            converter=migration.converter,
+            journal_title=migration.journal_title,
+            repair_mojibake=migration.host.repair_mojibake,
+            max_page_bytes=migration.host.max_page_bytes,
+        )
 
     # -- overview --------------------------------------------------------------------------
     def go(self, paths: Iterable[Path] | None) -> None:
@@ -955,35 +1103,80 @@ class _Run:
 
     # -- pass 1 ----------------------------------------------------------------------------
     def pass_one(self, keys: list[str], settings_changed: bool) -> None:
-        """Read the changed pages for their index facts (nothing else is kept)."""
-        for number, key in enumerate(keys, start=1):
-            found = self.found[key]
-            cached = self.old_facts.get(key)
-            try:
+        """Read the changed pages for their index facts (nothing else is kept); helper
+        processes read and scan them ahead when there are many."""
+        helpers = self.scan_helpers(keys, settings_changed)
+        try:
+            for number, key in enumerate(keys, start=1):
+                scanned = None
+                if helpers is not None:
+                    scanned = helpers.take(number - 1)
+                    helpers.used += scanned is not None and scanned.status != "error"
+                self.scan(key, settings_changed, scanned)
+                if self.progress is not None and number % 512 == 0:
+                    self.progress(number, len(keys))
+        finally:
+            if helpers is not None:
+                helpers.close()
+
+    def scan(self, key: str, settings_changed: bool, scanned: Scanned | None) -> None:
+        """Pass 1 of one page, from a helper's ``scanned`` where it has one (not an error)."""
+        found = self.found[key]
+        cached = self.old_facts.get(key)
+        scan: PageScan | None = None
+        try:
+            if scanned is not None and scanned.status != "error":
+                if scanned.status == "gone":
+                    return  # gone since the listing: the next scan sees it removed
+                data = b""
+                digest, size, mtime_ns = scanned.sha256, scanned.size, scanned.mtime_ns
+                scan = scanned.scan
+            else:
                 got = self.read(found.path)
                 if got is None:
-                    continue  # gone since the listing: the next scan sees it removed
+                    return  # gone since the listing: the next scan sees it removed
                 data, now = got
-                digest = hashlib.sha256(data).hexdigest()
-                if (
-                    cached is not None
-                    and cached.sha256 == digest
-                    and cached.note
-                    and not settings_changed
-                ):
-                    # same bytes, new stat: nothing to convert
-                    self.facts[key] = replace(cached, size=now.size, mtime_ns=now.mtime_ns)
-                    self.m.stage_page(key, self.facts[key])
-                    continue
-                self.facts[key] = self.page_facts(
-                    replace(found, size=now.size, mtime_ns=now.mtime_ns), data, digest, cached
-                )
-            except (SyncdError, OSError) as exc:
-                self.fail(found.path, exc)
-                continue
-            self.changed.add(key)
-            if self.progress is not None and number % 512 == 0:
-                self.progress(number, len(keys))
+                digest, size, mtime_ns = hashlib.sha256(data).hexdigest(), now.size, now.mtime_ns
+            if (
+                cached is not None
+                and cached.sha256 == digest
+                and cached.note
+                and not settings_changed
+            ):
+                # same bytes, new stat: nothing to convert
+                self.facts[key] = replace(cached, size=size, mtime_ns=mtime_ns)
+                self.m.stage_page(key, self.facts[key])
+                return
+            found = replace(found, size=size, mtime_ns=mtime_ns)
+            if scan is None:
+                scan = scan_page(self.work, found, data)
+            self.facts[key] = self.page_facts(found, digest, scan, cached)
+        except (SyncdError, OSError) as exc:
+            self.fail(found.path, exc)
+            return
+        self.changed.add(key)
+
+    def scan_helpers(
+        self, keys: list[str], settings_changed: bool
+    ) -> HelperPool[None, ScanTask, Scanned] | None:
+        """Helper processes scanning ``keys`` ahead of pass 1, or None (few pages, one CPU,
+        a dry run)."""
+        if self.host.helpers <= 0 or self.host.dry_run or len(keys) < HELPERS_MIN_PAGES:
+            return None
+        from syncd import migrate_helpers
+
+        def tasks() -> Iterator[tuple[None, ScanTask]]:
+            for number, key in enumerate(keys):
+                found = self.found[key]
+                cached = self.old_facts.get(key)
+                same = cached.sha256 if cached is not None and cached.note else None
+                if settings_changed:
+                    same = None
+                yield None, migrate_helpers.ScanTask(number, found, same)
+
+        return migrate_helpers.start(
+            self.host.helpers, tasks(), migrate_helpers.scan_pages, self.work
+        )
 
     def read(self, path: Path) -> tuple[bytes, FoundFile] | None:
         """The page's bytes and the stat they came with; None when it is gone. Too large
@@ -1004,46 +1197,29 @@ class _Run:
             reason = str(exc)
         self.host.fail(self.m.vault_name, path, reason, self.report)
 
-    def page_name(self, found: FoundFile, head: Page) -> tuple[str, date | None]:
-        """The Logseq name of a page (``title::``, else the decoded file name); a journal's is
-        the title of its date."""
-        m = self.m
-        if found.kind == JOURNAL:
-            day = journal_date_from_file(found.path.stem, m.graph.journal_file_format)
-            if day is not None:
-                return m.journal_title.format(day), day
-        title = unquote_value(head.property_value("title") or "")
-        if title:
-            return unicodedata.normalize("NFC", title), None
-        return page_name_from_file(found.path.stem, m.graph.file_name_format), None
-
     def page_facts(
-        self, found: FoundFile, data: bytes, digest: str, cached: GraphPage | None
+        self, found: FoundFile, digest: str, scan: PageScan, cached: GraphPage | None
     ) -> GraphPage:
-        """Pass-1 facts of a changed page: from its head (page properties) and id:: lines,
-        without parsing the whole outline (pass 2 checks them on the full parse)."""
-        text = decode_page(data, found.path, repair_mojibake=self.host.repair_mojibake)
-        head = parse_page(page_head(text))
-        name, day = self.page_name(found, head)
-        kind = JOURNAL if day is not None else PAGE
-        if kind == PAGE and (is_readwise_page(head) or _HEADER_LINE_RE.search(text)):
-            kind = READWISE
-            self.categories[found.key] = unquote_value(head.property_value("category") or "")
+        """Pass-1 facts of a changed page from its ``scan_page``: the note path it had
+        (same kind), or for a Readwise document the note the state or the vault has for it."""
+        kind = scan.kind
+        if kind == READWISE:
+            self.categories[found.key] = scan.category
         note = cached.note if cached is not None and cached.kind == kind else ""
         if kind == READWISE:
-            known = self.host.find_readwise_note(self.m.vault_name, readwise_id(head, name, text))
+            known = self.host.find_readwise_note(self.m.vault_name, scan.doc_id)
             note = known or note
         return GraphPage(
             size=found.size,
             mtime_ns=found.mtime_ns,
             sha256=digest,
             kind=kind,
-            name=name,
+            name=scan.name,
             note=note,
-            aliases=tuple(self.m.converter.page_aliases(head, self.m.graph)),
-            block_ids=block_ids_in(text),
+            aliases=scan.aliases,
+            block_ids=scan.block_ids,
             deps=cached.deps if cached is not None else (),
-            page_uuid=self.m.converter.page_uuid(head) or "",
+            page_uuid=scan.page_uuid,
         )
 
     # -- note paths ------------------------------------------------------------------------
@@ -1214,19 +1390,85 @@ class _Run:
         queued = set(keys)
         redone: Counter[str] = Counter()
         done = 0
-        while queue:
-            key = queue.pop()
-            queued.discard(key)
-            done += 1
-            moved = self.convert(key)
-            if self.progress is not None:
-                self.progress(done, done + len(queue))
-            self.host.flush()
-            for other in sorted(dependents(self.facts, moved) - {key} - set(self.collisions)):
-                if other not in queued and redone[other] < MAX_CORRECTIONS:
-                    redone[other] += 1
-                    queue.append(other)
-                    queued.add(other)
+        helpers = self.convert_helpers(keys)
+        try:
+            while queue:
+                key = queue.pop()
+                queued.discard(key)
+                done += 1
+                prepared = None
+                if helpers is not None and key in self.handed_out:
+                    prepared = helpers.take(self.handed_out.pop(key))
+                moved = self.convert(key, prepared)
+                if helpers is not None and self.used_prepared:
+                    helpers.used += 1
+                if self.progress is not None:
+                    self.progress(done, done + len(queue))
+                self.host.flush()
+                for other in sorted(dependents(self.facts, moved) - {key} - set(self.collisions)):
+                    if other not in queued and redone[other] < MAX_CORRECTIONS:
+                        redone[other] += 1
+                        queue.append(other)
+                        queued.add(other)
+        finally:
+            if helpers is not None:
+                log.debug(
+                    "migration helpers: %d pages prepared, %d used as prepared",
+                    helpers.handed_out,
+                    helpers.used,
+                )
+                helpers.close()
+
+    def convert_helpers(self, keys: list[str]) -> HelperPool[None, ConvertTask, Converted] | None:
+        """Helper processes converting ``keys`` ahead of pass 2 (in that order), or None.
+        They are forked now and inherit the index: a result is used only while the index is
+        still this one (``convert``)."""
+        self.handed_out: dict[str, int] = {}
+        self.used_prepared = False
+        if self.host.helpers <= 0 or self.host.dry_run or len(keys) < HELPERS_MIN_PAGES:
+            return None
+        from syncd import migrate_helpers
+
+        self.forked_index = self.index
+        context = migrate_helpers.ConvertContextForHelpers(
+            self.work, self.index, self.m.options, self.ctx
+        )
+
+        def tasks() -> Iterator[tuple[None, ConvertTask]]:
+            for number, key in enumerate(keys):
+                used = self.facts.get(key)
+                if used is None or not used.note or key in self.collisions:
+                    continue
+                self.handed_out[key] = number
+                path = self.found[key].path if key in self.found else self.m.root / key
+                yield None, self.convert_task(number, key, path, used)
+
+        return migrate_helpers.start(
+            self.host.helpers, tasks(), migrate_helpers.convert_pages, context
+        )
+
+    def convert_task(self, number: int, key: str, path: Path, used: GraphPage) -> ConvertTask:
+        """The helper task for page ``key``; a Readwise page that went into a note last run
+        comes with that note's text and recorded highlights, to merge into."""
+        from syncd.migrate_helpers import ConvertTask
+
+        task = ConvertTask(number, str(path), used.sha256, used.kind, used.name)
+        if used.kind != READWISE or key not in self.old_facts:
+            return task
+        state = self.state
+        previous = state.get_source(self.m.vault_name, key)
+        if previous is None or previous.status == "failed" or not previous.doc_id:
+            return task
+        if not previous.note:
+            return task
+        try:
+            current = self.m.vault.read_text(previous.note)
+        except (SyncdError, OSError):
+            return task
+        if current is None:
+            return task
+        seen = state.seen_highlights(self.m.vault_name, previous.doc_id)
+        return replace(task, doc_id=previous.doc_id, existing=current[0], seen=seen)
 
     def load(self, key: str, used: GraphPage) -> _Loaded | None:
         """Read and parse a page for pass 2, with its facts from the full parse; None when it
@@ -1240,45 +1482,29 @@ class _Run:
         if digest != used.sha256 and key in self.changed:
             log.info("%s changed while migrating; the next run takes it", path)
             return None
-        text = decode_page(data, path, repair_mojibake=self.host.repair_mojibake)
-        page = parse_page(text)
-        kind = used.kind
-        if kind != JOURNAL:
-            kind = READWISE if is_readwise_page(page) else PAGE
-        converter = self.m.converter
-        facts = replace(
+        parsed = parse_full(self.work, data, path, used.kind)
+        return _Loaded(path, parsed, self.full_facts(used, st.size, st.mtime_ns, digest, parsed))
+
+    def full_facts(
+        self, used: GraphPage, size: int, mtime_ns: int, digest: str, parsed: ParsedPage
+    ) -> GraphPage:
+        """A page's facts from its full parse (the note path still the one pass 1 gave)."""
+        return replace(
             used,
-            size=st.size,
-            mtime_ns=st.mtime_ns,
+            size=size,
+            mtime_ns=mtime_ns,
             sha256=digest,
-            kind=kind,
-            aliases=tuple(converter.page_aliases(page, self.m.graph)),
-            block_ids=tuple(dict.fromkeys(b.lower() for b in converter.page_block_ids(page))),
-            page_uuid=converter.page_uuid(page) or "",
+            kind=parsed.kind,
+            aliases=parsed.aliases,
+            block_ids=parsed.block_ids,
+            page_uuid=parsed.page_uuid,
         )
-        record = SourceRecord(
-            size=st.size,
-            mtime_ns=st.mtime_ns,
-            sha256=digest,
-            doc_id=None,
-            status="ok",
-            error=None,
-            note=used.note,
-        )
-        return _Loaded(path, text, page, facts, record)
 
     def render(self, loaded: _Loaded) -> tuple[ConvertedNote, str]:
         """(converted note, its text) of a plain page or journal, with the current index."""
-        m = self.m
-        ctx = ConvertContext(
-            graph=m.graph,
-            index=self.index,
-            options=m.options,
-            inline=self.ctx,
-            page_name=loaded.facts.name,
+        return render_page(
+            self.work, self.index, self.m.options, self.ctx, loaded.facts.name, loaded.parsed
         )
-        converted = m.converter.convert_page(loaded.page, ctx, loaded.text)
-        return converted, m.converter.render_note(converted)
 
     def settle_contested(self) -> None:
         """Pages whose note path holds a vault file syncd has no record of: keep the path
@@ -1313,21 +1539,28 @@ class _Run:
             self.index = build_index(self.facts, self.assets, self.whiteboards)
             self._ctx = None
 
-    def convert(self, key: str) -> set[str]:
+    def convert(self, key: str, prepared: Converted | None = None) -> set[str]:
         """Convert one page and write its note; the dependency keys whose target moved
-        because its full parse corrected its pass-1 facts."""
+        because its full parse corrected its pass-1 facts. ``prepared``: a helper's
+        conversion of the page, used when every assumption it was made under still holds."""
+        self.used_prepared = False
         used = self.facts.get(key)
         if used is None or not used.note or key in self.collisions:
             return set()
         path = self.found[key].path if key in self.found else self.m.root / key
         try:
+            if prepared is not None:
+                facts = self.use_prepared(key, path, used, prepared)
+                if facts is not None:
+                    self.used_prepared = True
+                    return self.correct(key, used, facts)
             loaded = self.load(key, used)
             if loaded is None:
                 return set()
             facts = loaded.facts
             if facts.kind != used.kind:
                 if facts.kind == READWISE:
-                    category = loaded.page.property_value("category") or ""
+                    category = loaded.parsed.page.property_value("category") or ""
                     self.categories[key] = unquote_value(category)
                 self.facts[key] = replace(facts, note="")
                 self.claimed = {f: k for f, k in self.claimed.items() if k != key}
@@ -1339,30 +1572,89 @@ class _Run:
                 note = self.host.sync_readwise_page(
                     self.m,
                     path,
-                    loaded.page,
+                    loaded.parsed.page,
                     loaded.record,
                     self.ctx,
                     lambda n: self.taken_by_other(n, key),
                     self.report,
                 )
-                facts = replace(facts, note=note, deps=())
-                self.report.migration.readwise += 1
-                self.m.stage_page(key, facts)
+                facts = self.readwise_done(key, facts, note)
             else:
                 converted, new_text = self.render(replace(loaded, facts=facts))
-                self.write(facts.note, new_text, key in self.changed)
                 facts = replace(facts, deps=page_deps(converted, facts))
-                if facts.kind == JOURNAL:
-                    self.report.migration.journals += 1
-                else:
-                    self.report.migration.pages += 1
-                for item in converted.unsupported:
-                    self.report.migration.unsupported.append((facts.name, _describe(item)))
-                self.m.stage_page(key, facts, replace(loaded.record, note=facts.note))
+                self.page_done(key, facts, new_text, converted.unsupported)
         except (SyncdError, OSError) as exc:
             self.fail(path, exc)
             return set()
         return self.correct(key, used, facts)
+
+    def use_prepared(
+        self, key: str, path: Path, used: GraphPage, prep: Converted
+    ) -> GraphPage | None:
+        """Finish a page from a helper's conversion: its facts, or None when the result
+        cannot be used and the page is done here. Used only when the helper read the bytes
+        pass 1 read, found the kind pass 1 found, and converted with the index still in use
+        (``correct`` replaces it); then it is what ``load`` and ``render`` give now."""
+        if (
+            prep.status != "ok"
+            or prep.sha256 != used.sha256
+            or prep.parsed_kind != used.kind
+            or self.index is not self.forked_index
+        ):
+            return None
+        facts = replace(
+            used,
+            size=prep.size,
+            mtime_ns=prep.mtime_ns,
+            sha256=prep.sha256,
+            kind=prep.parsed_kind,
+            aliases=prep.aliases,
+            block_ids=prep.block_ids,
+            page_uuid=prep.page_uuid,
+        )
+        if facts.kind == READWISE:
+            if prep.readwise is None:
+                return None
+            rw = prep.readwise
+            note = self.host.sync_prepared_readwise_page(
+                self.m,
+                path,
+                _record(facts),
+                rw.doc_id,
+                rw.title,
+                rw.folder,
+                rw.existing,
+                rw.seen,
+                rw.result,
+                lambda n: self.taken_by_other(n, key),
+                self.report,
+            )
+            return None if note is None else self.readwise_done(key, facts, note)
+        if prep.text is None:
+            return None
+        facts = replace(facts, deps=deps_of(prep.references, prep.block_refs, prep.assets, facts))
+        self.page_done(key, facts, prep.text, prep.unsupported)
+        return facts
+
+    def readwise_done(self, key: str, facts: GraphPage, note: str) -> GraphPage:
+        """Count and stage a Readwise page merged into ``note``; its facts."""
+        facts = replace(facts, note=note, deps=())
+        self.report.migration.readwise += 1
+        self.m.stage_page(key, facts)
+        return facts
+
+    def page_done(
+        self, key: str, facts: GraphPage, text: str, unsupported: Iterable[Unsupported]
+    ) -> None:
+        """Write a plain page's or journal's note ``text`` (rule 7), count, report, stage."""
+        self.write(facts.note, text, key in self.changed)
+        if facts.kind == JOURNAL:
+            self.report.migration.journals += 1
+        else:
+            self.report.migration.pages += 1
+        for item in unsupported:
+            self.report.migration.unsupported.append((facts.name, _describe(item)))
+        self.m.stage_page(key, facts, _record(facts))
 
     def correct(self, key: str, used: GraphPage, facts: GraphPage) -> set[str]:
         """Put the full-parse facts into the index; the dependency keys that moved."""
@@ -1464,10 +1756,25 @@ class _Loaded:
     """A page read and parsed for pass 2."""
 
     path: Path
-    text: str
-    page: Page
+    parsed: ParsedPage
     facts: GraphPage  # from the full parse (the note path still the one pass 1 gave)
-    record: SourceRecord  # its fingerprint for the sources table
+
+    @property
+    def record(self) -> SourceRecord:
+        return _record(self.facts)
+
+
+def _record(facts: GraphPage) -> SourceRecord:
+    """The sources-table fingerprint of a page read for pass 2 (``note``: pass 1's)."""
+    return SourceRecord(
+        size=facts.size,
+        mtime_ns=facts.mtime_ns,
+        sha256=facts.sha256,
+        doc_id=None,
+        status="ok",
+        error=None,
+        note=facts.note,
+    )
 
 
 def _describe(item: Unsupported) -> str:

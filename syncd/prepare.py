@@ -22,10 +22,10 @@ import os
 import signal
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.parser import parse_page
@@ -148,7 +148,7 @@ def helper_count(env: Mapping[str, str] | None = None) -> int:
     return min(2, cpus) if cpus > 1 else 0
 
 
-def _helper_init(parent: int) -> None:
+def _helper_init(parent: int, setup: Callable[[], None] | None = None) -> None:
     # Ctrl-C goes to the whole process group: the main process handles it, helpers just end
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A helper must never outlive syncd: a SIGKILLed parent would leave it waiting forever,
@@ -156,6 +156,8 @@ def _helper_init(parent: int) -> None:
     _die_with_parent()
     if os.getppid() != parent:  # the parent died before the line above took effect
         os._exit(1)
+    if setup is not None:
+        setup()
 
 
 def _die_with_parent() -> None:
@@ -170,17 +172,40 @@ def _die_with_parent() -> None:
         pass
 
 
-class Helpers:
-    """A pool of helper processes fed from ``tasks`` (in index order), read out in order.
+class _Indexed(Protocol):
+    """A helper's result: which work item it is for."""
+
+    @property
+    def index(self) -> int: ...
+
+
+P = TypeVar("P")  # what a chunk of tasks shares (sent once per chunk)
+T = TypeVar("T")  # one task
+R = TypeVar("R", bound=_Indexed)  # one result
+
+
+class HelperPool(Generic[P, T, R]):
+    """A pool of helper processes running ``work(params, tasks)`` on chunks of ``tasks`` (in
+    index order), read out in order.
 
     ``take(index)`` returns the result for work item ``index`` if it was prepared, else None;
     results for smaller indexes nobody asked for are dropped. Any failure of the pool itself
     (a helper killed, say) turns the helpers off: ``take`` then returns None and the engine
     works alone. A ``ProcessPoolExecutor`` because it notices a dead helper (a
     ``multiprocessing.Pool`` waits forever for the task that died with it).
+
+    The helpers are forked when the pool starts, so they inherit what the engine knows then
+    (a graph migration's index, say) without copying it through a pipe; ``setup`` runs in
+    each helper right after it starts (to put such inherited state where ``work`` finds it).
     """
 
-    def __init__(self, count: int, tasks: Iterator[tuple[SourceParams, PageTask]]) -> None:
+    def __init__(
+        self,
+        count: int,
+        tasks: Iterator[tuple[P, T]],
+        work: Callable[[P, list[T]], list[R]],
+        setup: Callable[[], None] | None = None,
+    ) -> None:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -192,18 +217,19 @@ class Helpers:
             count,
             mp_context=multiprocessing.get_context("fork"),
             initializer=_helper_init,
-            initargs=(os.getpid(),),
+            initargs=(os.getpid(), setup),  # forked, not pickled: setup may be a closure
         )
+        self._work = work
         self._tasks = tasks
-        self._next: tuple[SourceParams, PageTask] | None = None
-        self._inflight: deque[Future[list[Prepared]]] = deque()
-        self._ready: deque[Prepared] = deque()
+        self._next: tuple[P, T] | None = None
+        self._inflight: deque[Future[list[R]]] = deque()
+        self._ready: deque[R] = deque()
         self.handed_out = 0  # results received
         self.used = 0  # results the engine used (it counts them)
         self._submit()
 
-    def _chunk(self) -> tuple[SourceParams, list[PageTask]] | None:
-        """The next tasks of one source, at most CHUNK of them."""
+    def _chunk(self) -> tuple[P, list[T]] | None:
+        """The next tasks of one ``params``, at most CHUNK of them."""
         first = self._next if self._next is not None else next(self._tasks, None)
         self._next = None
         if first is None:
@@ -226,13 +252,13 @@ class Helpers:
             if chunk is None:
                 return
             try:
-                self._inflight.append(self._pool.submit(prepare_pages, *chunk))
+                self._inflight.append(self._pool.submit(self._work, *chunk))
             except Exception:  # a broken pool refuses new work
                 log.warning("helper processes failed; going on without them", exc_info=True)
                 self.close()
                 return
 
-    def take(self, index: int) -> Prepared | None:
+    def take(self, index: int) -> R | None:
         while True:
             while self._ready and self._ready[0].index < index:
                 self._ready.popleft()
@@ -263,3 +289,10 @@ class Helpers:
         self._pool = None
         self._inflight.clear()
         self._ready.clear()
+
+
+class Helpers(HelperPool[SourceParams, PageTask, Prepared]):
+    """The helpers of a scan of Readwise pages: ``prepare_pages`` on each chunk."""
+
+    def __init__(self, count: int, tasks: Iterator[tuple[SourceParams, PageTask]]) -> None:
+        super().__init__(count, tasks, prepare_pages)
