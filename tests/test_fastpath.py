@@ -1,0 +1,239 @@
+"""The fast paths of the per-page work give exactly what the general paths give.
+
+Each test compares a shortcut with the plain code it stands for (kept here as the reference,
+as it was before the shortcut): the parser's one-pass tree building with the earlier
+two-pass one (drafts, then a recursive freeze), the rendering of a one-line highlight with
+the general rendering, the cheaper text checks with the plain ones. Lines are generated
+from the tokens that matter: every Logseq token syncd rewrites, anchors and their
+look-alikes, fences, properties, location links, and unusual whitespace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from syncd.logseq.model import Block, Page
+from syncd.logseq.parser import (
+    BULLET_RE,
+    _is_properties_only,
+    _preamble_properties,
+    _strip_continuation,
+    block_properties,
+    opaque_spans,
+    parse_page,
+)
+from syncd.note import (
+    _FAKE_ANCHOR_RE,
+    ANCHOR_RE,
+    DROPPED_BLOCK_PROPERTIES,
+    _block_lines,
+    text_sha,
+)
+from syncd.readwise import normalize_text
+from syncd.rewrite import (
+    FENCE_RE,
+    READWISE_RULES,
+    InlineContext,
+    _rewrite_line,
+    contains,
+    rewrite_lines,
+)
+
+CTX = InlineContext(link_targets={"old name": "New Name"})
+SETTINGS = settings(derandomize=True, deadline=None, max_examples=1500)
+
+# every token a rule, the anchor logic or the location logic looks at, and plain text
+TOKENS = [
+    "[[", "]]", "[[page]]", "#[[multi word]]", "[[Feb 12th, 2023]]", "[[old name]]", "#tag",
+    "^^", "^^hi^^", "^", "^rw-0123456789ab", " ^rw-0123456789ab", "rw-", "`", "`code [[x]]`",
+    "```", "~~~", "((6543a1b2-0000-4000-8000-000000000000))", "key:: value", "id:: x", "::",
+    "([View Highlight](https://read.readwise.io/read/01h))", "(Location 12)", "](", "https://x.y/z",
+    "<https://a.b>", "\\-", "-", " ", "  ", "\t", "\u00a0", "\u2003", "\x0b", "\x1f", "\x85",
+    "e\u0301", "é", "word", "Word.", "[", "]", "(", ")", "#", "~", "*", "**Tags**:", "\x7f",
+]  # fmt: skip
+LINE = st.lists(st.sampled_from(TOKENS), max_size=12).map("".join)
+TEXT = st.lists(st.sampled_from([*TOKENS, "\n", "a\nb"]), max_size=16).map("".join)
+
+
+# --------------------------------------------------------------------------- text checks
+
+
+@SETTINGS
+@given(LINE, st.sampled_from(["[[", "^^", "^rw-", "\\-", "  ", "]]", "a"]))
+def test_contains_is_in(text: str, token: str) -> None:
+    assert contains(text, token) == (token in text)
+
+
+def reference_normalize(text: str) -> str:
+    return " ".join(re.sub(r"(^|\s)\\-", r"\1-", unicodedata.normalize("NFC", text)).split())
+
+
+@SETTINGS
+@given(st.one_of(TEXT, st.text(alphabet=st.characters(max_codepoint=0x3000), max_size=20)))
+@example("".join(chr(c) for c in range(128)))
+@example("a\x1cb")
+@example("a\rb")
+def test_normalize_text_is_the_plain_substitution(text: str) -> None:
+    assert normalize_text(text) == reference_normalize(text)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def reference_rewrite_lines(lines: list[str], ctx: InlineContext) -> list[str]:
+    """rewrite.rewrite_lines without its trigger shortcuts: every line outside fenced code
+    cut into pieces and rewritten by every rule."""
+    out: list[str] = []
+    fence: str | None = None
+    for line in lines:
+        match = FENCE_RE.match(line)
+        if fence is not None:
+            out.append(line)
+            closing = line.strip()
+            if match is not None and set(closing) <= {fence[0]} and len(closing) >= len(fence):
+                fence = None
+            continue
+        if match is not None:
+            fence = match.group(1)
+            out.append(line)
+            continue
+        out.append(_rewrite_line(line, READWISE_RULES, ctx))
+    return out
+
+
+def reference_block_lines(block: Block, ctx: InlineContext) -> list[str]:
+    """note._block_lines without its one-line shortcut."""
+    if block.properties:
+        dropped = {p.index for p in block.properties if p.key.lower() in DROPPED_BLOCK_PROPERTIES}
+        lines = [line for i, line in enumerate(block.lines) if i not in dropped]
+    else:
+        lines = list(block.lines)
+    lines = [_FAKE_ANCHOR_RE.sub(r"\1\\^\2", line) if "^rw-" in line else line for line in lines]
+    return reference_rewrite_lines(lines or [""], ctx)
+
+
+def reference_text_sha(lines: Sequence[str]) -> str:
+    stripped = [ANCHOR_RE.sub("", line) if "^rw-" in line else line for line in lines]
+    return hashlib.sha1(reference_normalize("\n".join(stripped)).encode("utf-8")).hexdigest()
+
+
+@SETTINGS
+@given(LINE)
+@example("A highlight. ([View Highlight](https://read.readwise.io/read/01h))")
+@example("ends like an anchor ^rw-0123456789ab")
+@example("```")
+def test_one_line_block_renders_as_the_general_path(line: str) -> None:
+    block = Block(1, "\t", (line,), block_properties((line,)), (), 2)
+    assert _block_lines(block, CTX) == reference_block_lines(block, CTX)
+    assert text_sha([line]) == reference_text_sha([line])
+
+
+@SETTINGS
+@given(st.lists(LINE, min_size=1, max_size=4))
+def test_any_block_renders_as_the_general_path(lines: list[str]) -> None:
+    frozen = tuple(lines)
+    block = Block(0, "", frozen, block_properties(frozen), (), 1)
+    assert _block_lines(block, CTX) == reference_block_lines(block, CTX)
+    assert text_sha(lines) == reference_text_sha(lines)
+    assert rewrite_lines(lines, READWISE_RULES, CTX) == reference_rewrite_lines(lines, CTX)
+
+
+# --------------------------------------------------------------------------- parser
+
+
+@dataclass
+class _Draft:
+    indent: str
+    width: int
+    line: int
+    lines: list[str]
+    children: list[_Draft] = field(default_factory=list)
+    depth: int = 0
+
+    def freeze(self) -> Block:
+        lines = tuple(self.lines)
+        return Block(
+            depth=self.depth,
+            indent=self.indent,
+            lines=lines,
+            properties=block_properties(lines),
+            children=tuple(child.freeze() for child in self.children),
+            line=self.line,
+        )
+
+
+def reference_parse_page(text: str) -> Page:
+    """parse_page as it was before the one-pass tree building (syncd 73d713d)."""
+    raw_lines = text.split("\n")
+    if raw_lines and raw_lines[-1] == "":
+        raw_lines.pop()
+    bullets = [BULLET_RE.match(raw) for raw in raw_lines]
+    heads = [
+        raw if b is None else b.group(2) or "" for raw, b in zip(raw_lines, bullets, strict=True)
+    ]
+    inside = [False] * len(raw_lines)
+    for first, last, _verbatim in opaque_spans(raw_lines, heads):
+        inside[first + 1 : last + 1] = [True] * (last - first)
+    preamble: list[str] = []
+    roots: list[_Draft] = []
+    stack: list[_Draft] = []
+    current: _Draft | None = None
+    for number, (raw, bullet) in enumerate(zip(raw_lines, bullets, strict=True), start=1):
+        if bullet is None or inside[number - 1]:
+            if current is None:
+                preamble.append(raw)
+            else:
+                current.lines.append(_strip_continuation(raw, current.indent))
+            continue
+        indent = bullet.group(1)
+        width = len(indent)
+        while stack and stack[-1].width >= width:
+            stack.pop()
+        draft = _Draft(indent=indent, width=width, line=number, lines=[bullet.group(2) or ""])
+        if stack:
+            draft.depth = stack[-1].depth + 1
+            stack[-1].children.append(draft)
+        else:
+            roots.append(draft)
+        stack.append(draft)
+        current = draft
+    blocks = tuple(root.freeze() for root in roots)
+    properties = _preamble_properties(preamble)
+    in_first_block = False
+    if not properties and blocks and _is_properties_only(blocks[0]):
+        properties = blocks[0].properties
+        blocks = blocks[1:]
+        in_first_block = True
+    return Page(
+        properties=properties,
+        preamble=tuple(preamble),
+        blocks=blocks,
+        properties_in_first_block=in_first_block,
+    )
+
+
+SPECIAL_LINE = st.sampled_from(
+    ["-", "- ", "\t-", "```", "  ```", "~~~", "#+BEGIN_QUOTE", "#+END_QUOTE", "#+BEGIN_SRC x",
+     "  #+END_SRC", "title:: T", "key:: value", "", "  continued", "\tmore", "> quote"]
+)  # fmt: skip
+INDENT = st.sampled_from(["", "\t", "\t\t", "  ", "    ", " \t", "\t\t\t"])
+OUTLINE_LINE = st.one_of(
+    st.tuples(INDENT, LINE).map(lambda pair: f"{pair[0]}- {pair[1]}"), SPECIAL_LINE, LINE
+)
+
+
+@settings(derandomize=True, deadline=None, max_examples=1500)
+@given(st.lists(OUTLINE_LINE, max_size=25), st.booleans())
+@example(["title:: T", "- a", "\t- b", "\t\t- c", "\t- d", "- e"], True)
+@example(["- key:: v", "- a", "  ```", "  - in code", "  ```", "\t- b"], False)
+def test_parser_builds_the_tree_the_two_pass_parser_built(lines: list[str], end: bool) -> None:
+    text = "\n".join(lines) + ("\n" if end else "")
+    assert parse_page(text) == reference_parse_page(text)
+    assert repr(parse_page(text)) == repr(reference_parse_page(text))
