@@ -108,7 +108,18 @@ def render_item_own(item: Item, depth: int, ctx: InlineContext) -> RenderedItem:
 
 def render_own(item: Item, depth: int, ctx: InlineContext) -> tuple[list[str], str]:
     """``render_item_own`` as a plain pair: (own lines, text hash)."""
-    lines = _block_lines(item.block, ctx)
+    block = item.block
+    if len(block.lines) == 1 and not block.properties:
+        line = block.lines[0]
+        if "^" not in line and "`" not in line and "~" not in line and not contains(line, "[["):
+            # most highlights: one line that renders as it is (no anchor or look-alike, no
+            # token a rule rewrites, no fence), so the general path below comes down to this
+            text = line.rstrip()
+            own = f"{text} ^{item.anchor}" if text else f"^{item.anchor}"
+            sha = hashlib.sha1(normalize_text(line).encode("utf-8")).hexdigest()
+            indent = "\t" * depth
+            return [f"{indent}- {own}"], sha
+    lines = _block_lines(block, ctx)
     return indent_lines(with_anchor(lines, item.anchor), depth), text_sha(lines)
 
 

@@ -34,9 +34,12 @@ from syncd.note import (
     ANCHOR_RE,
     DROPPED_BLOCK_PROPERTIES,
     _block_lines,
+    indent_lines,
+    render_own,
     text_sha,
+    with_anchor,
 )
-from syncd.readwise import normalize_text
+from syncd.readwise import HighlightId, Item, normalize_text
 from syncd.rewrite import (
     FENCE_RE,
     READWISE_RULES,
@@ -237,3 +240,21 @@ def test_parser_builds_the_tree_the_two_pass_parser_built(lines: list[str], end:
     text = "\n".join(lines) + ("\n" if end else "")
     assert parse_page(text) == reference_parse_page(text)
     assert repr(parse_page(text)) == repr(reference_parse_page(text))
+
+
+def reference_render_own(item: Item, depth: int) -> tuple[list[str], str]:
+    """note.render_own without its one-line shortcut."""
+    lines = reference_block_lines(item.block, CTX)
+    return indent_lines(with_anchor(lines, item.anchor), depth), reference_text_sha(lines)
+
+
+@SETTINGS
+@given(st.lists(LINE, min_size=1, max_size=3), st.integers(0, 3), st.booleans())
+@example(["A highlight. ([View Highlight](https://read.readwise.io/read/01h))  "], 1, False)
+@example(["   "], 0, False)
+@example(["id:: 6543a1b2-0000-4000-8000-000000000000"], 2, True)
+def test_render_own_is_the_general_rendering(lines: list[str], depth: int, one: bool) -> None:
+    frozen = (lines[0],) if one else tuple(lines)
+    block = Block(depth, "\t" * depth, frozen, block_properties(frozen), (), 1)
+    item = Item(HighlightId(f"text:{frozen}"), block, (), (), None, "", False)
+    assert render_own(item, depth, CTX) == reference_render_own(item, depth)
