@@ -23,7 +23,7 @@ import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
@@ -33,6 +33,7 @@ from syncd.merge import MergeResult, merge_document
 from syncd.note import note_folder
 from syncd.readwise import document_from_page, is_readwise_page
 from syncd.rewrite import InlineContext
+from syncd.state import pack_highlights
 from syncd.textio import decode_page
 
 if TYPE_CHECKING:  # imported when helpers start (most runs start none)
@@ -75,7 +76,14 @@ class PageTask:
 class Prepared:
     """A helper's result. ``gone``: no such file; ``same``: bytes unchanged; ``other``: not a
     Readwise page; ``error``: anything went wrong (the engine redoes the page and reports).
-    For ``readwise``, ``result`` is ``merge_document(existing, doc, seen)``."""
+
+    For ``readwise``, ``result`` is ``merge_document(existing, doc, seen)``: ``existing`` and
+    ``seen`` are the task's when ``hinted`` (its ``doc_id`` is the document's), else none (a
+    new note). What goes back to the engine (``prepare_pages``) leaves out ``existing``,
+    ``seen`` and ``result``: the engine kept the task's existing and seen itself, and gets of
+    ``result`` the note text as UTF-8 bytes with their sha256 and the highlights to record,
+    also packed as the state stores them, so it neither encodes, hashes nor packs anything.
+    """
 
     index: int
     kind: Kind
@@ -85,18 +93,34 @@ class Prepared:
     doc_id: str = ""
     title: str = ""
     folder: str = ""  # note_folder(doc)
+    stem: str = ""  # syncd.sync.note_stem(title): the note's file name, if free
     existing: str | None = None
     seen: Mapping[str, str] | None = None
     result: MergeResult | None = None
+    hinted: bool = False
+    changed: bool = False  # MergeResult.changed
+    data: bytes = b""  # MergeResult.text, UTF-8
+    data_sha256: str = ""
+    added: int = 0  # len(MergeResult.added)
+    updated: int = 0  # len(MergeResult.updated)
+    record: Mapping[str, str] | None = None  # MergeResult.record
+    packed: bytes = b""  # syncd.state.pack_highlights(record)
 
 
 def prepare_pages(params: SourceParams, tasks: list[PageTask]) -> list[Prepared]:
-    """Run in a helper: prepare each page (pure apart from reading the page)."""
-    return [prepare_page(params, task) for task in tasks]
+    """Run in a helper: prepare each page (pure apart from reading the page), and send back
+    only what the engine needs (no ``existing``, ``seen`` or ``result``)."""
+    return [_to_send(prepare_page(params, task)) for task in tasks]
+
+
+def _to_send(prepared: Prepared) -> Prepared:
+    if prepared.result is None:
+        return prepared
+    return replace(prepared, existing=None, seen=None, result=None)
 
 
 def prepare_page(params: SourceParams, task: PageTask) -> Prepared:
-    from syncd.sync import _check_title, _read_page  # syncd.sync imports this module
+    from syncd.sync import _check_title, _read_page, note_stem  # syncd.sync imports this module
 
     path = Path(task.path)
     try:
@@ -117,6 +141,7 @@ def prepare_page(params: SourceParams, task: PageTask) -> Prepared:
         existing = task.existing if hinted else None
         seen: Mapping[str, str] = (task.seen or {}) if hinted else {}
         result = merge_document(existing, doc, seen, params.ctx)
+        text = result.text.encode("utf-8")
         return Prepared(
             task.index,
             "readwise",
@@ -126,9 +151,19 @@ def prepare_page(params: SourceParams, task: PageTask) -> Prepared:
             doc_id=str(doc.id),
             title=doc.title,
             folder=note_folder(doc),
+            stem=note_stem(doc.title),
             existing=existing,
             seen=seen if hinted else None,
             result=result,
+            hinted=hinted,
+            changed=result.changed,
+            data=text,
+            data_sha256=hashlib.sha256(text).hexdigest(),
+            added=len(result.added),
+            updated=len(result.updated),
+            record=result.record,
+            # only a new note's highlights are recorded as they are (nothing to add them to)
+            packed=b"" if hinted else pack_highlights(result.record),
         )
     except Exception:  # the engine redoes the page itself and reports what is wrong
         return Prepared(task.index, "error")

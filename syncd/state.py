@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2  # 2: highlights packed per document (highlight_sets)
 MAX_FAILURES_KEPT = 1000  # rows in the failure log; older ones are dropped
+_IN_LIMIT = 500  # values in one "IN (...)" of a query (SQLite allows at least 999)
 MEMORY = ":memory:"
 
 SourceStatus = Literal["ok", "failed", "skipped"]
@@ -432,20 +433,50 @@ class StateStore:
         """Insert or update highlight id → text sha256 pairs of one document."""
         self.add_highlights_many(vault, {doc_id: mapping})
 
-    def add_highlights_many(self, vault: str, docs: Mapping[str, Mapping[str, str]]) -> None:
-        """``add_highlights`` for several documents in one statement (bulk runs)."""
+    def add_highlights_many(
+        self,
+        vault: str,
+        docs: Mapping[str, Mapping[str, str]],
+        packed: Mapping[str, bytes] | None = None,
+    ) -> None:
+        """``add_highlights`` for several documents in one statement (bulk runs).
+
+        ``packed`` may give ``pack_highlights(docs[doc_id])`` for some documents, made ahead
+        (in a helper process): a document of which the state holds no highlights yet is
+        recorded with exactly those bytes, without packing them again here.
+        """
         with self.transaction():
+            stored = self._highlight_sets(vault, [doc_id for doc_id, m in docs.items() if m])
             rows: list[tuple[object, ...]] = []
             for doc_id, mapping in docs.items():
                 if not mapping:
                     continue
-                merged = self.seen_highlights(vault, doc_id)
+                data = stored.get(doc_id)
+                if data is None:
+                    ready = packed.get(doc_id) if packed is not None else None
+                    rows.append((vault, doc_id, ready or pack_highlights(mapping)))
+                    continue
+                merged = self._unpack(data, doc_id)
                 merged.update(mapping)
-                rows.append((vault, doc_id, _pack_highlights(merged)))
+                rows.append((vault, doc_id, pack_highlights(merged)))
             self._executemany(
                 "INSERT OR REPLACE INTO highlight_sets (vault, doc_id, data) VALUES (?, ?, ?)",
                 rows,
             )
+
+    def _highlight_sets(self, vault: str, doc_ids: list[str]) -> dict[str, bytes]:
+        """doc_id -> packed highlights, for those of ``doc_ids`` that have a row (one query
+        per ``_IN_LIMIT`` ids instead of one per document)."""
+        found: dict[str, bytes] = {}
+        for start in range(0, len(doc_ids), _IN_LIMIT):
+            part = doc_ids[start : start + _IN_LIMIT]
+            marks = ", ".join("?" * len(part))
+            rows = self._all(
+                f"SELECT doc_id, data FROM highlight_sets WHERE vault = ? AND doc_id IN ({marks})",
+                (vault, *part),
+            )
+            found.update((row[0], row[1]) for row in rows)
+        return found
 
     def _unpack(self, data: bytes, doc_id: str) -> dict[str, str]:
         try:
@@ -793,13 +824,14 @@ def _pack_highlight_rows(conn: sqlite3.Connection) -> None:
         docs.setdefault((vault, doc_id), {})[hid] = digest
     conn.executemany(
         "INSERT OR REPLACE INTO highlight_sets (vault, doc_id, data) VALUES (?, ?, ?)",
-        [(vault, doc_id, _pack_highlights(m)) for (vault, doc_id), m in docs.items()],
+        [(vault, doc_id, pack_highlights(m)) for (vault, doc_id), m in docs.items()],
     )
     conn.execute("DROP TABLE highlights")
     log.info("state database: %d documents' highlights packed (schema 2)", len(docs))
 
 
-def _pack_highlights(mapping: Mapping[str, str]) -> bytes:
+def pack_highlights(mapping: Mapping[str, str]) -> bytes:
+    """A document's highlights (id -> text hash) as stored in ``highlight_sets.data``."""
     text = json.dumps(dict(mapping), ensure_ascii=False, separators=(",", ":"))
     return zlib.compress(text.encode("utf-8"), 1)
 

@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -86,7 +86,8 @@ class _Pending:
     doc_id: str | None = None
     note: str | None = None
     note_sha: str | None = None
-    highlights: dict[str, str] = field(default_factory=dict)
+    highlights: Mapping[str, str] = field(default_factory=dict)
+    packed: bytes = b""  # pack_highlights(highlights) when made ahead (a helper), else b""
 
 
 @dataclass
@@ -96,10 +97,17 @@ class _Batch:
     sources: dict[str, SourceRecord] = field(default_factory=dict)
     documents: dict[str, DocumentRecord] = field(default_factory=dict)
     highlights: dict[str, dict[str, str]] = field(default_factory=dict)
+    packed: dict[str, bytes] = field(default_factory=dict)  # of documents with one item
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def note_stem(title: str) -> str:
+    """The file name (without ``.md``) a new note of a document with this title gets when it
+    is free, with room left for ``.md`` and a `` (n)`` suffix (``unique_name``)."""
+    return sanitize_title(title, max_bytes=MAX_NAME_BYTES - len(".md") - len(" (99)"))
 
 
 class _Source:
@@ -194,6 +202,10 @@ class SyncEngine:
         # vault -> doc_id -> record during a scan: read in one query when first needed, and
         # kept up to date by _commit (documents change only through it)
         self._known_documents: dict[str, dict[str, DocumentRecord]] | None = None
+        # work index -> (note text, recorded highlights) handed to a helper with that page
+        self._hints: dict[int, tuple[str, dict[str, str]]] = {}
+        # (into, note_folder) -> the vault folder of such notes, POSIX ("" for the root)
+        self._note_folders: dict[tuple[str, str], str] = {}
 
     # -- what the daemon needs -------------------------------------------------------------
     def watched_roots(self) -> list[Path]:
@@ -290,6 +302,7 @@ class SyncEngine:
                 self._helpers = None
             self._prestat = {}
             self._unchanged_at = set()
+            self._hints = {}
         self._commit()
         return report
 
@@ -399,6 +412,7 @@ class SyncEngine:
                     task = PageTask(
                         index, task.path, task.previous_sha, previous.doc_id, current[0], seen
                     )
+                    self._hints[index] = (current[0], seen)
             yield params[id(source)], task
 
     def _use_prepared(
@@ -434,7 +448,7 @@ class SyncEngine:
         if prep.kind == "other":
             self._queue(_Pending(vault_name, key, fingerprint))
             return True
-        if prep.kind != "readwise" or prep.result is None:
+        if prep.kind != "readwise":
             return False
         vault = self._vaults[vault_name]
         if (vault_name, prep.doc_id) in self._pending_docs:
@@ -443,23 +457,42 @@ class SyncEngine:
         known_note = record.note if record is not None else None
         seen = dict(self.state.seen_highlights(vault_name, prep.doc_id)) if record else {}
         note, current = self._locate_by(
-            source, vault, prep.doc_id, prep.title, prep.folder, known_note
+            source, vault, prep.doc_id, prep.title, prep.folder, known_note, stem=prep.stem
         )
         if current is None and known_note is not None:
             return False  # the user deleted the note: only new highlights come back
         existing = current[0] if current is not None else None
-        if existing != prep.existing or (existing is not None and seen != prep.seen):
+        hint = self._hints.pop(prep.index, None)
+        merged_into, merged_seen = hint if hint is not None and prep.hinted else (None, None)
+        if existing != merged_into or (existing is not None and seen != merged_seen):
             return False  # merged into another text than the note holds now
-        result = prep.result
         written = False
-        if result.changed:
+        if prep.changed:
             try:
-                self._write(vault, note, result, current, report)
+                self._write_counted(
+                    vault, note, prep.data, prep.added, prep.updated, current, report
+                )
             except ConcurrentModification:
                 return False  # merged again from what is there now
             written = True
-        self._queue_document(
-            vault_name, key, fingerprint, prep.doc_id, note, result, written, current
+        if written:
+            note_sha: str | None = prep.data_sha256
+        elif current is not None:
+            note_sha = sha256(current[0].encode("utf-8"))
+        else:
+            note_sha = None
+        keep = written or current is not None
+        self._queue(
+            _Pending(
+                vault_name,
+                key,
+                SourceRecord(prep.size, prep.mtime_ns, prep.sha256, prep.doc_id, "ok", None, note),
+                doc_id=prep.doc_id,
+                note=note,
+                note_sha=note_sha,
+                highlights=(prep.record or {}) if keep else {},
+                packed=prep.packed if keep else b"",
+            )
         )
         return True
 
@@ -518,11 +551,15 @@ class SyncEngine:
                     record = DocumentRecord(note=item.note, note_sha256=item.note_sha or "")
                     batch.documents[item.doc_id] = record
                     if item.highlights:
+                        if item.doc_id in batch.highlights:  # a second item: merged here
+                            batch.packed.pop(item.doc_id, None)
+                        elif item.packed:
+                            batch.packed[item.doc_id] = item.packed
                         batch.highlights.setdefault(item.doc_id, {}).update(item.highlights)
             for vault_name, batch in batches.items():
                 self.state.put_sources(vault_name, batch.sources)
                 self.state.put_documents(vault_name, batch.documents)
-                self.state.add_highlights_many(vault_name, batch.highlights)
+                self.state.add_highlights_many(vault_name, batch.highlights, batch.packed)
         if self._known_documents is not None:
             for vault_name, batch in batches.items():
                 if vault_name in self._known_documents:
@@ -794,25 +831,45 @@ class SyncEngine:
         current: tuple[str, FileStamp] | None,
         report: RunReport,
     ) -> None:
-        extra = f" (+{len(result.added)} highlights" + (
-            f", {len(result.updated)} changed)" if result.updated else ")"
+        self._write_counted(
+            vault, note, result.text, len(result.added), len(result.updated), current, report
         )
-        self.write_note(vault, note, result.text, current, report, extra)
-        report.highlights_added += len(result.added)
+
+    def _write_counted(
+        self,
+        vault: Vault,
+        note: str,
+        text: str | bytes,
+        added: int,
+        updated: int,
+        current: tuple[str, FileStamp] | None,
+        report: RunReport,
+    ) -> None:
+        """Write a merged document's note (``text`` or its UTF-8 bytes), logged with the
+        number of highlights it adds and changes."""
+        if updated:
+            extra = f" (+{added} highlights, {updated} changed)"
+        else:
+            extra = f" (+{added} highlights)"
+        self.write_note(vault, note, text, current, report, extra)
+        report.highlights_added += added
 
     def write_note(
         self,
         vault: Vault,
         note: str,
-        text: str,
+        text: str | bytes,
         current: tuple[str, FileStamp] | None,
         report: RunReport,
         detail: str = "",
     ) -> None:
-        """Write ``text`` as ``note`` (compare-and-swap on ``current``'s stamp; None: create,
-        never over an existing file); counted, diffed and logged. Nothing in a dry run."""
-        before = current[0] if current is not None else ""
+        """Write ``text`` (or its UTF-8 bytes) as ``note`` (compare-and-swap on ``current``'s
+        stamp; None: create, never over an existing file); counted, diffed and logged.
+        Nothing in a dry run."""
         if self.diff:
+            before = current[0] if current is not None else ""
+            if isinstance(text, bytes):
+                text = text.decode("utf-8")
             report.diffs.append(
                 "".join(
                     difflib.unified_diff(
@@ -864,9 +921,10 @@ class SyncEngine:
         folder_name: str,
         known: str | None,
         taken_elsewhere: Callable[[str], bool] | None = None,
+        stem: str | None = None,
     ) -> tuple[str, tuple[str, FileStamp] | None]:
         """``_locate_note`` from what it needs of the document: its id, its title and the
-        folder of its category (``note_folder``)."""
+        folder of its category (``note_folder``); ``stem``: ``note_stem(title)`` if known."""
         if known is not None:
             current = vault.read_text(known)
             if current is not None:
@@ -880,23 +938,30 @@ class SyncEngine:
                 return moved, current
         if known is not None:
             return known, None  # deleted by the user; recreated only for new highlights
-        folder = (
-            PurePosixPath(source.config.into) / folder_name
-            if source.config.into
-            else PurePosixPath(folder_name)
-        )
-        stem = sanitize_title(title, max_bytes=MAX_NAME_BYTES - len(".md") - len(" (99)"))
+        folder = self._note_folders.get((source.config.into, folder_name))
+        if folder is None:
+            path = (
+                PurePosixPath(source.config.into) / folder_name
+                if source.config.into
+                else PurePosixPath(folder_name)
+            )
+            folder = path.as_posix()
+            if folder == ".":
+                folder = ""
+            self._note_folders[(source.config.into, folder_name)] = folder
+        if stem is None:
+            stem = note_stem(title)
 
         def taken(candidate: str) -> bool:
-            path = (folder / (candidate + ".md")).as_posix()
+            path = f"{folder}/{candidate}.md" if folder else f"{candidate}.md"
             return (
-                vault.exists_ci(folder.as_posix(), candidate + ".md")
+                vault.exists_ci(folder, candidate + ".md")
                 or self._claimed(source.vault_name, path)
                 or (taken_elsewhere is not None and taken_elsewhere(path))
             )
 
         name = unique_name(stem, taken)
-        return (folder / (name + ".md")).as_posix(), None
+        return (f"{folder}/{name}.md" if folder else f"{name}.md"), None
 
     def _claimed(self, vault_name: str, note: str) -> bool:
         """Whether a note not committed yet already has this path (case-insensitively)."""
