@@ -742,6 +742,7 @@ class Host(Protocol):
     def flush(self, *, force: bool = False) -> None: ...
     def fail(self, vault: str, path: Path, reason: str, report: RunReport) -> None: ...
     def find_readwise_note(self, vault: str, doc_id: str) -> str | None: ...
+    def keep_documents(self, keep: bool) -> None: ...
     def sync_readwise_page(
         self,
         migration: GraphMigration,
@@ -919,10 +920,12 @@ class GraphMigration:
         """Migrate what changed: the whole graph (``paths`` None: a full scan) or ``paths``."""
         self._vault_layout = None  # Obsidian's settings may have changed since the last run
         self.refresh_graph()
+        self.host.keep_documents(True)
         try:
             _Run(self, report, progress).go(paths)
         finally:
             self.host.flush(force=True)
+            self.host.keep_documents(False)
 
     # -- staging (nothing in a dry run) ------------------------------------------------------------
     def stage_page(self, key: str, page: GraphPage, source: SourceRecord | None = None) -> None:
@@ -1440,19 +1443,20 @@ class _Run:
                 if used is None or not used.note or key in self.collisions:
                     continue
                 self.handed_out[key] = number
-                path = self.found[key].path if key in self.found else self.m.root / key
+                found = self.found.get(key)
+                path = found.abspath if found is not None else str(self.m.root / key)
                 yield None, self.convert_task(number, key, path, used)
 
         return migrate_helpers.start(
             self.host.helpers, tasks(), migrate_helpers.convert_pages, context
         )
 
-    def convert_task(self, number: int, key: str, path: Path, used: GraphPage) -> ConvertTask:
+    def convert_task(self, number: int, key: str, path: str, used: GraphPage) -> ConvertTask:
         """The helper task for page ``key``; a Readwise page that went into a note last run
         comes with that note's text and recorded highlights, to merge into."""
         from syncd.migrate_helpers import ConvertTask
 
-        task = ConvertTask(number, str(path), used.sha256, used.kind, used.name)
+        task = ConvertTask(number, path, used.sha256, used.kind, used.name)
         if used.kind != READWISE or key not in self.old_facts:
             return task
         state = self.state

@@ -605,10 +605,16 @@ class SyncEngine:
     def max_page_bytes(self) -> int:
         return self.config.max_page_bytes
 
+    def keep_documents(self, keep: bool) -> None:
+        """From ``keep`` on (a migration run) until it is False again, document records are
+        read in one query per vault and kept up to date by ``_commit`` (documents change only
+        through it), as during a scan, instead of one query per Readwise page."""
+        self._known_documents = {} if keep else None
+
     def find_readwise_note(self, vault_name: str, doc_id: str) -> str | None:
         """The note of a Readwise document: where the state says, else the vault note whose
         frontmatter carries its id (moved, or written before the state was lost)."""
-        record = self.state.get_document(vault_name, doc_id)
+        record = self._get_document(vault_name, doc_id)
         if record is not None:
             return record.note
         return self._find_by_id(vault_name, self._vaults[vault_name], doc_id)
