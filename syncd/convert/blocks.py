@@ -119,11 +119,25 @@ def drawer_properties(lines: Sequence[str]) -> list[Property]:
 def block_uuid(block: Block) -> str | None:
     """The block's ``id::`` (or ``:id:`` drawer entry), lower-cased, when Obsidian accepts it
     as a block id."""
-    for prop in (*block.properties, *drawer_properties(block.lines)):
+    for prop in block.properties:
         if prop.key.lower() == "id":
-            value = prop.value.strip().lower()
-            return value if ANCHOR_ID_RE.fullmatch(value) else None
+            return _anchor_id(prop.value)
+    # drawer entries come only after a line _DRAWER_RE matches as PROPERTIES, which holds
+    # ":PROPERTIES:" (same IGNORECASE): without one, skip the drawer scan (most blocks)
+    if not any(_PROPERTIES_HINT_RE.search(line) for line in block.lines):
+        return None
+    for prop in drawer_properties(block.lines):
+        if prop.key.lower() == "id":
+            return _anchor_id(prop.value)
     return None
+
+
+_PROPERTIES_HINT_RE = re.compile(":PROPERTIES:", re.I)
+
+
+def _anchor_id(value: str) -> str | None:
+    value = value.strip().lower()
+    return value if ANCHOR_ID_RE.fullmatch(value) else None
 
 
 # --- converting a block's lines ------------------------------------------------------------
