@@ -27,8 +27,11 @@ HEADER_RE = re.compile(
 # ([Location 305](https://…)) or ([View Highlight](…)) at the very end of a highlight
 LOCATION_LINK_RE = re.compile(r"\s*\(\[([^\]\n]*)\]\((\S+?)\)\)\s*$")
 # the same without the leading \s*: it starts with a literal, which re finds by a fast scan
-# instead of trying the pattern at every position (location_of runs on every block)
-_LOCATION_LINK_CORE_RE = re.compile(r"\(\[([^\]\n]*)\]\((\S+?)\)\)\s*$")
+# instead of trying the pattern at every position (location_of runs on every block). The URL
+# is matched greedily: the same match, as only whitespace may follow its "))", so the URL
+# ends where the line's last non-whitespace "))" starts either way; greedy gets there in
+# one run instead of testing for "))" after every character
+_LOCATION_LINK_CORE_RE = re.compile(r"\(\[([^\]\n]*)\]\((\S+)\)\)\s*$")
 # (Page 12) / (Location 305) without a link
 LOCATION_LABEL_RE = re.compile(
     r"\s*\(((?:Page|Location|Loc\.?|Time|Chapter)\s+[^()\n]{1,40})\)\s*$"

@@ -88,11 +88,15 @@ def rewrite_hash_links(text: str, ctx: InlineContext) -> str:
         tag = obsidian_tag(name)
         return f"#{tag}" if tag is not None else link_to(name, ctx)
 
+    if "#[[" not in text:  # the pattern's literal part: nothing to rewrite
+        return text
     return _HASH_LINK_RE.sub(one, text)
 
 
 def rewrite_page_links(text: str, ctx: InlineContext) -> str:
     """L1 + J2: ``[[Feb 12th, 2023]]`` -> ``[[2023-02-12]]``; renamed -> ``[[Target|name]]``."""
+    if "[[" not in text:  # the pattern's literal part: nothing to rewrite
+        return text
     return _LINK_RE.sub(lambda m: link_to(m.group(1), ctx), text)
 
 

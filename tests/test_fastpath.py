@@ -39,7 +39,7 @@ from syncd.note import (
     text_sha,
     with_anchor,
 )
-from syncd.readwise import HighlightId, Item, normalize_text
+from syncd.readwise import _LOCATION_LINK_CORE_RE, HighlightId, Item, normalize_text
 from syncd.rewrite import (
     FENCE_RE,
     READWISE_RULES,
@@ -258,3 +258,21 @@ def test_render_own_is_the_general_rendering(lines: list[str], depth: int, one: 
     block = Block(depth, "\t" * depth, frozen, block_properties(frozen), (), 1)
     item = Item(HighlightId(f"text:{frozen}"), block, (), (), None, "", False)
     assert render_own(item, depth, CTX) == reference_render_own(item, depth)
+
+
+LINK_PARTS = st.sampled_from(
+    ["(", ")", "))", "([", "[", "]", "](", "a", "b c", " ", "\t", "\n", "\u00a0", "\u2003", "x)"]
+)
+
+
+@SETTINGS
+@given(st.lists(LINK_PARTS, max_size=20).map("".join))
+@example("two ([a](x([b](y)) links")
+@example("([a](b c([d](e))")
+@example("([a](x)) )) \n")
+def test_greedy_location_link_is_the_lazy_one(line: str) -> None:
+    lazy = re.compile(r"\(\[([^\]\n]*)\]\((\S+?)\)\)\s*$").search(line)
+    greedy = _LOCATION_LINK_CORE_RE.search(line)
+    assert (lazy is None) == (greedy is None)
+    if lazy is not None and greedy is not None:
+        assert (lazy.span(), lazy.groups()) == (greedy.span(), greedy.groups())
