@@ -218,15 +218,21 @@ def text_of(block: Block) -> str:
 
 def _locate(block: Block) -> tuple[str | None, str | None, str]:
     """``location_of(block)`` and ``text_of(block)`` in one pass."""
+    url, label, rest = _split_block(block)
+    return url, label, normalize_text(rest)
+
+
+def _split_block(block: Block) -> tuple[str | None, str | None, str]:
+    """(location URL, location label, the highlight's text without its location suffix,
+    not normalized yet)."""
     lines = highlight_lines(block) if block.properties else block.lines
     if len(lines) == 1:  # most highlights: one line, nothing to join
-        url, label, rest = _split_location(lines[0])
-        return url, label, normalize_text(rest)
+        return _split_location(lines[0])
     if not lines:
-        return None, None, normalize_text("")
+        return None, None, ""
     parts = list(lines)
     url, label, parts[-1] = _split_location(parts[-1])
-    return url, label, normalize_text("\n".join(parts))
+    return url, label, "\n".join(parts)
 
 
 def is_attribute(block: Block) -> bool:
@@ -246,16 +252,18 @@ def document_from_page(page: Page, page_name: str) -> Document:
     # duplicate repeats URL and text, two highlights sharing a location repeat the URL only
     first_text: dict[str, str] = {}
     repeated: set[str] = set()
-    # (url, label, text) of every block, computed once (keyed by identity: blocks are values)
+    # (url, label, text) of every block with a location URL, computed once (keyed by
+    # identity: blocks are values); make_item locates the others (most of them are
+    # **Tags**: lines and headers, which never become items)
     located: dict[int, tuple[str | None, str | None, str]] = {}
     urls: list[str] = []  # every location URL, in page order (for the document identity)
     for block in page.walk():
-        found = _locate(block)
-        located[id(block)] = found
-        url = found[0]
+        url, label, rest = _split_block(block)
         if url is not None:
+            text = normalize_text(rest)
+            located[id(block)] = (url, label, text)
             urls.append(url)
-            if first_text.setdefault(url, found[2]) != found[2]:
+            if first_text.setdefault(url, text) != text:
                 repeated.add(url)
 
     seen: set[str] = set()

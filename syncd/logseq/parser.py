@@ -45,7 +45,8 @@ def parse_property(line: str, index: int) -> Property | None:
     match = PROPERTY_RE.match(line)
     if match is None:
         return None
-    return Property(key=match.group(1), value=(match.group(2) or "").strip(), index=index)
+    key, value = match.groups()
+    return Property(key, (value or "").strip(), index)
 
 
 def opaque_spans(
