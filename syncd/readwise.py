@@ -108,6 +108,11 @@ def anchor_for(highlight_id: str) -> str:
     return ANCHOR_PREFIX + digest
 
 
+_LINK_VALUE_RE = re.compile(r"\[\[(.*)\]\]")
+_TAG_VALUE_RE = re.compile(r"#\[\[(.*)\]\]|#(\S+)")
+_HIGHLIGHTS_SUFFIX_RE = re.compile(r"\s*\(highlights\)\s*$", re.IGNORECASE)
+
+
 def unquote_value(value: str) -> str:
     """``"Sessions \\#79"`` -> ``Sessions #79``; ``[[X]]`` -> ``X``; ``#tweets`` -> ``tweets``."""
     value = value.strip()
@@ -115,10 +120,10 @@ def unquote_value(value: str) -> str:
         return value[1:-1].replace("\\#", "#")  # quoted: text, not a link or a tag
     if "\\#" in value:
         return value.replace("\\#", "#")  # an escaped # is no tag: "\\#hashtag"
-    link = re.fullmatch(r"\[\[(.*)\]\]", value)
+    link = _LINK_VALUE_RE.fullmatch(value)
     if link is not None:
         return link.group(1).strip()
-    tag = re.fullmatch(r"#\[\[(.*)\]\]|#(\S+)", value)
+    tag = _TAG_VALUE_RE.fullmatch(value)
     if tag is not None:
         return (tag.group(1) or tag.group(2) or "").strip()
     return value
@@ -243,7 +248,7 @@ def document_from_page(page: Page, page_name: str) -> Document:
     """Read a Readwise page as a document. ``page_name`` is the Logseq name from the file name,
     used when the page has no ``title::``."""
     name = unquote_value(page.property_value("title") or "") or page_name
-    title = re.sub(r"\s*\(highlights\)\s*$", "", name, flags=re.IGNORECASE).strip() or name
+    title = _HIGHLIGHTS_SUFFIX_RE.sub("", name).strip() or name
     category = unquote_value(page.property_value("category") or "").lower()
     author = unquote_value(page.property_value("author") or "")
     full_title = unquote_value(page.property_value("full-title") or "") or title

@@ -23,6 +23,7 @@ _PROTECTED_RE = re.compile(
 _LINK_RE = re.compile(r"\[\[([^\[\]\n]+?)\]\]")
 _HASH_LINK_RE = re.compile(r"(?<![\w#])#\[\[([^\[\]\n]+?)\]\]")
 _TAG_CHARS_RE = re.compile(r"[^\w\-/]", re.UNICODE)
+_SPACES_RE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,7 @@ InlineRule = Callable[[str, InlineContext], str]
 
 def obsidian_tag(name: str) -> str | None:
     """``multi word tag`` -> ``multi-word-tag``; None when no valid Obsidian tag results."""
-    candidate = re.sub(r"\s+", "-", name.strip())
+    candidate = _SPACES_RE.sub("-", name.strip())
     candidate = _TAG_CHARS_RE.sub("", candidate).strip("/")
     if not candidate or candidate.replace("_", "").replace("-", "").isdigit():
         return None
