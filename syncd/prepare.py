@@ -103,8 +103,10 @@ class Prepared:
     data_sha256: str = ""
     added: int = 0  # len(MergeResult.added)
     updated: int = 0  # len(MergeResult.updated)
-    record: Mapping[str, str] | None = None  # MergeResult.record
-    packed: bytes = b""  # syncd.state.pack_highlights(record)
+    # MergeResult.record: the highlights to record, as a mapping when merged into a note
+    # (``hinted``), else packed (syncd.state.pack_highlights; b"" when there are none)
+    record: Mapping[str, str] | None = None
+    packed: bytes = b""
 
 
 def prepare_pages(params: SourceParams, tasks: list[PageTask]) -> list[Prepared]:
@@ -161,9 +163,9 @@ def prepare_page(params: SourceParams, task: PageTask) -> Prepared:
             data_sha256=hashlib.sha256(text).hexdigest(),
             added=len(result.added),
             updated=len(result.updated),
-            record=result.record,
-            # only a new note's highlights are recorded as they are (nothing to add them to)
-            packed=b"" if hinted else pack_highlights(result.record),
+            # a new note's highlights go to the state as they are: packed here, once
+            record=result.record if hinted else None,
+            packed=pack_highlights(result.record) if result.record and not hinted else b"",
         )
     except Exception:  # the engine redoes the page itself and reports what is wrong
         return Prepared(task.index, "error")

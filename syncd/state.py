@@ -441,23 +441,26 @@ class StateStore:
     ) -> None:
         """``add_highlights`` for several documents in one statement (bulk runs).
 
-        ``packed`` may give ``pack_highlights(docs[doc_id])`` for some documents, made ahead
-        (in a helper process): a document of which the state holds no highlights yet is
-        recorded with exactly those bytes, without packing them again here.
+        ``packed`` gives more documents' highlights as ``pack_highlights`` packed them (in a
+        helper process; not the documents of ``docs``): recorded the same way, and for a
+        document of which the state holds no highlights yet, with exactly those bytes.
         """
+        packed = packed or {}
         with self.transaction():
-            stored = self._highlight_sets(vault, [doc_id for doc_id, m in docs.items() if m])
+            wanted = [doc_id for doc_id, m in docs.items() if m]
+            stored = self._highlight_sets(vault, [*wanted, *packed])
             rows: list[tuple[object, ...]] = []
-            for doc_id, mapping in docs.items():
-                if not mapping:
-                    continue
-                data = stored.get(doc_id)
-                if data is None:
-                    ready = packed.get(doc_id) if packed is not None else None
-                    rows.append((vault, doc_id, ready or pack_highlights(mapping)))
-                    continue
-                merged = self._unpack(data, doc_id)
-                merged.update(mapping)
+            for doc_id, data in packed.items():
+                before = stored.get(doc_id)
+                if before is not None:
+                    merged = self._unpack(before, doc_id)
+                    merged.update(self._unpack(data, doc_id))
+                    data = pack_highlights(merged)
+                rows.append((vault, doc_id, data))
+            for doc_id in wanted:
+                before = stored.get(doc_id)
+                merged = {} if before is None else self._unpack(before, doc_id)
+                merged.update(docs[doc_id])
                 rows.append((vault, doc_id, pack_highlights(merged)))
             self._executemany(
                 "INSERT OR REPLACE INTO highlight_sets (vault, doc_id, data) VALUES (?, ?, ?)",
@@ -480,7 +483,7 @@ class StateStore:
 
     def _unpack(self, data: bytes, doc_id: str) -> dict[str, str]:
         try:
-            return _unpack_highlights(data)
+            return unpack_highlights(data)
         except ValueError as exc:
             raise SyncdError(
                 f"state database error: the highlights of {doc_id} are unreadable ({exc})",
@@ -836,8 +839,8 @@ def pack_highlights(mapping: Mapping[str, str]) -> bytes:
     return zlib.compress(text.encode("utf-8"), 1)
 
 
-def _unpack_highlights(data: bytes) -> dict[str, str]:
-    """The mapping ``_pack_highlights`` packed; ValueError when it is not one."""
+def unpack_highlights(data: bytes) -> dict[str, str]:
+    """The mapping ``pack_highlights`` packed (in its order); ValueError when it is not one."""
     try:
         value = json.loads(zlib.decompress(data))
     except (zlib.error, UnicodeDecodeError, TypeError) as exc:

@@ -37,7 +37,7 @@ from syncd.prepare import MIN_PAGES as HELPERS_MIN_PAGES
 from syncd.prepare import Helpers, PageTask, Prepared, SourceParams
 from syncd.readwise import Document, document_from_page, is_readwise_page
 from syncd.rewrite import InlineContext
-from syncd.state import DocumentRecord, SourceRecord, StateStore
+from syncd.state import DocumentRecord, SourceRecord, StateStore, unpack_highlights
 from syncd.textio import decode_page
 from syncd.vault import FileStamp, Vault, is_temp_file
 from syncd.yamlout import dump_frontmatter
@@ -87,7 +87,7 @@ class _Pending:
     note: str | None = None
     note_sha: str | None = None
     highlights: Mapping[str, str] = field(default_factory=dict)
-    packed: bytes = b""  # pack_highlights(highlights) when made ahead (a helper), else b""
+    packed: bytes = b""  # more highlights, as pack_highlights made them (in a helper)
 
 
 @dataclass
@@ -97,7 +97,8 @@ class _Batch:
     sources: dict[str, SourceRecord] = field(default_factory=dict)
     documents: dict[str, DocumentRecord] = field(default_factory=dict)
     highlights: dict[str, dict[str, str]] = field(default_factory=dict)
-    packed: dict[str, bytes] = field(default_factory=dict)  # of documents with one item
+    # highlights of documents with one packed item only, still packed (state.pack_highlights)
+    packed: dict[str, bytes] = field(default_factory=dict)
 
 
 def sha256(data: bytes) -> str:
@@ -490,7 +491,7 @@ class SyncEngine:
                 doc_id=prep.doc_id,
                 note=note,
                 note_sha=note_sha,
-                highlights=(prep.record or {}) if keep else {},
+                highlights=(prep.record or {}) if keep else {},  # (hinted: merged into a note)
                 packed=prep.packed if keep else b"",
             )
         )
@@ -550,12 +551,7 @@ class SyncEngine:
                 if item.doc_id is not None and item.note is not None:
                     record = DocumentRecord(note=item.note, note_sha256=item.note_sha or "")
                     batch.documents[item.doc_id] = record
-                    if item.highlights:
-                        if item.doc_id in batch.highlights:  # a second item: merged here
-                            batch.packed.pop(item.doc_id, None)
-                        elif item.packed:
-                            batch.packed[item.doc_id] = item.packed
-                        batch.highlights.setdefault(item.doc_id, {}).update(item.highlights)
+                    _add_highlights(batch, item)
             for vault_name, batch in batches.items():
                 self.state.put_sources(vault_name, batch.sources)
                 self.state.put_documents(vault_name, batch.documents)
@@ -1015,6 +1011,26 @@ def _walk_pages(folder: str, rel: tuple[str, ...], out: list[tuple[tuple[str, ..
                 out.append(((*rel, name), entry.path))
         except OSError:
             continue
+
+
+def _add_highlights(batch: _Batch, item: _Pending) -> None:
+    """Add the highlights of a document page to its batch. A later item of the same document
+    updates an earlier one's (as one statement per item would); a document's packed
+    highlights stay packed while they are its only ones (the state writes them as they are)."""
+    doc_id = item.doc_id
+    assert doc_id is not None
+    if item.packed and doc_id not in batch.highlights and doc_id not in batch.packed:
+        batch.packed[doc_id] = item.packed
+        return
+    mapping = dict(item.highlights)
+    if item.packed:
+        mapping.update(unpack_highlights(item.packed))
+    if not mapping:
+        return
+    earlier = batch.packed.pop(doc_id, None)
+    if earlier is not None:
+        batch.highlights[doc_id] = unpack_highlights(earlier)
+    batch.highlights.setdefault(doc_id, {}).update(mapping)
 
 
 def vault_unavailable(root: Path) -> str | None:
