@@ -11,6 +11,7 @@ commit, so a crash at any point is repaired by the next run (merging is idempote
 from __future__ import annotations
 
 import difflib
+import errno
 import hashlib
 import json
 import logging
@@ -1110,15 +1111,36 @@ def _read_page(path: Path, limit: int) -> tuple[bytes, os.stat_result] | None:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
-    with os.fdopen(fd, "rb") as handle:
-        st = os.fstat(handle.fileno())
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):  # as reading a folder through a file object says
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
         _check_page_stat(path, st, limit)
-        data = handle.read(limit + 1)
+        data = _read_upto(fd, st.st_size, limit + 1)
+    finally:
+        os.close(fd)
     if len(data) > limit:  # it grew while being read
         raise PageError(
             f"page too large (over {limit} bytes; set max_page_size to raise the limit)", path
         )
     return data, st
+
+
+def _read_upto(fd: int, size: int, most: int) -> bytes:
+    """The file's bytes up to its end or ``most`` bytes, whichever comes first, for a file
+    that had ``size`` bytes: one read of ``size + 1`` bytes (and one that finds the end)
+    instead of a buffer of ``most`` bytes (``read(most)``: 8 MiB allocated per page)."""
+    parts: list[bytes] = []
+    got = 0
+    want = min(size + 1, most)
+    while want > 0:
+        chunk = os.read(fd, want)
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+        want = min(most - got, 1 << 20)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _check_title(doc: Document, path: Path) -> None:

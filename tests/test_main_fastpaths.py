@@ -1,0 +1,289 @@
+"""The main process's fast paths against the general ones they stand for.
+
+- ``_read_page`` reads a page with ``os.read`` of its size instead of ``read(limit + 1)`` on
+  a file object: same bytes, same refusals.
+- ``Vault.write_atomic`` checks and opens a note's folder once per batch: a folder removed,
+  moved or swapped for a symlink during the batch is treated as the general path treats it.
+- ``Vault._split``'s shortcut for plain paths gives what the full checks give.
+- Helpers send a new note's highlights packed; the state records what the mappings give.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from syncd.errors import PageError, VaultWriteError
+from syncd.prepare import PageTask, SourceParams, prepare_page, prepare_pages
+from syncd.rewrite import InlineContext
+from syncd.state import SourceRecord, StateStore, pack_highlights, unpack_highlights
+from syncd.sync import (
+    _add_highlights,
+    _Batch,
+    _check_page_stat,
+    _Pending,
+    _read_page,
+    note_stem,
+)
+from syncd.vault import Vault, is_temp_file
+
+DATA = Path(__file__).parent / "data" / "readwise"
+
+
+# --------------------------------------------------------------------------- _read_page
+
+
+def reference_read_page(path: Path, limit: int) -> tuple[bytes, os.stat_result] | None:
+    """_read_page as it was (a file object's read(limit + 1))."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        _check_page_stat(path, st, limit)
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise PageError(f"page too large (over {limit} bytes)", path)
+    return data, st
+
+
+def outcome(read: object, path: Path, limit: int) -> object:
+    try:
+        got = read(path, limit)  # type: ignore[operator]
+    except PageError as exc:
+        return ("PageError", str(exc.message).split(" (")[0])
+    except OSError as exc:
+        return ("OSError", exc.strerror)
+    if got is None:
+        return None
+    data, st = got
+    return data, st.st_ino, st.st_size
+
+
+@settings(max_examples=60, deadline=None)
+@given(size=st.integers(0, 3000), limit=st.integers(1, 3000))
+def test_read_page_reads_what_a_file_object_reads(
+    tmp_path_factory: pytest.TempPathFactory, size: int, limit: int
+) -> None:
+    path = tmp_path_factory.getbasetemp() / "read-page.md"
+    path.write_bytes(bytes(i % 251 for i in range(size)))
+    assert outcome(_read_page, path, limit) == outcome(reference_read_page, path, limit)
+
+
+def test_read_page_refusals_are_the_same(tmp_path: Path) -> None:
+    folder = tmp_path / "folder.md"
+    folder.mkdir()
+    fifo = tmp_path / "fifo.md"
+    os.mkfifo(fifo)
+    big = tmp_path / "big.md"
+    big.write_bytes(b"x" * (2 << 20))  # more than one read of 1 MiB after the first
+    for path, limit in ((folder, 100), (fifo, 100), (tmp_path / "gone.md", 100), (big, 3 << 20)):
+        assert outcome(_read_page, path, limit) == outcome(reference_read_page, path, limit)
+    assert outcome(_read_page, folder, 100) == ("OSError", "Is a directory")
+
+
+def test_read_page_of_a_file_that_grew_after_its_stat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bytes appended between the fstat and the read are read as well, up to the limit."""
+    path = tmp_path / "p.md"
+    path.write_bytes(b"a" * 100)
+    real_fstat = os.fstat
+
+    def fstat_then_grow(fd: int) -> os.stat_result:
+        result = real_fstat(fd)
+        if stat.S_ISREG(result.st_mode) and result.st_size == 100:
+            with path.open("ab") as handle:
+                handle.write(b"b" * 50)
+        return result
+
+    monkeypatch.setattr(os, "fstat", fstat_then_grow)
+    got = _read_page(path, 1000)
+    assert got is not None and got[0] == b"a" * 100 + b"b" * 50
+    path.write_bytes(b"a" * 100)
+    with pytest.raises(PageError, match="too large"):
+        _read_page(path, 120)
+
+
+# --------------------------------------------------------------------------- the vault
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Vault:
+    root = tmp_path / "vault"
+    (root / ".obsidian").mkdir(parents=True)
+    return Vault(root)
+
+
+def temp_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if is_temp_file(p.name)]
+
+
+def test_notes_of_one_batch_share_the_checked_folder(vault: Vault) -> None:
+    for n in range(5):
+        vault.write_atomic(
+            f"Books/n{n}.md", f"{n}\n", expected=None, create_only=True, durable=False
+        )
+    assert list(vault._dirs) == ["Books"]
+    assert vault.exists_ci("Books", "N3.MD") and not vault.exists_ci("Books", "n9.md")
+    vault.end_batch()
+    assert vault._dirs == {}
+    assert sorted(p.name for p in (vault.root / "Books").iterdir()) == [
+        f"n{n}.md" for n in range(5)
+    ]
+    assert temp_files(vault.root) == []
+
+
+def test_a_folder_removed_during_the_batch_is_made_again(vault: Vault) -> None:
+    vault.write_atomic("Books/a.md", "a\n", expected=None, create_only=True)
+    for note in (vault.root / "Books").iterdir():
+        note.unlink()
+    (vault.root / "Books").rmdir()
+    vault.write_atomic("Books/b.md", "b\n", expected=None, create_only=True)
+    assert (vault.root / "Books" / "b.md").read_text() == "b\n"
+
+
+def test_a_folder_moved_during_the_batch_gets_no_more_notes(vault: Vault) -> None:
+    vault.write_atomic("Books/a.md", "a\n", expected=None, create_only=True)
+    (vault.root / "Books").rename(vault.root / "Moved")
+    vault.write_atomic("Books/b.md", "b\n", expected=None, create_only=True)
+    assert (vault.root / "Books" / "b.md").read_text() == "b\n"
+    assert sorted(p.name for p in (vault.root / "Moved").iterdir()) == ["a.md"]
+
+
+def test_a_folder_swapped_for_a_symlink_out_of_the_vault_is_refused(
+    vault: Vault, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    vault.write_atomic("Books/a.md", "a\n", expected=None, create_only=True)
+    assert not vault.exists_ci("Books", "b.md")
+    (vault.root / "Books").rename(tmp_path / "away")
+    (vault.root / "Books").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(VaultWriteError, match="outside the vault"):
+        vault.write_atomic("Books/b.md", "b\n", expected=None, create_only=True)
+    assert list(outside.iterdir()) == []
+    assert list((tmp_path / "away").iterdir()) == [tmp_path / "away" / "a.md"]
+
+
+def test_a_note_that_became_a_symlink_is_refused_as_before(vault: Vault, tmp_path: Path) -> None:
+    target = tmp_path / "secret.md"
+    target.write_text("secret\n")
+    vault.write_atomic("Books/a.md", "a\n", expected=None, create_only=True)
+    (vault.root / "Books" / "evil.md").symlink_to(target)
+    with pytest.raises(VaultWriteError, match="symlink points outside"):
+        vault.write_atomic("Books/evil.md", "x\n", expected=None, create_only=True)
+    (vault.root / "Books" / "inside.md").symlink_to(vault.root / "Books" / "a.md")
+    with pytest.raises(VaultWriteError, match="the note is a symlink"):
+        vault.write_atomic("Books/inside.md", "x\n", expected=None, create_only=True)
+    assert target.read_text() == "secret\n"
+    assert temp_files(vault.root) == []
+
+
+def test_listing_of_an_open_folder_sees_other_writers(vault: Vault) -> None:
+    vault.write_atomic("Books/a.md", "a\n", expected=None, create_only=True)
+    assert not vault.exists_ci("Books", "B.md")
+    (vault.root / "Books" / "b.md").write_text("someone else\n")
+    assert vault.exists_ci("Books", "B.md")
+    vault.write_atomic("Books/c.md", "c\n", expected=None, create_only=True)
+    assert vault.exists_ci("Books", "c.md") and vault.exists_ci("Books", "b.md")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab./\\\0 ", max_size=12))
+def test_split_shortcut_is_the_general_path(rel: str) -> None:
+    vault = Vault(Path("/nonexistent-vault"))
+
+    def general(text: str) -> object:
+        try:
+            # the checks below the shortcut, run on their own
+            if not text or "\0" in text or "\\" in text or text.startswith("/"):
+                raise VaultWriteError("refused", Path("/"))
+            parts = [p for p in text.split("/") if p not in ("", ".")]
+            if ".." in parts or not parts:
+                raise VaultWriteError("refused", Path("/"))
+            return parts
+        except VaultWriteError:
+            return "refused"
+
+    try:
+        got: object = vault._split(rel)
+    except VaultWriteError:
+        got = "refused"
+    assert got == general(rel)
+
+
+# --------------------------------------------------------------------------- helpers' results
+
+
+def test_what_a_helper_sends_is_the_merge_result(tmp_path: Path) -> None:
+    params = SourceParams("triple-lowbar", InlineContext(), 1 << 20, True)
+    pages = sorted((DATA / "v1" / "pages").glob("*.md"))
+    tasks = [PageTask(i, str(p), None) for i, p in enumerate(pages)]
+    sent = prepare_pages(params, tasks)
+    readwise = 0
+    for task, got in zip(tasks, sent, strict=True):
+        full = prepare_page(params, task)
+        assert got.existing is None and got.seen is None and got.result is None
+        if full.kind != "readwise":
+            assert got == full
+            continue
+        readwise += 1
+        assert full.result is not None
+        assert got.data == full.result.text.encode("utf-8")
+        assert got.stem == note_stem(full.title)
+        assert got.changed == full.result.changed
+        assert (got.added, got.updated) == (len(full.result.added), len(full.result.updated))
+        assert got.record is None
+        if full.result.record:
+            assert unpack_highlights(got.packed) == dict(full.result.record)
+            assert got.packed == pack_highlights(full.result.record)
+        else:
+            assert got.packed == b""
+    assert readwise > 3
+
+
+mappings = st.dictionaries(st.sampled_from("abcdef"), st.sampled_from(["1", "2", "3"]), max_size=4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    stored=st.dictionaries(st.sampled_from(["d1", "d2"]), mappings, max_size=2),
+    items=st.lists(
+        st.tuples(st.sampled_from(["d1", "d2", "d3"]), mappings, st.booleans()), max_size=5
+    ),
+)
+def test_packed_highlights_are_recorded_as_the_mappings_would_be(
+    stored: dict[str, dict[str, str]], items: list[tuple[str, dict[str, str], bool]]
+) -> None:
+    """A batch's items, some with their highlights packed (as a helper sends a new note's),
+    record in the state exactly what the same items with plain mappings record."""
+    record = SourceRecord(1, 1, "x", None, "ok", None, None)
+    results = []
+    for packed_ones in (True, False):
+        with StateStore.open_memory() as state:
+            state.add_highlights_many("v", stored)
+            batch = _Batch()
+            for doc_id, mapping, pack in items:
+                as_packed = packed_ones and pack and bool(mapping)
+                item = _Pending(
+                    "v",
+                    f"{doc_id}.md",
+                    record,
+                    doc_id=doc_id,
+                    note=f"{doc_id}.md",
+                    highlights={} if as_packed else mapping,
+                    packed=pack_highlights(mapping) if as_packed else b"",
+                )
+                _add_highlights(batch, item)
+            state.add_highlights_many("v", batch.highlights, batch.packed)
+            results.append(
+                {d: list(state.seen_highlights("v", d).items()) for d in ("d1", "d2", "d3")}
+            )
+    assert results[0] == results[1]
