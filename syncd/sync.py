@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 MAX_NAME_BYTES = 255
 VAULT_MARKER = ".obsidian"  # an Obsidian vault's folder of settings; syncd's "is mounted" check
-BATCH_PAGES = 256  # pages per state commit in bulk runs
+BATCH_PAGES = 1024  # pages per state commit in bulk runs
 _ID_LINE_RE = re.compile(rf"^{ID_KEY}:\s*(.+?)\s*$", re.MULTILINE)
 
 Progress = Callable[[int, int], None]
