@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncd.convert.blocks import block_uuid, drawer_properties
+from syncd.convert.inline import _RULES, TOKEN_RE, VERBATIM, tokens
 from syncd.convert.links import ANCHOR_ID_RE
 from syncd.logseq.model import Block, Property
 
@@ -57,3 +61,110 @@ def test_block_uuid_is_the_general_rule(lines: list[str], props: list[tuple[str,
         line=1,
     )
     assert block_uuid(block) == reference_block_uuid(block)
+
+
+# --- inline tokens: TOKEN_RE tried only where a token can begin ----------------------------
+
+# Pieces of lines: every kind of token of TOKEN_RE, near misses of each, and the characters
+# its lookbehinds look at (a tag or inline code right after a word or a backtick).
+TOKEN_PIECES = (
+    " ",
+    "a",
+    "word",
+    "h",
+    "f",
+    "http",
+    "https:/",
+    "https://example.org/a_(b)",
+    "xhttp://x.y",
+    "ftp://h/p",
+    "file:///tmp/x",
+    "mailto:x@y",
+    "\\",
+    "\\[",
+    "\\#",
+    "`",
+    "``",
+    "`code`",
+    "``a`b``",
+    "$",
+    "$$",
+    "$x$",
+    "$ x$",
+    "$$a$$",
+    "<",
+    ">",
+    "<!--",
+    "-->",
+    "<!-- c -->",
+    "<b>",
+    "</b>",
+    "<span class=x>",
+    "<https://a.b/c>",
+    "{",
+    "}",
+    "{{",
+    "}}",
+    "{{embed [[P]]}}",
+    "{{query (and a b)}}",
+    "!",
+    "![",
+    "![alt](../assets/x.png)",
+    "{:height 10, :width 20}",
+    "![[x.png]]",
+    "[",
+    "]",
+    "[[",
+    "]]",
+    "[[Page]]",
+    "[[a|b]]",
+    "[label]",
+    "[label](https://x.y)",
+    "[l]([[P]])",
+    "(",
+    ")",
+    "((",
+    "))",
+    "([[P]])",
+    f"(({UUID}))",
+    "(../assets/a.pdf)",
+    '"t"',
+    "#",
+    "#tag",
+    "#[[multi word]]",
+    "#c++",
+    "#v1.2.",
+    "^",
+    "^^",
+    "^^hl^^",
+    "\n",
+    "\t",
+    "é",
+    ",",
+    ".",
+    ":",
+)
+FRAGMENTS = st.sampled_from(TOKEN_PIECES)
+
+
+def _spans(matches: Iterable[re.Match[str]]) -> list[tuple[tuple[int, int], str | None, dict]]:
+    return [(m.span(), m.lastgroup, m.groupdict()) for m in matches]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(FRAGMENTS, max_size=16).map("".join))
+def test_tokens_are_token_re_finditer(line: str) -> None:
+    assert _spans(tokens(line)) == _spans(TOKEN_RE.finditer(line))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet='ahf\\`$<>{}![]()#^:/tp- \n"|', max_size=40))
+def test_tokens_are_token_re_finditer_on_any_text(line: str) -> None:
+    assert _spans(tokens(line)) == _spans(TOKEN_RE.finditer(line))
+
+
+def test_every_token_kind_is_generated() -> None:
+    """The pieces above make every kind of token (so the tests cover each alternative)."""
+    kinds = {m.lastgroup for piece in TOKEN_PIECES for m in TOKEN_RE.finditer(piece)}
+    # an autolink is always an HTML tag first (``<https://x>``): that alternative never wins
+    assert kinds == {*VERBATIM, *_RULES, "hl"} - {"autolink"}

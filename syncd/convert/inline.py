@@ -18,6 +18,7 @@ output again changes nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -55,6 +56,14 @@ TOKEN_RE = re.compile(
 )
 VERBATIM = ("escape", "code", "dmath", "math", "comment", "html", "autolink", "wembed", "bare")
 
+# Where a token of ``TOKEN_RE`` can begin: the first character every alternative consumes (a
+# lookbehind consumes none), and for a bare URL its whole scheme. Each alternative starts
+# with a literal, so the regular expression engine skips every other position in C (it
+# cannot for ``TOKEN_RE``, whose alternatives are groups). ``tokens`` tries ``TOKEN_RE`` only
+# there: most lines are prose with few tokens, and trying every alternative at every
+# position was most of a plain page's conversion.
+TOKEN_START_RE = re.compile(r"\\|`|\$|<|\{|!|\[|#|\(|\^|http://|https://|ftp://|file://")
+
 _MACRO_RE = re.compile(r"^\s*(?P<name>[^\s,]+)(?:[\s,]+(?P<args>.*?))?\s*$", re.DOTALL)
 _ASSET_RE = re.compile(r"^(?:\.\.?/)*assets/(?P<path>[^?#]+)$")
 _SIZE_RE = re.compile(r":(?P<key>height|width)\s+(?P<value>\d+)")
@@ -75,10 +84,28 @@ class InlineEnv:
     ticks: int = 0  # longest backtick run in the line being converted (see inline_code)
 
 
+def tokens(text: str) -> Iterator[re.Match[str]]:
+    """The tokens of ``text``, as ``TOKEN_RE.finditer(text)`` gives them: ``TOKEN_RE`` is
+    tried only at the positions ``TOKEN_START_RE`` finds (no token can begin elsewhere;
+    its lookbehinds still see the text before), and where it does not match there, from the
+    next position on."""
+    find, match = TOKEN_START_RE.search, TOKEN_RE.match
+    pos = 0
+    while (start := find(text, pos)) is not None:
+        found = match(text, start.start())
+        if found is None:
+            pos = start.start() + 1
+        else:
+            yield found
+            pos = found.end()  # never empty: every alternative consumes a character
+
+
 # --- helpers -----------------------------------------------------------------------------
 
 
 def _longest_ticks(text: str) -> int:
+    if "`" not in text:
+        return 0
     return max((len(run) for run in _TICKS_RE.findall(text)), default=0)
 
 
@@ -232,7 +259,7 @@ def _convert(text: str, env: InlineEnv) -> str:
     out: list[str] = []
     markers: list[int] = []  # positions in ``out`` of ^^ highlight markers (H2)
     pos = 0
-    for match in TOKEN_RE.finditer(text):
+    for match in tokens(text):
         if match.start() > pos:
             out.append(text[pos : match.start()])
         pos = match.end()

@@ -25,10 +25,10 @@ from datetime import UTC, date, datetime
 
 from syncd.convert.context import ConvertContext
 from syncd.convert.inline import (
-    TOKEN_RE,
     InlineEnv,
     _split_tag,
     obsidian_tag_name,
+    tokens,
 )
 from syncd.convert.links import block_target, journal_day, page_target, property_link, wikilink
 from syncd.convert.report import name_key
@@ -118,7 +118,7 @@ def value_refs(value: str, comma: bool) -> tuple[list[str], bool]:
         elif _COMMAS.sub("", text).strip():
             only_refs = False
 
-    for match in TOKEN_RE.finditer(value):
+    for match in tokens(value):
         plain(value[pos : match.start()])
         pos = match.end()
         kind = match.lastgroup
@@ -140,7 +140,7 @@ def _text_links(value: str, env: InlineEnv) -> str:
     """P2a: the text as written, only its ``[[links]]`` and ``((refs))`` pointed at notes."""
     out: list[str] = []
     pos = 0
-    for match in TOKEN_RE.finditer(value):
+    for match in tokens(value):
         out.append(value[pos : match.start()])
         pos = match.end()
         kind = match.lastgroup
