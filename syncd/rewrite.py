@@ -118,8 +118,18 @@ READWISE_RULES: tuple[InlineRule, ...] = (
 )
 
 
+def contains(text: str, token: str) -> bool:
+    """``token in text``, faster where ``token[0]`` is rare: a one-character search is a
+    ``memchr``, and ``token`` can only start at or after its first character's first place
+    (most lines hold no ``^`` at all, and their first ``[`` is in their location link)."""
+    return text.find(token, text.find(token[0])) >= 0
+
+
 def split_protected(line: str) -> list[tuple[bool, str]]:
     """``line`` as (protected?, piece) pairs; concatenating the pieces gives ``line`` back."""
+    if "`" not in line and not contains(line, "](") and not contains(line, "http"):
+        # none of _PROTECTED_RE's literals: nothing protected (a **Tags**: line, say)
+        return [(False, line)] if line else []
     pieces: list[tuple[bool, str]] = []
     pos = 0
     for match in _PROTECTED_RE.finditer(line):
@@ -164,13 +174,6 @@ def _find_triggers(rules: tuple[InlineRule, ...]) -> tuple[str, ...] | None:
         if trigger not in found:
             found.append(trigger)
     return tuple(found)
-
-
-def contains(text: str, token: str) -> bool:
-    """``token in text``, faster where ``token[0]`` is rare: a one-character search is a
-    ``memchr``, and ``token`` can only start at or after its first character's first place
-    (most lines hold no ``^`` at all, and their first ``[`` is in their location link)."""
-    return text.find(token, text.find(token[0])) >= 0
 
 
 def _untouched(line: str, triggers: tuple[str, ...] | None) -> bool:

@@ -41,12 +41,14 @@ from syncd.note import (
 )
 from syncd.readwise import _LOCATION_LINK_CORE_RE, HighlightId, Item, normalize_text
 from syncd.rewrite import (
+    _PROTECTED_RE,
     FENCE_RE,
     READWISE_RULES,
     InlineContext,
     _rewrite_line,
     contains,
     rewrite_lines,
+    split_protected,
 )
 
 CTX = InlineContext(link_targets={"old name": "New Name"})
@@ -276,3 +278,26 @@ def test_greedy_location_link_is_the_lazy_one(line: str) -> None:
     assert (lazy is None) == (greedy is None)
     if lazy is not None and greedy is not None:
         assert (lazy.span(), lazy.groups()) == (greedy.span(), greedy.groups())
+
+
+def reference_split_protected(line: str) -> list[tuple[bool, str]]:
+    """rewrite.split_protected without its shortcut for lines with nothing protected."""
+    pieces: list[tuple[bool, str]] = []
+    pos = 0
+    for match in _PROTECTED_RE.finditer(line):
+        if match.start() > pos:
+            pieces.append((False, line[pos : match.start()]))
+        pieces.append((True, match.group(0)))
+        pos = match.end()
+    if pos < len(line):
+        pieces.append((False, line[pos:]))
+    return pieces
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from([*TOKENS, "http", "htt", "p://", "<", ">", "](x)"]), max_size=12))
+@example(["**Tags**: ", "[[result]]"])
+@example([])
+def test_split_protected_is_the_plain_regex(parts: list[str]) -> None:
+    line = "".join(parts)
+    assert split_protected(line) == reference_split_protected(line)
