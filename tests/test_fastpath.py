@@ -11,6 +11,7 @@ look-alikes, fences, properties, location links, and unusual whitespace.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -50,6 +51,7 @@ from syncd.rewrite import (
     rewrite_lines,
     split_protected,
 )
+from syncd.yamlout import quote
 
 CTX = InlineContext(link_targets={"old name": "New Name"})
 SETTINGS = settings(derandomize=True, deadline=None, max_examples=1500)
@@ -301,3 +303,17 @@ def reference_split_protected(line: str) -> list[tuple[bool, str]]:
 def test_split_protected_is_the_plain_regex(parts: list[str]) -> None:
     line = "".join(parts)
     assert split_protected(line) == reference_split_protected(line)
+
+
+YAML_CHARS = [*'a"\\: #-\n\t', "\x7f", "\x85", "\x9f", "\u2028", "\u2029", "\ufffe", "\uffff"]
+
+
+@SETTINGS
+@given(st.text(alphabet=st.sampled_from([*YAML_CHARS, "é", "😀", "\x00"]), max_size=12))
+def test_yaml_quote_is_json_dumps_with_the_escapes(text: str) -> None:
+    expected = re.sub(
+        "[\x7f-\x9f\u2028\u2029\ufffe\uffff]",
+        lambda m: f"\\u{ord(m.group()):04x}",
+        json.dumps(text, ensure_ascii=False),
+    )
+    assert quote(text) == expected
