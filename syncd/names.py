@@ -112,6 +112,11 @@ def is_reserved_stem(stem: str) -> bool:
 
 
 def _clean_characters(text: str) -> str:
+    """``text`` without invisible, control and unencodable characters, every kind of space a
+    plain one. Printable ASCII (most titles) has none of them and no space but the plain
+    one: it comes back as it is, without the loop."""
+    if text.isascii() and text.isprintable():
+        return text
     out: list[str] = []
     for ch in text:
         if ch in _DROP:
