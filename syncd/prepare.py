@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import logging
 import os
 import signal
@@ -333,3 +334,88 @@ class Helpers(HelperPool[SourceParams, PageTask, Prepared]):
 
     def __init__(self, count: int, tasks: Iterator[tuple[SourceParams, PageTask]]) -> None:
         super().__init__(count, tasks, prepare_pages)
+
+
+BUNDLE = 4  # pages per task of ScanHelpers: a helper gets CHUNK bundles (32 pages) at once
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBundle:
+    """The results of a bundle of pages; ``index``: its first page's."""
+
+    index: int
+    pages: tuple[Prepared, ...]
+
+
+def prepare_bundles(
+    params: SourceParams, bundles: list[tuple[PageTask, ...]]
+) -> list[PreparedBundle]:
+    """Run in a helper: ``prepare_pages`` on each bundle."""
+    return [PreparedBundle(b[0].index, tuple(prepare_pages(params, list(b)))) for b in bundles]
+
+
+class ScanHelpers:
+    """``Helpers`` for a scan, with ``BUNDLE`` pages in each task: ``take(index)`` per page,
+    ``close``, ``handed_out`` and ``used`` as there.
+
+    Every exchange with a helper costs the main process a future, pickling and two threads
+    handing it over (a fraction of a millisecond, in the process that must keep up with
+    both helpers); bundles make each exchange carry ``CHUNK * BUNDLE`` pages instead of
+    ``CHUNK``. ``groups`` gives, for each task ``tasks`` yields (same order), its work index
+    and a key of its source (tasks of one source share their ``SourceParams``): a bundle
+    holds consecutive tasks of one source, so the bundle of every page is known up front.
+    """
+
+    def __init__(
+        self,
+        count: int,
+        tasks: Iterator[tuple[SourceParams, PageTask]],
+        groups: list[tuple[int, int]],
+    ) -> None:
+        self._first: dict[int, int] = {}  # work index -> the first index of its bundle
+        sizes: list[int] = []
+        first = previous = -1
+        for index, group in groups:
+            if sizes and group == previous and sizes[-1] < BUNDLE:
+                sizes[-1] += 1
+            else:
+                sizes.append(1)
+                first = index
+            self._first[index] = first
+            previous = group
+        self._pool: HelperPool[SourceParams, tuple[PageTask, ...], PreparedBundle] = HelperPool(
+            count, _bundled(tasks, sizes), prepare_bundles
+        )
+        self._held: dict[int, Prepared] = {}  # the rest of the bundle taken last
+        self.handed_out = 0  # results received
+        self.used = 0  # results the engine used (it counts them)
+
+    def take(self, index: int) -> Prepared | None:
+        """The result for work item ``index``, or None (not handed out, helpers failed)."""
+        held = self._held.pop(index, None)
+        if held is not None:
+            return held
+        first = self._first.get(index)
+        if first is None:
+            return None
+        bundle = self._pool.take(first)
+        if bundle is None:
+            return None
+        self.handed_out += len(bundle.pages)
+        self._held = {prepared.index: prepared for prepared in bundle.pages}
+        return self._held.pop(index, None)
+
+    def close(self) -> None:
+        self._pool.close()
+        self._held = {}
+
+
+def _bundled(
+    tasks: Iterator[tuple[SourceParams, PageTask]], sizes: list[int]
+) -> Iterator[tuple[SourceParams, tuple[PageTask, ...]]]:
+    """``tasks`` in bundles of the given sizes (each of one source)."""
+    for size in sizes:
+        items = list(itertools.islice(tasks, size))
+        if not items:
+            return
+        yield items[0][0], tuple(task for _, task in items)

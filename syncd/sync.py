@@ -35,7 +35,7 @@ from syncd.migrate import Converter, GraphMigration, MigrationReport
 from syncd.names import sanitize_title, unique_name
 from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
 from syncd.prepare import MIN_PAGES as HELPERS_MIN_PAGES
-from syncd.prepare import Helpers, PageTask, Prepared, SourceParams
+from syncd.prepare import PageTask, Prepared, ScanHelpers, SourceParams
 from syncd.readwise import Document, document_from_page, is_readwise_page
 from syncd.rewrite import InlineContext
 from syncd.state import DocumentRecord, SourceRecord, StateStore, unpack_highlights
@@ -176,7 +176,7 @@ class SyncEngine:
         # helper processes that read, parse and render pages ahead of a large scan
         # (syncd.prepare); 0: none. This engine stays the only writer.
         self.helpers = helpers
-        self._helpers: Helpers | None = None
+        self._helpers: ScanHelpers | None = None
         self._prestat: dict[int, os.stat_result] = {}  # work index -> stat, from the pre-pass
         self._unchanged_at: set[int] = set()  # work indexes the pre-pass found unchanged
         self._sources = [
@@ -383,7 +383,8 @@ class SyncEngine:
         if self.helpers <= 0 or self.dry_run or self.diff or len(changed) < HELPERS_MIN_PAGES:
             return
         try:
-            self._helpers = Helpers(self.helpers, self._helper_tasks(changed))
+            groups = [(index, id(source)) for index, source, _, _ in changed]
+            self._helpers = ScanHelpers(self.helpers, self._helper_tasks(changed), groups)
         except (RuntimeError, OSError, ValueError) as exc:
             log.debug("no helper processes: %s", exc)
 

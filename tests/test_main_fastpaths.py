@@ -12,14 +12,23 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from syncd import prepare
 from syncd.errors import PageError, VaultWriteError
-from syncd.prepare import PageTask, SourceParams, prepare_page, prepare_pages
+from syncd.prepare import (
+    PageTask,
+    PreparedBundle,
+    ScanHelpers,
+    SourceParams,
+    prepare_page,
+    prepare_pages,
+)
 from syncd.rewrite import InlineContext
 from syncd.state import SourceRecord, StateStore, pack_highlights, unpack_highlights
 from syncd.sync import (
@@ -287,3 +296,95 @@ def test_packed_highlights_are_recorded_as_the_mappings_would_be(
                 {d: list(state.seen_highlights("v", d).items()) for d in ("d1", "d2", "d3")}
             )
     assert results[0] == results[1]
+
+
+# --------------------------------------------------------------------------- bundled helpers
+
+
+def scan_tasks(
+    pages: list[Path], sources: int = 2
+) -> tuple[list[tuple[SourceParams, PageTask]], list[tuple[int, int]]]:
+    """Tasks of ``sources`` sources (consecutive runs of pages), with gaps in the indexes
+    (pages the scan found unchanged), and their groups as the engine gives them."""
+    params = [SourceParams("triple-lowbar", InlineContext(), 1 << 20, True) for _ in range(sources)]
+    tasks = []
+    groups = []
+    for n, path in enumerate(pages):
+        index = 3 * n + n % 2  # not consecutive
+        which = min(n * sources // len(pages), sources - 1)
+        tasks.append((params[which], PageTask(index, str(path), None)))
+        groups.append((index, id(params[which])))
+    return tasks, groups
+
+
+def test_scan_helpers_give_every_page_its_result(tmp_path: Path) -> None:
+    if threading.active_count() != 1:
+        pytest.skip("helpers fork only in a single-threaded process")
+    pages = sorted((DATA / "v1" / "pages").glob("*.md")) * 7  # more than a chunk of bundles
+    tasks, groups = scan_tasks(pages)
+    expected = {task.index: prepare_page(params, task) for params, task in tasks}
+    helpers = ScanHelpers(2, iter(tasks), groups)
+    try:
+        asked = sorted(expected)
+        got = {index: helpers.take(index) for index in asked}
+        assert helpers.take(asked[-1] + 1) is None  # never handed out
+    finally:
+        helpers.close()
+    for index, prepared in got.items():
+        want = expected[index]
+        assert prepared is not None and prepared.index == index
+        assert (
+            prepared
+            == prepare_pages(
+                SourceParams("triple-lowbar", InlineContext(), 1 << 20, True),
+                [PageTask(index, str(pages[asked.index(index)]), None)],
+            )[0]
+        )
+        assert prepared.kind == want.kind and prepared.sha256 == want.sha256
+    assert helpers.handed_out == len(asked)
+
+
+def test_scan_helpers_skip_pages_not_asked_for(tmp_path: Path) -> None:
+    if threading.active_count() != 1:
+        pytest.skip("helpers fork only in a single-threaded process")
+    pages = sorted((DATA / "v1" / "pages").glob("*.md")) * 3
+    tasks, groups = scan_tasks(pages, sources=1)
+    indexes = [task.index for _, task in tasks]
+    helpers = ScanHelpers(2, iter(tasks), groups)
+    try:
+        for index in indexes[1::3]:  # the engine found the others done meanwhile
+            prepared = helpers.take(index)
+            assert prepared is not None and prepared.index == index
+    finally:
+        helpers.close()
+
+
+def bundles_die_after_the_first(
+    params: SourceParams, bundles: list[tuple[PageTask, ...]]
+) -> list[PreparedBundle]:
+    if bundles[0][0].index > 0:
+        os._exit(3)
+    return REAL_PREPARE_BUNDLES(params, bundles)
+
+
+REAL_PREPARE_BUNDLES = prepare.prepare_bundles
+
+
+def test_scan_helpers_that_die_turn_themselves_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if threading.active_count() != 1:
+        pytest.skip("helpers fork only in a single-threaded process")
+    pages = sorted((DATA / "v1" / "pages").glob("*.md")) * 20
+    tasks, groups = scan_tasks(pages, sources=1)
+    monkeypatch.setattr(prepare, "prepare_bundles", bundles_die_after_the_first)
+    helpers = ScanHelpers(2, iter(tasks), groups)
+    try:
+        got = [helpers.take(task.index) for _, task in tasks]
+    finally:
+        helpers.close()
+    lost = got.index(None)
+    assert (
+        lost <= prepare.CHUNK * prepare.BUNDLE
+    )  # which chunk the broken pool loses first is a race
+    assert all(p is None for p in got[lost:])
