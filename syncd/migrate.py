@@ -542,6 +542,8 @@ class PageWork:
     journal_title: DateFormat
     repair_mojibake: bool
     max_page_bytes: int
+    into: str  # the vault folder the graph's notes go into
+    layout: VaultLayout  # where the daily notes go
 
 
 @dataclass(frozen=True, slots=True)
@@ -556,6 +558,7 @@ class PageScan:
     aliases: tuple[str, ...]
     block_ids: tuple[str, ...]
     page_uuid: str
+    natural: str  # natural_note(): its note path unless taken ("" if it has none)
 
 
 def page_name(work: PageWork, found: FoundFile, head: Page) -> tuple[str, date | None]:
@@ -584,6 +587,10 @@ def scan_page(work: PageWork, found: FoundFile, data: bytes) -> PageScan:
         kind = READWISE
         category = unquote_value(head.property_value("category") or "")
         doc_id = readwise_id(head, name, text)
+    try:
+        natural = natural_note(work, found.key, kind, name, category)
+    except ValueError:
+        natural = ""  # the main process asks again and reports it (_Run.assign)
     return PageScan(
         kind=kind,
         name=name,
@@ -592,7 +599,27 @@ def scan_page(work: PageWork, found: FoundFile, data: bytes) -> PageScan:
         aliases=tuple(work.converter.page_aliases(head, work.graph)),
         block_ids=block_ids_in(text),
         page_uuid=work.converter.page_uuid(head) or "",
+        natural=natural,
     )
+
+
+def natural_note(work: PageWork, key: str, kind: str, name: str, category: str) -> str:
+    """The note path of page ``key`` when no other note has it: a journal's daily note, a
+    Readwise page's note in the folder of its ``category``, else the page's namespace path.
+    Pure, so pass 1 works it out with the page's facts (in a helper too)."""
+    if kind == JOURNAL:
+        day = journal_date_from_file(PurePosixPath(key).stem, work.graph.journal_file_format)
+        if day is None:  # pragma: no cover - JOURNAL facts come from a parsed date
+            raise ValueError(f"{key}: not a journal file name")
+        return journal_note_path(day, work.layout)
+    if kind == READWISE:
+        title = re.sub(r"\s*\(highlights\)\s*$", "", name, flags=re.IGNORECASE)
+        category = category.lower()
+        folder = CATEGORY_FOLDERS.get(category, category.capitalize() or "Other")
+        room = MAX_NAME_BYTES - len(".md") - len(" (99)")
+        stem = sanitize_title(title.strip() or name, max_bytes=room)
+        return _join(work.into, folder, stem) + ".md"
+    return page_note_path(name, work.into)
 
 
 @dataclass(frozen=True, slots=True)
@@ -986,6 +1013,7 @@ class _Run:
         self.changed: set[str] = set()
         self.found: dict[str, FoundFile] = {}
         self.categories: dict[str, str] = {}  # Readwise page -> its category (note folder)
+        self.naturals: dict[str, str] = {}  # changed page -> its natural note (pass-1 scan)
         self.claimed: dict[str, str] = {}  # folded note path -> page key
         self.assets: dict[str, str] = {}  # asset key -> vault path
         self.index = GraphIndex()
@@ -1000,6 +1028,8 @@ class _Run:
             journal_title=migration.journal_title,
             repair_mojibake=migration.host.repair_mojibake,
             max_page_bytes=migration.host.max_page_bytes,
+            into=migration.config.into,
+            layout=migration.vault_layout,
         )
 
     # -- overview --------------------------------------------------------------------------
@@ -1208,6 +1238,8 @@ class _Run:
         kind = scan.kind
         if kind == READWISE:
             self.categories[found.key] = scan.category
+        if scan.natural:
+            self.naturals[found.key] = scan.natural
         note = cached.note if cached is not None and cached.kind == kind else ""
         if kind == READWISE:
             known = self.host.find_readwise_note(self.m.vault_name, scan.doc_id)
@@ -1227,20 +1259,12 @@ class _Run:
 
     # -- note paths ------------------------------------------------------------------------
     def natural_note(self, key: str, page: GraphPage) -> str:
-        m = self.m
-        if page.kind == JOURNAL:
-            day = journal_date_from_file(PurePosixPath(key).stem, m.graph.journal_file_format)
-            if day is None:  # pragma: no cover - JOURNAL facts come from a parsed date
-                raise ValueError(f"{key}: not a journal file name")
-            return journal_note_path(day, m.vault_layout)
-        if page.kind == READWISE:
-            title = re.sub(r"\s*\(highlights\)\s*$", "", page.name, flags=re.IGNORECASE)
-            category = self.categories.get(key, "").lower()
-            folder = CATEGORY_FOLDERS.get(category, category.capitalize() or "Other")
-            room = MAX_NAME_BYTES - len(".md") - len(" (99)")
-            stem = sanitize_title(title.strip() or page.name, max_bytes=room)
-            return _join(m.config.into, folder, stem) + ".md"
-        return page_note_path(page.name, m.config.into)
+        """``natural_note`` of a changed page: worked out by its pass-1 scan (from the same
+        facts), else here."""
+        known = self.naturals.get(key)
+        if known:
+            return known
+        return natural_note(self.work, key, page.kind, page.name, self.categories.get(key, ""))
 
     def assign_notes(self) -> None:
         """Give each page without a note path one. Pages placed before keep theirs; the others
