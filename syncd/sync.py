@@ -439,17 +439,11 @@ class SyncEngine:
                 _Pending(vault_name, key, replace(previous, size=prep.size, mtime_ns=prep.mtime_ns))
             )
             return True
-        fingerprint = SourceRecord(
-            size=prep.size,
-            mtime_ns=prep.mtime_ns,
-            sha256=prep.sha256,
-            doc_id=None,
-            status="skipped",
-            error=None,
-            note=None,
-        )
         if prep.kind == "other":
-            self._queue(_Pending(vault_name, key, fingerprint))
+            skipped = SourceRecord(
+                prep.size, prep.mtime_ns, prep.sha256, None, "skipped", None, None
+            )
+            self._queue(_Pending(vault_name, key, skipped))
             return True
         if prep.kind != "readwise":
             return False

@@ -270,7 +270,10 @@ class Vault:
         re-read when the folder's stat changes; syncd's own writes update the cache.
         """
         folded = fold_name(name)
-        key = "" if rel_dir.strip("/") in ("", ".") else "/".join(self._split(rel_dir))
+        if rel_dir in self._dirs:  # a key is a checked folder path: what the line below gives
+            key = rel_dir
+        else:
+            key = "" if rel_dir.strip("/") in ("", ".") else "/".join(self._split(rel_dir))
         folder, st = self._open_folder(key)
         if folder is not None and st is not None:
             # the folder write_atomic opened in this batch: one stat, no path check
