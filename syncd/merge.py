@@ -76,13 +76,14 @@ class _Plan:
             for line in head.split("\n")
             if "^rw-" in line and (match := ANCHOR_RE.search(line)) is not None
         )
+        self.empty = not seen and not self.anchor_lines and not self.head_anchors
 
     def _in_note(self, anchor: str) -> bool:
         return anchor in self.anchor_lines or anchor in self.head_anchors
 
     def known_as(self, item: Item, item_sha: str) -> str | None:
         """The id under which ``item`` is already known, or None for a new highlight."""
-        if not self.seen and not self.anchor_lines and not self.head_anchors:
+        if self.empty:
             return None  # a new note: nothing is known (and no anchor needs hashing)
         if item.id in self.seen or self._in_note(item.anchor):
             return item.id
@@ -183,7 +184,8 @@ def _emit_new(
     if out is None:
         out = []
     own, sha = render_own(item, depth, ctx)
-    if plan.known_as(item, sha) is not None or item.id in record:
+    # (a new note's plan knows nothing: no call to ask it, on every highlight)
+    if (not plan.empty and plan.known_as(item, sha) is not None) or item.id in record:
         # known (or a heading repeated on the page, already emitted by this merge): new
         # highlights nested under it go where it would have put them
         for child in item.children:

@@ -19,6 +19,7 @@ from syncd.readwise import (
     Document,
     Item,
     Section,
+    anchor_for,
     normalize_text,
     unquote_value,
 )
@@ -114,8 +115,8 @@ def render_own(item: Item, depth: int, ctx: InlineContext) -> tuple[list[str], s
         if "^" not in line and "`" not in line and "~" not in line and not contains(line, "[["):
             # most highlights: one line that renders as it is (no anchor or look-alike, no
             # token a rule rewrites, no fence), so the general path below comes down to this
-            text = line.rstrip()
-            own = f"{text} ^{item.anchor}" if text else f"^{item.anchor}"
+            text, anchor = line.rstrip(), anchor_for(item.id)
+            own = f"{text} ^{anchor}" if text else f"^{anchor}"
             sha = hashlib.sha1(normalize_text(line).encode("utf-8")).hexdigest()
             indent = "\t" * depth
             return [f"{indent}- {own}"], sha

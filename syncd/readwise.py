@@ -263,7 +263,10 @@ def document_from_page(page: Page, page_name: str) -> Document:
     located: dict[int, tuple[str | None, str | None, str]] = {}
     urls: list[str] = []  # every location URL, in page order (for the document identity)
     for block in page.walk():
-        url, label, rest = _split_block(block)
+        if len(block.lines) == 1 and not block.properties:  # _split_block, most blocks
+            url, label, rest = _split_location(block.lines[0])
+        else:
+            url, label, rest = _split_block(block)
         if url is not None:
             text = normalize_text(rest)
             located[id(block)] = (url, label, text)
