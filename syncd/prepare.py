@@ -9,8 +9,9 @@ state records, no earlier page of the run holding the same document, no failure.
 differs it does the page itself, exactly as without helpers. Helpers never write anything:
 not a note, not the state.
 
-Results are small (the note text and a few names); at most ``WINDOW`` tasks of ``CHUNK`` pages
-are in flight, so memory stays bounded however large the graph is.
+Results are small (the note text as bytes and a few names); at most ``WINDOW`` tasks of
+``CHUNK`` pages (a scan's ``ScanHelpers``: of ``CHUNK`` bundles of ``BUNDLE`` pages) are in
+flight, so memory stays bounded however large the graph is.
 """
 
 from __future__ import annotations

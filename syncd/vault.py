@@ -3,10 +3,13 @@
 Every path is vault-relative POSIX text (``"Readwise/Books/Title.md"``). ``Vault.resolve`` turns
 it into an absolute path after checking that it stays inside the vault, following symlinks of
 existing folders. ``Vault.write_atomic`` writes a temp file beside the note
-(``.syncd.<name>.<random>.tmp``), fsyncs it, and either moves it into place without ever
-clobbering (new notes, ``create_only``: ``renameat2(RENAME_NOREPLACE)``, or a hard link where
-that is missing) or renames it over the note after re-checking the note's stat
-stamp against the one the caller read (compare-and-swap), then fsyncs the folder.
+(``.syncd.<name>.<pid>-<n>.tmp``, created with ``O_EXCL``), fsyncs it, and either moves it into
+place without ever clobbering (new notes, ``create_only``: ``renameat2(RENAME_NOREPLACE)``, or a
+hard link where that is missing) or renames it over the note after re-checking the note's stat
+stamp against the one the caller read (compare-and-swap), then fsyncs the folder. A note's
+folder is checked and opened once per batch (until ``end_batch``, which the engine calls at
+every state commit); each later write into it checks with one ``lstat`` that the folder is
+still the one it opened.
 
 What a replace does not keep: the inode number, hard links, extended attributes/ACLs and the
 creation time of the old file. The permission bits are kept. The file's mtime is new on purpose
