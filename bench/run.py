@@ -135,7 +135,11 @@ def measure(
     cwd: Path | None = None,
     sample_tree: bool = True,
 ) -> Sample:
-    """Run ``cmd`` as a child, stdout to /dev/null, stderr kept; reap it with wait4."""
+    """Run ``cmd`` as a child, stdout to /dev/null, stderr kept; reap it with wait4.
+
+    Dirty data of earlier steps is flushed first (``sync``): a run that ends with ``syncfs``
+    (syncd) would otherwise also pay for writing out the graph ``cp -r`` just copied."""
+    os.sync()
     with tempfile.TemporaryFile() as err:
         actions = [
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
@@ -287,14 +291,15 @@ def run_mode(
     result = ModeResult(mode)
     env = syncd_env()
     for rep in range(repeat):
-        graph, vault, state = work / f"{mode}-graph", work / f"{mode}-vault", work / f"{mode}-state"
-        alone, alone_vault, alone_state = (
-            work / f"{mode}-changed",
-            work / f"{mode}-cvault",
-            work / f"{mode}-cstate",
-        )
-        for path in (graph, vault, state, alone, alone_vault, alone_state):
-            rmtree(path)
+        # fresh folders for every repetition, removed only after the last measurement: on
+        # ext4, creating thousands of files right after deleting thousands costs several
+        # times more (the allocator steps over recently freed inodes), which would charge
+        # repetition 2 for the clean-up of repetition 1
+        run = work / f"{mode}-{rep + 1}"
+        graph, vault, state = run / "graph", run / "vault", run / "state"
+        alone, alone_vault, alone_state = run / "changed", run / "cvault", run / "cstate"
+        rmtree(run)  # left by an earlier benchmark in the same --workdir
+        run.mkdir(parents=True)
         cp = measure(["cp", "-r", str(base), str(graph)])
         if cp.status != 0:
             raise SystemExit(f"cp -r failed: {last_error(cp.stderr)}")
@@ -353,8 +358,6 @@ def run_mode(
                 f"({changed} files changed), (d) {alone_run.wall:.2f}s",
                 file=sys.stderr,
             )
-        for path in (graph, vault, state, alone, alone_vault, alone_state):
-            rmtree(path)
     return result
 
 
@@ -372,7 +375,7 @@ def run_l2o(base: Path, work: Path, repeat: int, log: bool) -> list[Sample] | st
         return f"could not install {L2O_SPEC}: {last_error(str(exc.stderr or exc))}"
     samples: list[Sample] = []
     for rep in range(repeat):
-        out = work / "l2o-out"
+        out = work / f"l2o-out-{rep + 1}"  # fresh each time, removed with the workdir
         rmtree(out)
         sample = measure(
             [str(venv / "bin" / "logseq-to-obsidian"), "--input", str(base), "--output", str(out)]
@@ -386,7 +389,6 @@ def run_l2o(base: Path, work: Path, repeat: int, log: bool) -> list[Sample] | st
                 f"{sample.rss_kib / 1024:.0f} MiB",
                 file=sys.stderr,
             )
-        rmtree(out)
     return samples
 
 
