@@ -244,14 +244,21 @@ def is_attribute(block: Block) -> bool:
     return not block.children and ATTRIBUTE_RE.match(block.first_line) is not None
 
 
-def document_from_page(page: Page, page_name: str) -> Document:
-    """Read a Readwise page as a document. ``page_name`` is the Logseq name from the file name,
-    used when the page has no ``title::``."""
+def document_names(page: Page, page_name: str) -> tuple[str, str, str, str, str]:
+    """(page name, title, category, author, full title) of a Readwise page: what its page
+    properties say, ``page_name`` (from the file name) when it has no ``title::``."""
     name = unquote_value(page.property_value("title") or "") or page_name
     title = _HIGHLIGHTS_SUFFIX_RE.sub("", name).strip() or name
     category = unquote_value(page.property_value("category") or "").lower()
     author = unquote_value(page.property_value("author") or "")
     full_title = unquote_value(page.property_value("full-title") or "") or title
+    return name, title, category, author, full_title
+
+
+def document_from_page(page: Page, page_name: str) -> Document:
+    """Read a Readwise page as a document. ``page_name`` is the Logseq name from the file name,
+    used when the page has no ``title::``."""
+    name, title, category, author, full_title = document_names(page, page_name)
 
     # URL -> its first text, and the URLs found with another text too: a re-synced
     # duplicate repeats URL and text, two highlights sharing a location repeat the URL only

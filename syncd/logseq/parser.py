@@ -217,7 +217,7 @@ def parse_page(text: str) -> Page:
     )
 
 
-def _preamble_properties(preamble: list[str]) -> tuple[Property, ...]:
+def _preamble_properties(preamble: Sequence[str]) -> tuple[Property, ...]:
     """Page properties: the ``key:: value`` lines of the first paragraph before any bullet,
     when that paragraph starts with one (Readwise puts a cover ``![](…)`` line among them)."""
     found: list[Property] = []
