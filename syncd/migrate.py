@@ -73,7 +73,6 @@ from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
 from syncd.logseq.model import Page
 from syncd.logseq.parser import parse_page
-from syncd.merge import MergeResult
 from syncd.names import sanitize_title, unique_name
 from syncd.prepare import MIN_PAGES as HELPERS_MIN_PAGES
 from syncd.readwise import (
@@ -92,7 +91,7 @@ from syncd.vault import TEMP_PREFIX, TEMP_SUFFIX, FileStamp, Vault, fold_name, i
 if TYPE_CHECKING:
     from syncd.config import SourceConfig
     from syncd.migrate_helpers import Converted, ConvertTask, Scanned, ScanTask
-    from syncd.prepare import HelperPool
+    from syncd.prepare import HelperPool, Prepared
     from syncd.sync import RunReport
 
 log = logging.getLogger(__name__)
@@ -471,14 +470,21 @@ def page_deps(converted: ConvertedNote, facts: GraphPage) -> tuple[str, ...]:
     """What a note's text depends on besides its page: the names it links to and its own
     name and aliases (whose targets decide its ``aliases:``), the blocks it refers to, the
     assets it shows."""
-    return deps_of(converted.references, converted.block_refs, converted.assets, facts)
+    return deps_of(
+        converted.references, converted.block_refs, converted.assets, facts.name, facts.aliases
+    )
 
 
 def deps_of(
-    references: Iterable[str], block_refs: Iterable[str], assets: Iterable[str], facts: GraphPage
+    references: Iterable[str],
+    block_refs: Iterable[str],
+    assets: Iterable[str],
+    name: str,
+    aliases: Iterable[str],
 ) -> tuple[str, ...]:
-    """``page_deps`` from the three sets of a ``ConvertedNote`` it reads."""
-    names = {*references, facts.name, *facts.aliases}
+    """``page_deps`` from the three sets of a ``ConvertedNote`` it reads and the page's
+    ``name`` and ``aliases``."""
+    names = {*references, name, *aliases}
     deps = {"n:" + name_key(name) for name in names if name.strip()}
     deps.update("b:" + uuid.lower() for uuid in block_refs)
     deps.update("a:" + path for path in assets)
@@ -784,13 +790,8 @@ class Host(Protocol):
         self,
         migration: GraphMigration,
         path: Path,
-        record: SourceRecord,
-        doc_id: str,
-        title: str,
-        folder: str,
-        existing: str | None,
-        seen: dict[str, str] | None,
-        result: MergeResult,
+        prep: Prepared,
+        hint: tuple[str, Mapping[str, str]] | None,
         taken: Callable[[str], bool],
         report: RunReport,
     ) -> str | None: ...
@@ -1451,6 +1452,9 @@ class _Run:
         They are forked now and inherit the index: a result is used only while the index is
         still this one (``convert``)."""
         self.handed_out: dict[str, int] = {}
+        # task number -> the note text and recorded highlights a Readwise page was handed
+        # out with (what its result must still find: SyncEngine.sync_prepared_readwise_page)
+        self.hints: dict[int, tuple[str, dict[str, str]]] = {}
         self.used_prepared = False
         if self.host.helpers <= 0 or self.host.dry_run or len(keys) < HELPERS_MIN_PAGES:
             return None
@@ -1496,6 +1500,7 @@ class _Run:
         if current is None:
             return task
         seen = state.seen_highlights(self.m.vault_name, previous.doc_id)
+        self.hints[number] = (current[0], seen)
         return replace(task, doc_id=previous.doc_id, existing=current[0], seen=seen)
 
     def load(self, key: str, used: GraphPage) -> _Loaded | None:
@@ -1630,6 +1635,28 @@ class _Run:
             or self.index is not self.forked_index
         ):
             return None
+        text: str | None  # a plain page's or journal's note (a Readwise page's is written)
+        deps: tuple[str, ...]
+        if prep.parsed_kind == READWISE:
+            if prep.readwise is None:
+                return None
+            note = self.host.sync_prepared_readwise_page(
+                self.m,
+                path,
+                prep.readwise,
+                self.hints.pop(prep.index, None),
+                lambda n: self.taken_by_other(n, key),
+                self.report,
+            )
+            if note is None:
+                return None
+            text, deps = None, ()
+        else:
+            text = prep.text
+            if text is None:
+                return None
+            note = used.note
+            deps = deps_of(prep.references, prep.block_refs, prep.assets, used.name, prep.aliases)
         facts = replace(
             used,
             size=prep.size,
@@ -1639,37 +1666,25 @@ class _Run:
             aliases=prep.aliases,
             block_ids=prep.block_ids,
             page_uuid=prep.page_uuid,
+            note=note,
+            deps=deps,
         )
-        if facts.kind == READWISE:
-            if prep.readwise is None:
-                return None
-            rw = prep.readwise
-            note = self.host.sync_prepared_readwise_page(
-                self.m,
-                path,
-                _record(facts),
-                rw.doc_id,
-                rw.title,
-                rw.folder,
-                rw.existing,
-                rw.seen,
-                rw.result,
-                lambda n: self.taken_by_other(n, key),
-                self.report,
-            )
-            return None if note is None else self.readwise_done(key, facts, note)
-        if prep.text is None:
-            return None
-        facts = replace(facts, deps=deps_of(prep.references, prep.block_refs, prep.assets, facts))
-        self.page_done(key, facts, prep.text, prep.unsupported)
+        if text is None:
+            self.readwise_counted(key, facts)
+        else:
+            self.page_done(key, facts, text, prep.unsupported)
         return facts
 
     def readwise_done(self, key: str, facts: GraphPage, note: str) -> GraphPage:
         """Count and stage a Readwise page merged into ``note``; its facts."""
         facts = replace(facts, note=note, deps=())
+        self.readwise_counted(key, facts)
+        return facts
+
+    def readwise_counted(self, key: str, facts: GraphPage) -> None:
+        """Count and stage a Readwise page with its final ``facts``."""
         self.report.migration.readwise += 1
         self.m.stage_page(key, facts)
-        return facts
 
     def page_done(
         self, key: str, facts: GraphPage, text: str, unsupported: Iterable[Unsupported]

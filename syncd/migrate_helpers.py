@@ -28,7 +28,6 @@ from typing import Literal, TypeVar
 from syncd.convert.context import ConvertOptions, GraphIndex
 from syncd.convert.report import Unsupported
 from syncd.logseq.filenames import page_name_from_file
-from syncd.merge import MergeResult, merge_document
 from syncd.migrate import (
     READWISE,
     FoundFile,
@@ -38,8 +37,7 @@ from syncd.migrate import (
     render_page,
     scan_page,
 )
-from syncd.note import note_folder
-from syncd.prepare import HelperPool
+from syncd.prepare import HelperPool, Prepared, prepare_document, sendable
 from syncd.readwise import document_from_page
 from syncd.rewrite import InlineContext
 
@@ -152,23 +150,12 @@ class ConvertTask:
 
 
 @dataclass(frozen=True, slots=True)
-class PreparedReadwise:
-    """A Readwise page's document merged into ``existing`` (``merge_document``)."""
-
-    doc_id: str
-    title: str
-    folder: str  # note_folder(doc)
-    existing: str | None
-    seen: dict[str, str] | None
-    result: MergeResult
-
-
-@dataclass(frozen=True, slots=True)
 class Converted:
     """A helper's pass 2 of one page. ``ok``: read, hashed and parsed (``parsed_kind`` and
     the facts of the full parse), and converted when ``parsed_kind`` is the kind asked
     for: ``text`` and what it depends on for a plain page or journal, ``readwise`` for a
-    Readwise page. ``error``: the main process does the page."""
+    Readwise page (what a scan's helpers send for one: ``syncd.prepare.prepare_document``).
+    ``error``: the main process does the page."""
 
     index: int
     status: Literal["ok", "error"]
@@ -184,7 +171,7 @@ class Converted:
     block_refs: frozenset[str] = frozenset()
     assets: frozenset[str] = frozenset()
     unsupported: tuple[Unsupported, ...] = ()
-    readwise: PreparedReadwise | None = None
+    readwise: Prepared | None = None
 
 
 def convert_pages(_: None, tasks: list[ConvertTask]) -> list[Converted]:
@@ -226,14 +213,18 @@ def _convert_one(context: ConvertContextForHelpers, task: ConvertTask) -> Conver
                 parsed.page, page_name_from_file(path.stem, work.graph.file_name_format)
             )
             _check_title(doc, path)
-            hinted = task.existing is not None and task.doc_id == doc.id
-            existing = task.existing if hinted else None
-            seen = dict(task.seen or {}) if hinted else {}
-            result = merge_document(existing, doc, seen, context.inline)
-            prepared = PreparedReadwise(
-                str(doc.id), doc.title, note_folder(doc), existing, seen if hinted else None, result
+            prepared = prepare_document(
+                task.index,
+                st.st_size,
+                st.st_mtime_ns,
+                digest,
+                doc,
+                context.inline,
+                task.doc_id,
+                task.existing,
+                task.seen,
             )
-            return replace(done, readwise=prepared)
+            return replace(done, readwise=sendable(prepared))
         converted, text = render_page(
             work, context.index, context.options, context.inline, task.name, parsed
         )

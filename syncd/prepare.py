@@ -33,7 +33,7 @@ from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.parser import parse_page
 from syncd.merge import MergeResult, merge_document
 from syncd.note import note_folder
-from syncd.readwise import document_from_page, is_readwise_page
+from syncd.readwise import Document, document_from_page, is_readwise_page
 from syncd.rewrite import InlineContext
 from syncd.state import pack_highlights
 from syncd.textio import decode_page
@@ -114,17 +114,19 @@ class Prepared:
 def prepare_pages(params: SourceParams, tasks: list[PageTask]) -> list[Prepared]:
     """Run in a helper: prepare each page (pure apart from reading the page), and send back
     only what the engine needs (no ``existing``, ``seen`` or ``result``)."""
-    return [_to_send(prepare_page(params, task)) for task in tasks]
+    return [sendable(prepare_page(params, task)) for task in tasks]
 
 
-def _to_send(prepared: Prepared) -> Prepared:
+def sendable(prepared: Prepared) -> Prepared:
+    """``prepared`` without what the engine kept itself or does not need (``existing``,
+    ``seen``, ``result``): what a helper sends back."""
     if prepared.result is None:
         return prepared
     return replace(prepared, existing=None, seen=None, result=None)
 
 
 def prepare_page(params: SourceParams, task: PageTask) -> Prepared:
-    from syncd.sync import _check_title, _read_page, note_stem  # syncd.sync imports this module
+    from syncd.sync import _check_title, _read_page  # syncd.sync imports this module
 
     path = Path(task.path)
     try:
@@ -141,36 +143,69 @@ def prepare_page(params: SourceParams, task: PageTask) -> Prepared:
             return Prepared(task.index, "other", size, mtime_ns, digest)
         doc = document_from_page(page, page_name_from_file(path.stem, params.file_name_format))
         _check_title(doc, path)
-        hinted = task.existing is not None and task.doc_id == doc.id
-        existing = task.existing if hinted else None
-        seen: Mapping[str, str] = (task.seen or {}) if hinted else {}
-        result = merge_document(existing, doc, seen, params.ctx)
-        text = result.text.encode("utf-8")
-        return Prepared(
+        return prepare_document(
             task.index,
-            "readwise",
             size,
             mtime_ns,
             digest,
-            doc_id=str(doc.id),
-            title=doc.title,
-            folder=note_folder(doc),
-            stem=note_stem(doc.title),
-            existing=existing,
-            seen=seen if hinted else None,
-            result=result,
-            hinted=hinted,
-            changed=result.changed,
-            data=text,
-            data_sha256=hashlib.sha256(text).hexdigest(),
-            added=len(result.added),
-            updated=len(result.updated),
-            # a new note's highlights go to the state as they are: packed here, once
-            record=result.record if hinted else None,
-            packed=pack_highlights(result.record) if result.record and not hinted else b"",
+            doc,
+            params.ctx,
+            task.doc_id,
+            task.existing,
+            task.seen,
         )
     except Exception:  # the engine redoes the page itself and reports what is wrong
         return Prepared(task.index, "error")
+
+
+def prepare_document(
+    index: int,
+    size: int,
+    mtime_ns: int,
+    digest: str,
+    doc: Document,
+    ctx: InlineContext,
+    doc_id: str | None,
+    existing: str | None,
+    seen: Mapping[str, str] | None,
+) -> Prepared:
+    """The ``readwise`` result of a page (``size``, ``mtime_ns``, hash ``digest``) holding
+    ``doc``: merged into note text ``existing`` with recorded highlights ``seen`` (what the
+    engine found for document ``doc_id`` when it handed the page out) when ``doc_id`` is
+    this document's (``hinted``), else a new note. A graph migration's helpers
+    (syncd.migrate_helpers) make their Readwise pages' results here too, so the engine
+    finishes both the same way (``SyncEngine._finish_readwise``)."""
+    from syncd.sync import note_stem  # syncd.sync imports this module
+
+    hinted = existing is not None and doc_id == doc.id
+    if not hinted:
+        existing = None
+    seen = (seen or {}) if hinted else {}
+    result = merge_document(existing, doc, seen, ctx)
+    text = result.text.encode("utf-8")
+    return Prepared(
+        index,
+        "readwise",
+        size,
+        mtime_ns,
+        digest,
+        doc_id=str(doc.id),
+        title=doc.title,
+        folder=note_folder(doc),
+        stem=note_stem(doc.title),
+        existing=existing,
+        seen=seen if hinted else None,
+        result=result,
+        hinted=hinted,
+        changed=result.changed,
+        data=text,
+        data_sha256=hashlib.sha256(text).hexdigest(),
+        added=len(result.added),
+        updated=len(result.updated),
+        # a new note's highlights go to the state as they are: packed here, once
+        record=result.record if hinted else None,
+        packed=pack_highlights(result.record) if result.record and not hinted else b"",
+    )
 
 
 def helper_count(env: Mapping[str, str] | None = None) -> int:

@@ -447,22 +447,41 @@ class SyncEngine:
             return True
         if prep.kind != "readwise":
             return False
+        hint = self._hints.pop(prep.index, None)
+        return self._finish_readwise(source, key, prep, hint, report) is not None
+
+    def _finish_readwise(
+        self,
+        source: _Source,
+        key: str,
+        prep: Prepared,
+        hint: tuple[str, Mapping[str, str]] | None,
+        report: RunReport,
+        taken: Callable[[str], bool] | None = None,
+    ) -> str | None:
+        """Write and queue a helper's ``readwise`` result for page ``key``: the note's path,
+        or None when it is not what ``_sync_document`` would merge now (the note holds
+        another text than ``hint``'s, other highlights are recorded, the user deleted the
+        note, an earlier page of this batch holds the document, the note changed under the
+        write); then nothing was done and the caller does the page itself. ``hint``: the
+        note text and recorded highlights the page was handed out with; ``taken``: note
+        paths held by others (a migration's pages)."""
+        vault_name = source.vault_name
         vault = self._vaults[vault_name]
         if (vault_name, prep.doc_id) in self._pending_docs:
-            return False  # an earlier page of this batch holds the same document
+            return None  # an earlier page of this batch holds the same document
         record = self._get_document(vault_name, prep.doc_id)
         known_note = record.note if record is not None else None
         seen = dict(self.state.seen_highlights(vault_name, prep.doc_id)) if record else {}
         note, current = self._locate_by(
-            source, vault, prep.doc_id, prep.title, prep.folder, known_note, stem=prep.stem
+            source, vault, prep.doc_id, prep.title, prep.folder, known_note, taken, prep.stem
         )
         if current is None and known_note is not None:
-            return False  # the user deleted the note: only new highlights come back
+            return None  # the user deleted the note: only new highlights come back
         existing = current[0] if current is not None else None
-        hint = self._hints.pop(prep.index, None)
         merged_into, merged_seen = hint if hint is not None and prep.hinted else (None, None)
         if existing != merged_into or (existing is not None and seen != merged_seen):
-            return False  # merged into another text than the note holds now
+            return None  # merged into another text than the note holds now
         written = False
         if prep.changed:
             try:
@@ -470,7 +489,7 @@ class SyncEngine:
                     vault, note, prep.data, prep.added, prep.updated, current, report
                 )
             except ConcurrentModification:
-                return False  # merged again from what is there now
+                return None  # merged again from what is there now
             written = True
         if written:
             note_sha: str | None = prep.data_sha256
@@ -491,7 +510,7 @@ class SyncEngine:
                 packed=prep.packed if keep else b"",
             )
         )
-        return True
+        return note
 
     def _closed_vaults(self, names: set[str], report: RunReport) -> set[str]:
         """Vaults not to touch in this run: folder or ``.obsidian/`` marker missing (an
@@ -636,47 +655,17 @@ class SyncEngine:
         self,
         migration: GraphMigration,
         path: Path,
-        record: SourceRecord,
-        doc_id: str,
-        title: str,
-        folder: str,
-        existing: str | None,
-        seen: dict[str, str] | None,
-        result: MergeResult,
+        prep: Prepared,
+        hint: tuple[str, Mapping[str, str]] | None,
         taken: Callable[[str], bool],
         report: RunReport,
     ) -> str | None:
-        """``sync_readwise_page`` from a helper's merge (syncd.migrate_helpers): ``result`` is
-        document ``doc_id`` merged into ``existing`` with recorded highlights ``seen``. The
-        note's path, or None when that is not what ``_sync_document`` would merge now (the
-        note holds another text, other highlights are recorded, the user deleted the note,
-        an earlier page of this batch holds the document, the note changed under the write):
-        then nothing was done and the caller does the page itself."""
+        """``sync_readwise_page`` from a helper's result (syncd.migrate_helpers makes it with
+        ``prepare_document``, as a scan's helpers do): finished as a scan finishes its
+        helpers' results (``_finish_readwise``). The note's path, or None: nothing was done
+        and the caller does the page itself."""
         source = self._graph_sources[id(migration)]
-        vault_name = source.vault_name
-        if (vault_name, doc_id) in self._pending_docs:
-            return None
-        vault = self._vaults[vault_name]
-        document = self._get_document(vault_name, doc_id)
-        known_note = document.note if document is not None else None
-        recorded = dict(self.state.seen_highlights(vault_name, doc_id)) if document else {}
-        note, current = self._locate_by(source, vault, doc_id, title, folder, known_note, taken)
-        if current is None and known_note is not None:
-            return None  # the user deleted the note: only new highlights come back
-        now = current[0] if current is not None else None
-        if now != existing or (now is not None and recorded != seen):
-            return None
-        written = False
-        if result.changed:
-            try:
-                self._write(vault, note, result, current, report)
-            except ConcurrentModification:
-                return None
-            written = True
-        self._queue_document(
-            vault_name, source.key(path), record, doc_id, note, result, written, current
-        )
-        return note
+        return self._finish_readwise(source, source.key(path), prep, hint, report, taken)
 
     # -- one page ----------------------------------------------------------------------------
     def _sync_page(
