@@ -332,13 +332,14 @@ def create_plain(
     # One pass over the bullets: the shape, and document_from_page's first pass (every
     # block's location, in walk order: header, highlight, its attributes, next highlight).
     # sections: (header text, line number, index of its first highlight in ``heads``);
-    # highlight i: heads[i], numbers[i], spots[i] = (url, label, normalized text),
+    # highlight i: heads[i], numbers[i], spots[i] = (url, label, normalized text), cleans[i],
     # attributes[i] = the (text, line number) of its attribute lines
     sections: list[tuple[str, int, int]] = []
     heads: list[str] = []
     numbers: list[int] = []
     spots: list[tuple[str | None, str | None, str]] = []
     attributes: list[list[tuple[str, int]]] = []
+    cleans: list[str] = []  # normalize_text of each highlight's text, location included
     first_text: dict[str, str] = {}
     repeated: set[str] = set()
     urls: list[str] = []
@@ -371,8 +372,18 @@ def create_plain(
             return None  # may be a property line (PROPERTY_RE: a key without ":", "::")
         if depth == 1:
             url, label, rest = split(head)
-            spot_text = normalize(rest)
+            clean = normalize(head)  # what render_own's one-line rendering hashes
+            if rest is head:  # no location suffix
+                spot_text = clean
+            elif clean is head and head.isascii():
+                # ASCII text normalize_text leaves as it is has no "\\-" at its start or after
+                # whitespace, no whitespace but single spaces between words; ``rest`` is its
+                # start, cut before whitespace or "(" and right-stripped, so neither has it
+                spot_text = rest
+            else:
+                spot_text = normalize(rest)
             heads.append(head)
+            cleans.append(clean)
             numbers.append(number)
             spots.append((url, label, spot_text))
             attributes.append([])
@@ -442,7 +453,7 @@ def create_plain(
                 stripped = head.rstrip()
                 anchor = ANCHOR_PREFIX + sha1(hid.encode("utf-8")).hexdigest()[:12]
                 body.append(f"\t- {stripped} ^{anchor}" if stripped else f"\t- ^{anchor}")
-                sha = sha1(normalize(head).encode("utf-8")).hexdigest()
+                sha = sha1(cleans[index].encode("utf-8")).hexdigest()
                 for attr, at in attributes[index]:
                     if "^" not in attr and "[[" not in attr:  # _block_lines: as it is
                         body.append(f"\t\t- {attr}".rstrip())
