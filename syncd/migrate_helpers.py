@@ -44,6 +44,11 @@ from syncd.rewrite import InlineContext
 T = TypeVar("T", "ScanTask", "ConvertTask")
 R = TypeVar("R", "Scanned", "Converted")
 
+# Pages per exchange with a helper: each costs the main process, which must keep up with
+# both helpers, a future, pickling and a hand-over between threads (~0.3 ms); a scan's
+# helpers get as many (syncd.prepare.ScanHelpers: CHUNK bundles of BUNDLE pages).
+CHUNK = 32
+
 # What the helpers inherited from the main process when they were forked (set by ``start``'s
 # setup in each helper; never in the main process).
 _inherited: object = None
@@ -63,7 +68,7 @@ def start(
         _inherited = context
 
     try:
-        return HelperPool(count, tasks, work, setup)
+        return HelperPool(count, tasks, work, setup, CHUNK)
     except (RuntimeError, OSError, ValueError):
         return None
 

@@ -10,8 +10,9 @@ differs it does the page itself, exactly as without helpers. Helpers never write
 not a note, not the state.
 
 Results are small (the note text as bytes and a few names); at most ``WINDOW`` tasks of
-``CHUNK`` pages (a scan's ``ScanHelpers``: of ``CHUNK`` bundles of ``BUNDLE`` pages) are in
-flight, so memory stays bounded however large the graph is.
+``CHUNK`` pages (a scan's ``ScanHelpers``: of ``CHUNK`` bundles of ``BUNDLE`` pages; a graph
+migration's: of ``syncd.migrate_helpers.CHUNK`` pages) are in flight, so memory stays bounded
+however large the graph is.
 """
 
 from __future__ import annotations
@@ -271,6 +272,8 @@ class HelperPool(Generic[P, T, R]):
     The helpers are forked when the pool starts, so they inherit what the engine knows then
     (a graph migration's index, say) without copying it through a pipe; ``setup`` runs in
     each helper right after it starts (to put such inherited state where ``work`` finds it).
+    ``chunk``: tasks per exchange with a helper (each costs this process a future, pickling
+    and a hand-over between threads).
     """
 
     def __init__(
@@ -279,6 +282,7 @@ class HelperPool(Generic[P, T, R]):
         tasks: Iterator[tuple[P, T]],
         work: Callable[[P, list[T]], list[R]],
         setup: Callable[[], None] | None = None,
+        chunk: int = CHUNK,
     ) -> None:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -294,6 +298,7 @@ class HelperPool(Generic[P, T, R]):
             initargs=(os.getpid(), setup),  # forked, not pickled: setup may be a closure
         )
         self._work = work
+        self._chunk_size = chunk
         self._tasks = tasks
         self._next: tuple[P, T] | None = None
         self._inflight: deque[Future[list[R]]] = deque()
@@ -303,14 +308,14 @@ class HelperPool(Generic[P, T, R]):
         self._submit()
 
     def _chunk(self) -> tuple[P, list[T]] | None:
-        """The next tasks of one ``params``, at most CHUNK of them."""
+        """The next tasks of one ``params``, at most ``chunk`` of them."""
         first = self._next if self._next is not None else next(self._tasks, None)
         self._next = None
         if first is None:
             return None
         params, task = first
         chunk = [task]
-        while len(chunk) < CHUNK:
+        while len(chunk) < self._chunk_size:
             item = next(self._tasks, None)
             if item is None:
                 break
