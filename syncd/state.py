@@ -158,6 +158,12 @@ class NoteBase:
     text: str
 
 
+def _json_list(items: tuple[str, ...], *, ensure_ascii: bool = True) -> str:
+    """``json.dumps(items)``; an empty tuple (most pages have no aliases or block ids, a
+    Readwise page no deps) without the encoder."""
+    return json.dumps(items, ensure_ascii=ensure_ascii) if items else "[]"
+
+
 @dataclass(frozen=True, slots=True)
 class GraphPage:
     """What the last migration learned about one page of an ``include: all`` graph.
@@ -551,9 +557,9 @@ class StateStore:
                         page.kind,
                         page.name,
                         page.note,
-                        json.dumps(page.aliases, ensure_ascii=False),
-                        json.dumps(page.block_ids),
-                        json.dumps(page.deps, ensure_ascii=False),
+                        _json_list(page.aliases, ensure_ascii=False),
+                        _json_list(page.block_ids),
+                        _json_list(page.deps, ensure_ascii=False),
                         page.page_uuid,
                     )
                     for source, page in pages.items()
