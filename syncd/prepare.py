@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.parser import parse_page
-from syncd.merge import MergeResult, merge_document
+from syncd.merge import MergeResult, create_plain, merge_document
 from syncd.note import note_folder
 from syncd.readwise import Document, document_from_page, is_readwise_page
 from syncd.rewrite import InlineContext
@@ -139,10 +139,22 @@ def prepare_page(params: SourceParams, task: PageTask) -> Prepared:
         size, mtime_ns = len(data), st.st_mtime_ns
         if digest == task.previous_sha:
             return Prepared(task.index, "same", size, mtime_ns, digest)
-        page = parse_page(decode_page(data, path, repair_mojibake=params.repair_mojibake))
+        text = decode_page(data, path, repair_mojibake=params.repair_mojibake)
+        page_name = page_name_from_file(path.stem, params.file_name_format)
+        if task.existing is None:
+            # the usual first sync of a Readwise page: its new note straight from its lines
+            # (merge.create_plain; None for any page outside its shape)
+            plain = create_plain(text, page_name, params.ctx)
+            if plain is not None:
+                doc, made = plain
+                _check_title(doc, path)
+                return prepare_document(
+                    task.index, size, mtime_ns, digest, doc, params.ctx, None, None, None, made
+                )
+        page = parse_page(text)
         if not is_readwise_page(page):
             return Prepared(task.index, "other", size, mtime_ns, digest)
-        doc = document_from_page(page, page_name_from_file(path.stem, params.file_name_format))
+        doc = document_from_page(page, page_name)
         _check_title(doc, path)
         return prepare_document(
             task.index,
@@ -169,20 +181,28 @@ def prepare_document(
     doc_id: str | None,
     existing: str | None,
     seen: Mapping[str, str] | None,
+    made: MergeResult | None = None,
 ) -> Prepared:
     """The ``readwise`` result of a page (``size``, ``mtime_ns``, hash ``digest``) holding
     ``doc``: merged into note text ``existing`` with recorded highlights ``seen`` (what the
     engine found for document ``doc_id`` when it handed the page out) when ``doc_id`` is
     this document's (``hinted``), else a new note. A graph migration's helpers
     (syncd.migrate_helpers) make their Readwise pages' results here too, so the engine
-    finishes both the same way (``SyncEngine._finish_readwise``)."""
+    finishes both the same way (``SyncEngine._finish_readwise``). ``made``: the new note
+    ``merge.create_plain`` already made for ``doc`` (whose ``doc`` then has no blocks to merge;
+    only for a page handed out with no note text)."""
     from syncd.sync import note_stem  # syncd.sync imports this module
 
     hinted = existing is not None and doc_id == doc.id
     if not hinted:
         existing = None
     seen = (seen or {}) if hinted else {}
-    result = merge_document(existing, doc, seen, ctx)
+    if made is not None:
+        if hinted:
+            raise ValueError("a note made by create_plain cannot be merged into a note")
+        result = made
+    else:
+        result = merge_document(existing, doc, seen, ctx)
     text = result.text.encode("utf-8")
     return Prepared(
         index,

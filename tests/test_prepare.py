@@ -185,6 +185,37 @@ def test_prepare_page_outcomes(tmp_path: Path) -> None:
     assert prepare_page(params, PageTask(9, str(nul), None)).kind == "error"
 
 
+READWISE_PAGES = sorted(
+    [
+        *DATA.glob("v*/pages/*.md"),
+        *(Path(__file__).parent / "golden" / "readwise").glob("*/input.md"),
+    ]
+)
+
+
+@pytest.mark.parametrize("page", READWISE_PAGES, ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
+def test_a_new_note_is_the_same_with_and_without_create_plain(page: Path) -> None:
+    """prepare_page makes a page's new note with merge.create_plain when the page has its
+    shape; a hint for another document sends the same page down the general path (parse,
+    document, merge_document), which must give the same bytes, names and highlights."""
+    params = SourceParams("triple-lowbar", InlineContext(), 1 << 20, True)
+    fast = prepare_page(params, PageTask(0, str(page), None))
+    general = prepare_page(params, PageTask(0, str(page), None, "url:another-document", "x", {}))
+    fields = ("kind", "doc_id", "title", "folder", "stem", "data", "data_sha256", "packed")
+    assert [getattr(fast, f) for f in fields] == [getattr(general, f) for f in fields]
+    assert fast.added == general.added and fast.changed == general.changed
+
+
+def test_the_bench_shape_takes_create_plain(tmp_path: Path) -> None:
+    """The generated Readwise pages (the shape of nearly every real one) do take the fast
+    path: create_plain gives a result for them, so the test above compares two paths."""
+    from syncd.merge import create_plain
+
+    page = make_graph(tmp_path / "graph", extra=1) / "pages" / "Generated 0 (highlights).md"
+    text = page.read_text("utf-8")
+    assert create_plain(text, "Generated 0 (highlights)", InlineContext()) is not None
+
+
 def test_a_result_merged_into_another_text_is_not_used(tmp_path: Path) -> None:
     """The note changed after the page was handed out: the engine does the page itself."""
     graph = make_graph(tmp_path / "graph", extra=1)
