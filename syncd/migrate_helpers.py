@@ -20,6 +20,7 @@ helpers. The functions doing the work are the very ones the main process calls.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Literal, TypeVar
 from syncd.convert.context import ConvertOptions, GraphIndex
 from syncd.convert.report import Unsupported
 from syncd.logseq.filenames import page_name_from_file
+from syncd.merge import create_plain
 from syncd.migrate import (
     READWISE,
     FoundFile,
@@ -40,6 +42,7 @@ from syncd.migrate import (
 from syncd.prepare import HelperPool, Prepared, prepare_document, sendable
 from syncd.readwise import document_from_page
 from syncd.rewrite import InlineContext
+from syncd.textio import decode_page
 
 T = TypeVar("T", "ScanTask", "ConvertTask")
 R = TypeVar("R", "Scanned", "Converted")
@@ -199,6 +202,10 @@ def _convert_one(context: ConvertContextForHelpers, task: ConvertTask) -> Conver
         digest = hashlib.sha256(data).hexdigest()
         if digest != task.sha256:
             return Converted(task.index, "error")  # changed since pass 1
+        if task.kind == READWISE and task.existing is None:
+            made = _new_plain_readwise(context, task, path, data, st, digest)
+            if made is not None:
+                return made
         parsed = parse_full(work, data, path, task.kind)
         done = Converted(
             task.index,
@@ -243,3 +250,48 @@ def _convert_one(context: ConvertContextForHelpers, task: ConvertTask) -> Conver
         )
     except Exception:  # the main process does the page itself and reports what is wrong
         return Converted(task.index, "error")
+
+
+def _new_plain_readwise(
+    context: ConvertContextForHelpers,
+    task: ConvertTask,
+    path: Path,
+    data: bytes,
+    st: os.stat_result,
+    digest: str,
+) -> Converted | None:
+    """Pass 2 of a Readwise page of ``merge.create_plain``'s shape that gets a new note: the
+    note straight from the page's lines, as a scan's helpers make it (``prepare_page``).
+    None: not of that shape (the general path does the page).
+
+    The facts ``parse_full`` would send come from the page properties, which create_plain
+    keeps as the parser reads them: aliases and the page's uuid are read from them alone,
+    and the shape has no block ids (no bullet holds ``::`` and every line after the first
+    bullet is a bullet, so no block has properties or a drawer). tests/test_create_plain.py
+    checks both against the full parse."""
+    from syncd.sync import _check_title  # syncd.sync imports syncd.migrate
+
+    work = context.work
+    text = decode_page(data, path, repair_mojibake=work.repair_mojibake)
+    page_name = page_name_from_file(path.stem, work.graph.file_name_format)
+    plain = create_plain(text, page_name, context.inline)
+    if plain is None:
+        return None
+    doc, made = plain
+    _check_title(doc, path)
+    prepared = prepare_document(
+        task.index, st.st_size, st.st_mtime_ns, digest, doc, context.inline, None, None, None, made
+    )
+    converter = work.converter
+    return Converted(
+        task.index,
+        "ok",
+        st.st_size,
+        st.st_mtime_ns,
+        digest,
+        READWISE,
+        aliases=tuple(converter.page_aliases(doc.page, work.graph)),
+        block_ids=(),
+        page_uuid=converter.page_uuid(doc.page) or "",
+        readwise=sendable(prepared),
+    )

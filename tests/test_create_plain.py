@@ -18,12 +18,15 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from syncd.convert.page import page_aliases, page_block_ids, page_uuid
+from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.parser import parse_page
 from syncd.merge import create_plain, merge_document
 from syncd.readwise import document_from_page, is_readwise_page
 from syncd.rewrite import InlineContext
 
 CTX = InlineContext(link_targets={"old name": "New Name"})
+GRAPH = GraphConfig()
 SETTINGS = settings(derandomize=True, deadline=None, max_examples=1500)
 
 TOKENS = [
@@ -123,6 +126,8 @@ PROPERTIES = [
     "url:: ",
     "tags:: [[a b]], #c",
     "alias:: Other Name",
+    "aliases:: [[Third Name]], fourth",
+    "id:: 6543A1B2-0000-4000-8000-00000000abcd",
     'summary:: "quoted"',
     "syncd-id:: hijack",
     "ключ:: значение",
@@ -180,6 +185,11 @@ def _same_as_general(text: str, name: str = "Page Name") -> bool:
     assert [getattr(fast_doc, n) for n in names] == [getattr(doc, n) for n in names]
     assert fast_doc.page.properties == page.properties
     assert fast_doc.page.preamble == page.preamble
+    # what a graph migration's helpers send without the full parse (migrate_helpers): page
+    # aliases and uuid come from the properties above, and the shape has no block ids
+    assert page_block_ids(page) == ()
+    assert page_aliases(fast_doc.page, GRAPH) == page_aliases(page, GRAPH)
+    assert page_uuid(fast_doc.page) == page_uuid(page)
     return True
 
 
