@@ -34,7 +34,12 @@ from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.parser import parse_page
 from syncd.merge import MergeResult, create_plain, merge_document
 from syncd.note import note_folder
-from syncd.readwise import Document, document_from_page, is_readwise_page
+from syncd.readwise import (
+    Document,
+    could_be_readwise_page,
+    document_from_page,
+    is_readwise_page,
+)
 from syncd.rewrite import InlineContext
 from syncd.state import pack_highlights
 from syncd.textio import decode_page
@@ -151,6 +156,8 @@ def prepare_page(params: SourceParams, task: PageTask) -> Prepared:
                 return prepare_document(
                     task.index, size, mtime_ns, digest, doc, params.ctx, None, None, None, made
                 )
+        if not could_be_readwise_page(text):  # most plain pages: no parse needed
+            return Prepared(task.index, "other", size, mtime_ns, digest)
         page = parse_page(text)
         if not is_readwise_page(page):
             return Prepared(task.index, "other", size, mtime_ns, digest)

@@ -160,6 +160,30 @@ def is_header(block: Block) -> bool:
     return block.depth == 0 and bool(HEADER_RE.match(block.first_line))
 
 
+# what every HEADER_RE match contains (same alternatives, same IGNORECASE): a page without
+# it has no header block
+_HEADER_PHRASE_RE = re.compile(
+    r"Highlights first synced by|New highlights added|Highlights synced by", re.IGNORECASE
+)
+
+
+def could_be_readwise_page(text: str) -> bool:
+    """False when the page ``text`` cannot be a Readwise page, decided without parsing it
+    (a tenth of the parse's cost): a necessary condition of
+    ``is_readwise_page(parse_page(text))``. Such a page has a ``category::`` page property
+    (a key whose ``lower()`` is "category": ASCII letters of either case, so the lower-cased
+    text holds "category") or a header block (its first line matches HEADER_RE, so the text
+    holds one of its phrases under IGNORECASE; in ASCII text that means the lower-cased text
+    holds it, while other text may pair "ı" with "i" or "ſ" with "s", so it gets the
+    regular expression)."""
+    low = text.lower()
+    if "category" in low:
+        return True
+    if text.isascii():  # then IGNORECASE pairs only ASCII letters: the lower-cased phrases
+        return "synced by" in low or "new highlights added" in low
+    return _HEADER_PHRASE_RE.search(text) is not None
+
+
 def is_readwise_page(page: Page) -> bool:
     """True for a Readwise document page (not ``Readwise.md``, not an ordinary page)."""
     if any(is_header(block) for block in page.blocks):

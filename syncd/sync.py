@@ -36,7 +36,12 @@ from syncd.names import sanitize_title, unique_name
 from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
 from syncd.prepare import MIN_PAGES as HELPERS_MIN_PAGES
 from syncd.prepare import PageTask, Prepared, ScanHelpers, SourceParams
-from syncd.readwise import Document, document_from_page, is_readwise_page
+from syncd.readwise import (
+    Document,
+    could_be_readwise_page,
+    document_from_page,
+    is_readwise_page,
+)
 from syncd.rewrite import InlineContext
 from syncd.state import DocumentRecord, SourceRecord, StateStore, unpack_highlights
 from syncd.textio import decode_page
@@ -704,7 +709,6 @@ class SyncEngine:
             )
             return
         text = decode_page(data, path, repair_mojibake=self.config.repair_mojibake)
-        page = parse_page(text)
         fingerprint = SourceRecord(
             size=len(data),
             mtime_ns=st.st_mtime_ns,
@@ -714,6 +718,10 @@ class SyncEngine:
             error=None,
             note=None,
         )
+        if not could_be_readwise_page(text):  # most plain pages: no parse needed
+            self._queue(_Pending(vault_name, key, fingerprint))
+            return
+        page = parse_page(text)
         if not is_readwise_page(page):
             self._queue(_Pending(vault_name, key, fingerprint))
             return

@@ -8,10 +8,13 @@ import unicodedata
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from syncd.logseq.parser import parse_page
 from syncd.readwise import (
     LOCATION_LABEL_RE,
     LOCATION_LINK_RE,
     _split_location,
+    could_be_readwise_page,
+    is_readwise_page,
     normalize_text,
 )
 
@@ -62,3 +65,57 @@ def test_split_location_matches_the_regexes(line: str) -> None:
 def test_normalize_text_matches_the_plain_substitution(text: str) -> None:
     expected = " ".join(re.sub(r"(^|\s)\\-", r"\1-", unicodedata.normalize("NFC", text)).split())
     assert normalize_text(text) == expected
+
+
+# --- could_be_readwise_page: a necessary condition of is_readwise_page, without a parse ------
+
+PAGE_PIECES = st.sampled_from(
+    [
+        "- ",
+        "\t- ",
+        "  - ",
+        "\n",
+        "# ",
+        "## ",
+        "Highlights first synced by [[Readwise]]",
+        "hIGHLIGHTS SYNCED BY",
+        "New Highlights Added [[Nov 1st, 2026]]",
+        "Highlights ſynced by",  # a long s: IGNORECASE matches it to "s"
+        "Hıghlights first synced by",  # a dotless i: IGNORECASE matches it to "i"
+        "Highlights first synced byx",
+        "category:: #books",
+        "CATEGORY:: articles",
+        "Category:: [[podcasts]]",
+        "categorY::tweets",
+        "author:: [[A]]",
+        "full-title:: T",
+        "title:: X",
+        "id:: 6543a1b2-0000-4000-8000-000000000000",
+        "text ",
+        "::",
+        "İ",
+        "K",
+        "ſ",
+    ]
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(PAGE_PIECES, max_size=14).map("".join))
+@example("category:: #books\nauthor:: [[A]]\n\n- text\n")
+@example("CATEGORY:: articles\nfull-title:: T\n")
+@example("- categorY::tweets\n  author:: [[A]]\n")
+@example("- Highlights first synced by [[Readwise]]\n\t- a\n")
+@example("- ## New highlights added x\n")
+@example("- Hıghlights first synced by [[Readwise]]\n")
+@example("- HIGHLIGHTS FIRST SYNCED BY [[Readwise]]\n")
+def test_could_be_readwise_page_holds_for_every_readwise_page(text: str) -> None:
+    if is_readwise_page(parse_page(text)):
+        assert could_be_readwise_page(text)
+
+
+def test_could_be_readwise_page_is_false_for_a_plain_page() -> None:
+    """The shortcut does something: an ordinary page is told apart without a parse."""
+    text = "tags:: a, b\nalias:: x\n\n- Some text with [[A Book (highlights)]] #tag\n"
+    assert not is_readwise_page(parse_page(text))
+    assert not could_be_readwise_page(text)
