@@ -29,7 +29,6 @@ from typing import Literal, TypeVar
 from syncd.convert.context import ConvertOptions, GraphIndex
 from syncd.convert.report import Unsupported
 from syncd.logseq.filenames import page_name_from_file
-from syncd.merge import create_plain
 from syncd.migrate import (
     READWISE,
     FoundFile,
@@ -39,7 +38,7 @@ from syncd.migrate import (
     render_page,
     scan_page,
 )
-from syncd.prepare import HelperPool, Prepared, prepare_document, sendable
+from syncd.prepare import HelperPool, Prepared, prepare_document, prepare_plain, sendable
 from syncd.readwise import document_from_page
 from syncd.rewrite import InlineContext
 from syncd.textio import decode_page
@@ -269,19 +268,15 @@ def _new_plain_readwise(
     and the shape has no block ids (no bullet holds ``::`` and every line after the first
     bullet is a bullet, so no block has properties or a drawer). tests/test_create_plain.py
     checks both against the full parse."""
-    from syncd.sync import _check_title  # syncd.sync imports syncd.migrate
-
     work = context.work
     text = decode_page(data, path, repair_mojibake=work.repair_mojibake)
     page_name = page_name_from_file(path.stem, work.graph.file_name_format)
-    plain = create_plain(text, page_name, context.inline)
+    plain = prepare_plain(
+        task.index, st.st_size, st.st_mtime_ns, digest, text, path, page_name, context.inline
+    )
     if plain is None:
         return None
-    doc, made = plain
-    _check_title(doc, path)
-    prepared = prepare_document(
-        task.index, st.st_size, st.st_mtime_ns, digest, doc, context.inline, None, None, None, made
-    )
+    doc, prepared = plain
     converter = work.converter
     return Converted(
         task.index,

@@ -146,16 +146,12 @@ def prepare_page(params: SourceParams, task: PageTask) -> Prepared:
             return Prepared(task.index, "same", size, mtime_ns, digest)
         text = decode_page(data, path, repair_mojibake=params.repair_mojibake)
         page_name = page_name_from_file(path.stem, params.file_name_format)
-        if task.existing is None:
-            # the usual first sync of a Readwise page: its new note straight from its lines
-            # (merge.create_plain; None for any page outside its shape)
-            plain = create_plain(text, page_name, params.ctx)
+        if task.existing is None:  # the usual first sync of a Readwise page
+            plain = prepare_plain(
+                task.index, size, mtime_ns, digest, text, path, page_name, params.ctx
+            )
             if plain is not None:
-                doc, made = plain
-                _check_title(doc, path)
-                return prepare_document(
-                    task.index, size, mtime_ns, digest, doc, params.ctx, None, None, None, made
-                )
+                return plain[1]
         if not could_be_readwise_page(text):  # most plain pages: no parse needed
             return Prepared(task.index, "other", size, mtime_ns, digest)
         page = parse_page(text)
@@ -176,6 +172,30 @@ def prepare_page(params: SourceParams, task: PageTask) -> Prepared:
         )
     except Exception:  # the engine redoes the page itself and reports what is wrong
         return Prepared(task.index, "error")
+
+
+def prepare_plain(
+    index: int,
+    size: int,
+    mtime_ns: int,
+    digest: str,
+    text: str,
+    path: Path,
+    page_name: str,
+    ctx: InlineContext,
+) -> tuple[Document, Prepared] | None:
+    """The ``readwise`` result of a page (``text``, read from ``path``) that gets a new note
+    made straight from its lines by ``merge.create_plain``, with the document (its names,
+    identity and page properties; no blocks to merge). None: the page is not of that shape
+    (the caller takes the general path). Used by a scan's helpers and a migration's."""
+    from syncd.sync import _check_title  # syncd.sync imports this module
+
+    plain = create_plain(text, page_name, ctx)
+    if plain is None:
+        return None
+    doc, made = plain
+    _check_title(doc, path)
+    return doc, prepare_document(index, size, mtime_ns, digest, doc, ctx, None, None, None, made)
 
 
 def prepare_document(
