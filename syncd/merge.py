@@ -27,7 +27,6 @@ from syncd.note import (
     render_attributes,
     render_block_tree,
     render_header,
-    render_item_own,
     render_own,
     text_sha,
 )
@@ -130,8 +129,8 @@ def merge_document(
 
     # rule 5: replace text Readwise changed, where the user left syncd's text alone
     for item in doc.items():
-        rendered = render_item_own(item, 0, ctx)
-        known = plan.known_as(item, rendered.text_sha)
+        _, item_sha = render_own(item, 0, ctx)
+        known = plan.known_as(item, item_sha)
         if known is None:
             continue
         line_no = plan.anchor_lines.get(anchor_for(known))
@@ -142,21 +141,21 @@ def merge_document(
             in_note is not None
             and known == item.id
             and last is not None
-            and last != rendered.text_sha
+            and last != item_sha
             and note_sha == last
         ):
             start, end = in_note
             depth = _depth_of(lines[start])
-            lines[start : end + 1] = render_item_own(item, depth, ctx).own
+            lines[start : end + 1] = render_own(item, depth, ctx)[0]
             updated.append(item.id)
-            record[item.id] = rendered.text_sha
+            record[item.id] = item_sha
         elif last is None:
             # known from its anchor only (state lost or a crash before recording)
-            record[known] = note_sha if note_sha is not None else rendered.text_sha
-        elif known == item.id and last != rendered.text_sha and note_sha == rendered.text_sha:
+            record[known] = note_sha if note_sha is not None else item_sha
+        elif known == item.id and last != item_sha and note_sha == item_sha:
             # the note already holds Readwise's new text (written by a run that crashed
             # before recording it): remember it as syncd's, so the next change applies
-            record[known] = rendered.text_sha
+            record[known] = item_sha
 
     # rules 2 and 4: insert what was never written, in source order
     new_lines: list[str] = []
@@ -194,12 +193,9 @@ def _emit_new(
     ctx: InlineContext,
     record: dict[str, str],
     added: list[str],
-    out: list[str] | None = None,
-) -> list[str]:
-    """The lines of ``item`` and its new descendants that the note lacks, appended to ``out``
-    (a new list when None), which is returned."""
-    if out is None:
-        out = []
+    out: list[str],
+) -> None:
+    """Append the lines of ``item`` and its new descendants that the note lacks to ``out``."""
     own, sha = render_own(item, depth, ctx)
     # (a new note's plan knows nothing: no call to ask it, on every highlight)
     if (not plan.empty and plan.known_as(item, sha) is not None) or item.id in record:
@@ -207,7 +203,7 @@ def _emit_new(
         # highlights nested under it go where it would have put them
         for child in item.children:
             _emit_new(child, depth, plan, ctx, record, added, out)
-        return out
+        return
     out.extend(own)
     if item.attributes:
         out.extend(render_attributes(item, depth, ctx))
@@ -215,7 +211,6 @@ def _emit_new(
     added.append(item.id)
     for child in item.children:
         _emit_new(child, depth + 1, plan, ctx, record, added, out)
-    return out
 
 
 def _create(doc: Document, ctx: InlineContext) -> MergeResult:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from syncd.logseq.model import Block, Page
 from syncd.readwise import (
@@ -38,12 +37,6 @@ OWN_PAGE_PROPERTIES = frozenset(
 )
 DROPPED_PAGE_PROPERTIES = frozenset({"id", "collapsed", "filters", "icon", "public"})
 _REF_RE = re.compile(r"#\[\[([^\]]+)\]\]|\[\[([^\]]+)\]\]|#([^\s,#]+)")
-
-
-@dataclass(frozen=True, slots=True)
-class RenderedItem:
-    own: tuple[str, ...]  # the highlight's own lines, anchor included, at its depth
-    text_sha: str  # hash of the own text as rendered (without anchor), for edit detection
 
 
 def text_sha(lines: Sequence[str]) -> str:
@@ -102,13 +95,9 @@ def with_anchor(lines: list[str], anchor: str) -> list[str]:
     return out
 
 
-def render_item_own(item: Item, depth: int, ctx: InlineContext) -> RenderedItem:
-    own, sha = render_own(item, depth, ctx)
-    return RenderedItem(own=tuple(own), text_sha=sha)
-
-
 def render_own(item: Item, depth: int, ctx: InlineContext) -> tuple[list[str], str]:
-    """``render_item_own`` as a plain pair: (own lines, text hash)."""
+    """A highlight's own lines at ``depth``, its anchor at the end, and the hash of its
+    rendered text (``text_sha``, for edit detection)."""
     block = item.block
     if len(block.lines) == 1 and not block.properties:
         line = block.lines[0]

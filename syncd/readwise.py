@@ -27,7 +27,7 @@ HEADER_RE = re.compile(
 # ([Location 305](https://…)) or ([View Highlight](…)) at the very end of a highlight
 LOCATION_LINK_RE = re.compile(r"\s*\(\[([^\]\n]*)\]\((\S+?)\)\)\s*$")
 # the same without the leading \s*: it starts with a literal, which re finds by a fast scan
-# instead of trying the pattern at every position (location_of runs on every block). The URL
+# instead of trying the pattern at every position (it runs on every block). The URL
 # is matched greedily: the same match, as only whitespace may follow its "))", so the URL
 # ends where the line's last non-whitespace "))" starts either way; greedy gets there in
 # one run instead of testing for "))" after every character
@@ -209,15 +209,6 @@ def highlight_lines(block: Block) -> tuple[str, ...]:
     return tuple(line for i, line in enumerate(block.lines) if i not in dropped)
 
 
-def location_of(block: Block) -> tuple[str | None, str | None]:
-    """(location URL, location label) from the end of the block's text."""
-    lines = highlight_lines(block)
-    if not lines:
-        return None, None
-    url, label, _ = _split_location(lines[-1])
-    return url, label
-
-
 def _split_location(last: str) -> tuple[str | None, str | None, str]:
     """(location URL, location label, the line without its location suffix) of a block's
     last line: what ``LOCATION_LINK_RE`` / ``LOCATION_LABEL_RE`` find and remove."""
@@ -237,16 +228,9 @@ def _split_location(last: str) -> tuple[str | None, str | None, str]:
     return None, None, last
 
 
-def text_of(block: Block) -> str:
-    """The highlight text without its location suffix, normalized."""
-    lines = list(highlight_lines(block))
-    if lines:
-        lines[-1] = _split_location(lines[-1])[2]
-    return normalize_text("\n".join(lines))
-
-
 def _locate(block: Block) -> tuple[str | None, str | None, str]:
-    """``location_of(block)`` and ``text_of(block)`` in one pass."""
+    """(location URL, location label, the highlight text without its location suffix,
+    normalized)."""
     url, label, rest = _split_block(block)
     return url, label, normalize_text(rest)
 
@@ -359,16 +343,12 @@ def document_from_page(page: Page, page_name: str) -> Document:
     )
 
 
-def document_identity(
-    page: Page, full_title: str, author: str, urls: Iterable[str] | None = None
-) -> DocumentId:
+def document_identity(page: Page, full_title: str, author: str, urls: Iterable[str]) -> DocumentId:
     """url, else Kindle ASIN from location links, else full title + author (design.md).
-    ``urls``: the page's location URLs in page order, when the caller has them already."""
+    ``urls``: the page's location URLs in page order."""
     url = (page.property_value("url") or "").strip()
     if url:
         return DocumentId(f"url:{url}")
-    if urls is None:
-        urls = (found for found, _ in map(location_of, page.walk()) if found is not None)
     for found in urls:
         asin = ASIN_RE.search(found)
         if asin is not None:

@@ -24,7 +24,7 @@ LINES = st.lists(ALPHABET, max_size=40).map("".join)
 
 
 def reference_split(last: str) -> tuple[str | None, str | None, str]:
-    """What location_of and text_of did before the fast path (the regexes alone)."""
+    """What _split_location gives, by the regexes alone (the code before its fast path)."""
     match = LOCATION_LINK_RE.search(last)
     if match is not None:
         url, label = match.group(2).replace("\\-", "-"), match.group(1)

@@ -34,11 +34,6 @@ END_RE = re.compile(r"^[ \t]*#\+END_(\S+)", re.IGNORECASE)
 VERBATIM_BLOCKS = frozenset({"SRC", "EXAMPLE", "EXPORT", "COMMENT"})
 
 
-def indent_width(indent: str) -> int:
-    """Outline column of a bullet: mldoc counts a TAB like a space (level = 1 + characters)."""
-    return len(indent)
-
-
 def parse_property(line: str, index: int) -> Property | None:
     if "::" not in line:  # most lines; PROPERTY_RE needs it
         return None
@@ -190,7 +185,7 @@ def parse_page(text: str) -> Page:
                 lines.append(_strip_continuation(raw, indent))
             continue
         indent, head = bullet.groups()
-        width = len(indent)  # indent_width(indent), inlined: this loop runs for every bullet
+        width = len(indent)  # outline column: mldoc counts a TAB like a space
         while stack and stack[-1][0] >= width:  # close the bullets this one ends
             _width, depth, b_indent, b_line, b_lines, children = stack.pop()
             block = _freeze(depth, b_indent, b_lines, children, b_line)
