@@ -802,6 +802,9 @@ class Host(Protocol):
     def flush(self, *, force: bool = False) -> None: ...
     def fail(self, vault: str, path: Path, reason: str, report: RunReport) -> None: ...
     def find_readwise_note(self, vault: str, doc_id: str) -> str | None: ...
+    def readwise_hint(
+        self, vault_name: str, previous: SourceRecord | None
+    ) -> tuple[str, str, dict[str, str]] | None: ...
     def keep_documents(self, keep: bool) -> None: ...
     def sync_readwise_page(
         self,
@@ -1514,21 +1517,13 @@ class _Run:
         task = ConvertTask(number, path, used.sha256, used.kind, used.name)
         if used.kind != READWISE or key not in self.old_facts:
             return task
-        state = self.state
-        previous = state.get_source(self.m.vault_name, key)
-        if previous is None or previous.status == "failed" or not previous.doc_id:
+        previous = self.state.get_source(self.m.vault_name, key)
+        hint = self.host.readwise_hint(self.m.vault_name, previous)
+        if hint is None:
             return task
-        if not previous.note:
-            return task
-        try:
-            current = self.m.vault.read_text(previous.note)
-        except (SyncdError, OSError):
-            return task
-        if current is None:
-            return task
-        seen = state.seen_highlights(self.m.vault_name, previous.doc_id)
-        self.hints[number] = (current[0], seen)
-        return replace(task, doc_id=previous.doc_id, existing=current[0], seen=seen)
+        doc_id, text, seen = hint
+        self.hints[number] = (text, seen)
+        return replace(task, doc_id=doc_id, existing=text, seen=seen)
 
     def load(self, key: str, used: GraphPage) -> _Loaded | None:
         """Read and parse a page for pass 2, with its facts from the full parse; None when it

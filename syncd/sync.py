@@ -410,18 +410,29 @@ class SyncEngine:
                 )
             ok = previous is not None and previous.status != "failed"
             task = PageTask(index, str(path), previous.sha256 if ok and previous else None)
-            if ok and previous is not None and previous.doc_id and previous.note:
-                try:
-                    current = self._vaults[source.vault_name].read_text(previous.note)
-                except (SyncdError, OSError):
-                    current = None
-                if current is not None:
-                    seen = self.state.seen_highlights(source.vault_name, previous.doc_id)
-                    task = PageTask(
-                        index, task.path, task.previous_sha, previous.doc_id, current[0], seen
-                    )
-                    self._hints[index] = (current[0], seen)
+            hint = self.readwise_hint(source.vault_name, previous)
+            if hint is not None:
+                doc_id, text, seen = hint
+                task = PageTask(index, task.path, task.previous_sha, doc_id, text, seen)
+                self._hints[index] = (text, seen)
             yield params[id(source)], task
+
+    def readwise_hint(
+        self, vault_name: str, previous: SourceRecord | None
+    ) -> tuple[str, str, dict[str, str]] | None:
+        """(document id, note text, recorded highlights) for a helper to merge a page into,
+        when the page went into a readable note last run (``previous``); else None."""
+        if previous is None or previous.status == "failed":
+            return None
+        if not previous.doc_id or not previous.note:
+            return None
+        try:
+            current = self._vaults[vault_name].read_text(previous.note)
+        except (SyncdError, OSError):
+            return None
+        if current is None:
+            return None
+        return previous.doc_id, current[0], self.state.seen_highlights(vault_name, previous.doc_id)
 
     def _use_prepared(
         self,
