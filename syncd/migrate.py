@@ -1025,6 +1025,14 @@ class GraphMigration:
         return record.text if record is not None else None
 
 
+def _reusable_sha(cached: GraphPage | None, settings_changed: bool) -> str | None:
+    """The hash a page must still have for its pass-1 facts of last run to be kept as they
+    are (its note written, the conversion settings the same); None: scan it again."""
+    if cached is None or not cached.note or settings_changed:
+        return None
+    return cached.sha256
+
+
 class _Run:
     """One migration run: pass 1 (facts, note paths, assets, index), then pass 2."""
 
@@ -1201,13 +1209,9 @@ class _Run:
                     return  # gone since the listing: the next scan sees it removed
                 data, now = got
                 digest, size, mtime_ns = hashlib.sha256(data).hexdigest(), now.size, now.mtime_ns
-            if (
-                cached is not None
-                and cached.sha256 == digest
-                and cached.note
-                and not settings_changed
-            ):
-                # same bytes, new stat: nothing to convert
+            if cached is not None and _reusable_sha(cached, settings_changed) == digest:
+                # same bytes, new stat: nothing to convert (a helper told by the same rule
+                # sends no scan for such a page)
                 self.facts[key] = replace(cached, size=size, mtime_ns=mtime_ns)
                 self.m.stage_page(key, self.facts[key])
                 return
@@ -1232,10 +1236,7 @@ class _Run:
         def tasks() -> Iterator[tuple[None, ScanTask]]:
             for number, key in enumerate(keys):
                 found = self.found[key]
-                cached = self.old_facts.get(key)
-                same = cached.sha256 if cached is not None and cached.note else None
-                if settings_changed:
-                    same = None
+                same = _reusable_sha(self.old_facts.get(key), settings_changed)
                 yield None, migrate_helpers.ScanTask(number, found, same)
 
         return migrate_helpers.start(

@@ -1077,12 +1077,8 @@ def _stamp_unchanged(stamp: tuple[int, int, str] | None, st: os.stat_result) -> 
 
 def _unchanged(previous: SourceRecord | None, st: os.stat_result) -> bool:
     """The state says the page was synced as it is (same size and mtime, not failed)."""
-    return (
-        previous is not None
-        and previous.status != "failed"
-        and previous.size == st.st_size
-        and previous.mtime_ns == st.st_mtime_ns
-    )
+    stamp = None if previous is None else (previous.size, previous.mtime_ns, previous.status)
+    return _stamp_unchanged(stamp, st)
 
 
 def _skeleton(doc: Document, ctx: InlineContext) -> str:
