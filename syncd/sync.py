@@ -30,7 +30,7 @@ from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.graph_config import GraphConfig, load_graph_config
 from syncd.logseq.model import Page
 from syncd.logseq.parser import parse_page
-from syncd.merge import MergeResult, merge_document
+from syncd.merge import merge_document
 from syncd.migrate import Converter, GraphMigration, MigrationReport
 from syncd.names import sanitize_title, unique_name
 from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
@@ -507,24 +507,15 @@ class SyncEngine:
             except ConcurrentModification:
                 return None  # merged again from what is there now
             written = True
-        if written:
-            note_sha: str | None = prep.data_sha256
-        elif current is not None:
-            note_sha = sha256(current[0].encode("utf-8"))
-        else:
-            note_sha = None
-        keep = written or current is not None
-        self._queue(
-            _Pending(
-                vault_name,
-                key,
-                SourceRecord(prep.size, prep.mtime_ns, prep.sha256, prep.doc_id, "ok", None, note),
-                doc_id=prep.doc_id,
-                note=note,
-                note_sha=note_sha,
-                highlights=(prep.record or {}) if keep else {},  # (hinted: merged into a note)
-                packed=prep.packed if keep else b"",
-            )
+        self._queue_document(
+            vault_name,
+            key,
+            SourceRecord(prep.size, prep.mtime_ns, prep.sha256, prep.doc_id, "ok", None, note),
+            note,
+            prep.data_sha256 if written else None,
+            current,
+            prep.record or {},  # (hinted: merged into a note; else packed)
+            prep.packed,
         )
         return note
 
@@ -784,7 +775,15 @@ class SyncEngine:
             if not result.changed or (deleted and not result.added):
                 break
             try:
-                self._write(vault, note, result, current, report)
+                self._write_counted(
+                    vault,
+                    note,
+                    result.text,
+                    len(result.added),
+                    len(result.updated),
+                    current,
+                    report,
+                )
                 written = True
                 break
             except ConcurrentModification:
@@ -793,7 +792,13 @@ class SyncEngine:
                 log.info("%s changed while syncing; merging again", note)
                 current = vault.read_text(note)
         self._queue_document(
-            vault_name, key, fingerprint, str(doc.id), note, result, written, current
+            vault_name,
+            key,
+            replace(fingerprint, doc_id=str(doc.id), status="ok", error=None, note=note),
+            note,
+            sha256(result.text.encode("utf-8")) if written else None,
+            current,
+            result.record,
         )
         return note
 
@@ -801,44 +806,35 @@ class SyncEngine:
         self,
         vault_name: str,
         key: str,
-        fingerprint: SourceRecord,
-        doc_id: str,
+        done: SourceRecord,
         note: str,
-        result: MergeResult,
-        written: bool,
+        written_sha: str | None,
         current: tuple[str, FileStamp] | None,
+        highlights: Mapping[str, str],
+        packed: bytes = b"",
     ) -> None:
-        """Queue the state of a synced document page, committed once its note is durable."""
-        if written:
-            note_sha: str | None = sha256(result.text.encode("utf-8"))
+        """Queue the state of a synced document page (``done``: its source record, with the
+        document id), committed once its note is durable. ``written_sha``: the hash of the
+        note text written (None: nothing written, the note is ``current`` or absent); the
+        highlights (or their ``packed`` form) count only for a note that exists."""
+        if written_sha is not None:
+            note_sha: str | None = written_sha
         elif current is not None:
             note_sha = sha256(current[0].encode("utf-8"))
         else:
             note_sha = None
-        done = replace(fingerprint, doc_id=doc_id, status="ok", error=None, note=note)
-        highlights = dict(result.record) if (written or current is not None) else {}
+        keep = note_sha is not None
         self._queue(
             _Pending(
                 vault_name,
                 key,
                 done,
-                doc_id=doc_id,
+                doc_id=done.doc_id,
                 note=note,
                 note_sha=note_sha,
-                highlights=highlights,
+                highlights=dict(highlights) if keep else {},
+                packed=packed if keep else b"",
             )
-        )
-
-    def _write(
-        self,
-        vault: Vault,
-        note: str,
-        result: MergeResult,
-        current: tuple[str, FileStamp] | None,
-        report: RunReport,
-    ) -> None:
-        self._write_counted(
-            vault, note, result.text, len(result.added), len(result.updated), current, report
         )
 
     def _write_counted(
