@@ -31,17 +31,16 @@ from syncd.note import (
     text_sha,
 )
 from syncd.readwise import (
-    ANCHOR_PREFIX,
     ATTRIBUTE_RE,
     HEADER_RE,
     Document,
-    HighlightId,
     Item,
     Section,
     _split_location,
     anchor_for,
     document_identity,
     document_names,
+    highlight_ids,
     normalize_text,
 )
 from syncd.rewrite import InlineContext
@@ -430,15 +429,7 @@ def create_plain(
         body.extend(render_header(Section(header_block, ()), ctx))
         for index in range(first, end):
             url, label, item_text = spots[index]
-            alternate: HighlightId | None = None
-            if url is not None:
-                if url in repeated:
-                    hid = HighlightId(f"url:{url}|{item_text}")
-                    alternate = HighlightId(f"url:{url}")
-                else:
-                    hid = HighlightId(f"url:{url}")
-            else:
-                hid = HighlightId(f"text:{item_text}|{label}" if label else f"text:{item_text}")
+            hid, alternate = highlight_ids(url, label, item_text, repeated)
             if hid in seen or not item_text:
                 continue  # a re-synced duplicate or an empty highlight: no item
             seen.add(hid)
@@ -446,7 +437,7 @@ def create_plain(
             if "^" not in head and "`" not in head and "~" not in head and "[[" not in head:
                 # render_own's one-line rendering
                 stripped = head.rstrip()
-                anchor = ANCHOR_PREFIX + sha1(hid.encode("utf-8")).hexdigest()[:12]
+                anchor = anchor_for(hid)
                 body.append(f"\t- {stripped} ^{anchor}" if stripped else f"\t- ^{anchor}")
                 sha = sha1(cleans[index].encode("utf-8")).hexdigest()
                 for attr, at in attributes[index]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from typing import NewType
 
@@ -101,6 +101,20 @@ class Document:
             for item in section.items:
                 out.extend(item.walk())
         return out
+
+
+def highlight_ids(
+    url: str | None, label: str | None, text: str, repeated: Container[str]
+) -> tuple[HighlightId, HighlightId | None]:
+    """(id, alternate id) of a highlight that is not a heading (design.md): its location
+    URL; where that URL repeats on the page with other text, the URL and its text, the URL
+    alone being the alternate (how it was known before the repeat); without a URL, its
+    text and location label."""
+    if url is None:
+        return HighlightId(f"text:{text}|{label}" if label else f"text:{text}"), None
+    if url in repeated:
+        return HighlightId(f"url:{url}|{text}"), HighlightId(f"url:{url}")
+    return HighlightId(f"url:{url}"), None
 
 
 def anchor_for(highlight_id: str) -> str:
@@ -301,17 +315,10 @@ def document_from_page(page: Page, page_name: str) -> Document:
                 (found if is_attribute(child) else kids).append(child)
             attributes = tuple(found)
         is_heading = url is None and label is None and bool(kids)
-        alternate: HighlightId | None = None
-        if url is not None:
-            if url in repeated:
-                hid = HighlightId(f"url:{url}|{text}")
-                alternate = HighlightId(f"url:{url}")
-            else:
-                hid = HighlightId(f"url:{url}")
-        elif is_heading:
-            hid = HighlightId(f"heading:{text}")
+        if is_heading:
+            hid, alternate = HighlightId(f"heading:{text}"), None
         else:
-            hid = HighlightId(f"text:{text}|{label}" if label else f"text:{text}")
+            hid, alternate = highlight_ids(url, label, text, repeated)
         children = tuple(i for i in map(make_item, kids) if i is not None) if kids else ()
         if hid in seen or (not text and not children):
             # a re-synced duplicate (or an empty bullet): keep the first occurrence only,
