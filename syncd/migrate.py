@@ -248,8 +248,9 @@ def note_name(note: str) -> str:
     return note.rpartition("/")[2]
 
 
-def note_stem(note: str) -> str:
-    """``PurePosixPath(note).stem``, as ``note_name``."""
+def note_path_stem(note: str) -> str:
+    """``PurePosixPath(note).stem`` of a note path, as ``note_name`` (not ``sync.note_stem``,
+    which makes a file stem from a title)."""
     name = note_name(note)
     dot = name.rfind(".")
     return name[:dot] if 0 < dot < len(name) - 1 else name
@@ -407,7 +408,7 @@ def journal_note_path(day: date, layout: VaultLayout) -> str:
 
 def link_target(note: str, leaf_counts: Mapping[str, int]) -> str:
     """The bare note name when no other note of the graph has it, else the path without .md."""
-    stem = note_stem(note)
+    stem = note_path_stem(note)
     if leaf_counts.get(fold_name(stem), 0) <= 1:
         return stem
     return note[: -len(".md")] if note.endswith(".md") else note
@@ -430,7 +431,7 @@ def build_index(
     Block ids of Readwise pages link to the whole note (``page_uuids``): a Readwise note
     anchors its highlights with syncd's own ``^rw-`` ids, so ``#^uuid`` would not resolve."""
     notes = sorted((key, page) for key, page in pages.items() if page.note)
-    leaves = Counter(fold_name(note_stem(page.note)) for _, page in notes)
+    leaves = Counter(fold_name(note_path_stem(page.note)) for _, page in notes)
     names: dict[str, str] = {}
     aliases: dict[str, str] = {}
     blocks: dict[str, str] = {}
@@ -1877,7 +1878,7 @@ def with_note(page: GraphPage, note: str) -> GraphPage:
 def _split_note(note: str) -> tuple[str, str]:
     """(folder, stem): ``PurePosixPath(note)``'s parent ("" for none) and stem."""
     if _plain(note):
-        return note.rpartition("/")[0], note_stem(note)
+        return note.rpartition("/")[0], note_path_stem(note)
     path = PurePosixPath(note)
     folder = str(path.parent)
     return ("" if folder == "." else folder), path.stem

@@ -152,19 +152,12 @@ _TRIGGERS: dict[InlineRule, str] = {
 }
 
 
-_TRIGGERS_OF: dict[tuple[InlineRule, ...], tuple[str, ...] | None] = {}
-
-
 def _triggers(rules: Sequence[InlineRule]) -> tuple[str, ...] | None:
     """The triggers of ``rules``; None when one of them has none (it must always run)."""
-    key = tuple(rules)
-    if key not in _TRIGGERS_OF:
-        if len(_TRIGGERS_OF) > 64:  # rule sets are few; never let it grow without bound
-            _TRIGGERS_OF.clear()
-        _TRIGGERS_OF[key] = _find_triggers(key)
-    return _TRIGGERS_OF[key]
+    return _find_triggers(tuple(rules))
 
 
+@functools.lru_cache(maxsize=64)  # rule sets are few
 def _find_triggers(rules: tuple[InlineRule, ...]) -> tuple[str, ...] | None:
     found: list[str] = []
     for rule in rules:
