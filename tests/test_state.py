@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import signal
 import sqlite3
@@ -8,10 +9,13 @@ import stat
 import subprocess
 import sys
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from syncd import state as state_module
 from syncd.errors import SyncdError
@@ -23,7 +27,9 @@ from syncd.state import (
     NoteBase,
     SourceRecord,
     StateStore,
+    pack_highlights,
     text_sha256,
+    unpack_highlights,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -566,3 +572,25 @@ def test_unreadable_packed_highlights_are_an_error_naming_the_document(
     conn.close()
     with pytest.raises(SyncdError, match="highlights of doc are unreadable"):
         store.seen_highlights(V, "doc")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.text(max_size=80), st.text(max_size=45), max_size=300))
+def test_packed_highlights_are_zlib_json_in_their_order(mapping: dict[str, str]) -> None:
+    packed = pack_highlights(mapping)
+    # what every earlier release wrote and reads: plain zlib.decompress of the JSON
+    assert json.loads(zlib.decompress(packed)) == mapping
+    assert list(unpack_highlights(packed)) == list(mapping)
+    assert unpack_highlights(packed) == mapping
+
+
+def test_highlights_packed_by_zlib_defaults_still_read(store: StateStore, db_path: Path) -> None:
+    # a store written before pack_highlights used a small window
+    mapping = {"https://read.readwise.io/read/01h1": "a" * 40, "kindle:12": "b" * 40}
+    old = zlib.compress(json.dumps(mapping, separators=(",", ":")).encode(), 1)
+    store.add_highlights(V, "doc", {"x": "1"})
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE highlight_sets SET data = ?", (old,))
+    conn.commit()
+    conn.close()
+    assert store.seen_highlights(V, "doc") == mapping
