@@ -127,8 +127,10 @@ def merge_document(
     updated: list[str] = []
 
     # rule 5: replace text Readwise changed, where the user left syncd's text alone
+    shas: dict[int, str] = {}  # id(item) -> its text hash (render_own's: the same at any depth)
     for item in doc.items():
         _, item_sha = render_own(item, 0, ctx)
+        shas[id(item)] = item_sha
         known = plan.known_as(item, item_sha)
         if known is None:
             continue
@@ -162,7 +164,7 @@ def merge_document(
         base = 1 if section.header is not None else 0
         section_lines: list[str] = []
         for item in section.items:
-            _emit_new(item, base, plan, ctx, record, added, section_lines)
+            _emit_new(item, base, plan, ctx, record, added, section_lines, shas)
         if section_lines:
             if section.header is not None:
                 new_lines.extend(render_header(section, ctx))
@@ -193,23 +195,31 @@ def _emit_new(
     record: dict[str, str],
     added: list[str],
     out: list[str],
+    shas: Mapping[int, str] | None = None,
 ) -> None:
-    """Append the lines of ``item`` and its new descendants that the note lacks to ``out``."""
-    own, sha = render_own(item, depth, ctx)
+    """Append the lines of ``item`` and its new descendants that the note lacks to ``out``.
+    ``shas``: the text hashes of the document's items by ``id(item)``, when known (most of a
+    grown page's highlights are in the note already: they need no rendering here)."""
+    sha = shas.get(id(item)) if shas is not None else None
+    own: list[str] | None = None
+    if sha is None:
+        own, sha = render_own(item, depth, ctx)
     # (a new note's plan knows nothing: no call to ask it, on every highlight)
     if (not plan.empty and plan.known_as(item, sha) is not None) or item.id in record:
         # known (or a heading repeated on the page, already emitted by this merge): new
         # highlights nested under it go where it would have put them
         for child in item.children:
-            _emit_new(child, depth, plan, ctx, record, added, out)
+            _emit_new(child, depth, plan, ctx, record, added, out, shas)
         return
+    if own is None:
+        own = render_own(item, depth, ctx)[0]
     out.extend(own)
     if item.attributes:
         out.extend(render_attributes(item, depth, ctx))
     record[item.id] = sha
     added.append(item.id)
     for child in item.children:
-        _emit_new(child, depth + 1, plan, ctx, record, added, out)
+        _emit_new(child, depth + 1, plan, ctx, record, added, out, shas)
 
 
 def _create(doc: Document, ctx: InlineContext) -> MergeResult:
