@@ -43,6 +43,7 @@ from syncd.readwise import (
 from syncd.rewrite import InlineContext
 from syncd.state import pack_highlights
 from syncd.textio import decode_page
+from syncd.vault import end_removals
 
 if TYPE_CHECKING:  # imported when helpers start (most runs start none)
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -335,7 +336,9 @@ class HelperPool(Generic[P, T, R]):
         from concurrent.futures import ProcessPoolExecutor
 
         # fork: the helpers start at once with everything imported. Only when this process
-        # runs no other thread (syncd once); the daemon has threads and never comes here.
+        # runs no other thread (syncd once; a bulk run's file removals are waited for and
+        # their thread ended); the daemon has threads and never comes here.
+        end_removals()
         if threading.active_count() != 1 or "fork" not in multiprocessing.get_all_start_methods():
             raise RuntimeError("helpers need fork in a single-threaded process")
         self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(

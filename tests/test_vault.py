@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -464,6 +465,68 @@ def test_durable_false_then_syncfs(
     assert sorted(p.name for p in (root / "F").iterdir()) == ["n0.md", "n1.md", "n2.md"]
     vault.write_atomic("F/n9.md", "9\n", expected=None)
     assert len(calls) >= 2  # the file and its folder
+
+
+def test_a_bulk_replace_frees_the_old_file_off_the_writing_thread(
+    vault: Vault, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """durable=False: the replaced note's old file gets a temp name first (a hard link), so
+    the rename frees nothing; a background thread removes that name, at the latest when the
+    batch ends. The note is replaced as ever, and no temp file is left."""
+    links: list[str] = []
+    real_link = os.link
+
+    def spy(src: str, dst: str, **kwargs: object) -> None:
+        links.append(dst)
+        real_link(src, dst, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "link", spy)
+    stamps = [vault.write_atomic(f"F/n{i}.md", f"{i}\n", expected=None) for i in range(4)]
+    assert links == []  # creating a note links nothing aside
+    for i, stamp in enumerate(stamps):
+        stamps[i] = vault.write_atomic(f"F/n{i}.md", f"{i} again\n", expected=stamp, durable=False)
+    assert len(links) == 4 and all(is_temp_file(name) for name in links)
+    vault.end_batch()
+    assert temp_files(root) == []
+    assert [(root / "F" / f"n{i}.md").read_text() for i in range(4)] == [
+        f"{i} again\n" for i in range(4)
+    ]
+    # a durable write (the daemon's) replaces with the rename alone
+    vault.write_atomic("F/n0.md", "durable\n", expected=stamps[0])
+    assert len(links) == 4 and (root / "F" / "n0.md").read_text() == "durable\n"
+
+
+def test_removals_end_their_thread_before_helpers_fork(vault: Vault, root: Path) -> None:
+    """syncd.prepare forks helpers only from a process with no other thread: a bulk run's
+    removals are waited for and their thread ended first (end_removals)."""
+    stamp = vault.write_atomic("n.md", "one\n", expected=None)
+    vault.write_atomic("n.md", "two\n", expected=stamp, durable=False)
+    syncd.vault.end_removals()
+    assert not [t for t in threading.enumerate() if t.name.startswith("syncd-remove")]
+    assert temp_files(root) == [] and (root / "n.md").read_text() == "two\n"
+
+
+def test_a_bulk_replace_without_hard_links_is_a_plain_replace(
+    vault: Vault, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stamp = vault.write_atomic("n.md", "one\n", expected=None)
+
+    def refuse(src: str, dst: str, **kwargs: object) -> None:
+        raise PermissionError(errno.EPERM, "hard links not supported")
+
+    monkeypatch.setattr(os, "link", refuse)
+    vault.write_atomic("n.md", "two\n", expected=stamp, durable=False)
+    vault.end_batch()
+    assert (root / "n.md").read_text() == "two\n" and temp_files(root) == []
+
+
+def test_a_bulk_replace_of_a_changed_note_links_nothing_aside(vault: Vault, root: Path) -> None:
+    stamp = vault.write_atomic("n.md", "one\n", expected=None)
+    (root / "n.md").write_text("the user's\n")
+    with pytest.raises(ConcurrentModification):
+        vault.write_atomic("n.md", "two\n", expected=stamp, durable=False)
+    vault.end_batch()
+    assert (root / "n.md").read_text() == "the user's\n" and temp_files(root) == []
 
 
 def test_temp_file_is_beside_the_note_and_ignored(
