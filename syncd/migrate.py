@@ -92,7 +92,7 @@ if TYPE_CHECKING:
     from syncd.config import SourceConfig
     from syncd.migrate_helpers import Converted, ConvertTask, Scanned, ScanTask
     from syncd.prepare import HelperPool, Prepared
-    from syncd.sync import RunReport
+    from syncd.sync import ReadwiseHint, RunReport
 
 log = logging.getLogger(__name__)
 
@@ -805,7 +805,7 @@ class Host(Protocol):
     def find_readwise_note(self, vault: str, doc_id: str) -> str | None: ...
     def readwise_hint(
         self, vault_name: str, previous: SourceRecord | None
-    ) -> tuple[str, str, dict[str, str]] | None: ...
+    ) -> ReadwiseHint | None: ...
     def keep_documents(self, keep: bool) -> None: ...
     def sync_readwise_page(
         self,
@@ -822,7 +822,7 @@ class Host(Protocol):
         migration: GraphMigration,
         path: Path,
         prep: Prepared,
-        hint: tuple[str, Mapping[str, str]] | None,
+        hint: ReadwiseHint | None,
         taken: Callable[[str], bool],
         report: RunReport,
     ) -> str | None: ...
@@ -1486,7 +1486,7 @@ class _Run:
         self.handed_out: dict[str, int] = {}
         # task number -> the note text and recorded highlights a Readwise page was handed
         # out with (what its result must still find: SyncEngine.sync_prepared_readwise_page)
-        self.hints: dict[int, tuple[str, dict[str, str]]] = {}
+        self.hints: dict[int, ReadwiseHint] = {}
         self.used_prepared = False
         if self.host.helpers <= 0 or self.host.dry_run or len(keys) < HELPERS_MIN_PAGES:
             return None
@@ -1523,9 +1523,8 @@ class _Run:
         hint = self.host.readwise_hint(self.m.vault_name, previous)
         if hint is None:
             return task
-        doc_id, text, seen = hint
-        self.hints[number] = (text, seen)
-        return replace(task, doc_id=doc_id, existing=text, seen=seen)
+        self.hints[number] = hint
+        return replace(task, doc_id=hint.doc_id, existing=hint.text, seen=hint.seen)
 
     def load(self, key: str, used: GraphPage) -> _Loaded | None:
         """Read and parse a page for pass 2, with its facts from the full parse; None when it

@@ -83,6 +83,18 @@ class RunReport:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadwiseHint:
+    """What a page that went into a note last run is handed to a helper with: its document,
+    that note (vault path, text and stamp as read then) and the highlights recorded for it."""
+
+    doc_id: str
+    note: str
+    text: str
+    stamp: FileStamp
+    seen: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class _Pending:
     """State to commit once the notes written since the last commit are durable."""
 
@@ -210,7 +222,7 @@ class SyncEngine:
         # kept up to date by _commit (documents change only through it)
         self._known_documents: dict[str, dict[str, DocumentRecord]] | None = None
         # work index -> (note text, recorded highlights) handed to a helper with that page
-        self._hints: dict[int, tuple[str, dict[str, str]]] = {}
+        self._hints: dict[int, ReadwiseHint] = {}
         # (into, note_folder) -> the vault folder of such notes, POSIX ("" for the root)
         self._note_folders: dict[tuple[str, str], str] = {}
 
@@ -412,16 +424,15 @@ class SyncEngine:
             task = PageTask(index, str(path), previous.sha256 if ok and previous else None)
             hint = self.readwise_hint(source.vault_name, previous)
             if hint is not None:
-                doc_id, text, seen = hint
-                task = PageTask(index, task.path, task.previous_sha, doc_id, text, seen)
-                self._hints[index] = (text, seen)
+                task = PageTask(
+                    index, task.path, task.previous_sha, hint.doc_id, hint.text, hint.seen
+                )
+                self._hints[index] = hint
             yield params[id(source)], task
 
-    def readwise_hint(
-        self, vault_name: str, previous: SourceRecord | None
-    ) -> tuple[str, str, dict[str, str]] | None:
-        """(document id, note text, recorded highlights) for a helper to merge a page into,
-        when the page went into a readable note last run (``previous``); else None."""
+    def readwise_hint(self, vault_name: str, previous: SourceRecord | None) -> ReadwiseHint | None:
+        """What a helper merges a page into, when the page went into a readable note last run
+        (``previous``); else None."""
         if previous is None or previous.status == "failed":
             return None
         if not previous.doc_id or not previous.note:
@@ -432,7 +443,9 @@ class SyncEngine:
             return None
         if current is None:
             return None
-        return previous.doc_id, current[0], self.state.seen_highlights(vault_name, previous.doc_id)
+        text, stamp = current
+        seen = self.state.seen_highlights(vault_name, previous.doc_id)
+        return ReadwiseHint(previous.doc_id, previous.note, text, stamp, seen)
 
     def _use_prepared(
         self,
@@ -471,7 +484,7 @@ class SyncEngine:
         source: _Source,
         key: str,
         prep: Prepared,
-        hint: tuple[str, Mapping[str, str]] | None,
+        hint: ReadwiseHint | None,
         report: RunReport,
         taken: Callable[[str], bool] | None = None,
     ) -> str | None:
@@ -489,14 +502,24 @@ class SyncEngine:
         record = self._get_document(vault_name, prep.doc_id)
         known_note = record.note if record is not None else None
         seen = dict(self.state.seen_highlights(vault_name, prep.doc_id)) if record else {}
-        note, current = self._locate_by(
-            source, vault, prep.doc_id, prep.title, prep.folder, known_note, taken, prep.stem
-        )
+        merged = hint if hint is not None and prep.hinted else None
+        current: tuple[str, FileStamp] | None
+        if merged is not None and merged.note == known_note and prep.changed:
+            # the note as the helper merged into it, not read again: the write below is a
+            # compare-and-swap on its stamp, so a note changed since fails it (then the page
+            # is done here, from what the note holds now)
+            note, current = merged.note, (merged.text, merged.stamp)
+        else:
+            note, current = self._locate_by(
+                source, vault, prep.doc_id, prep.title, prep.folder, known_note, taken, prep.stem
+            )
         if current is None and known_note is not None:
             return None  # the user deleted the note: only new highlights come back
         existing = current[0] if current is not None else None
-        merged_into, merged_seen = hint if hint is not None and prep.hinted else (None, None)
-        if existing != merged_into or (existing is not None and seen != merged_seen):
+        merged_into = merged.text if merged is not None else None
+        if existing != merged_into or (
+            merged is not None and existing is not None and seen != merged.seen
+        ):
             return None  # merged into another text than the note holds now
         written = False
         if prep.changed:
@@ -663,7 +686,7 @@ class SyncEngine:
         migration: GraphMigration,
         path: Path,
         prep: Prepared,
-        hint: tuple[str, Mapping[str, str]] | None,
+        hint: ReadwiseHint | None,
         taken: Callable[[str], bool],
         report: RunReport,
     ) -> str | None:

@@ -17,7 +17,15 @@ import pytest
 from syncd import prepare
 from syncd.config import config_for_paths
 from syncd.merge import MergeResult
-from syncd.prepare import Helpers, PageTask, Prepared, SourceParams, helper_count, prepare_page
+from syncd.prepare import (
+    Helpers,
+    PageTask,
+    Prepared,
+    SourceParams,
+    helper_count,
+    prepare_page,
+    sendable,
+)
 from syncd.rewrite import InlineContext
 from syncd.state import StateStore
 from syncd.sync import RunReport, SyncEngine
@@ -248,6 +256,42 @@ def test_a_result_merged_into_another_text_is_not_used(tmp_path: Path) -> None:
         assert (vault / "Readwise" / "Books" / "Generated 0.md").read_text() == before
         failed = Prepared(1, "error")
         assert not engine._use_prepared(source, key, previous, failed, RunReport())
+
+
+def test_a_note_edited_after_its_page_was_handed_out_keeps_the_edit(tmp_path: Path) -> None:
+    """The engine does not read a hinted note again before writing the helper's merge into
+    it: the write's compare-and-swap on the stamp read at hand-out catches the user's edit
+    made in between, nothing is written, and the page is merged into the edited note."""
+    graph = make_graph(tmp_path / "graph", extra=1)
+    vault = tmp_path / "vault"
+    (vault / ".obsidian").mkdir(parents=True)
+    config = config_for_paths(graph, vault, state_dir=tmp_path / "state")
+    note = vault / "Readwise" / "Books" / "Generated 0.md"
+    with StateStore.open_memory() as state:
+        engine = SyncEngine(config, state)
+        engine.scan()
+        source = engine._sources[0]
+        page = graph / "pages" / "Generated 0 (highlights).md"
+        page.write_text(
+            page.read_text()
+            + "- New highlights added [[Nov 1st, 2026]] at 9:15 AM\n"
+            + "\t- Added later. ([View Highlight](https://r.example/0/new))\n"
+        )
+        key = source.key(page)
+        previous = state.get_source(source.vault_name, key)
+        hint = engine.readwise_hint(source.vault_name, previous)
+        assert hint is not None and hint.note == "Readwise/Books/Generated 0.md"
+        params = SourceParams("triple-lowbar", InlineContext(), 1 << 20, True)
+        task = PageTask(0, str(page), None, hint.doc_id, hint.text, hint.seen)
+        prep = sendable(prepare_page(params, task))
+        assert prep.hinted and prep.changed and b"Added later" in prep.data
+
+        note.write_text(note.read_text() + "\nmy own line\n")  # the user, meanwhile
+        assert engine._finish_readwise(source, key, prep, hint, RunReport()) is None
+        assert "my own line" in note.read_text() and "Added later" not in note.read_text()
+
+        engine.scan()
+        assert "my own line" in note.read_text() and "Added later" in note.read_text()
 
 
 @pytest.mark.parametrize(
