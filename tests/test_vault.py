@@ -506,6 +506,18 @@ def test_removals_end_their_thread_before_helpers_fork(vault: Vault, root: Path)
     assert temp_files(root) == [] and (root / "n.md").read_text() == "two\n"
 
 
+def test_an_old_file_name_left_by_a_crash_is_swept_and_the_note_stays(
+    vault: Vault, root: Path
+) -> None:
+    """A kill between the link aside and its removal leaves a temp-named hard link: the next
+    run's sweep removes that name only."""
+    vault.write_atomic("n.md", "the note\n", expected=None)
+    os.link(root / "n.md", root / ".syncd.n.md.4242-7.tmp")
+    assert vault.sweep_temp_files() == 1
+    assert temp_files(root) == [] and (root / "n.md").read_text() == "the note\n"
+    assert (root / "n.md").stat().st_nlink == 1
+
+
 def test_a_bulk_replace_without_hard_links_is_a_plain_replace(
     vault: Vault, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
