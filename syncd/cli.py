@@ -25,7 +25,7 @@ from syncd.config import (
     load_config,
 )
 from syncd.errors import ConfigError, SyncdError
-from syncd.prepare import helper_count
+from syncd.helper_pool import helper_count
 from syncd.state import StateStore
 from syncd.sync import RunReport, SyncEngine
 from syncd.vault import prepare_vaults

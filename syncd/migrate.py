@@ -90,8 +90,9 @@ from syncd.vault import TEMP_PREFIX, TEMP_SUFFIX, FileStamp, Vault, fold_name, i
 
 if TYPE_CHECKING:
     from syncd.config import SourceConfig
+    from syncd.helper_pool import HelperPool
     from syncd.migrate_helpers import Converted, ConvertTask, Scanned, ScanTask
-    from syncd.prepare import HelperPool, Prepared
+    from syncd.prepare import Prepared
     from syncd.sync import ReadwiseHint, RunReport
 
 log = logging.getLogger(__name__)
@@ -780,7 +781,7 @@ class Host(Protocol):
     bulk: bool
     clock: Callable[[], datetime]
 
-    helpers: int  # helper processes a bulk run may start (syncd.prepare); 0: none
+    helpers: int  # helper processes a bulk run may start (syncd.helper_pool); 0: none
 
     @property
     def state(self) -> StateStore: ...

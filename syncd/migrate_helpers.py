@@ -2,7 +2,7 @@
 
 ``syncd.migrate`` reads every changed page twice: pass 1 for its index facts, pass 2 to convert
 it with the index of the whole graph. Both are pure work on one page at a time, so when a run
-has many pages, helper processes (``syncd.prepare.HelperPool``) do it ahead of the main
+has many pages, helper processes (``syncd.helper_pool.HelperPool``) do it ahead of the main
 process, in the order it takes the pages:
 
 - pass 1: read the page, hash it, ``scan_page`` (the page's facts, no state, no vault);
@@ -28,6 +28,7 @@ from typing import Literal, TypeVar
 
 from syncd.convert.context import ConvertOptions, GraphIndex
 from syncd.convert.report import Unsupported
+from syncd.helper_pool import HelperPool
 from syncd.logseq.filenames import page_name_from_file
 from syncd.migrate import (
     READWISE,
@@ -38,7 +39,7 @@ from syncd.migrate import (
     render_page,
     scan_page,
 )
-from syncd.prepare import HelperPool, Prepared, prepare_document, prepare_plain, sendable
+from syncd.prepare import Prepared, prepare_document, prepare_plain, sendable
 from syncd.readwise import document_from_page
 from syncd.rewrite import InlineContext
 from syncd.textio import decode_page
@@ -48,7 +49,8 @@ R = TypeVar("R", "Scanned", "Converted")
 
 # Pages per exchange with a helper: each costs the main process, which must keep up with
 # both helpers, a future, pickling and a hand-over between threads (~0.3 ms); a scan's
-# helpers get as many (syncd.prepare.ScanHelpers: CHUNK bundles of BUNDLE pages).
+# helpers get as many (syncd.prepare.ScanHelpers: syncd.helper_pool.CHUNK bundles of
+# syncd.prepare.BUNDLE pages).
 CHUNK = 32
 
 # What the helpers inherited from the main process when they were forked (set by ``start``'s

@@ -9,27 +9,23 @@ state records, no earlier page of the run holding the same document, no failure.
 differs it does the page itself, exactly as without helpers. Helpers never write anything:
 not a note, not the state.
 
-Results are small (the note text as bytes and a few names); at most ``WINDOW`` tasks of
-``CHUNK`` pages (a scan's ``ScanHelpers``: of ``CHUNK`` bundles of ``BUNDLE`` pages; a graph
-migration's: of ``syncd.migrate_helpers.CHUNK`` pages) are in flight, so memory stays bounded
-however large the graph is.
+The helpers are a ``syncd.helper_pool.HelperPool`` (forked, at most ``WINDOW`` tasks in
+flight, dying with their parent). Results are small (the note text as bytes and a few
+names), and a scan's tasks are ``CHUNK`` bundles of ``BUNDLE`` pages (``ScanHelpers``; a
+graph migration's: ``syncd.migrate_helpers.CHUNK`` pages), so memory stays bounded however
+large the graph is.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
-import logging
-import os
-import signal
-import threading
-from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
+from typing import Literal
 
+from syncd.helper_pool import HelperPool
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.parser import parse_page
 from syncd.merge import MergeResult, create_plain, merge_document
@@ -43,16 +39,8 @@ from syncd.readwise import (
 from syncd.rewrite import InlineContext
 from syncd.state import pack_highlights
 from syncd.textio import decode_page
-from syncd.vault import end_removals
-
-if TYPE_CHECKING:  # imported when helpers start (most runs start none)
-    from concurrent.futures import Future, ProcessPoolExecutor
-
-log = logging.getLogger(__name__)
 
 MIN_PAGES = 64  # fewer pages to read than this: not worth starting helpers
-CHUNK = 8  # pages per helper task
-WINDOW = 6  # tasks in flight
 
 Kind = Literal["gone", "same", "other", "readwise", "error"]
 
@@ -257,177 +245,8 @@ def prepare_document(
     )
 
 
-def helper_count(env: Mapping[str, str] | None = None) -> int:
-    """How many helpers ``syncd once`` starts: none on one CPU, else one per CPU, at most two
-    (the main process writes and records; more helpers would only wait for it).
-    ``SYNCD_HELPERS=N`` in the environment sets it (0: none), for benchmarks and tests."""
-    value = (os.environ if env is None else env).get("SYNCD_HELPERS", "").strip()
-    if value.isdigit():
-        return min(int(value), 8)
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return min(2, cpus) if cpus > 1 else 0
-
-
-def _helper_init(parent: int, setup: Callable[[], None] | None = None) -> None:
-    # Ctrl-C goes to the whole process group: the main process handles it, helpers just end
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A helper must never outlive syncd: a SIGKILLed parent would leave it waiting forever,
-    # holding the instance lock it inherited, so the next run could not start.
-    _die_with_parent()
-    if os.getppid() != parent:  # the parent died before the line above took effect
-        os._exit(1)
-    if setup is not None:
-        setup()
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (prctl PR_SET_PDEATHSIG)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux: the helpers end when their pipe closes
-        pass
-
-
-class _Indexed(Protocol):
-    """A helper's result: which work item it is for."""
-
-    @property
-    def index(self) -> int: ...
-
-
-P = TypeVar("P")  # what a chunk of tasks shares (sent once per chunk)
-T = TypeVar("T")  # one task
-R = TypeVar("R", bound=_Indexed)  # one result
-
-
-class HelperPool(Generic[P, T, R]):
-    """A pool of helper processes running ``work(params, tasks)`` on chunks of ``tasks`` (in
-    index order), read out in order.
-
-    ``take(index)`` returns the result for work item ``index`` if it was prepared, else None;
-    results for smaller indexes nobody asked for are dropped. Any failure of the pool itself
-    (a helper killed, say) turns the helpers off: ``take`` then returns None and the engine
-    works alone. A ``ProcessPoolExecutor`` because it notices a dead helper (a
-    ``multiprocessing.Pool`` waits forever for the task that died with it).
-
-    The helpers are forked when the pool starts, so they inherit what the engine knows then
-    (a graph migration's index, say) without copying it through a pipe; ``setup`` runs in
-    each helper right after it starts (to put such inherited state where ``work`` finds it).
-    ``chunk``: tasks per exchange with a helper (each costs this process a future, pickling
-    and a hand-over between threads).
-    """
-
-    def __init__(
-        self,
-        count: int,
-        tasks: Iterator[tuple[P, T]],
-        work: Callable[[P, list[T]], list[R]],
-        setup: Callable[[], None] | None = None,
-        chunk: int = CHUNK,
-    ) -> None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # fork: the helpers start at once with everything imported. Only when this process
-        # runs no other thread (syncd once; a bulk run's file removals are waited for and
-        # their thread ended); the daemon has threads and never comes here.
-        end_removals()
-        if threading.active_count() != 1 or "fork" not in multiprocessing.get_all_start_methods():
-            raise RuntimeError("helpers need fork in a single-threaded process")
-        self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
-            count,
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=_helper_init,
-            initargs=(os.getpid(), setup),  # forked, not pickled: setup may be a closure
-        )
-        self._work = work
-        self._chunk_size = chunk
-        self._tasks = tasks
-        self._next: tuple[P, T] | None = None
-        self._inflight: deque[Future[list[R]]] = deque()
-        self._ready: deque[R] = deque()
-        self.handed_out = 0  # results received
-        self.used = 0  # results the engine used (it counts them)
-        self._submit()
-
-    def _chunk(self) -> tuple[P, list[T]] | None:
-        """The next tasks of one ``params``, at most ``chunk`` of them."""
-        first = self._next if self._next is not None else next(self._tasks, None)
-        self._next = None
-        if first is None:
-            return None
-        params, task = first
-        chunk = [task]
-        while len(chunk) < self._chunk_size:
-            item = next(self._tasks, None)
-            if item is None:
-                break
-            if item[0] is not params:
-                self._next = item
-                break
-            chunk.append(item[1])
-        return params, chunk
-
-    def _submit(self) -> None:
-        while self._pool is not None and len(self._inflight) < WINDOW:
-            chunk = self._chunk()
-            if chunk is None:
-                return
-            try:
-                self._inflight.append(self._pool.submit(self._work, *chunk))
-            except Exception:  # a broken pool refuses new work
-                log.warning("helper processes failed; going on without them", exc_info=True)
-                self.close()
-                return
-
-    def take(self, index: int) -> R | None:
-        while True:
-            while self._ready and self._ready[0].index < index:
-                self._ready.popleft()
-            if self._ready:
-                head = self._ready[0]
-                if head.index != index:
-                    return None  # this page was not handed out (it looked unchanged)
-                self._ready.popleft()
-                return head
-            if not self._inflight:
-                return None
-            pending = self._inflight.popleft()
-            try:
-                results = pending.result()
-                self.handed_out += len(results)
-                self._ready.extend(results)
-            except Exception:
-                log.warning("helper processes failed; going on without them", exc_info=True)
-                self.close()
-                return None
-            self._submit()
-
-    def close(self) -> None:
-        """Stop the helpers: queued tasks are dropped, a running chunk (a few pages) ends."""
-        if self._pool is not None:
-            with contextlib.suppress(Exception):
-                self._pool.shutdown(wait=True, cancel_futures=True)
-        self._pool = None
-        self._inflight.clear()
-        self._ready.clear()
-
-
-class Helpers(HelperPool[SourceParams, PageTask, Prepared]):
-    """The helpers of a scan of Readwise pages: ``prepare_pages`` on each chunk."""
-
-    def __init__(self, count: int, tasks: Iterator[tuple[SourceParams, PageTask]]) -> None:
-        super().__init__(count, tasks, prepare_pages)
-
-
-BUNDLE = 4  # pages per task of ScanHelpers: a helper gets CHUNK bundles (32 pages) at once
+# pages per task of ScanHelpers: a helper gets syncd.helper_pool.CHUNK bundles (32 pages) at once
+BUNDLE = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,15 +265,17 @@ def prepare_bundles(
 
 
 class ScanHelpers:
-    """``Helpers`` for a scan, with ``BUNDLE`` pages in each task: ``take(index)`` per page,
-    ``close``, ``handed_out`` and ``used`` as there.
+    """The helpers of a scan of Readwise pages: a ``HelperPool`` running ``prepare_pages`` on
+    ``BUNDLE`` pages in each task; ``take(index)`` per page, ``close``, ``handed_out`` and
+    ``used`` as there.
 
     Every exchange with a helper costs the main process a future, pickling and two threads
     handing it over (a fraction of a millisecond, in the process that must keep up with
     both helpers); bundles make each exchange carry ``CHUNK * BUNDLE`` pages instead of
-    ``CHUNK``. ``groups`` gives, for each task ``tasks`` yields (same order), its work index
-    and a key of its source (tasks of one source share their ``SourceParams``): a bundle
-    holds consecutive tasks of one source, so the bundle of every page is known up front.
+    ``CHUNK`` (``syncd.helper_pool.CHUNK``: the pool's tasks per exchange). ``groups``
+    gives, for each task ``tasks`` yields (same order), its work index and a key of its
+    source (tasks of one source share their ``SourceParams``): a bundle holds consecutive
+    tasks of one source, so the bundle of every page is known up front.
     """
 
     def __init__(

@@ -738,7 +738,7 @@ _REMOVERS: weakref.WeakSet[_Remover] = weakref.WeakSet()  # those with a thread 
 
 def end_removals() -> None:
     """Wait for every vault's removals and end their threads. syncd's helper processes are
-    forked only from a process with no other thread (syncd.prepare.HelperPool)."""
+    forked only from a process with no other thread (syncd.helper_pool.HelperPool)."""
     for remover in list(_REMOVERS):
         remover.wait()
 

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd import prepare
+from syncd import helper_pool, prepare
 from syncd.errors import PageError, VaultWriteError
 from syncd.prepare import (
     PageTask,
@@ -385,6 +385,6 @@ def test_scan_helpers_that_die_turn_themselves_off(
         helpers.close()
     lost = got.index(None)
     assert (
-        lost <= prepare.CHUNK * prepare.BUNDLE
+        lost <= helper_pool.CHUNK * prepare.BUNDLE
     )  # which chunk the broken pool loses first is a race
     assert all(p is None for p in got[lost:])

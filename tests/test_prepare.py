@@ -1,6 +1,6 @@
-"""Helper processes (syncd.prepare) change nothing but speed: with and without them a run
-writes the same notes and records the same state, including every case where the engine has
-to drop a helper's result and do the page itself."""
+"""Helper processes (syncd.prepare on syncd.helper_pool) change nothing but speed: with and
+without them a run writes the same notes and records the same state, including every case
+where the engine has to drop a helper's result and do the page itself."""
 
 from __future__ import annotations
 
@@ -14,15 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from syncd import prepare
+from syncd import helper_pool, prepare
 from syncd.config import config_for_paths
+from syncd.helper_pool import HelperPool, helper_count
 from syncd.merge import MergeResult
 from syncd.prepare import (
-    Helpers,
     PageTask,
     Prepared,
     SourceParams,
-    helper_count,
     prepare_page,
     sendable,
 )
@@ -314,14 +313,12 @@ REAL_PREPARE_PAGES = prepare.prepare_pages
 def dies_on_the_third_chunk(params: SourceParams, tasks: list[PageTask]) -> list[Prepared]:
     """prepare_pages in a helper killed while on the third chunk (as by SIGKILL: no
     exception, no result)."""
-    if any(t.index >= 2 * prepare.CHUNK for t in tasks):
+    if any(t.index >= 2 * helper_pool.CHUNK for t in tasks):
         os._exit(3)
     return REAL_PREPARE_PAGES(params, tasks)
 
 
-def test_a_helper_that_dies_turns_the_helpers_off_instead_of_hanging(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_helper_that_dies_turns_the_helpers_off_instead_of_hanging(tmp_path: Path) -> None:
     """A helper killed mid-task (OOM killer, say): the engine gets None for the rest and
     does those pages itself; nothing waits for the lost task."""
     if threading.active_count() != 1:
@@ -329,9 +326,8 @@ def test_a_helper_that_dies_turns_the_helpers_off_instead_of_hanging(
     graph = make_graph(tmp_path / "graph", extra=20)
     params = SourceParams("triple-lowbar", InlineContext(), 1 << 20, True)
     pages = sorted((graph / "pages").glob("Generated *"))
-    monkeypatch.setattr(prepare, "prepare_pages", dies_on_the_third_chunk)  # forked as is
     tasks = iter([(params, PageTask(i, str(path), None)) for i, path in enumerate(pages)])
-    helpers = Helpers(2, tasks)
+    helpers = HelperPool(2, tasks, dies_on_the_third_chunk)
     try:
         got = [helpers.take(i) for i in range(len(pages))]
     finally:
@@ -339,7 +335,7 @@ def test_a_helper_that_dies_turns_the_helpers_off_instead_of_hanging(
     # results that came back before the helper died are used; from the first lost one on,
     # the engine is told to do the pages itself (which chunk is lost first is a race)
     lost = got.index(None)
-    assert lost <= 2 * prepare.CHUNK
+    assert lost <= 2 * helper_pool.CHUNK
     assert all(
         p is not None and p.kind == "readwise" and p.index == i for i, p in enumerate(got[:lost])
     )
