@@ -250,8 +250,8 @@ def note_name(note: str) -> str:
 
 
 def note_path_stem(note: str) -> str:
-    """``PurePosixPath(note).stem`` of a note path, as ``note_name`` (not ``sync.note_stem``,
-    which makes a file stem from a title)."""
+    """``PurePosixPath(note).stem`` of a note path, as ``note_name`` (not
+    ``names.note_stem``, which makes a file stem from a title)."""
     name = note_name(note)
     dot = name.rfind(".")
     return name[:dot] if 0 < dot < len(name) - 1 else name

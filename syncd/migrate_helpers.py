@@ -39,6 +39,8 @@ from syncd.migrate import (
     render_page,
     scan_page,
 )
+from syncd.names import check_title
+from syncd.pagefile import read_page
 from syncd.prepare import Prepared, prepare_document, prepare_plain, sendable
 from syncd.readwise import document_from_page
 from syncd.rewrite import InlineContext
@@ -111,10 +113,8 @@ def scan_pages(_: None, tasks: list[ScanTask]) -> list[Scanned]:
 
 
 def _scan_one(work: PageWork, task: ScanTask) -> Scanned:
-    from syncd.sync import _read_page  # syncd.sync imports syncd.migrate
-
     try:
-        got = _read_page(task.found.path, work.max_page_bytes)
+        got = read_page(task.found.path, work.max_page_bytes)
         if got is None:
             return Scanned(task.index, "gone")
         data, st = got
@@ -191,12 +191,10 @@ def convert_pages(_: None, tasks: list[ConvertTask]) -> list[Converted]:
 
 
 def _convert_one(context: ConvertContextForHelpers, task: ConvertTask) -> Converted:
-    from syncd.sync import _check_title, _read_page  # syncd.sync imports syncd.migrate
-
     work = context.work
     path = Path(task.path)
     try:
-        got = _read_page(path, work.max_page_bytes)
+        got = read_page(path, work.max_page_bytes)
         if got is None:
             return Converted(task.index, "error")
         data, st = got
@@ -225,7 +223,7 @@ def _convert_one(context: ConvertContextForHelpers, task: ConvertTask) -> Conver
             doc = document_from_page(
                 parsed.page, page_name_from_file(path.stem, work.graph.file_name_format)
             )
-            _check_title(doc, path)
+            check_title(doc.title, path)
             prepared = prepare_document(
                 task.index,
                 st.st_size,

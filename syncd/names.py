@@ -2,7 +2,9 @@
 
 Pure: no filesystem, no clock. ``sanitize_title`` is deterministic (the same title always gives
 the same stem), so a re-sync finds the note it created before; ``unique_name`` picks the first
-free ``"stem (n)"`` given a predicate that knows which names are taken.
+free ``"stem (n)"`` given a predicate that knows which names are taken. ``note_stem`` is the
+stem a new Readwise note gets (room left for ``.md`` and a suffix); ``check_title`` refuses a
+title that cannot name a note at all (it would leave the vault, or is too long).
 
 >>> sanitize_title("Thinking, Fast and Slow: A Summary?")
 'Thinking, Fast and Slow - A Summary'
@@ -16,11 +18,14 @@ free ``"stem (n)"`` given a predicate that knows which names are taken.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
+from pathlib import Path
 
-from syncd.errors import VaultWriteError
+from syncd.errors import PageError, VaultWriteError
 
+MAX_NAME_BYTES = 255  # the longest file name (in UTF-8 bytes) common file systems allow
 FALLBACK_STEM = "Untitled"
 MIN_MAX_BYTES = 16  # enough for FALLBACK_STEM and a reserved name with its "_"
 MAX_UNIQUE_TRIES = 100_000
@@ -103,6 +108,27 @@ def unique_name(stem: str, taken: Callable[[str], bool]) -> str:
         if not taken(candidate):
             return candidate
     raise VaultWriteError(f"no free file name for {stem!r} after {MAX_UNIQUE_TRIES} tries")
+
+
+def note_stem(title: str) -> str:
+    """The file name (without ``.md``) a new note of a document with this title gets when it
+    is free, with room left for ``.md`` and a `` (n)`` suffix (``unique_name``)."""
+    return sanitize_title(title, max_bytes=MAX_NAME_BYTES - len(".md") - len(" (99)"))
+
+
+def check_title(title: str, path: Path) -> None:
+    """Refuse titles that cannot be a note name (design.md: never outside the vault);
+    ``PageError`` names the page at ``path`` the title came from."""
+    parts = re.split(r"[/\\]", title)
+    if ".." in (part.strip() for part in parts) or title.startswith(("/", "\\")):
+        raise PageError(f"title would escape the vault: {title!r}", path)
+    size = len(title.encode("utf-8"))
+    if size > MAX_NAME_BYTES - len(".md"):
+        raise PageError(
+            f"title is {size} bytes; a note name is limited to {MAX_NAME_BYTES} bytes "
+            "(shorten title:: in Logseq)",
+            path,
+        )
 
 
 def is_reserved_stem(stem: str) -> bool:

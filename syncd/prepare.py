@@ -29,7 +29,9 @@ from syncd.helper_pool import HelperPool
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.parser import parse_page
 from syncd.merge import MergeResult, create_plain, merge_document
+from syncd.names import check_title, note_stem
 from syncd.note import note_folder
+from syncd.pagefile import read_page
 from syncd.readwise import (
     Document,
     could_be_readwise_page,
@@ -90,7 +92,7 @@ class Prepared:
     doc_id: str = ""
     title: str = ""
     folder: str = ""  # note_folder(doc)
-    stem: str = ""  # syncd.sync.note_stem(title): the note's file name, if free
+    stem: str = ""  # syncd.names.note_stem(title): the note's file name, if free
     existing: str | None = None
     seen: Mapping[str, str] | None = None
     result: MergeResult | None = None
@@ -121,11 +123,9 @@ def sendable(prepared: Prepared) -> Prepared:
 
 
 def prepare_page(params: SourceParams, task: PageTask) -> Prepared:
-    from syncd.sync import _check_title, _read_page  # syncd.sync imports this module
-
     path = Path(task.path)
     try:
-        read = _read_page(path, params.max_page_bytes)
+        read = read_page(path, params.max_page_bytes)
         if read is None:
             return Prepared(task.index, "gone")
         data, st = read
@@ -147,7 +147,7 @@ def prepare_page(params: SourceParams, task: PageTask) -> Prepared:
         if not is_readwise_page(page):
             return Prepared(task.index, "other", size, mtime_ns, digest)
         doc = document_from_page(page, page_name)
-        _check_title(doc, path)
+        check_title(doc.title, path)
         return prepare_document(
             task.index,
             size,
@@ -177,13 +177,11 @@ def prepare_plain(
     made straight from its lines by ``merge.create_plain``, with the document (its names,
     identity and page properties; no blocks to merge). None: the page is not of that shape
     (the caller takes the general path). Used by a scan's helpers and a migration's."""
-    from syncd.sync import _check_title  # syncd.sync imports this module
-
     plain = create_plain(text, page_name, ctx)
     if plain is None:
         return None
     doc, made = plain
-    _check_title(doc, path)
+    check_title(doc.title, path)
     return doc, prepare_document(index, size, mtime_ns, digest, doc, ctx, None, None, None, made)
 
 
@@ -207,8 +205,6 @@ def prepare_document(
     finishes both the same way (``SyncEngine._finish_readwise``). ``made``: the new note
     ``merge.create_plain`` already made for ``doc`` (whose ``doc`` then has no blocks to merge;
     only for a page handed out with no note text)."""
-    from syncd.sync import note_stem  # syncd.sync imports this module
-
     hinted = existing is not None and doc_id == doc.id
     if not hinted:
         existing = None

@@ -11,7 +11,6 @@ commit, so a crash at any point is repaired by the next run (merging is idempote
 from __future__ import annotations
 
 import difflib
-import errno
 import hashlib
 import json
 import logging
@@ -24,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from syncd.config import Config, Include, SourceConfig, VaultConfig
-from syncd.errors import ConcurrentModification, PageError, SyncdError
+from syncd.errors import ConcurrentModification, SyncdError
 from syncd.logseq.dates import COMMON_TITLE_FORMATS
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.graph_config import GraphConfig, load_graph_config
@@ -32,8 +31,9 @@ from syncd.logseq.model import Page
 from syncd.logseq.parser import parse_page
 from syncd.merge import merge_document
 from syncd.migrate import Converter, GraphMigration, MigrationReport
-from syncd.names import sanitize_title, unique_name
+from syncd.names import check_title, note_stem, unique_name
 from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
+from syncd.pagefile import check_page_stat, read_page
 from syncd.prepare import MIN_PAGES as HELPERS_MIN_PAGES
 from syncd.prepare import PageTask, Prepared, ScanHelpers, SourceParams
 from syncd.readwise import (
@@ -50,7 +50,6 @@ from syncd.yamlout import dump_frontmatter
 
 log = logging.getLogger(__name__)
 
-MAX_NAME_BYTES = 255
 VAULT_MARKER = ".obsidian"  # an Obsidian vault's folder of settings; syncd's "is mounted" check
 BATCH_PAGES = 1024  # pages per state commit in bulk runs
 _ID_LINE_RE = re.compile(rf"^{ID_KEY}:\s*(.+?)\s*$", re.MULTILINE)
@@ -121,12 +120,6 @@ class _Batch:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def note_stem(title: str) -> str:
-    """The file name (without ``.md``) a new note of a document with this title gets when it
-    is free, with room left for ``.md`` and a `` (n)`` suffix (``unique_name``)."""
-    return sanitize_title(title, max_bytes=MAX_NAME_BYTES - len(".md") - len(" (99)"))
 
 
 class _Source:
@@ -636,7 +629,7 @@ class SyncEngine:
     # -- what a graph migration needs (syncd.migrate.Host) ----------------------------------
     def read_page(self, path: Path) -> tuple[bytes, os.stat_result] | None:
         """A page's bytes and their stat (None: gone); PageError for a FIFO or a huge file."""
-        return _read_page(path, self.config.max_page_bytes)
+        return read_page(path, self.config.max_page_bytes)
 
     @property
     def repair_mojibake(self) -> bool:
@@ -676,7 +669,7 @@ class SyncEngine:
         source = self._graph_sources[id(migration)]
         page_name = page_name_from_file(path.stem, migration.graph.file_name_format)
         doc = document_from_page(page, page_name)
-        _check_title(doc, path)
+        check_title(doc.title, path)
         return self._sync_document(
             source, path, source.key(path), doc, record, report, ctx=ctx, taken=taken
         )
@@ -710,7 +703,7 @@ class SyncEngine:
                 st = path.stat()
             except FileNotFoundError:
                 return  # gone: its note stays (rule 6)
-        _check_page_stat(path, st, self.config.max_page_bytes)
+        check_page_stat(path, st, self.config.max_page_bytes)
         previous = self._previous_record(vault_name, key)
         if _unchanged(previous, st):
             report.unchanged += 1
@@ -720,7 +713,7 @@ class SyncEngine:
             if prepared is not None and self._use_prepared(source, key, previous, prepared, report):
                 self._helpers.used += 1
                 return
-        read = _read_page(path, self.config.max_page_bytes)
+        read = read_page(path, self.config.max_page_bytes)
         if read is None:
             return  # removed since the stat: gone (rule 6)
         data, st = read
@@ -752,7 +745,7 @@ class SyncEngine:
             return
         page_name = page_name_from_file(path.stem, source.graph.file_name_format)
         doc = document_from_page(page, page_name)
-        _check_title(doc, path)
+        check_title(doc.title, path)
         self._sync_document(source, path, key, doc, fingerprint, report)
 
     def _sync_document(
@@ -1104,72 +1097,3 @@ def _skeleton(doc: Document, ctx: InlineContext) -> str:
     preamble = preamble_body(doc.page, ctx)
     body = "\n".join(preamble) + "\n" if preamble else ""
     return dump_frontmatter(frontmatter_items(doc)) + body
-
-
-def _check_page_stat(path: Path, st: os.stat_result, limit: int) -> None:
-    """Refuse what is not a page before reading it: a FIFO, a socket or a device named
-    ``*.md`` (reading a FIFO would block the worker forever), or a file over the limit."""
-    if not stat.S_ISREG(st.st_mode):
-        raise PageError("not a regular file (a FIFO, socket or device named like a page)", path)
-    if st.st_size > limit:
-        raise PageError(
-            f"page too large ({st.st_size} bytes; the limit is {limit}, "
-            "set max_page_size to raise it)",
-            path,
-        )
-
-
-def _read_page(path: Path, limit: int) -> tuple[bytes, os.stat_result] | None:
-    """The page's bytes and the stat of the very file they came from; None when it is gone.
-
-    The file is opened without blocking and checked again through its descriptor, so a page
-    swapped for a FIFO, or grown past the limit, after the first stat is still refused.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return None
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):  # as reading a folder through a file object says
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
-        _check_page_stat(path, st, limit)
-        data = _read_upto(fd, st.st_size, limit + 1)
-    finally:
-        os.close(fd)
-    if len(data) > limit:  # it grew while being read
-        raise PageError(
-            f"page too large (over {limit} bytes; set max_page_size to raise the limit)", path
-        )
-    return data, st
-
-
-def _read_upto(fd: int, size: int, most: int) -> bytes:
-    """The file's bytes up to its end or ``most`` bytes, whichever comes first, for a file
-    that had ``size`` bytes: one read of ``size + 1`` bytes (and one that finds the end)
-    instead of a buffer of ``most`` bytes (``read(most)``: 8 MiB allocated per page)."""
-    parts: list[bytes] = []
-    got = 0
-    want = min(size + 1, most)
-    while want > 0:
-        chunk = os.read(fd, want)
-        if not chunk:
-            break
-        parts.append(chunk)
-        got += len(chunk)
-        want = min(most - got, 1 << 20)
-    return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
-def _check_title(doc: Document, path: Path) -> None:
-    """Refuse titles that cannot be a note name (design.md: never outside the vault)."""
-    parts = re.split(r"[/\\]", doc.title)
-    if ".." in (part.strip() for part in parts) or doc.title.startswith(("/", "\\")):
-        raise PageError(f"title would escape the vault: {doc.title!r}", path)
-    size = len(doc.title.encode("utf-8"))
-    if size > MAX_NAME_BYTES - len(".md"):
-        raise PageError(
-            f"title is {size} bytes; a note name is limited to {MAX_NAME_BYTES} bytes "
-            "(shorten title:: in Logseq)",
-            path,
-        )

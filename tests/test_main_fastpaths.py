@@ -1,6 +1,6 @@
 """The main process's fast paths against the general ones they stand for.
 
-- ``_read_page`` reads a page with ``os.read`` of its size instead of ``read(limit + 1)`` on
+- ``read_page`` reads a page with ``os.read`` of its size instead of ``read(limit + 1)`` on
   a file object: same bytes, same refusals.
 - ``Vault.write_atomic`` checks and opens a note's folder once per batch: a folder removed,
   moved or swapped for a symlink during the batch is treated as the general path treats it.
@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 
 from syncd import helper_pool, prepare
 from syncd.errors import PageError, VaultWriteError
+from syncd.names import note_stem
+from syncd.pagefile import check_page_stat, read_page
 from syncd.prepare import (
     PageTask,
     PreparedBundle,
@@ -31,31 +33,24 @@ from syncd.prepare import (
 )
 from syncd.rewrite import InlineContext
 from syncd.state import SourceRecord, StateStore, pack_highlights, unpack_highlights
-from syncd.sync import (
-    _add_highlights,
-    _Batch,
-    _check_page_stat,
-    _Pending,
-    _read_page,
-    note_stem,
-)
+from syncd.sync import _add_highlights, _Batch, _Pending
 from syncd.vault import Vault, is_temp_file
 
 DATA = Path(__file__).parent / "data" / "readwise"
 
 
-# --------------------------------------------------------------------------- _read_page
+# ---------------------------------------------------------------------------- read_page
 
 
 def reference_read_page(path: Path, limit: int) -> tuple[bytes, os.stat_result] | None:
-    """_read_page as it was (a file object's read(limit + 1))."""
+    """read_page as it was (a file object's read(limit + 1))."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
     with os.fdopen(fd, "rb") as handle:
         st = os.fstat(handle.fileno())
-        _check_page_stat(path, st, limit)
+        check_page_stat(path, st, limit)
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise PageError(f"page too large (over {limit} bytes)", path)
@@ -82,7 +77,7 @@ def test_read_page_reads_what_a_file_object_reads(
 ) -> None:
     path = tmp_path_factory.getbasetemp() / "read-page.md"
     path.write_bytes(bytes(i % 251 for i in range(size)))
-    assert outcome(_read_page, path, limit) == outcome(reference_read_page, path, limit)
+    assert outcome(read_page, path, limit) == outcome(reference_read_page, path, limit)
 
 
 def test_read_page_refusals_are_the_same(tmp_path: Path) -> None:
@@ -93,8 +88,8 @@ def test_read_page_refusals_are_the_same(tmp_path: Path) -> None:
     big = tmp_path / "big.md"
     big.write_bytes(b"x" * (2 << 20))  # more than one read of 1 MiB after the first
     for path, limit in ((folder, 100), (fifo, 100), (tmp_path / "gone.md", 100), (big, 3 << 20)):
-        assert outcome(_read_page, path, limit) == outcome(reference_read_page, path, limit)
-    assert outcome(_read_page, folder, 100) == ("OSError", "Is a directory")
+        assert outcome(read_page, path, limit) == outcome(reference_read_page, path, limit)
+    assert outcome(read_page, folder, 100) == ("OSError", "Is a directory")
 
 
 def test_read_page_of_a_file_that_grew_after_its_stat(
@@ -113,11 +108,11 @@ def test_read_page_of_a_file_that_grew_after_its_stat(
         return result
 
     monkeypatch.setattr(os, "fstat", fstat_then_grow)
-    got = _read_page(path, 1000)
+    got = read_page(path, 1000)
     assert got is not None and got[0] == b"a" * 100 + b"b" * 50
     path.write_bytes(b"a" * 100)
     with pytest.raises(PageError, match="too large"):
-        _read_page(path, 120)
+        read_page(path, 120)
 
 
 # --------------------------------------------------------------------------- the vault

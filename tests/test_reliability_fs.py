@@ -107,7 +107,7 @@ def test_a_page_removed_between_stat_and_read_is_gone_not_failed(
     note_before = home.note("a").read_bytes()
     page.write_text(page.read_text("utf-8") + "\t- late ([View Highlight](https://x.org/l))\n")
 
-    import syncd.sync as sync_module
+    import syncd.pagefile as pagefile_module
 
     real_open = os.open
 
@@ -116,7 +116,7 @@ def test_a_page_removed_between_stat_and_read_is_gone_not_failed(
             page.unlink()  # the user (or Logseq) deletes the page right now
         return real_open(path, flags, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(sync_module.os, "open", open_after_removal)
+    monkeypatch.setattr(pagefile_module.os, "open", open_after_removal)
     engine, state = engine_for(home)
     with state:
         report = engine.scan()
@@ -133,7 +133,7 @@ def test_a_page_replaced_while_being_read_ends_with_the_final_content(
     page = home.put("a", [1, 2])
     assert home.once().returncode == 0
     home.put("a", [1, 2], added=[[3]])  # the version being read
-    import syncd.sync as sync_module
+    import syncd.pagefile as pagefile_module
 
     real_open = os.open
 
@@ -150,7 +150,7 @@ def test_a_page_replaced_while_being_read_ends_with_the_final_content(
             replacement.replace(page)
         return fd
 
-    monkeypatch.setattr(sync_module.os, "open", open_then_replace)
+    monkeypatch.setattr(pagefile_module.os, "open", open_then_replace)
     engine, state = engine_for(home)
     with state:
         engine.scan()

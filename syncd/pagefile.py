@@ -1,0 +1,73 @@
+"""A source page's bytes, read from its file with the checks a page needs (I/O edge).
+
+Reading is the one step before the pure core (``syncd.textio.decode_page`` onwards). It
+refuses what is not a page before reading it: a FIFO, socket or device named ``*.md``
+(reading a FIFO would block forever) and a file over the size limit; and it stays safe
+against the file changing between the stat and the read. The engine, a graph migration and
+the helper processes (``syncd.prepare``, ``syncd.migrate_helpers``) all read pages here, so
+they refuse the same pages with the same reasons.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+from syncd.errors import PageError
+
+
+def check_page_stat(path: Path, st: os.stat_result, limit: int) -> None:
+    """Refuse what is not a page before reading it: a FIFO, a socket or a device named
+    ``*.md`` (reading a FIFO would block the worker forever), or a file over the limit."""
+    if not stat.S_ISREG(st.st_mode):
+        raise PageError("not a regular file (a FIFO, socket or device named like a page)", path)
+    if st.st_size > limit:
+        raise PageError(
+            f"page too large ({st.st_size} bytes; the limit is {limit}, "
+            "set max_page_size to raise it)",
+            path,
+        )
+
+
+def read_page(path: Path, limit: int) -> tuple[bytes, os.stat_result] | None:
+    """The page's bytes and the stat of the very file they came from; None when it is gone.
+
+    The file is opened without blocking and checked again through its descriptor, so a page
+    swapped for a FIFO, or grown past the limit, after the first stat is still refused.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):  # as reading a folder through a file object says
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        check_page_stat(path, st, limit)
+        data = _read_upto(fd, st.st_size, limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:  # it grew while being read
+        raise PageError(
+            f"page too large (over {limit} bytes; set max_page_size to raise the limit)", path
+        )
+    return data, st
+
+
+def _read_upto(fd: int, size: int, most: int) -> bytes:
+    """The file's bytes up to its end or ``most`` bytes, whichever comes first, for a file
+    that had ``size`` bytes: one read of ``size + 1`` bytes (and one that finds the end)
+    instead of a buffer of ``most`` bytes (``read(most)``: 8 MiB allocated per page)."""
+    parts: list[bytes] = []
+    got = 0
+    want = min(size + 1, most)
+    while want > 0:
+        chunk = os.read(fd, want)
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+        want = min(most - got, 1 << 20)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
