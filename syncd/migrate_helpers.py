@@ -259,7 +259,7 @@ def _new_plain_readwise(
     st: os.stat_result,
     digest: str,
 ) -> Converted | None:
-    """Pass 2 of a Readwise page of ``merge.create_plain``'s shape that gets a new note: the
+    """Pass 2 of a Readwise page of ``plain_note.create_plain``'s shape that gets a new note: the
     note straight from the page's lines, as a scan's helpers make it (``prepare_page``).
     None: not of that shape (the general path does the page).
 

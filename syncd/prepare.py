@@ -28,10 +28,11 @@ from typing import Literal
 from syncd.helper_pool import HelperPool
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.parser import parse_page
-from syncd.merge import MergeResult, create_plain, merge_document
+from syncd.merge import MergeResult, merge_document
 from syncd.names import check_title, note_stem
 from syncd.note import note_folder
 from syncd.pagefile import read_page
+from syncd.plain_note import create_plain
 from syncd.readwise import (
     Document,
     could_be_readwise_page,
@@ -174,7 +175,7 @@ def prepare_plain(
     ctx: InlineContext,
 ) -> tuple[Document, Prepared] | None:
     """The ``readwise`` result of a page (``text``, read from ``path``) that gets a new note
-    made straight from its lines by ``merge.create_plain``, with the document (its names,
+    made straight from its lines by ``plain_note.create_plain``, with the document (its names,
     identity and page properties; no blocks to merge). None: the page is not of that shape
     (the caller takes the general path). Used by a scan's helpers and a migration's."""
     plain = create_plain(text, page_name, ctx)
@@ -203,7 +204,7 @@ def prepare_document(
     this document's (``hinted``), else a new note. A graph migration's helpers
     (syncd.migrate_helpers) make their Readwise pages' results here too, so the engine
     finishes both the same way (``SyncEngine._finish_readwise``). ``made``: the new note
-    ``merge.create_plain`` already made for ``doc`` (whose ``doc`` then has no blocks to merge;
+    ``plain_note.create_plain`` already made for ``doc`` (whose ``doc`` then has no blocks to merge;
     only for a page handed out with no note text)."""
     hinted = existing is not None and doc_id == doc.id
     if not hinted:

@@ -1,4 +1,4 @@
-"""``merge.create_plain`` (a new note straight from a plain Readwise page's lines) gives what
+"""``plain_note.create_plain`` (a new note straight from a plain Readwise page's lines) gives what
 the general path gives: ``merge_document(None, document_from_page(parse_page(text), name))``.
 
 Pages are generated from Readwise's shape (page properties, headers, one-line highlights with
@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from syncd.convert.page import page_aliases, page_block_ids, page_uuid
 from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.parser import parse_page
-from syncd.merge import create_plain, merge_document
+from syncd.merge import merge_document
+from syncd.plain_note import create_plain
 from syncd.readwise import document_from_page, is_readwise_page
 from syncd.rewrite import InlineContext
 

@@ -18,6 +18,7 @@ from syncd import helper_pool, prepare
 from syncd.config import config_for_paths
 from syncd.helper_pool import HelperPool, helper_count
 from syncd.merge import MergeResult
+from syncd.plain_note import create_plain
 from syncd.prepare import (
     PageTask,
     Prepared,
@@ -202,7 +203,7 @@ READWISE_PAGES = sorted(
 
 @pytest.mark.parametrize("page", READWISE_PAGES, ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
 def test_a_new_note_is_the_same_with_and_without_create_plain(page: Path) -> None:
-    """prepare_page makes a page's new note with merge.create_plain when the page has its
+    """prepare_page makes a page's new note with plain_note.create_plain when the page has its
     shape; a hint for another document sends the same page down the general path (parse,
     document, merge_document), which must give the same bytes, names and highlights."""
     params = SourceParams("triple-lowbar", InlineContext(), 1 << 20, True)
@@ -216,8 +217,6 @@ def test_a_new_note_is_the_same_with_and_without_create_plain(page: Path) -> Non
 def test_the_bench_shape_takes_create_plain(tmp_path: Path) -> None:
     """The generated Readwise pages (the shape of nearly every real one) do take the fast
     path: create_plain gives a result for them, so the test above compares two paths."""
-    from syncd.merge import create_plain
-
     page = make_graph(tmp_path / "graph", extra=1) / "pages" / "Generated 0 (highlights).md"
     text = page.read_text("utf-8")
     assert create_plain(text, "Generated 0 (highlights)", InlineContext()) is not None
