@@ -587,6 +587,10 @@ def test_T1_todo_and_later() -> None:
     )
 
 
+def test_T1_a_marker_on_a_later_line_is_text() -> None:
+    check("- call Ann\n  TODO [#A] later\n", "- call Ann\n  TODO [#A] later\n")
+
+
 def test_T1a_doing_and_now() -> None:
     check("- DOING a\n- NOW b\n- IN-PROGRESS c\n", "- [/] a\n- [/] b\n- [/] c\n")
     check("- NOW b\n", "- [ ] b #doing\n", options=ConvertOptions(doing_as_tag=True))
