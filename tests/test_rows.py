@@ -787,6 +787,24 @@ def test_C1_fenced_code_untouched() -> None:
     check(text, text)
 
 
+def test_C1_B7_B9_a_fence_line_inside_a_begin_block_opens_no_code() -> None:
+    """mldoc: inside ``#+BEGIN_X`` … ``#+END_X`` nothing else opens, so the ```` ``` ```` in
+    the block is text of the block, and the fence after it opens the code (C1). Syncd used to
+    pair the two fences: the block was not converted and the code was (a link rewritten).
+
+    The output is no fixpoint: read again with mldoc's rule, ``> ```` pairs with the fence
+    after it (Obsidian ends that fence with the quote, as mldoc ended it with the block)."""
+    text = (
+        "- a\n  #+BEGIN_QUOTE\n  ```\n  #+END_QUOTE\n  ```\n  [[ML]] #tag\n  ```\n"
+        "- b\n  #+BEGIN_SRC\n  ```\n  #+END_SRC\n  ```\n  [[ML]]\n  ```\n"
+    )
+
+    assert render_note(convert(text)) == (
+        "- a\n  > ```\n  ```\n  [[ML]] #tag\n  ```\n"
+        "- b\n  ````\n  ```\n  ````\n  ```\n  [[ML]]\n  ```\n"
+    )
+
+
 def test_C2_inline_code_untouched() -> None:
     text = f"- Inline `[[not a link]]`, ``#not-a-tag ` (({UUID}))`` and `{{{{embed [[ML]]}}}}`\n"
     check(text, text)

@@ -38,6 +38,7 @@ from syncd.convert.links import ANCHOR_ID_RE
 from syncd.convert.properties import RAW_KEYS, is_internal, wrapped_in_quotes
 from syncd.convert.tasks import Stamp, is_stamp_line, parse_task, stamps, task_line
 from syncd.logseq.model import Block, Property
+from syncd.logseq.parser import FENCE_RE, opaque_spans
 
 
 class Kind(enum.Enum):
@@ -83,13 +84,29 @@ _DRAWER_KEY_RENAMES = {"custom_id": "id", "custom-id": "id", "last-modified-at":
 
 def code_mask(lines: Sequence[str]) -> list[bool]:
     """Which lines are fenced code (fence lines included): fences pair up in order, as in
-    mldoc; a last fence with no partner is text. Fences inside a ``>`` quote count too."""
+    mldoc; a last fence with no partner is text. Fences inside a ``>`` quote count too; a
+    fence line inside a ``#+BEGIN_X`` block is that block's text (C1, B7, B9: the block is
+    converted as a whole, and a fence after it pairs with the next fence, not with this one)."""
     fences = [i for i, line in enumerate(lines) if _FENCE_LINE_RE.match(line)]
+    if fences:
+        inside = _inside_begin_blocks(lines)
+        fences = [i for i in fences if i not in inside] if inside else fences
     mask = [False] * len(lines)
     for opening, closing in zip(fences[::2], fences[1::2], strict=False):
         for i in range(opening, closing + 1):
             mask[i] = True
     return mask
+
+
+def _inside_begin_blocks(lines: Sequence[str]) -> set[int]:
+    """The lines after the opening line of each ``#+BEGIN_X`` block, up to its ``#+END_X``,
+    found the way the parser finds them (``opaque_spans``: mldoc's rules)."""
+    return {
+        i
+        for first, last, _verbatim in opaque_spans(lines)
+        if not FENCE_RE.match(lines[first])
+        for i in range(first + 1, last + 1)
+    }
 
 
 def drawer_properties(lines: Sequence[str]) -> list[Property]:
