@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from syncd.logseq.model import Block, Page
-from syncd.logseq.parser import code_line_mask, opaque_spans, parse_page
+from syncd.logseq.parser import opaque_spans, parse_page
 
 
 def tree(page: Page) -> list[tuple[int, str]]:
@@ -84,13 +84,12 @@ def test_opaque_spans_pair_openers_with_their_closers() -> None:
     lines = ["x", "```", "#+BEGIN_QUOTE", "```", "#+BEGIN_QUOTE", "- y", "#+END_QUOTE", "```"]
 
     assert opaque_spans(lines) == [(1, 3, True), (4, 6, False)]
-    assert code_line_mask(lines) == (False, True, True, True, False, False, False, False)
 
 
-def test_only_verbatim_begin_blocks_are_code() -> None:
-    lines = ["#+BEGIN_SRC python", "[[x]]", "#+END_SRC", "#+BEGIN_NOTE", "[[y]]", "#+END_NOTE"]
+def test_opaque_spans_tell_fences_from_begin_blocks() -> None:
+    lines = ["#+BEGIN_SRC python", "```", "#+END_SRC", "~~~", "#+BEGIN_NOTE", "```"]
 
-    assert code_line_mask(lines) == (True, True, True, False, False, False)
+    assert opaque_spans(lines) == [(0, 2, False), (3, 5, True)]
 
 
 # --------------------------------------------------------------------------- properties

@@ -38,7 +38,7 @@ from syncd.convert.links import ANCHOR_ID_RE
 from syncd.convert.properties import RAW_KEYS, is_internal, wrapped_in_quotes
 from syncd.convert.tasks import Stamp, is_stamp_line, parse_task, stamps, task_line
 from syncd.logseq.model import Block, Property
-from syncd.logseq.parser import FENCE_RE, opaque_spans
+from syncd.logseq.parser import opaque_spans
 
 
 class Kind(enum.Enum):
@@ -103,8 +103,8 @@ def _inside_begin_blocks(lines: Sequence[str]) -> set[int]:
     found the way the parser finds them (``opaque_spans``: mldoc's rules)."""
     return {
         i
-        for first, last, _verbatim in opaque_spans(lines)
-        if not FENCE_RE.match(lines[first])
+        for first, last, fence in opaque_spans(lines)
+        if not fence
         for i in range(first + 1, last + 1)
     }
 

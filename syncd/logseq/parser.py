@@ -30,8 +30,6 @@ PROPERTY_RE = re.compile(r"^[ \t]*([^\s:]+)::(?: (.*)|[ \t]*)$")
 FENCE_RE = re.compile(r"^[ \t]*(?:```|~~~)")
 BEGIN_RE = re.compile(r"^[ \t]*#\+BEGIN_(\S+)", re.IGNORECASE)
 END_RE = re.compile(r"^[ \t]*#\+END_(\S+)", re.IGNORECASE)
-# #+BEGIN_ blocks whose content mldoc keeps verbatim, like fenced code (no links, no tags)
-VERBATIM_BLOCKS = frozenset({"SRC", "EXAMPLE", "EXPORT", "COMMENT"})
 
 
 def parse_property(line: str, index: int) -> Property | None:
@@ -47,7 +45,8 @@ def parse_property(line: str, index: int) -> Property | None:
 def opaque_spans(
     lines: Sequence[str], heads: Sequence[str] | None = None
 ) -> list[tuple[int, int, bool]]:
-    """The fenced code and ``#+BEGIN_X`` blocks among ``lines``: (first, last, verbatim?).
+    """The fenced code and ``#+BEGIN_X`` blocks among ``lines``: (first, last, fence?), the
+    last flag true for fenced code, false for a ``#+BEGIN_X`` ... ``#+END_X`` block.
 
     ``heads[i]`` is what may open a block on line ``i`` (the text after ``- `` on a bullet
     line); closing lines are read from ``lines``. Inside a block nothing else opens.
@@ -68,10 +67,9 @@ def opaque_spans(
         head = heads[start]
         begin = BEGIN_RE.match(head)
         if FENCE_RE.match(head):
-            closers, verbatim = fences, True
+            closers, fence = fences, True
         elif begin is not None:
-            name = begin.group(1).upper()
-            closers, verbatim = ends.get(name, []), name in VERBATIM_BLOCKS
+            closers, fence = ends.get(begin.group(1).upper(), []), False
         else:
             start += 1
             continue
@@ -79,23 +77,16 @@ def opaque_spans(
         if after == len(closers):  # never closed: text
             start += 1
             continue
-        spans.append((start, closers[after], verbatim))
+        spans.append((start, closers[after], fence))
         start = closers[after] + 1
     return spans
 
 
-def code_line_mask(lines: Sequence[str]) -> tuple[bool, ...]:
-    """For each line, whether it is code: fenced, or in ``#+BEGIN_SRC``/``EXAMPLE``/... ."""
-    mask = [False] * len(lines)
-    for first, last, verbatim in opaque_spans(lines):
-        if verbatim:
-            mask[first : last + 1] = [True] * (last + 1 - first)
-    return tuple(mask)
-
-
 def _opaque_line_mask(lines: Sequence[str]) -> list[bool]:
+    """For each line, whether it is in fenced code or a ``#+BEGIN_X`` block (opening and
+    closing lines included): no property there."""
     mask = [False] * len(lines)
-    for first, last, _verbatim in opaque_spans(lines):
+    for first, last, _fence in opaque_spans(lines):
         mask[first : last + 1] = [True] * (last + 1 - first)
     return mask
 
@@ -166,7 +157,7 @@ def parse_page(text: str) -> Page:
             raw if b is None else b.group(2) or ""
             for raw, b in zip(raw_lines, bullets, strict=True)
         ]
-        for first, last, _verbatim in opaque_spans(raw_lines, heads):
+        for first, last, _fence in opaque_spans(raw_lines, heads):
             # in code or a #+BEGIN block, after its opening line: no bullet
             bullets[first + 1 : last + 1] = [None] * (last - first)
     preamble: list[str] = []
