@@ -73,7 +73,7 @@ from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
 from syncd.logseq.model import Page
 from syncd.logseq.parser import parse_page
-from syncd.names import sanitize_title, unique_name
+from syncd.names import MAX_NAME_BYTES, sanitize_title, unique_name
 from syncd.prepare import MIN_PAGES as HELPERS_MIN_PAGES
 from syncd.readwise import (
     ASIN_RE,
@@ -106,7 +106,6 @@ ORG = "org"
 PDF_HIGHLIGHTS = "pdf-highlights"
 NOTE_KINDS = frozenset({PAGE, JOURNAL, READWISE})
 PAGE_SUFFIXES = (".md", ".markdown")
-MAX_NAME_BYTES = 255
 MAX_CORRECTIONS = 3  # times one page may be converted again in a run after the index moved
 CONFLICT_INFIX = ".sync-conflict-"
 DEFAULT_DAILY_FORMAT = "YYYY-MM-DD"

@@ -186,7 +186,7 @@ def reference_parse_page(text: str) -> Page:
         raw if b is None else b.group(2) or "" for raw, b in zip(raw_lines, bullets, strict=True)
     ]
     inside = [False] * len(raw_lines)
-    for first, last, _verbatim in opaque_spans(raw_lines, heads):
+    for first, last, _fence in opaque_spans(raw_lines, heads):
         inside[first + 1 : last + 1] = [True] * (last - first)
     preamble: list[str] = []
     roots: list[_Draft] = []
