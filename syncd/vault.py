@@ -29,7 +29,9 @@ import functools
 import hashlib
 import logging
 import os
+import queue
 import stat
+import threading
 import time
 import unicodedata
 import weakref
@@ -41,8 +43,6 @@ from typing import TYPE_CHECKING, cast
 from syncd.errors import ConcurrentModification, PageError, SyncdError, VaultWriteError
 
 if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
-
     from syncd.config import Config
     from syncd.state import StateStore
 
@@ -498,7 +498,7 @@ class Vault:
                 aside = None if durable or current is None else self._link_aside(folder, name)
                 folder.at(tmp).replace(folder.at(name))
                 if aside is not None:
-                    self._remover.remove(folder.at(aside))
+                    self._remover.remove(f"{folder.path}/{aside}")
             tmp = None
             stamp = FileStamp.from_stat(os.fstat(fd))
             if durable:
@@ -711,29 +711,48 @@ def _fdir_stamp_or_none(fd: int) -> _Stamp | None:
 
 class _Remover:
     """Removes files on a thread of its own (started on first use): the time the file system
-    takes to free them overlaps the writing. ``wait`` returns when every file handed over so
-    far is gone (or could not be removed: a temp file name, swept by the next run), and the
-    thread has ended."""
+    takes to free them overlaps the writing. Paths go over in handfuls (``_HANDFUL``): a
+    queue operation per file would cost the writing thread more than the removal saves.
+    ``wait`` returns when every file handed over so far is gone (or could not be removed: a
+    temp file name, swept by the next run), and the thread has ended."""
 
     def __init__(self) -> None:
-        self._executor: ThreadPoolExecutor | None = None
+        self._queue: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._handful: list[str] = []
 
-    def remove(self, path: Path) -> None:
-        if self._executor is None:
-            from concurrent.futures import ThreadPoolExecutor  # only bulk runs replace notes
+    def remove(self, path: str) -> None:
+        if not self._handful:
+            _REMOVERS.add(self)  # end_removals waits for it from now on
+        self._handful.append(path)
+        if len(self._handful) >= _HANDFUL:
+            self._hand_over()
 
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="syncd-remove")
-            _REMOVERS.add(self)
-        self._executor.submit(_remove_quietly, path)
+    def _hand_over(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="syncd-remove", daemon=True)
+            self._thread.start()
+        self._queue.put(self._handful)
+        self._handful = []
+
+    def _run(self) -> None:
+        while (paths := self._queue.get()) is not None:
+            for path in paths:
+                _remove_quietly(path)
 
     def wait(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True)
+        if self._handful:
+            self._hand_over()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
         _REMOVERS.discard(self)
 
 
-_REMOVERS: weakref.WeakSet[_Remover] = weakref.WeakSet()  # those with a thread running
+_HANDFUL = 16  # paths handed to the removing thread at a time
+
+_REMOVERS: weakref.WeakSet[_Remover] = weakref.WeakSet()  # those with removals to wait for
 
 
 def end_removals() -> None:
@@ -743,9 +762,9 @@ def end_removals() -> None:
         remover.wait()
 
 
-def _remove_quietly(path: Path) -> None:
+def _remove_quietly(path: str) -> None:
     try:
-        path.unlink()
+        Path(path).unlink()
     except OSError as exc:
         log.debug("cannot remove %s (the next run's sweep does): %s", path, _reason(exc))
 

@@ -473,6 +473,7 @@ def test_a_bulk_replace_frees_the_old_file_off_the_writing_thread(
     """durable=False: the replaced note's old file gets a temp name first (a hard link), so
     the rename frees nothing; a background thread removes that name, at the latest when the
     batch ends. The note is replaced as ever, and no temp file is left."""
+    N = 3 * syncd.vault._HANDFUL + 1  # the thread starts mid-batch; the rest at end_batch
     links: list[str] = []
     real_link = os.link
 
@@ -481,19 +482,19 @@ def test_a_bulk_replace_frees_the_old_file_off_the_writing_thread(
         real_link(src, dst, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "link", spy)
-    stamps = [vault.write_atomic(f"F/n{i}.md", f"{i}\n", expected=None) for i in range(4)]
+    stamps = [vault.write_atomic(f"F/n{i}.md", f"{i}\n", expected=None) for i in range(N)]
     assert links == []  # creating a note links nothing aside
     for i, stamp in enumerate(stamps):
         stamps[i] = vault.write_atomic(f"F/n{i}.md", f"{i} again\n", expected=stamp, durable=False)
-    assert len(links) == 4 and all(is_temp_file(name) for name in links)
+    assert len(links) == N and all(is_temp_file(name) for name in links)
     vault.end_batch()
     assert temp_files(root) == []
-    assert [(root / "F" / f"n{i}.md").read_text() for i in range(4)] == [
-        f"{i} again\n" for i in range(4)
+    assert [(root / "F" / f"n{i}.md").read_text() for i in range(N)] == [
+        f"{i} again\n" for i in range(N)
     ]
     # a durable write (the daemon's) replaces with the rename alone
     vault.write_atomic("F/n0.md", "durable\n", expected=stamps[0])
-    assert len(links) == 4 and (root / "F" / "n0.md").read_text() == "durable\n"
+    assert len(links) == N and (root / "F" / "n0.md").read_text() == "durable\n"
 
 
 def test_removals_end_their_thread_before_helpers_fork(vault: Vault, root: Path) -> None:
