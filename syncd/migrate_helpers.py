@@ -41,7 +41,7 @@ from syncd.migrate import (
 )
 from syncd.names import check_title
 from syncd.pagefile import read_page
-from syncd.prepare import Prepared, prepare_document, prepare_plain, sendable
+from syncd.prepare import Prepared, prepare_document, prepare_plain
 from syncd.readwise import document_from_page
 from syncd.rewrite import InlineContext
 from syncd.textio import decode_page
@@ -235,7 +235,7 @@ def _convert_one(context: ConvertContextForHelpers, task: ConvertTask) -> Conver
                 task.existing,
                 task.seen,
             )
-            return replace(done, readwise=sendable(prepared))
+            return replace(done, readwise=prepared)
         converted, text = render_page(
             work, context.index, context.options, context.inline, task.name, parsed
         )
@@ -288,5 +288,5 @@ def _new_plain_readwise(
         aliases=tuple(converter.page_aliases(doc.page, work.graph)),
         block_ids=(),
         page_uuid=converter.page_uuid(doc.page) or "",
-        readwise=sendable(prepared),
+        readwise=prepared,
     )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -77,12 +77,12 @@ class Prepared:
     """A helper's result. ``gone``: no such file; ``same``: bytes unchanged; ``other``: not a
     Readwise page; ``error``: anything went wrong (the engine redoes the page and reports).
 
-    For ``readwise``, ``result`` is ``merge_document(existing, doc, seen)``: ``existing`` and
-    ``seen`` are the task's when ``hinted`` (its ``doc_id`` is the document's), else none (a
-    new note). What goes back to the engine (``prepare_pages``) leaves out ``existing``,
-    ``seen`` and ``result``: the engine kept the task's existing and seen itself, and gets of
-    ``result`` the note text as UTF-8 bytes with their sha256 and the highlights to record,
-    also packed as the state stores them, so it neither encodes, hashes nor packs anything.
+    For ``readwise``, the fields after ``hinted`` describe ``merge_document(existing, doc,
+    seen)``, where ``existing`` and ``seen`` are the task's when ``hinted`` (its ``doc_id`` is
+    the document's), else none (a new note): the note text as UTF-8 bytes with their sha256
+    and the highlights to record, packed as the state stores them for a new note, so the
+    engine neither encodes, hashes nor packs anything. The engine kept the task's
+    ``existing`` and ``seen`` itself: they do not travel back.
     """
 
     index: int
@@ -94,9 +94,6 @@ class Prepared:
     title: str = ""
     folder: str = ""  # note_folder(doc)
     stem: str = ""  # syncd.names.note_stem(title): the note's file name, if free
-    existing: str | None = None
-    seen: Mapping[str, str] | None = None
-    result: MergeResult | None = None
     hinted: bool = False
     changed: bool = False  # MergeResult.changed
     data: bytes = b""  # MergeResult.text, UTF-8
@@ -110,17 +107,8 @@ class Prepared:
 
 
 def prepare_pages(params: SourceParams, tasks: list[PageTask]) -> list[Prepared]:
-    """Run in a helper: prepare each page (pure apart from reading the page), and send back
-    only what the engine needs (no ``existing``, ``seen`` or ``result``)."""
-    return [sendable(prepare_page(params, task)) for task in tasks]
-
-
-def sendable(prepared: Prepared) -> Prepared:
-    """``prepared`` without what the engine kept itself or does not need (``existing``,
-    ``seen``, ``result``): what a helper sends back."""
-    if prepared.result is None:
-        return prepared
-    return replace(prepared, existing=None, seen=None, result=None)
+    """Run in a helper: prepare each page (pure apart from reading the page)."""
+    return [prepare_page(params, task) for task in tasks]
 
 
 def prepare_page(params: SourceParams, task: PageTask) -> Prepared:
@@ -204,8 +192,8 @@ def prepare_document(
     this document's (``hinted``), else a new note. A graph migration's helpers
     (syncd.migrate_helpers) make their Readwise pages' results here too, so the engine
     finishes both the same way (``SyncEngine._finish_readwise``). ``made``: the new note
-    ``plain_note.create_plain`` already made for ``doc`` (whose ``doc`` then has no blocks to merge;
-    only for a page handed out with no note text)."""
+    ``plain_note.create_plain`` already made for ``doc`` (whose ``doc`` then has no blocks to
+    merge; only for a page handed out with no note text)."""
     hinted = existing is not None and doc_id == doc.id
     if not hinted:
         existing = None
@@ -227,9 +215,6 @@ def prepare_document(
         title=doc.title,
         folder=note_folder(doc),
         stem=note_stem(doc.title),
-        existing=existing,
-        seen=seen if hinted else None,
-        result=result,
         hinted=hinted,
         changed=result.changed,
         data=text,

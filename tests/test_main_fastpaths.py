@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import threading
@@ -21,6 +22,9 @@ from hypothesis import strategies as st
 
 from syncd import helper_pool, prepare
 from syncd.errors import PageError, VaultWriteError
+from syncd.logseq.filenames import page_name_from_file
+from syncd.logseq.parser import parse_page
+from syncd.merge import merge_document
 from syncd.names import note_stem
 from syncd.pagefile import check_page_stat, read_page
 from syncd.prepare import (
@@ -31,6 +35,7 @@ from syncd.prepare import (
     prepare_page,
     prepare_pages,
 )
+from syncd.readwise import document_from_page, is_readwise_page
 from syncd.rewrite import InlineContext
 from syncd.state import SourceRecord, StateStore, pack_highlights, unpack_highlights
 from syncd.sync import _add_highlights, _Batch, _Pending
@@ -227,27 +232,32 @@ def test_split_shortcut_is_the_general_path(rel: str) -> None:
 
 
 def test_what_a_helper_sends_is_the_merge_result(tmp_path: Path) -> None:
+    """What a helper sends for a new note is merge_document(None, doc, {})'s result, as the
+    engine needs it: UTF-8 bytes, their hash, the file stem, counts, packed highlights."""
     params = SourceParams("triple-lowbar", InlineContext(), 1 << 20, True)
     pages = sorted((DATA / "v1" / "pages").glob("*.md"))
     tasks = [PageTask(i, str(p), None) for i, p in enumerate(pages)]
     sent = prepare_pages(params, tasks)
     readwise = 0
-    for task, got in zip(tasks, sent, strict=True):
-        full = prepare_page(params, task)
-        assert got.existing is None and got.seen is None and got.result is None
-        if full.kind != "readwise":
-            assert got == full
+    for task, page, got in zip(tasks, pages, sent, strict=True):
+        assert got == prepare_page(params, task)
+        parsed = parse_page(page.read_text("utf-8"))
+        if not is_readwise_page(parsed):
+            assert got.kind == "other" and not got.data
             continue
         readwise += 1
-        assert full.result is not None
-        assert got.data == full.result.text.encode("utf-8")
-        assert got.stem == note_stem(full.title)
-        assert got.changed == full.result.changed
-        assert (got.added, got.updated) == (len(full.result.added), len(full.result.updated))
+        doc = document_from_page(parsed, page_name_from_file(page.stem, "triple-lowbar"))
+        full = merge_document(None, doc, {}, params.ctx)
+        assert got.kind == "readwise" and got.doc_id == str(doc.id) and not got.hinted
+        assert got.data == full.text.encode("utf-8")
+        assert got.data_sha256 == hashlib.sha256(got.data).hexdigest()
+        assert got.stem == note_stem(doc.title)
+        assert got.changed == full.changed
+        assert (got.added, got.updated) == (len(full.added), len(full.updated))
         assert got.record is None
-        if full.result.record:
-            assert unpack_highlights(got.packed) == dict(full.result.record)
-            assert got.packed == pack_highlights(full.result.record)
+        if full.record:
+            assert unpack_highlights(got.packed) == dict(full.record)
+            assert got.packed == pack_highlights(full.record)
         else:
             assert got.packed == b""
     assert readwise > 3

@@ -17,17 +17,15 @@ import pytest
 from syncd import helper_pool, prepare
 from syncd.config import config_for_paths
 from syncd.helper_pool import HelperPool, helper_count
-from syncd.merge import MergeResult
 from syncd.plain_note import create_plain
 from syncd.prepare import (
     PageTask,
     Prepared,
     SourceParams,
     prepare_page,
-    sendable,
 )
 from syncd.rewrite import InlineContext
-from syncd.state import StateStore
+from syncd.state import StateStore, unpack_highlights
 from syncd.sync import RunReport, SyncEngine
 
 DATA = Path(__file__).parent / "data" / "readwise"
@@ -173,19 +171,19 @@ def test_prepare_page_outcomes(tmp_path: Path) -> None:
     made = prepare_page(params, PageTask(3, str(page), None))
     assert made.kind == "readwise" and made.index == 3
     assert made.doc_id == "url:https://example.org/doc/0" and made.folder == "Books"
-    assert made.existing is None and made.result is not None and made.result.changed
+    assert not made.hinted and made.changed and made.data and made.packed
     same = prepare_page(params, PageTask(4, str(page), made.sha256))
-    assert same.kind == "same" and same.result is None
+    assert same.kind == "same" and not same.data
     # merging into the note text the engine found: nothing new
-    assert made.result is not None
+    recorded = unpack_highlights(made.packed)
     hinted = prepare_page(
-        params, PageTask(5, str(page), None, made.doc_id, made.result.text, made.result.record)
+        params, PageTask(5, str(page), None, made.doc_id, made.data.decode(), recorded)
     )
-    assert hinted.existing == made.result.text and hinted.result is not None
-    assert not hinted.result.changed
+    assert hinted.hinted and not hinted.changed and hinted.data == made.data
+    assert hinted.record == {} and hinted.added == 0 and hinted.packed == b""  # nothing new
     # a hint for another document is not used
     other = prepare_page(params, PageTask(6, str(page), None, "url:other", "x", {}))
-    assert other.existing is None and other.seen is None
+    assert not other.hinted and other.data == made.data
     assert prepare_page(params, PageTask(7, str(tmp_path / "gone.md"), None)).kind == "gone"
     readme = tmp_path / "graph" / "pages" / "Readwise.md"
     assert prepare_page(params, PageTask(8, str(readme), None)).kind == "other"
@@ -245,9 +243,9 @@ def test_a_result_merged_into_another_text_is_not_used(tmp_path: Path) -> None:
             doc_id=previous.doc_id,
             title="Generated 0",
             folder="Books",
-            existing="not what the note holds",
-            seen={},
-            result=MergeResult(text="never written", changed=True),
+            hinted=True,  # merged into a note text the engine did not hand out
+            changed=True,
+            data=b"never written",
         )
         before = (vault / "Readwise" / "Books" / "Generated 0.md").read_text()
         assert not engine._use_prepared(source, key, previous, stale, RunReport())
@@ -281,7 +279,7 @@ def test_a_note_edited_after_its_page_was_handed_out_keeps_the_edit(tmp_path: Pa
         assert hint is not None and hint.note == "Readwise/Books/Generated 0.md"
         params = SourceParams("triple-lowbar", InlineContext(), 1 << 20, True)
         task = PageTask(0, str(page), None, hint.doc_id, hint.text, hint.seen)
-        prep = sendable(prepare_page(params, task))
+        prep = prepare_page(params, task)
         assert prep.hinted and prep.changed and b"Added later" in prep.data
 
         note.write_text(note.read_text() + "\nmy own line\n")  # the user, meanwhile
