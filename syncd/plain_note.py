@@ -31,9 +31,8 @@ from syncd.readwise import (
     Section,
     _split_location,
     anchor_for,
-    document_identity,
-    document_names,
     highlight_ids,
+    named_document,
     normalize_text,
 )
 from syncd.rewrite import InlineContext
@@ -164,18 +163,7 @@ def create_plain(
 
     preamble = lines[:start]
     page = Page(properties=_preamble_properties(preamble), preamble=tuple(preamble), blocks=())
-    name, title, category, author, full_title = document_names(page, page_name)
-
-    doc = Document(
-        id=document_identity(page, full_title, author, urls),
-        page_name=name,
-        title=title,
-        category=category,
-        author=author,
-        full_title=full_title,
-        page=page,
-        sections=(),
-    )
+    doc = named_document(page, page_name, urls, ())
 
     # make_item's identities and merge._create's rendering (a new note: the plan knows nothing)
     seen: set[str] = set()

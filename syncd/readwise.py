@@ -280,8 +280,6 @@ def document_names(page: Page, page_name: str) -> tuple[str, str, str, str, str]
 def document_from_page(page: Page, page_name: str) -> Document:
     """Read a Readwise page as a document. ``page_name`` is the Logseq name from the file name,
     used when the page has no ``title::``."""
-    name, title, category, author, full_title = document_names(page, page_name)
-
     # URL -> its first text, and the URLs found with another text too: a re-synced
     # duplicate repeats URL and text, two highlights sharing a location repeat the URL only
     first_text: dict[str, str] = {}
@@ -338,6 +336,16 @@ def document_from_page(page: Page, page_name: str) -> Document:
             item = make_item(block)
             sections.append(Section(header=None, items=(item,) if item else ()))
 
+    return named_document(page, page_name, urls, tuple(sections))
+
+
+def named_document(
+    page: Page, page_name: str, urls: Iterable[str], sections: tuple[Section, ...]
+) -> Document:
+    """The document of a Readwise page with ``sections``: its names (``document_names``) and
+    its identity (``document_identity``, from ``urls``: the page's location URLs in page
+    order)."""
+    name, title, category, author, full_title = document_names(page, page_name)
     return Document(
         id=document_identity(page, full_title, author, urls),
         page_name=name,
@@ -346,7 +354,7 @@ def document_from_page(page: Page, page_name: str) -> Document:
         author=author,
         full_title=full_title,
         page=page,
-        sections=tuple(sections),
+        sections=sections,
     )
 
 
