@@ -592,3 +592,34 @@ def test_the_daemon_reads_a_changed_config_edn_and_converts_again(g: Graph) -> N
     assert report.changed == ["Palette.md"]
     assert "colors: red, green\n" not in g.note("Palette.md")
     assert report.unchanged == 0  # every page was converted again
+
+
+BLOCK_UUID = "6650a1b2-0000-4000-8000-000000000001"
+PAGE_UUID = "6650a1b2-0000-4000-8000-000000000002"
+
+
+def test_a_block_that_gains_an_id_rewrites_the_pages_citing_it(g: Graph) -> None:
+    """Only a block id changes between runs (no name, alias or note): the index is built
+    again and the citing page's ((uuid)) becomes a link to the block (rows B1, L3)."""
+    g.page("Source.md").write_text("- a claim\n", "utf-8")
+    g.page("Citing.md").write_text(f"- see (({BLOCK_UUID}))\n", "utf-8")
+    g.run()
+    assert f"[[Source#^{BLOCK_UUID}]]" not in g.note("Citing.md")
+    before = g.snapshot()
+    g.edit("Source.md", "- a claim\n", f"- a claim\n  id:: {BLOCK_UUID}\n")
+    g.run()
+    assert changed_files(before, g.snapshot()) == {"Source.md", "Citing.md"}
+    assert f"[[Source#^{BLOCK_UUID}]]" in g.note("Citing.md")
+
+
+def test_a_page_that_gains_a_page_id_rewrites_the_pages_citing_it(g: Graph) -> None:
+    """Only a page uuid changes (id:: in the pre-block): ((uuid)) to it becomes [[Note]]."""
+    g.page("Source.md").write_text("- a claim\n", "utf-8")
+    g.page("Citing.md").write_text(f"- see (({PAGE_UUID}))\n", "utf-8")
+    g.run()
+    assert "[[Source]]" not in g.note("Citing.md")
+    before = g.snapshot()
+    g.page("Source.md").write_text(f"id:: {PAGE_UUID}\n\n- a claim\n", "utf-8")
+    g.run()
+    assert "Citing.md" in changed_files(before, g.snapshot())
+    assert "[[Source]]" in g.note("Citing.md")

@@ -319,11 +319,12 @@ def _hashtag(match: re.Match[str], env: InlineEnv) -> str:
 def _block_ref(match: re.Match[str], env: InlineEnv) -> str:
     """R1: ``((uuid))`` -> ``[[Note#^uuid]]`` (``![[…]]`` with the embed option)."""
     uuid = match.group("uuid")
+    # recorded even when unknown: the page is converted again when the block gets its id::
+    env.findings.block_refs.add(uuid.lower())
     target = block_target(uuid, env.ctx)
     if target is None:
         env.findings.report("R1", "block reference to an unknown block", match.group(0))
         return match.group(0)
-    env.findings.block_refs.add(uuid.lower())
     bang = "!" if env.ctx.options.block_ref_style is BlockRefStyle.EMBED else ""
     return f"{bang}[[{target}]]"
 
@@ -337,11 +338,11 @@ def _link(match: re.Match[str], env: InlineEnv) -> str:
         return _link_to(name, env, label or None)
     if url.startswith("(("):
         uuid = url[2:-2]
+        env.findings.block_refs.add(uuid.lower())  # (known or not, as in _block_ref)
         target = block_target(uuid, env.ctx)
         if target is None:
             env.findings.report("L6", "block reference to an unknown block", match.group(0))
             return match.group(0)
-        env.findings.block_refs.add(uuid.lower())
         return f"[[{target}|{label}]]" if label else f"[[{target}]]"
     path = asset_path(url)
     if path is None:
@@ -425,11 +426,11 @@ def _embed(args: str, whole: str, env: InlineEnv) -> str:
         return f"![[{embed_target(name, env.ctx)}]]"
     block = re.fullmatch(r"\(\((" + UUID + r")\)\)", args)
     if block is not None:
+        env.findings.block_refs.add(block.group(1).lower())  # (known or not, as in _block_ref)
         target = block_target(block.group(1), env.ctx)
         if target is None:
             env.findings.report("E2", "embed of an unknown block", whole)
             return whole
-        env.findings.block_refs.add(block.group(1).lower())
         return f"![[{target}]]"
     env.findings.report("E1", "embed of something that is not a page or a block", whole)
     return inline_code(whole, env.ticks)
