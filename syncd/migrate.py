@@ -462,6 +462,11 @@ def build_index(
     )
 
 
+def _index_facts(page: GraphPage) -> tuple[object, ...]:
+    """What ``build_index`` reads of a page."""
+    return (page.note, page.name, page.aliases, page.kind, page.page_uuid, page.block_ids)
+
+
 def index_changes(old: GraphIndex, new: GraphIndex) -> set[str]:
     """The dependency keys ("n:", "b:", "a:") whose target differs between two indexes."""
     changed: set[str] = set()
@@ -1126,15 +1131,32 @@ class _Run:
         self.assign_notes()
         self.assets = {k: r.dest for k, r in old_assets.items() if k not in gone_assets}
         self.sync_assets(listing, old_assets, asset_work, gone_assets)
-        old_index = build_index(
-            self.old_facts, {k: r.dest for k, r in old_assets.items()}, old_boards.values()
-        )
-        self.index = build_index(self.facts, self.assets, self.whiteboards)
+        old_copies = {k: r.dest for k, r in old_assets.items()}
+        old_index = build_index(self.old_facts, old_copies, old_boards.values())
+        if self.index_inputs_unchanged(old_copies, old_boards.values()):
+            self.index = old_index  # (the usual run after pages grew: nothing was renamed)
+        else:
+            self.index = build_index(self.facts, self.assets, self.whiteboards)
         self.settle_contested()
         moved = index_changes(old_index, self.index)
         queue = sorted(self.changed | (dependents(self.facts, moved) - set(self.collisions)))
         self.pass_two(queue)
         m.stage_meta(settings)
+
+    def index_inputs_unchanged(
+        self, old_copies: Mapping[str, str], old_boards: Iterable[str]
+    ) -> bool:
+        """Whether ``build_index`` reads the same now as from the facts of the last run:
+        the same pages with the same note, name, aliases, kind and uuids, the same asset
+        copies and whiteboards (then the index is the same, and is built once)."""
+        if self.assets != old_copies or self.whiteboards != sorted(set(old_boards)):
+            return False
+        if self.facts.keys() != self.old_facts.keys():
+            return False
+        return all(
+            page is self.old_facts[key] or _index_facts(page) == _index_facts(self.old_facts[key])
+            for key, page in self.facts.items()
+        )
 
     def listing(
         self, paths: Iterable[Path] | None, settings_changed: bool

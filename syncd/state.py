@@ -906,11 +906,17 @@ def _graph_page(row: Row) -> GraphPage:
         kind=kind,
         name=name,
         note=note,
-        aliases=tuple(json.loads(aliases)),
-        block_ids=tuple(json.loads(block_ids)),
-        deps=tuple(json.loads(deps)),
+        aliases=_json_tuple(aliases),
+        block_ids=_json_tuple(block_ids),
+        deps=_json_tuple(deps),
         page_uuid=page_uuid,
     )
+
+
+def _json_tuple(text: str) -> tuple[str, ...]:
+    """A JSON list column as a tuple; most are empty (``[]``: no parse, as a full run after
+    pages grew loads every page's row)."""
+    return () if text == "[]" else tuple(json.loads(text))
 
 
 def _source_record(row: Row) -> SourceRecord:
