@@ -214,7 +214,7 @@ class SyncEngine:
         # vault -> doc_id -> record during a scan: read in one query when first needed, and
         # kept up to date by _commit (documents change only through it)
         self._known_documents: dict[str, dict[str, DocumentRecord]] | None = None
-        # work index -> (note text, recorded highlights) handed to a helper with that page
+        # work index -> the note and recorded highlights a helper was handed with that page
         self._hints: dict[int, ReadwiseHint] = {}
         # (into, note_folder) -> the vault folder of such notes, POSIX ("" for the root)
         self._note_folders: dict[tuple[str, str], str] = {}
@@ -486,8 +486,8 @@ class SyncEngine:
         another text than ``hint``'s, other highlights are recorded, the user deleted the
         note, an earlier page of this batch holds the document, the note changed under the
         write); then nothing was done and the caller does the page itself. ``hint``: the
-        note text and recorded highlights the page was handed out with; ``taken``: note
-        paths held by others (a migration's pages)."""
+        note (path, text, stamp) and recorded highlights the page was handed out with;
+        ``taken``: note paths held by others (a migration's pages)."""
         vault_name = source.vault_name
         vault = self._vaults[vault_name]
         if (vault_name, prep.doc_id) in self._pending_docs:

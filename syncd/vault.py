@@ -515,6 +515,15 @@ class Vault:
                 with contextlib.suppress(OSError):
                     folder.at(tmp).unlink()
 
+    def _temp_names(self, name: str) -> Iterator[str]:
+        """Fresh temp file names for note ``name`` (``.syncd.<name>.<pid>-<n>.tmp``), at most
+        ``_TEMP_TRIES`` of them: for a file made with ``O_EXCL`` or a link, which skip a name
+        an earlier process left."""
+        prefix = f"{TEMP_PREFIX}{_temp_name_part(name)}.{os.getpid()}-"
+        for _ in range(_TEMP_TRIES):
+            self._temp_counter += 1
+            yield f"{prefix}{self._temp_counter}{TEMP_SUFFIX}"
+
     def _link_aside(self, folder: _Dir, name: str) -> str | None:
         """Give the note ``name``, about to be replaced, a second name (a temp file name), so
         the rename that replaces it frees nothing; the old file is freed when ``_Remover``
@@ -524,10 +533,7 @@ class Vault:
         and a bulk run replaces thousands. None where hard links are not supported: the
         rename then frees it, as always. A name left by a crash is a temp file: the next
         run's sweep removes it."""
-        prefix = f"{TEMP_PREFIX}{_temp_name_part(name)}.{os.getpid()}-"
-        for _ in range(_TEMP_TRIES):
-            self._temp_counter += 1
-            aside = f"{prefix}{self._temp_counter}{TEMP_SUFFIX}"
+        for aside in self._temp_names(name):
             try:
                 # by full paths, as _create_temp: audit hooks (tests/test_reliability_writes.py)
                 os.link(f"{folder.path}/{name}", f"{folder.path}/{aside}", follow_symlinks=False)
@@ -541,10 +547,7 @@ class Vault:
     def _create_temp(self, folder: _Dir, name: str) -> tuple[int, str]:
         """Create a new temp file for ``name`` in ``folder``: ``.syncd.<name>.<pid>-<n>.tmp``,
         made with ``O_EXCL`` (a name left by an earlier process is skipped, never reused)."""
-        prefix = f"{TEMP_PREFIX}{_temp_name_part(name)}.{os.getpid()}-"
-        for _ in range(_TEMP_TRIES):
-            self._temp_counter += 1
-            tmp = f"{prefix}{self._temp_counter}{TEMP_SUFFIX}"
+        for tmp in self._temp_names(name):
             try:
                 # by its full path: audit hooks (tests/test_reliability_writes.py) see it
                 fd = os.open(f"{folder.path}/{tmp}", _TEMP_FLAGS, 0o600)
