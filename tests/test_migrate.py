@@ -623,3 +623,14 @@ def test_a_page_that_gains_a_page_id_rewrites_the_pages_citing_it(g: Graph) -> N
     g.run()
     assert "Citing.md" in changed_files(before, g.snapshot())
     assert "[[Source]]" in g.note("Citing.md")
+
+
+def test_a_property_citing_a_block_that_gains_an_id_is_converted_again(g: Graph) -> None:
+    """The same for a ((uuid)) in a page property's value (P2a)."""
+    g.page("Source.md").write_text("- a claim\n", "utf-8")
+    g.page("Citing.md").write_text(f"source:: (({BLOCK_UUID}))\n\n- text\n", "utf-8")
+    g.run()
+    assert f"Source#^{BLOCK_UUID}" not in g.note("Citing.md")
+    g.edit("Source.md", "- a claim\n", f"- a claim\n  id:: {BLOCK_UUID}\n")
+    g.run()
+    assert f"Source#^{BLOCK_UUID}" in g.note("Citing.md")

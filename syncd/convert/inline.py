@@ -316,12 +316,17 @@ def _hashtag(match: re.Match[str], env: InlineEnv) -> str:
     return _link_to(name, env) + rest
 
 
+def referenced_block(uuid: str, env: InlineEnv) -> str | None:
+    """``block_target`` of a block this page refers to, recorded as a dependency of the page
+    known or not: the page is converted again when that block moves or gets its ``id::``."""
+    env.findings.block_refs.add(uuid.lower())
+    return block_target(uuid, env.ctx)
+
+
 def _block_ref(match: re.Match[str], env: InlineEnv) -> str:
     """R1: ``((uuid))`` -> ``[[Note#^uuid]]`` (``![[…]]`` with the embed option)."""
     uuid = match.group("uuid")
-    # recorded even when unknown: the page is converted again when the block gets its id::
-    env.findings.block_refs.add(uuid.lower())
-    target = block_target(uuid, env.ctx)
+    target = referenced_block(uuid, env)
     if target is None:
         env.findings.report("R1", "block reference to an unknown block", match.group(0))
         return match.group(0)
@@ -338,8 +343,7 @@ def _link(match: re.Match[str], env: InlineEnv) -> str:
         return _link_to(name, env, label or None)
     if url.startswith("(("):
         uuid = url[2:-2]
-        env.findings.block_refs.add(uuid.lower())  # (known or not, as in _block_ref)
-        target = block_target(uuid, env.ctx)
+        target = referenced_block(uuid, env)
         if target is None:
             env.findings.report("L6", "block reference to an unknown block", match.group(0))
             return match.group(0)
@@ -426,8 +430,7 @@ def _embed(args: str, whole: str, env: InlineEnv) -> str:
         return f"![[{embed_target(name, env.ctx)}]]"
     block = re.fullmatch(r"\(\((" + UUID + r")\)\)", args)
     if block is not None:
-        env.findings.block_refs.add(block.group(1).lower())  # (known or not, as in _block_ref)
-        target = block_target(block.group(1), env.ctx)
+        target = referenced_block(block.group(1), env)
         if target is None:
             env.findings.report("E2", "embed of an unknown block", whole)
             return whole

@@ -28,9 +28,10 @@ from syncd.convert.inline import (
     InlineEnv,
     _split_tag,
     obsidian_tag_name,
+    referenced_block,
     tokens,
 )
-from syncd.convert.links import block_target, journal_day, page_target, property_link, wikilink
+from syncd.convert.links import journal_day, page_target, property_link, wikilink
 from syncd.convert.report import name_key
 from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.model import Page, Property
@@ -148,7 +149,7 @@ def _text_links(value: str, env: InlineEnv) -> str:
             env.findings.reference(match.group("refname"))
             out.append(wikilink(match.group("refname"), env.ctx))
         elif kind == "bref":
-            target = block_target(match.group("uuid"), env.ctx)
+            target = referenced_block(match.group("uuid"), env)
             out.append(f"[[{target}]]" if target else match.group(0))
         elif kind == "tagref":
             env.findings.reference(match.group("tagname"))
