@@ -1058,7 +1058,8 @@ class _Run:
         self.changed: set[str] = set()
         self.found: dict[str, FoundFile] = {}
         self.categories: dict[str, str] = {}  # Readwise page -> its category (note folder)
-        self.naturals: dict[str, str] = {}  # changed page -> its natural note (pass-1 scan)
+        # changed page -> (its kind, its natural note) as its pass-1 scan found them
+        self.naturals: dict[str, tuple[str, str]] = {}
         self.claimed: dict[str, str] = {}  # folded note path -> page key
         self.assets: dict[str, str] = {}  # asset key -> vault path
         self.index = GraphIndex()
@@ -1294,7 +1295,7 @@ class _Run:
         if kind == READWISE:
             self.categories[found.key] = scan.category
         if scan.natural:
-            self.naturals[found.key] = scan.natural
+            self.naturals[found.key] = (kind, scan.natural)
         note = cached.note if cached is not None and cached.kind == kind else ""
         if kind == READWISE:
             known = self.host.find_readwise_note(self.m.vault_name, scan.doc_id)
@@ -1314,11 +1315,11 @@ class _Run:
 
     # -- note paths ------------------------------------------------------------------------
     def natural_note(self, key: str, page: GraphPage) -> str:
-        """``natural_note`` of a changed page: worked out by its pass-1 scan (from the same
-        facts), else here."""
+        """``natural_note`` of a changed page: worked out by its pass-1 scan when the page
+        still has the kind that scan found (the full parse may correct it), else here."""
         known = self.naturals.get(key)
-        if known:
-            return known
+        if known is not None and known[0] == page.kind:
+            return known[1]
         return natural_note(self.work, key, page.kind, page.name, self.categories.get(key, ""))
 
     def assign_notes(self) -> None:
