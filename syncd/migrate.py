@@ -68,13 +68,13 @@ from syncd.convert import page as convert
 from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex
 from syncd.convert.page import ConvertedNote, Unsupported
 from syncd.errors import ConcurrentModification, SyncdError, VaultWriteError
+from syncd.helper_pool import MIN_PAGES as HELPERS_MIN_PAGES
 from syncd.logseq.dates import COMMON_TITLE_FORMATS, DateFormat, compile_format, format_moment
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
 from syncd.logseq.model import Page
 from syncd.logseq.parser import parse_page
-from syncd.names import MAX_NAME_BYTES, sanitize_title, unique_name
-from syncd.prepare import MIN_PAGES as HELPERS_MIN_PAGES
+from syncd.names import MAX_NAME_BYTES, note_stem, sanitize_title, unique_name
 from syncd.readwise import (
     ASIN_RE,
     CATEGORY_FOLDERS,
@@ -395,9 +395,8 @@ def _under(rel: str, folder: str) -> bool:
 
 def page_note_path(name: str, into: str) -> str:
     """``<into>/<namespace folders>/<leaf>.md`` for page ``name`` (rows N1, N2, N6)."""
-    room = MAX_NAME_BYTES - len(".md") - len(" (99)")
     parts = [p for p in unicodedata.normalize("NFC", name).split("/") if p.strip(". ")]
-    segments = [sanitize_title(p, max_bytes=room) for p in parts] or [sanitize_title(name)]
+    segments = [note_stem(p) for p in parts] or [sanitize_title(name)]
     return _join(into, *segments) + ".md"
 
 
@@ -655,9 +654,7 @@ def natural_note(work: PageWork, key: str, kind: str, name: str, category: str) 
         title = re.sub(r"\s*\(highlights\)\s*$", "", name, flags=re.IGNORECASE)
         category = category.lower()
         folder = CATEGORY_FOLDERS.get(category, category.capitalize() or "Other")
-        room = MAX_NAME_BYTES - len(".md") - len(" (99)")
-        stem = sanitize_title(title.strip() or name, max_bytes=room)
-        return _join(work.into, folder, stem) + ".md"
+        return _join(work.into, folder, note_stem(title.strip() or name)) + ".md"
     return page_note_path(name, work.into)
 
 
