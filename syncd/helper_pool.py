@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # imported when helpers start (most runs start none)
 
 log = logging.getLogger(__name__)
 
+MIN_PAGES = 64  # fewer pages to read than this: not worth starting helpers
 CHUNK = 8  # tasks per exchange with a helper, unless the pool is told otherwise
 WINDOW = 6  # chunks in flight
 

@@ -43,8 +43,6 @@ from syncd.rewrite import InlineContext
 from syncd.state import pack_highlights
 from syncd.textio import decode_page
 
-MIN_PAGES = 64  # fewer pages to read than this: not worth starting helpers
-
 Kind = Literal["gone", "same", "other", "readwise", "error"]
 
 
@@ -124,14 +122,14 @@ def prepare_page(params: SourceParams, task: PageTask) -> Prepared:
             return Prepared(task.index, "same", size, mtime_ns, digest)
         text = decode_page(data, path, repair_mojibake=params.repair_mojibake)
         page_name = page_name_from_file(path.stem, params.file_name_format)
+        if not could_be_readwise_page(text):  # most plain pages: no parse needed
+            return Prepared(task.index, "other", size, mtime_ns, digest)
         if task.existing is None:  # the usual first sync of a Readwise page
             plain = prepare_plain(
                 task.index, size, mtime_ns, digest, text, path, page_name, params.ctx
             )
             if plain is not None:
                 return plain[1]
-        if not could_be_readwise_page(text):  # most plain pages: no parse needed
-            return Prepared(task.index, "other", size, mtime_ns, digest)
         page = parse_page(text)
         if not is_readwise_page(page):
             return Prepared(task.index, "other", size, mtime_ns, digest)
@@ -171,7 +169,9 @@ def prepare_plain(
         return None
     doc, made = plain
     check_title(doc.title, path)
-    return doc, prepare_document(index, size, mtime_ns, digest, doc, ctx, None, None, None, made)
+    return doc, prepare_document(
+        index, size, mtime_ns, digest, doc, ctx, doc_id=None, existing=None, seen=None, made=made
+    )
 
 
 def prepare_document(
@@ -197,13 +197,10 @@ def prepare_document(
     hinted = existing is not None and doc_id == doc.id
     if not hinted:
         existing = None
-    seen = (seen or {}) if hinted else {}
-    if made is not None:
-        if hinted:
-            raise ValueError("a note made by create_plain cannot be merged into a note")
+    if made is not None:  # (prepare_plain's: a page handed out with no note, never hinted)
         result = made
     else:
-        result = merge_document(existing, doc, seen, ctx)
+        result = merge_document(existing, doc, (seen or {}) if hinted else {}, ctx)
     text = result.text.encode("utf-8")
     return Prepared(
         index,

@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from syncd.config import Config, Include, SourceConfig, VaultConfig
 from syncd.errors import ConcurrentModification, SyncdError
+from syncd.helper_pool import MIN_PAGES as HELPERS_MIN_PAGES
 from syncd.logseq.dates import COMMON_TITLE_FORMATS
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.graph_config import GraphConfig, load_graph_config
@@ -34,7 +35,6 @@ from syncd.migrate import Converter, GraphMigration, MigrationReport
 from syncd.names import check_title, note_stem, unique_name
 from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
 from syncd.pagefile import check_page_stat, read_page
-from syncd.prepare import MIN_PAGES as HELPERS_MIN_PAGES
 from syncd.prepare import PageTask, Prepared, ScanHelpers, SourceParams
 from syncd.readwise import (
     Document,

@@ -19,7 +19,7 @@ import pytest
 
 from syncd import migrate_helpers
 from syncd.config import Include, config_for_paths
-from syncd.prepare import MIN_PAGES
+from syncd.helper_pool import MIN_PAGES
 from syncd.state import StateStore
 from syncd.sync import RunReport, SyncEngine
 from tests.conftest import DATA

@@ -29,7 +29,7 @@ from syncd.state import StateStore, unpack_highlights
 from syncd.sync import RunReport, SyncEngine
 
 DATA = Path(__file__).parent / "data" / "readwise"
-PAGES = 90  # more than syncd.prepare.MIN_PAGES changed pages, so `syncd once` uses helpers
+PAGES = 90  # more than syncd.helper_pool.MIN_PAGES changed pages, so `syncd once` uses helpers
 
 
 def make_graph(root: Path, version: str = "v1", extra: int = PAGES) -> Path:
