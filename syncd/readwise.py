@@ -20,9 +20,10 @@ from syncd.logseq.model import Block, Page
 DocumentId = NewType("DocumentId", str)
 HighlightId = NewType("HighlightId", str)
 
+# the phrases that open a Readwise header bullet ("Highlights first synced by [[Readwise]] …")
+HEADER_PHRASES = ("Highlights first synced by", "New highlights added", "Highlights synced by")
 HEADER_RE = re.compile(
-    r"^(?:#{1,6}\s+)?(?:Highlights first synced by|New highlights added|Highlights synced by)\b",
-    re.IGNORECASE,
+    r"^(?:#{1,6}\s+)?(?:" + "|".join(map(re.escape, HEADER_PHRASES)) + r")\b", re.IGNORECASE
 )
 # ([Location 305](https://…)) or ([View Highlight](…)) at the very end of a highlight
 LOCATION_LINK_RE = re.compile(r"\s*\(\[([^\]\n]*)\]\((\S+?)\)\)\s*$")
@@ -176,9 +177,10 @@ def is_header(block: Block) -> bool:
 
 # what every HEADER_RE match contains (same alternatives, same IGNORECASE): a page without
 # it has no header block
-_HEADER_PHRASE_RE = re.compile(
-    r"Highlights first synced by|New highlights added|Highlights synced by", re.IGNORECASE
-)
+_HEADER_PHRASE_RE = re.compile("|".join(map(re.escape, HEADER_PHRASES)), re.IGNORECASE)
+# what each HEADER_PHRASES holds lower-cased, for ASCII text ("synced by" is in two; a test
+# checks every phrase holds one)
+_LOWER_HEADER_PHRASES = ("synced by", "new highlights added")
 
 
 def could_be_readwise_page(text: str) -> bool:
@@ -194,7 +196,7 @@ def could_be_readwise_page(text: str) -> bool:
     if "category" in low:
         return True
     if text.isascii():  # then IGNORECASE pairs only ASCII letters: the lower-cased phrases
-        return "synced by" in low or "new highlights added" in low
+        return any(phrase in low for phrase in _LOWER_HEADER_PHRASES)
     return _HEADER_PHRASE_RE.search(text) is not None
 
 

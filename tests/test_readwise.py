@@ -119,3 +119,10 @@ def test_could_be_readwise_page_is_false_for_a_plain_page() -> None:
     text = "tags:: a, b\nalias:: x\n\n- Some text with [[A Book (highlights)]] #tag\n"
     assert not is_readwise_page(parse_page(text))
     assert not could_be_readwise_page(text)
+
+
+def test_every_header_phrase_holds_a_lower_cased_phrase_could_be_readwise_page_looks_for() -> None:
+    from syncd.readwise import _LOWER_HEADER_PHRASES, HEADER_PHRASES
+
+    for phrase in HEADER_PHRASES:
+        assert any(part in phrase.lower() for part in _LOWER_HEADER_PHRASES), phrase
