@@ -54,7 +54,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import tempfile
 import unicodedata
 from collections import Counter
@@ -64,27 +63,46 @@ from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 
-from syncd.convert import page as convert
-from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex
+from syncd.convert.context import ConvertOptions, GraphIndex
 from syncd.convert.page import ConvertedNote, Unsupported
 from syncd.errors import ConcurrentModification, SyncdError, VaultWriteError
 from syncd.helper_pool import MIN_PAGES as HELPERS_MIN_PAGES
-from syncd.logseq.dates import COMMON_TITLE_FORMATS, DateFormat, compile_format, format_moment
-from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
+from syncd.logseq.dates import COMMON_TITLE_FORMATS, compile_format, format_moment
+from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
 from syncd.logseq.model import Page
-from syncd.logseq.parser import parse_page
-from syncd.names import MAX_NAME_BYTES, note_stem, sanitize_title, unique_name
+from syncd.names import unique_name
+from syncd.pipeline.page import (
+    DEFAULT_ATTACHMENTS,
+    DEFAULT_DAILY_FORMAT,
+    JOURNAL,
+    NOTE_KINDS,
+    ORG,
+    PAGE,
+    PAGE_SUFFIXES,
+    PDF_HIGHLIGHTS,
+    READWISE,
+    WHITEBOARD,
+    FoundFile,
+    PageScan,
+    PageWork,
+    ParsedPage,
+    VaultLayout,
+    conflict_copy_path,
+    join_path,
+    natural_note,
+    note_name,
+    note_path_stem,
+    parse_full,
+    render_page,
+    scan_page,
+    split_note,
+)
 from syncd.readwise import (
-    ASIN_RE,
-    CATEGORY_FOLDERS,
-    document_from_page,
-    is_readwise_page,
     unquote_value,
 )
-from syncd.rewrite import FENCE_RE, InlineContext
+from syncd.rewrite import InlineContext
 from syncd.state import GraphAsset, GraphPage, SourceRecord, StateStore, text_sha256
-from syncd.textio import decode_page
 from syncd.threeway import merge3
 from syncd.vault import TEMP_PREFIX, TEMP_SUFFIX, FileStamp, Vault, fold_name, is_temp_file
 
@@ -98,71 +116,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = "1"  # bump when the conversion changes: every note is converted again
-PAGE = "page"
-JOURNAL = "journal"
-READWISE = "readwise"
-WHITEBOARD = "whiteboard"
-ORG = "org"
-PDF_HIGHLIGHTS = "pdf-highlights"
-NOTE_KINDS = frozenset({PAGE, JOURNAL, READWISE})
-PAGE_SUFFIXES = (".md", ".markdown")
 MAX_CORRECTIONS = 3  # times one page may be converted again in a run after the index moved
-CONFLICT_INFIX = ".sync-conflict-"
-DEFAULT_DAILY_FORMAT = "YYYY-MM-DD"
-DEFAULT_ATTACHMENTS = "assets"
 _SKIPPED_REASONS = {
     WHITEBOARD: "whiteboard (no Obsidian equivalent; not converted)",
     ORG: "Org-mode page (only Markdown graphs are converted)",
     PDF_HIGHLIGHTS: "PDF highlight store (positions cannot be kept; not copied)",
 }
-_ID_RE = re.compile(
-    r"^[ \t]*id::[ \t]*([0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})[ \t]*$",
-    re.MULTILINE,
-)
-_HEADER_LINE_RE = re.compile(
-    r"^-[ \t]+(?:#{1,6}\s+)?(?:Highlights first synced by|New highlights added|"
-    r"Highlights synced by)\b",
-    re.MULTILINE | re.IGNORECASE,
-)
-_BULLET_RE = re.compile(r"[ \t]*-(?:[ \t]|$)")
 _LOGSEQ_IGNORED = ("node_modules", "version-files")
 
 
-# --------------------------------------------------------------------------------- converter
-
-
-@dataclass(frozen=True, slots=True)
-class Converter:
-    """The page converter's entry points (``syncd.convert.page``; tests may substitute)."""
-
-    convert_page: Callable[[Page, ConvertContext, str], ConvertedNote]  # (page, ctx, source)
-    render_note: Callable[[ConvertedNote], str]
-    page_aliases: Callable[[Page, GraphConfig], tuple[str, ...]]
-    page_block_ids: Callable[[Page], tuple[str, ...]]
-    page_uuid: Callable[[Page], str | None]
-
-
-def load_converter() -> Converter:
-    """The converter of ``syncd.convert.page``."""
-    return Converter(
-        convert_page=convert.convert_page,
-        render_note=convert.render_note,
-        page_aliases=convert.page_aliases,
-        page_block_ids=convert.page_block_ids,
-        page_uuid=convert.page_uuid,
-    )
-
-
 # --------------------------------------------------------------------------------- settings
-
-
-@dataclass(frozen=True, slots=True)
-class VaultLayout:
-    """Where Obsidian wants daily notes and attachments (read from ``.obsidian/``)."""
-
-    daily_folder: str = ""  # vault-relative, "" = vault root
-    daily_format: str = DEFAULT_DAILY_FORMAT  # moment.js
-    attachments: str = DEFAULT_ATTACHMENTS  # vault-relative folder for copied assets
 
 
 def read_vault_layout(vault_root: Path, into: str) -> VaultLayout:
@@ -187,14 +150,14 @@ def read_vault_layout(vault_root: Path, into: str) -> VaultLayout:
         else:
             daily_format = fmt.strip()
     attach_raw = app.get("attachmentFolderPath")
-    attachments = _join(into, DEFAULT_ATTACHMENTS)
+    attachments = join_path(into, DEFAULT_ATTACHMENTS)
     if isinstance(attach_raw, str) and attach_raw.strip():
         raw = attach_raw.strip()
         if raw == "/":
             attachments = ""
         elif raw == "." or raw.startswith("./"):
             sub = _clean_folder(raw[2:], "app.json attachmentFolderPath")
-            attachments = _join(into, sub or "")
+            attachments = join_path(into, sub or "")
         else:
             cleaned = _clean_folder(raw, "app.json attachmentFolderPath")
             if cleaned is not None:
@@ -224,54 +187,7 @@ def _clean_folder(value: object, what: str) -> str | None:
     return "/".join(parts)
 
 
-def _join(*parts: str) -> str:
-    return "/".join(p.strip("/") for p in parts if p.strip("/"))
-
-
-def _plain(note: str) -> bool:
-    """Whether ``note`` is a plain relative path (no empty or ``.`` segment), which
-    ``PurePosixPath`` leaves as it is: its parts are what splitting it at ``/`` gives."""
-    return not (
-        note.startswith(("/", "./"))
-        or note.endswith(("/", "/."))
-        or "//" in note
-        or "/./" in note
-        or note == "."
-    )
-
-
-def note_name(note: str) -> str:
-    """``PurePosixPath(note).name`` without building the path (a few microseconds, for
-    every note of the graph between the two passes, while one CPU waits)."""
-    if not _plain(note):
-        return PurePosixPath(note).name
-    return note.rpartition("/")[2]
-
-
-def note_path_stem(note: str) -> str:
-    """``PurePosixPath(note).stem`` of a note path, as ``note_name`` (not
-    ``names.note_stem``, which makes a file stem from a title)."""
-    name = note_name(note)
-    dot = name.rfind(".")
-    return name[:dot] if 0 < dot < len(name) - 1 else name
-
-
 # --------------------------------------------------------------------------------- listing
-
-
-@dataclass(frozen=True, slots=True)
-class FoundFile:
-    """A file of the graph: its state key (graph-relative POSIX path), where, and its stat."""
-
-    key: str
-    abspath: str
-    size: int
-    mtime_ns: int
-    kind: str  # PAGE or JOURNAL (page files), WHITEBOARD / ORG / PDF_HIGHLIGHTS, or "asset"
-
-    @property
-    def path(self) -> Path:
-        return Path(self.abspath)
 
 
 @dataclass
@@ -302,9 +218,9 @@ class GraphLayout:
     def __init__(self, root: Path, graph: GraphConfig) -> None:
         self.root = root
         self.graph = graph
-        self.pages_dir = _join(graph.pages_directory) or "."
-        self.journals_dir = _join(graph.journals_directory) or "."
-        self.whiteboards_dir = _join(graph.whiteboards_directory)
+        self.pages_dir = join_path(graph.pages_directory) or "."
+        self.journals_dir = join_path(graph.journals_directory) or "."
+        self.whiteboards_dir = join_path(graph.whiteboards_directory)
         self.assets_dir = "assets"
         self._special = {"logseq", self.assets_dir, self.whiteboards_dir} - {""}
         self._prefix = str(root).rstrip(os.sep) + os.sep
@@ -391,18 +307,6 @@ def _under(rel: str, folder: str) -> bool:
 
 
 # --------------------------------------------------------------------------------- pure parts
-
-
-def page_note_path(name: str, into: str) -> str:
-    """``<into>/<namespace folders>/<leaf>.md`` for page ``name`` (rows N1, N2, N6)."""
-    parts = [p for p in unicodedata.normalize("NFC", name).split("/") if p.strip(". ")]
-    segments = [note_stem(p) for p in parts] or [sanitize_title(name)]
-    return _join(into, *segments) + ".md"
-
-
-def journal_note_path(day: date, layout: VaultLayout) -> str:
-    """Where Obsidian's Daily notes plugin keeps the note of ``day`` (row J1)."""
-    return _join(layout.daily_folder, format_moment(day, layout.daily_format)) + ".md"
 
 
 def link_target(note: str, leaf_counts: Mapping[str, int]) -> str:
@@ -523,195 +427,7 @@ def deps_of(
     return tuple(sorted(deps))
 
 
-def readwise_id(head: Page, name: str, text: str) -> str:
-    """The document identity ``syncd.readwise.document_identity`` gives the whole page, from
-    its head and a scan of its text: url::, else the first Kindle ASIN, else title + author."""
-    url = (head.property_value("url") or "").strip()
-    if url:
-        return f"url:{url}"
-    if "asin=" in text:
-        match = ASIN_RE.search(text)
-        if match is not None:
-            return f"asin:{match.group(1).upper()}"
-    return str(document_from_page(head, name).id)
-
-
-def page_head(text: str) -> str:
-    """The page up to its second bullet (outside code): the page properties in either form
-    (before the first bullet, or the first bullet's own lines) and its first block's text."""
-    pos, n, bullets = 0, len(text), 0
-    fence: str | None = None
-    while pos < n:
-        end = text.find("\n", pos)
-        end = n if end < 0 else end + 1
-        line = text[pos:end].rstrip("\n")
-        match = FENCE_RE.match(line)
-        if fence is not None:
-            closing = line.strip()
-            if match is not None and set(closing) <= {fence[0]} and len(closing) >= len(fence):
-                fence = None
-        elif match is not None:
-            fence = match.group(1)
-        elif _BULLET_RE.match(line):
-            bullets += 1
-            if bullets == 2:
-                return text[:pos]
-        pos = end
-    return text
-
-
-def block_ids_in(text: str) -> tuple[str, ...]:
-    """Lower-case uuids of ``id::`` lines (a fast over-approximation of the block ids)."""
-    if "id::" not in text:
-        return ()
-    return tuple(dict.fromkeys(m.group(1).lower() for m in _ID_RE.finditer(text)))
-
-
 # --------------------------------------------------------------------------------- one page
-
-
-@dataclass(frozen=True, slots=True)
-class PageWork:
-    """What reading and converting one page needs besides the page (pure values): the main
-    process and the helper processes (``syncd.migrate_helpers``) do it with the same one."""
-
-    graph: GraphConfig
-    converter: Converter
-    journal_title: DateFormat
-    repair_mojibake: bool
-    max_page_bytes: int
-    into: str  # the vault folder the graph's notes go into
-    layout: VaultLayout  # where the daily notes go
-
-
-@dataclass(frozen=True, slots=True)
-class PageScan:
-    """Pass-1 facts of a page from its text (no state, no vault): kind (PAGE, JOURNAL or
-    READWISE), name, the Readwise category and document id, aliases, block ids, page uuid."""
-
-    kind: str
-    name: str
-    category: str
-    doc_id: str
-    aliases: tuple[str, ...]
-    block_ids: tuple[str, ...]
-    page_uuid: str
-    natural: str  # natural_note(): its note path unless taken ("" if it has none)
-
-
-def page_name(work: PageWork, found: FoundFile, head: Page) -> tuple[str, date | None]:
-    """The Logseq name of a page (``title::``, else the decoded file name); a journal's is
-    the title of its date."""
-    graph = work.graph
-    if found.kind == JOURNAL:
-        day = journal_date_from_file(found.path.stem, graph.journal_file_format)
-        if day is not None:
-            return work.journal_title.format(day), day
-    title = unquote_value(head.property_value("title") or "")
-    if title:
-        return unicodedata.normalize("NFC", title), None
-    return page_name_from_file(found.path.stem, graph.file_name_format), None
-
-
-def scan_page(work: PageWork, found: FoundFile, data: bytes) -> PageScan:
-    """Pass-1 facts of a changed page: from its head (page properties) and id:: lines,
-    without parsing the whole outline (pass 2 checks them on the full parse)."""
-    text = decode_page(data, found.path, repair_mojibake=work.repair_mojibake)
-    head = parse_page(page_head(text))
-    name, day = page_name(work, found, head)
-    kind = JOURNAL if day is not None else PAGE
-    category = doc_id = ""
-    if kind == PAGE and (is_readwise_page(head) or _HEADER_LINE_RE.search(text)):
-        kind = READWISE
-        category = unquote_value(head.property_value("category") or "")
-        doc_id = readwise_id(head, name, text)
-    try:
-        natural = natural_note(work, found.key, kind, name, category)
-    except ValueError:
-        natural = ""  # the main process asks again and reports it (_Run.assign)
-    return PageScan(
-        kind=kind,
-        name=name,
-        category=category,
-        doc_id=doc_id,
-        aliases=tuple(work.converter.page_aliases(head, work.graph)),
-        block_ids=block_ids_in(text),
-        page_uuid=work.converter.page_uuid(head) or "",
-        natural=natural,
-    )
-
-
-def natural_note(work: PageWork, key: str, kind: str, name: str, category: str) -> str:
-    """The note path of page ``key`` when no other note has it: a journal's daily note, a
-    Readwise page's note in the folder of its ``category``, else the page's namespace path.
-    Pure, so pass 1 works it out with the page's facts (in a helper too)."""
-    if kind == JOURNAL:
-        day = journal_date_from_file(PurePosixPath(key).stem, work.graph.journal_file_format)
-        if day is None:  # pragma: no cover - JOURNAL facts come from a parsed date
-            raise ValueError(f"{key}: not a journal file name")
-        return journal_note_path(day, work.layout)
-    if kind == READWISE:
-        title = re.sub(r"\s*\(highlights\)\s*$", "", name, flags=re.IGNORECASE)
-        category = category.lower()
-        folder = CATEGORY_FOLDERS.get(category, category.capitalize() or "Other")
-        return _join(work.into, folder, note_stem(title.strip() or name)) + ".md"
-    return page_note_path(name, work.into)
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedPage:
-    """A page read and parsed for pass 2, with its facts from the full parse."""
-
-    text: str
-    page: Page
-    kind: str
-    aliases: tuple[str, ...]
-    block_ids: tuple[str, ...]
-    page_uuid: str
-
-
-def parse_full(work: PageWork, data: bytes, path: Path, kind: str) -> ParsedPage:
-    """Decode and parse a page for pass 2; ``kind`` is its pass-1 kind (a journal stays one,
-    else the full parse tells a Readwise page from a plain one)."""
-    text = decode_page(data, path, repair_mojibake=work.repair_mojibake)
-    page = parse_page(text)
-    if kind != JOURNAL:
-        kind = READWISE if is_readwise_page(page) else PAGE
-    converter = work.converter
-    return ParsedPage(
-        text=text,
-        page=page,
-        kind=kind,
-        aliases=tuple(converter.page_aliases(page, work.graph)),
-        block_ids=tuple(dict.fromkeys(b.lower() for b in converter.page_block_ids(page))),
-        page_uuid=converter.page_uuid(page) or "",
-    )
-
-
-def render_page(
-    work: PageWork,
-    index: GraphIndex,
-    options: ConvertOptions,
-    inline: InlineContext,
-    name: str,
-    parsed: ParsedPage,
-) -> tuple[ConvertedNote, str]:
-    """(converted note, its text) of a plain page or journal named ``name``."""
-    ctx = ConvertContext(
-        graph=work.graph, index=index, options=options, inline=inline, page_name=name
-    )
-    converted = work.converter.convert_page(parsed.page, ctx, parsed.text)
-    return converted, work.converter.render_note(converted)
-
-
-def conflict_copy_path(note: str, when: datetime, attempt: int = 1) -> str:
-    """``<folder>/<stem>.sync-conflict-<YYYYMMDD-HHMMSS>[-n].md``, the name <= 255 bytes."""
-    path = PurePosixPath(note)
-    suffix = f"{CONFLICT_INFIX}{when:%Y%m%d-%H%M%S}" + (f"-{attempt}" if attempt > 1 else "")
-    room = MAX_NAME_BYTES - len(suffix.encode("utf-8")) - len(".md")
-    stem = path.stem.encode("utf-8")[:room].decode("utf-8", errors="ignore")
-    name = f"{stem}{suffix}.md"
-    return name if str(path.parent) == "." else f"{path.parent}/{name}"
 
 
 # --------------------------------------------------------------------------------- report
@@ -844,7 +560,6 @@ class GraphMigration:
         vault: Vault,
         config: SourceConfig,
         graph: GraphConfig,
-        converter: Converter | None = None,
     ) -> None:
         self.host = host
         self.vault_name = vault_name
@@ -853,7 +568,6 @@ class GraphMigration:
         self.root = config.path
         self.graph_key = str(config.path)
         self.options: ConvertOptions = config.convert
-        self._converter = converter
         self._config_stamp = _stamp(config.path / CONFIG_PATH)
         self.use_graph(graph)
         self._vault_layout: VaultLayout | None = None
@@ -890,12 +604,6 @@ class GraphMigration:
             self.use_graph(graph)
 
     # -- what the engine and the daemon need ---------------------------------------------------
-    @property
-    def converter(self) -> Converter:
-        if self._converter is None:
-            self._converter = load_converter()
-        return self._converter
-
     def owns(self, path: Path) -> bool:
         """Whether a change of ``path`` matters to this migration (fast, no I/O)."""
         try:
@@ -1067,7 +775,6 @@ class _Run:
         self._ctx: InlineContext | None = None
         self.work = PageWork(
             graph=migration.graph,
-            converter=migration.converter,
             journal_title=migration.journal_title,
             repair_mojibake=migration.host.repair_mojibake,
             max_page_bytes=migration.host.max_page_bytes,
@@ -1349,13 +1056,13 @@ class _Run:
         if page.kind == PAGE and self.foreign(natural):
             self.contested[key] = natural  # settled before pass 2 (settle_contested)
         elif page.kind == READWISE and self.foreign(natural):
-            folder, stem = _split_note(natural)
+            folder, stem = split_note(natural)
 
             def taken(candidate: str) -> bool:
-                path = _join(folder, candidate + ".md")
+                path = join_path(folder, candidate + ".md")
                 return self.taken_by_other(path, key) or self.foreign(path)
 
-            note = _join(folder, unique_name(stem, taken) + ".md")
+            note = join_path(folder, unique_name(stem, taken) + ".md")
         self.claimed[fold_name(note)] = key
         self.facts[key] = with_note(page, note)
 
@@ -1363,7 +1070,7 @@ class _Run:
         """A vault file at ``note`` that is not this page's note: the user's own, or the note
         of a page that left the graph (rule 6: it stays as it is). Folder listings are read
         once per folder until pass 2 starts writing."""
-        folder, _ = _split_note(note)
+        folder, _ = split_note(note)
         names = self.listings.get(folder)
         if names is None:
             try:
@@ -1397,7 +1104,7 @@ class _Run:
             found = listing.assets[key]
             record = old.get(key)
             try:
-                dest = self.copy_asset(found, record, _join(attachments, key))
+                dest = self.copy_asset(found, record, join_path(attachments, key))
             except (SyncdError, OSError) as exc:
                 self.fail(found.path, exc)
                 continue
@@ -1446,15 +1153,17 @@ class _Run:
         return dest
 
     def free_asset_path(self, natural: str, digest: str) -> str:
-        folder, _ = _split_note(natural)
+        folder, _ = split_note(natural)
         path = PurePosixPath(natural)
         stem, suffix = path.stem, path.suffix
 
         def taken(candidate: str) -> bool:
-            existing = _file_sha256_or_none(self.m.vault.resolve(_join(folder, candidate + suffix)))
+            existing = _file_sha256_or_none(
+                self.m.vault.resolve(join_path(folder, candidate + suffix))
+            )
             return existing is not None and existing != digest
 
-        return _join(folder, unique_name(stem, taken) + suffix)
+        return join_path(folder, unique_name(stem, taken) + suffix)
 
     # -- pass 2 ----------------------------------------------------------------------------
     @property
@@ -1601,13 +1310,13 @@ class _Run:
                     continue
             except (SyncdError, OSError):
                 pass  # pass 2 reports it
-            folder, stem = _split_note(natural)
+            folder, stem = split_note(natural)
 
             def taken(candidate: str, folder: str = folder, key: str = key) -> bool:
-                path = _join(folder, candidate + ".md")
+                path = join_path(folder, candidate + ".md")
                 return self.taken_by_other(path, key) or self.foreign(path)
 
-            note = _join(folder, unique_name(stem, taken) + ".md")
+            note = join_path(folder, unique_name(stem, taken) + ".md")
             self.claimed[fold_name(note)] = key
             self.facts[key] = replace(page, note=note)
             switched = True
@@ -1892,15 +1601,6 @@ def with_note(page: GraphPage, note: str) -> GraphPage:
         page.deps,
         page.page_uuid,
     )
-
-
-def _split_note(note: str) -> tuple[str, str]:
-    """(folder, stem): ``PurePosixPath(note)``'s parent ("" for none) and stem."""
-    if _plain(note):
-        return note.rpartition("/")[0], note_path_stem(note)
-    path = PurePosixPath(note)
-    folder = str(path.parent)
-    return ("" if folder == "." else folder), path.stem
 
 
 # --------------------------------------------------------------------------------- files

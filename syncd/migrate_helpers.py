@@ -26,11 +26,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, TypeVar
 
+from syncd.convert import page as convert
 from syncd.convert.context import ConvertOptions, GraphIndex
 from syncd.convert.report import Unsupported
 from syncd.helper_pool import HelperPool
 from syncd.logseq.filenames import page_name_from_file
-from syncd.migrate import (
+from syncd.names import check_title
+from syncd.pagefile import read_page
+from syncd.pipeline.page import (
     READWISE,
     FoundFile,
     PageScan,
@@ -39,8 +42,6 @@ from syncd.migrate import (
     render_page,
     scan_page,
 )
-from syncd.names import check_title
-from syncd.pagefile import read_page
 from syncd.prepare import Prepared, prepare_document, prepare_plain
 from syncd.readwise import document_from_page
 from syncd.rewrite import InlineContext
@@ -277,7 +278,6 @@ def _new_plain_readwise(
     if plain is None:
         return None
     doc, prepared = plain
-    converter = work.converter
     return Converted(
         task.index,
         "ok",
@@ -285,8 +285,8 @@ def _new_plain_readwise(
         st.st_mtime_ns,
         digest,
         READWISE,
-        aliases=tuple(converter.page_aliases(doc.page, work.graph)),
+        aliases=tuple(convert.page_aliases(doc.page, work.graph)),
         block_ids=(),
-        page_uuid=converter.page_uuid(doc.page) or "",
+        page_uuid=convert.page_uuid(doc.page) or "",
         readwise=prepared,
     )

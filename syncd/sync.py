@@ -31,7 +31,7 @@ from syncd.logseq.graph_config import GraphConfig, load_graph_config
 from syncd.logseq.model import Page
 from syncd.logseq.parser import parse_page
 from syncd.merge import merge_document
-from syncd.migrate import Converter, GraphMigration, MigrationReport
+from syncd.migrate import GraphMigration, MigrationReport
 from syncd.names import check_title, note_stem, unique_name
 from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
 from syncd.pagefile import check_page_stat, read_page
@@ -169,12 +169,11 @@ class SyncEngine:
         diff: bool = False,
         clock: Callable[[], datetime] | None = None,
         bulk: bool = True,
-        converter: Converter | None = None,
         log_report: bool = True,
         helpers: int = 0,
     ) -> None:
-        """``converter`` replaces syncd.convert's page converter (tests); ``log_report``
-        False leaves the migration report to the caller (the CLI prints it)."""
+        """``log_report`` False leaves the migration report to the caller (the CLI prints
+        it)."""
         self.config = config
         self.state = state
         self.dry_run = dry_run
@@ -199,9 +198,7 @@ class SyncEngine:
             for s in v.sources:
                 if s.include is Include.ALL:
                     source = _Source(v, s)
-                    migration = GraphMigration(
-                        self, v.name, self._vaults[v.name], s, source.graph, converter
-                    )
+                    migration = GraphMigration(self, v.name, self._vaults[v.name], s, source.graph)
                     self._graph_sources[id(migration)] = source
                     self._migrations.append(migration)
         self._pending: list[_Pending] = []

@@ -23,16 +23,18 @@ from syncd.logseq.graph_config import GraphConfig
 from syncd.migrate import (
     GraphLayout,
     MigrationReport,
-    VaultLayout,
     build_index,
-    conflict_copy_path,
     dependents,
     index_changes,
     is_hidden,
+    read_vault_layout,
+)
+from syncd.pipeline.page import (
+    VaultLayout,
+    conflict_copy_path,
     journal_note_path,
     page_head,
     page_note_path,
-    read_vault_layout,
 )
 from syncd.state import GraphPage, StateStore
 from syncd.sync import RunReport, SyncEngine

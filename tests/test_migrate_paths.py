@@ -10,7 +10,8 @@ from pathlib import PurePosixPath
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from syncd.migrate import _split_note, note_name, note_path_stem, with_note
+from syncd.migrate import with_note
+from syncd.pipeline.page import note_name, note_path_stem, split_note
 from syncd.state import GraphPage, _json_list
 
 PATHS = st.text(alphabet="ab./ é-", max_size=14)
@@ -37,7 +38,7 @@ def test_note_path_helpers_are_pure_posix_path(note: str) -> None:
     parent = str(path.parent)
     assert note_name(note) == path.name
     assert note_path_stem(note) == path.stem
-    assert _split_note(note) == ("" if parent == "." else parent, path.stem)
+    assert split_note(note) == ("" if parent == "." else parent, path.stem)
 
 
 def test_with_note_is_replace() -> None:

@@ -1,0 +1,1 @@
+"""The pure stages of one page's way from a Logseq graph to a vault note."""

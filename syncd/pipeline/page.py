@@ -1,0 +1,319 @@
+"""One page of a Logseq graph on its way to a note (pure): what pass 1 learns from a page
+(its kind, name, aliases, block ids, note path) and what pass 2 makes of it (the full parse and
+the converted note). The engine (``syncd.migrate``) and its helper processes
+(``syncd.migrate_helpers``) call these same functions.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path, PurePosixPath
+
+from syncd.convert import page as convert
+from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex
+from syncd.convert.page import ConvertedNote
+from syncd.logseq.dates import DateFormat, format_moment
+from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
+from syncd.logseq.graph_config import GraphConfig
+from syncd.logseq.model import Page
+from syncd.logseq.parser import parse_page
+from syncd.names import MAX_NAME_BYTES, note_stem, sanitize_title
+from syncd.readwise import (
+    ASIN_RE,
+    CATEGORY_FOLDERS,
+    document_from_page,
+    is_readwise_page,
+    unquote_value,
+)
+from syncd.rewrite import FENCE_RE, InlineContext
+from syncd.textio import decode_page
+
+PAGE = "page"
+JOURNAL = "journal"
+READWISE = "readwise"
+WHITEBOARD = "whiteboard"
+ORG = "org"
+PDF_HIGHLIGHTS = "pdf-highlights"
+NOTE_KINDS = frozenset({PAGE, JOURNAL, READWISE})
+PAGE_SUFFIXES = (".md", ".markdown")
+
+CONFLICT_INFIX = ".sync-conflict-"
+DEFAULT_DAILY_FORMAT = "YYYY-MM-DD"
+DEFAULT_ATTACHMENTS = "assets"
+
+_ID_RE = re.compile(
+    r"^[ \t]*id::[ \t]*([0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})[ \t]*$",
+    re.MULTILINE,
+)
+_HEADER_LINE_RE = re.compile(
+    r"^-[ \t]+(?:#{1,6}\s+)?(?:Highlights first synced by|New highlights added|"
+    r"Highlights synced by)\b",
+    re.MULTILINE | re.IGNORECASE,
+)
+_BULLET_RE = re.compile(r"[ \t]*-(?:[ \t]|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class VaultLayout:
+    """Where Obsidian wants daily notes and attachments (read from ``.obsidian/``)."""
+
+    daily_folder: str = ""  # vault-relative, "" = vault root
+    daily_format: str = DEFAULT_DAILY_FORMAT  # moment.js
+    attachments: str = DEFAULT_ATTACHMENTS  # vault-relative folder for copied assets
+
+
+def join_path(*parts: str) -> str:
+    return "/".join(p.strip("/") for p in parts if p.strip("/"))
+
+
+def _plain_path(note: str) -> bool:
+    """Whether ``note`` is a plain relative path (no empty or ``.`` segment), which
+    ``PurePosixPath`` leaves as it is: its parts are what splitting it at ``/`` gives."""
+    return not (
+        note.startswith(("/", "./"))
+        or note.endswith(("/", "/."))
+        or "//" in note
+        or "/./" in note
+        or note == "."
+    )
+
+
+def note_name(note: str) -> str:
+    """``PurePosixPath(note).name`` without building the path (a few microseconds, for
+    every note of the graph between the two passes, while one CPU waits)."""
+    if not _plain_path(note):
+        return PurePosixPath(note).name
+    return note.rpartition("/")[2]
+
+
+def note_path_stem(note: str) -> str:
+    """``PurePosixPath(note).stem`` of a note path, as ``note_name`` (not
+    ``names.note_stem``, which makes a file stem from a title)."""
+    name = note_name(note)
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name
+
+
+@dataclass(frozen=True, slots=True)
+class FoundFile:
+    """A file of the graph: its state key (graph-relative POSIX path), where, and its stat."""
+
+    key: str
+    abspath: str
+    size: int
+    mtime_ns: int
+    kind: str  # PAGE or JOURNAL (page files), WHITEBOARD / ORG / PDF_HIGHLIGHTS, or "asset"
+
+    @property
+    def path(self) -> Path:
+        return Path(self.abspath)
+
+
+def page_note_path(name: str, into: str) -> str:
+    """``<into>/<namespace folders>/<leaf>.md`` for page ``name`` (rows N1, N2, N6)."""
+    parts = [p for p in unicodedata.normalize("NFC", name).split("/") if p.strip(". ")]
+    segments = [note_stem(p) for p in parts] or [sanitize_title(name)]
+    return join_path(into, *segments) + ".md"
+
+
+def journal_note_path(day: date, layout: VaultLayout) -> str:
+    """Where Obsidian's Daily notes plugin keeps the note of ``day`` (row J1)."""
+    return join_path(layout.daily_folder, format_moment(day, layout.daily_format)) + ".md"
+
+
+def readwise_id(head: Page, name: str, text: str) -> str:
+    """The document identity ``syncd.readwise.document_identity`` gives the whole page, from
+    its head and a scan of its text: url::, else the first Kindle ASIN, else title + author."""
+    url = (head.property_value("url") or "").strip()
+    if url:
+        return f"url:{url}"
+    if "asin=" in text:
+        match = ASIN_RE.search(text)
+        if match is not None:
+            return f"asin:{match.group(1).upper()}"
+    return str(document_from_page(head, name).id)
+
+
+def page_head(text: str) -> str:
+    """The page up to its second bullet (outside code): the page properties in either form
+    (before the first bullet, or the first bullet's own lines) and its first block's text."""
+    pos, n, bullets = 0, len(text), 0
+    fence: str | None = None
+    while pos < n:
+        end = text.find("\n", pos)
+        end = n if end < 0 else end + 1
+        line = text[pos:end].rstrip("\n")
+        match = FENCE_RE.match(line)
+        if fence is not None:
+            closing = line.strip()
+            if match is not None and set(closing) <= {fence[0]} and len(closing) >= len(fence):
+                fence = None
+        elif match is not None:
+            fence = match.group(1)
+        elif _BULLET_RE.match(line):
+            bullets += 1
+            if bullets == 2:
+                return text[:pos]
+        pos = end
+    return text
+
+
+def block_ids_in(text: str) -> tuple[str, ...]:
+    """Lower-case uuids of ``id::`` lines (a fast over-approximation of the block ids)."""
+    if "id::" not in text:
+        return ()
+    return tuple(dict.fromkeys(m.group(1).lower() for m in _ID_RE.finditer(text)))
+
+
+@dataclass(frozen=True, slots=True)
+class PageWork:
+    """What reading and converting one page needs besides the page (pure values): the main
+    process and the helper processes (``syncd.migrate_helpers``) do it with the same one."""
+
+    graph: GraphConfig
+    journal_title: DateFormat
+    repair_mojibake: bool
+    max_page_bytes: int
+    into: str  # the vault folder the graph's notes go into
+    layout: VaultLayout  # where the daily notes go
+
+
+@dataclass(frozen=True, slots=True)
+class PageScan:
+    """Pass-1 facts of a page from its text (no state, no vault): kind (PAGE, JOURNAL or
+    READWISE), name, the Readwise category and document id, aliases, block ids, page uuid."""
+
+    kind: str
+    name: str
+    category: str
+    doc_id: str
+    aliases: tuple[str, ...]
+    block_ids: tuple[str, ...]
+    page_uuid: str
+    natural: str  # natural_note(): its note path unless taken ("" if it has none)
+
+
+def page_name(work: PageWork, found: FoundFile, head: Page) -> tuple[str, date | None]:
+    """The Logseq name of a page (``title::``, else the decoded file name); a journal's is
+    the title of its date."""
+    graph = work.graph
+    if found.kind == JOURNAL:
+        day = journal_date_from_file(found.path.stem, graph.journal_file_format)
+        if day is not None:
+            return work.journal_title.format(day), day
+    title = unquote_value(head.property_value("title") or "")
+    if title:
+        return unicodedata.normalize("NFC", title), None
+    return page_name_from_file(found.path.stem, graph.file_name_format), None
+
+
+def scan_page(work: PageWork, found: FoundFile, data: bytes) -> PageScan:
+    """Pass-1 facts of a changed page: from its head (page properties) and id:: lines,
+    without parsing the whole outline (pass 2 checks them on the full parse)."""
+    text = decode_page(data, found.path, repair_mojibake=work.repair_mojibake)
+    head = parse_page(page_head(text))
+    name, day = page_name(work, found, head)
+    kind = JOURNAL if day is not None else PAGE
+    category = doc_id = ""
+    if kind == PAGE and (is_readwise_page(head) or _HEADER_LINE_RE.search(text)):
+        kind = READWISE
+        category = unquote_value(head.property_value("category") or "")
+        doc_id = readwise_id(head, name, text)
+    try:
+        natural = natural_note(work, found.key, kind, name, category)
+    except ValueError:
+        natural = ""  # the main process asks again and reports it (_Run.assign)
+    return PageScan(
+        kind=kind,
+        name=name,
+        category=category,
+        doc_id=doc_id,
+        aliases=tuple(convert.page_aliases(head, work.graph)),
+        block_ids=block_ids_in(text),
+        page_uuid=convert.page_uuid(head) or "",
+        natural=natural,
+    )
+
+
+def natural_note(work: PageWork, key: str, kind: str, name: str, category: str) -> str:
+    """The note path of page ``key`` when no other note has it: a journal's daily note, a
+    Readwise page's note in the folder of its ``category``, else the page's namespace path.
+    Pure, so pass 1 works it out with the page's facts (in a helper too)."""
+    if kind == JOURNAL:
+        day = journal_date_from_file(PurePosixPath(key).stem, work.graph.journal_file_format)
+        if day is None:  # pragma: no cover - JOURNAL facts come from a parsed date
+            raise ValueError(f"{key}: not a journal file name")
+        return journal_note_path(day, work.layout)
+    if kind == READWISE:
+        title = re.sub(r"\s*\(highlights\)\s*$", "", name, flags=re.IGNORECASE)
+        category = category.lower()
+        folder = CATEGORY_FOLDERS.get(category, category.capitalize() or "Other")
+        return join_path(work.into, folder, note_stem(title.strip() or name)) + ".md"
+    return page_note_path(name, work.into)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPage:
+    """A page read and parsed for pass 2, with its facts from the full parse."""
+
+    text: str
+    page: Page
+    kind: str
+    aliases: tuple[str, ...]
+    block_ids: tuple[str, ...]
+    page_uuid: str
+
+
+def parse_full(work: PageWork, data: bytes, path: Path, kind: str) -> ParsedPage:
+    """Decode and parse a page for pass 2; ``kind`` is its pass-1 kind (a journal stays one,
+    else the full parse tells a Readwise page from a plain one)."""
+    text = decode_page(data, path, repair_mojibake=work.repair_mojibake)
+    page = parse_page(text)
+    if kind != JOURNAL:
+        kind = READWISE if is_readwise_page(page) else PAGE
+    return ParsedPage(
+        text=text,
+        page=page,
+        kind=kind,
+        aliases=tuple(convert.page_aliases(page, work.graph)),
+        block_ids=tuple(dict.fromkeys(b.lower() for b in convert.page_block_ids(page))),
+        page_uuid=convert.page_uuid(page) or "",
+    )
+
+
+def render_page(
+    work: PageWork,
+    index: GraphIndex,
+    options: ConvertOptions,
+    inline: InlineContext,
+    name: str,
+    parsed: ParsedPage,
+) -> tuple[ConvertedNote, str]:
+    """(converted note, its text) of a plain page or journal named ``name``."""
+    ctx = ConvertContext(
+        graph=work.graph, index=index, options=options, inline=inline, page_name=name
+    )
+    converted = convert.convert_page(parsed.page, ctx, parsed.text)
+    return converted, convert.render_note(converted)
+
+
+def conflict_copy_path(note: str, when: datetime, attempt: int = 1) -> str:
+    """``<folder>/<stem>.sync-conflict-<YYYYMMDD-HHMMSS>[-n].md``, the name <= 255 bytes."""
+    path = PurePosixPath(note)
+    suffix = f"{CONFLICT_INFIX}{when:%Y%m%d-%H%M%S}" + (f"-{attempt}" if attempt > 1 else "")
+    room = MAX_NAME_BYTES - len(suffix.encode("utf-8")) - len(".md")
+    stem = path.stem.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+    name = f"{stem}{suffix}.md"
+    return name if str(path.parent) == "." else f"{path.parent}/{name}"
+
+
+def split_note(note: str) -> tuple[str, str]:
+    """(folder, stem): ``PurePosixPath(note)``'s parent ("" for none) and stem."""
+    if _plain_path(note):
+        return note.rpartition("/")[0], note_path_stem(note)
+    path = PurePosixPath(note)
+    folder = str(path.parent)
+    return ("" if folder == "." else folder), path.stem
