@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the tests need (from this repository's own files) and run them:
-# ruff, mypy, then pytest. Node tools for two test modules are installed when npm exists
+# ruff, mypy, import-linter, then pytest. Node tools for two test modules are installed when npm exists
 # (those tests skip cleanly without node).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -13,4 +13,5 @@ if command -v npm >/dev/null 2>&1; then
 fi
 .venv/bin/ruff check syncd tests bench
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache
 .venv/bin/python -m pytest "$@"

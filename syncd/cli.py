@@ -27,8 +27,9 @@ from syncd.config import (
 from syncd.errors import ConfigError, SyncdError
 from syncd.helper_pool import helper_count
 from syncd.state import StateStore
-from syncd.sync import RunReport, SyncEngine
+from syncd.sync import SyncEngine
 from syncd.vault import prepare_vaults
+from syncd.writer import RunReport
 
 log = logging.getLogger("syncd")
 

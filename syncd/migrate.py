@@ -49,20 +49,19 @@ PDF highlight pages (``hls__*``) are converted as text and reported.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
-import tempfile
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
+from syncd import migrate_helpers
 from syncd.convert.context import ConvertOptions, GraphIndex
 from syncd.convert.page import ConvertedNote, Unsupported
 from syncd.errors import ConcurrentModification, SyncdError, VaultWriteError
@@ -70,8 +69,9 @@ from syncd.helper_pool import MIN_PAGES as HELPERS_MIN_PAGES
 from syncd.logseq.dates import COMMON_TITLE_FORMATS, compile_format, format_moment
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
-from syncd.logseq.model import Page
+from syncd.migrate_helpers import Converted, ConvertTask, Scanned, ScanTask
 from syncd.names import unique_name
+from syncd.pagefile import read_page
 from syncd.pipeline.page import (
     DEFAULT_ATTACHMENTS,
     DEFAULT_DAILY_FORMAT,
@@ -94,6 +94,7 @@ from syncd.pipeline.page import (
     note_name,
     note_path_stem,
     parse_full,
+    readwise_document,
     render_page,
     scan_page,
     split_note,
@@ -104,14 +105,12 @@ from syncd.readwise import (
 from syncd.rewrite import InlineContext
 from syncd.state import GraphAsset, GraphPage, SourceRecord, StateStore, text_sha256
 from syncd.threeway import merge3
-from syncd.vault import TEMP_PREFIX, TEMP_SUFFIX, FileStamp, Vault, fold_name, is_temp_file
+from syncd.vault import file_sha256, fold_name, is_temp_file
+from syncd.writer import NoteHome, ReadwiseHint, RunReport, Writer
 
 if TYPE_CHECKING:
     from syncd.config import SourceConfig
     from syncd.helper_pool import HelperPool
-    from syncd.migrate_helpers import Converted, ConvertTask, Scanned, ScanTask
-    from syncd.prepare import Prepared
-    from syncd.sync import ReadwiseHint, RunReport
 
 log = logging.getLogger(__name__)
 
@@ -430,146 +429,32 @@ def deps_of(
 # --------------------------------------------------------------------------------- one page
 
 
-# --------------------------------------------------------------------------------- report
-
-
-@dataclass
-class MigrationReport:
-    """What a graph migration did, and everything it could not carry over."""
-
-    pages: int = 0  # plain pages converted and written (or found up to date)
-    journals: int = 0
-    readwise: int = 0  # Readwise pages merged
-    assets: int = 0  # asset files copied
-    merged: list[str] = field(default_factory=list)  # notes three-way merged with user edits
-    conflicts: list[str] = field(default_factory=list)  # conflict copies written
-    unsupported: list[tuple[str, str]] = field(default_factory=list)  # (page, what)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source file, why)
-
-    def __bool__(self) -> bool:
-        return bool(
-            self.pages
-            or self.journals
-            or self.readwise
-            or self.assets
-            or self.merged
-            or self.conflicts
-            or self.unsupported
-            or self.skipped
-        )
-
-    def merge(self, other: MigrationReport) -> None:
-        self.pages += other.pages
-        self.journals += other.journals
-        self.readwise += other.readwise
-        self.assets += other.assets
-        self.merged += other.merged
-        self.conflicts += other.conflicts
-        self.unsupported += other.unsupported
-        self.skipped += other.skipped
-
-    def lines(self) -> list[str]:
-        """The report as text lines (empty when nothing was migrated or found)."""
-        if not self:
-            return []
-        out = [
-            f"migration: {self.pages} pages, {self.journals} journals, {self.readwise} Readwise "
-            f"pages converted, {self.assets} assets copied, {len(self.merged)} merged with "
-            f"vault edits, {len(self.conflicts)} conflict copies"
-        ]
-        out += [f"  merged with your edits: {note}" for note in self.merged]
-        out += [f"  conflict copy (your note kept): {note}" for note in self.conflicts]
-        if self.unsupported:
-            out.append(f"no Obsidian equivalent ({len(self.unsupported)}):")
-            out += [f"  {page}: {what}" for page, what in sorted(self.unsupported)]
-        if self.skipped:
-            out.append(f"not migrated ({len(self.skipped)}):")
-            out += [f"  {source}: {why}" for source, why in sorted(self.skipped)]
-        return out
-
-
 # --------------------------------------------------------------------------------- the engine
-
-
-class Host(Protocol):
-    """What a migration needs from the sync engine (``syncd.sync.SyncEngine``)."""
-
-    dry_run: bool
-    bulk: bool
-    clock: Callable[[], datetime]
-
-    helpers: int  # helper processes a bulk run may start (syncd.helper_pool); 0: none
-
-    @property
-    def state(self) -> StateStore: ...
-    @property
-    def repair_mojibake(self) -> bool: ...
-    @property
-    def max_page_bytes(self) -> int: ...
-
-    def read_page(self, path: Path) -> tuple[bytes, os.stat_result] | None: ...
-
-    def write_note(
-        self,
-        vault: Vault,
-        note: str,
-        text: str,
-        current: tuple[str, FileStamp] | None,
-        report: RunReport,
-        detail: str = "",
-    ) -> None: ...
-    def flush(self, *, force: bool = False) -> None: ...
-    def fail(self, vault: str, path: Path, reason: str, report: RunReport) -> None: ...
-    def find_readwise_note(self, vault: str, doc_id: str) -> str | None: ...
-    def readwise_hint(
-        self, vault_name: str, previous: SourceRecord | None
-    ) -> ReadwiseHint | None: ...
-    def keep_documents(self, keep: bool) -> None: ...
-    def sync_readwise_page(
-        self,
-        migration: GraphMigration,
-        path: Path,
-        page: Page,
-        record: SourceRecord,
-        ctx: InlineContext,
-        taken: Callable[[str], bool],
-        report: RunReport,
-    ) -> str: ...
-    def sync_prepared_readwise_page(
-        self,
-        migration: GraphMigration,
-        path: Path,
-        prep: Prepared,
-        hint: ReadwiseHint | None,
-        taken: Callable[[str], bool],
-        report: RunReport,
-    ) -> str | None: ...
 
 
 class GraphMigration:
     """The migration of one ``include: all`` source into its vault.
 
-    ``run`` does one pass; what it learned reaches the state store through ``write_state``,
-    which the engine calls inside its commit, after the notes written so far are durable.
+    ``run`` does one pass; every note goes through ``writer``, and what the run learned reaches
+    the state store through ``write_state``, which the writer calls inside its commit (it is a
+    ``syncd.writer.Stager``), after the notes written so far are durable. ``helpers``: helper
+    processes a bulk run may start (``syncd.helper_pool``); 0: none.
     """
 
     def __init__(
-        self,
-        host: Host,
-        vault_name: str,
-        vault: Vault,
-        config: SourceConfig,
-        graph: GraphConfig,
+        self, writer: Writer, vault_name: str, config: SourceConfig, *, helpers: int = 0
     ) -> None:
-        self.host = host
+        self.writer = writer
+        self.helpers = helpers
         self.vault_name = vault_name
-        self.vault = vault
+        self.vault = writer.vaults[vault_name]
+        self.home = NoteHome(vault_name, config.into)
         self.config = config
         self.root = config.path
         self.graph_key = str(config.path)
         self.options: ConvertOptions = config.convert
         self._config_stamp = _stamp(config.path / CONFIG_PATH)
-        self.use_graph(graph)
+        self.use_graph(load_graph_config(config.path))
         self._vault_layout: VaultLayout | None = None
         # waiting for the next commit
         self._out_pages: dict[str, GraphPage] = {}
@@ -689,16 +574,16 @@ class GraphMigration:
         """Migrate what changed: the whole graph (``paths`` None: a full scan) or ``paths``."""
         self._vault_layout = None  # Obsidian's settings may have changed since the last run
         self.refresh_graph()
-        self.host.keep_documents(True)
+        self.writer.keep_documents(True)
         try:
             _Run(self, report, progress).go(paths)
         finally:
-            self.host.flush(force=True)
-            self.host.keep_documents(False)
+            self.writer.flush(force=True)
+            self.writer.keep_documents(False)
 
     # -- staging (nothing in a dry run) ------------------------------------------------------------
     def stage_page(self, key: str, page: GraphPage, source: SourceRecord | None = None) -> None:
-        if self.host.dry_run:
+        if self.writer.dry_run:
             return
         self._out_gone.discard(key)
         self._out_pages[key] = page
@@ -706,16 +591,16 @@ class GraphMigration:
             self._out_sources[key] = source
 
     def stage_gone(self, key: str) -> None:
-        if not self.host.dry_run:
+        if not self.writer.dry_run:
             self._out_pages.pop(key, None)
             self._out_gone.add(key)
 
     def stage_base(self, note: str, text: str) -> None:
-        if not self.host.dry_run:
+        if not self.writer.dry_run:
             self._out_bases[note] = text
 
     def stage_asset(self, key: str, record: GraphAsset | None) -> None:
-        if self.host.dry_run:
+        if self.writer.dry_run:
             return
         if record is None:
             self._out_assets.pop(key, None)
@@ -725,14 +610,14 @@ class GraphMigration:
             self._out_assets[key] = record
 
     def stage_meta(self, settings: str) -> None:
-        if not self.host.dry_run:
+        if not self.writer.dry_run:
             self._out_meta = settings
 
     def base_of(self, note: str) -> str | None:
         """The text syncd last wrote to ``note`` (staged this run, else recorded)."""
         if note in self._out_bases:
             return self._out_bases[note]
-        record = self.host.state.get_note_base(self.vault_name, note)
+        record = self.writer.state.get_note_base(self.vault_name, note)
         return record.text if record is not None else None
 
 
@@ -754,8 +639,8 @@ class _Run:
         progress: Callable[[int, int], None] | None,
     ) -> None:
         self.m = migration
-        self.host = migration.host
-        self.state = migration.host.state
+        self.writer = migration.writer
+        self.state = migration.writer.state
         self.report = report
         self.progress = progress
         self.facts: dict[str, GraphPage] = {}
@@ -776,8 +661,8 @@ class _Run:
         self.work = PageWork(
             graph=migration.graph,
             journal_title=migration.journal_title,
-            repair_mojibake=migration.host.repair_mojibake,
-            max_page_bytes=migration.host.max_page_bytes,
+            repair_mojibake=migration.writer.config.repair_mojibake,
+            max_page_bytes=migration.writer.config.max_page_bytes,
             into=migration.config.into,
             layout=migration.vault_layout,
         )
@@ -957,9 +842,8 @@ class _Run:
     ) -> HelperPool[None, ScanTask, Scanned] | None:
         """Helper processes scanning ``keys`` ahead of pass 1, or None (few pages, one CPU,
         a dry run)."""
-        if self.host.helpers <= 0 or self.host.dry_run or len(keys) < HELPERS_MIN_PAGES:
+        if self.m.helpers <= 0 or self.writer.dry_run or len(keys) < HELPERS_MIN_PAGES:
             return None
-        from syncd import migrate_helpers
 
         def tasks() -> Iterator[tuple[None, ScanTask]]:
             for number, key in enumerate(keys):
@@ -967,14 +851,12 @@ class _Run:
                 same = _reusable_sha(self.old_facts.get(key), settings_changed)
                 yield None, migrate_helpers.ScanTask(number, found, same)
 
-        return migrate_helpers.start(
-            self.host.helpers, tasks(), migrate_helpers.scan_pages, self.work
-        )
+        return migrate_helpers.start(self.m.helpers, tasks(), migrate_helpers.scan_pages, self.work)
 
     def read(self, path: Path) -> tuple[bytes, FoundFile] | None:
         """The page's bytes and the stat they came with; None when it is gone. Too large
         pages and things that are not regular files (a FIFO never blocks) raise PageError."""
-        got = self.host.read_page(path)
+        got = read_page(path, self.writer.config.max_page_bytes)
         if got is None:
             return None
         data, st = got
@@ -988,7 +870,7 @@ class _Run:
             reason = exc.strerror or str(exc)
         else:  # pragma: no cover - only SyncdError and OSError are caught
             reason = str(exc)
-        self.host.fail(self.m.vault_name, path, reason, self.report)
+        self.writer.fail(self.m.vault_name, path, reason, self.report)
 
     def page_facts(
         self, found: FoundFile, digest: str, scan: PageScan, cached: GraphPage | None
@@ -1002,7 +884,7 @@ class _Run:
             self.naturals[found.key] = (kind, scan.natural)
         note = cached.note if cached is not None and cached.kind == kind else ""
         if kind == READWISE:
-            known = self.host.find_readwise_note(self.m.vault_name, scan.doc_id)
+            known = self.writer.find_readwise_note(self.m.vault_name, scan.doc_id)
             note = known or note
         return GraphPage(
             size=found.size,
@@ -1114,38 +996,41 @@ class _Run:
     def copy_asset(self, found: FoundFile, record: GraphAsset | None, natural: str) -> str | None:
         """Copy one asset if it changed; never over a different file the user put there."""
         vault = self.m.vault
-        digest = _file_sha256(found.path)
+        with found.path.open("rb") as handle:
+            digest = file_sha256(handle)
         if record is not None and record.sha256 == digest:
             self.m.stage_asset(found.key, replace(record, size=found.size, mtime_ns=found.mtime_ns))
             return record.dest
         dest = record.dest if record is not None else natural
-        current = _file_sha256_or_none(vault.resolve(dest))
-        if current is not None and current != digest:
-            ours = record is not None and current == record.dest_sha256
+        there = vault.file_digest(dest)
+        if there is not None and there[0] != digest:
+            ours = record is not None and there[0] == record.dest_sha256
             if not ours:
                 if record is not None:
                     self.report.migration.skipped.append(
                         (f"assets/{found.key}", f"{dest} was changed in the vault; kept as is")
                     )
                     self.m.stage_asset(
-                        found.key, GraphAsset(found.size, found.mtime_ns, digest, dest, current)
+                        found.key, GraphAsset(found.size, found.mtime_ns, digest, dest, there[0])
                     )
                     return dest
                 dest = self.free_asset_path(natural, digest)
                 self.report.migration.skipped.append(
                     (f"assets/{found.key}", f"{natural} holds another file; copied to {dest}")
                 )
-                current = _file_sha256_or_none(vault.resolve(dest))
-        if current != digest:
-            if self.host.dry_run:
+                there = vault.file_digest(dest)
+        if there is None or there[0] != digest:
+            if self.writer.dry_run:
                 log.info("would have copied %s to %s", found.path, dest)
             else:
-                _copy_into_vault(
-                    vault,
-                    found.path,
+                # the one atomic writer, streaming the file: a compare-and-swap on the copy
+                # read above, never over a file that appeared meanwhile
+                vault.write_atomic(
                     dest,
-                    replace_existing=current is not None,
-                    durable=not self.host.bulk,
+                    found.path,
+                    expected=there[1] if there is not None else None,
+                    create_only=there is None,
+                    durable=not self.writer.bulk,
                 )
                 log.info("copied %s", dest)
             self.report.migration.assets += 1
@@ -1158,10 +1043,8 @@ class _Run:
         stem, suffix = path.stem, path.suffix
 
         def taken(candidate: str) -> bool:
-            existing = _file_sha256_or_none(
-                self.m.vault.resolve(join_path(folder, candidate + suffix))
-            )
-            return existing is not None and existing != digest
+            there = self.m.vault.file_digest(join_path(folder, candidate + suffix))
+            return there is not None and there[0] != digest
 
         return join_path(folder, unique_name(stem, taken) + suffix)
 
@@ -1193,7 +1076,7 @@ class _Run:
                     helpers.used += 1
                 if self.progress is not None:
                     self.progress(done, done + len(queue))
-                self.host.flush()
+                self.writer.flush()
                 for other in sorted(dependents(self.facts, moved) - {key} - set(self.collisions)):
                     if other not in queued and redone[other] < MAX_CORRECTIONS:
                         redone[other] += 1
@@ -1214,13 +1097,11 @@ class _Run:
         still this one (``convert``)."""
         self.handed_out: dict[str, int] = {}
         # task number -> the note text and recorded highlights a Readwise page was handed
-        # out with (what its result must still find: SyncEngine.sync_prepared_readwise_page)
+        # out with (what its result must still find: Writer.finish_readwise)
         self.hints: dict[int, ReadwiseHint] = {}
         self.used_prepared = False
-        if self.host.helpers <= 0 or self.host.dry_run or len(keys) < HELPERS_MIN_PAGES:
+        if self.m.helpers <= 0 or self.writer.dry_run or len(keys) < HELPERS_MIN_PAGES:
             return None
-        from syncd import migrate_helpers
-
         self.forked_index = self.index
         context = migrate_helpers.ConvertContextForHelpers(
             self.work, self.index, self.m.options, self.ctx
@@ -1237,19 +1118,17 @@ class _Run:
                 yield None, self.convert_task(number, key, path, used)
 
         return migrate_helpers.start(
-            self.host.helpers, tasks(), migrate_helpers.convert_pages, context
+            self.m.helpers, tasks(), migrate_helpers.convert_pages, context
         )
 
     def convert_task(self, number: int, key: str, path: str, used: GraphPage) -> ConvertTask:
         """The helper task for page ``key``; a Readwise page that went into a note last run
         comes with that note's text and recorded highlights, to merge into."""
-        from syncd.migrate_helpers import ConvertTask
-
         task = ConvertTask(number, path, used.sha256, used.kind, used.name)
         if used.kind != READWISE or key not in self.old_facts:
             return task
         previous = self.state.get_source(self.m.vault_name, key)
-        hint = self.host.readwise_hint(self.m.vault_name, previous)
+        hint = self.writer.readwise_hint(self.m.vault_name, previous)
         if hint is None:
             return task
         self.hints[number] = hint
@@ -1354,14 +1233,16 @@ class _Run:
                 if not facts.note:
                     return self.correct(key, used, facts)
             if facts.kind == READWISE:
-                note = self.host.sync_readwise_page(
-                    self.m,
+                doc = readwise_document(loaded.parsed.page, path, self.m.graph.file_name_format)
+                note = self.writer.sync_document(
+                    self.m.home,
                     path,
-                    loaded.parsed.page,
+                    key,
+                    doc,
                     loaded.record,
+                    self.report,
                     self.ctx,
                     lambda n: self.taken_by_other(n, key),
-                    self.report,
                 )
                 facts = self.readwise_done(key, facts, note)
             else:
@@ -1392,13 +1273,13 @@ class _Run:
         if prep.parsed_kind == READWISE:
             if prep.readwise is None:
                 return None
-            note = self.host.sync_prepared_readwise_page(
-                self.m,
-                path,
+            note = self.writer.finish_readwise(
+                self.m.home,
+                key,
                 prep.readwise,
                 self.hints.pop(prep.index, None),
-                lambda n: self.taken_by_other(n, key),
                 self.report,
+                lambda n: self.taken_by_other(n, key),
             )
             if note is None:
                 return None
@@ -1494,7 +1375,7 @@ class _Run:
                 return  # the user deleted the note: it comes back when its page changes
             if base is not None:
                 log.info("%s was deleted in the vault; its page changed, so it comes back", note)
-            self.host.write_note(vault, note, text, None, self.report)
+            self.writer.write_note(vault, note, text, None, self.report)
             m.stage_base(note, text)
             return
         mine, _ = current
@@ -1503,7 +1384,7 @@ class _Run:
                 m.stage_base(note, text)
             return
         if base is not None and text_sha256(mine) == text_sha256(base):
-            self.host.write_note(vault, note, text, current, self.report)  # untouched: replace
+            self.writer.write_note(vault, note, text, current, self.report)  # untouched: replace
             m.stage_base(note, text)
             return
         if base == text:
@@ -1512,7 +1393,7 @@ class _Run:
             merged = merge3(base, mine, text)
             if merged.text is not None:
                 if merged.text != mine:
-                    self.host.write_note(
+                    self.writer.write_note(
                         vault, note, merged.text, current, self.report, " (merged with your edits)"
                     )
                     self.report.migration.merged.append(note)
@@ -1522,7 +1403,7 @@ class _Run:
             copy = self.copies[note]
             previous = vault.read_text(copy)
             if previous is None or previous[0] != text:
-                self.host.write_note(vault, copy, text, previous, self.report, " (conflict copy)")
+                self.writer.write_note(vault, copy, text, previous, self.report, " (conflict copy)")
         else:
             copy = self.conflict_copy(note, text)
             self.copies[note] = copy
@@ -1535,11 +1416,11 @@ class _Run:
         m.stage_base(note, text)
 
     def conflict_copy(self, note: str, text: str) -> str:
-        when = self.host.clock().astimezone()
+        when = self.writer.clock().astimezone()
         for attempt in range(1, 100):
             copy = conflict_copy_path(note, when, attempt)
             if self.m.vault.read_text(copy) is None:
-                self.host.write_note(
+                self.writer.write_note(
                     self.m.vault, copy, text, None, self.report, " (conflict copy)"
                 )
                 return copy
@@ -1601,73 +1482,3 @@ def with_note(page: GraphPage, note: str) -> GraphPage:
         page.deps,
         page.page_uuid,
     )
-
-
-# --------------------------------------------------------------------------------- files
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _file_sha256_or_none(path: Path) -> str | None:
-    try:
-        if not path.is_file():
-            return None if not path.exists() else "not-a-file"
-        return _file_sha256(path)
-    except FileNotFoundError:
-        return None
-
-
-def _copy_into_vault(
-    vault: Vault, source: Path, dest: str, *, replace_existing: bool, durable: bool
-) -> None:
-    """Copy ``source`` to the vault path ``dest`` through a temp file beside it: linked into
-    place when new (never clobbering), renamed over the old copy otherwise."""
-    target = vault.resolve(dest)
-    folder = target.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise VaultWriteError(f"cannot create folder: {exc.strerror or exc}", folder) from exc
-    real = os.path.realpath(folder)
-    if real != str(vault.root) and not real.startswith(str(vault.root) + os.sep):
-        raise VaultWriteError(f"refused: folder leads outside the vault ({real})", folder)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f"{TEMP_PREFIX}{target.name[:100]}.", suffix=TEMP_SUFFIX, dir=folder
-    )
-    try:
-        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
-            while chunk := src.read(1 << 20):
-                out.write(chunk)
-            out.flush()
-            if durable:
-                os.fsync(out.fileno())
-        Path(tmp).chmod(0o644)
-        if replace_existing:
-            Path(tmp).replace(target)
-        else:
-            try:
-                os.link(tmp, target)
-            except FileExistsError as exc:
-                raise ConcurrentModification(
-                    "asset appeared before syncd copied it", target
-                ) from exc
-            Path(tmp).unlink()
-        tmp = ""
-        if durable:
-            dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-    except OSError as exc:
-        raise VaultWriteError(f"cannot copy asset: {exc.strerror or exc}", target) from exc
-    finally:
-        if tmp:
-            with contextlib.suppress(OSError):
-                Path(tmp).unlink()

@@ -38,7 +38,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from syncd.errors import ConcurrentModification, PageError, SyncdError, VaultWriteError
 
@@ -338,10 +338,28 @@ class Vault:
 
     # ----------------------------------------------------------------------------- writing
 
+    def file_digest(self, rel: str) -> tuple[str, FileStamp] | None:
+        """The SHA-256 of the vault file ``rel`` (any file: an attachment too) and its stamp,
+        taken before reading; None when there is no such file. Something that is not a
+        regular file gets the digest "not-a-file" (never equal to a file's)."""
+        path = self.resolve(rel)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise VaultWriteError(f"cannot read file: {_reason(exc)}", path) from exc
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            return "not-a-file", FileStamp.from_stat(st)
+        with os.fdopen(fd, "rb") as handle:
+            return file_sha256(handle), FileStamp.from_stat(st)
+
     def write_atomic(
         self,
         rel: str,
-        text: str | bytes,
+        text: str | bytes | Path,
         *,
         expected: FileStamp | None,
         create_only: bool = False,
@@ -349,7 +367,8 @@ class Vault:
     ) -> FileStamp:
         """Replace (or create) the note ``rel`` with ``text`` atomically; return its new stamp.
 
-        ``text`` may be given already encoded (UTF-8 bytes). ``expected`` is the stamp from
+        ``text`` may be given already encoded (UTF-8 bytes), or as a file whose bytes are
+        copied (streamed: an attachment of any size). ``expected`` is the stamp from
         ``read_text`` (None: the note must not exist). Right before the rename the note is
         ``lstat``-ed again; if it changed, nothing is written and ``ConcurrentModification`` is
         raised. ``create_only`` moves the temp file into place with a rename that refuses to
@@ -402,7 +421,7 @@ class Vault:
         self,
         rel: str,
         parts: list[str],
-        text: str | bytes,
+        text: str | bytes | Path,
         expected: FileStamp | None,
         create_only: bool,
         durable: bool,
@@ -453,7 +472,7 @@ class Vault:
         self,
         folder: _Dir,
         name: str,
-        data: bytes,
+        data: bytes | Path,
         mode: int,
         expected: FileStamp | None,
         create_only: bool,
@@ -474,7 +493,7 @@ class Vault:
         self,
         folder: _Dir,
         name: str,
-        data: bytes,
+        data: bytes | Path,
         mode: int,
         expected: FileStamp | None,
         create_only: bool,
@@ -676,8 +695,8 @@ def _check_current(
         raise ConcurrentModification("note changed on disk since syncd read it", folder.at(name))
 
 
-def _encoded(text: str | bytes, folder: _Dir, name: str) -> bytes:
-    if isinstance(text, bytes):
+def _encoded(text: str | bytes | Path, folder: _Dir, name: str) -> bytes | Path:
+    if isinstance(text, bytes | Path):
         return text
     try:
         return text.encode("utf-8")
@@ -778,7 +797,20 @@ def _temp_name_part(name: str) -> str:
     return hashlib.sha256(name.encode("utf-8")).hexdigest()
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def file_sha256(handle: BinaryIO) -> str:
+    """The SHA-256 of what is left to read in ``handle``, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    while chunk := handle.read(1 << 20):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_all(fd: int, data: bytes | Path) -> None:
+    if isinstance(data, Path):
+        with data.open("rb") as source:
+            while chunk := source.read(1 << 20):
+                _write_all(fd, chunk)
+        return
     view = memoryview(data)
     while view:
         written = os.write(fd, view)

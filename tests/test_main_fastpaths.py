@@ -38,8 +38,8 @@ from syncd.prepare import (
 from syncd.readwise import document_from_page, is_readwise_page
 from syncd.rewrite import InlineContext
 from syncd.state import SourceRecord, StateStore, pack_highlights, unpack_highlights
-from syncd.sync import _add_highlights, _Batch, _Pending
 from syncd.vault import Vault, is_temp_file
+from syncd.writer import _add_highlights, _Batch, _Pending
 
 DATA = Path(__file__).parent / "data" / "readwise"
 

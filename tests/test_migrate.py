@@ -22,7 +22,6 @@ from syncd.config import Include, config_for_paths
 from syncd.logseq.graph_config import GraphConfig
 from syncd.migrate import (
     GraphLayout,
-    MigrationReport,
     build_index,
     dependents,
     index_changes,
@@ -37,7 +36,8 @@ from syncd.pipeline.page import (
     page_note_path,
 )
 from syncd.state import GraphPage, StateStore
-from syncd.sync import RunReport, SyncEngine
+from syncd.sync import SyncEngine
+from syncd.writer import MigrationReport, RunReport
 from tests.conftest import DATA
 
 SAMPLE = DATA / "logseq-graph"

@@ -21,7 +21,8 @@ from syncd import migrate_helpers
 from syncd.config import Include, config_for_paths
 from syncd.helper_pool import MIN_PAGES
 from syncd.state import StateStore
-from syncd.sync import RunReport, SyncEngine
+from syncd.sync import SyncEngine
+from syncd.writer import RunReport
 from tests.conftest import DATA
 
 SAMPLE = DATA / "logseq-graph"

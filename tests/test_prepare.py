@@ -26,7 +26,8 @@ from syncd.prepare import (
 )
 from syncd.rewrite import InlineContext
 from syncd.state import StateStore, unpack_highlights
-from syncd.sync import RunReport, SyncEngine
+from syncd.sync import SyncEngine
+from syncd.writer import RunReport
 
 DATA = Path(__file__).parent / "data" / "readwise"
 PAGES = 90  # more than syncd.helper_pool.MIN_PAGES changed pages, so `syncd once` uses helpers
@@ -275,7 +276,7 @@ def test_a_note_edited_after_its_page_was_handed_out_keeps_the_edit(tmp_path: Pa
         )
         key = source.key(page)
         previous = state.get_source(source.vault_name, key)
-        hint = engine.readwise_hint(source.vault_name, previous)
+        hint = engine.writer.readwise_hint(source.vault_name, previous)
         assert hint is not None and hint.note == "Readwise/Books/Generated 0.md"
         params = SourceParams("triple-lowbar", InlineContext(), 1 << 20, True)
         task = PageTask(0, str(page), None, hint.doc_id, hint.text, hint.seen)
@@ -283,7 +284,7 @@ def test_a_note_edited_after_its_page_was_handed_out_keeps_the_edit(tmp_path: Pa
         assert prep.hinted and prep.changed and b"Added later" in prep.data
 
         note.write_text(note.read_text() + "\nmy own line\n")  # the user, meanwhile
-        assert engine._finish_readwise(source, key, prep, hint, RunReport()) is None
+        assert engine.writer.finish_readwise(source.home, key, prep, hint, RunReport()) is None
         assert "my own line" in note.read_text() and "Added later" not in note.read_text()
 
         engine.scan()

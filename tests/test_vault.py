@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import hashlib
 import os
 import shlex
 import shutil
@@ -892,3 +893,34 @@ def test_sigkill_during_writes_leaves_old_or_new_note(root: Path) -> None:
         assert data in (b"a" * (1 << 20), b"b" * (1 << 20))
         Vault(root).sweep_temp_files()
         assert temp_files(root) == []
+
+
+def test_a_file_is_copied_in_through_the_same_atomic_write(
+    vault: Vault, root: Path, tmp_path: Path
+) -> None:
+    """Attachments go through write_atomic too (one atomic writer): streamed, larger than one
+    chunk, never over a file that appeared meanwhile, a compare-and-swap when replacing."""
+    source = tmp_path / "picture.bin"
+    data = bytes(range(256)) * (3 * 4096 + 7)  # 3 MiB and a bit: several chunks
+    source.write_bytes(data)
+    assert vault.file_digest("assets/picture.bin") is None
+    vault.write_atomic("assets/picture.bin", source, expected=None, create_only=True)
+    assert (root / "assets" / "picture.bin").read_bytes() == data
+    assert temp_files(root / "assets") == []
+    there = vault.file_digest("assets/picture.bin")
+    assert there is not None
+    digest, stamp = there
+    assert digest == hashlib.sha256(data).hexdigest()
+    with pytest.raises(ConcurrentModification):  # it exists now: create_only refuses
+        vault.write_atomic("assets/picture.bin", source, expected=None, create_only=True)
+    (root / "assets" / "picture.bin").write_bytes(b"the user's own")
+    with pytest.raises(ConcurrentModification):  # changed since the digest was taken
+        vault.write_atomic("assets/picture.bin", source, expected=stamp)
+    assert (root / "assets" / "picture.bin").read_bytes() == b"the user's own"
+    assert temp_files(root / "assets") == []
+
+
+def test_file_digest_of_a_folder_is_not_a_file_digest(vault: Vault, root: Path) -> None:
+    (root / "assets" / "sub").mkdir(parents=True)
+    there = vault.file_digest("assets/sub")
+    assert there is not None and there[0] == "not-a-file"

@@ -20,10 +20,11 @@ from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.model import Page
 from syncd.logseq.parser import parse_page
-from syncd.names import MAX_NAME_BYTES, note_stem, sanitize_title
+from syncd.names import MAX_NAME_BYTES, check_title, note_stem, sanitize_title
 from syncd.readwise import (
     ASIN_RE,
     CATEGORY_FOLDERS,
+    Document,
     document_from_page,
     is_readwise_page,
     unquote_value,
@@ -317,3 +318,11 @@ def split_note(note: str) -> tuple[str, str]:
     path = PurePosixPath(note)
     folder = str(path.parent)
     return ("" if folder == "." else folder), path.stem
+
+
+def readwise_document(page: Page, path: Path, file_name_format: str) -> Document:
+    """The Readwise document of a parsed Readwise page read from ``path`` (its page name from
+    the file name); PageError when its title would make no note name."""
+    doc = document_from_page(page, page_name_from_file(path.stem, file_name_format))
+    check_title(doc.title, path)
+    return doc

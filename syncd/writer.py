@@ -1,0 +1,710 @@
+"""The one writer: notes into the vault, state after they are durable (I/O edge).
+
+Every note syncd writes goes through :class:`Writer`: a Readwise document merged into its note
+(``sync_document``, ``finish_readwise``), a converted page (``write_note``, called by the graph
+engine's rule 7). It queues each page's state and commits it in batches, after the notes
+written so far are durable (one ``syncfs`` per batch in bulk runs), so a crash at any point is
+repaired by the next run (merging is idempotent). The engines above it (``syncd.sync``,
+``syncd.migrate``) decide *what* to write; the writer never calls back into them: what the graph
+engine stages for the state store reaches the commit through the :class:`Stager` protocol.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Protocol
+
+from syncd.config import Config
+from syncd.errors import ConcurrentModification, SyncdError
+from syncd.merge import merge_document
+from syncd.names import note_stem, unique_name
+from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
+from syncd.prepare import Prepared
+from syncd.readwise import Document
+from syncd.rewrite import InlineContext
+from syncd.state import DocumentRecord, SourceRecord, StateStore, unpack_highlights
+from syncd.vault import FileStamp, Vault
+from syncd.yamlout import dump_frontmatter
+
+log = logging.getLogger(__name__)
+
+VAULT_MARKER = ".obsidian"  # an Obsidian vault's folder of settings; syncd's "is mounted" check
+BATCH_PAGES = 1024  # pages per state commit in bulk runs
+_ID_LINE_RE = re.compile(rf"^{ID_KEY}:\s*(.+?)\s*$", re.MULTILINE)
+
+
+@dataclass
+class MigrationReport:
+    """What a graph migration did, and everything it could not carry over."""
+
+    pages: int = 0  # plain pages converted and written (or found up to date)
+    journals: int = 0
+    readwise: int = 0  # Readwise pages merged
+    assets: int = 0  # asset files copied
+    merged: list[str] = field(default_factory=list)  # notes three-way merged with user edits
+    conflicts: list[str] = field(default_factory=list)  # conflict copies written
+    unsupported: list[tuple[str, str]] = field(default_factory=list)  # (page, what)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source file, why)
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.pages
+            or self.journals
+            or self.readwise
+            or self.assets
+            or self.merged
+            or self.conflicts
+            or self.unsupported
+            or self.skipped
+        )
+
+    def merge(self, other: MigrationReport) -> None:
+        self.pages += other.pages
+        self.journals += other.journals
+        self.readwise += other.readwise
+        self.assets += other.assets
+        self.merged += other.merged
+        self.conflicts += other.conflicts
+        self.unsupported += other.unsupported
+        self.skipped += other.skipped
+
+    def lines(self) -> list[str]:
+        """The report as text lines (empty when nothing was migrated or found)."""
+        if not self:
+            return []
+        out = [
+            f"migration: {self.pages} pages, {self.journals} journals, {self.readwise} Readwise "
+            f"pages converted, {self.assets} assets copied, {len(self.merged)} merged with "
+            f"vault edits, {len(self.conflicts)} conflict copies"
+        ]
+        out += [f"  merged with your edits: {note}" for note in self.merged]
+        out += [f"  conflict copy (your note kept): {note}" for note in self.conflicts]
+        if self.unsupported:
+            out.append(f"no Obsidian equivalent ({len(self.unsupported)}):")
+            out += [f"  {page}: {what}" for page, what in sorted(self.unsupported)]
+        if self.skipped:
+            out.append(f"not migrated ({len(self.skipped)}):")
+            out += [f"  {source}: {why}" for source, why in sorted(self.skipped)]
+        return out
+
+
+@dataclass
+class RunReport:
+    """What a run did; the CLI turns it into output and an exit status."""
+
+    changed: list[str] = field(default_factory=list)  # vault notes written (would be, dry run)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (source path, reason)
+    pages: int = 0  # source pages looked at
+    unchanged: int = 0  # pages skipped because state says nothing changed
+    diffs: list[str] = field(default_factory=list)
+    notes_created: int = 0
+    highlights_added: int = 0
+    migration: MigrationReport = field(default_factory=MigrationReport)  # include: all sources
+
+    def merge(self, other: RunReport) -> None:
+        self.changed += other.changed
+        self.failures += other.failures
+        self.pages += other.pages
+        self.unchanged += other.unchanged
+        self.diffs += other.diffs
+        self.notes_created += other.notes_created
+        self.highlights_added += other.highlights_added
+        self.migration.merge(other.migration)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadwiseHint:
+    """What a page that went into a note last run is handed to a helper with: its document,
+    that note (vault path, text and stamp as read then) and the highlights recorded for it."""
+
+    doc_id: str
+    note: str
+    text: str
+    stamp: FileStamp
+    seen: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """State to commit once the notes written since the last commit are durable."""
+
+    vault: str
+    source: str
+    record: SourceRecord
+    doc_id: str | None = None
+    note: str | None = None
+    note_sha: str | None = None
+    highlights: Mapping[str, str] = field(default_factory=dict)
+    packed: bytes = b""  # more highlights, as pack_highlights made them (in a helper)
+
+
+@dataclass
+class _Batch:
+    """What one commit records for one vault."""
+
+    sources: dict[str, SourceRecord] = field(default_factory=dict)
+    documents: dict[str, DocumentRecord] = field(default_factory=dict)
+    highlights: dict[str, dict[str, str]] = field(default_factory=dict)
+    # highlights of documents with one packed item only, still packed (state.pack_highlights)
+    packed: dict[str, bytes] = field(default_factory=dict)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class NoteHome:
+    """Where a source's notes go: its vault (by name) and the folder inside it."""
+
+    vault: str
+    into: str
+
+
+class Stager(Protocol):
+    """What a graph engine stages for the state store, written inside the writer's commit."""
+
+    def pending_count(self) -> int: ...
+    def has_state(self) -> bool: ...
+    def write_state(self, state: StateStore) -> None: ...
+
+
+class Writer:
+    """The only writer of notes and state (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: Config,
+        state: StateStore,
+        *,
+        dry_run: bool,
+        diff: bool,
+        bulk: bool,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.config = config
+        self.state = state
+        self.dry_run = dry_run
+        self.diff = diff
+        self.bulk = bulk
+        self.clock = clock
+        self.vaults = {v.name: Vault(v.path) for v in config.vaults}
+        self.stagers: list[Stager] = []
+        self._pending: list[_Pending] = []
+        self._pending_docs: dict[tuple[str, str], _Pending] = {}
+        self._id_index: dict[str, dict[str, str]] = {}  # vault -> syncd-id -> note
+        # notes of _pending_docs, lower-cased, per vault (_claimed without a scan of them all)
+        self._claimed_notes: dict[str, set[str]] = {}
+        # vault -> doc_id -> record during a run: read in one query when first needed, and
+        # kept up to date by commit (documents change only through it)
+        self._known_documents: dict[str, dict[str, DocumentRecord]] | None = None
+        # (into, note_folder) -> the vault folder of such notes, POSIX ("" for the root)
+        self._note_folders: dict[tuple[str, str], str] = {}
+
+    def forget_note_ids(self) -> None:
+        """Read the vault's ``syncd-id``s again when next needed (a new run)."""
+        self._id_index.clear()
+
+    def readwise_hint(self, vault_name: str, previous: SourceRecord | None) -> ReadwiseHint | None:
+        """What a helper merges a page into, when the page went into a readable note last run
+        (``previous``); else None."""
+        if previous is None or previous.status == "failed":
+            return None
+        if not previous.doc_id or not previous.note:
+            return None
+        try:
+            current = self.vaults[vault_name].read_text(previous.note)
+        except (SyncdError, OSError):
+            return None
+        if current is None:
+            return None
+        text, stamp = current
+        seen = self.state.seen_highlights(vault_name, previous.doc_id)
+        return ReadwiseHint(previous.doc_id, previous.note, text, stamp, seen)
+
+    def finish_readwise(
+        self,
+        home: NoteHome,
+        key: str,
+        prep: Prepared,
+        hint: ReadwiseHint | None,
+        report: RunReport,
+        taken: Callable[[str], bool] | None = None,
+    ) -> str | None:
+        """Write and queue a helper's ``readwise`` result for page ``key``: the note's path,
+        or None when it is not what ``sync_document`` would merge now (the note holds
+        another text than ``hint``'s, other highlights are recorded, the user deleted the
+        note, an earlier page of this batch holds the document, the note changed under the
+        write); then nothing was done and the caller does the page itself. ``hint``: the
+        note (path, text, stamp) and recorded highlights the page was handed out with;
+        ``taken``: note paths held by others (a migration's pages)."""
+        vault_name = home.vault
+        vault = self.vaults[vault_name]
+        if (vault_name, prep.doc_id) in self._pending_docs:
+            return None  # an earlier page of this batch holds the same document
+        record = self.get_document(vault_name, prep.doc_id)
+        known_note = record.note if record is not None else None
+        seen = dict(self.state.seen_highlights(vault_name, prep.doc_id)) if record else {}
+        merged = hint if hint is not None and prep.hinted else None
+        current: tuple[str, FileStamp] | None
+        if merged is not None and merged.note == known_note and prep.changed:
+            # the note as the helper merged into it, not read again: the write below is a
+            # compare-and-swap on its stamp, so a note changed since fails it (then the page
+            # is done here, from what the note holds now)
+            note, current = merged.note, (merged.text, merged.stamp)
+        else:
+            note, current = self._locate_by(
+                home, vault, prep.doc_id, prep.title, prep.folder, known_note, taken, prep.stem
+            )
+        if current is None and known_note is not None:
+            return None  # the user deleted the note: only new highlights come back
+        existing = current[0] if current is not None else None
+        merged_into = merged.text if merged is not None else None
+        if existing != merged_into or (
+            merged is not None and existing is not None and seen != merged.seen
+        ):
+            return None  # merged into another text than the note holds now
+        written = False
+        if prep.changed:
+            try:
+                self._write_counted(
+                    vault, note, prep.data, prep.added, prep.updated, current, report
+                )
+            except ConcurrentModification:
+                return None  # merged again from what is there now
+            written = True
+        self.queue_document(
+            vault_name,
+            key,
+            SourceRecord(prep.size, prep.mtime_ns, prep.sha256, prep.doc_id, "ok", None, note),
+            note,
+            prep.data_sha256 if written else None,
+            current,
+            prep.record or {},  # (hinted: merged into a note; else packed)
+            prep.packed,
+        )
+        return note
+
+    def closed_vaults(self, names: set[str], report: RunReport) -> set[str]:
+        """Vaults not to touch in this run: folder or ``.obsidian/`` marker missing (an
+        unmounted disk or a moved vault must not look like an empty vault to fill)."""
+        closed: set[str] = set()
+        for name in sorted(names):
+            root = self.vaults[name].root
+            reason = vault_unavailable(root)
+            if reason is not None:
+                log.error("%s: %s", root, reason)
+                report.failures.append((str(root), reason))
+                closed.add(name)
+        return closed
+
+    def fail(self, vault_name: str, path: Path, reason: str, report: RunReport) -> None:
+        """Report a page that cannot be synced (logged, counted, remembered in state)."""
+        log.error("%s: %s", path, reason)
+        report.failures.append((str(path), reason))
+        if not self.dry_run:
+            self.commit()
+            when = self.clock().isoformat(timespec="seconds")
+            self.state.record_failure(vault_name, str(path), reason, when)
+
+    def flush(self, *, force: bool = False) -> None:
+        """Commit when a batch is full (``force``: whatever is pending)."""
+        waiting = len(self._pending) + sum(m.pending_count() for m in self.stagers)
+        if force or waiting >= BATCH_PAGES or not self.bulk:
+            self.commit()
+
+    def commit(self) -> None:
+        """Make the notes written so far durable, then record them, in one transaction."""
+        for vault in self.vaults.values():
+            vault.end_batch()  # the next batch checks its folders again
+        stagers = [m for m in self.stagers if m.has_state()]
+        if not self._pending and not stagers:
+            return
+        if self.bulk:
+            for vault in self.vaults.values():
+                if vault.root.is_dir():
+                    vault.syncfs()
+        with self.state.transaction():
+            for stager in stagers:
+                stager.write_state(self.state)
+            # three statements per vault, not three per page; a later item for the same
+            # page or document replaces an earlier one, as one statement each would
+            batches: dict[str, _Batch] = {}
+            for item in self._pending:
+                batch = batches.setdefault(item.vault, _Batch())
+                batch.sources[item.source] = item.record
+                if item.doc_id is not None and item.note is not None:
+                    record = DocumentRecord(note=item.note, note_sha256=item.note_sha or "")
+                    batch.documents[item.doc_id] = record
+                    _add_highlights(batch, item)
+            for vault_name, batch in batches.items():
+                self.state.put_sources(vault_name, batch.sources)
+                self.state.put_documents(vault_name, batch.documents)
+                self.state.add_highlights_many(vault_name, batch.highlights, batch.packed)
+        if self._known_documents is not None:
+            for vault_name, batch in batches.items():
+                if vault_name in self._known_documents:
+                    self._known_documents[vault_name].update(batch.documents)
+        self._pending.clear()
+        self._pending_docs.clear()
+        self._claimed_notes.clear()
+
+    def get_document(self, vault_name: str, doc_id: str) -> DocumentRecord | None:
+        if self._known_documents is None:
+            return self.state.get_document(vault_name, doc_id)
+        known = self._known_documents.get(vault_name)
+        if known is None:
+            known = self._known_documents[vault_name] = self.state.documents(vault_name)
+        return known.get(doc_id)
+
+    def record_page(self, vault: str, key: str, record: SourceRecord) -> None:
+        """Queue the state of a page that gave no note to write (unchanged, or no
+        document), committed with the batch."""
+        self.queue(_Pending(vault, key, record))
+
+    def pending_count(self) -> int:
+        """Pages waiting for the next commit."""
+        return len(self._pending)
+
+    def queue(self, item: _Pending) -> None:
+        if self.dry_run:
+            return
+        self._pending.append(item)
+        if item.doc_id is not None:
+            self._pending_docs[(item.vault, item.doc_id)] = item
+            if item.note is not None:
+                self._claimed_notes.setdefault(item.vault, set()).add(item.note.lower())
+        if not self.bulk:
+            self.commit()
+
+    def keep_documents(self, keep: bool) -> None:
+        """From ``keep`` on (a migration run) until it is False again, document records are
+        read in one query per vault and kept up to date by ``commit`` (documents change only
+        through it), as during a scan, instead of one query per Readwise page."""
+        self._known_documents = {} if keep else None
+
+    def find_readwise_note(self, vault_name: str, doc_id: str) -> str | None:
+        """The note of a Readwise document: where the state says, else the vault note whose
+        frontmatter carries its id (moved, or written before the state was lost)."""
+        record = self.get_document(vault_name, doc_id)
+        if record is not None:
+            return record.note
+        return self._find_by_id(vault_name, self.vaults[vault_name], doc_id)
+
+    def sync_document(
+        self,
+        home: NoteHome,
+        path: Path,
+        key: str,
+        doc: Document,
+        fingerprint: SourceRecord,
+        report: RunReport,
+        ctx: InlineContext,
+        taken: Callable[[str], bool] | None = None,
+    ) -> str:
+        """Merge ``doc`` (page ``key`` at ``path``) into its note; the note's vault path.
+        ``ctx``: the source's link and date rules; ``taken`` tells note paths held by others
+        (besides vault files)."""
+        vault_name = home.vault
+        vault = self.vaults[vault_name]
+        pending = self._pending_docs.get((vault_name, doc.id))
+        known_note: str | None = None
+        if pending is not None:
+            seen = dict(self.state.seen_highlights(vault_name, doc.id))
+            seen.update(pending.highlights)
+            known_note = pending.note
+        else:
+            record = self.get_document(vault_name, doc.id)
+            known_note = record.note if record is not None else None
+            # highlights are recorded only together with their document (commit): a document
+            # without a record has none, and a new one needs no query for them
+            seen = dict(self.state.seen_highlights(vault_name, doc.id)) if record else {}
+
+        note, current = self._locate_note(home, vault, doc, known_note, taken)
+        deleted = current is None and known_note is not None
+        written = False
+        for attempt in range(3):
+            if current is not None:
+                existing: str | None = current[0]
+            else:
+                # a note the user deleted comes back only for highlights never written
+                existing = _skeleton(doc, ctx) if deleted else None
+            result = merge_document(existing, doc, seen, ctx)
+            if not result.changed or (deleted and not result.added):
+                break
+            try:
+                self._write_counted(
+                    vault,
+                    note,
+                    result.text,
+                    len(result.added),
+                    len(result.updated),
+                    current,
+                    report,
+                )
+                written = True
+                break
+            except ConcurrentModification:
+                if attempt == 2:
+                    raise
+                log.info("%s changed while syncing; merging again", note)
+                current = vault.read_text(note)
+        self.queue_document(
+            vault_name,
+            key,
+            replace(fingerprint, doc_id=str(doc.id), status="ok", error=None, note=note),
+            note,
+            sha256(result.text.encode("utf-8")) if written else None,
+            current,
+            result.record,
+        )
+        return note
+
+    def queue_document(
+        self,
+        vault_name: str,
+        key: str,
+        done: SourceRecord,
+        note: str,
+        written_sha: str | None,
+        current: tuple[str, FileStamp] | None,
+        highlights: Mapping[str, str],
+        packed: bytes = b"",
+    ) -> None:
+        """Queue the state of a synced document page (``done``: its source record, with the
+        document id), committed once its note is durable. ``written_sha``: the hash of the
+        note text written (None: nothing written, the note is ``current`` or absent); the
+        highlights (or their ``packed`` form) count only for a note that exists."""
+        if written_sha is not None:
+            note_sha: str | None = written_sha
+        elif current is not None:
+            note_sha = sha256(current[0].encode("utf-8"))
+        else:
+            note_sha = None
+        keep = note_sha is not None
+        self.queue(
+            _Pending(
+                vault_name,
+                key,
+                done,
+                doc_id=done.doc_id,
+                note=note,
+                note_sha=note_sha,
+                highlights=dict(highlights) if keep else {},
+                packed=packed if keep else b"",
+            )
+        )
+
+    def _write_counted(
+        self,
+        vault: Vault,
+        note: str,
+        text: str | bytes,
+        added: int,
+        updated: int,
+        current: tuple[str, FileStamp] | None,
+        report: RunReport,
+    ) -> None:
+        """Write a merged document's note (``text`` or its UTF-8 bytes), logged with the
+        number of highlights it adds and changes."""
+        if updated:
+            extra = f" (+{added} highlights, {updated} changed)"
+        else:
+            extra = f" (+{added} highlights)"
+        self.write_note(vault, note, text, current, report, extra)
+        report.highlights_added += added
+
+    def write_note(
+        self,
+        vault: Vault,
+        note: str,
+        text: str | bytes,
+        current: tuple[str, FileStamp] | None,
+        report: RunReport,
+        detail: str = "",
+    ) -> None:
+        """Write ``text`` (or its UTF-8 bytes) as ``note`` (compare-and-swap on ``current``'s
+        stamp; None: create, never over an existing file); counted, diffed and logged.
+        Nothing in a dry run."""
+        if self.diff:
+            before = current[0] if current is not None else ""
+            if isinstance(text, bytes):
+                text = text.decode("utf-8")
+            report.diffs.append(
+                "".join(
+                    difflib.unified_diff(
+                        before.splitlines(keepends=True),
+                        text.splitlines(keepends=True),
+                        fromfile=f"a/{note}",
+                        tofile=f"b/{note}",
+                    )
+                )
+            )
+        verb = "created" if current is None else "updated"
+        if self.dry_run:
+            log.info(
+                "would %s %s%s", {"created": "create", "updated": "update"}[verb], note, detail
+            )
+        else:
+            vault.write_atomic(
+                note,
+                text,
+                expected=current[1] if current is not None else None,
+                create_only=current is None,
+                durable=not self.bulk,
+            )
+            log.info("%s %s%s", verb, note, detail)
+        report.changed.append(note)
+        if current is None:
+            report.notes_created += 1
+
+    def _locate_note(
+        self,
+        home: NoteHome,
+        vault: Vault,
+        doc: Document,
+        known: str | None,
+        taken_elsewhere: Callable[[str], bool] | None = None,
+    ) -> tuple[str, tuple[str, FileStamp] | None]:
+        """(note path, its current text and stamp, or None when it must be created)."""
+        return self._locate_by(
+            home, vault, str(doc.id), doc.title, note_folder(doc), known, taken_elsewhere
+        )
+
+    def _locate_by(
+        self,
+        home: NoteHome,
+        vault: Vault,
+        doc_id: str,
+        title: str,
+        folder_name: str,
+        known: str | None,
+        taken_elsewhere: Callable[[str], bool] | None = None,
+        stem: str | None = None,
+    ) -> tuple[str, tuple[str, FileStamp] | None]:
+        """``_locate_note`` from what it needs of the document: its id, its title and the
+        folder of its category (``note_folder``); ``stem``: ``note_stem(title)`` if known."""
+        if known is not None:
+            current = vault.read_text(known)
+            if current is not None:
+                return known, current
+        moved = self._find_by_id(home.vault, vault, doc_id)
+        if moved is not None:
+            current = vault.read_text(moved)
+            if current is not None:
+                if known is not None:
+                    log.info("note for %s moved: %s -> %s", title, known, moved)
+                return moved, current
+        if known is not None:
+            return known, None  # deleted by the user; recreated only for new highlights
+        folder = self._note_folders.get((home.into, folder_name))
+        if folder is None:
+            path = (
+                PurePosixPath(home.into) / folder_name if home.into else PurePosixPath(folder_name)
+            )
+            folder = path.as_posix()
+            if folder == ".":
+                folder = ""
+            self._note_folders[(home.into, folder_name)] = folder
+        if stem is None:
+            stem = note_stem(title)
+
+        def taken(candidate: str) -> bool:
+            path = f"{folder}/{candidate}.md" if folder else f"{candidate}.md"
+            return (
+                vault.exists_ci(folder, candidate + ".md")
+                or self._claimed(home.vault, path)
+                or (taken_elsewhere is not None and taken_elsewhere(path))
+            )
+
+        name = unique_name(stem, taken)
+        return (f"{folder}/{name}.md" if folder else f"{name}.md"), None
+
+    def _claimed(self, vault_name: str, note: str) -> bool:
+        """Whether a note not committed yet already has this path (case-insensitively)."""
+        return note.lower() in self._claimed_notes.get(vault_name, ())
+
+    def _find_by_id(self, vault_name: str, vault: Vault, doc_id: str) -> str | None:
+        index = self._id_index.get(vault_name)
+        if index is None:
+            index = {}
+            for note in vault.iter_notes():
+                try:
+                    current = vault.read_text(note)
+                except SyncdError as exc:
+                    # a note that is not UTF-8, or a FIFO named like one, holds no id we can
+                    # read; it must not stop every new document of the vault
+                    log.warning("%s (skipped while looking for moved notes)", exc)
+                    continue
+                if current is None:
+                    continue
+                head = current[0][:4096]
+                if not head.startswith("---"):
+                    continue
+                match = _ID_LINE_RE.search(head)
+                if match is not None:
+                    index.setdefault(_yaml_string(match.group(1)), note)
+            self._id_index[vault_name] = index
+        return index.get(doc_id)
+
+
+def _add_highlights(batch: _Batch, item: _Pending) -> None:
+    """Add the highlights of a document page to its batch. A later item of the same document
+    updates an earlier one's (as one statement per item would); a document's packed
+    highlights stay packed while they are its only ones (the state writes them as they are)."""
+    doc_id = item.doc_id
+    assert doc_id is not None
+    if item.packed and doc_id not in batch.highlights and doc_id not in batch.packed:
+        batch.packed[doc_id] = item.packed
+        return
+    mapping = dict(item.highlights)
+    if item.packed:
+        mapping.update(unpack_highlights(item.packed))
+    if not mapping:
+        return
+    earlier = batch.packed.pop(doc_id, None)
+    if earlier is not None:
+        batch.highlights[doc_id] = unpack_highlights(earlier)
+    batch.highlights.setdefault(doc_id, {}).update(mapping)
+
+
+def vault_unavailable(root: Path) -> str | None:
+    """Why syncd must not write into the vault at ``root`` now, or None when it may.
+
+    The vault's ``.obsidian/`` folder is its marker (like Syncthing's ``.stfolder``); syncd
+    creates it only when it creates a new vault (``syncd.vault.prepare_vaults``).
+    """
+    if not root.is_dir():
+        return "vault folder is missing (unmounted or moved?); nothing written, retried next run"
+    if not (root / VAULT_MARKER).is_dir():
+        return (
+            f"vault has no {VAULT_MARKER}/ folder (unmounted or moved?); nothing written, "
+            "retried next run"
+        )
+    return None
+
+
+def _yaml_string(raw: str) -> str:
+    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return raw[1:-1]
+        return str(value)
+    if len(raw) >= 2 and raw[0] == raw[-1] == "'":
+        return raw[1:-1].replace("''", "'")
+    return raw
+
+
+def _skeleton(doc: Document, ctx: InlineContext) -> str:
+    preamble = preamble_body(doc.page, ctx)
+    body = "\n".join(preamble) + "\n" if preamble else ""
+    return dump_frontmatter(frontmatter_items(doc)) + body
