@@ -25,7 +25,7 @@ from syncd.config import (
     load_config,
 )
 from syncd.errors import ConfigError, SyncdError
-from syncd.helper_pool import helper_count
+from syncd.parallel import helper_count
 from syncd.state import StateStore
 from syncd.sync import SyncEngine
 from syncd.vault import prepare_vaults

@@ -55,23 +55,22 @@ import logging
 import os
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from syncd import migrate_helpers
+from syncd.config import Include
 from syncd.convert.context import ConvertOptions, GraphIndex
 from syncd.convert.page import ConvertedNote, Unsupported
 from syncd.errors import ConcurrentModification, SyncdError, VaultWriteError
-from syncd.helper_pool import MIN_PAGES as HELPERS_MIN_PAGES
 from syncd.logseq.dates import COMMON_TITLE_FORMATS, compile_format, format_moment
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
-from syncd.migrate_helpers import Converted, ConvertTask, Scanned, ScanTask
 from syncd.names import unique_name
-from syncd.pagefile import read_page
+from syncd.parallel import Planner
 from syncd.pipeline.page import (
     DEFAULT_ATTACHMENTS,
     DEFAULT_DAILY_FORMAT,
@@ -84,24 +83,16 @@ from syncd.pipeline.page import (
     READWISE,
     WHITEBOARD,
     FoundFile,
-    PageScan,
     PageWork,
-    ParsedPage,
     VaultLayout,
     conflict_copy_path,
     join_path,
     natural_note,
     note_name,
     note_path_stem,
-    parse_full,
-    readwise_document,
-    render_page,
-    scan_page,
     split_note,
 )
-from syncd.readwise import (
-    unquote_value,
-)
+from syncd.plan import PagePlan, PlanContext, PlanTask, plan_page
 from syncd.rewrite import InlineContext
 from syncd.state import GraphAsset, GraphPage, SourceRecord, StateStore, text_sha256
 from syncd.threeway import merge3
@@ -110,9 +101,10 @@ from syncd.writer import NoteHome, ReadwiseHint, RunReport, Writer
 
 if TYPE_CHECKING:
     from syncd.config import SourceConfig
-    from syncd.helper_pool import HelperPool
 
 log = logging.getLogger(__name__)
+
+READWISE_ONLY = frozenset({READWISE})
 
 FORMAT_VERSION = "1"  # bump when the conversion changes: every note is converted again
 MAX_CORRECTIONS = 3  # times one page may be converted again in a run after the index moved
@@ -214,9 +206,12 @@ def _ignored_segment(name: str) -> bool:
 class GraphLayout:
     """Which files of a graph are pages, journals, assets or skipped (graph config + rules)."""
 
-    def __init__(self, root: Path, graph: GraphConfig) -> None:
+    def __init__(self, root: Path, graph: GraphConfig, *, pages_only: bool = False) -> None:
+        """``pages_only``: only the pages folder's pages (an ``include: readwise`` source:
+        no journals, assets or whiteboards)."""
         self.root = root
         self.graph = graph
+        self.pages_only = pages_only
         self.pages_dir = join_path(graph.pages_directory) or "."
         self.journals_dir = join_path(graph.journals_directory) or "."
         self.whiteboards_dir = join_path(graph.whiteboards_directory)
@@ -227,13 +222,18 @@ class GraphLayout:
     def classify(self, rel: str) -> str | None:
         """PAGE, JOURNAL, WHITEBOARD, ORG, PDF_HIGHLIGHTS, "asset", or None (not ours)."""
         if ("/." in rel or rel.startswith(".")) and any(
-            _ignored_segment(p) for p in rel.split("/")
+            _ignored_segment(p) for p in rel.split("/")[:-1]
         ):
-            return None
+            return None  # in a dot folder (.git, .recycle)
+        if rel.rpartition("/")[2].startswith(".") and not rel.endswith(PAGE_SUFFIXES):
+            return None  # a dot file that is no page (.DS_Store); .@Name.md is a page
         if is_temp_file(rel) or rel.startswith("logseq/") or "node_modules/" in rel:
             return None
         if self.graph.hidden and is_hidden(rel, self.graph.hidden):
             return None
+        if self.pages_only:
+            under = self.pages_dir == "." or _under(rel, self.pages_dir)
+            return PAGE if under and rel.endswith(PAGE_SUFFIXES) else None
         if _under(rel, self.assets_dir):
             return PDF_HIGHLIGHTS if rel.endswith(".edn") else "asset"
         if self.whiteboards_dir and _under(rel, self.whiteboards_dir):
@@ -249,6 +249,8 @@ class GraphLayout:
     def list(self) -> GraphListing:
         listing = GraphListing()
         folders = {self.pages_dir, self.journals_dir, self.assets_dir, self.whiteboards_dir}
+        if self.pages_only:
+            folders = {self.pages_dir}
         done: set[str] = set()
         for folder in sorted(f for f in folders if f):
             self._walk(folder, listing, done)
@@ -450,6 +452,9 @@ class GraphMigration:
         self.vault = writer.vaults[vault_name]
         self.home = NoteHome(vault_name, config.into)
         self.config = config
+        # the kinds of page this source makes notes of: include: readwise only Readwise
+        # documents, include: all every page, journal and document
+        self.kinds = NOTE_KINDS if config.include is Include.ALL else READWISE_ONLY
         self.root = config.path
         self.graph_key = str(config.path)
         self.options: ConvertOptions = config.convert
@@ -467,7 +472,7 @@ class GraphMigration:
 
     def use_graph(self, graph: GraphConfig) -> None:
         self.graph = graph
-        self.layout = GraphLayout(self.root, graph)
+        self.layout = GraphLayout(self.root, graph, pages_only=self.kinds == READWISE_ONLY)
         formats = (graph.journal_title_format, *COMMON_TITLE_FORMATS)
         self.title_formats = tuple(dict.fromkeys(formats))
         self.journal_title = compile_format(graph.journal_title_format)
@@ -621,16 +626,12 @@ class GraphMigration:
         return record.text if record is not None else None
 
 
-def _reusable_sha(cached: GraphPage | None, settings_changed: bool) -> str | None:
-    """The hash a page must still have for its pass-1 facts of last run to be kept as they
-    are (its note written, the conversion settings the same); None: scan it again."""
-    if cached is None or not cached.note or settings_changed:
-        return None
-    return cached.sha256
-
-
 class _Run:
-    """One migration run: pass 1 (facts, note paths, assets, index), then pass 2."""
+    """One run of a source: the listing and the assets, then every changed page planned
+    (``syncd.parallel.Planner``: read, parsed, converted or merged) and written in one pass, in
+    path order; then the pages whose note depends on what moved in the graph index get
+    converted again (one round: a page's facts come from its own text, so converting it again
+    moves nothing)."""
 
     def __init__(
         self,
@@ -647,17 +648,19 @@ class _Run:
         self.old_facts: dict[str, GraphPage] = {}
         self.changed: set[str] = set()
         self.found: dict[str, FoundFile] = {}
-        self.categories: dict[str, str] = {}  # Readwise page -> its category (note folder)
-        # changed page -> (its kind, its natural note) as its pass-1 scan found them
-        self.naturals: dict[str, tuple[str, str]] = {}
         self.claimed: dict[str, str] = {}  # folded note path -> page key
+        self.collisions: dict[str, str] = {}  # page -> the page that keeps its note path (N7)
         self.assets: dict[str, str] = {}  # asset key -> vault path
         self.index = GraphIndex()
         self.whiteboards: list[str] = []
         self.copies: dict[str, str] = {}  # note -> its conflict copy written in this run
-        self.listings: dict[str, set[str]] = {}  # vault folder -> folded names (pass 1 only)
+        self.listings: dict[str, set[str]] = {}  # vault folder -> folded names (see foreign)
         self.listings_frozen = True
+        # task number -> the note text and recorded highlights a Readwise page was handed out
+        # with (what its plan must still find: Writer.finish_readwise)
+        self.hints: dict[int, ReadwiseHint] = {}
         self._ctx: InlineContext | None = None
+        self.recorded: set[str] | None = None  # pages with a record in the sources table
         self.work = PageWork(
             graph=migration.graph,
             journal_title=migration.journal_title,
@@ -665,6 +668,7 @@ class _Run:
             max_page_bytes=migration.writer.config.max_page_bytes,
             into=migration.config.into,
             layout=migration.vault_layout,
+            kinds=migration.kinds,
         )
 
     # -- overview --------------------------------------------------------------------------
@@ -705,7 +709,7 @@ class _Run:
             candidates |= {
                 k
                 for k, v in rows.items()
-                if v.kind in NOTE_KINDS and not v.note and k in self.found
+                if v.kind in self.work.kinds and not v.note and k in self.found
             }
         self.old_facts = {k: v for k, v in rows.items() if v.kind in NOTE_KINDS}
         self.facts = {k: v for k, v in self.old_facts.items() if k not in removed}
@@ -717,8 +721,6 @@ class _Run:
         self.whiteboards = sorted(set(boards.values()))
         for key in removed:
             m.stage_gone(key)
-        self.pass_one(sorted(candidates), settings_changed)
-        self.assign_notes()
         self.assets = {k: r.dest for k, r in old_assets.items() if k not in gone_assets}
         self.sync_assets(listing, old_assets, asset_work, gone_assets)
         old_copies = {k: r.dest for k, r in old_assets.items()}
@@ -727,10 +729,28 @@ class _Run:
             self.index = old_index  # (the usual run after pages grew: nothing was renamed)
         else:
             self.index = build_index(self.facts, self.assets, self.whiteboards)
-        self.settle_contested()
-        moved = index_changes(old_index, self.index)
-        queue = sorted(self.changed | (dependents(self.facts, moved) - set(self.collisions)))
-        self.pass_two(queue)
+        planned_with = self.index
+        self.claimed = {fold_name(p.note): k for k, p in sorted(self.facts.items()) if p.note}
+        self.one_pass(sorted(candidates), settings_changed)
+        if self.index_inputs_unchanged(old_copies, old_boards.values()):
+            final = old_index
+        else:
+            final = build_index(self.facts, self.assets, self.whiteboards)
+        self.index, self._ctx = final, None
+        # the pages converted in this run were converted with ``planned_with``; the others,
+        # in earlier runs, with ``old_index``
+        moved = index_changes(planned_with, final)
+        again = {
+            key
+            for key in self.changed
+            if (page := self.facts.get(key)) is not None
+            and page.note
+            and not moved.isdisjoint(page.deps)
+        } | dependents(
+            {k: p for k, p in self.facts.items() if k not in self.changed},
+            index_changes(old_index, final),
+        )
+        self.convert_again(sorted(again - set(self.collisions)))
         m.stage_meta(settings)
 
     def index_inputs_unchanged(
@@ -786,83 +806,6 @@ class _Run:
     def whiteboard_name(self, found: FoundFile) -> str:
         return page_name_from_file(found.path.stem, self.m.graph.file_name_format)
 
-    # -- pass 1 ----------------------------------------------------------------------------
-    def pass_one(self, keys: list[str], settings_changed: bool) -> None:
-        """Read the changed pages for their index facts (nothing else is kept); helper
-        processes read and scan them ahead when there are many."""
-        helpers = self.scan_helpers(keys, settings_changed)
-        try:
-            for number, key in enumerate(keys, start=1):
-                scanned = None
-                if helpers is not None:
-                    scanned = helpers.take(number - 1)
-                    helpers.used += scanned is not None and scanned.status != "error"
-                self.scan(key, settings_changed, scanned)
-                if self.progress is not None and number % 512 == 0:
-                    self.progress(number, len(keys))
-        finally:
-            if helpers is not None:
-                helpers.close()
-
-    def scan(self, key: str, settings_changed: bool, scanned: Scanned | None) -> None:
-        """Pass 1 of one page, from a helper's ``scanned`` where it has one (not an error)."""
-        found = self.found[key]
-        cached = self.old_facts.get(key)
-        scan: PageScan | None = None
-        try:
-            if scanned is not None and scanned.status != "error":
-                if scanned.status == "gone":
-                    return  # gone since the listing: the next scan sees it removed
-                data = b""
-                digest, size, mtime_ns = scanned.sha256, scanned.size, scanned.mtime_ns
-                scan = scanned.scan
-            else:
-                got = self.read(found.path)
-                if got is None:
-                    return  # gone since the listing: the next scan sees it removed
-                data, now = got
-                digest, size, mtime_ns = hashlib.sha256(data).hexdigest(), now.size, now.mtime_ns
-            if cached is not None and _reusable_sha(cached, settings_changed) == digest:
-                # same bytes, new stat: nothing to convert (a helper told by the same rule
-                # sends no scan for such a page)
-                self.facts[key] = replace(cached, size=size, mtime_ns=mtime_ns)
-                self.m.stage_page(key, self.facts[key])
-                return
-            found = replace(found, size=size, mtime_ns=mtime_ns)
-            if scan is None:
-                scan = scan_page(self.work, found, data)
-            self.facts[key] = self.page_facts(found, digest, scan, cached)
-        except (SyncdError, OSError) as exc:
-            self.fail(found.path, exc)
-            return
-        self.changed.add(key)
-
-    def scan_helpers(
-        self, keys: list[str], settings_changed: bool
-    ) -> HelperPool[None, ScanTask, Scanned] | None:
-        """Helper processes scanning ``keys`` ahead of pass 1, or None (few pages, one CPU,
-        a dry run)."""
-        if self.m.helpers <= 0 or self.writer.dry_run or len(keys) < HELPERS_MIN_PAGES:
-            return None
-
-        def tasks() -> Iterator[tuple[None, ScanTask]]:
-            for number, key in enumerate(keys):
-                found = self.found[key]
-                same = _reusable_sha(self.old_facts.get(key), settings_changed)
-                yield None, migrate_helpers.ScanTask(number, found, same)
-
-        return migrate_helpers.start(self.m.helpers, tasks(), migrate_helpers.scan_pages, self.work)
-
-    def read(self, path: Path) -> tuple[bytes, FoundFile] | None:
-        """The page's bytes and the stat they came with; None when it is gone. Too large
-        pages and things that are not regular files (a FIFO never blocks) raise PageError."""
-        got = read_page(path, self.writer.config.max_page_bytes)
-        if got is None:
-            return None
-        data, st = got
-        key = path.relative_to(self.m.root).as_posix()
-        return data, FoundFile(key, str(path), st.st_size, st.st_mtime_ns, PAGE)
-
     def fail(self, path: Path, exc: BaseException) -> None:
         if isinstance(exc, SyncdError):
             reason = exc.message
@@ -872,60 +815,184 @@ class _Run:
             reason = str(exc)
         self.writer.fail(self.m.vault_name, path, reason, self.report)
 
-    def page_facts(
-        self, found: FoundFile, digest: str, scan: PageScan, cached: GraphPage | None
-    ) -> GraphPage:
-        """Pass-1 facts of a changed page from its ``scan_page``: the note path it had
-        (same kind), or for a Readwise document the note the state or the vault has for it."""
-        kind = scan.kind
-        if kind == READWISE:
-            self.categories[found.key] = scan.category
-        if scan.natural:
-            self.naturals[found.key] = (kind, scan.natural)
-        note = cached.note if cached is not None and cached.kind == kind else ""
-        if kind == READWISE:
-            known = self.writer.find_readwise_note(self.m.vault_name, scan.doc_id)
+    # -- the pass ----------------------------------------------------------------------------
+    def one_pass(self, keys: list[str], settings_changed: bool) -> None:
+        """Plan and write every page of ``keys`` (changed since the last run), in order."""
+        ctx = PlanContext(self.work, self.index, self.m.options, self.ctx)
+        tasks = (self.task(n, key, settings_changed, hint=True) for n, key in enumerate(keys))
+        helpers = 0 if self.writer.dry_run else self.m.helpers
+        planner = Planner(ctx, tasks, len(keys), helpers)
+        try:
+            for number, key in enumerate(keys):
+                task = self.task(number, key, settings_changed)
+                self.reporting_failures(key, partial(self.process, key, task, planner))
+                if self.progress is not None and (number + 1) % 64 == 0:
+                    self.progress(number + 1, len(keys))
+                self.writer.flush()
+        finally:
+            planner.close()
+        if self.progress is not None and keys:
+            self.progress(len(keys), len(keys))
+
+    def task(
+        self, number: int, key: str, settings_changed: bool, *, hint: bool = False
+    ) -> PlanTask:
+        """The plan task of page ``key``; ``hint``: a Readwise page that went into a note last
+        run comes with that note's text and recorded highlights, to merge into (for a
+        helper; what it assumed is checked by ``Writer.finish_readwise``)."""
+        found = self.found[key]
+        cached = self.old_facts.get(key)
+        task = PlanTask(number, found, self.reusable_sha(cached, settings_changed))
+        if not hint or READWISE not in self.work.kinds:
+            return task
+        if cached is not None and cached.kind != READWISE:
+            return task
+        if self.recorded is None:  # (one query for the pages the state has a record of)
+            self.recorded = set(self.state.source_stamps(self.m.vault_name))
+        if key not in self.recorded:
+            return task  # never went into a note
+        previous = self.state.get_source(self.m.vault_name, key)
+        made = self.writer.readwise_hint(self.m.vault_name, previous)
+        if made is None:
+            return task
+        self.hints[number] = made
+        return replace(task, doc_id=made.doc_id, existing=made.text, seen=made.seen)
+
+    def reusable_sha(self, cached: GraphPage | None, settings_changed: bool) -> str | None:
+        """The hash a page must still have for its facts of last run to stand as they are
+        (its note written, or it is of a kind this source makes no note of; the settings
+        the same); None: plan it again."""
+        if cached is None or settings_changed:
+            return None
+        if not cached.note and cached.kind in self.work.kinds:
+            return None
+        return cached.sha256
+
+    def reporting_failures(self, key: str, work: Callable[[], None]) -> None:
+        """``work()`` on page ``key``; whatever goes wrong is this page's failure, never the
+        run's (reported with the page's path and the reason)."""
+        path = self.found[key].path if key in self.found else self.m.root / key
+        try:
+            work()
+        except (SyncdError, OSError) as exc:
+            self.fail(path, exc)
+        except RecursionError:
+            # parse, merge and render recurse once per outline level
+            self.writer.fail(
+                self.m.vault_name, path, "outline nested too deeply to process", self.report
+            )
+        except Exception as exc:
+            # one page must never stop the run (nor the daemon's scan) for the others
+            log.debug("%s: unexpected error", path, exc_info=True)
+            reason = f"internal error, please report: {type(exc).__name__}: {exc}"
+            self.writer.fail(self.m.vault_name, path, reason, self.report)
+
+    def process(self, key: str, task: PlanTask, planner: Planner) -> None:
+        """One page of the pass: its plan checked, its facts kept, its note path given, its
+        note written (rule 7 for a plain page or journal, the Readwise merge for a document)."""
+        cached = self.old_facts.get(key)
+        plan = planner.plan(task)
+        if plan.status == "gone":
+            return  # gone since the listing: the next scan sees it removed
+        if plan.status == "same" and cached is not None:
+            # same bytes, new stat: nothing to convert
+            self.facts[key] = replace(cached, size=plan.size, mtime_ns=plan.mtime_ns)
+            self.m.stage_page(key, self.facts[key])
+            return
+        facts = self.facts_of(key, plan, cached)
+        self.facts[key] = facts
+        self.changed.add(key)
+        if not plan.planned:
+            self.m.stage_page(key, facts)  # a page of a kind this source makes no note of
+            return
+        if not facts.note:
+            self.assign(key, plan)
+            facts = self.facts[key]
+            if not facts.note:
+                return  # a collision (reported), or no note path (reported)
+        if plan.kind == READWISE:
+            self.write_readwise(key, task, plan, readwise_deps(facts, plan), planner)
+        else:
+            assert plan.text is not None
+            deps = deps_of(plan.references, plan.block_refs, plan.assets, facts.name, facts.aliases)
+            self.facts[key] = facts = replace(facts, deps=deps)
+            self.page_done(key, facts, plan.text, plan.unsupported)
+
+    def facts_of(self, key: str, plan: PagePlan, cached: GraphPage | None) -> GraphPage:
+        """The facts of a page from its plan: the note path it had (same kind), or for a
+        Readwise document the note the state or the vault has for it."""
+        note = cached.note if cached is not None and cached.kind == plan.kind else ""
+        if plan.kind == READWISE:
+            known = self.writer.find_readwise_note(self.m.vault_name, plan.doc_id)
             note = known or note
         return GraphPage(
-            size=found.size,
-            mtime_ns=found.mtime_ns,
-            sha256=digest,
-            kind=kind,
-            name=scan.name,
-            note=note,
-            aliases=scan.aliases,
-            block_ids=scan.block_ids,
+            size=plan.size,
+            mtime_ns=plan.mtime_ns,
+            sha256=plan.sha256,
+            kind=plan.kind,
+            name=plan.name,
+            note=note if plan.planned else "",
+            aliases=plan.aliases,
+            block_ids=plan.block_ids,
             deps=cached.deps if cached is not None else (),
-            page_uuid=scan.page_uuid,
+            page_uuid=plan.page_uuid,
         )
 
+    def write_readwise(
+        self, key: str, task: PlanTask, plan: PagePlan, facts: GraphPage, planner: Planner
+    ) -> None:
+        """Merge a Readwise page into its note: a helper's merge when what it assumed still
+        holds (``Writer.finish_readwise``), else the document merged here."""
+        taken = lambda n: self.taken_by_other(n, key)  # noqa: E731
+        note: str | None = None
+        if plan.readwise is not None:
+            hint = self.hints.pop(task.index, None)
+            note = self.writer.finish_readwise(
+                self.m.home, key, _record(facts), plan.readwise, hint, self.report, taken
+            )
+            if note is None:  # an assumption no longer holds: planned again, here
+                plan = planner.inline(task)
+                if plan.status != "ok" or plan.doc is None:
+                    return  # gone or changed in kind since: the next run takes it
+                facts = self.facts_of(key, plan, self.old_facts.get(key))
+                facts = readwise_deps(replace(facts, note=facts.note or self.facts[key].note), plan)
+        if note is None:
+            assert plan.doc is not None
+            note = self.writer.sync_document(
+                self.m.home,
+                task.found.path,
+                key,
+                plan.doc,
+                _record(facts),
+                self.report,
+                self.ctx,
+                taken,
+            )
+        self.readwise_done(key, facts, note)
+
+    def readwise_done(self, key: str, facts: GraphPage, note: str) -> None:
+        """Count and stage a Readwise page merged into ``note`` (which may not be the path
+        it was given: the writer finds a document's note by its id)."""
+        if facts.note and self.claimed.get(fold_name(facts.note)) == key:
+            del self.claimed[fold_name(facts.note)]
+        self.claimed[fold_name(note)] = key
+        facts = replace(facts, note=note)
+        self.facts[key] = facts
+        self.readwise_counted(key, facts)
+
     # -- note paths ------------------------------------------------------------------------
-    def natural_note(self, key: str, page: GraphPage) -> str:
-        """``natural_note`` of a changed page: worked out by its pass-1 scan when the page
-        still has the kind that scan found (the full parse may correct it), else here."""
-        known = self.naturals.get(key)
-        if known is not None and known[0] == page.kind:
-            return known[1]
-        return natural_note(self.work, key, page.kind, page.name, self.categories.get(key, ""))
-
-    def assign_notes(self) -> None:
-        """Give each page without a note path one. Pages placed before keep theirs; the others
-        come in path order; a clash with another page's note is a collision (N7, reported)."""
-        self.claimed = {fold_name(p.note): k for k, p in sorted(self.facts.items()) if p.note}
-        self.collisions: dict[str, str] = {}
-        self.contested: dict[str, str] = {}
-        for key in sorted(k for k in self.changed if not self.facts[k].note):
-            self.assign(key)
-
-    def assign(self, key: str) -> None:
+    def assign(self, key: str, plan: PagePlan) -> None:
+        """Give a page without a note path one: its natural one unless another page holds
+        it (a collision, N7: the first one in path order keeps it, and pages placed before
+        come first; a Readwise document takes a free name beside it instead) or a vault file
+        syncd has no record of is there (the page takes a free name beside it, unless the
+        file is exactly what the page gives: syncd wrote it before it lost its state)."""
         page = self.facts[key]
-        try:
-            natural = self.natural_note(key, page)
-        except ValueError as exc:
-            self.fail(self.found[key].path if key in self.found else self.m.root / key, exc)
-            return
+        natural = plan.natural or natural_note(self.work, key, page.kind, page.name, plan.category)
         holder = self.claimed.get(fold_name(natural))
-        if holder is not None and holder != key:
+        held = holder is not None and holder != key
+        if held and page.kind != READWISE:
+            assert holder is not None
             self.collisions[key] = holder
             other = self.facts[holder].name if holder in self.facts else holder
             self.report.migration.skipped.append(
@@ -935,9 +1002,9 @@ class _Run:
             self.m.stage_page(key, self.facts[key])  # looked at again when it changes
             return
         note = natural
-        if page.kind == PAGE and self.foreign(natural):
-            self.contested[key] = natural  # settled before pass 2 (settle_contested)
-        elif page.kind == READWISE and self.foreign(natural):
+        if held or (
+            self.foreign(natural) and (page.kind == READWISE or not self.holds(natural, plan.text))
+        ):
             folder, stem = split_note(natural)
 
             def taken(candidate: str) -> bool:
@@ -947,6 +1014,14 @@ class _Run:
             note = join_path(folder, unique_name(stem, taken) + ".md")
         self.claimed[fold_name(note)] = key
         self.facts[key] = with_note(page, note)
+
+    def holds(self, note: str, text: str | None) -> bool:
+        """Whether the vault file ``note`` holds exactly ``text``."""
+        try:
+            current = self.m.vault.read_text(note)
+        except (SyncdError, OSError):
+            return False
+        return current is not None and current[0] == text
 
     def foreign(self, note: str) -> bool:
         """A vault file at ``note`` that is not this page's note: the user's own, or the note
@@ -970,7 +1045,6 @@ class _Run:
         holder = self.claimed.get(fold_name(note))
         return holder is not None and holder != key
 
-    # -- assets ----------------------------------------------------------------------------
     def sync_assets(
         self,
         listing: GraphListing,
@@ -1048,275 +1122,17 @@ class _Run:
 
         return join_path(folder, unique_name(stem, taken) + suffix)
 
-    # -- pass 2 ----------------------------------------------------------------------------
     @property
     def ctx(self) -> InlineContext:
         if self._ctx is None:
             self._ctx = self.m.inline_context(self.index)
         return self._ctx
 
-    def pass_two(self, keys: list[str]) -> None:
-        self.listings.clear()
-        self.listings_frozen = False  # notes get written from here on
-        queue = list(reversed(keys))
-        queued = set(keys)
-        redone: Counter[str] = Counter()
-        done = 0
-        helpers = self.convert_helpers(keys)
-        try:
-            while queue:
-                key = queue.pop()
-                queued.discard(key)
-                done += 1
-                prepared = None
-                if helpers is not None and key in self.handed_out:
-                    prepared = helpers.take(self.handed_out.pop(key))
-                moved = self.convert(key, prepared)
-                if helpers is not None and self.used_prepared:
-                    helpers.used += 1
-                if self.progress is not None:
-                    self.progress(done, done + len(queue))
-                self.writer.flush()
-                for other in sorted(dependents(self.facts, moved) - {key} - set(self.collisions)):
-                    if other not in queued and redone[other] < MAX_CORRECTIONS:
-                        redone[other] += 1
-                        queue.append(other)
-                        queued.add(other)
-        finally:
-            if helpers is not None:
-                log.debug(
-                    "migration helpers: %d pages prepared, %d used as prepared",
-                    helpers.handed_out,
-                    helpers.used,
-                )
-                helpers.close()
-
-    def convert_helpers(self, keys: list[str]) -> HelperPool[None, ConvertTask, Converted] | None:
-        """Helper processes converting ``keys`` ahead of pass 2 (in that order), or None.
-        They are forked now and inherit the index: a result is used only while the index is
-        still this one (``convert``)."""
-        self.handed_out: dict[str, int] = {}
-        # task number -> the note text and recorded highlights a Readwise page was handed
-        # out with (what its result must still find: Writer.finish_readwise)
-        self.hints: dict[int, ReadwiseHint] = {}
-        self.used_prepared = False
-        if self.m.helpers <= 0 or self.writer.dry_run or len(keys) < HELPERS_MIN_PAGES:
-            return None
-        self.forked_index = self.index
-        context = migrate_helpers.ConvertContextForHelpers(
-            self.work, self.index, self.m.options, self.ctx
-        )
-
-        def tasks() -> Iterator[tuple[None, ConvertTask]]:
-            for number, key in enumerate(keys):
-                used = self.facts.get(key)
-                if used is None or not used.note or key in self.collisions:
-                    continue
-                self.handed_out[key] = number
-                found = self.found.get(key)
-                path = found.abspath if found is not None else str(self.m.root / key)
-                yield None, self.convert_task(number, key, path, used)
-
-        return migrate_helpers.start(
-            self.m.helpers, tasks(), migrate_helpers.convert_pages, context
-        )
-
-    def convert_task(self, number: int, key: str, path: str, used: GraphPage) -> ConvertTask:
-        """The helper task for page ``key``; a Readwise page that went into a note last run
-        comes with that note's text and recorded highlights, to merge into."""
-        task = ConvertTask(number, path, used.sha256, used.kind, used.name)
-        if used.kind != READWISE or key not in self.old_facts:
-            return task
-        previous = self.state.get_source(self.m.vault_name, key)
-        hint = self.writer.readwise_hint(self.m.vault_name, previous)
-        if hint is None:
-            return task
-        self.hints[number] = hint
-        return replace(task, doc_id=hint.doc_id, existing=hint.text, seen=hint.seen)
-
-    def load(self, key: str, used: GraphPage) -> _Loaded | None:
-        """Read and parse a page for pass 2, with its facts from the full parse; None when it
-        changed since pass 1 (the next run takes it)."""
-        path = self.found[key].path if key in self.found else self.m.root / key
-        got = self.read(path)
-        if got is None:
-            return None  # gone: its note stays (rule 6)
-        data, st = got
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != used.sha256 and key in self.changed:
-            log.info("%s changed while migrating; the next run takes it", path)
-            return None
-        parsed = parse_full(self.work, data, path, used.kind)
-        return _Loaded(path, parsed, self.full_facts(used, st.size, st.mtime_ns, digest, parsed))
-
-    def full_facts(
-        self, used: GraphPage, size: int, mtime_ns: int, digest: str, parsed: ParsedPage
-    ) -> GraphPage:
-        """A page's facts from its full parse (the note path still the one pass 1 gave)."""
-        return replace(
-            used,
-            size=size,
-            mtime_ns=mtime_ns,
-            sha256=digest,
-            kind=parsed.kind,
-            aliases=parsed.aliases,
-            block_ids=parsed.block_ids,
-            page_uuid=parsed.page_uuid,
-        )
-
-    def render(self, loaded: _Loaded) -> tuple[ConvertedNote, str]:
-        """(converted note, its text) of a plain page or journal, with the current index."""
-        return render_page(
-            self.work, self.index, self.m.options, self.ctx, loaded.facts.name, loaded.parsed
-        )
-
-    def settle_contested(self) -> None:
-        """Pages whose note path holds a vault file syncd has no record of: keep the path
-        when the file is exactly what the page gives (syncd wrote it before it lost its
-        state); else the page takes a free name beside it (the user's file stays)."""
-        switched = False
-        for key in sorted(self.contested):
-            natural = self.contested[key]
-            page = self.facts[key]
-            try:
-                loaded = self.load(key, page)
-                current = self.m.vault.read_text(natural)
-                if (
-                    loaded is not None
-                    and current is not None
-                    and self.render(loaded)[1] == current[0]
-                ):
-                    continue
-            except (SyncdError, OSError):
-                pass  # pass 2 reports it
-            folder, stem = split_note(natural)
-
-            def taken(candidate: str, folder: str = folder, key: str = key) -> bool:
-                path = join_path(folder, candidate + ".md")
-                return self.taken_by_other(path, key) or self.foreign(path)
-
-            note = join_path(folder, unique_name(stem, taken) + ".md")
-            self.claimed[fold_name(note)] = key
-            self.facts[key] = replace(page, note=note)
-            switched = True
-        if switched:
-            self.index = build_index(self.facts, self.assets, self.whiteboards)
-            self._ctx = None
-
-    def convert(self, key: str, prepared: Converted | None = None) -> set[str]:
-        """Convert one page and write its note; the dependency keys whose target moved
-        because its full parse corrected its pass-1 facts. ``prepared``: a helper's
-        conversion of the page, used when every assumption it was made under still holds."""
-        self.used_prepared = False
-        used = self.facts.get(key)
-        if used is None or not used.note or key in self.collisions:
-            return set()
-        path = self.found[key].path if key in self.found else self.m.root / key
-        try:
-            if prepared is not None:
-                facts = self.use_prepared(key, path, used, prepared)
-                if facts is not None:
-                    self.used_prepared = True
-                    return self.correct(key, used, facts)
-            loaded = self.load(key, used)
-            if loaded is None:
-                return set()
-            facts = loaded.facts
-            if facts.kind != used.kind:
-                if facts.kind == READWISE:
-                    category = loaded.parsed.page.property_value("category") or ""
-                    self.categories[key] = unquote_value(category)
-                self.facts[key] = replace(facts, note="")
-                self.claimed = {f: k for f, k in self.claimed.items() if k != key}
-                self.assign(key)
-                facts = replace(facts, note=self.facts[key].note)
-                if not facts.note:
-                    return self.correct(key, used, facts)
-            if facts.kind == READWISE:
-                doc = readwise_document(loaded.parsed.page, path, self.m.graph.file_name_format)
-                note = self.writer.sync_document(
-                    self.m.home,
-                    path,
-                    key,
-                    doc,
-                    loaded.record,
-                    self.report,
-                    self.ctx,
-                    lambda n: self.taken_by_other(n, key),
-                )
-                facts = self.readwise_done(key, facts, note)
-            else:
-                converted, new_text = self.render(replace(loaded, facts=facts))
-                facts = replace(facts, deps=page_deps(converted, facts))
-                self.page_done(key, facts, new_text, converted.unsupported)
-        except (SyncdError, OSError) as exc:
-            self.fail(path, exc)
-            return set()
-        return self.correct(key, used, facts)
-
-    def use_prepared(
-        self, key: str, path: Path, used: GraphPage, prep: Converted
-    ) -> GraphPage | None:
-        """Finish a page from a helper's conversion: its facts, or None when the result
-        cannot be used and the page is done here. Used only when the helper read the bytes
-        pass 1 read, found the kind pass 1 found, and converted with the index still in use
-        (``correct`` replaces it); then it is what ``load`` and ``render`` give now."""
-        if (
-            prep.status != "ok"
-            or prep.sha256 != used.sha256
-            or prep.parsed_kind != used.kind
-            or self.index is not self.forked_index
-        ):
-            return None
-        text: str | None  # a plain page's or journal's note (a Readwise page's is written)
-        deps: tuple[str, ...]
-        if prep.parsed_kind == READWISE:
-            if prep.readwise is None:
-                return None
-            note = self.writer.finish_readwise(
-                self.m.home,
-                key,
-                prep.readwise,
-                self.hints.pop(prep.index, None),
-                self.report,
-                lambda n: self.taken_by_other(n, key),
-            )
-            if note is None:
-                return None
-            text, deps = None, ()
-        else:
-            text = prep.text
-            if text is None:
-                return None
-            note = used.note
-            deps = deps_of(prep.references, prep.block_refs, prep.assets, used.name, prep.aliases)
-        facts = GraphPage(  # every field (a dataclasses.replace costs ~3 times as much)
-            size=prep.size,
-            mtime_ns=prep.mtime_ns,
-            sha256=prep.sha256,
-            kind=prep.parsed_kind,
-            name=used.name,
-            note=note,
-            aliases=prep.aliases,
-            block_ids=prep.block_ids,
-            deps=deps,
-            page_uuid=prep.page_uuid,
-        )
-        if text is None:
-            self.readwise_counted(key, facts)
-        else:
-            self.page_done(key, facts, text, prep.unsupported)
-        return facts
-
-    def readwise_done(self, key: str, facts: GraphPage, note: str) -> GraphPage:
-        """Count and stage a Readwise page merged into ``note``; its facts."""
-        facts = replace(facts, note=note, deps=())
-        self.readwise_counted(key, facts)
-        return facts
-
     def readwise_counted(self, key: str, facts: GraphPage) -> None:
-        """Count and stage a Readwise page with its final ``facts``."""
-        self.report.migration.readwise += 1
+        """Count (in a migration's report: include: all) and stage a Readwise page with its
+        final ``facts``."""
+        if PAGE in self.work.kinds:
+            self.report.migration.readwise += 1
         self.m.stage_page(key, facts)
 
     def page_done(
@@ -1332,28 +1148,6 @@ class _Run:
             self.report.migration.unsupported.append((facts.name, _describe(item)))
         self.m.stage_page(key, facts, _record(facts))
 
-    def correct(self, key: str, used: GraphPage, facts: GraphPage) -> set[str]:
-        """Put the full-parse facts into the index; the dependency keys that moved."""
-        self.facts[key] = facts
-        if (used.kind, used.note, used.aliases, used.block_ids, used.page_uuid) == (
-            facts.kind,
-            facts.note,
-            facts.aliases,
-            facts.block_ids,
-            facts.page_uuid,
-        ):
-            return set()
-        log.debug("%s: index facts corrected by the full parse", key)
-        if facts.note and fold_name(facts.note) not in self.claimed:
-            self.claimed = {f: k for f, k in self.claimed.items() if k != key}
-            self.claimed[fold_name(facts.note)] = key
-        new_index = build_index(self.facts, self.assets, self.whiteboards)
-        moved = index_changes(self.index, new_index)
-        self.index = new_index
-        self._ctx = None
-        return moved
-
-    # -- rule 7 ----------------------------------------------------------------------------
     def write(self, note: str, text: str, page_changed: bool) -> None:
         """Write ``text`` as ``note`` per merge rule 7; retried when the note changes under us."""
         for attempt in range(3):
@@ -1426,18 +1220,74 @@ class _Run:
                 return copy
         raise VaultWriteError(f"no free conflict copy name for {note}")
 
+    # -- after the pass ----------------------------------------------------------------------
+    def convert_again(self, keys: list[str]) -> None:
+        """Convert plain pages and journals again with the final index: their notes depend
+        on a name, alias, block or asset whose target moved."""
+        if not keys:
+            return
+        self.listings.clear()
+        self.listings_frozen = False
+        ctx = PlanContext(self.work, self.index, self.m.options, self.ctx)
+        for key in keys:
+            self.reporting_failures(key, partial(self.convert_one_again, ctx, key))
+            self.writer.flush()
 
-@dataclass(frozen=True, slots=True)
-class _Loaded:
-    """A page read and parsed for pass 2."""
+    def convert_one_again(self, ctx: PlanContext, key: str) -> None:
+        facts = self.facts.get(key)
+        if facts is None or not facts.note:
+            return
+        found = self.found.get(key) or FoundFile(
+            key,
+            str(self.m.root / key),
+            facts.size,
+            facts.mtime_ns,
+            JOURNAL if facts.kind == JOURNAL else PAGE,
+        )
+        plan = plan_page(ctx, PlanTask(0, found), merge=False)
+        if plan.status != "ok" or not plan.planned or plan.kind != facts.kind:
+            return  # gone, or no longer a page of this kind: the next run takes it
+        if plan.sha256 != facts.sha256 and key in self.changed:
+            log.info("%s changed while syncing; the next run takes it", found.path)
+            return
+        if plan.doc is not None:  # a Readwise page merged in this run: merged again
+            facts = readwise_deps(replace(facts, sha256=plan.sha256), plan)
+            taken = partial(self.taken_by_other, key=key)
+            note = self.writer.sync_document(
+                self.m.home,
+                found.path,
+                key,
+                plan.doc,
+                _record(facts),
+                self.report,
+                ctx.inline,
+                taken,
+                again=True,
+            )
+            self.facts[key] = replace(facts, note=note)
+            self.m.stage_page(key, self.facts[key])
+            return
+        assert plan.text is not None
+        facts = GraphPage(
+            size=plan.size,
+            mtime_ns=plan.mtime_ns,
+            sha256=plan.sha256,
+            kind=plan.kind,
+            name=plan.name,
+            note=facts.note,
+            aliases=plan.aliases,
+            block_ids=plan.block_ids,
+            deps=deps_of(plan.references, plan.block_refs, plan.assets, plan.name, plan.aliases),
+            page_uuid=plan.page_uuid,
+        )
+        self.facts[key] = facts
+        self.page_done(key, facts, plan.text, plan.unsupported)
 
-    path: Path
-    parsed: ParsedPage
-    facts: GraphPage  # from the full parse (the note path still the one pass 1 gave)
 
-    @property
-    def record(self) -> SourceRecord:
-        return _record(self.facts)
+def readwise_deps(facts: GraphPage, plan: PagePlan) -> GraphPage:
+    """A Readwise page's facts with what its note depends on: the names and blocks its text
+    refers to (its own name and aliases decide nothing in a Readwise note)."""
+    return replace(facts, deps=deps_of(plan.references, plan.block_refs, (), "", ()))
 
 
 def _record(facts: GraphPage) -> SourceRecord:

@@ -27,7 +27,7 @@ from syncd.errors import ConcurrentModification, SyncdError
 from syncd.merge import merge_document
 from syncd.names import note_stem, unique_name
 from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
-from syncd.prepare import Prepared
+from syncd.plan import Prepared
 from syncd.readwise import Document
 from syncd.rewrite import InlineContext
 from syncd.state import DocumentRecord, SourceRecord, StateStore, unpack_highlights
@@ -133,6 +133,17 @@ class ReadwiseHint:
 
 
 @dataclass(frozen=True, slots=True)
+class _Written:
+    """A note written in this run: created by it, the hash of its last text, its text before
+    the run (for the diff: kept only with ``--diff``) and its diff's place in the report."""
+
+    created: bool
+    sha256: str
+    before: str
+    diff: int
+
+
+@dataclass(frozen=True, slots=True)
 class _Pending:
     """State to commit once the notes written since the last commit are durable."""
 
@@ -208,6 +219,8 @@ class Writer:
         self._known_documents: dict[str, dict[str, DocumentRecord]] | None = None
         # (into, note_folder) -> the vault folder of such notes, POSIX ("" for the root)
         self._note_folders: dict[tuple[str, str], str] = {}
+        # (vault root, note) -> what this run wrote there (start_run clears it)
+        self._this_run: dict[tuple[str, str], _Written] = {}
 
     def forget_note_ids(self) -> None:
         """Read the vault's ``syncd-id``s again when next needed (a new run)."""
@@ -234,6 +247,7 @@ class Writer:
         self,
         home: NoteHome,
         key: str,
+        fingerprint: SourceRecord,
         prep: Prepared,
         hint: ReadwiseHint | None,
         report: RunReport,
@@ -284,7 +298,7 @@ class Writer:
         self.queue_document(
             vault_name,
             key,
-            SourceRecord(prep.size, prep.mtime_ns, prep.sha256, prep.doc_id, "ok", None, note),
+            replace(fingerprint, doc_id=prep.doc_id, status="ok", error=None, note=note),
             note,
             prep.data_sha256 if written else None,
             current,
@@ -409,10 +423,14 @@ class Writer:
         report: RunReport,
         ctx: InlineContext,
         taken: Callable[[str], bool] | None = None,
+        *,
+        again: bool = False,
     ) -> str:
         """Merge ``doc`` (page ``key`` at ``path``) into its note; the note's vault path.
         ``ctx``: the source's link and date rules; ``taken`` tells note paths held by others
-        (besides vault files)."""
+        (besides vault files). ``again``: the page was merged earlier in this run, and the
+        graph index has moved since: a note this run created (and nobody changed since) is
+        made anew."""
         vault_name = home.vault
         vault = self.vaults[vault_name]
         pending = self._pending_docs.get((vault_name, doc.id))
@@ -429,10 +447,16 @@ class Writer:
             seen = dict(self.state.seen_highlights(vault_name, doc.id)) if record else {}
 
         note, current = self._locate_note(home, vault, doc, known_note, taken)
+        fresh = False
+        if again and current is not None and self._created_here(vault, note, current[0]):
+            # a note this run created and nobody touched since: made anew (with what the
+            # graph index says now), not merged into
+            fresh = True
+            seen = {}
         deleted = current is None and known_note is not None
         written = False
         for attempt in range(3):
-            if current is not None:
+            if current is not None and not fresh:
                 existing: str | None = current[0]
             else:
                 # a note the user deleted comes back only for highlights never written
@@ -519,8 +543,10 @@ class Writer:
             extra = f" (+{added} highlights, {updated} changed)"
         else:
             extra = f" (+{added} highlights)"
+        again = (str(vault.root), note) in self._this_run
         self.write_note(vault, note, text, current, report, extra)
-        report.highlights_added += added
+        if not again:  # (written again in this run: its highlights were counted)
+            report.highlights_added += added
 
     def write_note(
         self,
@@ -533,26 +559,35 @@ class Writer:
     ) -> None:
         """Write ``text`` (or its UTF-8 bytes) as ``note`` (compare-and-swap on ``current``'s
         stamp; None: create, never over an existing file); counted, diffed and logged.
-        Nothing in a dry run."""
+        Nothing in a dry run.
+
+        A note written again in the same run (converted again after the graph index moved)
+        is counted, listed and logged once, and its diff is the one from the note as it was
+        before the run to its last text."""
+        key = (str(vault.root), note)
+        earlier = self._this_run.get(key)
+        before_run = earlier.before if earlier is not None else (current[0] if current else "")
         if self.diff:
-            before = current[0] if current is not None else ""
+            before = before_run
             if isinstance(text, bytes):
                 text = text.decode("utf-8")
-            report.diffs.append(
-                "".join(
-                    difflib.unified_diff(
-                        before.splitlines(keepends=True),
-                        text.splitlines(keepends=True),
-                        fromfile=f"a/{note}",
-                        tofile=f"b/{note}",
-                    )
+            diff = "".join(
+                difflib.unified_diff(
+                    before.splitlines(keepends=True),
+                    text.splitlines(keepends=True),
+                    fromfile=f"a/{note}",
+                    tofile=f"b/{note}",
                 )
             )
-        verb = "created" if current is None else "updated"
+            if earlier is not None:
+                report.diffs[earlier.diff] = diff
+            else:
+                report.diffs.append(diff)
+        created = current is None if earlier is None else earlier.created
+        verb = "created" if created else "updated"
+        say = log.info if earlier is None else log.debug
         if self.dry_run:
-            log.info(
-                "would %s %s%s", {"created": "create", "updated": "update"}[verb], note, detail
-            )
+            say("would %s %s%s", {"created": "create", "updated": "update"}[verb], note, detail)
         else:
             vault.write_atomic(
                 note,
@@ -561,10 +596,32 @@ class Writer:
                 create_only=current is None,
                 durable=not self.bulk,
             )
-            log.info("%s %s%s", verb, note, detail)
-        report.changed.append(note)
-        if current is None:
-            report.notes_created += 1
+            say("%s %s%s", verb, note, detail)
+        if earlier is None:
+            report.changed.append(note)
+            if created:
+                report.notes_created += 1
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        self._this_run[key] = _Written(
+            created,
+            sha256(data),
+            before_run if self.diff else "",
+            earlier.diff if earlier is not None else len(report.diffs) - 1,
+        )
+
+    def start_run(self) -> None:
+        """A new run: notes written from now on are counted, listed and diffed anew."""
+        self._this_run.clear()
+
+    def _created_here(self, vault: Vault, note: str, text: str) -> bool:
+        """Whether this run created ``note`` and it still holds what the run wrote."""
+        written = self._this_run.get((str(vault.root), note))
+        return (
+            written is not None
+            and written.created
+            and not self.dry_run
+            and written.sha256 == sha256(text.encode("utf-8"))
+        )
 
     def _locate_note(
         self,

@@ -5,7 +5,7 @@
 - ``Vault.write_atomic`` checks and opens a note's folder once per batch: a folder removed,
   moved or swapped for a symlink during the batch is treated as the general path treats it.
 - ``Vault._split``'s shortcut for plain paths gives what the full checks give.
-- Helpers send a new note's highlights packed; the state records what the mappings give.
+- A helper sends a new note's highlights packed; the state records what the mappings give.
 """
 
 from __future__ import annotations
@@ -13,28 +13,23 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import threading
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd import helper_pool, prepare
+from syncd.convert.context import ConvertOptions, GraphIndex
 from syncd.errors import PageError, VaultWriteError
+from syncd.logseq.dates import compile_format
 from syncd.logseq.filenames import page_name_from_file
+from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.parser import parse_page
 from syncd.merge import merge_document
 from syncd.names import note_stem
 from syncd.pagefile import check_page_stat, read_page
-from syncd.prepare import (
-    PageTask,
-    PreparedBundle,
-    ScanHelpers,
-    SourceParams,
-    prepare_page,
-    prepare_pages,
-)
+from syncd.pipeline.page import PAGE, READWISE, FoundFile, PageWork, VaultLayout
+from syncd.plan import PlanContext, PlanTask, plan_page
 from syncd.readwise import document_from_page, is_readwise_page
 from syncd.rewrite import InlineContext
 from syncd.state import SourceRecord, StateStore, pack_highlights, unpack_highlights
@@ -232,23 +227,36 @@ def test_split_shortcut_is_the_general_path(rel: str) -> None:
 
 
 def test_what_a_helper_sends_is_the_merge_result(tmp_path: Path) -> None:
-    """What a helper sends for a new note is merge_document(None, doc, {})'s result, as the
-    engine needs it: UTF-8 bytes, their hash, the file stem, counts, packed highlights."""
-    params = SourceParams("triple-lowbar", InlineContext(), 1 << 20, True)
+    """What a helper plans for a Readwise page's new note is merge_document(None, doc, {})'s
+    result, as the engine needs it: UTF-8 bytes, their hash, the file stem, counts, packed
+    highlights; a plain page of an include: readwise source gets no note."""
+    graph = GraphConfig()
+    work = PageWork(
+        graph=graph,
+        journal_title=compile_format(graph.journal_title_format),
+        repair_mojibake=True,
+        max_page_bytes=1 << 20,
+        into="",
+        layout=VaultLayout(),
+        kinds=frozenset({READWISE}),
+    )
+    ctx = PlanContext(work, GraphIndex(), ConvertOptions(), InlineContext())
     pages = sorted((DATA / "v1" / "pages").glob("*.md"))
-    tasks = [PageTask(i, str(p), None) for i, p in enumerate(pages)]
-    sent = prepare_pages(params, tasks)
     readwise = 0
-    for task, page, got in zip(tasks, pages, sent, strict=True):
-        assert got == prepare_page(params, task)
+    for index, page in enumerate(pages):
+        found = FoundFile(f"pages/{page.name}", str(page), 0, 0, PAGE)
+        plan = plan_page(ctx, PlanTask(index, found), merge=True)
+        assert plan.status == "ok" and plan.index == index and plan.doc is None
         parsed = parse_page(page.read_text("utf-8"))
         if not is_readwise_page(parsed):
-            assert got.kind == "other" and not got.data
+            assert plan.kind == PAGE and not plan.planned and plan.readwise is None
             continue
         readwise += 1
-        doc = document_from_page(parsed, page_name_from_file(page.stem, "triple-lowbar"))
-        full = merge_document(None, doc, {}, params.ctx)
-        assert got.kind == "readwise" and got.doc_id == str(doc.id) and not got.hinted
+        got = plan.readwise
+        assert got is not None and plan.kind == READWISE
+        doc = document_from_page(parsed, page_name_from_file(page.stem, graph.file_name_format))
+        full = merge_document(None, doc, {}, ctx.inline)
+        assert got.doc_id == plan.doc_id == str(doc.id) and not got.hinted
         assert got.data == full.text.encode("utf-8")
         assert got.data_sha256 == hashlib.sha256(got.data).hexdigest()
         assert got.stem == note_stem(doc.title)
@@ -301,95 +309,3 @@ def test_packed_highlights_are_recorded_as_the_mappings_would_be(
                 {d: list(state.seen_highlights("v", d).items()) for d in ("d1", "d2", "d3")}
             )
     assert results[0] == results[1]
-
-
-# --------------------------------------------------------------------------- bundled helpers
-
-
-def scan_tasks(
-    pages: list[Path], sources: int = 2
-) -> tuple[list[tuple[SourceParams, PageTask]], list[tuple[int, int]]]:
-    """Tasks of ``sources`` sources (consecutive runs of pages), with gaps in the indexes
-    (pages the scan found unchanged), and their groups as the engine gives them."""
-    params = [SourceParams("triple-lowbar", InlineContext(), 1 << 20, True) for _ in range(sources)]
-    tasks = []
-    groups = []
-    for n, path in enumerate(pages):
-        index = 3 * n + n % 2  # not consecutive
-        which = min(n * sources // len(pages), sources - 1)
-        tasks.append((params[which], PageTask(index, str(path), None)))
-        groups.append((index, id(params[which])))
-    return tasks, groups
-
-
-def test_scan_helpers_give_every_page_its_result(tmp_path: Path) -> None:
-    if threading.active_count() != 1:
-        pytest.skip("helpers fork only in a single-threaded process")
-    pages = sorted((DATA / "v1" / "pages").glob("*.md")) * 7  # more than a chunk of bundles
-    tasks, groups = scan_tasks(pages)
-    expected = {task.index: prepare_page(params, task) for params, task in tasks}
-    helpers = ScanHelpers(2, iter(tasks), groups)
-    try:
-        asked = sorted(expected)
-        got = {index: helpers.take(index) for index in asked}
-        assert helpers.take(asked[-1] + 1) is None  # never handed out
-    finally:
-        helpers.close()
-    for index, prepared in got.items():
-        want = expected[index]
-        assert prepared is not None and prepared.index == index
-        assert (
-            prepared
-            == prepare_pages(
-                SourceParams("triple-lowbar", InlineContext(), 1 << 20, True),
-                [PageTask(index, str(pages[asked.index(index)]), None)],
-            )[0]
-        )
-        assert prepared.kind == want.kind and prepared.sha256 == want.sha256
-    assert helpers.handed_out == len(asked)
-
-
-def test_scan_helpers_skip_pages_not_asked_for(tmp_path: Path) -> None:
-    if threading.active_count() != 1:
-        pytest.skip("helpers fork only in a single-threaded process")
-    pages = sorted((DATA / "v1" / "pages").glob("*.md")) * 3
-    tasks, groups = scan_tasks(pages, sources=1)
-    indexes = [task.index for _, task in tasks]
-    helpers = ScanHelpers(2, iter(tasks), groups)
-    try:
-        for index in indexes[1::3]:  # the engine found the others done meanwhile
-            prepared = helpers.take(index)
-            assert prepared is not None and prepared.index == index
-    finally:
-        helpers.close()
-
-
-def bundles_die_after_the_first(
-    params: SourceParams, bundles: list[tuple[PageTask, ...]]
-) -> list[PreparedBundle]:
-    if bundles[0][0].index > 0:
-        os._exit(3)
-    return REAL_PREPARE_BUNDLES(params, bundles)
-
-
-REAL_PREPARE_BUNDLES = prepare.prepare_bundles
-
-
-def test_scan_helpers_that_die_turn_themselves_off(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if threading.active_count() != 1:
-        pytest.skip("helpers fork only in a single-threaded process")
-    pages = sorted((DATA / "v1" / "pages").glob("*.md")) * 20
-    tasks, groups = scan_tasks(pages, sources=1)
-    monkeypatch.setattr(prepare, "prepare_bundles", bundles_die_after_the_first)
-    helpers = ScanHelpers(2, iter(tasks), groups)
-    try:
-        got = [helpers.take(task.index) for _, task in tasks]
-    finally:
-        helpers.close()
-    lost = got.index(None)
-    assert (
-        lost <= helper_pool.CHUNK * prepare.BUNDLE
-    )  # which chunk the broken pool loses first is a race
-    assert all(p is None for p in got[lost:])

@@ -32,7 +32,6 @@ from syncd.pipeline.page import (
     VaultLayout,
     conflict_copy_path,
     journal_note_path,
-    page_head,
     page_note_path,
 )
 from syncd.state import GraphPage, StateStore
@@ -523,13 +522,6 @@ def test_index_changes_and_dependents() -> None:
     assert moved == {"n:a2"}
     assert dependents(a, moved) == {"b"}
     assert index_changes(new, new) == set()
-
-
-def test_page_head_holds_the_page_properties_in_both_forms() -> None:
-    assert page_head("title:: X\n\n- first\n\t- child\n- second\n") == "title:: X\n\n- first\n"
-    assert page_head("- title:: X\n  alias:: Y\n- body\n") == "- title:: X\n  alias:: Y\n"
-    fenced = "- a\n  ```\n- not a bullet\n  ```\n- b\n"
-    assert page_head(fenced) == "- a\n  ```\n- not a bullet\n  ```\n"
 
 
 def test_conflict_copy_names_stay_within_255_bytes() -> None:

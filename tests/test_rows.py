@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -355,6 +356,24 @@ def test_B2_block_id_becomes_anchor() -> None:
     )
     assert converted.block_ids == {UUID}
     assert page_block_ids(parse_page(f"- a\n  id:: {UUID.upper()}\n")) == (UUID,)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"- a\n  ID:: {UUID}\n",
+        f"- a\n  :PROPERTIES:\n  :ID: {UUID}\n  :END:\n",
+        f"- a\n  :properties:\n  :id: {UUID}\n  :end:\n",
+        "- no ids here\n  uuid:: not one\n",
+        "- nothing\n",
+        *(p.read_text("utf-8") for p in sorted((Path(__file__).parent / "data").rglob("*.md"))[:200]),
+    ],
+)
+def test_B2_block_ids_read_without_a_walk_when_the_text_has_no_id(text: str) -> None:
+    """page_block_ids' shortcut (no ``id::``/``:id:`` in the text: no walk) gives what the
+    walk gives."""
+    page = parse_page(text)
+    assert page_block_ids(page, text) == page_block_ids(page)
 
 
 def test_B2_anchor_after_a_closing_fence_gets_its_own_line() -> None:

@@ -92,10 +92,15 @@ def page_aliases(page: Page, graph: GraphConfig) -> tuple[str, ...]:
     return _page_aliases(page, graph)
 
 
-def page_block_ids(page: Page) -> tuple[str, ...]:
+def page_block_ids(page: Page, text: str | None = None) -> tuple[str, ...]:
     """The lower-cased uuids of the page's blocks with an ``id::`` (row B2), for the index:
     ``((uuid))`` elsewhere becomes ``[[Note#^uuid]]``. A uuid repeated on the page counts once
-    (only its first block gets the anchor)."""
+    (only its first block gets the anchor). ``text``: what ``page`` was parsed from; when it
+    holds no ``id::`` nor ``:id:`` in any case, no block has an id and none is looked at."""
+    if text is not None:
+        low = text.lower()
+        if "id::" not in low and ":id:" not in low:
+            return ()
     seen: dict[str, None] = {}
     for block in page.walk():
         uuid = block_uuid(block)

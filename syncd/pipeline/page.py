@@ -19,18 +19,14 @@ from syncd.logseq.dates import DateFormat, format_moment
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.model import Page
-from syncd.logseq.parser import parse_page
 from syncd.names import MAX_NAME_BYTES, check_title, note_stem, sanitize_title
 from syncd.readwise import (
-    ASIN_RE,
     CATEGORY_FOLDERS,
     Document,
     document_from_page,
-    is_readwise_page,
     unquote_value,
 )
-from syncd.rewrite import FENCE_RE, InlineContext
-from syncd.textio import decode_page
+from syncd.rewrite import InlineContext
 
 PAGE = "page"
 JOURNAL = "journal"
@@ -44,17 +40,6 @@ PAGE_SUFFIXES = (".md", ".markdown")
 CONFLICT_INFIX = ".sync-conflict-"
 DEFAULT_DAILY_FORMAT = "YYYY-MM-DD"
 DEFAULT_ATTACHMENTS = "assets"
-
-_ID_RE = re.compile(
-    r"^[ \t]*id::[ \t]*([0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})[ \t]*$",
-    re.MULTILINE,
-)
-_HEADER_LINE_RE = re.compile(
-    r"^-[ \t]+(?:#{1,6}\s+)?(?:Highlights first synced by|New highlights added|"
-    r"Highlights synced by)\b",
-    re.MULTILINE | re.IGNORECASE,
-)
-_BULLET_RE = re.compile(r"[ \t]*-(?:[ \t]|$)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,50 +110,6 @@ def journal_note_path(day: date, layout: VaultLayout) -> str:
     return join_path(layout.daily_folder, format_moment(day, layout.daily_format)) + ".md"
 
 
-def readwise_id(head: Page, name: str, text: str) -> str:
-    """The document identity ``syncd.readwise.document_identity`` gives the whole page, from
-    its head and a scan of its text: url::, else the first Kindle ASIN, else title + author."""
-    url = (head.property_value("url") or "").strip()
-    if url:
-        return f"url:{url}"
-    if "asin=" in text:
-        match = ASIN_RE.search(text)
-        if match is not None:
-            return f"asin:{match.group(1).upper()}"
-    return str(document_from_page(head, name).id)
-
-
-def page_head(text: str) -> str:
-    """The page up to its second bullet (outside code): the page properties in either form
-    (before the first bullet, or the first bullet's own lines) and its first block's text."""
-    pos, n, bullets = 0, len(text), 0
-    fence: str | None = None
-    while pos < n:
-        end = text.find("\n", pos)
-        end = n if end < 0 else end + 1
-        line = text[pos:end].rstrip("\n")
-        match = FENCE_RE.match(line)
-        if fence is not None:
-            closing = line.strip()
-            if match is not None and set(closing) <= {fence[0]} and len(closing) >= len(fence):
-                fence = None
-        elif match is not None:
-            fence = match.group(1)
-        elif _BULLET_RE.match(line):
-            bullets += 1
-            if bullets == 2:
-                return text[:pos]
-        pos = end
-    return text
-
-
-def block_ids_in(text: str) -> tuple[str, ...]:
-    """Lower-case uuids of ``id::`` lines (a fast over-approximation of the block ids)."""
-    if "id::" not in text:
-        return ()
-    return tuple(dict.fromkeys(m.group(1).lower() for m in _ID_RE.finditer(text)))
-
-
 @dataclass(frozen=True, slots=True)
 class PageWork:
     """What reading and converting one page needs besides the page (pure values): the main
@@ -180,21 +121,7 @@ class PageWork:
     max_page_bytes: int
     into: str  # the vault folder the graph's notes go into
     layout: VaultLayout  # where the daily notes go
-
-
-@dataclass(frozen=True, slots=True)
-class PageScan:
-    """Pass-1 facts of a page from its text (no state, no vault): kind (PAGE, JOURNAL or
-    READWISE), name, the Readwise category and document id, aliases, block ids, page uuid."""
-
-    kind: str
-    name: str
-    category: str
-    doc_id: str
-    aliases: tuple[str, ...]
-    block_ids: tuple[str, ...]
-    page_uuid: str
-    natural: str  # natural_note(): its note path unless taken ("" if it has none)
+    kinds: frozenset[str] = NOTE_KINDS  # the kinds of page the source makes notes of
 
 
 def page_name(work: PageWork, found: FoundFile, head: Page) -> tuple[str, date | None]:
@@ -209,34 +136,6 @@ def page_name(work: PageWork, found: FoundFile, head: Page) -> tuple[str, date |
     if title:
         return unicodedata.normalize("NFC", title), None
     return page_name_from_file(found.path.stem, graph.file_name_format), None
-
-
-def scan_page(work: PageWork, found: FoundFile, data: bytes) -> PageScan:
-    """Pass-1 facts of a changed page: from its head (page properties) and id:: lines,
-    without parsing the whole outline (pass 2 checks them on the full parse)."""
-    text = decode_page(data, found.path, repair_mojibake=work.repair_mojibake)
-    head = parse_page(page_head(text))
-    name, day = page_name(work, found, head)
-    kind = JOURNAL if day is not None else PAGE
-    category = doc_id = ""
-    if kind == PAGE and (is_readwise_page(head) or _HEADER_LINE_RE.search(text)):
-        kind = READWISE
-        category = unquote_value(head.property_value("category") or "")
-        doc_id = readwise_id(head, name, text)
-    try:
-        natural = natural_note(work, found.key, kind, name, category)
-    except ValueError:
-        natural = ""  # the main process asks again and reports it (_Run.assign)
-    return PageScan(
-        kind=kind,
-        name=name,
-        category=category,
-        doc_id=doc_id,
-        aliases=tuple(convert.page_aliases(head, work.graph)),
-        block_ids=block_ids_in(text),
-        page_uuid=convert.page_uuid(head) or "",
-        natural=natural,
-    )
 
 
 def natural_note(work: PageWork, key: str, kind: str, name: str, category: str) -> str:
@@ -266,23 +165,6 @@ class ParsedPage:
     aliases: tuple[str, ...]
     block_ids: tuple[str, ...]
     page_uuid: str
-
-
-def parse_full(work: PageWork, data: bytes, path: Path, kind: str) -> ParsedPage:
-    """Decode and parse a page for pass 2; ``kind`` is its pass-1 kind (a journal stays one,
-    else the full parse tells a Readwise page from a plain one)."""
-    text = decode_page(data, path, repair_mojibake=work.repair_mojibake)
-    page = parse_page(text)
-    if kind != JOURNAL:
-        kind = READWISE if is_readwise_page(page) else PAGE
-    return ParsedPage(
-        text=text,
-        page=page,
-        kind=kind,
-        aliases=tuple(convert.page_aliases(page, work.graph)),
-        block_ids=tuple(dict.fromkeys(b.lower() for b in convert.page_block_ids(page))),
-        page_uuid=convert.page_uuid(page) or "",
-    )
 
 
 def render_page(

@@ -1,6 +1,7 @@
-"""Helper processes in a graph migration (syncd.migrate_helpers) change nothing but speed:
-with and without them, and with helpers whose every result is refused, a run writes the same
-notes and records the same state, first run and later ones."""
+"""Helper processes (syncd.parallel, the executor) change nothing but speed: with and
+without them, and with helpers whose every plan is refused, a run writes the same notes and
+records the same state, first run and later ones, in both include modes. (The equivalence
+test of the executor's fast path; tests/test_helpers_same_notes.py runs the command line.)"""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from syncd import migrate_helpers
+from syncd import parallel
 from syncd.config import Include, config_for_paths
-from syncd.helper_pool import MIN_PAGES
+from syncd.parallel import MIN_PAGES, HelperPool, helper_count
+from syncd.plan import PagePlan, PlanTask
 from syncd.state import StateStore
 from syncd.sync import SyncEngine
 from syncd.writer import RunReport
@@ -81,9 +83,9 @@ def make_graph(root: Path) -> Path:
     return graph
 
 
-def run(graph: Path, vault: Path, state: Path, helpers: int) -> RunReport:
+def run(graph: Path, vault: Path, state: Path, helpers: int, include: Include) -> RunReport:
     (vault / ".obsidian").mkdir(parents=True, exist_ok=True)
-    config = config_for_paths(graph, vault, include=Include.ALL, state_dir=state)
+    config = config_for_paths(graph, vault, include=include, state_dir=state)
     with StateStore.open(state / "state.sqlite3") as store:
         engine = SyncEngine(config, store, clock=lambda: CLOCK, log_report=False, helpers=helpers)
         return engine.scan()
@@ -146,9 +148,11 @@ def grow(graph: Path) -> None:
         os.utime(path, ns=(MTIME, MTIME + 1_000_000_000))
 
 
-def two_runs(tmp_path: Path, helpers: int, name: str) -> list[tuple[dict[str, bytes], object]]:
+def two_runs(
+    tmp_path: Path, helpers: int, name: str, include: Include
+) -> list[tuple[dict[str, bytes], object]]:
     """A first run, a second (nothing changed), a third after ``grow``: vault and state.
-    Each run's (pages prepared, used as prepared) in pass 2 goes to ``USED``."""
+    Each run's (pages planned by helpers, used as planned) goes to ``USED``."""
     root = tmp_path / name
     graph = make_graph(root)
     vault, state = root / "vault", root / "state"
@@ -157,7 +161,7 @@ def two_runs(tmp_path: Path, helpers: int, name: str) -> list[tuple[dict[str, by
         if step == 2:
             grow(graph)
         with _count_used() as used:
-            report = run(graph, vault, state, helpers)
+            report = run(graph, vault, state, helpers, include)
         USED.append(used)
         if step == 1:
             assert report.changed == []
@@ -170,18 +174,18 @@ USED: list[list[tuple[int, int]]] = []
 
 @contextlib.contextmanager
 def _count_used() -> Iterator[list[tuple[int, int]]]:
-    """(prepared, used) from the migration's debug line, while the block runs."""
+    """(planned, used) from the executor's debug line, while the block runs."""
     found: list[tuple[int, int]] = []
 
     class Catch(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             match = re.match(
-                r"migration helpers: (\d+) pages prepared, (\d+) used", record.getMessage()
+                r"helpers: (\d+) pages planned, (\d+) used", record.getMessage()
             )
             if match:
                 found.append((int(match.group(1)), int(match.group(2))))
 
-    logger = logging.getLogger("syncd.migrate")
+    logger = logging.getLogger("syncd.parallel")
     handler, level = Catch(logging.DEBUG), logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
@@ -192,44 +196,94 @@ def _count_used() -> Iterator[list[tuple[int, int]]]:
         logger.setLevel(level)
 
 
-def test_helpers_change_nothing_but_speed(tmp_path: Path) -> None:
-    alone = two_runs(tmp_path, 0, "alone")
+MODES = pytest.mark.parametrize("include", [Include.ALL, Include.READWISE], ids=str)
+
+
+@MODES
+def test_helpers_change_nothing_but_speed(tmp_path: Path, include: Include) -> None:
+    alone = two_runs(tmp_path, 0, "alone", include)
     USED.clear()
-    helped = two_runs(tmp_path, 2, "helped")
+    helped = two_runs(tmp_path, 2, "helped", include)
     for (files_a, rows_a), (files_h, rows_h) in zip(alone, helped, strict=True):
         assert files_h == files_a
         assert rows_h == rows_a
     first, second, third = USED
-    # the first run: results used until the page whose id:: sits in a code block corrects
-    # the index (it comes last of the pages); the second converts nothing; in the third the
-    # Readwise pages that grew are merged into their notes' text as the helpers got it
-    [(prepared, used)] = first
-    assert prepared >= MIN_PAGES and MIN_PAGES <= used < prepared
+    # every page of the first run is planned by a helper and its plan used (the pages whose
+    # notes depend on what the run added to the index are converted again after the pass),
+    # but for the page that is not UTF-8: the main process plans it again and reports it;
+    # the second run plans nothing; in the third the Readwise pages that grew are merged
+    # into their notes' text as the helpers got it
+    [(planned, used)] = first
+    assert planned >= MIN_PAGES and used == planned - 1
     assert second == []
-    [(prepared, used)] = third
-    assert prepared >= MIN_PAGES and used == prepared
+    [(planned, used)] = third
+    assert planned >= MIN_PAGES and used == planned - 1
 
 
-def test_results_that_cannot_be_used_are_redone_by_the_main_process(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def refuse_every_plan(_: None, tasks: list[PlanTask]) -> list[PagePlan]:
+    """What a helper sends when every page went wrong there."""
+    return [PagePlan(task.index, "error") for task in tasks]
+
+
+@MODES
+def test_plans_that_cannot_be_used_are_made_again_by_the_main_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, include: Include
 ) -> None:
-    """Helpers whose every result is unusable: the pages are done as without helpers."""
-    alone = two_runs(tmp_path, 0, "alone")
-
-    def scan_fails(work: object, task: migrate_helpers.ScanTask) -> migrate_helpers.Scanned:
-        return migrate_helpers.Scanned(task.index, "error")
-
-    def other_bytes(
-        context: object, task: migrate_helpers.ConvertTask
-    ) -> migrate_helpers.Converted:
-        return migrate_helpers.Converted(task.index, "ok", sha256="not what pass 1 read")
-
-    monkeypatch.setattr(migrate_helpers, "_scan_one", scan_fails)  # forked as is
-    monkeypatch.setattr(migrate_helpers, "_convert_one", other_bytes)
+    """Helpers whose every plan is refused: the pages are done as without helpers."""
+    alone = two_runs(tmp_path, 0, "alone", include)
+    monkeypatch.setattr(parallel, "_plan_pages", refuse_every_plan)  # forked as is
     USED.clear()
-    refused = two_runs(tmp_path, 2, "refused")
+    refused = two_runs(tmp_path, 2, "refused", include)
     for (files_a, rows_a), (files_r, rows_r) in zip(alone, refused, strict=True):
         assert files_r == files_a
         assert rows_r == rows_a
-    [(prepared, used)] = USED[0]
-    assert prepared >= MIN_PAGES and used == 0
+    [(planned, used)] = USED[0]
+    assert planned >= MIN_PAGES and used == 0
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [({"SYNCD_HELPERS": "0"}, 0), ({"SYNCD_HELPERS": "3"}, 3), ({"SYNCD_HELPERS": "99"}, 8)],
+)
+def test_helper_count_from_the_environment(env: dict[str, str], expected: int) -> None:
+    assert helper_count(env) == expected
+
+
+def test_helper_count_by_cpus() -> None:
+    count = helper_count({})
+    cpus = len(os.sched_getaffinity(0))
+    assert count == (0 if cpus == 1 else 2)
+
+
+def square_or_die(_: None, tasks: list[int]) -> list[Squared]:
+    """Work whose helper is killed on the third chunk (as by SIGKILL: no exception, no
+    result)."""
+    if any(task >= 2 * CHUNK for task in tasks):
+        os._exit(3)
+    return [Squared(task, task * task) for task in tasks]
+
+
+CHUNK = 8
+
+
+class Squared:
+    def __init__(self, index: int, value: int) -> None:
+        self.index = index
+        self.value = value
+
+
+def test_a_helper_that_dies_turns_the_helpers_off_instead_of_hanging() -> None:
+    """A helper killed mid-task (OOM killer, say): the engine gets None for the rest and
+    does those pages itself; nothing waits for the lost task."""
+    tasks = iter([(None, i) for i in range(10 * CHUNK)])
+    helpers: HelperPool[None, int, Squared] = HelperPool(2, tasks, square_or_die, chunk=CHUNK)
+    try:
+        got = [helpers.take(i) for i in range(10 * CHUNK)]
+    finally:
+        helpers.close()
+    # results that came back before the helper died are used; from the first lost one on,
+    # the engine is told to do the pages itself (which chunk is lost first is a race)
+    lost = got.index(None)
+    assert lost <= 2 * CHUNK
+    assert all(p is not None and p.value == i * i for i, p in enumerate(got[:lost]))
+    assert all(p is None for p in got[lost:])

@@ -1,9 +1,11 @@
-"""Forked helper processes doing pure work ahead of syncd's one writer (bulk runs).
+"""The executor: pages planned inline, or in forked helper processes ahead of the writer.
 
-syncd has one writer, the main process. When a run has many pages to read, helper processes
-do the pure work on them ahead of it (``syncd.prepare`` for a scan's Readwise pages,
-``syncd.migrate_helpers`` for a graph migration's), and the writer takes their results in
-order, checking each before it uses it. This module is only the pool that runs such work:
+syncd has one writer, the main process. ``Planner.plan`` gives the engine each page's plan
+(``syncd.plan.plan_page``) in the order the engine takes them: when a run has many pages to
+read, helper processes run that same function ahead of it; else (few pages, one CPU, a dry
+run, the daemon) the engine's own process runs it when asked. The engine checks every plan
+before it uses one and asks ``Planner.inline`` for a new one where an assumption no longer
+holds. This is the only module that knows helpers exist. The pool:
 
 - the helpers are forked, so they start at once with everything imported and inherit what
   the main process knows then; fork is safe only in a single-threaded process, so the pool
@@ -28,6 +30,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
+from syncd.plan import PagePlan, PlanContext, PlanTask, plan_page
 from syncd.vault import end_removals
 
 if TYPE_CHECKING:  # imported when helpers start (most runs start none)
@@ -201,3 +204,72 @@ class HelperPool(Generic[P, T, R]):
         self._pool = None
         self._inflight.clear()
         self._ready.clear()
+
+
+# Pages per exchange with a helper: each costs the main process, which must keep up with
+# both helpers, a future, pickling and a hand-over between threads (~0.3 ms).
+PLAN_CHUNK = 32
+
+# What the helpers inherited from the main process when they were forked (set by the pool's
+# setup in each helper; never in the main process).
+_inherited: PlanContext | None = None
+
+
+class Planner:
+    """The plans of a run's pages, in the order of ``tasks`` (made when handed out, so what a
+    task assumes is read as late as possible). ``helpers``: how many helper processes may
+    plan ahead; none start for fewer than ``MIN_PAGES`` pages, or when they cannot."""
+
+    def __init__(self, ctx: PlanContext, tasks: Iterator[PlanTask], pages: int, helpers: int):
+        self.ctx = ctx
+        self._pool: HelperPool[None, PlanTask, PagePlan] | None = None
+        if helpers > 0 and pages >= MIN_PAGES:
+
+            def setup() -> None:
+                global _inherited
+                _inherited = ctx
+
+            try:
+                self._pool = HelperPool(
+                    helpers, ((None, task) for task in tasks), _plan_pages, setup, PLAN_CHUNK
+                )
+            except (RuntimeError, OSError, ValueError) as exc:
+                log.debug("no helper processes: %s", exc)
+
+    def plan(self, task: PlanTask) -> PagePlan:
+        """The plan of ``task``: a helper's when it made one, else made here."""
+        if self._pool is not None:
+            made = self._pool.take(task.index)
+            if made is not None and made.status != "error":
+                self._pool.used += 1
+                return made
+        return self.inline(task)
+
+    def inline(self, task: PlanTask) -> PagePlan:
+        """The plan of ``task`` made here, now (raises what planning the page raises)."""
+        return plan_page(self.ctx, task, merge=False)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            log.debug(
+                "helpers: %d pages planned, %d used as planned",
+                self._pool.handed_out,
+                self._pool.used,
+            )
+            self._pool.close()
+            self._pool = None
+
+
+def _plan_pages(_: None, tasks: list[PlanTask]) -> list[PagePlan]:
+    """Run in a helper: plan each page (``merge``: a Readwise page merged into the note text
+    its task carries). Anything that goes wrong is the main process's to report: it plans
+    such a page again itself."""
+    ctx = _inherited
+    assert ctx is not None
+    out: list[PagePlan] = []
+    for task in tasks:
+        try:
+            out.append(plan_page(ctx, task, merge=True))
+        except Exception:
+            out.append(PagePlan(task.index, "error"))
+    return out
