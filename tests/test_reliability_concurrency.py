@@ -69,7 +69,7 @@ def test_a_save_between_read_and_write_is_merged_again(
 
     monkeypatch.setattr(Vault, "write_atomic", write_after_a_user_save)
     engine, state = engine_for(home, bulk=False)
-    with state, caplog.at_level(logging.INFO, logger="syncd.sync"):
+    with state, caplog.at_level(logging.INFO, logger="syncd"):
         report = engine.scan()
     assert raced == ["Readwise/Articles/Document a.md"]
     assert report.failures == []
@@ -179,7 +179,7 @@ def test_a_note_created_by_the_user_at_the_same_moment_is_merged_into(
 
 
 def _writes(daemon: DaemonProcess, note: str) -> int:
-    return daemon.count(rf"INFO syncd\.sync: (?:created|updated) {re.escape(note)}\b")
+    return daemon.count(rf"INFO syncd\.writer: (?:created|updated) {re.escape(note)}\b")
 
 
 @pytest.mark.parametrize("stale", [False, True], ids=["reloaded-buffer", "stale-buffer"])
@@ -243,7 +243,7 @@ def test_the_daemons_own_writes_never_start_a_rewrite_loop(tmp_path: Path) -> No
         assert daemon.stop() == 0
     finally:
         daemon.kill()
-    writes = re.findall(r"INFO syncd\.sync: (?:created|updated) .*", daemon.log())
+    writes = re.findall(r"INFO syncd\.writer: (?:created|updated) .*", daemon.log())
     assert len(writes) == 3, writes  # two notes created, one updated: nothing more
     now = note.stat()
     assert (now.st_ino, now.st_mtime_ns) == (edited.st_ino, edited.st_mtime_ns)
