@@ -13,7 +13,10 @@ graph (that copy is timed: it is the `cp -r` figure) and a fresh vault, and meas
   (c) `syncd once` after `gen_graph.py --grow 0.1` appended highlights to a tenth of the
       Readwise pages, and
   (d) the changed pages alone: the pages (c) saw changed, in their new state, synced from
-      scratch into an empty vault (the yardstick of target (c)).
+      scratch into an empty vault (the yardstick of target (c)),
+
+and, with both modes, include: all's (a) against include: readwise's (a) (issue 11: within
+1.5 x on the same Readwise-heavy graph).
 
 syncd runs as a child process exactly as a user runs it (`python -m syncd once GRAPH VAULT
 --state-dir DIR --include MODE`, default verbosity, stderr to a file). Each child is reaped
@@ -58,6 +61,8 @@ TARGET_FIRST_X_L2O = 8.0  # (a) at least 8 x faster than logseq-to-obsidian 0.2.
 TARGET_NOOP_S = 0.5  # (b) <= 0.5 s
 TARGET_GROW_X_CHANGED = 2.0  # (c) <= (b) + 2 x (d)
 TARGET_FIRST_RSS_MIB = 100.0  # peak RSS of (a)
+# issue 11 target
+TARGET_ALL_X_READWISE = 1.5  # include: all (a) <= 1.5 x include: readwise (a), same graph
 
 
 # ------------------------------------------------------------------------------ measuring
@@ -565,6 +570,7 @@ def report(
                 },
             }
         )
+    out["all_vs_readwise"] = all_vs_readwise(results, failed)
     if isinstance(l2o, list):
         wall = med(l2o, "wall")
         print(
@@ -584,6 +590,24 @@ def report(
     print("targets not met: " + (", ".join(failed) if failed else "none"))
     out["failed"] = failed
     return out
+
+
+def all_vs_readwise(results: list[ModeResult], failed: list[str]) -> dict[str, object]:
+    """Issue 11: include: all's (a) against include: readwise's (a) on the same graph, printed
+    as a row (the ratio where other rows show their wall time), added to ``failed`` when not
+    met."""
+    label = "(a) / include: readwise (a)"
+    target = f"<= {TARGET_ALL_X_READWISE:.1f} x (issue 11)"
+    first = {r.mode: r.first for r in results if r.unavailable is None and r.first}
+    if set(MODES) - first.keys():
+        print(f"{'all':9} {label:34} not measured (needs both modes)  {target}  {verdict(None)}")
+        return {"ratio": None, "target": TARGET_ALL_X_READWISE, "met": None}
+    ratio = med(first["all"], "wall") / med(first["readwise"], "wall")
+    ok = ratio <= TARGET_ALL_X_READWISE
+    print(f"{'all':9} {label:34} {ratio:7.2f} x{'':31}  {target}  {verdict(ok)}")
+    if not ok:
+        failed.append("all (a) / readwise (a)")
+    return {"ratio": ratio, "target": TARGET_ALL_X_READWISE, "met": ok}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
