@@ -66,6 +66,14 @@ from typing import TYPE_CHECKING, Protocol
 
 from syncd.convert import page as convert
 from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex
+from syncd.convert.index import JOURNAL as JOURNAL
+from syncd.convert.index import PAGE as PAGE
+from syncd.convert.index import READWISE as READWISE
+from syncd.convert.index import GraphIndexer, dependents, deps_of
+from syncd.convert.index import build_index as build_index
+from syncd.convert.index import index_changes as index_changes
+from syncd.convert.index import link_target as link_target
+from syncd.convert.index import name_key as name_key
 from syncd.convert.page import ConvertedNote, Unsupported
 from syncd.errors import ConcurrentModification, SyncdError, VaultWriteError
 from syncd.helper_pool import MIN_PAGES as HELPERS_MIN_PAGES
@@ -74,7 +82,16 @@ from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
 from syncd.logseq.model import Page
 from syncd.logseq.parser import parse_page
-from syncd.names import MAX_NAME_BYTES, note_stem, sanitize_title, unique_name
+from syncd.names import (
+    MAX_NAME_BYTES,
+    fold_name,
+    note_stem,
+    plain_path,
+    sanitize_title,
+    unique_name,
+)
+from syncd.names import note_name as note_name
+from syncd.names import note_path_stem as note_path_stem
 from syncd.readwise import (
     ASIN_RE,
     CATEGORY_FOLDERS,
@@ -86,7 +103,7 @@ from syncd.rewrite import FENCE_RE, InlineContext
 from syncd.state import GraphAsset, GraphPage, SourceRecord, StateStore, text_sha256
 from syncd.textio import decode_page
 from syncd.threeway import merge3
-from syncd.vault import TEMP_PREFIX, TEMP_SUFFIX, FileStamp, Vault, fold_name, is_temp_file
+from syncd.vault import TEMP_PREFIX, TEMP_SUFFIX, FileStamp, Vault, is_temp_file
 
 if TYPE_CHECKING:
     from syncd.config import SourceConfig
@@ -98,9 +115,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = "1"  # bump when the conversion changes: every note is converted again
-PAGE = "page"
-JOURNAL = "journal"
-READWISE = "readwise"
 WHITEBOARD = "whiteboard"
 ORG = "org"
 PDF_HIGHLIGHTS = "pdf-highlights"
@@ -226,34 +240,6 @@ def _clean_folder(value: object, what: str) -> str | None:
 
 def _join(*parts: str) -> str:
     return "/".join(p.strip("/") for p in parts if p.strip("/"))
-
-
-def _plain(note: str) -> bool:
-    """Whether ``note`` is a plain relative path (no empty or ``.`` segment), which
-    ``PurePosixPath`` leaves as it is: its parts are what splitting it at ``/`` gives."""
-    return not (
-        note.startswith(("/", "./"))
-        or note.endswith(("/", "/."))
-        or "//" in note
-        or "/./" in note
-        or note == "."
-    )
-
-
-def note_name(note: str) -> str:
-    """``PurePosixPath(note).name`` without building the path (a few microseconds, for
-    every note of the graph between the two passes, while one CPU waits)."""
-    if not _plain(note):
-        return PurePosixPath(note).name
-    return note.rpartition("/")[2]
-
-
-def note_path_stem(note: str) -> str:
-    """``PurePosixPath(note).stem`` of a note path, as ``note_name`` (not
-    ``names.note_stem``, which makes a file stem from a title)."""
-    name = note_name(note)
-    dot = name.rfind(".")
-    return name[:dot] if 0 < dot < len(name) - 1 else name
 
 
 # --------------------------------------------------------------------------------- listing
@@ -405,99 +391,6 @@ def journal_note_path(day: date, layout: VaultLayout) -> str:
     return _join(layout.daily_folder, format_moment(day, layout.daily_format)) + ".md"
 
 
-def link_target(note: str, leaf_counts: Mapping[str, int]) -> str:
-    """The bare note name when no other note of the graph has it, else the path without .md."""
-    stem = note_path_stem(note)
-    if leaf_counts.get(fold_name(stem), 0) <= 1:
-        return stem
-    return note[: -len(".md")] if note.endswith(".md") else note
-
-
-def name_key(name: str) -> str:
-    """Index key of a page name: NFC, lower-cased (Logseq names are case-insensitive)."""
-    return unicodedata.normalize("NFC", name).strip().lower()
-
-
-def build_index(
-    pages: Mapping[str, GraphPage],
-    assets: Mapping[str, str],
-    whiteboards: Iterable[str] = (),
-) -> GraphIndex:
-    """The graph-wide index from every page's facts (first page wins on a clash; page names
-    win over aliases), the asset copies (path under assets/ -> vault path) and the names of
-    the whiteboards (not converted).
-
-    Block ids of Readwise pages link to the whole note (``page_uuids``): a Readwise note
-    anchors its highlights with syncd's own ``^rw-`` ids, so ``#^uuid`` would not resolve."""
-    notes = sorted((key, page) for key, page in pages.items() if page.note)
-    leaves = Counter(fold_name(note_path_stem(page.note)) for _, page in notes)
-    names: dict[str, str] = {}
-    aliases: dict[str, str] = {}
-    blocks: dict[str, str] = {}
-    page_uuids: dict[str, str] = {}
-    targets = {key: link_target(page.note, leaves) for key, page in notes}
-    for key, page in notes:
-        names.setdefault(name_key(page.name), targets[key])
-    for key, page in notes:
-        for alias in page.aliases:
-            lowered = name_key(alias)
-            if lowered and lowered not in names:
-                names[lowered] = targets[key]
-                aliases[lowered] = page.name
-        if page.page_uuid:
-            page_uuids.setdefault(page.page_uuid, targets[key])
-        for uuid in page.block_ids:
-            if page.kind == READWISE:
-                page_uuids.setdefault(uuid.lower(), targets[key])
-            else:
-                blocks.setdefault(uuid.lower(), targets[key])
-    return GraphIndex(
-        names=names,
-        aliases=aliases,
-        blocks=blocks,
-        assets=dict(assets),
-        page_uuids=page_uuids,
-        whiteboards=frozenset(name_key(name) for name in whiteboards),
-    )
-
-
-def _index_facts(page: GraphPage) -> tuple[object, ...]:
-    """What ``build_index`` reads of a page."""
-    return (page.note, page.name, page.aliases, page.kind, page.page_uuid, page.block_ids)
-
-
-def index_changes(old: GraphIndex, new: GraphIndex) -> set[str]:
-    """The dependency keys ("n:", "b:", "a:") whose target differs between two indexes."""
-    changed: set[str] = set()
-    for key in old.names.keys() | new.names.keys():
-        if old.names.get(key) != new.names.get(key) or old.aliases.get(key) != new.aliases.get(key):
-            changed.add("n:" + key)
-    for key in (
-        old.blocks.keys() | new.blocks.keys() | old.page_uuids.keys() | new.page_uuids.keys()
-    ):
-        if old.blocks.get(key) != new.blocks.get(key) or old.page_uuids.get(
-            key
-        ) != new.page_uuids.get(key):
-            changed.add("b:" + key)
-    changed.update("n:" + name for name in old.whiteboards ^ new.whiteboards)
-    for key in old.assets.keys() | new.assets.keys():
-        if old.assets.get(key) != new.assets.get(key):
-            changed.add("a:" + key)
-    return changed
-
-
-def dependents(pages: Mapping[str, GraphPage], changed: set[str]) -> set[str]:
-    """Pages whose note text depends on one of the ``changed`` keys (Readwise notes never:
-    syncd only adds new highlights to them)."""
-    if not changed:
-        return set()
-    return {
-        key
-        for key, page in pages.items()
-        if page.kind in (PAGE, JOURNAL) and page.note and not changed.isdisjoint(page.deps)
-    }
-
-
 def page_deps(converted: ConvertedNote, facts: GraphPage) -> tuple[str, ...]:
     """What a note's text depends on besides its page: the names it links to and its own
     name and aliases (whose targets decide its ``aliases:``), the blocks it refers to, the
@@ -505,22 +398,6 @@ def page_deps(converted: ConvertedNote, facts: GraphPage) -> tuple[str, ...]:
     return deps_of(
         converted.references, converted.block_refs, converted.assets, facts.name, facts.aliases
     )
-
-
-def deps_of(
-    references: Iterable[str],
-    block_refs: Iterable[str],
-    assets: Iterable[str],
-    name: str,
-    aliases: Iterable[str],
-) -> tuple[str, ...]:
-    """``page_deps`` from the three sets of a ``ConvertedNote`` it reads and the page's
-    ``name`` and ``aliases``."""
-    names = {*references, name, *aliases}
-    deps = {"n:" + name_key(name) for name in names if name.strip()}
-    deps.update("b:" + uuid.lower() for uuid in block_refs)
-    deps.update("a:" + path for path in assets)
-    return tuple(sorted(deps))
 
 
 def readwise_id(head: Page, name: str, text: str) -> str:
@@ -968,7 +845,7 @@ class GraphMigration:
         return InlineContext(
             journal_title_formats=self.title_formats,
             daily_note_format=self.vault_layout.daily_format,
-            link_targets=dict(index.names),
+            link_targets=index.names,  # a live view while a run's GraphIndexer updates it
         )
 
     # -- a run ---------------------------------------------------------------------------------
@@ -1059,7 +936,7 @@ class _Run:
         self.naturals: dict[str, tuple[str, str]] = {}
         self.claimed: dict[str, str] = {}  # folded note path -> page key
         self.assets: dict[str, str] = {}  # asset key -> vault path
-        self.index = GraphIndex()
+        self.indexer = GraphIndexer()  # the graph index, kept up to date (go, correct)
         self.whiteboards: list[str] = []
         self.copies: dict[str, str] = {}  # note -> its conflict copy written in this run
         self.listings: dict[str, set[str]] = {}  # vault folder -> folded names (pass 1 only)
@@ -1130,31 +1007,21 @@ class _Run:
         self.assets = {k: r.dest for k, r in old_assets.items() if k not in gone_assets}
         self.sync_assets(listing, old_assets, asset_work, gone_assets)
         old_copies = {k: r.dest for k, r in old_assets.items()}
-        old_index = build_index(self.old_facts, old_copies, old_boards.values())
-        if self.index_inputs_unchanged(old_copies, old_boards.values()):
-            self.index = old_index  # (the usual run after pages grew: nothing was renamed)
-        else:
-            self.index = build_index(self.facts, self.assets, self.whiteboards)
-        self.settle_contested()
-        moved = index_changes(old_index, self.index)
+        self.indexer = GraphIndexer(self.old_facts, old_copies, old_boards.values())
+        self._ctx = None
+        moved = self.indexer.update_many(
+            {
+                key: self.facts.get(key)
+                for key in self.old_facts.keys() | self.facts.keys()
+                if self.facts.get(key) is not self.old_facts.get(key)
+            }
+        )
+        moved |= self.indexer.set_assets(self.assets)
+        moved |= self.indexer.set_whiteboards(self.whiteboards)
+        moved |= self.settle_contested()
         queue = sorted(self.changed | (dependents(self.facts, moved) - set(self.collisions)))
         self.pass_two(queue)
         m.stage_meta(settings)
-
-    def index_inputs_unchanged(
-        self, old_copies: Mapping[str, str], old_boards: Iterable[str]
-    ) -> bool:
-        """Whether ``build_index`` reads the same now as from the facts of the last run:
-        the same pages with the same note, name, aliases, kind and uuids, the same asset
-        copies and whiteboards (then the index is the same, and is built once)."""
-        if self.assets != old_copies or self.whiteboards != sorted(set(old_boards)):
-            return False
-        if self.facts.keys() != self.old_facts.keys():
-            return False
-        return all(
-            page is self.old_facts[key] or _index_facts(page) == _index_facts(self.old_facts[key])
-            for key, page in self.facts.items()
-        )
 
     def listing(
         self, paths: Iterable[Path] | None, settings_changed: bool
@@ -1458,6 +1325,11 @@ class _Run:
 
     # -- pass 2 ----------------------------------------------------------------------------
     @property
+    def index(self) -> GraphIndex:
+        """The graph index as it is now (a view ``indexer`` keeps up to date)."""
+        return self.indexer.index
+
+    @property
     def ctx(self) -> InlineContext:
         if self._ctx is None:
             self._ctx = self.m.inline_context(self.index)
@@ -1512,7 +1384,7 @@ class _Run:
             return None
         from syncd import migrate_helpers
 
-        self.forked_index = self.index
+        self.forked_version = self.indexer.version
         context = migrate_helpers.ConvertContextForHelpers(
             self.work, self.index, self.m.options, self.ctx
         )
@@ -1582,11 +1454,12 @@ class _Run:
             self.work, self.index, self.m.options, self.ctx, loaded.facts.name, loaded.parsed
         )
 
-    def settle_contested(self) -> None:
+    def settle_contested(self) -> set[str]:
         """Pages whose note path holds a vault file syncd has no record of: keep the path
         when the file is exactly what the page gives (syncd wrote it before it lost its
-        state); else the page takes a free name beside it (the user's file stays)."""
-        switched = False
+        state); else the page takes a free name beside it (the user's file stays). The
+        dependency keys that moved."""
+        switched: dict[str, GraphPage] = {}
         for key in sorted(self.contested):
             natural = self.contested[key]
             page = self.facts[key]
@@ -1609,11 +1482,8 @@ class _Run:
 
             note = _join(folder, unique_name(stem, taken) + ".md")
             self.claimed[fold_name(note)] = key
-            self.facts[key] = replace(page, note=note)
-            switched = True
-        if switched:
-            self.index = build_index(self.facts, self.assets, self.whiteboards)
-            self._ctx = None
+            self.facts[key] = switched[key] = replace(page, note=note)
+        return self.indexer.update_many(switched)
 
     def convert(self, key: str, prepared: Converted | None = None) -> set[str]:
         """Convert one page and write its note; the dependency keys whose target moved
@@ -1675,7 +1545,7 @@ class _Run:
             prep.status != "ok"
             or prep.sha256 != used.sha256
             or prep.parsed_kind != used.kind
-            or self.index is not self.forked_index
+            or self.indexer.version != self.forked_version
         ):
             return None
         text: str | None  # a plain page's or journal's note (a Readwise page's is written)
@@ -1757,11 +1627,7 @@ class _Run:
         if facts.note and fold_name(facts.note) not in self.claimed:
             self.claimed = {f: k for f, k in self.claimed.items() if k != key}
             self.claimed[fold_name(facts.note)] = key
-        new_index = build_index(self.facts, self.assets, self.whiteboards)
-        moved = index_changes(self.index, new_index)
-        self.index = new_index
-        self._ctx = None
-        return moved
+        return self.indexer.update(key, facts)
 
     # -- rule 7 ----------------------------------------------------------------------------
     def write(self, note: str, text: str, page_changed: bool) -> None:
@@ -1896,7 +1762,7 @@ def with_note(page: GraphPage, note: str) -> GraphPage:
 
 def _split_note(note: str) -> tuple[str, str]:
     """(folder, stem): ``PurePosixPath(note)``'s parent ("" for none) and stem."""
-    if _plain(note):
+    if plain_path(note):
         return note.rpartition("/")[0], note_path_stem(note)
     path = PurePosixPath(note)
     folder = str(path.parent)
