@@ -1539,19 +1539,15 @@ class _Run:
     ) -> GraphPage | None:
         """Finish a page from a helper's conversion: its facts, or None when the result
         cannot be used and the page is done here. Used only when the helper read the bytes
-        pass 1 read, found the kind pass 1 found, and converted with the index still in use
-        (``correct`` replaces it); then it is what ``load`` and ``render`` give now."""
-        if (
-            prep.status != "ok"
-            or prep.sha256 != used.sha256
-            or prep.parsed_kind != used.kind
-            or self.indexer.version != self.forked_version
-        ):
+        pass 1 read, found the kind pass 1 found, and converted with an index whose targets
+        for what the note depends on are still the same (``correct`` moves some: a Readwise
+        note's links depend on any name); then it is what ``load`` and ``render`` give now."""
+        if prep.status != "ok" or prep.sha256 != used.sha256 or prep.parsed_kind != used.kind:
             return None
         text: str | None  # a plain page's or journal's note (a Readwise page's is written)
         deps: tuple[str, ...]
         if prep.parsed_kind == READWISE:
-            if prep.readwise is None:
+            if prep.readwise is None or self.indexer.names_moved_at > self.forked_version:
                 return None
             note = self.host.sync_prepared_readwise_page(
                 self.m,
@@ -1566,10 +1562,10 @@ class _Run:
             text, deps = None, ()
         else:
             text = prep.text
-            if text is None:
+            deps = deps_of(prep.references, prep.block_refs, prep.assets, used.name, prep.aliases)
+            if text is None or self.indexer.moved_after(self.forked_version, deps):
                 return None
             note = used.note
-            deps = deps_of(prep.references, prep.block_refs, prep.assets, used.name, prep.aliases)
         facts = GraphPage(  # every field (a dataclasses.replace costs ~3 times as much)
             size=prep.size,
             mtime_ns=prep.mtime_ns,

@@ -174,6 +174,9 @@ def test_updating_page_by_page_equals_building_again(
         assert live.index == after
         assert moved == index_changes(before, after)
         assert live.version == version + (1 if moved else 0)
+        for dep in moved | index_changes(build_index(start, {}), after):
+            assert live.moved_after(version, [dep]) == (dep in moved)
+        assert (live.names_moved_at > version) == any(k.startswith("n:") for k in moved)
         before = after
 
 
