@@ -11,11 +11,13 @@ R1 (``((uuid))`` -> the note holding the block), P7 (a page-properties uuid -> t
 
 from __future__ import annotations
 
+import doctest
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from syncd.convert import index as index_module
 from syncd.convert.index import (
     GraphIndexer,
     build_index,
@@ -31,6 +33,12 @@ def _page(name: str, note: str, **kw: Any) -> GraphPage:
 
 
 # ------------------------------------------------------------------------------ build_index
+
+
+def test_module_examples() -> None:
+    result = doctest.testmod(index_module)
+    assert result.attempted > 0
+    assert result.failed == 0
 
 
 def test_build_index_targets_aliases_and_blocks() -> None:

@@ -17,13 +17,13 @@ made at one version (a helper's conversion) read a key that moved since.
 >>> from types import SimpleNamespace as P
 >>> a = P(kind="page", name="A", note="x/A.md", aliases=("Alpha",), block_ids=(), page_uuid="")
 >>> live = GraphIndexer({"pages/a.md": a}, {})
->>> dict(live.index.names)
-{'a': 'A', 'alpha': 'A'}
+>>> sorted(live.index.names.items())
+[('a', 'A'), ('alpha', 'A')]
 >>> b = P(kind="page", name="B", note="y/a.md", aliases=(), block_ids=(), page_uuid="")
 >>> sorted(live.update("pages/b.md", b))  # a second "a" stem: both targets become paths
 ['n:a', 'n:alpha', 'n:b']
->>> dict(live.index.names)
-{'a': 'x/A', 'alpha': 'x/A', 'b': 'y/a'}
+>>> sorted(live.index.names.items())
+[('a', 'x/A'), ('alpha', 'x/A'), ('b', 'y/a')]
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ __all__ = [
     "dependents",
     "deps_of",
     "index_changes",
-    "index_facts",
     "link_target",
     "name_key",
 ]
@@ -77,11 +76,6 @@ class IndexFacts(Protocol):
 class DependentFacts(IndexFacts, Protocol):
     @property
     def deps(self) -> tuple[str, ...]: ...
-
-
-def index_facts(page: IndexFacts) -> tuple[object, ...]:
-    """What ``build_index`` reads of a page: two pages with equal facts index alike."""
-    return (page.note, page.name, page.aliases, page.kind, page.page_uuid, page.block_ids)
 
 
 # ------------------------------------------------------------------------------ the definition
