@@ -53,8 +53,6 @@ import hashlib
 import json
 import logging
 import os
-import unicodedata
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -64,23 +62,21 @@ from typing import TYPE_CHECKING
 
 from syncd.config import Include
 from syncd.convert.context import ConvertOptions, GraphIndex
-from syncd.convert.page import ConvertedNote, Unsupported
+from syncd.convert.index import JOURNAL, PAGE, READWISE, GraphIndexer, dependents, deps_of
+from syncd.convert.page import Unsupported
 from syncd.errors import ConcurrentModification, SyncdError, VaultWriteError
 from syncd.logseq.dates import COMMON_TITLE_FORMATS, compile_format, format_moment
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
-from syncd.names import unique_name
+from syncd.names import fold_name, note_name, unique_name
 from syncd.parallel import Planner
 from syncd.pipeline.page import (
     DEFAULT_ATTACHMENTS,
     DEFAULT_DAILY_FORMAT,
-    JOURNAL,
     NOTE_KINDS,
     ORG,
-    PAGE,
     PAGE_SUFFIXES,
     PDF_HIGHLIGHTS,
-    READWISE,
     WHITEBOARD,
     FoundFile,
     PageWork,
@@ -88,15 +84,13 @@ from syncd.pipeline.page import (
     conflict_copy_path,
     join_path,
     natural_note,
-    note_name,
-    note_path_stem,
     split_note,
 )
 from syncd.plan import PagePlan, PlanContext, PlanTask, plan_page
 from syncd.rewrite import InlineContext
 from syncd.state import GraphAsset, GraphPage, SourceRecord, StateStore, text_sha256
 from syncd.threeway import merge3
-from syncd.vault import file_sha256, fold_name, is_temp_file
+from syncd.vault import file_sha256, is_temp_file
 from syncd.writer import NoteHome, ReadwiseHint, RunReport, Writer
 
 if TYPE_CHECKING:
@@ -207,8 +201,8 @@ class GraphLayout:
     """Which files of a graph are pages, journals, assets or skipped (graph config + rules)."""
 
     def __init__(self, root: Path, graph: GraphConfig, *, pages_only: bool = False) -> None:
-        """``pages_only``: only the pages folder's pages (an ``include: readwise`` source:
-        no journals, assets or whiteboards)."""
+        """``pages_only``: only pages and journals (an ``include: readwise`` source: no
+        assets, whiteboards or Org pages)."""
         self.root = root
         self.graph = graph
         self.pages_only = pages_only
@@ -232,8 +226,10 @@ class GraphLayout:
         if self.graph.hidden and is_hidden(rel, self.graph.hidden):
             return None
         if self.pages_only:
-            under = self.pages_dir == "." or _under(rel, self.pages_dir)
-            return PAGE if under and rel.endswith(PAGE_SUFFIXES) else None
+            for folder, kind in ((self.journals_dir, JOURNAL), (self.pages_dir, PAGE)):
+                if (folder == "." or _under(rel, folder)) and rel.endswith(PAGE_SUFFIXES):
+                    return kind
+            return None
         if _under(rel, self.assets_dir):
             return PDF_HIGHLIGHTS if rel.endswith(".edn") else "asset"
         if self.whiteboards_dir and _under(rel, self.whiteboards_dir):
@@ -250,7 +246,7 @@ class GraphLayout:
         listing = GraphListing()
         folders = {self.pages_dir, self.journals_dir, self.assets_dir, self.whiteboards_dir}
         if self.pages_only:
-            folders = {self.pages_dir}
+            folders = {self.pages_dir, self.journals_dir}
         done: set[str] = set()
         for folder in sorted(f for f in folders if f):
             self._walk(folder, listing, done)
@@ -308,130 +304,6 @@ def _under(rel: str, folder: str) -> bool:
 
 
 # --------------------------------------------------------------------------------- pure parts
-
-
-def link_target(note: str, leaf_counts: Mapping[str, int]) -> str:
-    """The bare note name when no other note of the graph has it, else the path without .md."""
-    stem = note_path_stem(note)
-    if leaf_counts.get(fold_name(stem), 0) <= 1:
-        return stem
-    return note[: -len(".md")] if note.endswith(".md") else note
-
-
-def name_key(name: str) -> str:
-    """Index key of a page name: NFC, lower-cased (Logseq names are case-insensitive)."""
-    return unicodedata.normalize("NFC", name).strip().lower()
-
-
-def build_index(
-    pages: Mapping[str, GraphPage],
-    assets: Mapping[str, str],
-    whiteboards: Iterable[str] = (),
-) -> GraphIndex:
-    """The graph-wide index from every page's facts (first page wins on a clash; page names
-    win over aliases), the asset copies (path under assets/ -> vault path) and the names of
-    the whiteboards (not converted).
-
-    Block ids of Readwise pages link to the whole note (``page_uuids``): a Readwise note
-    anchors its highlights with syncd's own ``^rw-`` ids, so ``#^uuid`` would not resolve."""
-    notes = sorted((key, page) for key, page in pages.items() if page.note)
-    leaves = Counter(fold_name(note_path_stem(page.note)) for _, page in notes)
-    names: dict[str, str] = {}
-    aliases: dict[str, str] = {}
-    blocks: dict[str, str] = {}
-    page_uuids: dict[str, str] = {}
-    targets = {key: link_target(page.note, leaves) for key, page in notes}
-    for key, page in notes:
-        names.setdefault(name_key(page.name), targets[key])
-    for key, page in notes:
-        for alias in page.aliases:
-            lowered = name_key(alias)
-            if lowered and lowered not in names:
-                names[lowered] = targets[key]
-                aliases[lowered] = page.name
-        if page.page_uuid:
-            page_uuids.setdefault(page.page_uuid, targets[key])
-        for uuid in page.block_ids:
-            if page.kind == READWISE:
-                page_uuids.setdefault(uuid.lower(), targets[key])
-            else:
-                blocks.setdefault(uuid.lower(), targets[key])
-    return GraphIndex(
-        names=names,
-        aliases=aliases,
-        blocks=blocks,
-        assets=dict(assets),
-        page_uuids=page_uuids,
-        whiteboards=frozenset(name_key(name) for name in whiteboards),
-    )
-
-
-def _index_facts(page: GraphPage) -> tuple[object, ...]:
-    """What ``build_index`` reads of a page."""
-    return (page.note, page.name, page.aliases, page.kind, page.page_uuid, page.block_ids)
-
-
-def index_changes(old: GraphIndex, new: GraphIndex) -> set[str]:
-    """The dependency keys ("n:", "b:", "a:") whose target differs between two indexes."""
-    changed: set[str] = set()
-    for key in old.names.keys() | new.names.keys():
-        if old.names.get(key) != new.names.get(key) or old.aliases.get(key) != new.aliases.get(key):
-            changed.add("n:" + key)
-    for key in (
-        old.blocks.keys() | new.blocks.keys() | old.page_uuids.keys() | new.page_uuids.keys()
-    ):
-        if old.blocks.get(key) != new.blocks.get(key) or old.page_uuids.get(
-            key
-        ) != new.page_uuids.get(key):
-            changed.add("b:" + key)
-    changed.update("n:" + name for name in old.whiteboards ^ new.whiteboards)
-    for key in old.assets.keys() | new.assets.keys():
-        if old.assets.get(key) != new.assets.get(key):
-            changed.add("a:" + key)
-    return changed
-
-
-def dependents(pages: Mapping[str, GraphPage], changed: set[str]) -> set[str]:
-    """Pages whose note text depends on one of the ``changed`` keys (Readwise notes never:
-    syncd only adds new highlights to them)."""
-    if not changed:
-        return set()
-    return {
-        key
-        for key, page in pages.items()
-        if page.kind in (PAGE, JOURNAL) and page.note and not changed.isdisjoint(page.deps)
-    }
-
-
-def page_deps(converted: ConvertedNote, facts: GraphPage) -> tuple[str, ...]:
-    """What a note's text depends on besides its page: the names it links to and its own
-    name and aliases (whose targets decide its ``aliases:``), the blocks it refers to, the
-    assets it shows."""
-    return deps_of(
-        converted.references, converted.block_refs, converted.assets, facts.name, facts.aliases
-    )
-
-
-def deps_of(
-    references: Iterable[str],
-    block_refs: Iterable[str],
-    assets: Iterable[str],
-    name: str,
-    aliases: Iterable[str],
-) -> tuple[str, ...]:
-    """``page_deps`` from the three sets of a ``ConvertedNote`` it reads and the page's
-    ``name`` and ``aliases``."""
-    names = {*references, name, *aliases}
-    deps = {"n:" + name_key(name) for name in names if name.strip()}
-    deps.update("b:" + uuid.lower() for uuid in block_refs)
-    deps.update("a:" + path for path in assets)
-    return tuple(sorted(deps))
-
-
-# --------------------------------------------------------------------------------- one page
-
-
-# --------------------------------------------------------------------------------- the engine
 
 
 class GraphMigration:
@@ -555,7 +427,16 @@ class GraphMigration:
     def settings_fingerprint(self) -> str:
         """Everything besides the pages that the notes depend on: when it changes, every page
         is converted again."""
-        text = repr((FORMAT_VERSION, self.graph, self.options, self.vault_layout, self.config.into))
+        text = repr(
+            (
+                FORMAT_VERSION,
+                self.graph,
+                self.options,
+                self.vault_layout,
+                self.config.into,
+                sorted(self.kinds),
+            )
+        )
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     @property
@@ -566,7 +447,7 @@ class GraphMigration:
         return InlineContext(
             journal_title_formats=self.title_formats,
             daily_note_format=self.vault_layout.daily_format,
-            link_targets=dict(index.names),
+            link_targets=index.names,
         )
 
     # -- a run ---------------------------------------------------------------------------------
@@ -649,6 +530,8 @@ class _Run:
         self.changed: set[str] = set()
         self.found: dict[str, FoundFile] = {}
         self.claimed: dict[str, str] = {}  # folded note path -> page key
+        # page -> its natural note path, held by a vault file syncd has no record of
+        self.contested: dict[str, str] = {}
         self.collisions: dict[str, str] = {}  # page -> the page that keeps its note path (N7)
         self.assets: dict[str, str] = {}  # asset key -> vault path
         self.index = GraphIndex()
@@ -661,6 +544,7 @@ class _Run:
         self.hints: dict[int, ReadwiseHint] = {}
         self._ctx: InlineContext | None = None
         self.recorded: set[str] | None = None  # pages with a record in the sources table
+        self.counted: set[str] = set()  # plain pages and journals counted in the report
         self.work = PageWork(
             graph=migration.graph,
             journal_title=migration.journal_title,
@@ -724,49 +608,43 @@ class _Run:
         self.assets = {k: r.dest for k, r in old_assets.items() if k not in gone_assets}
         self.sync_assets(listing, old_assets, asset_work, gone_assets)
         old_copies = {k: r.dest for k, r in old_assets.items()}
-        old_index = build_index(self.old_facts, old_copies, old_boards.values())
-        if self.index_inputs_unchanged(old_copies, old_boards.values()):
-            self.index = old_index  # (the usual run after pages grew: nothing was renamed)
-        else:
-            self.index = build_index(self.facts, self.assets, self.whiteboards)
-        planned_with = self.index
-        self.claimed = {fold_name(p.note): k for k, p in sorted(self.facts.items()) if p.note}
+        # the index of the last run, then what changed before any page is read: pages gone,
+        # asset copies, whiteboards; the pages are planned with it (a plan made with it
+        # stands unless a key it read moves when the pass's pages join the index)
+        indexer = GraphIndexer(self.old_facts, old_copies, old_boards.values())
+        moved_before = indexer.update_many(dict.fromkeys(removed))
+        moved_before |= indexer.set_assets(self.assets)
+        moved_before |= indexer.set_whiteboards(self.whiteboards)
+        self.index = indexer.index
+        self.claimed = {
+            fold_name(p.note): k
+            for k, p in sorted(self.facts.items())
+            if p.note and p.kind in self.work.kinds
+        }
         self.one_pass(sorted(candidates), settings_changed)
-        if self.index_inputs_unchanged(old_copies, old_boards.values()):
-            final = old_index
-        else:
-            final = build_index(self.facts, self.assets, self.whiteboards)
-        self.index, self._ctx = final, None
-        # the pages converted in this run were converted with ``planned_with``; the others,
-        # in earlier runs, with ``old_index``
-        moved = index_changes(planned_with, final)
+        moved = indexer.update_many({key: self.facts.get(key) for key in self.changed})
+        self._ctx = None  # (the index is the same object, updated in place)
+        moved |= indexer.update_many(self.settle_contested())
+        self._ctx = None
+        # the pages converted in this run read the index as the pass had it; the others, in
+        # earlier runs, the last run's
         again = {
             key
             for key in self.changed
             if (page := self.facts.get(key)) is not None
             and page.note
+            and page.kind in self.work.kinds
             and not moved.isdisjoint(page.deps)
         } | dependents(
-            {k: p for k, p in self.facts.items() if k not in self.changed},
-            index_changes(old_index, final),
+            {
+                k: p
+                for k, p in self.facts.items()
+                if k not in self.changed and p.kind in self.work.kinds
+            },
+            moved | moved_before,
         )
         self.convert_again(sorted(again - set(self.collisions)))
         m.stage_meta(settings)
-
-    def index_inputs_unchanged(
-        self, old_copies: Mapping[str, str], old_boards: Iterable[str]
-    ) -> bool:
-        """Whether ``build_index`` reads the same now as from the facts of the last run:
-        the same pages with the same note, name, aliases, kind and uuids, the same asset
-        copies and whiteboards (then the index is the same, and is built once)."""
-        if self.assets != old_copies or self.whiteboards != sorted(set(old_boards)):
-            return False
-        if self.facts.keys() != self.old_facts.keys():
-            return False
-        return all(
-            page is self.old_facts[key] or _index_facts(page) == _index_facts(self.old_facts[key])
-            for key, page in self.facts.items()
-        )
 
     def listing(
         self, paths: Iterable[Path] | None, settings_changed: bool
@@ -908,8 +786,8 @@ class _Run:
         if not facts.note:
             self.assign(key, plan)
             facts = self.facts[key]
-            if not facts.note:
-                return  # a collision (reported), or no note path (reported)
+            if not facts.note or key in self.contested:
+                return  # a collision (reported), or settled after the pass
         if plan.kind == READWISE:
             self.write_readwise(key, task, plan, readwise_deps(facts, plan), planner)
         else:
@@ -931,7 +809,9 @@ class _Run:
             sha256=plan.sha256,
             kind=plan.kind,
             name=plan.name,
-            note=note if plan.planned else "",
+            # a page of a kind this source makes no note of has the note it would have with
+            # include: all, for the index only: links to it read as they would there
+            note=note if plan.planned else plan.natural,
             aliases=plan.aliases,
             block_ids=plan.block_ids,
             deps=cached.deps if cached is not None else (),
@@ -986,7 +866,8 @@ class _Run:
         it (a collision, N7: the first one in path order keeps it, and pages placed before
         come first; a Readwise document takes a free name beside it instead) or a vault file
         syncd has no record of is there (the page takes a free name beside it, unless the
-        file is exactly what the page gives: syncd wrote it before it lost its state)."""
+        file is exactly what the page gives: syncd wrote it before it lost its state; a
+        journal keeps its daily note's path, and rule 7 keeps the user's note)."""
         page = self.facts[key]
         natural = plan.natural or natural_note(self.work, key, page.kind, page.name, plan.category)
         holder = self.claimed.get(fold_name(natural))
@@ -1001,19 +882,59 @@ class _Run:
             self.facts[key] = replace(page, note="")
             self.m.stage_page(key, self.facts[key])  # looked at again when it changes
             return
+        if page.kind != READWISE and not held and self.foreign(natural):
+            # a vault file syncd has no record of: settled once the index is complete
+            self.contested[key] = natural
+            self.claimed[fold_name(natural)] = key
+            self.facts[key] = with_note(page, natural)  # (in the index meanwhile)
+            return
         note = natural
-        if held or (
-            self.foreign(natural) and (page.kind == READWISE or not self.holds(natural, plan.text))
-        ):
-            folder, stem = split_note(natural)
-
-            def taken(candidate: str) -> bool:
-                path = join_path(folder, candidate + ".md")
-                return self.taken_by_other(path, key) or self.foreign(path)
-
-            note = join_path(folder, unique_name(stem, taken) + ".md")
+        if held or (page.kind == READWISE and self.foreign(natural)):
+            note = self.free_name(natural, key)
         self.claimed[fold_name(note)] = key
         self.facts[key] = with_note(page, note)
+
+    def free_name(self, natural: str, key: str) -> str:
+        """``natural``, or ``"<stem> (2)"`` and on beside it: the first name no other page
+        claims and no vault file has."""
+        folder, stem = split_note(natural)
+
+        def taken(candidate: str) -> bool:
+            path = join_path(folder, candidate + ".md")
+            return self.taken_by_other(path, key) or self.foreign(path)
+
+        return join_path(folder, unique_name(stem, taken) + ".md")
+
+    def settle_contested(self) -> dict[str, GraphPage]:
+        """Pages whose note path holds a vault file syncd has no record of, after the pass
+        (the index complete): the path is kept when the file is exactly what the page gives
+        (syncd wrote it before it lost its state), or for a journal (rule 7 keeps the user's
+        daily note and writes a conflict copy); else the page takes a free name beside it.
+        The settled pages' facts."""
+        settled: dict[str, GraphPage] = {}
+        if not self.contested:
+            return settled
+        ctx = PlanContext(self.work, self.index, self.m.options, self.ctx)
+        for key in sorted(self.contested):
+            self.reporting_failures(key, partial(self.settle, ctx, key, settled))
+        self.contested.clear()
+        return settled
+
+    def settle(self, ctx: PlanContext, key: str, settled: dict[str, GraphPage]) -> None:
+        natural = self.contested[key]
+        page = self.facts[key]
+        plan = plan_page(ctx, PlanTask(0, self.found[key]), merge=False)
+        if plan.status != "ok" or plan.kind != page.kind or plan.text is None:
+            return  # gone or changed since the pass: the next run takes it
+        note = natural
+        if page.kind != JOURNAL and not self.holds(natural, plan.text):
+            del self.claimed[fold_name(natural)]
+            note = self.free_name(natural, key)
+            self.claimed[fold_name(note)] = key
+        deps = deps_of(plan.references, plan.block_refs, plan.assets, plan.name, plan.aliases)
+        facts = replace(with_note(page, note), deps=deps)
+        self.facts[key] = settled[key] = facts
+        self.page_done(key, facts, plan.text, plan.unsupported)
 
     def holds(self, note: str, text: str | None) -> bool:
         """Whether the vault file ``note`` holds exactly ``text``."""
@@ -1138,14 +1059,17 @@ class _Run:
     def page_done(
         self, key: str, facts: GraphPage, text: str, unsupported: Iterable[Unsupported]
     ) -> None:
-        """Write a plain page's or journal's note ``text`` (rule 7), count, report, stage."""
+        """Write a plain page's or journal's note ``text`` (rule 7), count, report, stage (a
+        page converted again in the same run is counted and reported once)."""
         self.write(facts.note, text, key in self.changed)
-        if facts.kind == JOURNAL:
-            self.report.migration.journals += 1
-        else:
-            self.report.migration.pages += 1
-        for item in unsupported:
-            self.report.migration.unsupported.append((facts.name, _describe(item)))
+        if key not in self.counted:
+            self.counted.add(key)
+            if facts.kind == JOURNAL:
+                self.report.migration.journals += 1
+            else:
+                self.report.migration.pages += 1
+            for item in unsupported:
+                self.report.migration.unsupported.append((facts.name, _describe(item)))
         self.m.stage_page(key, facts, _record(facts))
 
     def write(self, note: str, text: str, page_changed: bool) -> None:

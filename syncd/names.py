@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from syncd.errors import PageError, VaultWriteError
 
@@ -185,3 +185,40 @@ def _avoid_reserved(text: str, max_bytes: int) -> str:
     tail = head[len(base) :] + dot + rest
     room = max_bytes - len(base.encode("utf-8")) - 1
     return _trim(base + "_" + _truncate_utf8(tail, room))
+
+
+def fold_name(name: str) -> str:
+    """The key two names share when macOS, Windows or Obsidian see them as one file.
+
+    Canonical caseless matching (Unicode §3.13): ``NFD(casefold(NFD(name)))``. ``casefold``
+    folds more than any file system does (``ß`` == ``ss``), which errs on the safe side.
+    """
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", name).casefold())
+
+
+def plain_path(note: str) -> bool:
+    """Whether ``note`` is a plain relative path (no empty or ``.`` segment), which
+    ``PurePosixPath`` leaves as it is: its parts are what splitting it at ``/`` gives."""
+    return not (
+        note.startswith(("/", "./"))
+        or note.endswith(("/", "/."))
+        or "//" in note
+        or "/./" in note
+        or note == "."
+    )
+
+
+def note_name(note: str) -> str:
+    """``PurePosixPath(note).name`` without building the path (a few microseconds, for
+    every note of the graph between the two passes, while one CPU waits)."""
+    if not plain_path(note):
+        return PurePosixPath(note).name
+    return note.rpartition("/")[2]
+
+
+def note_path_stem(note: str) -> str:
+    """``PurePosixPath(note).stem`` of a note path, as ``note_name`` (not
+    ``note_stem``, which makes a file stem from a title)."""
+    name = note_name(note)
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name

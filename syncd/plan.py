@@ -12,9 +12,9 @@ writer, and plans the page again inline when it no longer holds.
 - A Readwise page: its document, merged into the note text the engine found for it (none for
   a new note): ``Prepared``. Inline, the engine merges the document itself (the writer finds
   the note, merges and writes in one go), so the plan carries the document instead.
-- A page of a kind the source does not plan (a plain page of an ``include: readwise``
-  source): its facts only. Such a page is not even parsed when its text cannot be a Readwise
-  page (``readwise.could_be_readwise_page``).
+- A page of a kind the source does not plan (a plain page or journal of an
+  ``include: readwise`` source): its facts only (its name, aliases and block ids go into the
+  graph index, so a Readwise note links to it as it would with ``include: all``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from syncd.convert.context import ConvertOptions, GraphIndex
+from syncd.convert.index import JOURNAL, PAGE, READWISE
 from syncd.convert.page import page_aliases, page_block_ids, page_uuid
 from syncd.convert.report import Unsupported
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
@@ -35,9 +36,6 @@ from syncd.names import check_title, note_stem
 from syncd.note import note_folder
 from syncd.pagefile import read_page
 from syncd.pipeline.page import (
-    JOURNAL,
-    PAGE,
-    READWISE,
     FoundFile,
     PageWork,
     ParsedPage,
@@ -49,7 +47,6 @@ from syncd.pipeline.page import (
 from syncd.plain_note import create_plain
 from syncd.readwise import (
     Document,
-    could_be_readwise_page,
     is_readwise_page,
     unquote_value,
 )
@@ -165,10 +162,6 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
         made = _new_plain_readwise(ctx, task, text, size, mtime_ns, digest)
         if made is not None:
             return made
-    if day is None and PAGE not in work.kinds and not could_be_readwise_page(text):
-        # a plain page of an include: readwise source: nothing of it is needed but its name
-        name = page_name_from_file(path.stem, work.graph.file_name_format)
-        return PagePlan(task.index, "ok", size, mtime_ns, digest, PAGE, name)
     page = parse_page(text)
     name, day = page_name(work, found, page)
     kind = JOURNAL if day is not None else READWISE if is_readwise_page(page) else PAGE

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -33,7 +33,7 @@ class InlineContext:
     journal_title_formats: tuple[str, ...] = ("MMM do, yyyy",)
     daily_note_format: str = "YYYY-MM-DD"  # Obsidian daily notes (moment.js syntax)
     # page name (lower-cased) -> Obsidian link target, for names that changed on the way
-    link_targets: dict[str, str] = field(default_factory=dict)
+    link_targets: Mapping[str, str] = field(default_factory=dict)
 
     def journal_date(self, name: str) -> date | None:
         return _journal_date(name.strip(), self.journal_title_formats)

@@ -33,7 +33,6 @@ import queue
 import stat
 import threading
 import time
-import unicodedata
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 
 from syncd.errors import ConcurrentModification, PageError, SyncdError, VaultWriteError
+from syncd.names import fold_name
 
 if TYPE_CHECKING:
     from syncd.config import Config
@@ -135,15 +135,6 @@ def is_temp_file(name: str) -> bool:
     """True for syncd's own temp files (a bare name or a path), so watchers can ignore them."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     return base.startswith(TEMP_PREFIX) and base.endswith(TEMP_SUFFIX)
-
-
-def fold_name(name: str) -> str:
-    """The key two names share when macOS, Windows or Obsidian see them as one file.
-
-    Canonical caseless matching (Unicode §3.13): ``NFD(casefold(NFD(name)))``. ``casefold``
-    folds more than any file system does (``ß`` == ``ss``), which errs on the safe side.
-    """
-    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", name).casefold())
 
 
 class Vault:

@@ -5,7 +5,7 @@ namespaced pages with links, tags, aliases, block refs and embeds, journals), is
 ``python -m syncd once`` as a real process, for ``include: readwise`` and ``include: all``,
 into three fresh vaults: helpers off (``SYNCD_HELPERS=0``), helpers on (``SYNCD_HELPERS=2``),
 and ``--dry-run --diff``, whose diff's new side is read back into notes. All three must be the
-same bytes. The helpers' debug line (``helpers: N pages prepared, M used as prepared``, at
+same bytes. The helpers' debug line (``helpers: N pages planned, M used as planned``, at
 ``-v``) shows they really ran and that the writer used their work.
 """
 
@@ -42,7 +42,7 @@ CONFIG_EDN = """\
  :journal/file-name-format "yyyy_MM_dd"
  :file/name-format :triple-lowbar}
 """
-HELPER_LINE = re.compile(r"helpers: (\d+) pages prepared, (\d+) used as prepared")
+HELPER_LINE = re.compile(r"helpers: (\d+) pages planned, (\d+) used as planned")
 HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 
 

@@ -22,9 +22,6 @@ from syncd.config import Include, config_for_paths
 from syncd.logseq.graph_config import GraphConfig
 from syncd.migrate import (
     GraphLayout,
-    build_index,
-    dependents,
-    index_changes,
     is_hidden,
     read_vault_layout,
 )
@@ -34,7 +31,7 @@ from syncd.pipeline.page import (
     journal_note_path,
     page_note_path,
 )
-from syncd.state import GraphPage, StateStore
+from syncd.state import StateStore
 from syncd.sync import SyncEngine
 from syncd.writer import MigrationReport, RunReport
 from tests.conftest import DATA
@@ -490,38 +487,6 @@ def test_hidden_and_ignored_paths() -> None:
     assert layout.classify("pages/.syncd.x.md.abc.tmp") is None
 
 
-def _page(name: str, note: str, **kw: Any) -> GraphPage:
-    return GraphPage(1, 1, "x", kw.pop("kind", "page"), name, note, **kw)
-
-
-def test_build_index_targets_aliases_and_blocks() -> None:
-    pages = {
-        "pages/a.md": _page("Design", "Projects/Design.md", aliases=("Plan",), block_ids=("u1",)),
-        "pages/b.md": _page("Other/Design", "Other/Design.md"),
-        "pages/c.md": _page("ML", "Machine Learning.md", aliases=("Design", "AI")),
-        "pages/r.md": _page(
-            "Book (highlights)", "Books/Book.md", kind="readwise", block_ids=("u2",)
-        ),
-    }
-    index = build_index(pages, {"x.png": "assets/x.png"}, ["Board"])
-    assert index.names["design"] == "Projects/Design"  # two notes named Design: the path
-    assert index.names["ml"] == "Machine Learning"
-    assert index.names["ai"] == "Machine Learning"
-    assert index.aliases == {"plan": "Design", "ai": "ML"}  # "Design" is a page: no alias
-    assert index.blocks == {"u1": "Projects/Design"}
-    assert index.page_uuids == {"u2": "Book"}  # Readwise notes anchor with ^rw- ids
-    assert index.whiteboards == frozenset({"board"})
-
-
-def test_index_changes_and_dependents() -> None:
-    a = {"a": _page("A", "A.md"), "b": _page("B", "B.md", deps=("n:a2",)),
-         "c": _page("C", "C.md", deps=("n:a",))}  # fmt: skip
-    old = build_index(a, {})
-    new = build_index({**a, "a": _page("A", "A.md", aliases=("A2",))}, {})
-    moved = index_changes(old, new)
-    assert moved == {"n:a2"}
-    assert dependents(a, moved) == {"b"}
-    assert index_changes(new, new) == set()
 
 
 def test_conflict_copy_names_stay_within_255_bytes() -> None:

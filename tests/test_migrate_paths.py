@@ -11,7 +11,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from syncd.migrate import with_note
-from syncd.pipeline.page import note_name, note_path_stem, split_note
+from syncd.names import note_name, note_path_stem
+from syncd.pipeline.page import split_note
 from syncd.state import GraphPage, _json_list
 
 PATHS = st.text(alphabet="ab./ é-", max_size=14)

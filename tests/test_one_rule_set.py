@@ -10,8 +10,9 @@ bodies, the text after the frontmatter. Paths and frontmatter may differ (with
 
 Each graph runs twice: into vaults without settings, and into vaults whose
 ``.obsidian/daily-notes.json`` names a daily-note format (a setting read for every source).
-Where the two modes differ today (``DIFFERENT_TODAY``) the case is a strict xfail until
-issue 11 lands; the others pass today and keep both modes together meanwhile.
+Before issue 11 (syncd 0.1.0, 3383b4b) the two modes differed in 9 of these 14 cases: an
+alias link (``[[ML]]`` vs ``[[Machine Learning|ML]]``), a dot-file page synced in one mode
+only, and daily-notes.json read with ``include: all`` only.
 """
 
 from __future__ import annotations
@@ -108,26 +109,8 @@ SETTINGS = {
     "no-settings": {},
     "daily-notes": {"daily-notes.json": '{"format": "DD.MM.YYYY", "folder": "Daily"}\n'},
 }
-# where the two modes differ today (syncd 0.1.0, 3383b4b), strict: a case that passes after
-# the work on issue 11 must lose its mark. The others pass today and guard against regressions.
-DIFFERENT_TODAY = {
-    # an alias link: [[ML]] (readwise) vs [[Machine Learning|ML]] (all)
-    ("logseq-graph", "no-settings"),
-    # ".@SnowflakeDB &Amp; @Dat... (highlights).md", a dot-file page, gives a note with
-    # include: readwise and none with include: all (../shared/real/shapes/10-dotfile-page)
-    ("real-readwise-pages", "no-settings"),
-    # daily-notes.json read only with include: all: [[2023-02-12]] vs [[12.02.2023]]
-    *((name, "daily-notes") for name in GRAPHS),
-}
 CASES = [
-    pytest.param(
-        name,
-        settings,
-        marks=[pytest.mark.xfail(strict=True, reason="issue 11: one rule set")]
-        if (name, settings) in DIFFERENT_TODAY
-        else [],
-        id=f"{name}-{settings}",
-    )
+    pytest.param(name, settings, id=f"{name}-{settings}")
     for name in sorted(GRAPHS)
     for settings in SETTINGS
 ]

@@ -358,6 +358,9 @@ def test_B2_block_id_becomes_anchor() -> None:
     assert page_block_ids(parse_page(f"- a\n  id:: {UUID.upper()}\n")) == (UUID,)
 
 
+DATA_DIR = Path(__file__).parent / "data"
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -366,7 +369,7 @@ def test_B2_block_id_becomes_anchor() -> None:
         f"- a\n  :properties:\n  :id: {UUID}\n  :end:\n",
         "- no ids here\n  uuid:: not one\n",
         "- nothing\n",
-        *(p.read_text("utf-8") for p in sorted((Path(__file__).parent / "data").rglob("*.md"))[:200]),
+        *(p.read_text("utf-8") for p in sorted(DATA_DIR.rglob("*.md"))[:200]),
     ],
 )
 def test_B2_block_ids_read_without_a_walk_when_the_text_has_no_id(text: str) -> None:

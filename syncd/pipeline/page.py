@@ -14,12 +14,20 @@ from pathlib import Path, PurePosixPath
 
 from syncd.convert import page as convert
 from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex
+from syncd.convert.index import JOURNAL, PAGE, READWISE
 from syncd.convert.page import ConvertedNote
 from syncd.logseq.dates import DateFormat, format_moment
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.model import Page
-from syncd.names import MAX_NAME_BYTES, check_title, note_stem, sanitize_title
+from syncd.names import (
+    MAX_NAME_BYTES,
+    check_title,
+    note_path_stem,
+    note_stem,
+    plain_path,
+    sanitize_title,
+)
 from syncd.readwise import (
     CATEGORY_FOLDERS,
     Document,
@@ -28,9 +36,6 @@ from syncd.readwise import (
 )
 from syncd.rewrite import InlineContext
 
-PAGE = "page"
-JOURNAL = "journal"
-READWISE = "readwise"
 WHITEBOARD = "whiteboard"
 ORG = "org"
 PDF_HIGHLIGHTS = "pdf-highlights"
@@ -53,34 +58,6 @@ class VaultLayout:
 
 def join_path(*parts: str) -> str:
     return "/".join(p.strip("/") for p in parts if p.strip("/"))
-
-
-def _plain_path(note: str) -> bool:
-    """Whether ``note`` is a plain relative path (no empty or ``.`` segment), which
-    ``PurePosixPath`` leaves as it is: its parts are what splitting it at ``/`` gives."""
-    return not (
-        note.startswith(("/", "./"))
-        or note.endswith(("/", "/."))
-        or "//" in note
-        or "/./" in note
-        or note == "."
-    )
-
-
-def note_name(note: str) -> str:
-    """``PurePosixPath(note).name`` without building the path (a few microseconds, for
-    every note of the graph between the two passes, while one CPU waits)."""
-    if not _plain_path(note):
-        return PurePosixPath(note).name
-    return note.rpartition("/")[2]
-
-
-def note_path_stem(note: str) -> str:
-    """``PurePosixPath(note).stem`` of a note path, as ``note_name`` (not
-    ``names.note_stem``, which makes a file stem from a title)."""
-    name = note_name(note)
-    dot = name.rfind(".")
-    return name[:dot] if 0 < dot < len(name) - 1 else name
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +172,7 @@ def conflict_copy_path(note: str, when: datetime, attempt: int = 1) -> str:
 
 def split_note(note: str) -> tuple[str, str]:
     """(folder, stem): ``PurePosixPath(note)``'s parent ("" for none) and stem."""
-    if _plain_path(note):
+    if plain_path(note):
         return note.rpartition("/")[0], note_path_stem(note)
     path = PurePosixPath(note)
     folder = str(path.parent)

@@ -1,0 +1,413 @@
+"""The graph-wide index of a whole-graph migration (pure): built once from every page's facts,
+then updated for the pages whose facts change, never rebuilt per page (design.md).
+
+``build_index`` says what the index *is* for a set of pages: page names and aliases -> link
+targets (first page in key order wins a clash; page names win over aliases), block uuids and
+page-properties uuids -> link targets, asset copies, whiteboard names. A link target is the
+bare note stem unless another note of the graph has the same folded stem (then the path
+without ``.md``). ``index_changes`` says which dependency keys (``"n:<name>"``, ``"b:<uuid>"``,
+``"a:<asset>"``) differ between two indexes; ``dependents`` which pages depend on them.
+
+``GraphIndexer`` holds the index of a run and updates it in place when pages' facts change
+(``update``), returning exactly the keys ``index_changes`` gives between the full builds
+before and after. Its ``index`` is a view of its own dicts, so a conversion started later sees
+the new targets; ``version`` counts the changes, and ``moved_after`` says whether something
+made at one version (a helper's conversion) read a key that moved since.
+
+>>> from types import SimpleNamespace as P
+>>> a = P(kind="page", name="A", note="x/A.md", aliases=("Alpha",), block_ids=(), page_uuid="")
+>>> live = GraphIndexer({"pages/a.md": a}, {})
+>>> sorted(live.index.names.items())
+[('a', 'A'), ('alpha', 'A')]
+>>> b = P(kind="page", name="B", note="y/a.md", aliases=(), block_ids=(), page_uuid="")
+>>> sorted(live.update("pages/b.md", b))  # a second "a" stem: both targets become paths
+['n:a', 'n:alpha', 'n:b']
+>>> sorted(live.index.names.items())
+[('a', 'x/A'), ('alpha', 'x/A'), ('b', 'y/a')]
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from syncd.convert.context import GraphIndex
+from syncd.convert.report import name_key
+from syncd.names import fold_name, note_path_stem
+
+PAGE = "page"
+JOURNAL = "journal"
+READWISE = "readwise"
+
+__all__ = [
+    "JOURNAL",
+    "PAGE",
+    "READWISE",
+    "GraphIndexer",
+    "IndexFacts",
+    "build_index",
+    "dependents",
+    "deps_of",
+    "index_changes",
+    "link_target",
+    "name_key",
+]
+
+
+class IndexFacts(Protocol):
+    """What the index reads of a page (``syncd.state.GraphPage`` has it)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def note(self) -> str: ...  # "" when the page has no note: it is not in the index
+    @property
+    def aliases(self) -> tuple[str, ...]: ...
+    @property
+    def block_ids(self) -> tuple[str, ...]: ...
+    @property
+    def page_uuid(self) -> str: ...
+
+
+class DependentFacts(IndexFacts, Protocol):
+    @property
+    def deps(self) -> tuple[str, ...]: ...
+
+
+# ------------------------------------------------------------------------------ the definition
+
+
+def _target(note: str, shared: bool) -> str:
+    """The link target of ``note``: its bare stem, or (``shared``: another note has that
+    folded stem) the path without ``.md``."""
+    if not shared:
+        return note_path_stem(note)
+    return note[: -len(".md")] if note.endswith(".md") else note
+
+
+def link_target(note: str, leaf_counts: Mapping[str, int]) -> str:
+    """The bare note name when no other note of the graph has it, else the path without .md."""
+    return _target(note, leaf_counts.get(fold_name(note_path_stem(note)), 0) > 1)
+
+
+def build_index(
+    pages: Mapping[str, IndexFacts],
+    assets: Mapping[str, str],
+    whiteboards: Iterable[str] = (),
+) -> GraphIndex:
+    """The graph-wide index from every page's facts (first page wins on a clash; page names
+    win over aliases), the asset copies (path under assets/ -> vault path) and the names of
+    the whiteboards (not converted).
+
+    Block ids of Readwise pages link to the whole note (``page_uuids``): a Readwise note
+    anchors its highlights with syncd's own ``^rw-`` ids, so ``#^uuid`` would not resolve."""
+    notes = sorted(((key, page) for key, page in pages.items() if page.note), key=_first)
+    leaves = Counter(fold_name(note_path_stem(page.note)) for _, page in notes)
+    names: dict[str, str] = {}
+    aliases: dict[str, str] = {}
+    blocks: dict[str, str] = {}
+    page_uuids: dict[str, str] = {}
+    targets = {key: link_target(page.note, leaves) for key, page in notes}
+    for key, page in notes:
+        names.setdefault(name_key(page.name), targets[key])
+    for key, page in notes:
+        for alias in page.aliases:
+            lowered = name_key(alias)
+            if lowered and lowered not in names:
+                names[lowered] = targets[key]
+                aliases[lowered] = page.name
+        if page.page_uuid:
+            page_uuids.setdefault(page.page_uuid, targets[key])
+        for uuid in page.block_ids:
+            if page.kind == READWISE:
+                page_uuids.setdefault(uuid.lower(), targets[key])
+            else:
+                blocks.setdefault(uuid.lower(), targets[key])
+    return GraphIndex(
+        names=names,
+        aliases=aliases,
+        blocks=blocks,
+        assets=dict(assets),
+        page_uuids=page_uuids,
+        whiteboards=frozenset(name_key(name) for name in whiteboards),
+    )
+
+
+def _first(item: tuple[str, IndexFacts]) -> str:
+    return item[0]
+
+
+def index_changes(old: GraphIndex, new: GraphIndex) -> set[str]:
+    """The dependency keys ("n:", "b:", "a:") whose target differs between two indexes."""
+    changed: set[str] = set()
+    for key in old.names.keys() | new.names.keys():
+        if old.names.get(key) != new.names.get(key) or old.aliases.get(key) != new.aliases.get(key):
+            changed.add("n:" + key)
+    for key in (
+        old.blocks.keys() | new.blocks.keys() | old.page_uuids.keys() | new.page_uuids.keys()
+    ):
+        if old.blocks.get(key) != new.blocks.get(key) or old.page_uuids.get(
+            key
+        ) != new.page_uuids.get(key):
+            changed.add("b:" + key)
+    changed.update("n:" + name for name in old.whiteboards ^ new.whiteboards)
+    for key in old.assets.keys() | new.assets.keys():
+        if old.assets.get(key) != new.assets.get(key):
+            changed.add("a:" + key)
+    return changed
+
+
+def dependents(pages: Mapping[str, DependentFacts], changed: set[str]) -> set[str]:
+    """Pages whose note text depends on one of the ``changed`` keys (Readwise notes never:
+    syncd only adds new highlights to them)."""
+    if not changed:
+        return set()
+    return {
+        key
+        for key, page in pages.items()
+        if page.kind in (PAGE, JOURNAL) and page.note and not changed.isdisjoint(page.deps)
+    }
+
+
+def deps_of(
+    references: Iterable[str],
+    block_refs: Iterable[str],
+    assets: Iterable[str],
+    name: str,
+    aliases: Iterable[str],
+) -> tuple[str, ...]:
+    """What a note's text depends on besides its page: the names it links to (``references``)
+    and its own ``name`` and ``aliases`` (whose targets decide its ``aliases:``), the blocks it
+    refers to, the assets it shows."""
+    names = {*references, name, *aliases}
+    deps = {"n:" + name_key(name) for name in names if name.strip()}
+    deps.update("b:" + uuid.lower() for uuid in block_refs)
+    deps.update("a:" + path for path in assets)
+    return tuple(sorted(deps))
+
+
+# ------------------------------------------------------------------------------ kept up to date
+
+
+@dataclass(frozen=True, slots=True)
+class _Claims:
+    """What one page with a note puts into the index: the keys it competes for."""
+
+    note: str
+    leaf: str  # folded note stem (two notes sharing it are linked by path)
+    name: str  # name_key of its page name (even "")
+    title: str  # its page name as written (an alias's canonical name)
+    aliases: tuple[str, ...]  # non-empty name keys of its aliases
+    page_uuids: tuple[str, ...]  # its page uuid, and a Readwise page's block ids
+    blocks: tuple[str, ...]  # block ids of a page or journal
+
+
+def _claims(page: IndexFacts | None) -> _Claims | None:
+    if page is None or not page.note:
+        return None
+    lowered = tuple(dict.fromkeys(uuid.lower() for uuid in page.block_ids))
+    readwise = page.kind == READWISE
+    uuids = (page.page_uuid,) if page.page_uuid else ()
+    return _Claims(
+        note=page.note,
+        leaf=fold_name(note_path_stem(page.note)),
+        name=name_key(page.name),
+        title=page.name,
+        aliases=tuple(dict.fromkeys(k for a in page.aliases if (k := name_key(a)))),
+        page_uuids=tuple(dict.fromkeys(uuids + lowered)) if readwise else uuids,
+        blocks=() if readwise else lowered,
+    )
+
+
+class GraphIndexer:
+    """The index of ``build_index(pages, assets, whiteboards)``, kept equal to it as pages,
+    assets and whiteboards change. For each key it holds who claims it (pages by key), so a
+    change re-decides only the keys the changed pages claim, and the keys of the pages whose
+    link target flips because a folded note stem became shared or unique."""
+
+    def __init__(
+        self,
+        pages: Mapping[str, IndexFacts] | None = None,
+        assets: Mapping[str, str] | None = None,
+        whiteboards: Iterable[str] = (),
+    ) -> None:
+        self._claims: dict[str, _Claims] = {}
+        self._targets: dict[str, str] = {}
+        self._leaves: dict[str, set[str]] = {}
+        self._by_name: dict[str, set[str]] = {}
+        self._by_alias: dict[str, set[str]] = {}
+        self._by_page_uuid: dict[str, set[str]] = {}
+        self._by_block: dict[str, set[str]] = {}
+        self._names: dict[str, str] = {}
+        self._aliases: dict[str, str] = {}
+        self._blocks: dict[str, str] = {}
+        self._page_uuids: dict[str, str] = {}
+        self._assets: dict[str, str] = dict(assets or {})
+        self.index = self._view(frozenset(name_key(name) for name in whiteboards))
+        self.version = 0  # bumped whenever the index changes
+        self._moved_at: dict[str, int] = {}  # dependency key -> the version it last moved at
+        self.names_moved_at = 0  # the last version at which a name ("n:" key) moved
+        self.update_many(pages or {})
+        self.version = 0
+        self._moved_at.clear()
+        self.names_moved_at = 0
+
+    def _view(self, whiteboards: frozenset[str]) -> GraphIndex:
+        return GraphIndex(
+            names=self._names,
+            aliases=self._aliases,
+            blocks=self._blocks,
+            assets=self._assets,
+            page_uuids=self._page_uuids,
+            whiteboards=whiteboards,
+        )
+
+    def update(self, key: str, page: IndexFacts | None) -> set[str]:
+        """Page ``key`` now has the facts ``page`` (None: it is gone). The dependency keys
+        whose target moved: ``index_changes`` between the full builds before and after."""
+        return self.update_many({key: page})
+
+    def update_many(self, pages: Mapping[str, IndexFacts | None]) -> set[str]:
+        """``update`` for several pages at once (the keys moved from before to after all of
+        them: a key that moves and moves back is not in it)."""
+        names: set[str] = set()  # name keys to decide again
+        uuids: set[str] = set()  # uuid keys to decide again
+        leaves: dict[str, int] = {}  # folded stem -> how many notes had it before
+        retarget: set[str] = set()  # pages whose link target may have changed
+        for key, page in pages.items():
+            old = self._claims.get(key)
+            new = _claims(page)
+            if old == new:
+                continue
+            for claims, add in ((old, False), (new, True)):
+                if claims is None:
+                    continue
+                members = self._leaves.setdefault(claims.leaf, set())
+                leaves.setdefault(claims.leaf, len(members))
+                _mark(members, key, add)
+                names.add(claims.name)
+                names.update(claims.aliases)
+                uuids.update(claims.page_uuids)
+                uuids.update(claims.blocks)
+                _claim(self._by_name, (claims.name,), key, add)
+                _claim(self._by_alias, claims.aliases, key, add)
+                _claim(self._by_page_uuid, claims.page_uuids, key, add)
+                _claim(self._by_block, claims.blocks, key, add)
+            if new is None:
+                del self._claims[key]
+                self._targets.pop(key, None)
+            else:
+                self._claims[key] = new
+                retarget.add(key)
+        for leaf, before in leaves.items():
+            members = self._leaves[leaf]
+            if (before > 1) != (len(members) > 1):
+                retarget |= members  # the stem became shared or unique: all its notes flip
+            if not members:
+                del self._leaves[leaf]
+        for key in retarget:
+            claims = self._claims[key]
+            target = _target(claims.note, len(self._leaves[claims.leaf]) > 1)
+            if self._targets.get(key) != target:
+                self._targets[key] = target
+                names.add(claims.name)
+                names.update(claims.aliases)
+                uuids.update(claims.page_uuids)
+                uuids.update(claims.blocks)
+        moved = {"n:" + k for k in names if self._decide_name(k)}
+        moved.update("b:" + k for k in uuids if self._decide_uuid(k))
+        self._moved(moved)
+        return moved
+
+    def _moved(self, moved: set[str]) -> None:
+        """Count a change that moved the keys ``moved`` (none: nothing changed)."""
+        if not moved:
+            return
+        self.version += 1
+        for key in moved:
+            self._moved_at[key] = self.version
+            if key.startswith("n:"):
+                self.names_moved_at = self.version
+
+    def moved_after(self, version: int, deps: Iterable[str]) -> bool:
+        """Whether one of the dependency keys ``deps`` moved after ``version``: what was
+        made from the index at that version and read only ``deps`` of it is still right
+        when this is False."""
+        return any(self._moved_at.get(key, 0) > version for key in deps)
+
+    def _decide_name(self, key: str) -> bool:
+        """Set ``names[key]`` and ``aliases[key]`` from their claims; whether they changed."""
+        before = (self._names.get(key), self._aliases.get(key))
+        owners = self._by_name.get(key)
+        if owners:
+            self._names[key] = self._targets[min(owners)]
+            self._aliases.pop(key, None)
+        elif owners := self._by_alias.get(key):
+            first = min(owners)
+            self._names[key] = self._targets[first]
+            self._aliases[key] = self._claims[first].title
+        else:
+            self._names.pop(key, None)
+            self._aliases.pop(key, None)
+        return before != (self._names.get(key), self._aliases.get(key))
+
+    def _decide_uuid(self, key: str) -> bool:
+        """Set ``blocks[key]`` and ``page_uuids[key]`` from their claims; whether they
+        changed."""
+        before = (self._blocks.get(key), self._page_uuids.get(key))
+        for claimed, targets in (
+            (self._by_block, self._blocks),
+            (self._by_page_uuid, self._page_uuids),
+        ):
+            owners = claimed.get(key)
+            if owners:
+                targets[key] = self._targets[min(owners)]
+            else:
+                targets.pop(key, None)
+        return before != (self._blocks.get(key), self._page_uuids.get(key))
+
+    def set_assets(self, assets: Mapping[str, str]) -> set[str]:
+        """The asset copies are now ``assets``; the "a:" keys that moved."""
+        moved = {
+            "a:" + k
+            for k in self._assets.keys() | assets.keys()
+            if self._assets.get(k) != assets.get(k)
+        }
+        if moved:
+            self._assets.clear()
+            self._assets.update(assets)
+        self._moved(moved)
+        return moved
+
+    def set_whiteboards(self, whiteboards: Iterable[str]) -> set[str]:
+        """The whiteboards are now those named ``whiteboards``; the "n:" keys that moved.
+        (``index`` is then a new view: its whiteboards are a frozenset.)"""
+        boards = frozenset(name_key(name) for name in whiteboards)
+        moved = {"n:" + name for name in self.index.whiteboards ^ boards}
+        if moved:
+            self.index = self._view(boards)
+        self._moved(moved)
+        return moved
+
+
+def _mark(members: set[str], key: str, add: bool) -> None:
+    if add:
+        members.add(key)
+    else:
+        members.discard(key)
+
+
+def _claim(claimed: dict[str, set[str]], keys: Iterable[str], page: str, add: bool) -> None:
+    """Page ``page`` claims (``add``) or gives up ``keys`` in ``claimed``."""
+    for key in keys:
+        if add:
+            claimed.setdefault(key, set()).add(page)
+        else:
+            owners = claimed[key]
+            owners.discard(page)
+            if not owners:
+                del claimed[key]
