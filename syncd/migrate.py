@@ -65,7 +65,13 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 
 from syncd.convert import page as convert
-from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex
+from syncd.convert.context import (
+    ConvertContext,
+    ConvertOptions,
+    GraphIndex,
+    InlineContext,
+    readwise_context,
+)
 from syncd.convert.page import ConvertedNote, Unsupported
 from syncd.errors import ConcurrentModification, SyncdError, VaultWriteError
 from syncd.helper_pool import MIN_PAGES as HELPERS_MIN_PAGES
@@ -73,7 +79,7 @@ from syncd.logseq.dates import COMMON_TITLE_FORMATS, DateFormat, compile_format,
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
 from syncd.logseq.model import Page
-from syncd.logseq.parser import parse_page
+from syncd.logseq.parser import FENCE_RE, parse_page
 from syncd.names import MAX_NAME_BYTES, note_stem, sanitize_title, unique_name
 from syncd.readwise import (
     ASIN_RE,
@@ -82,7 +88,6 @@ from syncd.readwise import (
     is_readwise_page,
     unquote_value,
 )
-from syncd.rewrite import FENCE_RE, InlineContext
 from syncd.state import GraphAsset, GraphPage, SourceRecord, StateStore, text_sha256
 from syncd.textio import decode_page
 from syncd.threeway import merge3
@@ -815,7 +820,7 @@ class Host(Protocol):
         path: Path,
         page: Page,
         record: SourceRecord,
-        ctx: InlineContext,
+        ctx: ConvertContext,
         taken: Callable[[str], bool],
         report: RunReport,
     ) -> str: ...
@@ -968,7 +973,6 @@ class GraphMigration:
         return InlineContext(
             journal_title_formats=self.title_formats,
             daily_note_format=self.vault_layout.daily_format,
-            link_targets=dict(index.names),
         )
 
     # -- a run ---------------------------------------------------------------------------------
@@ -1463,6 +1467,17 @@ class _Run:
             self._ctx = self.m.inline_context(self.index)
         return self._ctx
 
+    @property
+    def readwise_ctx(self) -> ConvertContext:
+        """What Readwise pages are rendered with: the same rules, index and options."""
+        return readwise_context(
+            self.ctx.journal_title_formats,
+            self.ctx.daily_note_format,
+            graph_config=self.work.graph,
+            index=self.index,
+            options=self.m.options,
+        )
+
     def pass_two(self, keys: list[str]) -> None:
         self.listings.clear()
         self.listings_frozen = False  # notes get written from here on
@@ -1514,7 +1529,7 @@ class _Run:
 
         self.forked_index = self.index
         context = migrate_helpers.ConvertContextForHelpers(
-            self.work, self.index, self.m.options, self.ctx
+            self.work, self.index, self.m.options, self.ctx, self.readwise_ctx
         )
 
         def tasks() -> Iterator[tuple[None, ConvertTask]]:
@@ -1650,7 +1665,7 @@ class _Run:
                     path,
                     loaded.parsed.page,
                     loaded.record,
-                    self.ctx,
+                    self.readwise_ctx,
                     lambda n: self.taken_by_other(n, key),
                     self.report,
                 )

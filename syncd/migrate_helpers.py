@@ -20,13 +20,12 @@ helpers. The functions doing the work are the very ones the main process calls.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from syncd.convert.context import ConvertOptions, GraphIndex
+from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex, InlineContext
 from syncd.convert.report import Unsupported
 from syncd.helper_pool import HelperPool
 from syncd.logseq.filenames import page_name_from_file
@@ -41,10 +40,8 @@ from syncd.migrate import (
 )
 from syncd.names import check_title
 from syncd.pagefile import read_page
-from syncd.prepare import Prepared, prepare_document, prepare_plain
+from syncd.prepare import Prepared, prepare_document
 from syncd.readwise import document_from_page
-from syncd.rewrite import InlineContext
-from syncd.textio import decode_page
 
 T = TypeVar("T", "ScanTask", "ConvertTask")
 R = TypeVar("R", "Scanned", "Converted")
@@ -139,6 +136,7 @@ class ConvertContextForHelpers:
     index: GraphIndex
     options: ConvertOptions
     inline: InlineContext
+    readwise: ConvertContext  # what Readwise pages are rendered with (the same index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,10 +199,6 @@ def _convert_one(context: ConvertContextForHelpers, task: ConvertTask) -> Conver
         digest = hashlib.sha256(data).hexdigest()
         if digest != task.sha256:
             return Converted(task.index, "error")  # changed since pass 1
-        if task.kind == READWISE and task.existing is None:
-            made = _new_plain_readwise(context, task, path, data, st, digest)
-            if made is not None:
-                return made
         parsed = parse_full(work, data, path, task.kind)
         done = Converted(
             task.index,
@@ -230,7 +224,7 @@ def _convert_one(context: ConvertContextForHelpers, task: ConvertTask) -> Conver
                 st.st_mtime_ns,
                 digest,
                 doc,
-                context.inline,
+                context.readwise,
                 task.doc_id,
                 task.existing,
                 task.seen,
@@ -249,44 +243,3 @@ def _convert_one(context: ConvertContextForHelpers, task: ConvertTask) -> Conver
         )
     except Exception:  # the main process does the page itself and reports what is wrong
         return Converted(task.index, "error")
-
-
-def _new_plain_readwise(
-    context: ConvertContextForHelpers,
-    task: ConvertTask,
-    path: Path,
-    data: bytes,
-    st: os.stat_result,
-    digest: str,
-) -> Converted | None:
-    """Pass 2 of a Readwise page of ``plain_note.create_plain``'s shape that gets a new note: the
-    note straight from the page's lines, as a scan's helpers make it (``prepare_page``).
-    None: not of that shape (the general path does the page).
-
-    The facts ``parse_full`` would send come from the page properties, which create_plain
-    keeps as the parser reads them: aliases and the page's uuid are read from them alone,
-    and the shape has no block ids (no bullet holds ``::`` and every line after the first
-    bullet is a bullet, so no block has properties or a drawer). tests/test_create_plain.py
-    checks both against the full parse."""
-    work = context.work
-    text = decode_page(data, path, repair_mojibake=work.repair_mojibake)
-    page_name = page_name_from_file(path.stem, work.graph.file_name_format)
-    plain = prepare_plain(
-        task.index, st.st_size, st.st_mtime_ns, digest, text, path, page_name, context.inline
-    )
-    if plain is None:
-        return None
-    doc, prepared = plain
-    converter = work.converter
-    return Converted(
-        task.index,
-        "ok",
-        st.st_size,
-        st.st_mtime_ns,
-        digest,
-        READWISE,
-        aliases=tuple(converter.page_aliases(doc.page, work.graph)),
-        block_ids=(),
-        page_uuid=converter.page_uuid(doc.page) or "",
-        readwise=prepared,
-    )

@@ -25,21 +25,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from syncd.convert.context import ConvertContext
 from syncd.helper_pool import HelperPool
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.parser import parse_page
-from syncd.merge import MergeResult, merge_document
+from syncd.merge import merge_document
 from syncd.names import check_title, note_stem
 from syncd.note import note_folder
 from syncd.pagefile import read_page
-from syncd.plain_note import create_plain
 from syncd.readwise import (
     Document,
     could_be_readwise_page,
     document_from_page,
     is_readwise_page,
 )
-from syncd.rewrite import InlineContext
 from syncd.state import pack_highlights
 from syncd.textio import decode_page
 
@@ -51,7 +50,7 @@ class SourceParams:
     """What a helper needs to know about the source of a page."""
 
     file_name_format: str
-    ctx: InlineContext
+    ctx: ConvertContext  # syncd.convert.context.readwise_context
     max_page_bytes: int
     repair_mojibake: bool
 
@@ -124,12 +123,6 @@ def prepare_page(params: SourceParams, task: PageTask) -> Prepared:
         page_name = page_name_from_file(path.stem, params.file_name_format)
         if not could_be_readwise_page(text):  # most plain pages: no parse needed
             return Prepared(task.index, "other", size, mtime_ns, digest)
-        if task.existing is None:  # the usual first sync of a Readwise page
-            plain = prepare_plain(
-                task.index, size, mtime_ns, digest, text, path, page_name, params.ctx
-            )
-            if plain is not None:
-                return plain[1]
         page = parse_page(text)
         if not is_readwise_page(page):
             return Prepared(task.index, "other", size, mtime_ns, digest)
@@ -150,57 +143,27 @@ def prepare_page(params: SourceParams, task: PageTask) -> Prepared:
         return Prepared(task.index, "error")
 
 
-def prepare_plain(
-    index: int,
-    size: int,
-    mtime_ns: int,
-    digest: str,
-    text: str,
-    path: Path,
-    page_name: str,
-    ctx: InlineContext,
-) -> tuple[Document, Prepared] | None:
-    """The ``readwise`` result of a page (``text``, read from ``path``) that gets a new note
-    made straight from its lines by ``plain_note.create_plain``, with the document (its names,
-    identity and page properties; no blocks to merge). None: the page is not of that shape
-    (the caller takes the general path). Used by a scan's helpers and a migration's."""
-    plain = create_plain(text, page_name, ctx)
-    if plain is None:
-        return None
-    doc, made = plain
-    check_title(doc.title, path)
-    return doc, prepare_document(
-        index, size, mtime_ns, digest, doc, ctx, doc_id=None, existing=None, seen=None, made=made
-    )
-
-
 def prepare_document(
     index: int,
     size: int,
     mtime_ns: int,
     digest: str,
     doc: Document,
-    ctx: InlineContext,
+    ctx: ConvertContext,
     doc_id: str | None,
     existing: str | None,
     seen: Mapping[str, str] | None,
-    made: MergeResult | None = None,
 ) -> Prepared:
     """The ``readwise`` result of a page (``size``, ``mtime_ns``, hash ``digest``) holding
     ``doc``: merged into note text ``existing`` with recorded highlights ``seen`` (what the
     engine found for document ``doc_id`` when it handed the page out) when ``doc_id`` is
     this document's (``hinted``), else a new note. A graph migration's helpers
     (syncd.migrate_helpers) make their Readwise pages' results here too, so the engine
-    finishes both the same way (``SyncEngine._finish_readwise``). ``made``: the new note
-    ``plain_note.create_plain`` already made for ``doc`` (whose ``doc`` then has no blocks to
-    merge; only for a page handed out with no note text)."""
+    finishes both the same way (``SyncEngine._finish_readwise``)."""
     hinted = existing is not None and doc_id == doc.id
     if not hinted:
         existing = None
-    if made is not None:  # (prepare_plain's: a page handed out with no note, never hinted)
-        result = made
-    else:
-        result = merge_document(existing, doc, (seen or {}) if hinted else {}, ctx)
+    result = merge_document(existing, doc, (seen or {}) if hinted else {}, ctx)
     text = result.text.encode("utf-8")
     return Prepared(
         index,

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from syncd.config import Config, Include, SourceConfig, VaultConfig
+from syncd.convert.context import ConvertContext, readwise_context
 from syncd.errors import ConcurrentModification, SyncdError
 from syncd.helper_pool import MIN_PAGES as HELPERS_MIN_PAGES
 from syncd.logseq.dates import COMMON_TITLE_FORMATS
@@ -42,7 +43,6 @@ from syncd.readwise import (
     document_from_page,
     is_readwise_page,
 )
-from syncd.rewrite import InlineContext
 from syncd.state import DocumentRecord, SourceRecord, StateStore, unpack_highlights
 from syncd.textio import decode_page
 from syncd.vault import FileStamp, Vault, is_temp_file
@@ -133,7 +133,7 @@ class _Source:
         self.graph: GraphConfig = load_graph_config(config.path)
         self.pages_dir = self.root / self.graph.pages_directory
         formats = (self.graph.journal_title_format, *COMMON_TITLE_FORMATS)
-        self.ctx = InlineContext(journal_title_formats=tuple(dict.fromkeys(formats)))
+        self.ctx = readwise_context(tuple(dict.fromkeys(formats)), graph_config=self.graph)
 
     def page_files(self) -> list[Path]:
         """Every ``*.md`` file under the pages folder, in path order (``Path`` ordering)."""
@@ -659,7 +659,7 @@ class SyncEngine:
         path: Path,
         page: Page,
         record: SourceRecord,
-        ctx: InlineContext,
+        ctx: ConvertContext,
         taken: Callable[[str], bool],
         report: RunReport,
     ) -> str:
@@ -757,7 +757,7 @@ class SyncEngine:
         fingerprint: SourceRecord,
         report: RunReport,
         *,
-        ctx: InlineContext | None = None,
+        ctx: ConvertContext | None = None,
         taken: Callable[[str], bool] | None = None,
     ) -> str:
         """Merge ``doc`` into its note; the note's vault path. ``ctx`` defaults to the
@@ -1093,7 +1093,7 @@ def _unchanged(previous: SourceRecord | None, st: os.stat_result) -> bool:
     return _stamp_unchanged(stamp, st)
 
 
-def _skeleton(doc: Document, ctx: InlineContext) -> str:
+def _skeleton(doc: Document, ctx: ConvertContext) -> str:
     preamble = preamble_body(doc.page, ctx)
     body = "\n".join(preamble) + "\n" if preamble else ""
-    return dump_frontmatter(frontmatter_items(doc)) + body
+    return dump_frontmatter(frontmatter_items(doc, ctx)) + body

@@ -17,7 +17,7 @@ from syncd.convert.page import convert_page
 from syncd.logseq.dates import journal_title_formats
 from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.parser import parse_page
-from syncd.rewrite import InlineContext
+from syncd.convert.context import InlineContext
 
 UUID = "650a7c3e-0000-4a1b-9c2d-1234567890ab"
 CTX = ConvertContext(

@@ -374,9 +374,9 @@ def test_a_revision_written_just_before_a_kill_is_recorded_by_the_next_run() -> 
     from syncd.logseq.parser import parse_page
     from syncd.merge import merge_document
     from syncd.readwise import document_from_page
-    from syncd.rewrite import InlineContext
+    from syncd.convert.context import readwise_context
 
-    ctx = InlineContext(journal_title_formats=("MMM do, yyyy", *COMMON_TITLE_FORMATS))
+    ctx = readwise_context(("MMM do, yyyy", *COMMON_TITLE_FORMATS))
     docs = {v: document_from_page(parse_page(page_text(2, v)), "Page 002") for v in (1, 2, 3)}
     first = merge_document(None, docs[1], {}, ctx)
     seen = dict(first.record)

@@ -36,7 +36,7 @@ from syncd.prepare import (
     prepare_pages,
 )
 from syncd.readwise import document_from_page, is_readwise_page
-from syncd.rewrite import InlineContext
+from syncd.convert.context import readwise_context
 from syncd.state import SourceRecord, StateStore, pack_highlights, unpack_highlights
 from syncd.sync import _add_highlights, _Batch, _Pending
 from syncd.vault import Vault, is_temp_file
@@ -234,7 +234,7 @@ def test_split_shortcut_is_the_general_path(rel: str) -> None:
 def test_what_a_helper_sends_is_the_merge_result(tmp_path: Path) -> None:
     """What a helper sends for a new note is merge_document(None, doc, {})'s result, as the
     engine needs it: UTF-8 bytes, their hash, the file stem, counts, packed highlights."""
-    params = SourceParams("triple-lowbar", InlineContext(), 1 << 20, True)
+    params = SourceParams("triple-lowbar", readwise_context(()), 1 << 20, True)
     pages = sorted((DATA / "v1" / "pages").glob("*.md"))
     tasks = [PageTask(i, str(p), None) for i, p in enumerate(pages)]
     sent = prepare_pages(params, tasks)
@@ -311,7 +311,7 @@ def scan_tasks(
 ) -> tuple[list[tuple[SourceParams, PageTask]], list[tuple[int, int]]]:
     """Tasks of ``sources`` sources (consecutive runs of pages), with gaps in the indexes
     (pages the scan found unchanged), and their groups as the engine gives them."""
-    params = [SourceParams("triple-lowbar", InlineContext(), 1 << 20, True) for _ in range(sources)]
+    params = [SourceParams("triple-lowbar", readwise_context(()), 1 << 20, True) for _ in range(sources)]
     tasks = []
     groups = []
     for n, path in enumerate(pages):
@@ -341,7 +341,7 @@ def test_scan_helpers_give_every_page_its_result(tmp_path: Path) -> None:
         assert (
             prepared
             == prepare_pages(
-                SourceParams("triple-lowbar", InlineContext(), 1 << 20, True),
+                SourceParams("triple-lowbar", readwise_context(()), 1 << 20, True),
                 [PageTask(index, str(pages[asked.index(index)]), None)],
             )[0]
         )

@@ -49,7 +49,7 @@ from syncd.convert.tasks import CHECKBOXES, parse_task
 from syncd.logseq.graph_config import GraphConfig, load_graph_config
 from syncd.logseq.model import Block, Page
 from syncd.logseq.parser import parse_page
-from syncd.rewrite import InlineContext
+from syncd.convert.context import InlineContext
 from syncd.textio import decode_page
 
 TOOLS = Path(__file__).parent / "tools"

@@ -16,15 +16,14 @@ import pytest
 
 from syncd import helper_pool, prepare
 from syncd.config import config_for_paths
+from syncd.convert.context import readwise_context
 from syncd.helper_pool import HelperPool, helper_count
-from syncd.plain_note import create_plain
 from syncd.prepare import (
     PageTask,
     Prepared,
     SourceParams,
     prepare_page,
 )
-from syncd.rewrite import InlineContext
 from syncd.state import StateStore, unpack_highlights
 from syncd.sync import RunReport, SyncEngine
 
@@ -166,7 +165,7 @@ def test_without_helpers_nothing_changes_either(tmp_path: Path) -> None:
 
 
 def test_prepare_page_outcomes(tmp_path: Path) -> None:
-    params = SourceParams("triple-lowbar", InlineContext(), 1 << 20, True)
+    params = SourceParams("triple-lowbar", readwise_context(()), 1 << 20, True)
     page = make_graph(tmp_path / "graph", extra=1) / "pages" / "Generated 0 (highlights).md"
     made = prepare_page(params, PageTask(3, str(page), None))
     assert made.kind == "readwise" and made.index == 3
@@ -189,35 +188,6 @@ def test_prepare_page_outcomes(tmp_path: Path) -> None:
     assert prepare_page(params, PageTask(8, str(readme), None)).kind == "other"
     nul = tmp_path / "graph" / "pages" / "Nul (highlights).md"
     assert prepare_page(params, PageTask(9, str(nul), None)).kind == "error"
-
-
-READWISE_PAGES = sorted(
-    [
-        *DATA.glob("v*/pages/*.md"),
-        *(Path(__file__).parent / "golden" / "readwise").glob("*/input.md"),
-    ]
-)
-
-
-@pytest.mark.parametrize("page", READWISE_PAGES, ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
-def test_a_new_note_is_the_same_with_and_without_create_plain(page: Path) -> None:
-    """prepare_page makes a page's new note with plain_note.create_plain when the page has its
-    shape; a hint for another document sends the same page down the general path (parse,
-    document, merge_document), which must give the same bytes, names and highlights."""
-    params = SourceParams("triple-lowbar", InlineContext(), 1 << 20, True)
-    fast = prepare_page(params, PageTask(0, str(page), None))
-    general = prepare_page(params, PageTask(0, str(page), None, "url:another-document", "x", {}))
-    fields = ("kind", "doc_id", "title", "folder", "stem", "data", "data_sha256", "packed")
-    assert [getattr(fast, f) for f in fields] == [getattr(general, f) for f in fields]
-    assert fast.added == general.added and fast.changed == general.changed
-
-
-def test_the_bench_shape_takes_create_plain(tmp_path: Path) -> None:
-    """The generated Readwise pages (the shape of nearly every real one) do take the fast
-    path: create_plain gives a result for them, so the test above compares two paths."""
-    page = make_graph(tmp_path / "graph", extra=1) / "pages" / "Generated 0 (highlights).md"
-    text = page.read_text("utf-8")
-    assert create_plain(text, "Generated 0 (highlights)", InlineContext()) is not None
 
 
 def test_a_result_merged_into_another_text_is_not_used(tmp_path: Path) -> None:
@@ -277,7 +247,7 @@ def test_a_note_edited_after_its_page_was_handed_out_keeps_the_edit(tmp_path: Pa
         previous = state.get_source(source.vault_name, key)
         hint = engine.readwise_hint(source.vault_name, previous)
         assert hint is not None and hint.note == "Readwise/Books/Generated 0.md"
-        params = SourceParams("triple-lowbar", InlineContext(), 1 << 20, True)
+        params = SourceParams("triple-lowbar", readwise_context(()), 1 << 20, True)
         task = PageTask(0, str(page), None, hint.doc_id, hint.text, hint.seen)
         prep = prepare_page(params, task)
         assert prep.hinted and prep.changed and b"Added later" in prep.data
@@ -321,7 +291,7 @@ def test_a_helper_that_dies_turns_the_helpers_off_instead_of_hanging(tmp_path: P
     if threading.active_count() != 1:
         pytest.skip("helpers fork only in a single-threaded process")
     graph = make_graph(tmp_path / "graph", extra=20)
-    params = SourceParams("triple-lowbar", InlineContext(), 1 << 20, True)
+    params = SourceParams("triple-lowbar", readwise_context(()), 1 << 20, True)
     pages = sorted((graph / "pages").glob("Generated *"))
     tasks = iter([(params, PageTask(i, str(path), None)) for i, path in enumerate(pages)])
     helpers = HelperPool(2, tasks, dies_on_the_third_chunk)

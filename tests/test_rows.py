@@ -33,7 +33,7 @@ from syncd.convert.page import (
 from syncd.logseq.dates import journal_title_formats
 from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.parser import parse_page
-from syncd.rewrite import InlineContext
+from syncd.convert.context import InlineContext
 
 UUID = "650a7c3e-0000-4a1b-9c2d-1234567890ab"
 PAGE_UUID = "66d1f0a2-1b2c-4d3e-8f40-5a6b7c8d9e01"
