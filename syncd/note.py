@@ -21,11 +21,9 @@ from syncd.convert.inline import (
     InlineEnv,
     contains,
     may_rewrite,
-    multiword_tag,
 )
-from syncd.convert.links import property_link
-from syncd.convert.properties import property_names, sanitize_tag
-from syncd.convert.report import Findings, name_key
+from syncd.convert.properties import TAG_LINKS_KEY, page_tags, property_names
+from syncd.convert.report import Findings
 from syncd.logseq.model import Block, Page
 from syncd.logseq.parser import FENCE_RE
 from syncd.readwise import (
@@ -41,8 +39,6 @@ from syncd.readwise import (
 from syncd.yamlout import Value
 
 ID_KEY = "syncd-id"
-# P3: the page's tags that are no Obsidian tag as they are written, kept as links (lossless)
-TAG_LINKS_KEY = "tag-links"
 ANCHOR_RE = re.compile(r"\s\^(rw-[0-9a-f]{12})\s*$")
 _FAKE_ANCHOR_RE = re.compile(r"(^|\s)\^(rw-[0-9a-f]{12}\s*)$")  # in source text: escaped
 # Logseq block properties with no meaning in Obsidian (P8, P11, B2 handled by anchors)
@@ -154,35 +150,6 @@ def render_header(section: Section, ctx: ConvertContext) -> list[str]:
     return indent_lines(_block_lines(section.header, ctx), 0)
 
 
-def page_tags(value: str, ctx: ConvertContext) -> tuple[list[str], list[str]]:
-    """(tags, tag links) of a ``tags::`` value (row P3, the names as ``syncd.convert`` reads
-    them: references and comma-separated text). A name that is an Obsidian tag once its
-    spaces are dashes (as ``#[[multi word]]`` becomes ``#multi-word``, row L3) is a tag; any
-    other name (``C++ tips``, ``v1.2``, ``2023``) cannot be one without losing characters: it
-    goes into the tags sanitized (``C-tips``) where a valid form is left, and stays, as
-    written, a link to its page (``[[C++ tips]]``), as such a tag in the text does (L3)."""
-    tags: list[str] = []
-    links: list[str] = []
-    for name in property_names(value, ctx.graph):
-        tag = multiword_tag(name)
-        if tag is None:
-            tag = sanitize_tag(name)
-            links.append(property_link(name, ctx))
-        if tag is not None:
-            tags.append(tag)
-    return _unique(tags), _unique(links)
-
-
-def _unique(names: list[str]) -> list[str]:
-    seen: set[str] = set()
-    out: list[str] = []
-    for name in names:
-        if name_key(name) not in seen:
-            seen.add(name_key(name))
-            out.append(name)
-    return out
-
-
 def frontmatter_items(doc: Document, ctx: ConvertContext) -> list[tuple[str, Value]]:
     """The frontmatter syncd writes when it creates a document's note (design.md)."""
     page = doc.page
@@ -196,7 +163,7 @@ def frontmatter_items(doc: Document, ctx: ConvertContext) -> list[tuple[str, Val
         value = page.property_value(key)
         if value:
             items.append((key, unquote_value(value) if key == "summary" else value.strip()))
-    tags, tag_links = page_tags(page.property_value("tags") or "", ctx)
+    tags, tag_links = page_tags(page.property_value("tags") or "", _env(ctx))
     if tags:
         items.append(("tags", tags))
     if tag_links:

@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncd import helper_pool, prepare
+from syncd.convert.context import readwise_context
 from syncd.errors import PageError, VaultWriteError
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.parser import parse_page
@@ -36,7 +37,6 @@ from syncd.prepare import (
     prepare_pages,
 )
 from syncd.readwise import document_from_page, is_readwise_page
-from syncd.convert.context import readwise_context
 from syncd.state import SourceRecord, StateStore, pack_highlights, unpack_highlights
 from syncd.sync import _add_highlights, _Batch, _Pending
 from syncd.vault import Vault, is_temp_file
@@ -311,7 +311,9 @@ def scan_tasks(
 ) -> tuple[list[tuple[SourceParams, PageTask]], list[tuple[int, int]]]:
     """Tasks of ``sources`` sources (consecutive runs of pages), with gaps in the indexes
     (pages the scan found unchanged), and their groups as the engine gives them."""
-    params = [SourceParams("triple-lowbar", readwise_context(()), 1 << 20, True) for _ in range(sources)]
+    params = [
+        SourceParams("triple-lowbar", readwise_context(()), 1 << 20, True) for _ in range(sources)
+    ]
     tasks = []
     groups = []
     for n, path in enumerate(pages):

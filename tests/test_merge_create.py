@@ -2,7 +2,7 @@
 gives what the general rendering gives, without its shortcuts: the one-line rendering of
 ``note.render_own`` and ``note._block_lines``, ``convert_inline``'s and ``convert_text_lines``'s
 fast paths, and the empty plan that asks nothing about known highlights. (It replaces the
-equivalence test of ``create_plain``, the fast path that made new notes from a page's lines in
+equivalence test of the former fast path that made new notes from a page's lines in
 helper processes only.)
 
 Pages are generated from Readwise's shape (page properties, headers, one-line highlights with
@@ -109,8 +109,7 @@ ATTRIBUTE = st.builds(
     st.sampled_from(["**Note**: ", "**Tags**: ", "Note: ", "__Tags__: ", "**Notes**:\t"]),
     TEXT,
 )
-# lines outside the shape: create_plain must leave these pages to the general path (or,
-# where the line does not change what the parser builds, give the same)
+# lines outside the usual shape (continuations, deeper children, fences, properties...)
 ODD_LINES = [
     "",
     "  continued text",
