@@ -5,7 +5,7 @@ as it was before the shortcut): the parser's one-pass tree building with the ear
 two-pass one (drafts, then a recursive freeze), the rendering of a one-line highlight with
 the general rendering (``tests/test_merge_create.py``'s reference, every line through
 syncd.convert's general path), the cheaper text checks with the plain ones. Lines are generated
-from the tokens that matter: every Logseq token syncd rewrites, anchors and their
+from the tokens that matter: every Logseq token syncd converts, anchors and their
 look-alikes, fences, properties, location links, and unusual whitespace.
 """
 

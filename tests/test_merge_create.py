@@ -7,7 +7,7 @@ helper processes only.)
 
 Pages are generated from Readwise's shape (page properties, headers, one-line highlights with
 ``**Note**:`` / ``**Tags**:`` children) with adversarial text in every line: every Logseq
-token syncd rewrites, anchors and look-alikes, ``::`` property look-alikes, location links
+token syncd converts, anchors and look-alikes, ``::`` property look-alikes, location links
 with odd and repeated URLs, location labels, odd whitespace, empty bullets, and lines outside
 the shape (continuation lines, blank lines, deeper children, top-level blocks, fences,
 properties). The note, the record and the ids added must be the reference's, and merging the
