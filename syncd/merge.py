@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from syncd.convert.context import ConvertContext
 from syncd.note import (
     ANCHOR_RE,
     frontmatter_items,
@@ -27,7 +28,6 @@ from syncd.note import (
     text_sha,
 )
 from syncd.readwise import HEADER_RE, Document, Item, anchor_for
-from syncd.rewrite import InlineContext
 from syncd.yamlout import dump_frontmatter
 
 BULLET_LINE_RE = re.compile(r"^([ \t]*)- ")
@@ -98,7 +98,7 @@ class _Plan:
 
 
 def merge_document(
-    existing: str | None, doc: Document, seen: Mapping[str, str], ctx: InlineContext
+    existing: str | None, doc: Document, seen: Mapping[str, str], ctx: ConvertContext
 ) -> MergeResult:
     """Merge ``doc`` into the note text ``existing`` (None: the note does not exist yet)."""
     if existing is None:
@@ -175,7 +175,7 @@ def _emit_new(
     item: Item,
     depth: int,
     plan: _Plan,
-    ctx: InlineContext,
+    ctx: ConvertContext,
     record: dict[str, str],
     added: list[str],
     out: list[str],
@@ -206,7 +206,7 @@ def _emit_new(
         _emit_new(child, depth + 1, plan, ctx, record, added, out, shas)
 
 
-def _create(doc: Document, ctx: InlineContext) -> MergeResult:
+def _create(doc: Document, ctx: ConvertContext) -> MergeResult:
     record: dict[str, str] = {}
     added: list[str] = []
     plan = _Plan(doc, [], {})
@@ -220,7 +220,7 @@ def _create(doc: Document, ctx: InlineContext) -> MergeResult:
         base = 1 if section.header is not None else 0
         for item in section.items:
             _emit_new(item, base, plan, ctx, record, added, body)
-    text = dump_frontmatter(frontmatter_items(doc)) + "\n".join(body) + "\n"
+    text = dump_frontmatter(frontmatter_items(doc, ctx)) + "\n".join(body) + "\n"
     return MergeResult(text=text, changed=True, added=tuple(added), record=record)
 
 

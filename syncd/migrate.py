@@ -61,7 +61,13 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from syncd.config import Include
-from syncd.convert.context import ConvertOptions, GraphIndex
+from syncd.convert.context import (
+    ConvertContext,
+    ConvertOptions,
+    GraphIndex,
+    InlineContext,
+    readwise_context,
+)
 from syncd.convert.index import JOURNAL, PAGE, READWISE, GraphIndexer, dependents, deps_of
 from syncd.convert.page import Unsupported
 from syncd.errors import ConcurrentModification, SyncdError, VaultWriteError
@@ -87,7 +93,6 @@ from syncd.pipeline.page import (
     split_note,
 )
 from syncd.plan import PagePlan, PlanContext, PlanTask, plan_page
-from syncd.rewrite import InlineContext
 from syncd.state import GraphAsset, GraphPage, SourceRecord, StateStore, text_sha256
 from syncd.threeway import merge3
 from syncd.vault import file_sha256, is_temp_file
@@ -312,7 +317,7 @@ class GraphMigration:
     ``run`` does one pass; every note goes through ``writer``, and what the run learned reaches
     the state store through ``write_state``, which the writer calls inside its commit (it is a
     ``syncd.writer.Stager``), after the notes written so far are durable. ``helpers``: helper
-    processes a bulk run may start (``syncd.helper_pool``); 0: none.
+    processes a bulk run may start (``syncd.parallel``); 0: none.
     """
 
     def __init__(
@@ -443,11 +448,10 @@ class GraphMigration:
     def _meta_key(self) -> str:
         return f"migrate:{self.vault_name}:{self.graph_key}"
 
-    def inline_context(self, index: GraphIndex) -> InlineContext:
+    def inline_context(self) -> InlineContext:
         return InlineContext(
             journal_title_formats=self.title_formats,
             daily_note_format=self.vault_layout.daily_format,
-            link_targets=index.names,
         )
 
     # -- a run ---------------------------------------------------------------------------------
@@ -696,7 +700,7 @@ class _Run:
     # -- the pass ----------------------------------------------------------------------------
     def one_pass(self, keys: list[str], settings_changed: bool) -> None:
         """Plan and write every page of ``keys`` (changed since the last run), in order."""
-        ctx = PlanContext(self.work, self.index, self.m.options, self.ctx)
+        ctx = self.plan_context()
         tasks = (self.task(n, key, settings_changed, hint=True) for n, key in enumerate(keys))
         helpers = 0 if self.writer.dry_run else self.m.helpers
         planner = Planner(ctx, tasks, len(keys), helpers)
@@ -845,7 +849,7 @@ class _Run:
                 plan.doc,
                 _record(facts),
                 self.report,
-                self.ctx,
+                self.readwise_ctx,
                 taken,
             )
         self.readwise_done(key, facts, note)
@@ -914,7 +918,7 @@ class _Run:
         settled: dict[str, GraphPage] = {}
         if not self.contested:
             return settled
-        ctx = PlanContext(self.work, self.index, self.m.options, self.ctx)
+        ctx = self.plan_context()
         for key in sorted(self.contested):
             self.reporting_failures(key, partial(self.settle, ctx, key, settled))
         self.contested.clear()
@@ -1046,8 +1050,24 @@ class _Run:
     @property
     def ctx(self) -> InlineContext:
         if self._ctx is None:
-            self._ctx = self.m.inline_context(self.index)
+            self._ctx = self.m.inline_context()
         return self._ctx
+
+    @property
+    def readwise_ctx(self) -> ConvertContext:
+        """What Readwise notes are rendered with: the same rules, index and options as any
+        page of the graph (``convert.context.readwise_context``)."""
+        return readwise_context(
+            self.ctx.journal_title_formats,
+            self.ctx.daily_note_format,
+            graph_config=self.work.graph,
+            index=self.index,
+            options=self.m.options,
+        )
+
+    def plan_context(self) -> PlanContext:
+        """What pages are planned with now (the index as it is)."""
+        return PlanContext(self.work, self.index, self.m.options, self.ctx, self.readwise_ctx)
 
     def readwise_counted(self, key: str, facts: GraphPage) -> None:
         """Count (in a migration's report: include: all) and stage a Readwise page with its
@@ -1152,7 +1172,7 @@ class _Run:
             return
         self.listings.clear()
         self.listings_frozen = False
-        ctx = PlanContext(self.work, self.index, self.m.options, self.ctx)
+        ctx = self.plan_context()
         for key in keys:
             self.reporting_failures(key, partial(self.convert_one_again, ctx, key))
             self.writer.flush()
@@ -1184,7 +1204,7 @@ class _Run:
                 plan.doc,
                 _record(facts),
                 self.report,
-                ctx.inline,
+                ctx.readwise,
                 taken,
                 again=True,
             )

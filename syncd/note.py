@@ -1,8 +1,12 @@
 """Rendering a Readwise document as Obsidian Markdown (pure).
 
 The outline stays Logseq's (TAB-indented ``- `` bullets, which Obsidian renders as nested
-lists); only tokens are rewritten (``rewrite``), and each highlight gets a ``^rw-…`` block
-anchor at the end of its own text so syncd can recognise it after the user edits or moves it.
+lists); each block's lines are converted by the rules every Logseq page goes through
+(``syncd.convert``: ``convert_text_lines``, the tag and alias rules of page properties), and
+each highlight gets a ``^rw-…`` block anchor at the end of its own text so syncd can recognise
+it after the user edits or moves it. What is Readwise's own: those anchors (text that looks
+like one is escaped), the outline layout, the block properties Logseq adds to a highlight
+(dropped; every other ``key:: value`` line is highlight text) and the frontmatter keys.
 """
 
 from __future__ import annotations
@@ -11,7 +15,17 @@ import hashlib
 import re
 from collections.abc import Sequence
 
+from syncd.convert.blocks import convert_text_lines
+from syncd.convert.context import ConvertContext
+from syncd.convert.inline import (
+    InlineEnv,
+    contains,
+    may_rewrite,
+)
+from syncd.convert.properties import TAG_LINKS_KEY, page_tags, property_names
+from syncd.convert.report import Findings
 from syncd.logseq.model import Block, Page
+from syncd.logseq.parser import FENCE_RE
 from syncd.readwise import (
     CATEGORY_FOLDERS,
     INTERNAL_BLOCK_PROPERTIES,
@@ -22,13 +36,11 @@ from syncd.readwise import (
     normalize_text,
     unquote_value,
 )
-from syncd.rewrite import READWISE_RULES, InlineContext, contains, obsidian_tag, rewrite_lines
 from syncd.yamlout import Value
 
 ID_KEY = "syncd-id"
 ANCHOR_RE = re.compile(r"\s\^(rw-[0-9a-f]{12})\s*$")
 _FAKE_ANCHOR_RE = re.compile(r"(^|\s)\^(rw-[0-9a-f]{12}\s*)$")  # in source text: escaped
-FENCE_LINE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 # Logseq block properties with no meaning in Obsidian (P8, P11, B2 handled by anchors)
 DROPPED_BLOCK_PROPERTIES = INTERNAL_BLOCK_PROPERTIES
 # page properties syncd turns into its own frontmatter keys
@@ -36,7 +48,6 @@ OWN_PAGE_PROPERTIES = frozenset(
     {"title", "author", "full-title", "category", "url", "summary", "tags", "alias", "aliases"}
 )
 DROPPED_PAGE_PROPERTIES = frozenset({"id", "collapsed", "filters", "icon", "public"})
-_REF_RE = re.compile(r"#\[\[([^\]]+)\]\]|\[\[([^\]]+)\]\]|#([^\s,#]+)")
 
 
 def text_sha(lines: Sequence[str]) -> str:
@@ -54,12 +65,18 @@ def note_folder(doc: Document) -> str:
     return CATEGORY_FOLDERS.get(doc.category, doc.category.capitalize() or "Other")
 
 
-def _block_lines(block: Block, ctx: InlineContext) -> list[str]:
-    """A block's content lines (dropped properties removed), tokens rewritten."""
+def _env(ctx: ConvertContext) -> InlineEnv:
+    """The inline rules' state for one rendering (what they find is not kept: a Readwise
+    note's references are not tracked)."""
+    return InlineEnv(ctx, Findings())
+
+
+def _block_lines(block: Block, ctx: ConvertContext) -> list[str]:
+    """A block's content lines (dropped properties removed), converted."""
     if len(block.lines) == 1 and not block.properties:  # most blocks: one line of text
         line = block.lines[0]
-        if "^" not in line and not contains(line, "[["):
-            return [line]  # no anchor look-alike (^rw-), no token a rule rewrites ([[, ^^)
+        if "^" not in line and not may_rewrite(line):
+            return [line]  # no anchor look-alike (^rw-), no token a rule rewrites
     if block.properties:
         dropped = {p.index for p in block.properties if p.key.lower() in DROPPED_BLOCK_PROPERTIES}
         lines = [line for i, line in enumerate(block.lines) if i not in dropped]
@@ -69,7 +86,7 @@ def _block_lines(block: Block, ctx: InlineContext) -> list[str]:
     lines = [
         _FAKE_ANCHOR_RE.sub(r"\1\\^\2", line) if contains(line, "^rw-") else line for line in lines
     ]
-    return rewrite_lines(lines or [""], READWISE_RULES, ctx)
+    return convert_text_lines(lines or [""], _env(ctx), block.line)
 
 
 def indent_lines(lines: Sequence[str], depth: int) -> list[str]:
@@ -88,22 +105,23 @@ def with_anchor(lines: list[str], anchor: str) -> list[str]:
     while len(out) > 1 and not out[-1].strip():
         out.pop()
     last = out[-1]
-    if ("`" in last or "~" in last) and FENCE_LINE_RE.match(last):
+    if ("`" in last or "~" in last) and FENCE_RE.match(last):
         out.append(f"^{anchor}")
     else:
         out[-1] = f"{last.rstrip()} ^{anchor}" if last.strip() else f"^{anchor}"
     return out
 
 
-def render_own(item: Item, depth: int, ctx: InlineContext) -> tuple[list[str], str]:
+def render_own(item: Item, depth: int, ctx: ConvertContext) -> tuple[list[str], str]:
     """A highlight's own lines at ``depth``, its anchor at the end, and the hash of its
     rendered text (``text_sha``, for edit detection)."""
     block = item.block
     if len(block.lines) == 1 and not block.properties:
         line = block.lines[0]
-        if "^" not in line and "`" not in line and "~" not in line and not contains(line, "[["):
+        if "^" not in line and "`" not in line and "~" not in line and not may_rewrite(line):
             # most highlights: one line that renders as it is (no anchor or look-alike, no
             # token a rule rewrites, no fence), so the general path below comes down to this
+            # (tests/test_fastpath.py)
             text, anchor = line.rstrip(), anchor_for(item.id)
             own = f"{text} ^{anchor}" if text else f"^{anchor}"
             sha = hashlib.sha1(normalize_text(line).encode("utf-8")).hexdigest()
@@ -113,33 +131,26 @@ def render_own(item: Item, depth: int, ctx: InlineContext) -> tuple[list[str], s
     return indent_lines(with_anchor(lines, item.anchor), depth), text_sha(lines)
 
 
-def render_attributes(item: Item, depth: int, ctx: InlineContext) -> list[str]:
+def render_attributes(item: Item, depth: int, ctx: ConvertContext) -> list[str]:
     out: list[str] = []
     for attribute in item.attributes:
         out.extend(render_block_tree(attribute, depth + 1, ctx))
     return out
 
 
-def render_block_tree(block: Block, depth: int, ctx: InlineContext) -> list[str]:
+def render_block_tree(block: Block, depth: int, ctx: ConvertContext) -> list[str]:
     out = indent_lines(_block_lines(block, ctx), depth)
     for child in block.children:
         out.extend(render_block_tree(child, depth + 1, ctx))
     return out
 
 
-def render_header(section: Section, ctx: InlineContext) -> list[str]:
+def render_header(section: Section, ctx: ConvertContext) -> list[str]:
     assert section.header is not None
     return indent_lines(_block_lines(section.header, ctx), 0)
 
 
-def _ref_names(value: str) -> list[str]:
-    found = [a or b or c for a, b, c in _REF_RE.findall(value)]
-    if found:
-        return [name.strip() for name in found if name.strip()]
-    return [part.strip() for part in value.split(",") if part.strip()]
-
-
-def frontmatter_items(doc: Document) -> list[tuple[str, Value]]:
+def frontmatter_items(doc: Document, ctx: ConvertContext) -> list[tuple[str, Value]]:
     """The frontmatter syncd writes when it creates a document's note (design.md)."""
     page = doc.page
     items: list[tuple[str, Value]] = []
@@ -152,13 +163,11 @@ def frontmatter_items(doc: Document) -> list[tuple[str, Value]]:
         value = page.property_value(key)
         if value:
             items.append((key, unquote_value(value) if key == "summary" else value.strip()))
-    tags: list[str] = []
-    for name in _ref_names(page.property_value("tags") or ""):
-        tag = obsidian_tag(name)
-        if tag is not None and tag not in tags:
-            tags.append(tag)
+    tags, tag_links = page_tags(page.property_value("tags") or "", _env(ctx))
     if tags:
         items.append(("tags", tags))
+    if tag_links:
+        items.append((TAG_LINKS_KEY, tag_links))
     # one key once (Obsidian reads property names case-insensitively), and never syncd's own
     # identity key: a page property named syncd-id would otherwise hijack the note's identity
     taken = {key.casefold() for key, _ in items} | {"aliases", ID_KEY}
@@ -173,7 +182,8 @@ def frontmatter_items(doc: Document) -> list[tuple[str, Value]]:
             (prop.key, unquote_value(prop.value) if prop.value.startswith('"') else prop.value)
         )
     aliases = [doc.page_name] if doc.page_name and doc.page_name != doc.title else []
-    for name in _ref_names(page.property_value("alias") or page.property_value("aliases") or ""):
+    alias = page.property_value("alias") or page.property_value("aliases") or ""
+    for name in property_names(alias, ctx.graph):  # row P4
         if name not in aliases:
             aliases.append(name)
     if aliases:
@@ -182,7 +192,7 @@ def frontmatter_items(doc: Document) -> list[tuple[str, Value]]:
     return items
 
 
-def preamble_body(page: Page, ctx: InlineContext) -> list[str]:
+def preamble_body(page: Page, ctx: ConvertContext) -> list[str]:
     """Non-property lines before the first bullet (the cover image ``![](…)``)."""
     prop_lines = {p.index for p in page.properties} if not page.properties_in_first_block else set()
     lines = [line for i, line in enumerate(page.preamble) if i not in prop_lines]
@@ -190,4 +200,4 @@ def preamble_body(page: Page, ctx: InlineContext) -> list[str]:
         lines.pop()
     while lines and not lines[0].strip():
         lines.pop(0)
-    return rewrite_lines(lines, READWISE_RULES, ctx)
+    return convert_text_lines(lines, _env(ctx)) if lines else []

@@ -25,14 +25,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from syncd.convert.context import ConvertOptions, GraphIndex
+from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex, InlineContext
 from syncd.convert.index import JOURNAL, PAGE, READWISE
 from syncd.convert.page import page_aliases, page_block_ids, page_uuid
 from syncd.convert.report import Unsupported
-from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
+from syncd.logseq.filenames import journal_date_from_file
 from syncd.logseq.parser import parse_page
-from syncd.merge import MergeResult, merge_document
-from syncd.names import check_title, note_stem
+from syncd.merge import merge_document
+from syncd.names import note_stem
 from syncd.note import note_folder
 from syncd.pagefile import read_page
 from syncd.pipeline.page import (
@@ -44,13 +44,11 @@ from syncd.pipeline.page import (
     readwise_document,
     render_page,
 )
-from syncd.plain_note import create_plain
 from syncd.readwise import (
     Document,
     is_readwise_page,
     unquote_value,
 )
-from syncd.rewrite import InlineContext
 from syncd.state import pack_highlights
 from syncd.textio import decode_page
 
@@ -66,6 +64,7 @@ class PlanContext:
     index: GraphIndex
     options: ConvertOptions
     inline: InlineContext
+    readwise: ConvertContext  # what Readwise notes are rendered with (the same index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,11 +156,6 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
     day = None
     if found.kind == JOURNAL:
         day = journal_date_from_file(path.stem, work.graph.journal_file_format)
-    if day is None and READWISE in work.kinds and merge and task.existing is None:
-        # the usual first sync of a Readwise page: its new note straight from its lines
-        made = _new_plain_readwise(ctx, task, text, size, mtime_ns, digest)
-        if made is not None:
-            return made
     page = parse_page(text)
     name, day = page_name(work, found, page)
     kind = JOURNAL if day is not None else READWISE if is_readwise_page(page) else PAGE
@@ -204,7 +198,7 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
         names, uuids = referenced(text)
         if not merge:
             return _with(plan, doc=doc, references=names, block_refs=uuids)
-        prepared = prepare_document(doc, ctx.inline, task.doc_id, task.existing, task.seen)
+        prepared = prepare_document(doc, ctx.readwise, task.doc_id, task.existing, task.seen)
         return _with(plan, readwise=prepared, references=names, block_refs=uuids)
     converted, note_text = render_page(work, ctx.index, ctx.options, ctx.inline, name, parsed)
     return _with(
@@ -220,48 +214,6 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
 def _with(plan: PagePlan, **planned: Any) -> PagePlan:
     """``plan`` with its note (the fields in ``planned``)."""
     return replace(plan, planned=True, **planned)
-
-
-def _new_plain_readwise(
-    ctx: PlanContext, task: PlanTask, text: str, size: int, mtime_ns: int, digest: str
-) -> PagePlan | None:
-    """The plan of a Readwise page of ``plain_note.create_plain``'s shape that gets a new
-    note: the note straight from the page's lines. None: not of that shape (the general path
-    does the page).
-
-    The facts a full parse would give come from the page properties, which create_plain
-    keeps as the parser reads them: aliases and the page's uuid are read from them alone,
-    and the shape has no block ids (no bullet holds ``::`` and every line after the first
-    bullet is a bullet, so no block has properties or a drawer). tests/test_create_plain.py
-    checks both against the full parse."""
-    work = ctx.work
-    path = task.found.path
-    page_name_ = page_name_from_file(path.stem, work.graph.file_name_format)
-    plain = create_plain(text, page_name_, ctx.inline)
-    if plain is None:
-        return None
-    doc, made = plain
-    check_title(doc.title, path)
-    name = page_name(work, task.found, doc.page)[0]
-    return PagePlan(
-        task.index,
-        "ok",
-        size,
-        mtime_ns,
-        digest,
-        READWISE,
-        name,
-        doc.category,
-        str(doc.id),
-        tuple(page_aliases(doc.page, work.graph)),
-        (),
-        page_uuid(doc.page) or "",
-        natural_note(work, task.found.key, READWISE, name, doc.category),
-        planned=True,
-        readwise=prepare_document(doc, ctx.inline, None, None, None, made=made),
-        references=referenced(text)[0],
-        block_refs=referenced(text)[1],
-    )
 
 
 _NAME_REF_RE = re.compile(r"\[\[([^\[\]\n]+?)\]\]")
@@ -281,24 +233,18 @@ def referenced(text: str) -> tuple[frozenset[str], frozenset[str]]:
 
 def prepare_document(
     doc: Document,
-    ctx: InlineContext,
+    ctx: ConvertContext,
     doc_id: str | None,
     existing: str | None,
     seen: Mapping[str, str] | None,
-    made: MergeResult | None = None,
 ) -> Prepared:
     """``doc`` merged into note text ``existing`` with recorded highlights ``seen`` (what the
     engine found for document ``doc_id`` when it handed the page out) when ``doc_id`` is this
-    document's (``hinted``), else a new note. ``made``: the new note
-    ``plain_note.create_plain`` already made for ``doc`` (whose ``doc`` then has no blocks to
-    merge; only for a page handed out with no note text)."""
+    document's (``hinted``), else a new note."""
     hinted = existing is not None and doc_id == doc.id
     if not hinted:
         existing = None
-    if made is not None:
-        result = made
-    else:
-        result = merge_document(existing, doc, (seen or {}) if hinted else {}, ctx)
+    result = merge_document(existing, doc, (seen or {}) if hinted else {}, ctx)
     text = result.text.encode("utf-8")
     return Prepared(
         doc_id=str(doc.id),

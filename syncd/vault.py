@@ -770,7 +770,7 @@ _REMOVERS: weakref.WeakSet[_Remover] = weakref.WeakSet()  # those with removals 
 
 def end_removals() -> None:
     """Wait for every vault's removals and end their threads. syncd's helper processes are
-    forked only from a process with no other thread (syncd.helper_pool.HelperPool)."""
+    forked only from a process with no other thread (syncd.parallel.HelperPool)."""
     for remover in list(_REMOVERS):
         remover.wait()
 

@@ -23,13 +23,13 @@ from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from syncd.config import Config
+from syncd.convert.context import ConvertContext
 from syncd.errors import ConcurrentModification, SyncdError
 from syncd.merge import merge_document
 from syncd.names import note_stem, unique_name
 from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
 from syncd.plan import Prepared
 from syncd.readwise import Document
-from syncd.rewrite import InlineContext
 from syncd.state import DocumentRecord, SourceRecord, StateStore, unpack_highlights
 from syncd.vault import FileStamp, Vault
 from syncd.yamlout import dump_frontmatter
@@ -421,7 +421,7 @@ class Writer:
         doc: Document,
         fingerprint: SourceRecord,
         report: RunReport,
-        ctx: InlineContext,
+        ctx: ConvertContext,
         taken: Callable[[str], bool] | None = None,
         *,
         again: bool = False,
@@ -761,7 +761,7 @@ def _yaml_string(raw: str) -> str:
     return raw
 
 
-def _skeleton(doc: Document, ctx: InlineContext) -> str:
+def _skeleton(doc: Document, ctx: ConvertContext) -> str:
     preamble = preamble_body(doc.page, ctx)
     body = "\n".join(preamble) + "\n" if preamble else ""
-    return dump_frontmatter(frontmatter_items(doc)) + body
+    return dump_frontmatter(frontmatter_items(doc, ctx)) + body

@@ -8,9 +8,21 @@ from collections.abc import Iterable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.convert.blocks import block_uuid, drawer_properties
-from syncd.convert.inline import _RULES, TOKEN_RE, VERBATIM, tokens
+from syncd.convert.blocks import _Region, block_uuid, convert_text_lines, drawer_properties
+from syncd.convert.context import GraphIndex, readwise_context
+from syncd.convert.inline import (
+    _RULES,
+    TOKEN_RE,
+    VERBATIM,
+    InlineEnv,
+    _convert,
+    _longest_ticks,
+    convert_inline,
+    may_rewrite,
+    tokens,
+)
 from syncd.convert.links import ANCHOR_ID_RE
+from syncd.convert.report import Findings
 from syncd.logseq.model import Block, Property
 
 UUID = "6601e4b7-0c5e-4b2c-9a3e-1f2d3c4b5a69"
@@ -168,3 +180,51 @@ def test_every_token_kind_is_generated() -> None:
     kinds = {m.lastgroup for piece in TOKEN_PIECES for m in TOKEN_RE.finditer(piece)}
     # an autolink is always an HTML tag first (``<https://x>``): that alternative never wins
     assert kinds == {*VERBATIM, *_RULES, "hl"} - {"autolink"}
+
+
+# --- convert_inline and convert_text_lines: the fast paths for text no rule can change -----
+
+INLINE_PIECES = st.sampled_from(
+    ["[[", "]]", "[", "(", "((", "))", "{", "{{", "}}", "#", " #", "^", "^^", "assets/",
+     "../assets/x.png", "](", "![", "`", "$", "<", ">", "\\", "|", " ", "a", "Feb 12th, 2023",
+     "old name", f"(({UUID}))", "https://x.y/", "{:height 2, :width 3}", "%%", "$$", "```",
+     ":LOGBOOK:", ":END:", "#+BEGIN_QUOTE", "#+END_QUOTE", "SCHEDULED: <2024-01-01 Mon>"]
+)  # fmt: skip
+INLINE_TEXT = st.lists(INLINE_PIECES, max_size=14).map("".join)
+
+
+def _env() -> InlineEnv:
+    ctx = readwise_context(
+        ("MMM do, yyyy",),
+        index=GraphIndex(names={"old name": "New Name"}, blocks={UUID: "Other"}),
+    )
+    return InlineEnv(ctx, Findings())
+
+
+def reference_convert_inline(text: str, env: InlineEnv) -> str:
+    """convert_inline without its fast path: every text tokenised."""
+    outer = env.ticks
+    env.ticks = max(outer, _longest_ticks(text))
+    try:
+        return _convert(text, env)
+    finally:
+        env.ticks = outer
+
+
+@settings(max_examples=1500, deadline=None, derandomize=True)
+@given(INLINE_TEXT)
+def test_convert_inline_fast_path_is_the_general_rule(text: str) -> None:
+    fast, slow = _env(), _env()
+    assert convert_inline(text, fast) == reference_convert_inline(text, slow)
+    assert fast.findings == slow.findings
+    if not may_rewrite(text):
+        assert convert_inline(text, fast) == text
+
+
+@settings(max_examples=800, deadline=None, derandomize=True)
+@given(INLINE_TEXT)
+def test_one_line_convert_text_lines_is_the_region_scanner(line: str) -> None:
+    fast, slow = _env(), _env()
+    expected = [o.text for o in _Region(slow, 7, {}, None).convert([line], 0)]
+    assert convert_text_lines([line], fast, 7) == expected
+    assert fast.findings == slow.findings

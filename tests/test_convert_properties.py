@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex
+from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex, InlineContext
 from syncd.convert.page import convert_page
 from syncd.logseq.dates import journal_title_formats
 from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.parser import parse_page
-from syncd.rewrite import InlineContext
 
 UUID = "650a7c3e-0000-4a1b-9c2d-1234567890ab"
 CTX = ConvertContext(

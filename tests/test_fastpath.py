@@ -3,8 +3,9 @@
 Each test compares a shortcut with the plain code it stands for (kept here as the reference,
 as it was before the shortcut): the parser's one-pass tree building with the earlier
 two-pass one (drafts, then a recursive freeze), the rendering of a one-line highlight with
-the general rendering, the cheaper text checks with the plain ones. Lines are generated
-from the tokens that matter: every Logseq token syncd rewrites, anchors and their
+the general rendering (``tests/test_merge_create.py``'s reference, every line through
+syncd.convert's general path), the cheaper text checks with the plain ones. Lines are generated
+from the tokens that matter: every Logseq token syncd converts, anchors and their
 look-alikes, fences, properties, location links, and unusual whitespace.
 """
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from syncd.convert.inline import contains
 from syncd.logseq.model import Block, Page
 from syncd.logseq.parser import (
     BULLET_RE,
@@ -31,9 +33,7 @@ from syncd.logseq.parser import (
     parse_page,
 )
 from syncd.note import (
-    _FAKE_ANCHOR_RE,
     ANCHOR_RE,
-    DROPPED_BLOCK_PROPERTIES,
     _block_lines,
     indent_lines,
     render_own,
@@ -41,19 +41,9 @@ from syncd.note import (
     with_anchor,
 )
 from syncd.readwise import _LOCATION_LINK_CORE_RE, HighlightId, Item, normalize_text
-from syncd.rewrite import (
-    _PROTECTED_RE,
-    FENCE_RE,
-    READWISE_RULES,
-    InlineContext,
-    _rewrite_line,
-    contains,
-    rewrite_lines,
-    split_protected,
-)
 from syncd.yamlout import quote
+from tests.test_merge_create import CTX, reference_block_lines
 
-CTX = InlineContext(link_targets={"old name": "New Name"})
 SETTINGS = settings(derandomize=True, deadline=None, max_examples=1500)
 
 # every token a rule, the anchor logic or the location logic looks at, and plain text
@@ -94,38 +84,6 @@ def test_normalize_text_is_the_plain_substitution(text: str) -> None:
 # --------------------------------------------------------------------------- rendering
 
 
-def reference_rewrite_lines(lines: list[str], ctx: InlineContext) -> list[str]:
-    """rewrite.rewrite_lines without its trigger shortcuts: every line outside fenced code
-    cut into pieces and rewritten by every rule."""
-    out: list[str] = []
-    fence: str | None = None
-    for line in lines:
-        match = FENCE_RE.match(line)
-        if fence is not None:
-            out.append(line)
-            closing = line.strip()
-            if match is not None and set(closing) <= {fence[0]} and len(closing) >= len(fence):
-                fence = None
-            continue
-        if match is not None:
-            fence = match.group(1)
-            out.append(line)
-            continue
-        out.append(_rewrite_line(line, READWISE_RULES, ctx))
-    return out
-
-
-def reference_block_lines(block: Block, ctx: InlineContext) -> list[str]:
-    """note._block_lines without its one-line shortcut."""
-    if block.properties:
-        dropped = {p.index for p in block.properties if p.key.lower() in DROPPED_BLOCK_PROPERTIES}
-        lines = [line for i, line in enumerate(block.lines) if i not in dropped]
-    else:
-        lines = list(block.lines)
-    lines = [_FAKE_ANCHOR_RE.sub(r"\1\\^\2", line) if "^rw-" in line else line for line in lines]
-    return reference_rewrite_lines(lines or [""], ctx)
-
-
 def reference_text_sha(lines: Sequence[str]) -> str:
     stripped = [ANCHOR_RE.sub("", line) if "^rw-" in line else line for line in lines]
     return hashlib.sha1(reference_normalize("\n".join(stripped)).encode("utf-8")).hexdigest()
@@ -138,7 +96,7 @@ def reference_text_sha(lines: Sequence[str]) -> str:
 @example("```")
 def test_one_line_block_renders_as_the_general_path(line: str) -> None:
     block = Block(1, "\t", (line,), block_properties((line,)), (), 2)
-    assert _block_lines(block, CTX) == reference_block_lines(block, CTX)
+    assert _block_lines(block, CTX) == reference_block_lines(block)
     assert text_sha([line]) == reference_text_sha([line])
 
 
@@ -147,9 +105,8 @@ def test_one_line_block_renders_as_the_general_path(line: str) -> None:
 def test_any_block_renders_as_the_general_path(lines: list[str]) -> None:
     frozen = tuple(lines)
     block = Block(0, "", frozen, block_properties(frozen), (), 1)
-    assert _block_lines(block, CTX) == reference_block_lines(block, CTX)
+    assert _block_lines(block, CTX) == reference_block_lines(block)
     assert text_sha(lines) == reference_text_sha(lines)
-    assert rewrite_lines(lines, READWISE_RULES, CTX) == reference_rewrite_lines(lines, CTX)
 
 
 # --------------------------------------------------------------------------- parser
@@ -248,7 +205,7 @@ def test_parser_builds_the_tree_the_two_pass_parser_built(lines: list[str], end:
 
 def reference_render_own(item: Item, depth: int) -> tuple[list[str], str]:
     """note.render_own without its one-line shortcut."""
-    lines = reference_block_lines(item.block, CTX)
+    lines = reference_block_lines(item.block)
     return indent_lines(with_anchor(lines, item.anchor), depth), reference_text_sha(lines)
 
 
@@ -280,29 +237,6 @@ def test_greedy_location_link_is_the_lazy_one(line: str) -> None:
     assert (lazy is None) == (greedy is None)
     if lazy is not None and greedy is not None:
         assert (lazy.span(), lazy.groups()) == (greedy.span(), greedy.groups())
-
-
-def reference_split_protected(line: str) -> list[tuple[bool, str]]:
-    """rewrite.split_protected without its shortcut for lines with nothing protected."""
-    pieces: list[tuple[bool, str]] = []
-    pos = 0
-    for match in _PROTECTED_RE.finditer(line):
-        if match.start() > pos:
-            pieces.append((False, line[pos : match.start()]))
-        pieces.append((True, match.group(0)))
-        pos = match.end()
-    if pos < len(line):
-        pieces.append((False, line[pos:]))
-    return pieces
-
-
-@SETTINGS
-@given(st.lists(st.sampled_from([*TOKENS, "http", "htt", "p://", "<", ">", "](x)"]), max_size=12))
-@example(["**Tags**: ", "[[result]]"])
-@example([])
-def test_split_protected_is_the_plain_regex(parts: list[str]) -> None:
-    line = "".join(parts)
-    assert split_protected(line) == reference_split_protected(line)
 
 
 YAML_CHARS = [*'a"\\: #-\n\t', "\x7f", "\x85", "\x9f", "\u2028", "\u2029", "\ufffe", "\uffff"]

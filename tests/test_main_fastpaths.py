@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.convert.context import ConvertOptions, GraphIndex
+from syncd.convert.context import ConvertOptions, GraphIndex, InlineContext, readwise_context
 from syncd.errors import PageError, VaultWriteError
 from syncd.logseq.dates import compile_format
 from syncd.logseq.filenames import page_name_from_file
@@ -31,7 +31,6 @@ from syncd.pagefile import check_page_stat, read_page
 from syncd.pipeline.page import PAGE, READWISE, FoundFile, PageWork, VaultLayout
 from syncd.plan import PlanContext, PlanTask, plan_page
 from syncd.readwise import document_from_page, is_readwise_page
-from syncd.rewrite import InlineContext
 from syncd.state import SourceRecord, StateStore, pack_highlights, unpack_highlights
 from syncd.vault import Vault, is_temp_file
 from syncd.writer import _add_highlights, _Batch, _Pending
@@ -240,7 +239,8 @@ def test_what_a_helper_sends_is_the_merge_result(tmp_path: Path) -> None:
         layout=VaultLayout(),
         kinds=frozenset({READWISE}),
     )
-    ctx = PlanContext(work, GraphIndex(), ConvertOptions(), InlineContext())
+    readwise = readwise_context(InlineContext().journal_title_formats, graph_config=graph)
+    ctx = PlanContext(work, GraphIndex(), ConvertOptions(), InlineContext(), readwise)
     pages = sorted((DATA / "v1" / "pages").glob("*.md"))
     readwise = 0
     for index, page in enumerate(pages):
@@ -255,7 +255,7 @@ def test_what_a_helper_sends_is_the_merge_result(tmp_path: Path) -> None:
         got = plan.readwise
         assert got is not None and plan.kind == READWISE
         doc = document_from_page(parsed, page_name_from_file(page.stem, graph.file_name_format))
-        full = merge_document(None, doc, {}, ctx.inline)
+        full = merge_document(None, doc, {}, ctx.readwise)
         assert got.doc_id == plan.doc_id == str(doc.id) and not got.hinted
         assert got.data == full.text.encode("utf-8")
         assert got.data_sha256 == hashlib.sha256(got.data).hexdigest()

@@ -112,6 +112,8 @@ def assert_clean(vault: Path, report: dict[str, Any], notes: int) -> None:
         for error in note["errors"]:
             assert error["kind"] == "unresolved-link", (where, error)
             target = error["detail"][2:-2]
+            if error["where"] == "frontmatter:tag-links":
+                continue  # a name that is no Obsidian tag links to its page (row P3)
             assert target in allowed or DAILY_NOTE.fullmatch(target), (where, error)
         assert note["warnings"] == [], where
         # the types Obsidian infers (a text that looks like a date is inferred as one)

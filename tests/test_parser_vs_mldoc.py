@@ -42,14 +42,13 @@ from typing import Any
 import pytest
 
 from syncd.convert.blocks import convert_block
-from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex
+from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex, InlineContext
 from syncd.convert.inline import InlineEnv
 from syncd.convert.report import Findings, name_key
 from syncd.convert.tasks import CHECKBOXES, parse_task
 from syncd.logseq.graph_config import GraphConfig, load_graph_config
 from syncd.logseq.model import Block, Page
 from syncd.logseq.parser import parse_page
-from syncd.rewrite import InlineContext
 from syncd.textio import decode_page
 
 TOOLS = Path(__file__).parent / "tools"

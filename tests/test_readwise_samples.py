@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from syncd.rewrite import obsidian_tag
+from syncd.convert.inline import multiword_tag
 from tests.conftest import READWISE_SAMPLES, Workspace
 
 MANIFEST: dict[str, Any] = json.loads((READWISE_SAMPLES / "MANIFEST.json").read_text("utf-8"))
@@ -90,7 +90,7 @@ def test_expected_frontmatter(synced: Workspace, doc_id: str) -> None:
     for key, expected in doc["expected_frontmatter"].items():
         if key == "tags":
             # Obsidian tags cannot hold spaces (row P3): "safety culture" -> "safety-culture"
-            expected = [obsidian_tag(tag) for tag in expected]
+            expected = [multiword_tag(tag) for tag in expected]
         assert semantic(meta[key]) == expected, (path, key)
     assert meta["author"] == f"[[{doc['expected_frontmatter']['author']}]]"
     assert Path(path).stem == sanitize_expected(doc["expected_title"])

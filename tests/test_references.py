@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import pytest
 
-from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex
+from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex, InlineContext
 from syncd.convert.page import ConvertedNote, convert_page
 from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.parser import parse_page
-from syncd.rewrite import InlineContext
 
 UUID = "66d1f0a2-1b2c-4d3e-8f40-5a6b7c8d9e01"
 

@@ -23,12 +23,14 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from syncd.convert.blocks import convert_text_lines
+from syncd.convert.inline import InlineEnv
+from syncd.convert.report import Findings
 from syncd.errors import PageError
 from syncd.logseq.parser import parse_page
 from syncd.merge import merge_document, split_frontmatter
 from syncd.names import sanitize_title
 from syncd.readwise import document_from_page, is_readwise_page
-from syncd.rewrite import READWISE_RULES, rewrite_lines
 from syncd.textio import decode_page
 from syncd.yamlout import dump_frontmatter
 from tests.test_properties import CTX, Spec, document, specs
@@ -89,8 +91,8 @@ def test_the_pure_pipeline_never_raises_on_any_text(text: str) -> None:
 @given(st.lists(st.one_of(LINE_TEXT, LOGSEQISH), max_size=8).map(lambda xs: "\n".join(xs)))
 def test_inline_rewriting_is_idempotent(text: str) -> None:
     lines = text.split("\n")
-    once = rewrite_lines(lines, READWISE_RULES, CTX)
-    assert rewrite_lines(once, READWISE_RULES, CTX) == once
+    once = convert_text_lines(lines, InlineEnv(CTX, Findings()))
+    assert convert_text_lines(once, InlineEnv(CTX, Findings())) == once
     assert len(once) == len(lines)
 
 

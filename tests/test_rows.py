@@ -19,6 +19,7 @@ from syncd.convert.context import (
     ConvertContext,
     ConvertOptions,
     GraphIndex,
+    InlineContext,
     LogbookStyle,
     TagStyle,
     TaskStyle,
@@ -34,7 +35,6 @@ from syncd.convert.page import (
 from syncd.logseq.dates import journal_title_formats
 from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.parser import parse_page
-from syncd.rewrite import InlineContext
 
 UUID = "650a7c3e-0000-4a1b-9c2d-1234567890ab"
 PAGE_UUID = "66d1f0a2-1b2c-4d3e-8f40-5a6b7c8d9e01"
@@ -211,11 +211,13 @@ def test_P2_ignored_page_references_keywords_stay_raw_text() -> None:
 
 
 def test_P3_tags_become_a_sanitized_list() -> None:
+    """A name that is no tag as written (v1.2, 2023: no valid form) is kept as a link too."""
     converted = check(
         "tags:: a, [[b c]], #d, v1.2, 2023\n\n- x\n",
-        "---\ntags:\n  - a\n  - b-c\n  - d\n  - v1-2\n---\n- x\n",
+        "---\ntags:\n  - a\n  - b-c\n  - d\n  - v1-2\n"
+        'tag-links:\n  - "[[v1.2]]"\n  - "[[2023]]"\n---\n- x\n',
     )
-    assert rows(converted) == ["P3"]  # "2023" has no valid tag form
+    assert rows(converted) == []  # nothing dropped
 
 
 def test_P4_aliases_list_and_links_to_aliases() -> None:

@@ -499,7 +499,7 @@ def test_a_bulk_replace_frees_the_old_file_off_the_writing_thread(
 
 
 def test_removals_end_their_thread_before_helpers_fork(vault: Vault, root: Path) -> None:
-    """syncd.helper_pool forks helpers only from a process with no other thread: a bulk run's
+    """syncd.parallel forks helpers only from a process with no other thread: a bulk run's
     removals are waited for and their thread ended first (end_removals)."""
     stamp = vault.write_atomic("n.md", "one\n", expected=None)
     vault.write_atomic("n.md", "two\n", expected=stamp, durable=False)

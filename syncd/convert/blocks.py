@@ -465,5 +465,11 @@ def render_blocks(blocks: Sequence[Block], env: InlineEnv, source: SourceLines) 
 
 
 def convert_text_lines(lines: Sequence[str], env: InlineEnv, first_line: int = 1) -> list[str]:
-    """Lines outside the outline (text before the first bullet): same rules, no properties."""
+    """Lines outside the outline (text before the first bullet) or a block's lines without
+    its properties (a Readwise note's): same rules, no properties."""
+    if len(lines) == 1:
+        # fast path (tests/test_convert_fast.py): one line pairs with no fence and closes no
+        # region (a #+BEGIN, drawer, %% or $$ block needs a later line), so it is text
+        env.findings.line = first_line
+        return [convert_inline(lines[0], env)]
     return [o.text for o in _Region(env, first_line, {}, None).convert(lines, 0)]

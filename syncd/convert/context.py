@@ -1,17 +1,47 @@
 """What conversion rules may know: the graph-wide index and the user's options (pure values).
 
 The index is built in a first pass over the whole graph (``syncd.migrate``); rules only read
-it, so converting one page never needs another page's text.
+it, so converting one page never needs another page's text. Readwise notes are rendered with
+the same context (``readwise_context`` makes one for a source whose index is not built yet).
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
+from syncd.logseq.dates import format_moment, parse_journal_title
 from syncd.logseq.graph_config import GraphConfig
-from syncd.rewrite import InlineContext
+
+
+@dataclass(frozen=True, slots=True)
+class InlineContext:
+    """Journal links (row J2): the graph's journal title formats and the vault's daily-note
+    format."""
+
+    journal_title_formats: tuple[str, ...] = ("MMM do, yyyy",)
+    daily_note_format: str = "YYYY-MM-DD"  # Obsidian daily notes (moment.js syntax)
+
+    def journal_date(self, name: str) -> date | None:
+        return _journal_date(name.strip(), self.journal_title_formats)
+
+    def daily_note(self, day: date) -> str:
+        return _daily_note(day, self.daily_note_format)
+
+
+# Both are pure and see the same few names and days again and again (every [[link]] of every
+# block asks whether it is a journal date): cached, with a bound.
+@functools.lru_cache(maxsize=8192)
+def _journal_date(name: str, formats: tuple[str, ...]) -> date | None:
+    return parse_journal_title(name, formats)
+
+
+@functools.lru_cache(maxsize=8192)
+def _daily_note(day: date, fmt: str) -> str:
+    return format_moment(day, fmt)
 
 
 class TagStyle(enum.Enum):
@@ -97,3 +127,23 @@ class ConvertContext:
     options: ConvertOptions
     inline: InlineContext  # journal formats and daily-note format for J2
     page_name: str  # the page being converted (for reports and self-references)
+
+
+def readwise_context(
+    journal_title_formats: tuple[str, ...],
+    daily_note_format: str = "YYYY-MM-DD",
+    *,
+    graph_config: GraphConfig | None = None,
+    index: GraphIndex | None = None,
+    options: ConvertOptions | None = None,
+) -> ConvertContext:
+    """The context Readwise notes are rendered with: the same rules as any page, for a source
+    whose graph index may not be built yet (``include: readwise``: no index, every link keeps
+    its name; ``include: all`` passes the graph's index and options)."""
+    return ConvertContext(
+        graph=graph_config if graph_config is not None else GraphConfig(),
+        index=index if index is not None else GraphIndex(),
+        options=options if options is not None else ConvertOptions(),
+        inline=InlineContext(tuple(journal_title_formats), daily_note_format),
+        page_name="",
+    )

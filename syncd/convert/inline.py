@@ -240,8 +240,33 @@ def expand_user_macro(template: str, args: list[str]) -> str:
 # --- the rules -----------------------------------------------------------------------------
 
 
+def contains(text: str, token: str) -> bool:
+    """``token in text``, faster where ``token[0]`` is rare: a one-character search is a
+    ``memchr``, and ``token`` can only start at or after its first character's first place
+    (most lines hold no ``^`` at all, and their first ``[`` is in their location link)."""
+    return text.find(token, text.find(token[0])) >= 0
+
+
+def may_rewrite(text: str) -> bool:
+    """False when no rule can change ``text``: it holds none of what a rewritten token needs
+    (``[[`` page and tag refs, ``((`` block refs, ``{`` macros and image sizes, ``#`` tags,
+    ``^^`` highlights, ``assets/`` asset links). Every other token is copied as it is, so
+    ``convert_inline`` returns such a text unchanged without cutting it into tokens (most
+    lines of a Readwise page: prose and a location link)."""
+    return (
+        "[[" in text
+        or "#" in text
+        or "{" in text
+        or "((" in text
+        or "^^" in text
+        or "assets/" in text
+    )
+
+
 def convert_inline(text: str, env: InlineEnv) -> str:
     """One line (or a property value) with every inline Logseq token rewritten."""
+    if not may_rewrite(text):  # fast path: tests/test_convert_fast.py
+        return text
     outer_ticks = env.ticks
     env.ticks = max(outer_ticks, _longest_ticks(text))
     try:
@@ -290,7 +315,8 @@ def _page_ref(match: re.Match[str], env: InlineEnv) -> str:
 
 def _link_to(name: str, env: InlineEnv, label: str | None = None) -> str:
     env.findings.reference(name)
-    if name_key(name) in env.ctx.index.whiteboards:
+    whiteboards = env.ctx.index.whiteboards
+    if whiteboards and name_key(name) in whiteboards:
         env.findings.report("N8", "link to a whiteboard (not converted)", f"[[{name}]]")
     return wikilink(name, env.ctx, label)
 

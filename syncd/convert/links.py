@@ -4,9 +4,8 @@ Pure lookups in the graph-wide index: a page name (or alias) gives the note's li
 journal title in any of the graph's title formats gives the daily note, a block uuid gives the
 note that holds the block.
 
->>> from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex
+>>> from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex, InlineContext
 >>> from syncd.logseq.graph_config import GraphConfig
->>> from syncd.rewrite import InlineContext
 >>> ctx = ConvertContext(GraphConfig(), GraphIndex(names={"ml": "Machine Learning"}),
 ...                      ConvertOptions(), InlineContext(), "x")
 >>> wikilink("ML", ctx), wikilink("Feb 12th, 2023", ctx), wikilink("Nowhere", ctx)
@@ -38,13 +37,14 @@ def page_target(name: str, ctx: ConvertContext) -> tuple[str, bool]:
     day = journal_day(name, ctx)
     if day is not None:
         return ctx.inline.daily_note(day), True
-    target = ctx.index.names.get(name_key(name))
+    names = ctx.index.names
+    target = names.get(name_key(name)) if names else None
     return (target if target else name.strip()), False
 
 
 def same_name(a: str, b: str) -> bool:
     """Obsidian resolves links case-insensitively."""
-    return name_key(a) == name_key(b)
+    return a == b or name_key(a) == name_key(b)
 
 
 def wikilink(name: str, ctx: ConvertContext, label: str | None = None) -> str:

@@ -27,6 +27,7 @@ from syncd.convert.context import ConvertContext
 from syncd.convert.inline import (
     InlineEnv,
     _split_tag,
+    multiword_tag,
     obsidian_tag_name,
     referenced_block,
     tokens,
@@ -275,6 +276,7 @@ def page_frontmatter(page: Page, env: InlineEnv) -> list[tuple[str, Value]]:
         spellings.setdefault(prop.key.lower(), set()).add(prop.key)
     items: dict[str, Value] = {}
     tags: list[str] = []
+    tag_links: list[str] = []
     aliases: list[str] = []
     for prop in props:
         lower = prop.key.lower()
@@ -287,7 +289,10 @@ def page_frontmatter(page: Page, env: InlineEnv) -> list[tuple[str, Value]]:
             aliases.extend(property_names(value, ctx.graph))
         elif lower == "tags":
             items.setdefault("tags", [])
-            tags.extend(_tags(value, env))
+            items.setdefault(TAG_LINKS_KEY, [])
+            found, links = page_tags(value, env)
+            tags.extend(found)
+            tag_links.extend(links)
         elif lower == "title":
             if ctx.options.keep_title:
                 items[key] = value
@@ -318,6 +323,9 @@ def page_frontmatter(page: Page, env: InlineEnv) -> list[tuple[str, Value]]:
         elif key == "tags":
             if tags:
                 result.append((key, _dedupe(tags)))
+        elif key == TAG_LINKS_KEY:
+            if tag_links:
+                result.append((key, _dedupe(tag_links)))
         else:
             result.append((key, item))
     if final_aliases and "aliases" not in items:
@@ -339,16 +347,27 @@ def _merged(props: Iterable[Property]) -> list[Property]:
     return list(order.values())
 
 
-def _tags(value: str, env: InlineEnv) -> list[str]:
-    out: list[str] = []
+TAG_LINKS_KEY = "tag-links"
+
+
+def page_tags(value: str, env: InlineEnv) -> tuple[list[str], list[str]]:
+    """P3: (tags, tag links) of a ``tags::`` value, its names read with comma semantics
+    (references and text). A name that is an Obsidian tag once its spaces are dashes (as
+    ``#[[multi word]]`` becomes ``#multi-word``, row L3) is a tag. Any other name (``C++
+    tips``, ``v1.2``, ``2023``) cannot be one without losing characters: it goes into the tags
+    sanitized (``C-tips``) where a valid form is left, and is kept as written as a link to its
+    page (``[[C++ tips]]``, as such a tag in the text becomes, L3) under ``tag-links``."""
+    tags: list[str] = []
+    links: list[str] = []
     for name in property_names(value, env.ctx.graph):
         env.findings.reference(name)
-        tag = sanitize_tag(name)
+        tag = multiword_tag(name)
         if tag is None:
-            env.findings.report("P3", "tag with no valid Obsidian form (dropped)", name)
-        else:
-            out.append(tag)
-    return out
+            tag = sanitize_tag(name)
+            links.append(property_link(name, env.ctx))
+        if tag is not None:
+            tags.append(tag)
+    return _dedupe(tags), _dedupe(links)
 
 
 def _own_aliases(aliases: list[str], ctx: ConvertContext) -> list[str]:

@@ -35,7 +35,10 @@ def excerpt(text: str) -> str:
 
 def name_key(name: str) -> str:
     """The index key of a page name: Logseq compares names case-insensitively (NFC)."""
-    return unicodedata.normalize("NFC", name.strip()).lower()
+    name = name.strip()
+    if not name.isascii():  # ASCII text is NFC already
+        name = unicodedata.normalize("NFC", name)
+    return name.lower()
 
 
 @dataclass(slots=True)

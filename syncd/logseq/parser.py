@@ -27,7 +27,8 @@ BULLET_RE = re.compile(r"^([ \t]*)-(?:[ \t]+(.*)|[ \t]*)$")
 # mldoc: a key is any run of characters but whitespace and ``:`` (``ключ``, ``hl-page``,
 # ``logseq.order-list-type``); ``::`` is followed by a space or by the end of the line
 PROPERTY_RE = re.compile(r"^[ \t]*([^\s:]+)::(?: (.*)|[ \t]*)$")
-FENCE_RE = re.compile(r"^[ \t]*(?:```|~~~)")
+# a code fence line; group 1: its run of backticks or tildes (a closing fence is at least as long)
+FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 BEGIN_RE = re.compile(r"^[ \t]*#\+BEGIN_(\S+)", re.IGNORECASE)
 END_RE = re.compile(r"^[ \t]*#\+END_(\S+)", re.IGNORECASE)
 

@@ -1,7 +1,7 @@
 """One page of a Logseq graph on its way to a note (pure): what pass 1 learns from a page
 (its kind, name, aliases, block ids, note path) and what pass 2 makes of it (the full parse and
 the converted note). The engine (``syncd.migrate``) and its helper processes
-(``syncd.migrate_helpers``) call these same functions.
+(``syncd.parallel``) call these same functions.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 
 from syncd.convert import page as convert
-from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex
+from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex, InlineContext
 from syncd.convert.index import JOURNAL, PAGE, READWISE
 from syncd.convert.page import ConvertedNote
 from syncd.logseq.dates import DateFormat, format_moment
@@ -34,7 +34,6 @@ from syncd.readwise import (
     document_from_page,
     unquote_value,
 )
-from syncd.rewrite import InlineContext
 
 WHITEBOARD = "whiteboard"
 ORG = "org"
@@ -90,7 +89,7 @@ def journal_note_path(day: date, layout: VaultLayout) -> str:
 @dataclass(frozen=True, slots=True)
 class PageWork:
     """What reading and converting one page needs besides the page (pure values): the main
-    process and the helper processes (``syncd.migrate_helpers``) do it with the same one."""
+    process and the helper processes (``syncd.parallel``) do it with the same one."""
 
     graph: GraphConfig
     journal_title: DateFormat
