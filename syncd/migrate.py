@@ -653,20 +653,23 @@ class _Run:
     def listing(
         self, paths: Iterable[Path] | None, settings_changed: bool
     ) -> tuple[GraphListing, bool]:
+        """The files of this run: ``paths`` (asked for by the daemon), or every file of the
+        graph (a scan, a changed config.edn or changed settings: then the paths asked for
+        are in it too, even what a scan passes over, such as a FIFO named like a page, so
+        that it is reported). True when the listing is the whole graph."""
         m = self.m
         self.asked: set[str] = set()
-        if paths is None or settings_changed:
-            return m.layout.list(), True
-        listing = GraphListing()
-        for path in paths:
+        full = paths is None or settings_changed
+        listing = m.layout.list() if full else GraphListing()
+        for path in paths or ():
             try:
                 rel = path.relative_to(m.root).as_posix()
             except ValueError:
                 continue
-            if rel == "logseq/config.edn":
-                return m.layout.list(), True
+            if rel == "logseq/config.edn" and not full:
+                full, listing = True, m.layout.list()
             kind = m.layout.classify(rel)
-            if kind is None:
+            if kind is None or rel in listing.pages:
                 continue
             self.asked.add(rel)
             try:
@@ -674,7 +677,7 @@ class _Run:
             except OSError:
                 continue
             m.layout.add(listing, rel, str(path), st.st_size, st.st_mtime_ns, kind)
-        return listing, False
+        return listing, full
 
     def report_skipped(self, listing: GraphListing, stamps: Mapping[str, tuple[int, int]]) -> None:
         """Whiteboards, .org pages, PDF highlight stores: reported when new or changed."""
@@ -951,17 +954,20 @@ class _Run:
     def foreign(self, note: str) -> bool:
         """A vault file at ``note`` that is not this page's note: the user's own, or the note
         of a page that left the graph (rule 6: it stays as it is). Folder listings are read
-        once per folder until pass 2 starts writing."""
+        once per folder during the pass (the notes written meanwhile are claimed by their
+        pages). A folder that leads out of the vault, or cannot be listed, is the page's
+        failure (VaultWriteError naming it), never a reason to look for another name."""
         folder, _ = split_note(note)
         names = self.listings.get(folder)
         if names is None:
+            path = self.m.vault.root if not folder else self.m.vault.resolve(folder)
             try:
-                path = self.m.vault.root if not folder else self.m.vault.resolve(folder)
                 names = {fold_name(entry.name) for entry in os.scandir(path)}
             except (FileNotFoundError, NotADirectoryError):
                 names = set()
-            except (OSError, VaultWriteError):
-                return True
+            except OSError as exc:
+                reason = f"cannot list folder: {exc.strerror or exc}"
+                raise VaultWriteError(reason, Path(path)) from exc
             if self.listings_frozen:
                 self.listings[folder] = names
         return fold_name(note_name(note)) in names

@@ -219,8 +219,10 @@ class Writer:
         self._known_documents: dict[str, dict[str, DocumentRecord]] | None = None
         # (into, note_folder) -> the vault folder of such notes, POSIX ("" for the root)
         self._note_folders: dict[tuple[str, str], str] = {}
-        # (vault root, note) -> what this run wrote there (start_run clears it)
+        # (vault root, note) -> what this run wrote there, and the pages merged into it in
+        # this run (start_run clears both)
         self._this_run: dict[tuple[str, str], _Written] = {}
+        self._merged_into: dict[tuple[str, str], set[str]] = {}
 
     def forget_note_ids(self) -> None:
         """Read the vault's ``syncd-id``s again when next needed (a new run)."""
@@ -286,6 +288,7 @@ class Writer:
             merged is not None and existing is not None and seen != merged.seen
         ):
             return None  # merged into another text than the note holds now
+        self._merged_into.setdefault((str(vault.root), note), set()).add(key)
         written = False
         if prep.changed:
             try:
@@ -447,8 +450,9 @@ class Writer:
             seen = dict(self.state.seen_highlights(vault_name, doc.id)) if record else {}
 
         note, current = self._locate_note(home, vault, doc, known_note, taken)
+        self._merged_into.setdefault((str(vault.root), note), set()).add(key)
         fresh = False
-        if again and current is not None and self._created_here(vault, note, current[0]):
+        if again and current is not None and self._created_here(vault, note, current[0], key):
             # a note this run created and nobody touched since: made anew (with what the
             # graph index says now), not merged into
             fresh = True
@@ -612,14 +616,17 @@ class Writer:
     def start_run(self) -> None:
         """A new run: notes written from now on are counted, listed and diffed anew."""
         self._this_run.clear()
+        self._merged_into.clear()
 
-    def _created_here(self, vault: Vault, note: str, text: str) -> bool:
-        """Whether this run created ``note`` and it still holds what the run wrote."""
+    def _created_here(self, vault: Vault, note: str, text: str, page: str) -> bool:
+        """Whether this run created ``note`` from page ``page`` alone (no other page of the
+        same document merged into it) and it still holds what the run wrote."""
         written = self._this_run.get((str(vault.root), note))
         return (
             written is not None
             and written.created
             and not self.dry_run
+            and self._merged_into.get((str(vault.root), note)) == {page}
             and written.sha256 == sha256(text.encode("utf-8"))
         )
 
