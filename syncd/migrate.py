@@ -1,18 +1,24 @@
-"""Migrating a whole Logseq graph (``include: all``): pages, journals and assets (I/O edge).
+"""One source: a Logseq graph with a filter, synced into its vault (I/O edge).
 
-Two passes over graph-wide indexes (design.md; logseq-to-obsidian.md §0, §10):
+``include: all`` makes a note of every page, journal and Readwise document and copies the
+assets; ``include: readwise`` makes notes of the Readwise documents only. Both run this same
+engine (design.md "Architecture"; logseq-to-obsidian.md §0, §10); the filter decides which
+pages get a note (``GraphMigration.kinds``), nothing else.
 
-1. **Index.** Every page whose size or mtime differs from the state store is read, and its
-   *index facts* taken: kind (page, journal, Readwise document), name, aliases, block ids and
-   note path. Unchanged pages are not read: their facts come from the state store
-   (``graph_pages``, keyed by the page's fingerprint). From the facts of the whole graph comes
-   the :class:`~syncd.convert.context.GraphIndex`: page names and aliases -> link targets, block
-   uuids -> notes, assets -> vault paths.
-2. **Convert.** Each changed page is converted and written, plus every unchanged page whose
-   note depends on a name, alias, block or asset whose target changed between the index of the
-   last run and this one (the reverse index of the ``deps`` recorded at each conversion). A
-   page whose full parse disagrees with its pass-1 facts corrects the index and requeues the
-   pages that depend on what moved.
+A run:
+
+1. **List** the graph and compare each file's size and mtime with the state store
+   (``graph_pages``): unchanged pages are not read, their facts (kind, name, aliases, block ids,
+   note path, what their note depends on) come from the state. Copy the assets that changed.
+2. **One pass** over the changed pages, in path order: each is planned (``syncd.plan``: read,
+   parsed, its facts taken, its note converted or merged, inline or in helper processes:
+   ``syncd.parallel``) with the graph index as the run found it, given its note path and
+   written by the one writer (``syncd.writer``). A page of a kind the source makes no note of
+   (a plain page of an ``include: readwise`` source) gives its facts only, and the note path it
+   would have with ``include: all``: links to it read the same in both modes.
+3. **After the pass** the changed pages' facts join the index (``GraphIndexer``: updated, never
+   rebuilt); every note that depends on a name, alias, block or asset whose target moved is
+   converted again (the pages of this run, and unchanged pages converted in earlier runs).
 
 Where notes go (decisions):
 
@@ -26,8 +32,9 @@ Where notes go (decisions):
   opens today's note there) and its moment.js ``format``; default ``YYYY-MM-DD`` at the vault
   root. A daily note the user already has there is never overwritten: the journal goes to a
   conflict copy beside it.
-- *Readwise pages* keep their Readwise note (``<into>/<Category>/<Title>.md``) and the
-  per-highlight merge (``syncd.sync``); their links use the graph's link targets.
+- *Readwise pages* get their Readwise note (``<into>/<Category>/<Title>.md``, a free name
+  beside it when another document has it) and the per-highlight merge (``syncd.merge``), in
+  both modes; their links use the graph's link targets.
 - *Assets*: every file of the graph's ``assets/`` folder is copied into the attachment folder of
   ``.obsidian/app.json`` (``attachmentFolderPath``: ``/`` = vault root, ``./sub`` = ``<into>/sub``,
   a folder name = that folder), default ``<into>/assets``; sub-folders are kept. A copy is made
@@ -68,7 +75,7 @@ from syncd.convert.context import (
     InlineContext,
     readwise_context,
 )
-from syncd.convert.index import JOURNAL, PAGE, READWISE, GraphIndexer, dependents, deps_of
+from syncd.convert.index import JOURNAL, PAGE, READWISE, GraphIndexer, dependents, name_key
 from syncd.convert.page import Unsupported
 from syncd.errors import ConcurrentModification, SyncdError, VaultWriteError
 from syncd.logseq.dates import COMMON_TITLE_FORMATS, compile_format, format_moment
@@ -626,10 +633,21 @@ class _Run:
             if p.note and p.kind in self.work.kinds
         }
         self.one_pass(sorted(candidates), settings_changed)
+        targets_before = dict(self.index.names)
         moved = indexer.update_many({key: self.facts.get(key) for key in self.changed})
         self._ctx = None  # (the index is the same object, updated in place)
         moved |= indexer.update_many(self.settle_contested())
         self._ctx = None
+        moved = {
+            key
+            for key in moved
+            if not key.startswith("n:")
+            or not (
+                # a journal's name links to its daily note by the date rule, never by the index
+                self.ctx.journal_date(key[2:]) is not None
+                or same_link(targets_before.get(key[2:]), self.index.names.get(key[2:]), key[2:])
+            )
+        }
         # the pages converted in this run read the index as the pass had it; the others, in
         # earlier runs, the last run's
         again = {
@@ -709,7 +727,7 @@ class _Run:
         planner = Planner(ctx, tasks, len(keys), helpers)
         try:
             for number, key in enumerate(keys):
-                task = self.task(number, key, settings_changed)
+                task = self.task(number, key, settings_changed, hint=not planner.helping)
                 self.reporting_failures(key, partial(self.process, key, task, planner))
                 if self.progress is not None and (number + 1) % 64 == 0:
                     self.progress(number + 1, len(keys))
@@ -796,16 +814,15 @@ class _Run:
             if not facts.note or key in self.contested:
                 return  # a collision (reported), or settled after the pass
         if plan.kind == READWISE:
-            self.write_readwise(key, task, plan, readwise_deps(facts, plan), planner)
+            self.write_readwise(key, task, plan, facts, planner)
         else:
             assert plan.text is not None
-            deps = deps_of(plan.references, plan.block_refs, plan.assets, facts.name, facts.aliases)
-            self.facts[key] = facts = replace(facts, deps=deps)
             self.page_done(key, facts, plan.text, plan.unsupported)
 
     def facts_of(self, key: str, plan: PagePlan, cached: GraphPage | None) -> GraphPage:
         """The facts of a page from its plan: the note path it had (same kind), or for a
-        Readwise document the note the state or the vault has for it."""
+        Readwise document the note the state or the vault has for it; what its note depends
+        on (the plan's)."""
         note = cached.note if cached is not None and cached.kind == plan.kind else ""
         if plan.kind == READWISE:
             known = self.writer.find_readwise_note(self.m.vault_name, plan.doc_id)
@@ -821,7 +838,7 @@ class _Run:
             note=note if plan.planned else plan.natural,
             aliases=plan.aliases,
             block_ids=plan.block_ids,
-            deps=cached.deps if cached is not None else (),
+            deps=plan.deps,
             page_uuid=plan.page_uuid,
         )
 
@@ -842,7 +859,7 @@ class _Run:
                 if plan.status != "ok" or plan.doc is None:
                     return  # gone or changed in kind since: the next run takes it
                 facts = self.facts_of(key, plan, self.old_facts.get(key))
-                facts = readwise_deps(replace(facts, note=facts.note or self.facts[key].note), plan)
+                facts = with_note(facts, facts.note or self.facts[key].note)
         if note is None:
             assert plan.doc is not None
             note = self.writer.sync_document(
@@ -938,8 +955,7 @@ class _Run:
             del self.claimed[fold_name(natural)]
             note = self.free_name(natural, key)
             self.claimed[fold_name(note)] = key
-        deps = deps_of(plan.references, plan.block_refs, plan.assets, plan.name, plan.aliases)
-        facts = replace(with_note(page, note), deps=deps)
+        facts = replace(with_note(page, note), deps=plan.deps)
         self.facts[key] = settled[key] = facts
         self.page_done(key, facts, plan.text, plan.unsupported)
 
@@ -1201,7 +1217,7 @@ class _Run:
             log.info("%s changed while syncing; the next run takes it", found.path)
             return
         if plan.doc is not None:  # a Readwise page merged in this run: merged again
-            facts = readwise_deps(replace(facts, sha256=plan.sha256), plan)
+            facts = replace(facts, sha256=plan.sha256, deps=plan.deps)
             taken = partial(self.taken_by_other, key=key)
             note = self.writer.sync_document(
                 self.m.home,
@@ -1227,21 +1243,29 @@ class _Run:
             note=facts.note,
             aliases=plan.aliases,
             block_ids=plan.block_ids,
-            deps=deps_of(plan.references, plan.block_refs, plan.assets, plan.name, plan.aliases),
+            deps=plan.deps,
             page_uuid=plan.page_uuid,
         )
         self.facts[key] = facts
         self.page_done(key, facts, plan.text, plan.unsupported)
 
 
-def readwise_deps(facts: GraphPage, plan: PagePlan) -> GraphPage:
-    """A Readwise page's facts with what its note depends on: the names and blocks its text
-    refers to (its own name and aliases decide nothing in a Readwise note)."""
-    return replace(facts, deps=deps_of(plan.references, plan.block_refs, (), "", ()))
+def same_link(old: str | None, new: str | None, key: str) -> bool:
+    """Whether a link to the page name ``key`` (an index key: ``name_key``) reads the same
+    with link target ``old`` as with ``new`` (None: not in the index): a target that is the
+    name itself, as Obsidian resolves it (case-insensitively), is no target at all
+    (``convert.links.wikilink`` writes ``[[name]]`` for both). So a page whose note is named
+    like the page, and joins the index in this run, moves nothing for the notes that link to
+    it: they are not converted again."""
+
+    def shown(target: str | None) -> str | None:
+        return None if target is None or name_key(target) == key else target
+
+    return shown(old) == shown(new)
 
 
 def _record(facts: GraphPage) -> SourceRecord:
-    """The sources-table fingerprint of a page read for pass 2 (``note``: pass 1's)."""
+    """The sources-table fingerprint of a page as the pass read it (``note``: its note)."""
     return SourceRecord(
         size=facts.size,
         mtime_ns=facts.mtime_ns,
@@ -1268,8 +1292,8 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 
 def with_note(page: GraphPage, note: str) -> GraphPage:
-    """``dataclasses.replace(page, note=note)`` at a third of its cost (every page of the
-    graph gets its note path between the two passes, while one CPU waits)."""
+    """``dataclasses.replace(page, note=note)`` at a third of its cost (every new page gets
+    its note path in the main process, while the helpers may wait for it)."""
     return GraphPage(
         page.size,
         page.mtime_ns,

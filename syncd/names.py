@@ -210,7 +210,7 @@ def plain_path(note: str) -> bool:
 
 def note_name(note: str) -> str:
     """``PurePosixPath(note).name`` without building the path (a few microseconds, for
-    every note of the graph between the two passes, while one CPU waits)."""
+    every note of the graph, in the main process)."""
     if not plain_path(note):
         return PurePosixPath(note).name
     return note.rpartition("/")[2]

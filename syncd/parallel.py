@@ -236,17 +236,27 @@ class Planner:
             except (RuntimeError, OSError, ValueError) as exc:
                 log.debug("no helper processes: %s", exc)
 
+    @property
+    def helping(self) -> bool:
+        """Whether helpers plan the pages (else ``plan`` plans each one here)."""
+        return self._pool is not None
+
     def plan(self, task: PlanTask) -> PagePlan:
-        """The plan of ``task``: a helper's when it made one, else made here."""
-        if self._pool is not None:
-            made = self._pool.take(task.index)
-            if made is not None and made.status != "error":
-                self._pool.used += 1
-                return made
+        """The plan of ``task``: a helper's when it made one, else made here with the same
+        function, a Readwise document merged into the note text the task carries. (A
+        helper's plan that failed is made again by ``inline``.)"""
+        if self._pool is None:
+            return plan_page(self.ctx, task, merge=True)
+        made = self._pool.take(task.index)
+        if made is not None and made.status != "error":
+            self._pool.used += 1
+            return made
         return self.inline(task)
 
     def inline(self, task: PlanTask) -> PagePlan:
-        """The plan of ``task`` made here, now (raises what planning the page raises)."""
+        """The plan of ``task`` made here, now, a Readwise page's document left to the writer
+        to merge (raises what planning the page raises): where a plan's assumption no longer
+        holds."""
         return plan_page(self.ctx, task, merge=False)
 
     def close(self) -> None:

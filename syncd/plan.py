@@ -26,14 +26,24 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex, InlineContext
-from syncd.convert.index import JOURNAL, PAGE, READWISE
+from syncd.convert.index import JOURNAL, PAGE, READWISE, deps_of
+from syncd.convert.inline import may_rewrite
 from syncd.convert.page import page_aliases, page_block_ids, page_uuid
 from syncd.convert.report import Unsupported
-from syncd.logseq.filenames import journal_date_from_file
-from syncd.logseq.parser import parse_page
-from syncd.merge import merge_document
-from syncd.names import note_stem
-from syncd.note import note_folder
+from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
+from syncd.logseq.model import Block, Page
+from syncd.logseq.parser import BULLET_RE, _preamble_properties, parse_page
+from syncd.merge import MergeResult, merge_document
+from syncd.names import check_title, note_stem
+from syncd.note import (
+    frontmatter_items,
+    note_folder,
+    preamble_body,
+    render_attributes,
+    render_block_tree,
+    render_header,
+    render_own,
+)
 from syncd.pagefile import read_page
 from syncd.pipeline.page import (
     FoundFile,
@@ -45,12 +55,22 @@ from syncd.pipeline.page import (
     render_page,
 )
 from syncd.readwise import (
+    ATTRIBUTE_RE,
+    HEADER_RE,
     Document,
+    Item,
+    Section,
+    _split_location,
+    anchor_for,
+    highlight_ids,
     is_readwise_page,
+    named_document,
+    normalize_text,
     unquote_value,
 )
 from syncd.state import pack_highlights
 from syncd.textio import decode_page
+from syncd.yamlout import dump_frontmatter
 
 Status = Literal["gone", "same", "ok", "error"]
 
@@ -129,9 +149,8 @@ class PagePlan:
     natural: str = ""  # natural_note(): its note path unless taken ("" if it has none)
     planned: bool = False  # the source plans this kind: text / readwise / doc below
     text: str | None = None
-    references: frozenset[str] = frozenset()
-    block_refs: frozenset[str] = frozenset()
-    assets: frozenset[str] = frozenset()
+    # what its note depends on in the graph index ("n:", "b:", "a:" keys: convert.index)
+    deps: tuple[str, ...] = ()
     unsupported: tuple[Unsupported, ...] = ()
     readwise: Prepared | None = None
     doc: Document | None = None  # inline only: never sent back by a helper
@@ -156,6 +175,11 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
     day = None
     if found.kind == JOURNAL:
         day = journal_date_from_file(path.stem, work.graph.journal_file_format)
+    elif merge and task.existing is None and READWISE in work.kinds:
+        # the usual first sync of a Readwise page: its new note straight from its lines
+        made = _plan_new_plain_note(ctx, task, text, size, mtime_ns, digest)
+        if made is not None:
+            return made
     page = parse_page(text)
     name, day = page_name(work, found, page)
     kind = JOURNAL if day is not None else READWISE if is_readwise_page(page) else PAGE
@@ -197,17 +221,73 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
     if doc is not None:
         names, uuids = referenced(text)
         if not merge:
-            return _with(plan, doc=doc, references=names, block_refs=uuids)
+            return _with(plan, doc=doc, deps=deps_of(names, uuids, (), "", ()))
         prepared = prepare_document(doc, ctx.readwise, task.doc_id, task.existing, task.seen)
-        return _with(plan, readwise=prepared, references=names, block_refs=uuids)
+        return _with(plan, readwise=prepared, deps=deps_of(names, uuids, (), "", ()))
     converted, note_text = render_page(work, ctx.index, ctx.options, ctx.inline, name, parsed)
     return _with(
         plan,
         text=note_text,
-        references=converted.references,
-        block_refs=converted.block_refs,
-        assets=converted.assets,
+        deps=deps_of(
+            converted.references, converted.block_refs, converted.assets, name, parsed.aliases
+        ),
         unsupported=converted.unsupported,
+    )
+
+
+def _plan_new_plain_note(
+    ctx: PlanContext, task: PlanTask, text: str, size: int, mtime_ns: int, digest: str
+) -> PagePlan | None:
+    """``plan_page`` of a Readwise page of ``_plain_new_note``'s shape that gets a new note
+    (None: another page; the general path plans it). The facts the full parse would give
+    come from the page properties, which ``_plain_new_note`` reads as the parser does:
+    aliases and the page's uuid come from them alone, and the shape has no block ids (no
+    bullet holds ``::`` and every line after the first bullet is a bullet, so no block has
+    properties or a drawer). tests/test_plan.py checks the plan against the general one."""
+    work = ctx.work
+    found = task.found
+    path = found.path
+    made = _plain_new_note(
+        text, page_name_from_file(path.stem, work.graph.file_name_format), ctx.readwise
+    )
+    if made is None:
+        return None
+    doc, result = made
+    check_title(doc.title, path)
+    name = page_name(work, found, doc.page)[0]
+    category = unquote_value(doc.page.property_value("category") or "")
+    names, uuids = referenced(text)
+    data = result.text.encode("utf-8")
+    return PagePlan(
+        task.index,
+        "ok",
+        size,
+        mtime_ns,
+        digest,
+        READWISE,
+        name,
+        category,
+        str(doc.id),
+        tuple(page_aliases(doc.page, work.graph)),
+        (),
+        page_uuid(doc.page) or "",
+        natural_note(work, found.key, READWISE, name, category),
+        planned=True,
+        deps=deps_of(names, uuids, (), "", ()),
+        readwise=Prepared(
+            doc_id=str(doc.id),
+            title=doc.title,
+            folder=note_folder(doc),
+            stem=note_stem(doc.title),
+            hinted=False,
+            changed=True,
+            data=data,
+            data_sha256=hashlib.sha256(data).hexdigest(),
+            added=len(result.added),
+            updated=0,
+            record=None,
+            packed=pack_highlights(result.record) if result.record else b"",
+        ),
     )
 
 
@@ -261,3 +341,183 @@ def prepare_document(
         record=result.record if hinted else None,
         packed=pack_highlights(result.record) if result.record and not hinted else b"",
     )
+
+
+def _plain_new_note(
+    text: str, page_name: str, ctx: ConvertContext
+) -> tuple[Document, MergeResult] | None:
+    """``plan_page``'s fast path for a Readwise page that gets a new note:
+    ``merge_document(None, doc, {}, ctx)`` with ``doc = document_from_page(parse_page(text),
+    page_name)``, for the shape of nearly every Readwise page, without building a ``Block``
+    or an ``Item`` per highlight; None for any other page (``plan_page`` takes the general
+    path). Its equivalence test is tests/test_plan.py.
+
+    The shape (checked line by line; anything else gives None): no ```` ``` ````, ``~~~`` or
+    ``#+`` anywhere (so no code or ``#+BEGIN`` block), page properties and text before the
+    first bullet, then only
+    - ``- HEADER`` lines (``HEADER_RE``: "Highlights first synced by …"),
+    - ``\\t- TEXT`` highlight lines after a header,
+    - ``\\t\\t- **Note**: …`` / ``**Tags**: …`` lines after a highlight (``ATTRIBUTE_RE``),
+    where no bullet line holds ``::`` and the text after ``- `` is not empty and does not
+    start with a space or a TAB.
+
+    Why it equals the general path: on such text ``parse_page`` makes the lines before the
+    first bullet the preamble, each header a depth-0 ``Block`` of one line and no properties
+    (no ``::``; not properties-only, so the page properties are the preamble's), each
+    highlight a one-line depth-1 child of the header before it, each attribute line a
+    one-line depth-2 child of the highlight before it (no continuation line: every line is a
+    bullet; ``BULLET_RE`` gives exactly the text after ``- `` as it does not start with
+    whitespace). ``document_from_page`` then sees headers only at the top, so every section
+    has a header and its items are the highlights; an attribute line is an attribute
+    (``is_attribute``: no children, ``ATTRIBUTE_RE``), so no highlight has other children or
+    is a heading. Below, its first pass (location URLs in walk order: header, highlight, its
+    attributes, …) and ``make_item``'s identity rules are followed step by step, and
+    ``merge._create``'s rendering with an empty plan: a highlight is emitted unless its id was seen
+    or its text is empty, with ``render_own``'s one-line rendering where it applies, else
+    ``render_own`` itself on the ``Item`` the general path would have built (the same for an
+    attribute and ``render_block_tree``). tests/test_plan.py compares both paths on
+    generated pages; the returned ``Document`` has the page's names and identity, its page
+    properties and preamble, but no blocks and no sections (the note is made already).
+    """
+    # (each first test is a one-character search: fast; the rare page with it pays more)
+    if ("`" in text and "```" in text) or ("~" in text and "~~~" in text):
+        return None
+    if "+" in text and "#+" in text:
+        return None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    bullet = BULLET_RE.match
+    start = 0
+    while start < len(lines) and bullet(lines[start]) is None:
+        start += 1
+    # One pass over the bullets: the shape, and document_from_page's first pass (every
+    # block's location, in walk order: header, highlight, its attributes, next highlight).
+    # sections: (header text, line number, index of its first highlight in ``heads``);
+    # highlight i: heads[i], numbers[i], spots[i] = (url, label, normalized text), cleans[i],
+    # attributes[i] = the (text, line number) of its attribute lines
+    sections: list[tuple[str, int, int]] = []
+    heads: list[str] = []
+    numbers: list[int] = []
+    spots: list[tuple[str | None, str | None, str]] = []
+    attributes: list[list[tuple[str, int]]] = []
+    cleans: list[str] = []  # normalize_text of each highlight's text, location included
+    first_text: dict[str, str] = {}
+    repeated: set[str] = set()
+    urls: list[str] = []
+    attribute_match = ATTRIBUTE_RE.match
+    header_match = HEADER_RE.match
+    split = _split_location
+    normalize = normalize_text
+    number = start
+    for line in lines[start:]:
+        number += 1
+        if line[:3] == "\t- ":
+            head = line[3:]
+            if not sections or not head or head[0] in " \t":
+                return None
+            depth = 1
+        elif line[:4] == "\t\t- ":
+            head = line[4:]
+            if not heads or not head or head[0] in " \t" or not attribute_match(head):
+                return None
+            depth = 2
+        elif line[:2] == "- ":
+            head = line[2:]
+            if not head or head[0] in " \t" or not header_match(head):
+                return None
+            depth = 0
+        else:
+            return None
+        colon = head.find(":")
+        if colon >= 0 and head[colon + 1 : colon + 2] == ":":
+            return None  # may be a property line (PROPERTY_RE: a key without ":", "::")
+        if depth == 1:
+            url, label, rest = split(head)
+            clean = normalize(head)  # what render_own's one-line rendering hashes
+            if rest is head:  # no location suffix
+                spot_text = clean
+            elif clean is head and head.isascii():
+                # ASCII text normalize_text leaves as it is has no "\\-" at its start or after
+                # whitespace, no whitespace but single spaces between words; ``rest`` is its
+                # start, cut before whitespace or "(" and right-stripped, so neither has it
+                spot_text = rest
+            else:
+                spot_text = normalize(rest)
+            heads.append(head)
+            cleans.append(clean)
+            numbers.append(number)
+            spots.append((url, label, spot_text))
+            attributes.append([])
+        else:
+            if depth == 2:
+                attributes[-1].append((head, number))
+            else:
+                sections.append((head, number, len(heads)))
+            if not head.rstrip().endswith(")"):
+                continue  # no location (split's first test, most of these lines)
+            url, label, rest = split(head)
+            if url is None:
+                continue
+            spot_text = normalize(rest)
+        if url is not None:
+            urls.append(url)
+            if first_text.setdefault(url, spot_text) != spot_text:
+                repeated.add(url)
+    if not sections:
+        return None
+
+    preamble = lines[:start]
+    page = Page(properties=_preamble_properties(preamble), preamble=tuple(preamble), blocks=())
+    doc = named_document(page, page_name, urls, ())
+
+    # make_item's identities and merge._create's rendering (a new note: the plan knows nothing)
+    seen: set[str] = set()
+    record: dict[str, str] = {}
+    added: list[str] = []
+    body: list[str] = []
+    preamble_text = preamble_body(page, ctx)
+    if preamble_text:
+        body.extend([*preamble_text, ""])
+    sha1 = hashlib.sha1
+    ends = [first for _header, _number, first in sections[1:]] + [len(heads)]
+    for (header, number, first), end in zip(sections, ends, strict=True):
+        header_block = Block(0, "", (header,), (), (), number)
+        body.extend(render_header(Section(header_block, ()), ctx))
+        for index in range(first, end):
+            url, label, item_text = spots[index]
+            hid, alternate = highlight_ids(url, label, item_text, repeated)
+            if hid in seen or not item_text:
+                continue  # a re-synced duplicate or an empty highlight: no item
+            seen.add(hid)
+            head = heads[index]
+            if "^" not in head and "`" not in head and "~" not in head and not may_rewrite(head):
+                # render_own's one-line rendering
+                stripped = head.rstrip()
+                anchor = anchor_for(hid)
+                body.append(f"\t- {stripped} ^{anchor}" if stripped else f"\t- ^{anchor}")
+                sha = sha1(cleans[index].encode("utf-8")).hexdigest()
+                for attr, at in attributes[index]:
+                    if "^" not in attr and not may_rewrite(attr):  # _block_lines: as it is
+                        body.append(f"\t\t- {attr}".rstrip())
+                    else:
+                        attr_block = Block(2, "\t\t", (attr,), (), (), at)
+                        body.extend(render_block_tree(attr_block, 2, ctx))
+            else:
+                item = Item(
+                    hid,
+                    Block(1, "\t", (head,), (), (), numbers[index]),
+                    tuple(Block(2, "\t\t", (attr,), (), (), at) for attr, at in attributes[index]),
+                    (),
+                    url,
+                    item_text,
+                    False,
+                    alternate,
+                )
+                own, sha = render_own(item, 1, ctx)
+                body.extend(own)
+                body.extend(render_attributes(item, 1, ctx))
+            record[hid] = sha
+            added.append(hid)
+    text = dump_frontmatter(frontmatter_items(doc, ctx)) + "\n".join(body) + "\n"
+    return doc, MergeResult(text=text, changed=True, added=tuple(added), record=record)

@@ -134,11 +134,12 @@ class ReadwiseHint:
 
 @dataclass(frozen=True, slots=True)
 class _Written:
-    """A note written in this run: created by it, the hash of its last text, its text before
-    the run (for the diff: kept only with ``--diff``) and its diff's place in the report."""
+    """A note written in this run: created by it, its stamp after the last write (None in a
+    dry run), its text before the run (for the diff: kept only with ``--diff``) and its
+    diff's place in the report."""
 
     created: bool
-    sha256: str
+    stamp: FileStamp | None
     before: str
     diff: int
 
@@ -452,7 +453,7 @@ class Writer:
         note, current = self._locate_note(home, vault, doc, known_note, taken)
         self._merged_into.setdefault((str(vault.root), note), set()).add(key)
         fresh = False
-        if again and current is not None and self._created_here(vault, note, current[0], key):
+        if again and current is not None and self._created_here(vault, note, current[1], key):
             # a note this run created and nobody touched since: made anew (with what the
             # graph index says now), not merged into
             fresh = True
@@ -590,10 +591,11 @@ class Writer:
         created = current is None if earlier is None else earlier.created
         verb = "created" if created else "updated"
         say = log.info if earlier is None else log.debug
+        stamp: FileStamp | None = None
         if self.dry_run:
             say("would %s %s%s", {"created": "create", "updated": "update"}[verb], note, detail)
         else:
-            vault.write_atomic(
+            stamp = vault.write_atomic(
                 note,
                 text,
                 expected=current[1] if current is not None else None,
@@ -605,10 +607,9 @@ class Writer:
             report.changed.append(note)
             if created:
                 report.notes_created += 1
-        data = text.encode("utf-8") if isinstance(text, str) else text
         self._this_run[key] = _Written(
             created,
-            sha256(data),
+            stamp,
             before_run if self.diff else "",
             earlier.diff if earlier is not None else len(report.diffs) - 1,
         )
@@ -618,16 +619,18 @@ class Writer:
         self._this_run.clear()
         self._merged_into.clear()
 
-    def _created_here(self, vault: Vault, note: str, text: str, page: str) -> bool:
+    def _created_here(self, vault: Vault, note: str, stamp: FileStamp, page: str) -> bool:
         """Whether this run created ``note`` from page ``page`` alone (no other page of the
-        same document merged into it) and it still holds what the run wrote."""
+        same document merged into it) and nobody touched it since (``stamp``: as read now;
+        a rename or any write gives another inode, size or mtime)."""
         written = self._this_run.get((str(vault.root), note))
         return (
             written is not None
             and written.created
-            and not self.dry_run
+            and written.stamp is not None
+            and (written.stamp.ino, written.stamp.size, written.stamp.mtime_ns)
+            == (stamp.ino, stamp.size, stamp.mtime_ns)
             and self._merged_into.get((str(vault.root), note)) == {page}
-            and written.sha256 == sha256(text.encode("utf-8"))
         )
 
     def _locate_note(

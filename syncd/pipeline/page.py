@@ -1,7 +1,6 @@
-"""One page of a Logseq graph on its way to a note (pure): what pass 1 learns from a page
-(its kind, name, aliases, block ids, note path) and what pass 2 makes of it (the full parse and
-the converted note). The engine (``syncd.migrate``) and its helper processes
-(``syncd.parallel``) call these same functions.
+"""One page of a Logseq graph on its way to a note (pure): its name, its note path, a plain
+page or journal rendered with the graph index. ``syncd.plan.plan_page`` calls these, inline or
+in a helper process (``syncd.parallel``): the same functions either way.
 """
 
 from __future__ import annotations
@@ -117,7 +116,7 @@ def page_name(work: PageWork, found: FoundFile, head: Page) -> tuple[str, date |
 def natural_note(work: PageWork, key: str, kind: str, name: str, category: str) -> str:
     """The note path of page ``key`` when no other note has it: a journal's daily note, a
     Readwise page's note in the folder of its ``category``, else the page's namespace path.
-    Pure, so pass 1 works it out with the page's facts (in a helper too)."""
+    Pure, so a page's plan works it out with its facts (in a helper too)."""
     if kind == JOURNAL:
         day = journal_date_from_file(PurePosixPath(key).stem, work.graph.journal_file_format)
         if day is None:  # pragma: no cover - JOURNAL facts come from a parsed date
@@ -133,7 +132,7 @@ def natural_note(work: PageWork, key: str, kind: str, name: str, category: str) 
 
 @dataclass(frozen=True, slots=True)
 class ParsedPage:
-    """A page read and parsed for pass 2, with its facts from the full parse."""
+    """A page read and parsed, with its facts from the parse."""
 
     text: str
     page: Page

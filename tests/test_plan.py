@@ -1,0 +1,250 @@
+"""``plan_page``'s fast path for a new Readwise note (``syncd.plan._plain_new_note``: the note
+straight from a plain Readwise page's lines, no ``Block`` or ``Item`` per highlight) gives what
+the general path gives: ``merge_document(None, document_from_page(parse_page(text), name))``,
+with the same rules (``syncd.convert``) and a graph index that renames a page and knows a
+block. This is the fast path's equivalence test.
+
+Pages are generated from Readwise's shape (page properties, headers, one-line highlights with
+``**Note**:`` / ``**Tags**:`` children) with adversarial text in every line: every Logseq
+token syncd rewrites, anchors and look-alikes, ``::`` property look-alikes, location links
+with odd and repeated URLs, location labels, odd whitespace, empty bullets, and lines outside
+the shape (continuation lines, blank lines, deeper children, top-level blocks, fences,
+properties). Wherever the fast path answers, the note text, the record, the ids added and
+the document's names and identity must be the general path's; on pages of the shape with no
+``::``, fence or ``#+`` it must answer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from syncd.convert.context import GraphIndex, readwise_context
+from syncd.convert.page import page_aliases, page_block_ids, page_uuid
+from syncd.logseq.graph_config import GraphConfig
+from syncd.logseq.parser import parse_page
+from syncd.merge import merge_document
+from syncd.plan import _plain_new_note as create_plain
+from syncd.readwise import document_from_page, is_readwise_page
+
+CTX = readwise_context(
+    ("MMM do, yyyy",),
+    index=GraphIndex(
+        names={"old name": "New Name"},
+        blocks={"6543a1b2-0000-4000-8000-000000000000": "Other"},
+    ),
+)
+GRAPH = GraphConfig()
+SETTINGS = settings(derandomize=True, deadline=None, max_examples=1500)
+
+TOKENS = [
+    "[[", "]]", "[[page]]", "#[[multi word]]", "[[Feb 12th, 2023]]", "[[old name]]", "#tag",
+    "^^", "^^hi^^", "^", "^rw-0123456789ab", " ^rw-0123456789ab", "rw-", "`", "`code [[x]]`",
+    "```", "~~~", "~", "((6543a1b2-0000-4000-8000-000000000000))", "key:: value", "id:: x",
+    "::", ":", "#+BEGIN_QUOTE", "#+", "([View Highlight](https://read.readwise.io/read/01h))",
+    "(Location 12)", "](", "https://x.y/z", "<https://a.b>", "\\-", "-", "- ", " ", "  ", "\t",
+    "\u00a0", "\u2003", "\x0b", "\x1f", "\x85", "\r", "\ufeff", "e\u0301", "é", "word",
+    "Word.", "[", "]", "(", ")", "))", "#", "*", "**Tags**:", "**Note**:", "\x7f",
+]  # fmt: skip
+# without what sends a page to the general path, so that most generated pages of the shape
+# take the fast path (the full token list tests the fallbacks)
+USUAL = [t for t in TOKENS if not any(bad in t for bad in ("::", "```", "~~~", "#+"))]
+TEXT = (
+    st.integers(0, 9)
+    .flatmap(lambda pick: st.lists(st.sampled_from(TOKENS if pick == 0 else USUAL), max_size=10))
+    .map("".join)
+)
+# location suffixes: a few URLs (so that some repeat), odd ones among them
+URLS = [
+    "https://read.readwise.io/read/01h",
+    "https://read.readwise.io/read/02h",
+    "https://www.amazon.com/dp/B00TEST?asin=B0CXZ12345&location=12",
+    "kindle://book?action=open&asin=B0CXZ12345&location=7",
+    "https://x.y/a\\-b",
+    "https://x.y/(paren)",
+    "https://x.y/))",
+    "u",
+]
+SUFFIX = st.one_of(
+    st.just(""),
+    st.builds(
+        lambda space, label, url, tail: f"{space}([{label}]({url})){tail}",
+        st.sampled_from(["", " ", "  ", "\t", "\u00a0"]),
+        st.sampled_from(["View Highlight", "Location 305", "", "a[b", "[[x"]),
+        st.sampled_from(URLS),
+        st.sampled_from(["", " ", "\t", "\u2003"]),
+    ),
+    st.sampled_from([" (Location 12)", " (Page 3) ", "(Time 0:12)", " (Chapter two)"]),
+)
+# mostly a highlight starts with a word (else the general path takes the page)
+# (or with what makes a one-line block a property: "id:: x" is a highlight without text)
+LEAD = st.integers(0, 19).flatmap(
+    lambda pick: st.sampled_from(
+        ["id:: x", "collapsed:: true", "key:: v", "hl-page:: 3", "a::", "a:b::c", "Note:: "]
+        if pick == 0
+        else ["W", "é", "Word ", "[[", "^", "#", "(", "`", "*", "-", "\\-", "", " ", "~"]
+    )
+)
+HIGHLIGHT = st.builds(lambda lead, text, suffix: lead + text + suffix, LEAD, TEXT, SUFFIX)
+HEADERS = [
+    "Highlights first synced by [[Readwise]] [[Feb 13th, 2023]]",
+    "New highlights added [[Mar 1st, 2023]] at 10:05 AM",
+    "## Highlights synced by [[Readwise]]",
+    "highlights first synced by [[old name]] ([x](https://read.readwise.io/read/01h))",
+]
+ATTRIBUTE = st.builds(
+    lambda kind, text: kind + text,
+    st.sampled_from(["**Note**: ", "**Tags**: ", "Note: ", "__Tags__: ", "**Notes**:\t"]),
+    TEXT,
+)
+# lines outside the shape: create_plain must leave these pages to the general path (or,
+# where the line does not change what the parser builds, give the same)
+ODD_LINES = [
+    "",
+    "  continued text",
+    "\t  continued",
+    "\t\t\t- deeper child",
+    "\t\t- a child that is no attribute",
+    "- a top-level block",
+    "\t- id:: 6543a1b2-0000-4000-8000-000000000000",
+    "\t- collapsed:: true",
+    "\t  id:: 6543a1b2-0000-4000-8000-000000000000",
+    "\t-",
+    "\t- ",
+    "\t-  two spaces",
+    "\t-\ttab",
+    "    - spaces for indent",
+    "\t- ```",
+    "\t- ~~~",
+    "\t- #+BEGIN_QUOTE",
+    "\t- #+END_QUOTE",
+    "-",
+    "\t\t-",
+]
+PROPERTIES = [
+    "title:: Some Book (highlights)",
+    "title:: Odd ../name",
+    "author:: [[Language Sync]]",
+    "author:: ",
+    'full-title:: "Some Book: A \\#1 Story"',
+    "category:: #books",
+    "category:: #podcasts",
+    "category:: [[articles]]",
+    "url:: https://example.org/x",
+    "url:: ",
+    "tags:: [[a b]], #c",
+    "alias:: Other Name",
+    "aliases:: [[Third Name]], fourth",
+    "id:: 6543A1B2-0000-4000-8000-00000000abcd",
+    'summary:: "quoted"',
+    "syncd-id:: hijack",
+    "ключ:: значение",
+    "document_note:: n",
+]
+PREAMBLE = st.lists(
+    st.one_of(
+        st.sampled_from(PROPERTIES),
+        st.sampled_from(["", "![](https://img.example/x.jpg)", " ", "text", "x::y"]),
+    ),
+    max_size=8,
+)
+
+
+@st.composite
+def plain_pages(draw: st.DrawFn) -> tuple[str, bool]:
+    """A page of the shape (lines outside it only if ``odd``), and whether it has no line
+    outside the shape."""
+    odd = draw(st.integers(0, 3)) == 0
+    lines = list(draw(PREAMBLE))
+    in_shape = True
+    for _ in range(draw(st.integers(1, 3))):
+        lines.append("- " + draw(st.sampled_from(HEADERS)))
+        for _ in range(draw(st.integers(0, 6))):
+            text = draw(st.one_of(HIGHLIGHT, st.sampled_from(["Same text.", "Same text. "])))
+            lines.append("\t- " + text)
+            if not text or text[0] in " \t":
+                in_shape = False
+            for _ in range(draw(st.integers(0, 2))):
+                lines.append("\t\t- " + draw(ATTRIBUTE))
+            if odd and draw(st.integers(0, 4)) == 0:
+                lines.append(draw(st.sampled_from(ODD_LINES)))
+                in_shape = False
+    end = draw(st.sampled_from(["\n", "\n", "\n", "", "\n\n"]))
+    if end == "\n\n":
+        in_shape = False
+    return "\n".join(lines) + end, in_shape
+
+
+def _same_as_general(text: str, name: str = "Page Name") -> bool:
+    """Checks create_plain against the general path; True when it answered."""
+    got = create_plain(text, name, CTX)
+    if got is None:
+        return False
+    page = parse_page(text)
+    assert is_readwise_page(page)
+    doc = document_from_page(page, name)
+    expected = merge_document(None, doc, {}, CTX)
+    fast_doc, result = got
+    assert result.text == expected.text
+    assert dict(result.record) == dict(expected.record)
+    assert list(result.record) == list(expected.record)
+    assert result == expected
+    names = ("id", "page_name", "title", "category", "author", "full_title")
+    assert [getattr(fast_doc, n) for n in names] == [getattr(doc, n) for n in names]
+    assert fast_doc.page.properties == page.properties
+    assert fast_doc.page.preamble == page.preamble
+    # the facts plan_page sends without the full parse: page aliases and uuid come from the
+    # properties above, and the shape has no block ids
+    assert page_block_ids(page) == ()
+    assert page_aliases(fast_doc.page, GRAPH) == page_aliases(page, GRAPH)
+    assert page_uuid(fast_doc.page) == page_uuid(page)
+    return True
+
+
+@SETTINGS
+@given(plain_pages())
+@example(("title:: A\n\n- Highlights first synced by [[Readwise]]\n\t- One. ([V](u))\n", True))
+@example(("- Highlights first synced by x\n\t- a ([V](u))\n\t- b ([V](u))\n\t- a ([V](u))\n", True))
+@example(("- Highlights first synced by x\n\t- a ^rw-0123456789ab\n\t\t- **Note**: ^rw-0\n", True))
+def test_create_plain_is_the_general_path(case: tuple[str, bool]) -> None:
+    text, in_shape = case
+    answered = _same_as_general(text)
+    if in_shape and not any(bad in text for bad in ("::", "```", "~~~", "#+")):
+        assert answered
+
+
+@SETTINGS
+@given(st.lists(st.one_of(HIGHLIGHT, ATTRIBUTE, st.sampled_from(ODD_LINES + HEADERS)), max_size=8))
+def test_any_lines_under_a_header(lines: list[str]) -> None:
+    """Lines at any of the three depths with any text: where create_plain answers, it is
+    right (most of these pages are not of the shape)."""
+    depths = ["- ", "\t- ", "\t\t- ", "", "\t"]
+    text = "- Highlights first synced by [[Readwise]]\n"
+    for index, line in enumerate(lines):
+        text += depths[index * 7 % 5 if index % 3 else 1] + line + "\n"
+    _same_as_general(text)
+
+
+def test_bench_like_page_takes_the_fast_path() -> None:
+    text = (
+        "title:: Attention (highlights)\nauthor:: [[Language Sync]]\n"
+        'full-title:: "Attention"\ncategory:: #podcasts\nurl:: https://example.org/5338\n\n'
+        "- Highlights first synced by [[Readwise]] [[Feb 13th, 2023]]\n"
+        "\t- Link source attention. ([View Highlight](https://read.readwise.io/read/01h0))\n"
+        "\t\t- **Tags**: #favorite [[idea]]\n"
+        "\t\t- **Note**: a note\n"
+        "\t- Claim garden window. ([View Highlight](https://read.readwise.io/read/01h1))\n"
+    )
+    assert _same_as_general(text)
+
+
+def test_sample_pages() -> None:
+    """The Readwise sample pages of the test data: the same where create_plain answers."""
+    for path in sorted(Path(__file__).parent.glob("data/**/*.md")):
+        try:
+            text = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
+        except (UnicodeDecodeError, OSError):
+            continue
+        _same_as_general(text, path.stem)
