@@ -25,7 +25,7 @@ from syncd.config import (
     load_config,
 )
 from syncd.errors import ConfigError, SyncdError
-from syncd.parallel import helper_count
+from syncd.parallel import worker_count
 from syncd.state import StateStore
 from syncd.sync import SyncEngine
 from syncd.vault import prepare_vaults
@@ -256,7 +256,7 @@ def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) 
         try:
             # the migration report (include: all) is printed below, not logged
             engine = SyncEngine(
-                config, state, dry_run=dry_run, diff=diff, log_report=False, helpers=helper_count()
+                config, state, dry_run=dry_run, diff=diff, log_report=False, workers=worker_count()
             )
             progress = _Progress(sys.stderr) if (sys.stderr.isatty() and not quiet) else None
             started = time.monotonic()

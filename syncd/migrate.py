@@ -11,7 +11,7 @@ A run:
    (``graph_pages``): unchanged pages are not read, their facts (kind, name, aliases, block ids,
    note path, what their note depends on) come from the state. Copy the assets that changed.
 2. **One pass** over the changed pages, in path order: each is planned (``syncd.plan``: read,
-   parsed, its facts taken, its note converted or merged, inline or in helper processes:
+   parsed, its facts taken, its note converted or merged, by the executor:
    ``syncd.parallel``) with the graph index as the run found it, given its note path and
    written by the one writer (``syncd.writer``). A page of a kind the source makes no note of
    (a plain page of an ``include: readwise`` source) gives its facts only, and the note path it
@@ -103,7 +103,7 @@ from syncd.plan import PagePlan, PlanContext, PlanTask, plan_page
 from syncd.state import GraphAsset, GraphPage, SourceRecord, StateStore, text_sha256
 from syncd.threeway import merge3
 from syncd.vault import file_sha256, is_temp_file
-from syncd.writer import NoteHome, ReadwiseHint, RunReport, Writer
+from syncd.writer import NoteHome, ReadwiseHint, RetryMerge, RunReport, Writer
 
 if TYPE_CHECKING:
     from syncd.config import SourceConfig
@@ -323,15 +323,15 @@ class GraphMigration:
 
     ``run`` does one pass; every note goes through ``writer``, and what the run learned reaches
     the state store through ``write_state``, which the writer calls inside its commit (it is a
-    ``syncd.writer.Stager``), after the notes written so far are durable. ``helpers``: helper
-    processes a bulk run may start (``syncd.parallel``); 0: none.
+    ``syncd.writer.Stager``), after the notes written so far are durable. ``workers``: the
+    processes the executor may start to plan pages ahead (``syncd.parallel``); 0: none.
     """
 
     def __init__(
-        self, writer: Writer, vault_name: str, config: SourceConfig, *, helpers: int = 0
+        self, writer: Writer, vault_name: str, config: SourceConfig, *, workers: int = 0
     ) -> None:
         self.writer = writer
-        self.helpers = helpers
+        self.workers = workers
         self.vault_name = vault_name
         self.vault = writer.vaults[vault_name]
         self.home = NoteHome(vault_name, config.into)
@@ -723,12 +723,13 @@ class _Run:
         """Plan and write every page of ``keys`` (changed since the last run), in order."""
         ctx = self.plan_context()
         tasks = (self.task(n, key, settings_changed, hint=True) for n, key in enumerate(keys))
-        helpers = 0 if self.writer.dry_run else self.m.helpers
-        planner = Planner(ctx, tasks, len(keys), helpers)
+        workers = 0 if self.writer.dry_run else self.m.workers
+        planner = Planner(ctx, tasks, len(keys), workers)
         try:
             for number, key in enumerate(keys):
-                task = self.task(number, key, settings_changed, hint=not planner.helping)
-                self.reporting_failures(key, partial(self.process, key, task, planner))
+                task = self.task(number, key, settings_changed)
+                hinted = partial(self.task, number, key, settings_changed, hint=True)
+                self.reporting_failures(key, partial(self.process, key, task, hinted, planner))
                 if self.progress is not None and (number + 1) % 64 == 0:
                     self.progress(number + 1, len(keys))
                 self.writer.flush()
@@ -741,8 +742,8 @@ class _Run:
         self, number: int, key: str, settings_changed: bool, *, hint: bool = False
     ) -> PlanTask:
         """The plan task of page ``key``; ``hint``: a Readwise page that went into a note last
-        run comes with that note's text and recorded highlights, to merge into (for a
-        helper; what it assumed is checked by ``Writer.finish_readwise``)."""
+        run comes with that note's text and recorded highlights, to merge into (what the
+        plan assumed is checked by ``Writer.finish_readwise``)."""
         found = self.found[key]
         cached = self.old_facts.get(key)
         task = PlanTask(number, found, self.reusable_sha(cached, settings_changed))
@@ -790,11 +791,15 @@ class _Run:
             reason = f"internal error, please report: {type(exc).__name__}: {exc}"
             self.writer.fail(self.m.vault_name, path, reason, self.report)
 
-    def process(self, key: str, task: PlanTask, planner: Planner) -> None:
+    def process(
+        self, key: str, task: PlanTask, hinted: Callable[[], PlanTask], planner: Planner
+    ) -> None:
         """One page of the pass: its plan checked, its facts kept, its note path given, its
-        note written (rule 7 for a plain page or journal, the Readwise merge for a document)."""
+        note written (rule 7 for a plain page or journal, the Readwise merge for a document).
+        ``hinted``: the page's task with what a Readwise merge starts from (made only where
+        the plan is made now)."""
         cached = self.old_facts.get(key)
-        plan = planner.plan(task)
+        plan = planner.plan(task, hinted)
         if plan.status == "gone":
             return  # gone since the listing: the next scan sees it removed
         if plan.status == "same" and cached is not None:
@@ -845,15 +850,19 @@ class _Run:
     def write_readwise(
         self, key: str, task: PlanTask, plan: PagePlan, facts: GraphPage, planner: Planner
     ) -> None:
-        """Merge a Readwise page into its note: a helper's merge when what it assumed still
+        """Merge a Readwise page into its note: the plan's merge when what it assumed still
         holds (``Writer.finish_readwise``), else the document merged here."""
         taken = lambda n: self.taken_by_other(n, key)  # noqa: E731
         note: str | None = None
+        retry: str | None = None
         if plan.readwise is not None:
             hint = self.hints.pop(task.index, None)
-            note = self.writer.finish_readwise(
-                self.m.home, key, _record(facts), plan.readwise, hint, self.report, taken
-            )
+            try:
+                note = self.writer.finish_readwise(
+                    self.m.home, key, _record(facts), plan.readwise, hint, self.report, taken
+                )
+            except RetryMerge as changed:
+                retry = changed.note
             if note is None:  # an assumption no longer holds: planned again, here
                 plan = planner.inline(task)
                 if plan.status != "ok" or plan.doc is None:
@@ -871,6 +880,7 @@ class _Run:
                 self.report,
                 self.readwise_ctx,
                 taken,
+                retry=retry,
             )
         self.readwise_done(key, facts, note)
 
@@ -1293,7 +1303,7 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 def with_note(page: GraphPage, note: str) -> GraphPage:
     """``dataclasses.replace(page, note=note)`` at a third of its cost (every new page gets
-    its note path in the main process, while the helpers may wait for it)."""
+    its note path in the writer's process)."""
     return GraphPage(
         page.size,
         page.mtime_ns,

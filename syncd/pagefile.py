@@ -4,7 +4,7 @@ Reading is the one step before the pure core (``syncd.textio.decode_page`` onwar
 refuses what is not a page before reading it: a FIFO, socket or device named ``*.md``
 (reading a FIFO would block forever) and a file over the size limit; and it stays safe
 against the file changing between the stat and the read. Every page is read here
-(``syncd.plan.plan_page``, inline or in a helper process), so every path refuses the same
+(``syncd.plan.plan_page``, wherever the executor runs it), so every path refuses the same
 pages with the same reasons.
 """
 

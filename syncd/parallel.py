@@ -43,7 +43,7 @@ CHUNK = 8  # tasks per exchange with a helper, unless the pool is told otherwise
 WINDOW = 6  # chunks in flight
 
 
-def helper_count(env: Mapping[str, str] | None = None) -> int:
+def worker_count(env: Mapping[str, str] | None = None) -> int:
     """How many helpers ``syncd once`` starts: none on one CPU, else one per CPU, at most two
     (the main process writes and records; more helpers would only wait for it).
     ``SYNCD_HELPERS=N`` in the environment sets it (0: none), for benchmarks and tests."""
@@ -236,17 +236,13 @@ class Planner:
             except (RuntimeError, OSError, ValueError) as exc:
                 log.debug("no helper processes: %s", exc)
 
-    @property
-    def helping(self) -> bool:
-        """Whether helpers plan the pages (else ``plan`` plans each one here)."""
-        return self._pool is not None
-
-    def plan(self, task: PlanTask) -> PagePlan:
+    def plan(self, task: PlanTask, hinted: Callable[[], PlanTask]) -> PagePlan:
         """The plan of ``task``: a helper's when it made one, else made here with the same
-        function, a Readwise document merged into the note text the task carries. (A
-        helper's plan that failed is made again by ``inline``.)"""
+        function on ``hinted()`` (the task with the note text a Readwise document is merged
+        into, as the helpers got it). A helper's plan that failed is made again by
+        ``inline``."""
         if self._pool is None:
-            return plan_page(self.ctx, task, merge=True)
+            return plan_page(self.ctx, hinted(), merge=True)
         made = self._pool.take(task.index)
         if made is not None and made.status != "error":
             self._pool.used += 1

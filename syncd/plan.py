@@ -1,7 +1,7 @@
 """One page planned: read, hashed, parsed, its facts taken and its note made (no writing).
 
 ``plan_page`` is the whole of a page's work before the writer: the engine (``syncd.migrate``)
-calls it inline, or its helper processes call it ahead of the engine (``syncd.parallel``), and
+calls it through the executor (``syncd.parallel``: in the engine's process or ahead of it), and
 both get the same plan. A plan records what it assumed (the bytes' hash, the graph index it
 was converted with, the note text and highlights a Readwise page was merged into); the engine
 checks that in one place (``syncd.migrate._Run.process``) before it hands the plan to the
@@ -129,10 +129,10 @@ class Prepared:
 @dataclass(frozen=True, slots=True)
 class PagePlan:
     """What ``plan_page`` made of one page. ``gone``: no such file; ``same``: the bytes hash
-    to the task's ``same``; ``error``: something went wrong in a helper (the engine plans the
+    to the task's ``same``; ``error``: something went wrong ahead of the engine (it plans the
     page again inline, which reports it); ``ok``: the page's facts, and for a kind the source
     plans, its note: ``text`` (and what it depends on) for a plain page or journal,
-    ``readwise`` (helpers) or ``doc`` (inline) for a Readwise page."""
+    ``readwise`` (merged) or ``doc`` (left to the writer) for a Readwise page."""
 
     index: int
     status: Status
@@ -153,12 +153,12 @@ class PagePlan:
     deps: tuple[str, ...] = ()
     unsupported: tuple[Unsupported, ...] = ()
     readwise: Prepared | None = None
-    doc: Document | None = None  # inline only: never sent back by a helper
+    doc: Document | None = None  # only without ``merge``: never sent between processes
 
 
 def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
     """Plan one page (see the module docstring). ``merge``: merge a Readwise document into
-    the task's note text here (helpers) instead of leaving the document to the engine
+    the task's note text here instead of leaving the document to the engine
     (inline). Raises what reading, decoding, parsing or naming the page raises."""
     work = ctx.work
     found = task.found

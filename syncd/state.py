@@ -448,7 +448,7 @@ class StateStore:
         """``add_highlights`` for several documents in one statement (bulk runs).
 
         ``packed`` gives more documents' highlights as ``pack_highlights`` packed them (in a
-        helper process; not the documents of ``docs``): recorded the same way, and for a
+        planning process; not the documents of ``docs``): recorded the same way, and for a
         document of which the state holds no highlights yet, with exactly those bytes.
         """
         packed = packed or {}

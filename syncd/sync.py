@@ -3,7 +3,7 @@
 A source is a Logseq graph with a filter: ``include: all`` makes a note of every page,
 journal and Readwise document (and copies the assets), ``include: readwise`` of the Readwise
 documents only. Both are the same engine (``syncd.migrate.GraphMigration``): each page is
-read, parsed, converted or merged (``syncd.plan``, inline or in helper processes) and written
+read, parsed, converted or merged (``syncd.plan``, by the executor: ``syncd.parallel``) and written
 by the one writer (``syncd.writer.Writer``), which records a page as done only after its note
 is durable.
 """
@@ -36,11 +36,11 @@ class SyncEngine:
         clock: Callable[[], datetime] | None = None,
         bulk: bool = True,
         log_report: bool = True,
-        helpers: int = 0,
+        workers: int = 0,
     ) -> None:
         """``log_report`` False leaves the migration report to the caller (the CLI prints
-        it). ``helpers``: helper processes a run may start to plan pages ahead of the
-        writer (``syncd.parallel``); 0: none."""
+        it). ``workers``: how many processes the executor may start to plan pages ahead of
+        the writer (``syncd.parallel``); 0: the engine plans each page itself."""
         self.config = config
         self.state = state
         self.dry_run = dry_run
@@ -48,7 +48,7 @@ class SyncEngine:
         self.writer = Writer(config, state, dry_run=dry_run, diff=diff, bulk=bulk, clock=self.clock)
         self.log_report = log_report
         self._sources = [
-            GraphMigration(self.writer, v.name, s, helpers=helpers)
+            GraphMigration(self.writer, v.name, s, workers=workers)
             for v in config.vaults
             for s in v.sources
         ]

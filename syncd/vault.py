@@ -769,8 +769,8 @@ _REMOVERS: weakref.WeakSet[_Remover] = weakref.WeakSet()  # those with removals 
 
 
 def end_removals() -> None:
-    """Wait for every vault's removals and end their threads. syncd's helper processes are
-    forked only from a process with no other thread (syncd.parallel.HelperPool)."""
+    """Wait for every vault's removals and end their threads. The executor forks its
+    processes only from a process with no other thread (syncd.parallel.HelperPool)."""
     for remover in list(_REMOVERS):
         remover.wait()
 

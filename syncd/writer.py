@@ -122,7 +122,7 @@ class RunReport:
 
 @dataclass(frozen=True, slots=True)
 class ReadwiseHint:
-    """What a page that went into a note last run is handed to a helper with: its document,
+    """What a page that went into a note last run is planned with: its document,
     that note (vault path, text and stamp as read then) and the highlights recorded for it."""
 
     doc_id: str
@@ -130,6 +130,15 @@ class ReadwiseHint:
     text: str
     stamp: FileStamp
     seen: dict[str, str]
+
+
+class RetryMerge(Exception):
+    """``finish_readwise``'s write found the note changed under it: merge the document into
+    ``note`` as it is now (``sync_document(..., retry=note)``)."""
+
+    def __init__(self, note: str) -> None:
+        super().__init__(note)
+        self.note = note
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +164,7 @@ class _Pending:
     note: str | None = None
     note_sha: str | None = None
     highlights: Mapping[str, str] = field(default_factory=dict)
-    packed: bytes = b""  # more highlights, as pack_highlights made them (in a helper)
+    packed: bytes = b""  # more highlights, as pack_highlights made them (in the plan)
 
 
 @dataclass
@@ -230,7 +239,7 @@ class Writer:
         self._id_index.clear()
 
     def readwise_hint(self, vault_name: str, previous: SourceRecord | None) -> ReadwiseHint | None:
-        """What a helper merges a page into, when the page went into a readable note last run
+        """What a plan merges a page into, when the page went into a readable note last run
         (``previous``); else None."""
         if previous is None or previous.status == "failed":
             return None
@@ -256,7 +265,7 @@ class Writer:
         report: RunReport,
         taken: Callable[[str], bool] | None = None,
     ) -> str | None:
-        """Write and queue a helper's ``readwise`` result for page ``key``: the note's path,
+        """Write and queue a plan's ``readwise`` result for page ``key``: the note's path,
         or None when it is not what ``sync_document`` would merge now (the note holds
         another text than ``hint``'s, other highlights are recorded, the user deleted the
         note, an earlier page of this batch holds the document, the note changed under the
@@ -273,7 +282,7 @@ class Writer:
         merged = hint if hint is not None and prep.hinted else None
         current: tuple[str, FileStamp] | None
         if merged is not None and merged.note == known_note and prep.changed:
-            # the note as the helper merged into it, not read again: the write below is a
+            # the note as the plan merged into it, not read again: the write below is a
             # compare-and-swap on its stamp, so a note changed since fails it (then the page
             # is done here, from what the note holds now)
             note, current = merged.note, (merged.text, merged.stamp)
@@ -296,8 +305,10 @@ class Writer:
                 self._write_counted(
                     vault, note, prep.data, prep.added, prep.updated, current, report
                 )
-            except ConcurrentModification:
-                return None  # merged again from what is there now
+            except ConcurrentModification as exc:
+                # the note changed under the write: the caller merges the document into what
+                # is there now (sync_document's retry), as sync_document does itself
+                raise RetryMerge(note) from exc
             written = True
         self.queue_document(
             vault_name,
@@ -429,12 +440,14 @@ class Writer:
         taken: Callable[[str], bool] | None = None,
         *,
         again: bool = False,
+        retry: str | None = None,
     ) -> str:
         """Merge ``doc`` (page ``key`` at ``path``) into its note; the note's vault path.
         ``ctx``: the source's link and date rules; ``taken`` tells note paths held by others
         (besides vault files). ``again``: the page was merged earlier in this run, and the
         graph index has moved since: a note this run created (and nobody changed since) is
-        made anew."""
+        made anew. ``retry``: the note a first write (``finish_readwise``) found changed under
+        it: merged into again as it is now, with the attempts left."""
         vault_name = home.vault
         vault = self.vaults[vault_name]
         pending = self._pending_docs.get((vault_name, doc.id))
@@ -450,7 +463,12 @@ class Writer:
             # without a record has none, and a new one needs no query for them
             seen = dict(self.state.seen_highlights(vault_name, doc.id)) if record else {}
 
-        note, current = self._locate_note(home, vault, doc, known_note, taken)
+        attempts = 3
+        if retry is not None:
+            log.info("%s changed while syncing; merging again", retry)
+            note, current, attempts = retry, vault.read_text(retry), 2
+        else:
+            note, current = self._locate_note(home, vault, doc, known_note, taken)
         self._merged_into.setdefault((str(vault.root), note), set()).add(key)
         fresh = False
         if again and current is not None and self._created_here(vault, note, current[1], key):
@@ -460,7 +478,7 @@ class Writer:
             seen = {}
         deleted = current is None and known_note is not None
         written = False
-        for attempt in range(3):
+        for attempt in range(attempts):
             if current is not None and not fresh:
                 existing: str | None = current[0]
             else:
@@ -482,7 +500,7 @@ class Writer:
                 written = True
                 break
             except ConcurrentModification:
-                if attempt == 2:
+                if attempt == attempts - 1:
                     raise
                 log.info("%s changed while syncing; merging again", note)
                 current = vault.read_text(note)

@@ -20,7 +20,7 @@ import pytest
 
 from syncd import parallel
 from syncd.config import Include, config_for_paths
-from syncd.parallel import MIN_PAGES, HelperPool, helper_count
+from syncd.parallel import MIN_PAGES, HelperPool, worker_count
 from syncd.plan import PagePlan, PlanTask
 from syncd.state import StateStore
 from syncd.sync import SyncEngine
@@ -87,7 +87,7 @@ def run(graph: Path, vault: Path, state: Path, helpers: int, include: Include) -
     (vault / ".obsidian").mkdir(parents=True, exist_ok=True)
     config = config_for_paths(graph, vault, include=include, state_dir=state)
     with StateStore.open(state / "state.sqlite3") as store:
-        engine = SyncEngine(config, store, clock=lambda: CLOCK, log_report=False, helpers=helpers)
+        engine = SyncEngine(config, store, clock=lambda: CLOCK, log_report=False, workers=helpers)
         return engine.scan()
 
 
@@ -246,11 +246,11 @@ def test_plans_that_cannot_be_used_are_made_again_by_the_main_process(
     [({"SYNCD_HELPERS": "0"}, 0), ({"SYNCD_HELPERS": "3"}, 3), ({"SYNCD_HELPERS": "99"}, 8)],
 )
 def test_helper_count_from_the_environment(env: dict[str, str], expected: int) -> None:
-    assert helper_count(env) == expected
+    assert worker_count(env) == expected
 
 
 def test_helper_count_by_cpus() -> None:
-    count = helper_count({})
+    count = worker_count({})
     cpus = len(os.sched_getaffinity(0))
     assert count == (0 if cpus == 1 else 2)
 

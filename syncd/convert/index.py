@@ -12,7 +12,7 @@ without ``.md``). ``index_changes`` says which dependency keys (``"n:<name>"``, 
 (``update``), returning exactly the keys ``index_changes`` gives between the full builds
 before and after. Its ``index`` is a view of its own dicts, so a conversion started later sees
 the new targets; ``version`` counts the changes, and ``moved_after`` says whether something
-made at one version (a helper's conversion) read a key that moved since.
+made at one version (a plan made ahead) read a key that moved since.
 
 >>> from types import SimpleNamespace as P
 >>> a = P(kind="page", name="A", note="x/A.md", aliases=("Alpha",), block_ids=(), page_uuid="")

@@ -1,6 +1,6 @@
 """One page of a Logseq graph on its way to a note (pure): its name, its note path, a plain
 page or journal rendered with the graph index. ``syncd.plan.plan_page`` calls these, inline or
-in a helper process (``syncd.parallel``): the same functions either way.
+wherever the executor (``syncd.parallel``) runs it: the same functions either way.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def journal_note_path(day: date, layout: VaultLayout) -> str:
 @dataclass(frozen=True, slots=True)
 class PageWork:
     """What reading and converting one page needs besides the page (pure values): the main
-    process and the helper processes (``syncd.parallel``) do it with the same one."""
+    process and the executor's (``syncd.parallel``) do it with the same one."""
 
     graph: GraphConfig
     journal_title: DateFormat
@@ -116,7 +116,7 @@ def page_name(work: PageWork, found: FoundFile, head: Page) -> tuple[str, date |
 def natural_note(work: PageWork, key: str, kind: str, name: str, category: str) -> str:
     """The note path of page ``key`` when no other note has it: a journal's daily note, a
     Readwise page's note in the folder of its ``category``, else the page's namespace path.
-    Pure, so a page's plan works it out with its facts (in a helper too)."""
+    Pure, so a page's plan works it out with its facts, in any process."""
     if kind == JOURNAL:
         day = journal_date_from_file(PurePosixPath(key).stem, work.graph.journal_file_format)
         if day is None:  # pragma: no cover - JOURNAL facts come from a parsed date
