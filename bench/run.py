@@ -299,6 +299,9 @@ def syncd_env() -> dict[str, str]:
     env["PYTHONPATH"] = str(SYNCD_PATH[0]) + (
         os.pathsep + env["PYTHONPATH"] if "PYTHONPATH" in env else ""
     )
+    # `python -m syncd` puts the current folder first on sys.path: run from the repository
+    # (as the README says), --syncd-path would be ignored and this checkout measured instead
+    env["PYTHONSAFEPATH"] = "1"
     env.pop("SYNCD_CONFIG", None)
     return env
 
