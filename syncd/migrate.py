@@ -113,7 +113,6 @@ log = logging.getLogger(__name__)
 READWISE_ONLY = frozenset({READWISE})
 
 FORMAT_VERSION = "1"  # bump when the conversion changes: every note is converted again
-MAX_CORRECTIONS = 3  # times one page may be converted again in a run after the index moved
 _SKIPPED_REASONS = {
     WHITEBOARD: "whiteboard (no Obsidian equivalent; not converted)",
     ORG: "Org-mode page (only Markdown graphs are converted)",
@@ -212,12 +211,12 @@ def _ignored_segment(name: str) -> bool:
 class GraphLayout:
     """Which files of a graph are pages, journals, assets or skipped (graph config + rules)."""
 
-    def __init__(self, root: Path, graph: GraphConfig, *, pages_only: bool = False) -> None:
-        """``pages_only``: only pages and journals (an ``include: readwise`` source: no
+    def __init__(self, root: Path, graph: GraphConfig, *, notes_only: bool = False) -> None:
+        """``notes_only``: only pages and journals (an ``include: readwise`` source: no
         assets, whiteboards or Org pages)."""
         self.root = root
         self.graph = graph
-        self.pages_only = pages_only
+        self.notes_only = notes_only
         self.pages_dir = join_path(graph.pages_directory) or "."
         self.journals_dir = join_path(graph.journals_directory) or "."
         self.whiteboards_dir = join_path(graph.whiteboards_directory)
@@ -237,7 +236,7 @@ class GraphLayout:
             return None
         if self.graph.hidden and is_hidden(rel, self.graph.hidden):
             return None
-        if self.pages_only:
+        if self.notes_only:
             for folder, kind in ((self.journals_dir, JOURNAL), (self.pages_dir, PAGE)):
                 if (folder == "." or _under(rel, folder)) and rel.endswith(PAGE_SUFFIXES):
                     return kind
@@ -257,7 +256,7 @@ class GraphLayout:
     def list(self) -> GraphListing:
         listing = GraphListing()
         folders = {self.pages_dir, self.journals_dir, self.assets_dir, self.whiteboards_dir}
-        if self.pages_only:
+        if self.notes_only:
             folders = {self.pages_dir, self.journals_dir}
         done: set[str] = set()
         for folder in sorted(f for f in folders if f):
@@ -356,7 +355,7 @@ class GraphMigration:
 
     def use_graph(self, graph: GraphConfig) -> None:
         self.graph = graph
-        self.layout = GraphLayout(self.root, graph, pages_only=self.kinds == READWISE_ONLY)
+        self.layout = GraphLayout(self.root, graph, notes_only=self.kinds == READWISE_ONLY)
         formats = (graph.journal_title_format, *COMMON_TITLE_FORMATS)
         self.title_formats = tuple(dict.fromkeys(formats))
         self.journal_title = compile_format(graph.journal_title_format)

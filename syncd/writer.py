@@ -394,15 +394,6 @@ class Writer:
             known = self._known_documents[vault_name] = self.state.documents(vault_name)
         return known.get(doc_id)
 
-    def record_page(self, vault: str, key: str, record: SourceRecord) -> None:
-        """Queue the state of a page that gave no note to write (unchanged, or no
-        document), committed with the batch."""
-        self.queue(_Pending(vault, key, record))
-
-    def pending_count(self) -> int:
-        """Pages waiting for the next commit."""
-        return len(self._pending)
-
     def queue(self, item: _Pending) -> None:
         if self.dry_run:
             return

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 import syncd.convert.blocks as blocks
 from syncd.convert.blocks import _Region
 from syncd.convert.context import GraphIndex, readwise_context
-from syncd.convert.inline import InlineEnv, _convert, _longest_ticks
+from syncd.convert.inline import InlineEnv
 from syncd.convert.report import Findings
 from syncd.logseq.model import Block
 from syncd.logseq.parser import parse_page
@@ -39,6 +39,8 @@ from syncd.note import (
 )
 from syncd.readwise import Document, Item, document_from_page, is_readwise_page
 from syncd.yamlout import dump_frontmatter
+from tests.readwise_shapes import ATTRIBUTE, HEADERS, HIGHLIGHT, ODD_LINES, plain_pages
+from tests.test_convert_fast import reference_convert_inline
 
 CTX = readwise_context(
     ("MMM do, yyyy",),
@@ -49,158 +51,13 @@ CTX = readwise_context(
 )
 SETTINGS = settings(derandomize=True, deadline=None, max_examples=500)
 
-TOKENS = [
-    "[[", "]]", "[[page]]", "#[[multi word]]", "[[Feb 12th, 2023]]", "[[old name]]", "#tag",
-    "^^", "^^hi^^", "^", "^rw-0123456789ab", " ^rw-0123456789ab", "rw-", "`", "`code [[x]]`",
-    "```", "~~~", "~", "((6543a1b2-0000-4000-8000-000000000000))", "key:: value", "id:: x",
-    "::", ":", "#+BEGIN_QUOTE", "#+", "([View Highlight](https://read.readwise.io/read/01h))",
-    "(Location 12)", "](", "https://x.y/z", "<https://a.b>", "\\-", "-", "- ", " ", "  ", "\t",
-    "\u00a0", "\u2003", "\x0b", "\x1f", "\x85", "\r", "\ufeff", "e\u0301", "é", "word",
-    "Word.", "[", "]", "(", ")", "))", "#", "*", "**Tags**:", "**Note**:", "\x7f",
-]  # fmt: skip
-# without what sends a page to the general path, so that most generated pages of the shape
-# take the fast path (the full token list tests the fallbacks)
-USUAL = [t for t in TOKENS if not any(bad in t for bad in ("::", "```", "~~~", "#+"))]
-TEXT = (
-    st.integers(0, 9)
-    .flatmap(lambda pick: st.lists(st.sampled_from(TOKENS if pick == 0 else USUAL), max_size=10))
-    .map("".join)
-)
-# location suffixes: a few URLs (so that some repeat), odd ones among them
-URLS = [
-    "https://read.readwise.io/read/01h",
-    "https://read.readwise.io/read/02h",
-    "https://www.amazon.com/dp/B00TEST?asin=B0CXZ12345&location=12",
-    "kindle://book?action=open&asin=B0CXZ12345&location=7",
-    "https://x.y/a\\-b",
-    "https://x.y/(paren)",
-    "https://x.y/))",
-    "u",
-]
-SUFFIX = st.one_of(
-    st.just(""),
-    st.builds(
-        lambda space, label, url, tail: f"{space}([{label}]({url})){tail}",
-        st.sampled_from(["", " ", "  ", "\t", "\u00a0"]),
-        st.sampled_from(["View Highlight", "Location 305", "", "a[b", "[[x"]),
-        st.sampled_from(URLS),
-        st.sampled_from(["", " ", "\t", "\u2003"]),
-    ),
-    st.sampled_from([" (Location 12)", " (Page 3) ", "(Time 0:12)", " (Chapter two)"]),
-)
-# mostly a highlight starts with a word (else the general path takes the page)
-# (or with what makes a one-line block a property: "id:: x" is a highlight without text)
-LEAD = st.integers(0, 19).flatmap(
-    lambda pick: st.sampled_from(
-        ["id:: x", "collapsed:: true", "key:: v", "hl-page:: 3", "a::", "a:b::c", "Note:: "]
-        if pick == 0
-        else ["W", "é", "Word ", "[[", "^", "#", "(", "`", "*", "-", "\\-", "", " ", "~"]
-    )
-)
-HIGHLIGHT = st.builds(lambda lead, text, suffix: lead + text + suffix, LEAD, TEXT, SUFFIX)
-HEADERS = [
-    "Highlights first synced by [[Readwise]] [[Feb 13th, 2023]]",
-    "New highlights added [[Mar 1st, 2023]] at 10:05 AM",
-    "## Highlights synced by [[Readwise]]",
-    "highlights first synced by [[old name]] ([x](https://read.readwise.io/read/01h))",
-]
-ATTRIBUTE = st.builds(
-    lambda kind, text: kind + text,
-    st.sampled_from(["**Note**: ", "**Tags**: ", "Note: ", "__Tags__: ", "**Notes**:\t"]),
-    TEXT,
-)
-# lines outside the usual shape (continuations, deeper children, fences, properties...)
-ODD_LINES = [
-    "",
-    "  continued text",
-    "\t  continued",
-    "\t\t\t- deeper child",
-    "\t\t- a child that is no attribute",
-    "- a top-level block",
-    "\t- id:: 6543a1b2-0000-4000-8000-000000000000",
-    "\t- collapsed:: true",
-    "\t  id:: 6543a1b2-0000-4000-8000-000000000000",
-    "\t-",
-    "\t- ",
-    "\t-  two spaces",
-    "\t-\ttab",
-    "    - spaces for indent",
-    "\t- ```",
-    "\t- ~~~",
-    "\t- #+BEGIN_QUOTE",
-    "\t- #+END_QUOTE",
-    "-",
-    "\t\t-",
-]
-PROPERTIES = [
-    "title:: Some Book (highlights)",
-    "title:: Odd ../name",
-    "author:: [[Language Sync]]",
-    "author:: ",
-    'full-title:: "Some Book: A \\#1 Story"',
-    "category:: #books",
-    "category:: #podcasts",
-    "category:: [[articles]]",
-    "url:: https://example.org/x",
-    "url:: ",
-    "tags:: [[a b]], #c",
-    "alias:: Other Name",
-    "aliases:: [[Third Name]], fourth",
-    "id:: 6543A1B2-0000-4000-8000-00000000abcd",
-    'summary:: "quoted"',
-    "syncd-id:: hijack",
-    "ключ:: значение",
-    "document_note:: n",
-]
-PREAMBLE = st.lists(
-    st.one_of(
-        st.sampled_from(PROPERTIES),
-        st.sampled_from(["", "![](https://img.example/x.jpg)", " ", "text", "x::y"]),
-    ),
-    max_size=8,
-)
-
-
-@st.composite
-def plain_pages(draw: st.DrawFn) -> tuple[str, bool]:
-    """A page of the shape (lines outside it only if ``odd``), and whether it has no line
-    outside the shape."""
-    odd = draw(st.integers(0, 3)) == 0
-    lines = list(draw(PREAMBLE))
-    in_shape = True
-    for _ in range(draw(st.integers(1, 3))):
-        lines.append("- " + draw(st.sampled_from(HEADERS)))
-        for _ in range(draw(st.integers(0, 6))):
-            text = draw(st.one_of(HIGHLIGHT, st.sampled_from(["Same text.", "Same text. "])))
-            lines.append("\t- " + text)
-            if not text or text[0] in " \t":
-                in_shape = False
-            for _ in range(draw(st.integers(0, 2))):
-                lines.append("\t\t- " + draw(ATTRIBUTE))
-            if odd and draw(st.integers(0, 4)) == 0:
-                lines.append(draw(st.sampled_from(ODD_LINES)))
-                in_shape = False
-    end = draw(st.sampled_from(["\n", "\n", "\n", "", "\n\n"]))
-    if end == "\n\n":
-        in_shape = False
-    return "\n".join(lines) + end, in_shape
-
 
 def reference_lines(lines: list[str]) -> list[str]:
     """``convert_text_lines`` without its fast paths: every line through the region
     scanner, every text line tokenised."""
     env = InlineEnv(CTX, Findings())
-
-    def slow_inline(text: str, env: InlineEnv) -> str:
-        outer = env.ticks
-        env.ticks = max(outer, _longest_ticks(text))
-        try:
-            return _convert(text, env)
-        finally:
-            env.ticks = outer
-
     saved = blocks.convert_inline
-    blocks.convert_inline = slow_inline  # type: ignore[assignment]
+    blocks.convert_inline = reference_convert_inline  # type: ignore[assignment]
     try:
         return [o.text for o in _Region(env, 1, {}, None).convert(lines, 0)]
     finally:

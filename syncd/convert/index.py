@@ -11,8 +11,7 @@ without ``.md``). ``index_changes`` says which dependency keys (``"n:<name>"``, 
 ``GraphIndexer`` holds the index of a run and updates it in place when pages' facts change
 (``update``), returning exactly the keys ``index_changes`` gives between the full builds
 before and after. Its ``index`` is a view of its own dicts, so a conversion started later sees
-the new targets; ``version`` counts the changes, and ``moved_after`` says whether something
-made at one version (a plan made ahead) read a key that moved since.
+the new targets.
 
 >>> from types import SimpleNamespace as P
 >>> a = P(kind="page", name="A", note="x/A.md", aliases=("Alpha",), block_ids=(), page_uuid="")
@@ -248,13 +247,7 @@ class GraphIndexer:
         self._page_uuids: dict[str, str] = {}
         self._assets: dict[str, str] = dict(assets or {})
         self.index = self._view(frozenset(name_key(name) for name in whiteboards))
-        self.version = 0  # bumped whenever the index changes
-        self._moved_at: dict[str, int] = {}  # dependency key -> the version it last moved at
-        self.names_moved_at = 0  # the last version at which a name ("n:" key) moved
         self.update_many(pages or {})
-        self.version = 0
-        self._moved_at.clear()
-        self.names_moved_at = 0
 
     def _view(self, whiteboards: frozenset[str]) -> GraphIndex:
         return GraphIndex(
@@ -320,24 +313,7 @@ class GraphIndexer:
                 uuids.update(claims.blocks)
         moved = {"n:" + k for k in names if self._decide_name(k)}
         moved.update("b:" + k for k in uuids if self._decide_uuid(k))
-        self._moved(moved)
         return moved
-
-    def _moved(self, moved: set[str]) -> None:
-        """Count a change that moved the keys ``moved`` (none: nothing changed)."""
-        if not moved:
-            return
-        self.version += 1
-        for key in moved:
-            self._moved_at[key] = self.version
-            if key.startswith("n:"):
-                self.names_moved_at = self.version
-
-    def moved_after(self, version: int, deps: Iterable[str]) -> bool:
-        """Whether one of the dependency keys ``deps`` moved after ``version``: what was
-        made from the index at that version and read only ``deps`` of it is still right
-        when this is False."""
-        return any(self._moved_at.get(key, 0) > version for key in deps)
 
     def _decide_name(self, key: str) -> bool:
         """Set ``names[key]`` and ``aliases[key]`` from their claims; whether they changed."""
@@ -380,7 +356,6 @@ class GraphIndexer:
         if moved:
             self._assets.clear()
             self._assets.update(assets)
-        self._moved(moved)
         return moved
 
     def set_whiteboards(self, whiteboards: Iterable[str]) -> set[str]:
@@ -390,7 +365,6 @@ class GraphIndexer:
         moved = {"n:" + name for name in self.index.whiteboards ^ boards}
         if moved:
             self.index = self._view(boards)
-        self._moved(moved)
         return moved
 
 
