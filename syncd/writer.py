@@ -346,7 +346,8 @@ class Writer:
 
     def flush(self, *, force: bool = False) -> None:
         """Commit when a batch is full (``force``: whatever is pending)."""
-        waiting = len(self._pending) + sum(m.pending_count() for m in self.stagers)
+        # a page staged by its migration and queued here is one page: counted once
+        waiting = max(len(self._pending), sum(m.pending_count() for m in self.stagers))
         if force or waiting >= BATCH_PAGES or not self.bulk:
             self.commit()
 
