@@ -177,7 +177,8 @@ def merge_document(
                     updated.append(item.id)
     for start, stop, replacement in sorted(edits, key=lambda edit: edit[0], reverse=True):
         lines[start:stop] = replacement
-    record[BASE_MARK] = "1"
+    if not adopted:
+        record[BASE_MARK] = "1"  # the bases are known from now on (recorded once)
 
     # rules 2 and 4: insert what was never written, in source order
     new_lines: list[str] = []
