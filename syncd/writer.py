@@ -446,6 +446,8 @@ class Writer:
         known_note: str | None = None
         if pending is not None:
             seen = dict(self.state.seen_highlights(vault_name, doc.id))
+            if pending.packed:  # a new note's record, as its plan packed it
+                seen.update(unpack_highlights(pending.packed))
             seen.update(pending.highlights)
             known_note = pending.note
         else:
