@@ -43,7 +43,7 @@ from syncd.note import (
     text_sha,
 )
 from syncd.readwise import ATTRIBUTE_RE, HEADER_RE, Document, Item, anchor_for
-from syncd.yamlout import Value, dump_frontmatter, plain_or_quoted
+from syncd.yamlout import Value, dump_key_lines, key_lines, plain_or_quoted
 
 BULLET_LINE_RE = re.compile(r"^([ \t]*)- ")
 FRONTMATTER_END_RE = re.compile(r"^---[ \t]*$")
@@ -215,18 +215,15 @@ def lines_sha(lines: Sequence[str]) -> str:
     return hashlib.sha1("\n".join(line.strip() for line in lines).encode("utf-8")).hexdigest()
 
 
-def key_lines(key: str, value: Value) -> list[str]:
-    """The lines of one frontmatter key as syncd writes it (``dump_frontmatter``)."""
-    return dump_frontmatter([(key, value)]).split("\n")[1:-2]
-
-
-def frontmatter_bases(items: Sequence[tuple[str, Value]]) -> dict[str, str]:
-    """What a new note's frontmatter ``items`` record: each key's hash, and ``BASE_MARK``."""
+def new_frontmatter(items: Sequence[tuple[str, Value]]) -> tuple[str, dict[str, str]]:
+    """A new note's frontmatter block for ``items``, and what it records: each key's hash
+    (``FM_PREFIX``) and ``BASE_MARK``."""
+    keys = [key_lines(key, value) for key, value in items]
     bases = {BASE_MARK: "1"}
-    for key, value in items:
+    for (key, _value), lines in zip(items, keys, strict=True):
         if key != ID_KEY:
-            bases[FM_PREFIX + key] = lines_sha(key_lines(key, value))
-    return bases
+            bases[FM_PREFIX + key] = lines_sha(lines)
+    return dump_key_lines(keys), bases
 
 
 def _key_spans(lines: list[str], token: str) -> list[tuple[int, int]]:
@@ -447,9 +444,9 @@ def _create(doc: Document, ctx: ConvertContext) -> MergeResult:
         base = 1 if section.header is not None else 0
         for item in section.items:
             _emit_new(item, base, plan, ctx, record, added, body)
-    items = frontmatter_items(doc, ctx)
-    record.update(frontmatter_bases(items))
-    text = dump_frontmatter(items) + "\n".join(body) + "\n"
+    frontmatter, bases = new_frontmatter(frontmatter_items(doc, ctx))
+    record.update(bases)
+    text = frontmatter + "\n".join(body) + "\n"
     return MergeResult(text=text, changed=True, added=tuple(added), record=record)
 
 

@@ -36,9 +36,9 @@ from syncd.logseq.parser import BULLET_RE, _preamble_properties, parse_page
 from syncd.merge import (
     KIDS_PREFIX,
     MergeResult,
-    frontmatter_bases,
     lines_sha,
     merge_document,
+    new_frontmatter,
 )
 from syncd.names import check_title, note_stem
 from syncd.note import (
@@ -76,7 +76,6 @@ from syncd.readwise import (
 )
 from syncd.state import pack_highlights
 from syncd.textio import decode_page
-from syncd.yamlout import dump_frontmatter
 
 Status = Literal["gone", "same", "ok", "error"]
 
@@ -529,7 +528,7 @@ def _plain_new_note(
             if attributes[index]:  # merge._emit_new's base of the highlight's children
                 record[KIDS_PREFIX + hid] = lines_sha(body[kids:])
             added.append(hid)
-    items = frontmatter_items(doc, ctx)
-    record.update(frontmatter_bases(items))
-    text = dump_frontmatter(items) + "\n".join(body) + "\n"
+    frontmatter, bases = new_frontmatter(frontmatter_items(doc, ctx))
+    record.update(bases)
+    text = frontmatter + "\n".join(body) + "\n"
     return doc, MergeResult(text=text, changed=True, added=tuple(added), record=record)

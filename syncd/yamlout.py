@@ -72,19 +72,26 @@ def plain_or_quoted(text: str) -> str:
     return quote(text)
 
 
+def key_lines(name: str, value: Value) -> list[str]:
+    """The lines of one key of ``dump_frontmatter``'s block."""
+    key = plain_or_quoted(name)  # page property names are free text: `[x`, `*a`, `#c`
+    if isinstance(value, (str, int, bool, date)):
+        return [f"{key}: {scalar(value)}"]
+    if not value:
+        return [f"{key}: []"]
+    return [f"{key}:", *(f"  - {plain_or_quoted(item)}" for item in value)]
+
+
 def dump_frontmatter(items: Sequence[tuple[str, Value]]) -> str:
     """``---`` block for ``items`` in the given order (lists in block style); keys are quoted
     like values wherever YAML would misread them."""
+    return dump_key_lines([key_lines(name, value) for name, value in items])
+
+
+def dump_key_lines(keys: Sequence[Sequence[str]]) -> str:
+    """The ``---`` block of keys already laid out by ``key_lines``."""
     out = ["---"]
-    for name, value in items:
-        key = plain_or_quoted(name)  # page property names are free text: `[x`, `*a`, `#c`
-        if isinstance(value, (str, int, bool, date)):
-            out.append(f"{key}: {scalar(value)}")
-            continue
-        if not value:
-            out.append(f"{key}: []")
-            continue
-        out.append(f"{key}:")
-        out.extend(f"  - {plain_or_quoted(item)}" for item in value)
+    for lines in keys:
+        out.extend(lines)
     out.append("---")
     return "\n".join(out) + "\n"

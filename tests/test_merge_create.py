@@ -31,9 +31,9 @@ from syncd.logseq.parser import parse_page
 from syncd.merge import (
     KIDS_PREFIX,
     MergeResult,
-    frontmatter_bases,
     lines_sha,
     merge_document,
+    new_frontmatter,
 )
 from syncd.note import (
     _FAKE_ANCHOR_RE,
@@ -44,7 +44,6 @@ from syncd.note import (
     with_anchor,
 )
 from syncd.readwise import Document, Item, document_from_page, is_readwise_page
-from syncd.yamlout import dump_frontmatter
 from tests.readwise_shapes import ATTRIBUTE, HEADERS, HIGHLIGHT, ODD_LINES, plain_pages
 from tests.test_convert_fast import reference_convert_inline
 
@@ -123,8 +122,9 @@ def reference_create(doc: Document) -> MergeResult:
         for item in section.items:
             emit(item, 1 if section.header is not None else 0)
     items = frontmatter_items(doc, CTX)
-    record.update(frontmatter_bases(items))  # rule 5's base of each frontmatter key
-    text = dump_frontmatter(items) + "\n".join(body) + "\n"
+    frontmatter, bases = new_frontmatter(items)
+    record.update(bases)  # rule 5's base of each frontmatter key
+    text = frontmatter + "\n".join(body) + "\n"
     return MergeResult(text=text, changed=True, added=tuple(added), record=record)
 
 
