@@ -3,8 +3,8 @@
 Pure: no filesystem, no clock. ``sanitize_title`` is deterministic (the same title always gives
 the same stem), so a re-sync finds the note it created before; ``unique_name`` picks the first
 free ``"stem (n)"`` given a predicate that knows which names are taken. ``note_stem`` is the
-stem a new Readwise note gets (room left for ``.md`` and a suffix); ``check_title`` refuses a
-title that cannot name a note at all (it would leave the vault, or is too long).
+stem a new Readwise note gets (room left for ``.md`` and a suffix). No title is refused
+(design.md "Note path"): ``/var/tmp …``, ``../../x`` and a 300-byte title each give a stem.
 
 >>> sanitize_title("Thinking, Fast and Slow: A Summary?")
 'Thinking, Fast and Slow - A Summary'
@@ -12,18 +12,19 @@ title that cannot name a note at all (it would leave the vault, or is too long).
 'bashrc'
 >>> sanitize_title("con.txt")
 'con_.txt'
+>>> sanitize_title("/var/tmp Is Not a Backup"), sanitize_title("// On Tides")
+('var-tmp Is Not a Backup', 'On Tides')
 >>> unique_name("Notes", lambda stem: stem.lower() in {"notes", "notes (2)"})
 'Notes (3)'
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
-from syncd.errors import PageError, VaultWriteError
+from syncd.errors import VaultWriteError
 
 MAX_NAME_BYTES = 255  # the longest file name (in UTF-8 bytes) common file systems allow
 FALLBACK_STEM = "Untitled"
@@ -93,18 +94,26 @@ def sanitize_title(title: str, *, max_bytes: int = 240) -> str:
     return _avoid_reserved(text, max_bytes)
 
 
-def unique_name(stem: str, taken: Callable[[str], bool]) -> str:
+def unique_name(
+    stem: str, taken: Callable[[str], bool], *, max_bytes: int = MAX_NAME_BYTES - len(".md")
+) -> str:
     """Return ``stem`` or ``"stem (2)"``, ``"stem (3)"``, … whichever ``taken`` says is free.
 
     ``taken(candidate)`` must answer whether a note with that stem already exists, and must
     compare **case-insensitively and NFC/NFD-insensitively** (macOS, Windows and Obsidian treat
     ``Foo.md`` and ``foo.md`` as one note), e.g.
-    ``lambda c: vault.exists_ci(folder, c + ".md")``.
+    ``lambda c: vault.exists_ci(folder, c + ".md")``. A candidate stays within ``max_bytes``
+    UTF-8 bytes (a file name of 255 with ``.md``): where the suffix would not fit, the stem
+    is cut before it, on a character boundary (``note_stem`` leaves room for `` (99)``).
     """
     if not taken(stem):
         return stem
     for n in range(2, MAX_UNIQUE_TRIES):
-        candidate = f"{stem} ({n})"
+        suffix = f" ({n})"
+        head = stem
+        if len(stem.encode("utf-8")) + len(suffix) > max_bytes:
+            head = _trim(_truncate_utf8(stem, max_bytes - len(suffix)))
+        candidate = head + suffix
         if not taken(candidate):
             return candidate
     raise VaultWriteError(f"no free file name for {stem!r} after {MAX_UNIQUE_TRIES} tries")
@@ -114,21 +123,6 @@ def note_stem(title: str) -> str:
     """The file name (without ``.md``) a new note of a document with this title gets when it
     is free, with room left for ``.md`` and a `` (n)`` suffix (``unique_name``)."""
     return sanitize_title(title, max_bytes=MAX_NAME_BYTES - len(".md") - len(" (99)"))
-
-
-def check_title(title: str, path: Path) -> None:
-    """Refuse titles that cannot be a note name (design.md: never outside the vault);
-    ``PageError`` names the page at ``path`` the title came from."""
-    parts = re.split(r"[/\\]", title)
-    if ".." in (part.strip() for part in parts) or title.startswith(("/", "\\")):
-        raise PageError(f"title would escape the vault: {title!r}", path)
-    size = len(title.encode("utf-8"))
-    if size > MAX_NAME_BYTES - len(".md"):
-        raise PageError(
-            f"title is {size} bytes; a note name is limited to {MAX_NAME_BYTES} bytes "
-            "(shorten title:: in Logseq)",
-            path,
-        )
 
 
 def is_reserved_stem(stem: str) -> bool:

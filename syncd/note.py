@@ -22,17 +22,19 @@ from syncd.convert.inline import (
     contains,
     may_rewrite,
 )
-from syncd.convert.properties import TAG_LINKS_KEY, page_tags, property_names
+from syncd.convert.properties import TAG_LINKS_KEY, name_tags, property_names
 from syncd.convert.report import Findings
 from syncd.logseq.model import Block, Page
 from syncd.logseq.parser import FENCE_RE
 from syncd.readwise import (
-    CATEGORY_FOLDERS,
     INTERNAL_BLOCK_PROPERTIES,
     Document,
     Item,
     Section,
     anchor_for,
+    category_folder,
+    category_property,
+    document_url,
     normalize_text,
     unquote_value,
 )
@@ -62,7 +64,8 @@ def text_sha(lines: Sequence[str]) -> str:
 
 
 def note_folder(doc: Document) -> str:
-    return CATEGORY_FOLDERS.get(doc.category, doc.category.capitalize() or "Other")
+    """The category folder of ``doc``'s note (``category_folder``)."""
+    return category_folder(doc.category)
 
 
 def _env(ctx: ConvertContext) -> InlineEnv:
@@ -159,11 +162,16 @@ def frontmatter_items(doc: Document, ctx: ConvertContext) -> list[tuple[str, Val
     items.append(("full-title", doc.full_title))
     if doc.category:
         items.append(("category", doc.category))
-    for key in ("url", "summary"):
-        value = page.property_value(key)
-        if value:
-            items.append((key, unquote_value(value) if key == "summary" else value.strip()))
-    tags, tag_links = page_tags(page.property_value("tags") or "", _env(ctx))
+    url = document_url(page)
+    if url:
+        items.append(("url", url))
+    summary = page.property_value("summary")
+    if summary:
+        items.append(("summary", unquote_value(summary)))
+    # tags:: (P3), then what the category:: value holds besides the category (design.md
+    # "Note path")
+    tag_names = property_names(page.property_value("tags") or "", ctx.graph)
+    tags, tag_links = name_tags([*tag_names, *doc.category_tags], _env(ctx))
     if tags:
         items.append(("tags", tags))
     if tag_links:
@@ -171,6 +179,9 @@ def frontmatter_items(doc: Document, ctx: ConvertContext) -> list[tuple[str, Val
     # one key once (Obsidian reads property names case-insensitively), and never syncd's own
     # identity key: a page property named syncd-id would otherwise hijack the note's identity
     taken = {key.casefold() for key, _ in items} | {"aliases", ID_KEY}
+    category_from = category_property(page)
+    if doc.category and category_from is not None:
+        taken.add(category_from[0])  # media:: read as the category is the category key
     for prop in page.properties:
         key = prop.key.lower()
         if key in OWN_PAGE_PROPERTIES or key in DROPPED_PAGE_PROPERTIES or not prop.value:

@@ -40,7 +40,7 @@ from syncd.merge import (
     merge_document,
     new_frontmatter,
 )
-from syncd.names import check_title, note_stem
+from syncd.names import note_stem
 from syncd.note import (
     frontmatter_items,
     note_folder,
@@ -72,7 +72,6 @@ from syncd.readwise import (
     is_readwise_page,
     named_document,
     normalize_text,
-    unquote_value,
 )
 from syncd.state import pack_highlights
 from syncd.textio import decode_page
@@ -146,7 +145,7 @@ class PagePlan:
     sha256: str = ""
     kind: str = ""  # PAGE, JOURNAL or READWISE
     name: str = ""
-    category: str = ""  # a Readwise page's category:: (its note's folder)
+    category: str = ""  # a Readwise page's Document.category (its note's folder)
     doc_id: str = ""  # a Readwise page's document identity
     aliases: tuple[str, ...] = ()
     block_ids: tuple[str, ...] = ()
@@ -191,8 +190,8 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
     category = doc_id = ""
     doc: Document | None = None
     if kind == READWISE:
-        category = unquote_value(page.property_value("category") or "")
         doc = readwise_document(page, path, work.graph.file_name_format)
+        category = doc.category
         doc_id = str(doc.id)
     parsed = ParsedPage(
         text=text,
@@ -258,9 +257,8 @@ def _plan_new_plain_note(
     if made is None:
         return None
     doc, result = made
-    check_title(doc.title, path)
     name = page_name(work, found, doc.page)[0]
-    category = unquote_value(doc.page.property_value("category") or "")
+    category = doc.category
     names, uuids = referenced(text)
     data = result.text.encode("utf-8")
     return PagePlan(

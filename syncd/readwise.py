@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import NewType
 
 from syncd.logseq.model import Block, Page
+from syncd.logseq.parser import unescape_markdown
 
 DocumentId = NewType("DocumentId", str)
 HighlightId = NewType("HighlightId", str)
@@ -50,6 +51,7 @@ CATEGORY_FOLDERS = {
     "supplementals": "Supplementals",
 }
 KNOWN_CATEGORIES = frozenset(CATEGORY_FOLDERS)
+OTHER_FOLDER = "Other"  # the folder of a document whose category is none of Readwise's
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +92,14 @@ class Document:
     id: DocumentId
     page_name: str  # the Logseq page name (title:: or the decoded file name)
     title: str  # page name without " (highlights)"
-    category: str  # books, articles, … ("" when absent)
+    category: str  # books, articles, … (lower case), another name as written, "" when absent
     author: str  # without [[ ]] ("" when empty)
     full_title: str
     page: Page
     sections: tuple[Section, ...]
+    # the names the category value holds besides the category (``#tweets. [[Gardening]]``:
+    # Gardening), for the note's tags
+    category_tags: tuple[str, ...] = ()
 
     def items(self) -> list[Item]:
         out: list[Item] = []
@@ -268,15 +273,97 @@ def is_attribute(block: Block) -> bool:
     return not block.children and ATTRIBUTE_RE.match(block.first_line) is not None
 
 
-def document_names(page: Page, page_name: str) -> tuple[str, str, str, str, str]:
-    """(page name, title, category, author, full title) of a Readwise page: what its page
-    properties say, ``page_name`` (from the file name) when it has no ``title::``."""
+def document_names(page: Page, page_name: str) -> tuple[str, str, str, str]:
+    """(page name, title, author, full title) of a Readwise page: what its page properties
+    say, ``page_name`` (from the file name) when it has no ``title::``."""
     name = unquote_value(page.property_value("title") or "") or page_name
     title = _HIGHLIGHTS_SUFFIX_RE.sub("", name).strip() or name
-    category = unquote_value(page.property_value("category") or "").lower()
     author = unquote_value(page.property_value("author") or "")
     full_title = unquote_value(page.property_value("full-title") or "") or title
-    return name, title, category, author, full_title
+    return name, title, author, full_title
+
+
+# a name in a category value: #[[multi word]] or [[link]], #tag, or plain text up to a comma
+_CATEGORY_NAME_RE = re.compile(r"#?\[\[([^\[\]\n]+)\]\]|#([^\s,#\[\]]+)|([^,#\[\]]+)")
+# what ends a sentence, not a tag (``#tweets.``) or a plain name (``books;``)
+_NAME_PUNCTUATION = ".,;:!?)}'\"" + "\u3002\uff0c"
+
+
+def category_property(page: Page) -> tuple[str, str] | None:
+    """(key, value) of the page property that names a Readwise page's category:
+    ``category::``, else ``media::`` (older exports); None when neither has a value."""
+    for key in ("category", "media"):
+        value = (page.property_value(key) or "").strip()
+        if value:
+            return key, value
+    return None
+
+
+def document_category(page: Page) -> tuple[str, tuple[str, ...]]:
+    """(category, the other names) of a Readwise page (design.md "Note path"): the first
+    Readwise category (books, articles, tweets, podcasts, supplementals) among the names the
+    ``category::`` (else ``media::``) value holds, else its first name as written; every
+    other name of the value goes to the note's tags. ``#tweets. [[Gardening]]`` gives
+    ``("tweets", ("Gardening",))``; ``[[Books: Fiction]]`` gives ``("Books: Fiction", ())``.
+
+    >>> from syncd.logseq.parser import parse_page
+    >>> document_category(parse_page("category:: #articles, #python\\n\\n- x\\n"))
+    ('articles', ('python',))
+    """
+    found = category_property(page)
+    if found is None:
+        return "", ()
+    names = category_names(found[1])
+    if not names:
+        return "", ()
+    first = next((n for n in names if n.lower() in KNOWN_CATEGORIES), names[0])
+    category = first.lower() if first.lower() in KNOWN_CATEGORIES else first
+    rest: list[str] = []
+    for name in names:
+        if name is not first and name.lower() != category.lower() and name not in rest:
+            rest.append(name)
+    return category, tuple(rest)
+
+
+def category_names(value: str) -> list[str]:
+    """The names a category value holds, in order: ``#tag``, ``#[[multi word]]``,
+    ``[[link]]`` and plain text between commas, without the punctuation that ends a
+    sentence (``#tweets.``); a name of punctuation only is no name. A quoted value is one
+    name (``"Books: Fiction"``)."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        inner = value[1:-1].replace("\\#", "#").strip().rstrip(_NAME_PUNCTUATION).strip()
+        return [inner] if inner else []
+    names: list[str] = []
+    for match in _CATEGORY_NAME_RE.finditer(value.replace("\\#", "#")):
+        text = match.group(1) or match.group(2) or match.group(3) or ""
+        name = text.strip().rstrip(_NAME_PUNCTUATION).strip()
+        if any(ch.isalnum() for ch in name):
+            names.append(name)
+    return names
+
+
+def category_folder(category: str) -> str:
+    """The folder a document of ``category`` goes into (``Document.category``, or a
+    category value as ``document_category`` reads it): Books, Articles, Tweets, Podcasts,
+    Supplementals, else Other. Never a name a user wrote: no ``:``, ``#``, ``[``, a reserved
+    or a hidden folder comes from a category."""
+    return CATEGORY_FOLDERS.get(category.strip().lower(), OTHER_FOLDER)
+
+
+def document_url(page: Page) -> str:
+    """The ``url::`` of a Readwise page as the document's address: Readwise's
+    ``\\-`` escaping removed (readwise-format.md §a.4); "" when it has none."""
+    return unescape_markdown((page.property_value("url") or "").strip())
+
+
+def canonical_document_id(doc_id: str) -> str:
+    """A document id as ``document_identity`` makes it now: an id stored by an earlier
+    syncd from an escaped ``url::`` (``url:https://green\\-thumb…``) finds its document
+    (state and note frontmatter written before the escaping was removed)."""
+    if doc_id.startswith("url:") and "\\" in doc_id:
+        return "url:" + unescape_markdown(doc_id[4:])
+    return doc_id
 
 
 def document_from_page(page: Page, page_name: str) -> Document:
@@ -347,7 +434,8 @@ def named_document(
     """The document of a Readwise page with ``sections``: its names (``document_names``) and
     its identity (``document_identity``, from ``urls``: the page's location URLs in page
     order)."""
-    name, title, category, author, full_title = document_names(page, page_name)
+    name, title, author, full_title = document_names(page, page_name)
+    category, category_tags = document_category(page)
     return Document(
         id=document_identity(page, full_title, author, urls),
         page_name=name,
@@ -357,13 +445,14 @@ def named_document(
         full_title=full_title,
         page=page,
         sections=sections,
+        category_tags=category_tags,
     )
 
 
 def document_identity(page: Page, full_title: str, author: str, urls: Iterable[str]) -> DocumentId:
     """url, else Kindle ASIN from location links, else full title + author (design.md).
     ``urls``: the page's location URLs in page order."""
-    url = (page.property_value("url") or "").strip()
+    url = document_url(page)
     if url:
         return DocumentId(f"url:{url}")
     for found in urls:

@@ -34,6 +34,7 @@ from types import TracebackType
 from typing import Any, Literal, get_args
 
 from syncd.errors import SyncdError
+from syncd.readwise import canonical_document_id
 
 log = logging.getLogger(__name__)
 
@@ -800,6 +801,7 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
                 path,
             )
         _pack_highlight_rows(conn)
+        _unescape_document_ids(conn)
         if row is not None and int(row[0]) < SCHEMA_VERSION:
             conn.execute(
                 "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
@@ -837,6 +839,33 @@ def _pack_highlight_rows(conn: sqlite3.Connection) -> None:
     )
     conn.execute("DROP TABLE highlights")
     log.info("state database: %d documents' highlights packed (schema 2)", len(docs))
+
+
+_IDS_UNESCAPED = "document_ids_unescaped"  # meta key: _unescape_document_ids has run
+
+
+def _unescape_document_ids(conn: sqlite3.Connection) -> None:
+    """Document ids an earlier syncd made from an escaped ``url::`` (``url:https://a\\-b``)
+    as ``document_identity`` makes them now (``canonical_document_id``), once per state
+    database (in the caller's transaction): the document keeps its note, its highlights and
+    its deleted ones. Where the unescaped id is recorded too (two pages of one url), that
+    record stays and the old one is left as it was."""
+    if conn.execute("SELECT 1 FROM meta WHERE key = ?", (_IDS_UNESCAPED,)).fetchone():
+        return
+    escaped = "doc_id LIKE 'url:%' AND instr(doc_id, '\\') > 0"
+    moved = 0
+    for table in ("documents", "highlight_sets", "sources"):
+        rows = conn.execute(f"SELECT DISTINCT doc_id FROM {table} WHERE {escaped}").fetchall()
+        for (old,) in rows:
+            new = canonical_document_id(old)
+            if new != old:
+                conn.execute(
+                    f"UPDATE OR IGNORE {table} SET doc_id = ? WHERE doc_id = ?", (new, old)
+                )
+                moved += table == "documents"
+    conn.execute("INSERT INTO meta (key, value) VALUES (?, '1')", (_IDS_UNESCAPED,))
+    if moved:
+        log.info("state database: %d document ids without Readwise's \\- escaping", moved)
 
 
 def pack_highlights(mapping: Mapping[str, str]) -> bytes:

@@ -29,7 +29,7 @@ from syncd.merge import merge_document
 from syncd.names import note_stem, unique_name
 from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
 from syncd.plan import Prepared
-from syncd.readwise import Document
+from syncd.readwise import Document, canonical_document_id
 from syncd.state import DocumentRecord, SourceRecord, StateStore, unpack_highlights
 from syncd.vault import FileStamp, Vault
 from syncd.yamlout import dump_frontmatter
@@ -730,7 +730,8 @@ class Writer:
                     continue
                 match = _ID_LINE_RE.search(head)
                 if match is not None:
-                    index.setdefault(_yaml_string(match.group(1)), note)
+                    # (an id an earlier syncd wrote from an escaped url:: finds its document)
+                    index.setdefault(canonical_document_id(_yaml_string(match.group(1))), note)
             self._id_index[vault_name] = index
         return index.get(doc_id)
 

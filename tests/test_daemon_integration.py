@@ -624,12 +624,11 @@ def test_status_reports_the_running_daemon(
     setup = Setup(tmp_path)
     for name, data in snapshot(DATA / "v1" / "pages").items():
         (setup.pages / name).write_bytes(data)
-    bad = setup.pages / "Escape (highlights).md"
-    bad.write_text(
-        "title:: ../Escape (highlights)\ncategory:: #articles\nurl:: https://e.example/x\n\n"
-        "- Highlights first synced by [[Readwise]] [[May 20th, 2024]]\n"
-        "\t- A line. ([View Highlight](https://read.readwise.io/read/esc1))\n",
-        encoding="utf-8",
+    bad = setup.pages / "Latin-1 (highlights).md"
+    bad.write_bytes(
+        b"title:: Latin-1 (highlights)\ncategory:: #articles\nurl:: https://e.example/x\n\n"
+        b"- Highlights first synced by [[Readwise]] [[May 20th, 2024]]\n"
+        b"\t- caf\xe9 au lait. ([View Highlight](https://read.readwise.io/read/esc1))\n"
     )
     daemon = _start(setup, notify, running)
     daemon.ready()
@@ -641,7 +640,7 @@ def test_status_reports_the_running_daemon(
     assert "pages pending: 0" in out
     assert re.search(r"last scan: \S+ \(11 pages, 9 changed, 1 failed\)", out), out
     assert "vault main" in out and "9 documents" in out
-    assert f"{bad}: title would escape the vault: '../Escape'" in out
+    assert f"{bad}: not valid UTF-8" in out
 
     assert daemon.stop()[0] == 0
     out = _status(setup.config)

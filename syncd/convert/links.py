@@ -19,15 +19,20 @@ from datetime import date
 
 from syncd.convert.context import ConvertContext
 from syncd.convert.report import name_key
+from syncd.logseq.parser import unescape_markdown
 
 # Obsidian block ids: letters, digits and dashes (a Logseq uuid as it is)
 ANCHOR_ID_RE = re.compile(r"[A-Za-z0-9-]+")
 
 
 def journal_day(name: str, ctx: ConvertContext) -> date | None:
-    """The date of a journal title in one of the graph's title formats (J2), else None."""
+    """The date of a journal title in one of the graph's title formats (J2), else None;
+    also written with Markdown escapes (Readwise's ``[[2024\\-03\\-09]]``)."""
     try:
-        return ctx.inline.journal_date(name)
+        day = ctx.inline.journal_date(name)
+        if day is None and "\\" in name:
+            day = ctx.inline.journal_date(unescape_markdown(name))
+        return day
     except ValueError:
         return None
 
@@ -55,7 +60,7 @@ def wikilink(name: str, ctx: ConvertContext, label: str | None = None) -> str:
     ``journal_link_alias`` is off.
     """
     target, journal = page_target(name, ctx)
-    shown = label if label else name
+    shown = label if label else unescape_markdown(name) if journal else name
     if journal and not label and not ctx.options.journal_link_alias:
         return f"[[{target}]]"
     if same_name(target, shown):

@@ -357,9 +357,14 @@ def page_tags(value: str, env: InlineEnv) -> tuple[list[str], list[str]]:
     tips``, ``v1.2``, ``2023``) cannot be one without losing characters: it goes into the tags
     sanitized (``C-tips``) where a valid form is left, and is kept as written as a link to its
     page (``[[C++ tips]]``, as such a tag in the text becomes, L3) under ``tag-links``."""
+    return name_tags(property_names(value, env.ctx.graph), env)
+
+
+def name_tags(names: Iterable[str], env: InlineEnv) -> tuple[list[str], list[str]]:
+    """``page_tags`` of the page names ``names``: (tags, tag links)."""
     tags: list[str] = []
     links: list[str] = []
-    for name in property_names(value, env.ctx.graph):
+    for name in names:
         env.findings.reference(name)
         tag = multiword_tag(name)
         if tag is None:

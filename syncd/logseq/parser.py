@@ -31,6 +31,18 @@ PROPERTY_RE = re.compile(r"^[ \t]*([^\s:]+)::(?: (.*)|[ \t]*)$")
 FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 BEGIN_RE = re.compile(r"^[ \t]*#\+BEGIN_(\S+)", re.IGNORECASE)
 END_RE = re.compile(r"^[ \t]*#\+END_(\S+)", re.IGNORECASE)
+# a Markdown backslash escape: the backslash before ASCII punctuation (Readwise's plugin
+# wrote ``\-`` for every ``-`` in mid-2023, metadata and [[dates]] included)
+_MARKDOWN_ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def unescape_markdown(text: str) -> str:
+    """``text`` as Markdown shows it, without backslash escapes:
+    ``https://green\\-thumb.example`` -> ``https://green-thumb.example``,
+    ``2024\\-03\\-09`` -> ``2024-03-09``."""
+    if "\\" not in text:
+        return text
+    return _MARKDOWN_ESCAPE_RE.sub(r"\1", text)
 
 
 def parse_property(line: str, index: int) -> Property | None:

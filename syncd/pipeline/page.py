@@ -21,15 +21,14 @@ from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.model import Page
 from syncd.names import (
     MAX_NAME_BYTES,
-    check_title,
     note_path_stem,
     note_stem,
     plain_path,
     sanitize_title,
 )
 from syncd.readwise import (
-    CATEGORY_FOLDERS,
     Document,
+    category_folder,
     document_from_page,
     unquote_value,
 )
@@ -115,7 +114,8 @@ def page_name(work: PageWork, found: FoundFile, head: Page) -> tuple[str, date |
 
 def natural_note(work: PageWork, key: str, kind: str, name: str, category: str) -> str:
     """The note path of page ``key`` when no other note has it: a journal's daily note, a
-    Readwise page's note in the folder of its ``category``, else the page's namespace path.
+    Readwise page's note in the folder of its ``category`` (``Document.category``), else
+    the page's namespace path.
     Pure, so a page's plan works it out with its facts, in any process."""
     if kind == JOURNAL:
         day = journal_date_from_file(PurePosixPath(key).stem, work.graph.journal_file_format)
@@ -124,8 +124,7 @@ def natural_note(work: PageWork, key: str, kind: str, name: str, category: str) 
         return journal_note_path(day, work.layout)
     if kind == READWISE:
         title = re.sub(r"\s*\(highlights\)\s*$", "", name, flags=re.IGNORECASE)
-        category = category.lower()
-        folder = CATEGORY_FOLDERS.get(category, category.capitalize() or "Other")
+        folder = category_folder(category)
         return join_path(work.into, folder, note_stem(title.strip() or name)) + ".md"
     return page_note_path(name, work.into)
 
@@ -179,7 +178,5 @@ def split_note(note: str) -> tuple[str, str]:
 
 def readwise_document(page: Page, path: Path, file_name_format: str) -> Document:
     """The Readwise document of a parsed Readwise page read from ``path`` (its page name from
-    the file name); PageError when its title would make no note name."""
-    doc = document_from_page(page, page_name_from_file(path.stem, file_name_format))
-    check_title(doc.title, path)
-    return doc
+    the file name). Any title makes a note name (``note_stem``): none is refused."""
+    return document_from_page(page, page_name_from_file(path.stem, file_name_format))
