@@ -17,8 +17,8 @@ record of what syncd wrote (``seen``), so merging twice changes nothing (rule 8)
 What syncd last wrote is recorded in the same mapping as the highlights (highlight id ->
 text hash), under keys no highlight id has (ids start ``url:``, ``text:``, ``heading:``):
 ``@fm:<key>`` -> the hash of that frontmatter key's lines, ``@kids:<highlight id>`` -> the
-hash of the highlight's attribute children (absent: none written), and ``@base`` once the
-document's bases are recorded. A state made before (syncd 0.1.0) has none of them: the
+hashes of the highlight's attribute children as written and as Logseq text (``kids_base``;
+absent: none written), and ``@base`` once the document's bases are recorded. A state made before (syncd 0.1.0) has none of them: the
 bases are then taken from the note only where it already holds what Readwise has now, and
 anything else stays as the note holds it (``UNKNOWN``), never overwritten.
 """
@@ -215,6 +215,18 @@ def lines_sha(lines: Sequence[str]) -> str:
     return hashlib.sha1("\n".join(line.strip() for line in lines).encode("utf-8")).hexdigest()
 
 
+def kids_base(rendered: Sequence[str], source: Sequence[str]) -> str:
+    """What ``KIDS_PREFIX`` records for a highlight's attribute children: the hash of the
+    lines syncd wrote, then (after ``/``) of their Logseq text (while that stays the same,
+    Readwise changed nothing there and they are not rendered to be compared)."""
+    return f"{lines_sha(rendered)}/{lines_sha(source)}"
+
+
+def attribute_source(item: Item) -> list[str]:
+    """The Logseq lines of ``item``'s attribute children."""
+    return [line for block in item.attributes for line in block.lines]
+
+
 def new_frontmatter(items: Sequence[tuple[str, Value]]) -> tuple[str, dict[str, str]]:
     """A new note's frontmatter block for ``items``, and what it records: each key's hash
     (``FM_PREFIX``) and ``BASE_MARK``."""
@@ -369,6 +381,11 @@ def _merge_children(
     if not item.attributes:
         return None
     key = KIDS_PREFIX + item.id
+    source = lines_sha(attribute_source(item))
+    recorded = seen.get(key)
+    rendered_base, _, source_base = (recorded or "").partition("/")
+    if source_base == source:
+        return None  # Readwise changed nothing below this highlight since syncd wrote it
     start, anchor_line = block
     depth = _depth_of(lines[start])
     first, stop = _children_span(lines, anchor_line, depth)
@@ -377,11 +394,11 @@ def _merge_children(
     want = render_attributes(item, depth, ctx)
     want_sha = lines_sha(want)
     if have_sha == want_sha:
-        if seen.get(key) != want_sha:
-            record[key] = want_sha
+        if recorded != f"{want_sha}/{source}":
+            record[key] = f"{want_sha}/{source}"
         return None
-    if key in seen:
-        base: str | None = seen[key]
+    if recorded is not None:
+        base: str | None = rendered_base
     elif adopted:
         base = None  # syncd wrote no children
     else:
@@ -389,7 +406,7 @@ def _merge_children(
         return None
     if base != have_sha or not own_kept:
         return None
-    record[key] = want_sha
+    record[key] = f"{want_sha}/{source}"
     return first, stop, want
 
 
@@ -424,7 +441,7 @@ def _emit_new(
     if item.attributes:
         attributes = render_attributes(item, depth, ctx)
         out.extend(attributes)
-        record[KIDS_PREFIX + item.id] = lines_sha(attributes)
+        record[KIDS_PREFIX + item.id] = kids_base(attributes, attribute_source(item))
     added.append(item.id)
     for child in item.children:
         _emit_new(child, depth + 1, plan, ctx, record, added, out, shas)

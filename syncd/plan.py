@@ -36,7 +36,7 @@ from syncd.logseq.parser import BULLET_RE, _preamble_properties, parse_page
 from syncd.merge import (
     KIDS_PREFIX,
     MergeResult,
-    lines_sha,
+    kids_base,
     merge_document,
     new_frontmatter,
 )
@@ -524,7 +524,9 @@ def _plain_new_note(
                 body.extend(render_attributes(item, 1, ctx))
             record[hid] = sha
             if attributes[index]:  # merge._emit_new's base of the highlight's children
-                record[KIDS_PREFIX + hid] = lines_sha(body[kids:])
+                record[KIDS_PREFIX + hid] = kids_base(
+                    body[kids:], [attr for attr, _at in attributes[index]]
+                )
             added.append(hid)
     frontmatter, bases = new_frontmatter(frontmatter_items(doc, ctx))
     record.update(bases)

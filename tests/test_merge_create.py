@@ -31,7 +31,8 @@ from syncd.logseq.parser import parse_page
 from syncd.merge import (
     KIDS_PREFIX,
     MergeResult,
-    lines_sha,
+    attribute_source,
+    kids_base,
     merge_document,
     new_frontmatter,
 )
@@ -102,7 +103,7 @@ def reference_create(doc: Document) -> MergeResult:
             body.extend(reference_tree(attribute, depth + 1))
         record[item.id] = text_sha(lines)
         if item.attributes:  # rule 5's base of the highlight's children
-            record[KIDS_PREFIX + item.id] = lines_sha(body[kids:])
+            record[KIDS_PREFIX + item.id] = kids_base(body[kids:], attribute_source(item))
         added.append(item.id)
         for child in item.children:
             emit(child, depth + 1)
