@@ -18,9 +18,10 @@ What syncd last wrote is recorded in the same mapping as the highlights (highlig
 text hash), under keys no highlight id has (ids start ``url:``, ``text:``, ``heading:``):
 ``@fm:<key>`` -> the hash of that frontmatter key's lines, ``@kids:<highlight id>`` -> the
 hashes of the highlight's attribute children as written and as Logseq text (``kids_base``;
-absent: none written), and ``@base`` once the document's bases are recorded. A state made before (syncd 0.1.0) has none of them: the
-bases are then taken from the note only where it already holds what Readwise has now, and
-anything else stays as the note holds it (``UNKNOWN``), never overwritten.
+absent: none written), and ``@base`` once the document's bases are recorded. A state made
+before (syncd 0.1.0) has none of them: the bases are then taken from the note only where it
+already holds what Readwise has now, and anything else stays as the note holds it
+(``UNKNOWN``), never overwritten.
 """
 
 from __future__ import annotations

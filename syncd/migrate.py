@@ -774,21 +774,23 @@ class _Run:
     def reporting_failures(self, key: str, work: Callable[[], None]) -> None:
         """``work()`` on page ``key``; whatever goes wrong is this page's failure, never the
         run's (reported with the page's path and the reason)."""
-        path = self.found[key].path if key in self.found else self.m.root / key
         try:
             work()
         except (SyncdError, OSError) as exc:
-            self.fail(path, exc)
+            self.fail(self.page_path(key), exc)
         except RecursionError:
             # parse, merge and render recurse once per outline level
-            self.writer.fail(
-                self.m.vault_name, path, "outline nested too deeply to process", self.report
-            )
+            reason = "outline nested too deeply to process"
+            self.writer.fail(self.m.vault_name, self.page_path(key), reason, self.report)
         except Exception as exc:
             # one page must never stop the run (nor the daemon's scan) for the others
+            path = self.page_path(key)
             log.debug("%s: unexpected error", path, exc_info=True)
             reason = f"internal error, please report: {type(exc).__name__}: {exc}"
             self.writer.fail(self.m.vault_name, path, reason, self.report)
+
+    def page_path(self, key: str) -> Path:
+        return self.found[key].path if key in self.found else self.m.root / key
 
     def process(
         self, key: str, task: PlanTask, hinted: Callable[[], PlanTask], planner: Planner

@@ -23,6 +23,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Literal
 
 from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex, InlineContext
@@ -181,7 +182,7 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
         day = journal_date_from_file(path.stem, work.graph.journal_file_format)
     elif merge and task.existing is None and READWISE in work.kinds:
         # the usual first sync of a Readwise page: its new note straight from its lines
-        made = _plan_new_plain_note(ctx, task, text, size, mtime_ns, digest)
+        made = _plan_new_plain_note(ctx, task, path, text, size, mtime_ns, digest)
         if made is not None:
             return made
     page = parse_page(text)
@@ -240,7 +241,13 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
 
 
 def _plan_new_plain_note(
-    ctx: PlanContext, task: PlanTask, text: str, size: int, mtime_ns: int, digest: str
+    ctx: PlanContext,
+    task: PlanTask,
+    path: Path,
+    text: str,
+    size: int,
+    mtime_ns: int,
+    digest: str,
 ) -> PagePlan | None:
     """``plan_page`` of a Readwise page of ``_plain_new_note``'s shape that gets a new note
     (None: another page; the general path plans it). The facts the full parse would give
@@ -250,7 +257,6 @@ def _plan_new_plain_note(
     properties or a drawer). tests/test_plan.py checks the plan against the general one."""
     work = ctx.work
     found = task.found
-    path = found.path
     made = _plain_new_note(
         text, page_name_from_file(path.stem, work.graph.file_name_format), ctx.readwise
     )
