@@ -421,9 +421,17 @@ class SourceLines:
 def layout_block(
     block: Block, out: Sequence[Out], number: int | None, source: SourceLines
 ) -> list[str]:
-    """The block's output lines with their outline indentation (B5, B6)."""
+    """The block's output lines with their outline indentation (B5, B6).
+
+    An unbulleted heading (``## Usage`` without ``- ``) stays unbulleted when it has no
+    children; with children it gets a bullet, so that they are its children in Obsidian and
+    not an indented code block (CommonMark reads a TAB-indented outline after a heading so)."""
     bullet = source.prefix(block, 0)
-    if bullet is None:
+    unbulleted = not block.bulleted and not block.children
+    lift = not block.bulleted and bool(block.children)
+    if unbulleted:
+        bullet = block.indent
+    elif bullet is None or lift:
         bullet = f"{block.indent}- " if out[0].text else f"{block.indent}-"
     extra = ""
     if number is not None:
@@ -435,7 +443,7 @@ def layout_block(
         if k == 0:
             lines.append(bullet + o.text)
             continue
-        prefix = source.prefix(block, o.src) if o.src else None
+        prefix = source.prefix(block, o.src) if o.src and not lift else None
         if prefix is not None and o.text and o.src and not block.lines[o.src].strip():
             prefix = None  # a blank source line that now has text (">" in a quote)
         if prefix is None:

@@ -44,6 +44,9 @@ class Block:
     properties: tuple[Property, ...]  # block properties: the first run of key:: value lines (mldoc)
     children: tuple[Block, ...]
     line: int  # 1-based line number of the bullet in the source text
+    # False for a Markdown heading written at the start of a line without ``- `` (``## Usage``):
+    # mldoc starts a top-level block there, and the indented bullets below are its children
+    bulleted: bool = True
 
     @property
     def first_line(self) -> str:
