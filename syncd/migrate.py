@@ -76,6 +76,7 @@ from syncd.convert.context import (
     readwise_context,
 )
 from syncd.convert.index import JOURNAL, PAGE, READWISE, GraphIndexer, dependents, name_key
+from syncd.convert.links import note_link_target
 from syncd.convert.page import Unsupported
 from syncd.errors import ConcurrentModification, SyncdError, VaultWriteError
 from syncd.logseq.dates import COMMON_TITLE_FORMATS, compile_format, format_moment
@@ -1265,10 +1266,13 @@ def same_link(old: str | None, new: str | None, key: str) -> bool:
     name itself, as Obsidian resolves it (case-insensitively), is no target at all
     (``convert.links.wikilink`` writes ``[[name]]`` for both). So a page whose note is named
     like the page, and joins the index in this run, moves nothing for the notes that link to
-    it: they are not converted again."""
+    it: they are not converted again. A name that ends like a file (``tasks.json``) is a
+    target: its link gets the note's ``.md`` once the page is known."""
 
     def shown(target: str | None) -> str | None:
-        return None if target is None or name_key(target) == key else target
+        if target is None or (name_key(target) == key and note_link_target(target) == target):
+            return None
+        return target
 
     return shown(old) == shown(new)
 

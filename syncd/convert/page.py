@@ -70,10 +70,11 @@ def convert_page(page: Page, ctx: ConvertContext, source: str | None = None) -> 
 
 
 def _preamble(page: Page, env: InlineEnv) -> list[str]:
-    """Text before the first bullet, without the page-property lines (P1)."""
+    """Text before the first bullet, without the page-property lines (P1) and the YAML front
+    matter block (its ``key: value`` lines are page properties)."""
     lines = list(page.preamble)
     if page.properties and not page.properties_in_first_block:
-        drop = {prop.index for prop in page.properties}
+        drop = {prop.index for prop in page.properties} | set(range(page.front_matter))
         lines = [line for i, line in enumerate(lines) if i not in drop]
         while lines and not lines[0].strip():
             lines.pop(0)

@@ -76,6 +76,9 @@ class Page:
     preamble: tuple[str, ...]
     blocks: tuple[Block, ...]
     properties_in_first_block: bool = False
+    # lines of ``preamble`` that are a YAML front matter block (``---`` / ``title: X`` / ``---``
+    # at the top, older graphs): its ``key: value`` lines are page properties, as in Logseq
+    front_matter: int = 0
 
     def property_value(self, key: str) -> str | None:
         return property_value(self.properties, key)

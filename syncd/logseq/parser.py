@@ -209,7 +209,10 @@ def parse_page(text: str) -> Page:
         (stack[-1][5] if stack else roots).append(block)
 
     blocks = tuple(roots)
-    properties = _preamble_properties(preamble)
+    front, properties = _front_matter(preamble)
+    properties += tuple(
+        Property(p.key, p.value, p.index + front) for p in _preamble_properties(preamble[front:])
+    )
     in_first_block = False
     if not properties and blocks and _is_properties_only(blocks[0]):
         properties = blocks[0].properties
@@ -220,7 +223,31 @@ def parse_page(text: str) -> Page:
         preamble=tuple(preamble),
         blocks=blocks,
         properties_in_first_block=in_first_block,
+        front_matter=front,
     )
+
+
+YAML_KEY_RE = re.compile(r"^([A-Za-z0-9_][\w.-]*):(?:[ \t]+(.*))?$")
+
+
+def _front_matter(preamble: Sequence[str]) -> tuple[int, tuple[Property, ...]]:
+    """A YAML front matter block at the top (``---`` / ``title: X`` / ``---``): how many
+    preamble lines it holds and its ``key: value`` lines as page properties. Only a block
+    made of simple ``key: value`` lines is read so (anything else stays text, as written)."""
+    if not preamble or preamble[0].rstrip() != "---":
+        return 0, ()
+    found: list[Property] = []
+    for index in range(1, len(preamble)):
+        line = preamble[index]
+        if line.rstrip() == "---":
+            return (index + 1, tuple(found)) if found else (0, ())
+        match = YAML_KEY_RE.match(line.rstrip())
+        if match is None:
+            if line.strip():
+                return 0, ()
+            continue
+        found.append(Property(match.group(1), (match.group(2) or "").strip(), index))
+    return 0, ()
 
 
 def _preamble_properties(preamble: Sequence[str]) -> tuple[Property, ...]:
