@@ -73,6 +73,7 @@ from syncd.convert.context import (
     ConvertOptions,
     GraphIndex,
     InlineContext,
+    ReadwiseLayout,
     readwise_context,
 )
 from syncd.convert.index import JOURNAL, PAGE, READWISE, GraphIndexer, dependents, name_key
@@ -98,6 +99,7 @@ from syncd.pipeline.page import (
     conflict_copy_path,
     join_path,
     natural_note,
+    page_place,
     split_note,
 )
 from syncd.plan import PagePlan, PlanContext, PlanTask, plan_page
@@ -564,6 +566,8 @@ class _Run:
             into=migration.config.into,
             layout=migration.vault_layout,
             kinds=migration.kinds,
+            readwise_folders=migration.config.include is Include.READWISE
+            or migration.config.convert.readwise_layout is ReadwiseLayout.CATEGORY,
         )
 
     # -- overview --------------------------------------------------------------------------
@@ -881,6 +885,7 @@ class _Run:
                 self.readwise_ctx,
                 taken,
                 retry=retry,
+                place=None if self.work.readwise_folders else page_place(plan.name),
             )
         self.readwise_done(key, facts, note)
 

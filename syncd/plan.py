@@ -51,6 +51,7 @@ from syncd.pipeline.page import (
     ParsedPage,
     natural_note,
     page_name,
+    page_place,
     readwise_document,
     render_page,
 )
@@ -223,6 +224,9 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
         if not merge:
             return _with(plan, doc=doc, deps=deps_of(names, uuids, (), "", ()))
         prepared = prepare_document(doc, ctx.readwise, task.doc_id, task.existing, task.seen)
+        if not work.readwise_folders:  # include: all: the note keeps the page's name
+            folder, stem = page_place(name)
+            prepared = replace(prepared, folder=folder, stem=stem)
         return _with(plan, readwise=prepared, deps=deps_of(names, uuids, (), "", ()))
     converted, note_text = render_page(work, ctx.index, ctx.options, ctx.inline, name, parsed)
     return _with(
@@ -277,8 +281,8 @@ def _plan_new_plain_note(
         readwise=Prepared(
             doc_id=str(doc.id),
             title=doc.title,
-            folder=note_folder(doc),
-            stem=note_stem(doc.title),
+            folder=note_folder(doc) if work.readwise_folders else page_place(name)[0],
+            stem=note_stem(doc.title) if work.readwise_folders else page_place(name)[1],
             hinted=False,
             changed=True,
             data=data,
