@@ -826,7 +826,7 @@ class _Run:
             self.write_readwise(key, task, plan, facts, planner)
         else:
             assert plan.text is not None
-            self.page_done(key, facts, plan.text, plan.unsupported)
+            self.page_done(key, facts, plan.text, plan.unsupported, plan.dropped)
 
     def facts_of(self, key: str, plan: PagePlan, cached: GraphPage | None) -> GraphPage:
         """The facts of a page from its plan: the note path it had (same kind), or for a
@@ -972,7 +972,7 @@ class _Run:
             self.claimed[fold_name(note)] = key
         facts = replace(with_note(page, note), deps=plan.deps)
         self.facts[key] = settled[key] = facts
-        self.page_done(key, facts, plan.text, plan.unsupported)
+        self.page_done(key, facts, plan.text, plan.unsupported, plan.dropped)
 
     def holds(self, note: str, text: str | None) -> bool:
         """Whether the vault file ``note`` holds exactly ``text``."""
@@ -1114,7 +1114,12 @@ class _Run:
         self.m.stage_page(key, facts)
 
     def page_done(
-        self, key: str, facts: GraphPage, text: str, unsupported: Iterable[Unsupported]
+        self,
+        key: str,
+        facts: GraphPage,
+        text: str,
+        unsupported: Iterable[Unsupported],
+        dropped: Iterable[tuple[str, int]] = (),
     ) -> None:
         """Write a plain page's or journal's note ``text`` (rule 7), count, report, stage (a
         page converted again in the same run is counted and reported once)."""
@@ -1127,6 +1132,9 @@ class _Run:
                 self.report.migration.pages += 1
             for item in unsupported:
                 self.report.migration.unsupported.append((facts.name, _describe(item)))
+            counts = self.report.migration.dropped
+            for what, count in dropped:
+                counts[what] = counts.get(what, 0) + count
         self.m.stage_page(key, facts, _record(facts))
 
     def write(self, note: str, text: str, page_changed: bool) -> None:
@@ -1262,7 +1270,7 @@ class _Run:
             page_uuid=plan.page_uuid,
         )
         self.facts[key] = facts
-        self.page_done(key, facts, plan.text, plan.unsupported)
+        self.page_done(key, facts, plan.text, plan.unsupported, plan.dropped)
 
 
 def same_link(old: str | None, new: str | None, key: str) -> bool:

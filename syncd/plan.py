@@ -153,6 +153,7 @@ class PagePlan:
     # what its note depends on in the graph index ("n:", "b:", "a:" keys: convert.index)
     deps: tuple[str, ...] = ()
     unsupported: tuple[Unsupported, ...] = ()
+    dropped: tuple[tuple[str, int], ...] = ()  # ConvertedNote.dropped
     readwise: Prepared | None = None
     doc: Document | None = None  # only without ``merge``: never sent between processes
 
@@ -236,6 +237,7 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
             converted.references, converted.block_refs, converted.assets, name, parsed.aliases
         ),
         unsupported=converted.unsupported,
+        dropped=converted.dropped,
     )
 
 

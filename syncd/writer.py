@@ -53,6 +53,8 @@ class MigrationReport:
     conflicts: list[str] = field(default_factory=list)  # conflict copies written
     unsupported: list[tuple[str, str]] = field(default_factory=list)  # (page, what)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (source file, why)
+    # what the rules dropped (docs/logseq-rows.md: each with its reason) -> how often
+    dropped: dict[str, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
@@ -75,6 +77,8 @@ class MigrationReport:
         self.conflicts += other.conflicts
         self.unsupported += other.unsupported
         self.skipped += other.skipped
+        for what, count in other.dropped.items():
+            self.dropped[what] = self.dropped.get(what, 0) + count
 
     def lines(self) -> list[str]:
         """The report as text lines (empty when nothing was migrated or found)."""
@@ -90,6 +94,9 @@ class MigrationReport:
         if self.unsupported:
             out.append(f"no Obsidian equivalent ({len(self.unsupported)}):")
             out += [f"  {page}: {what}" for page, what in sorted(self.unsupported)]
+        if self.dropped:
+            counts = ", ".join(f"{what} {n}" for what, n in sorted(self.dropped.items()))
+            out.append(f"dropped by the rules (docs/logseq-rows.md): {counts}")
         if self.skipped:
             out.append(f"not migrated ({len(self.skipped)}):")
             out += [f"  {source}: {why}" for source, why in sorted(self.skipped)]

@@ -45,6 +45,8 @@ class ConvertedNote:
     unsupported: tuple[Unsupported, ...]  # what has no Obsidian equivalent, for the report
     block_refs: frozenset[str] = frozenset()  # uuids of other blocks this page points at
     assets: frozenset[str] = frozenset()  # asset paths (inside assets/) the page uses
+    # what the rules dropped and how often (docs/logseq-rows.md), for the run's summary
+    dropped: tuple[tuple[str, int], ...] = ()
 
 
 def convert_page(page: Page, ctx: ConvertContext, source: str | None = None) -> ConvertedNote:
@@ -66,6 +68,7 @@ def convert_page(page: Page, ctx: ConvertContext, source: str | None = None) -> 
         unsupported=tuple(findings.unsupported),
         block_refs=frozenset(findings.block_refs),
         assets=frozenset(findings.assets),
+        dropped=tuple(sorted(findings.dropped.items())),
     )
 
 
