@@ -1252,6 +1252,7 @@ class _Run:
                 ctx.readwise,
                 taken,
                 again=True,
+                place=None if self.work.readwise_folders else page_place(plan.name),
             )
             self.facts[key] = replace(facts, note=note)
             self.m.stage_page(key, self.facts[key])
