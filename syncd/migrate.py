@@ -50,7 +50,7 @@ is. Every write is a compare-and-swap on the stamp read before. A note the user 
 back only when its page changes.
 
 Skipped and reported: whiteboards, ``.org`` pages, ``assets/*.edn`` (PDF highlight stores),
-hidden paths (``:hidden``, not reported), ``logseq/bak`` and ``logseq/.recycle`` (never listed).
+pages under hidden paths (``:hidden``); ``logseq/bak`` and ``logseq/.recycle`` are never listed.
 PDF highlight pages (``hls__*``) are converted as text and reported.
 """
 
@@ -88,6 +88,7 @@ from syncd.parallel import Planner
 from syncd.pipeline.page import (
     DEFAULT_ATTACHMENTS,
     DEFAULT_DAILY_FORMAT,
+    HIDDEN,
     NOTE_KINDS,
     ORG,
     PAGE_SUFFIXES,
@@ -115,11 +116,12 @@ log = logging.getLogger(__name__)
 
 READWISE_ONLY = frozenset({READWISE})
 
-FORMAT_VERSION = "1"  # bump when the conversion changes: every note is converted again
+FORMAT_VERSION = "2"  # bump when the conversion changes: every note is converted again
 _SKIPPED_REASONS = {
     WHITEBOARD: "whiteboard (no Obsidian equivalent; not converted)",
     ORG: "Org-mode page (only Markdown graphs are converted)",
     PDF_HIGHLIGHTS: "PDF highlight store (positions cannot be kept; not copied)",
+    HIDDEN: "page under a :hidden path of logseq/config.edn (not converted)",
 }
 _LOGSEQ_IGNORED = ("node_modules", "version-files")
 
@@ -238,7 +240,8 @@ class GraphLayout:
         if is_temp_file(rel) or rel.startswith("logseq/") or "node_modules/" in rel:
             return None
         if self.graph.hidden and is_hidden(rel, self.graph.hidden):
-            return None
+            # a page the user hid: skipped, and said so in the report (not silently)
+            return HIDDEN if rel.endswith(PAGE_SUFFIXES) else None
         if self.notes_only:
             for folder, kind in ((self.journals_dir, JOURNAL), (self.pages_dir, PAGE)):
                 if (folder == "." or _under(rel, folder)) and rel.endswith(PAGE_SUFFIXES):

@@ -416,7 +416,12 @@ def test_skipped_hidden_and_colliding_files(g: Graph) -> None:
     # CONTENTS.md and contents.md are one page to Logseq: the first in path order wins
     assert notes == EXPECTED_NOTES - {"contents.md"} | {"CONTENTS.md"}
     skipped = dict(report.migration.skipped)
-    assert set(skipped) == {"whiteboards/Board.edn", "pages/Outline.org", "pages/contents.md"}
+    assert set(skipped) == {
+        "whiteboards/Board.edn",
+        "pages/Outline.org",
+        "pages/contents.md",
+        "pages/archived/Old.md",  # hidden by config.edn: said, not silent (issue 12)
+    }
     assert "N7" in skipped["pages/contents.md"]
     lines = "\n".join(report.migration.lines())
     assert "whiteboards/Board.edn: whiteboard" in lines
@@ -474,8 +479,9 @@ def test_journal_note_path() -> None:
 def test_hidden_and_ignored_paths() -> None:
     layout = GraphLayout(Path("/g"), GraphConfig(hidden=("/pages/archived", "drafts")))
     assert is_hidden("pages/archived/x.md", ["/pages/archived"])
-    assert layout.classify("pages/archived/x.md") is None
-    assert layout.classify("drafts/x.md") is None
+    assert layout.classify("pages/archived/x.md") == "hidden"  # skipped and reported
+    assert layout.classify("drafts/x.md") == "hidden"
+    assert layout.classify("drafts/x.png") is None
     assert layout.classify("pages/..___x.md") == "page"  # a title starting with ../
     assert layout.classify("pages/.hidden/x.md") is None
     assert layout.classify("logseq/bak/pages/x.md") is None

@@ -37,6 +37,7 @@ from syncd.readwise import (
 WHITEBOARD = "whiteboard"
 ORG = "org"
 PDF_HIGHLIGHTS = "pdf-highlights"
+HIDDEN = "hidden"  # a page file under a ``:hidden`` path of logseq/config.edn
 NOTE_KINDS = frozenset({PAGE, JOURNAL, READWISE})
 PAGE_SUFFIXES = (".md", ".markdown")
 
