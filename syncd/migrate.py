@@ -50,7 +50,7 @@ is. Every write is a compare-and-swap on the stamp read before. A note the user 
 back only when its page changes.
 
 Skipped and reported: whiteboards, ``.org`` pages, ``assets/*.edn`` (PDF highlight stores),
-hidden paths (``:hidden``, not reported), ``logseq/bak`` and ``logseq/.recycle`` (never listed).
+pages under hidden paths (``:hidden``); ``logseq/bak`` and ``logseq/.recycle`` are never listed.
 PDF highlight pages (``hls__*``) are converted as text and reported.
 """
 
@@ -73,9 +73,11 @@ from syncd.convert.context import (
     ConvertOptions,
     GraphIndex,
     InlineContext,
+    ReadwiseLayout,
     readwise_context,
 )
 from syncd.convert.index import JOURNAL, PAGE, READWISE, GraphIndexer, dependents, name_key
+from syncd.convert.links import note_link_target
 from syncd.convert.page import Unsupported
 from syncd.errors import ConcurrentModification, SyncdError, VaultWriteError
 from syncd.logseq.dates import COMMON_TITLE_FORMATS, compile_format, format_moment
@@ -86,6 +88,7 @@ from syncd.parallel import Planner
 from syncd.pipeline.page import (
     DEFAULT_ATTACHMENTS,
     DEFAULT_DAILY_FORMAT,
+    HIDDEN,
     NOTE_KINDS,
     ORG,
     PAGE_SUFFIXES,
@@ -97,6 +100,7 @@ from syncd.pipeline.page import (
     conflict_copy_path,
     join_path,
     natural_note,
+    page_place,
     split_note,
 )
 from syncd.plan import PagePlan, PlanContext, PlanTask, plan_page
@@ -112,11 +116,12 @@ log = logging.getLogger(__name__)
 
 READWISE_ONLY = frozenset({READWISE})
 
-FORMAT_VERSION = "1"  # bump when the conversion changes: every note is converted again
+FORMAT_VERSION = "2"  # bump when the conversion changes: every note is converted again
 _SKIPPED_REASONS = {
     WHITEBOARD: "whiteboard (no Obsidian equivalent; not converted)",
     ORG: "Org-mode page (only Markdown graphs are converted)",
     PDF_HIGHLIGHTS: "PDF highlight store (positions cannot be kept; not copied)",
+    HIDDEN: "page under a :hidden path of logseq/config.edn (not converted)",
 }
 _LOGSEQ_IGNORED = ("node_modules", "version-files")
 
@@ -235,7 +240,8 @@ class GraphLayout:
         if is_temp_file(rel) or rel.startswith("logseq/") or "node_modules/" in rel:
             return None
         if self.graph.hidden and is_hidden(rel, self.graph.hidden):
-            return None
+            # a page the user hid: skipped, and said so in the report (not silently)
+            return HIDDEN if rel.endswith(PAGE_SUFFIXES) else None
         if self.notes_only:
             for folder, kind in ((self.journals_dir, JOURNAL), (self.pages_dir, PAGE)):
                 if (folder == "." or _under(rel, folder)) and rel.endswith(PAGE_SUFFIXES):
@@ -563,6 +569,8 @@ class _Run:
             into=migration.config.into,
             layout=migration.vault_layout,
             kinds=migration.kinds,
+            readwise_folders=migration.config.include is Include.READWISE
+            or migration.config.convert.readwise_layout is ReadwiseLayout.CATEGORY,
         )
 
     # -- overview --------------------------------------------------------------------------
@@ -823,7 +831,7 @@ class _Run:
             self.write_readwise(key, task, plan, facts, planner)
         else:
             assert plan.text is not None
-            self.page_done(key, facts, plan.text, plan.unsupported)
+            self.page_done(key, facts, plan.text, plan.unsupported, plan.dropped)
 
     def facts_of(self, key: str, plan: PagePlan, cached: GraphPage | None) -> GraphPage:
         """The facts of a page from its plan: the note path it had (same kind), or for a
@@ -882,6 +890,7 @@ class _Run:
                 self.readwise_ctx,
                 taken,
                 retry=retry,
+                place=None if self.work.readwise_folders else page_place(plan.name),
             )
         self.readwise_done(key, facts, note)
 
@@ -968,7 +977,7 @@ class _Run:
             self.claimed[fold_name(note)] = key
         facts = replace(with_note(page, note), deps=plan.deps)
         self.facts[key] = settled[key] = facts
-        self.page_done(key, facts, plan.text, plan.unsupported)
+        self.page_done(key, facts, plan.text, plan.unsupported, plan.dropped)
 
     def holds(self, note: str, text: str | None) -> bool:
         """Whether the vault file ``note`` holds exactly ``text``."""
@@ -1110,7 +1119,12 @@ class _Run:
         self.m.stage_page(key, facts)
 
     def page_done(
-        self, key: str, facts: GraphPage, text: str, unsupported: Iterable[Unsupported]
+        self,
+        key: str,
+        facts: GraphPage,
+        text: str,
+        unsupported: Iterable[Unsupported],
+        dropped: Iterable[tuple[str, int]] = (),
     ) -> None:
         """Write a plain page's or journal's note ``text`` (rule 7), count, report, stage (a
         page converted again in the same run is counted and reported once)."""
@@ -1123,6 +1137,9 @@ class _Run:
                 self.report.migration.pages += 1
             for item in unsupported:
                 self.report.migration.unsupported.append((facts.name, _describe(item)))
+            counts = self.report.migration.dropped
+            for what, count in dropped:
+                counts[what] = counts.get(what, 0) + count
         self.m.stage_page(key, facts, _record(facts))
 
     def write(self, note: str, text: str, page_changed: bool) -> None:
@@ -1240,6 +1257,7 @@ class _Run:
                 ctx.readwise,
                 taken,
                 again=True,
+                place=None if self.work.readwise_folders else page_place(plan.name),
             )
             self.facts[key] = replace(facts, note=note)
             self.m.stage_page(key, self.facts[key])
@@ -1258,7 +1276,7 @@ class _Run:
             page_uuid=plan.page_uuid,
         )
         self.facts[key] = facts
-        self.page_done(key, facts, plan.text, plan.unsupported)
+        self.page_done(key, facts, plan.text, plan.unsupported, plan.dropped)
 
 
 def same_link(old: str | None, new: str | None, key: str) -> bool:
@@ -1267,10 +1285,13 @@ def same_link(old: str | None, new: str | None, key: str) -> bool:
     name itself, as Obsidian resolves it (case-insensitively), is no target at all
     (``convert.links.wikilink`` writes ``[[name]]`` for both). So a page whose note is named
     like the page, and joins the index in this run, moves nothing for the notes that link to
-    it: they are not converted again."""
+    it: they are not converted again. A name that ends like a file (``tasks.json``) is a
+    target: its link gets the note's ``.md`` once the page is known."""
 
     def shown(target: str | None) -> str | None:
-        return None if target is None or name_key(target) == key else target
+        if target is None or (name_key(target) == key and note_link_target(target) == target):
+            return None
+        return target
 
     return shown(old) == shown(new)
 

@@ -206,6 +206,7 @@ def frontmatter_items(doc: Document, ctx: ConvertContext) -> list[tuple[str, Val
 def preamble_body(page: Page, ctx: ConvertContext) -> list[str]:
     """Non-property lines before the first bullet (the cover image ``![](…)``)."""
     prop_lines = {p.index for p in page.properties} if not page.properties_in_first_block else set()
+    prop_lines.update(range(page.front_matter))  # a YAML front matter block: page properties
     lines = [line for i, line in enumerate(page.preamble) if i not in prop_lines]
     while lines and not lines[-1].strip():
         lines.pop()

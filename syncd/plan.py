@@ -58,6 +58,7 @@ from syncd.pipeline.page import (
     ParsedPage,
     natural_note,
     page_name,
+    page_place,
     readwise_document,
     render_page,
 )
@@ -157,6 +158,7 @@ class PagePlan:
     # what its note depends on in the graph index ("n:", "b:", "a:" keys: convert.index)
     deps: tuple[str, ...] = ()
     unsupported: tuple[Unsupported, ...] = ()
+    dropped: tuple[tuple[str, int], ...] = ()  # ConvertedNote.dropped
     readwise: Prepared | None = None
     doc: Document | None = None  # only without ``merge``: never sent between processes
 
@@ -228,6 +230,9 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
         if not merge:
             return _with(plan, doc=doc, deps=deps_of(names, uuids, (), "", ()))
         prepared = prepare_document(doc, ctx.readwise, task.doc_id, task.existing, task.seen)
+        if not work.readwise_folders:  # include: all: the note keeps the page's name
+            folder, stem = page_place(name)
+            prepared = replace(prepared, folder=folder, stem=stem)
         return _with(plan, readwise=prepared, deps=deps_of(names, uuids, (), "", ()))
     converted, note_text = render_page(work, ctx.index, ctx.options, ctx.inline, name, parsed)
     return _with(
@@ -237,6 +242,7 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
             converted.references, converted.block_refs, converted.assets, name, parsed.aliases
         ),
         unsupported=converted.unsupported,
+        dropped=converted.dropped,
     )
 
 
@@ -286,8 +292,8 @@ def _plan_new_plain_note(
         readwise=Prepared(
             doc_id=str(doc.id),
             title=doc.title,
-            folder=note_folder(doc),
-            stem=note_stem(doc.title),
+            folder=note_folder(doc) if work.readwise_folders else page_place(name)[0],
+            stem=note_stem(doc.title) if work.readwise_folders else page_place(name)[1],
             hinted=False,
             changed=True,
             data=data,

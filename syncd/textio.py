@@ -1,7 +1,8 @@
 """Bytes of a source page -> text the parser can trust (pure).
 
 BOM stripped, CRLF/CR turned into LF, mojibake optionally repaired. Bytes that are not a
-text page (NUL bytes, invalid UTF-8, nothing at all) raise ``PageError`` with the reason.
+text page (NUL bytes, invalid UTF-8) raise ``PageError`` with the reason; an empty page
+(nothing but white space) is the empty text, not an error.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def decode_page(data: bytes, path: Path | None = None, *, repair_mojibake: bool 
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if not data.strip():
-        raise PageError("empty page (no text at all)", path)
+        return ""  # an empty page: not an error (include: all gives it an empty note)
     if b"\x00" in data:
         raise PageError("binary file, not a text page (contains NUL bytes)", path)
     try:

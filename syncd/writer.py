@@ -53,6 +53,8 @@ class MigrationReport:
     conflicts: list[str] = field(default_factory=list)  # conflict copies written
     unsupported: list[tuple[str, str]] = field(default_factory=list)  # (page, what)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (source file, why)
+    # what the rules dropped (docs/logseq-rows.md: each with its reason) -> how often
+    dropped: dict[str, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
@@ -75,6 +77,8 @@ class MigrationReport:
         self.conflicts += other.conflicts
         self.unsupported += other.unsupported
         self.skipped += other.skipped
+        for what, count in other.dropped.items():
+            self.dropped[what] = self.dropped.get(what, 0) + count
 
     def lines(self) -> list[str]:
         """The report as text lines (empty when nothing was migrated or found)."""
@@ -90,6 +94,9 @@ class MigrationReport:
         if self.unsupported:
             out.append(f"no Obsidian equivalent ({len(self.unsupported)}):")
             out += [f"  {page}: {what}" for page, what in sorted(self.unsupported)]
+        if self.dropped:
+            counts = ", ".join(f"{what} {n}" for what, n in sorted(self.dropped.items()))
+            out.append(f"dropped by the rules (docs/logseq-rows.md): {counts}")
         if self.skipped:
             out.append(f"not migrated ({len(self.skipped)}):")
             out += [f"  {source}: {why}" for source, why in sorted(self.skipped)]
@@ -433,13 +440,16 @@ class Writer:
         *,
         again: bool = False,
         retry: str | None = None,
+        place: tuple[str, str] | None = None,
     ) -> str:
         """Merge ``doc`` (page ``key`` at ``path``) into its note; the note's vault path.
         ``ctx``: the source's link and date rules; ``taken`` tells note paths held by others
         (besides vault files). ``again``: the page was merged earlier in this run, and the
         graph index has moved since: a note this run created (and nobody changed since) is
         made anew. ``retry``: the note a first write (``finish_readwise``) found changed under
-        it: merged into again as it is now, with the attempts left."""
+        it: merged into again as it is now, with the attempts left. ``place``: (folder in
+        ``into``, file stem) of a new note, when not its category folder and title (an
+        ``include: all`` source keeps the page's name)."""
         vault_name = home.vault
         vault = self.vaults[vault_name]
         pending = self._pending_docs.get((vault_name, doc.id))
@@ -462,7 +472,7 @@ class Writer:
             log.info("%s changed while syncing; merging again", retry)
             note, current, attempts = retry, vault.read_text(retry), 2
         else:
-            note, current = self._locate_note(home, vault, doc, known_note, taken)
+            note, current = self._locate_note(home, vault, doc, known_note, taken, place)
         self._merged_into.setdefault((str(vault.root), note), set()).add(key)
         fresh = False
         if again and current is not None and self._created_here(vault, note, current[1], key):
@@ -652,8 +662,15 @@ class Writer:
         doc: Document,
         known: str | None,
         taken_elsewhere: Callable[[str], bool] | None = None,
+        place: tuple[str, str] | None = None,
     ) -> tuple[str, tuple[str, FileStamp] | None]:
-        """(note path, its current text and stamp, or None when it must be created)."""
+        """(note path, its current text and stamp, or None when it must be created);
+        ``place``: (folder, stem) of a new note instead of the category folder and title."""
+        if place is not None:
+            folder, stem = place
+            return self._locate_by(
+                home, vault, str(doc.id), doc.title, folder, known, taken_elsewhere, stem
+            )
         return self._locate_by(
             home, vault, str(doc.id), doc.title, note_folder(doc), known, taken_elsewhere
         )

@@ -56,7 +56,6 @@ BAD = (
         "not valid UTF-8",
     ),
     Bad("Cover.md", PNG, "binary file"),
-    Bad("Empty.md", b"", "empty page"),
     Bad(
         "Huge (highlights).md",
         (

@@ -25,6 +25,7 @@ from syncd.convert.inline import contains
 from syncd.logseq.model import Block, Page
 from syncd.logseq.parser import (
     BULLET_RE,
+    HEADING_START_RE,
     _is_properties_only,
     _preamble_properties,
     _strip_continuation,
@@ -120,6 +121,7 @@ class _Draft:
     lines: list[str]
     children: list[_Draft] = field(default_factory=list)
     depth: int = 0
+    bulleted: bool = True
 
     def freeze(self) -> Block:
         lines = tuple(self.lines)
@@ -130,11 +132,13 @@ class _Draft:
             properties=block_properties(lines),
             children=tuple(child.freeze() for child in self.children),
             line=self.line,
+            bulleted=self.bulleted,
         )
 
 
 def reference_parse_page(text: str) -> Page:
-    """parse_page as it was before the one-pass tree building (syncd 73d713d)."""
+    """parse_page as it was before the one-pass tree building (syncd 73d713d), with the
+    unbulleted heading that starts a top-level block (issue 12, shape 02)."""
     raw_lines = text.split("\n")
     if raw_lines and raw_lines[-1] == "":
         raw_lines.pop()
@@ -150,17 +154,20 @@ def reference_parse_page(text: str) -> Page:
     stack: list[_Draft] = []
     current: _Draft | None = None
     for number, (raw, bullet) in enumerate(zip(raw_lines, bullets, strict=True), start=1):
-        if bullet is None or inside[number - 1]:
+        heading = HEADING_START_RE.match(raw) if bullet is None else None
+        if (bullet is None and heading is None) or inside[number - 1]:
             if current is None:
                 preamble.append(raw)
             else:
                 current.lines.append(_strip_continuation(raw, current.indent))
             continue
-        indent = bullet.group(1)
+        indent = bullet.group(1) if bullet is not None else ""
         width = len(indent)
         while stack and stack[-1].width >= width:
             stack.pop()
-        draft = _Draft(indent=indent, width=width, line=number, lines=[bullet.group(2) or ""])
+        head = bullet.group(2) or "" if bullet is not None else raw
+        draft = _Draft(indent=indent, width=width, line=number, lines=[head])
+        draft.bulleted = bullet is not None
         if stack:
             draft.depth = stack[-1].depth + 1
             stack[-1].children.append(draft)
@@ -185,7 +192,7 @@ def reference_parse_page(text: str) -> Page:
 
 SPECIAL_LINE = st.sampled_from(
     ["-", "- ", "\t-", "```", "  ```", "~~~", "#+BEGIN_QUOTE", "#+END_QUOTE", "#+BEGIN_SRC x",
-     "  #+END_SRC", "title:: T", "key:: value", "", "  continued", "\tmore", "> quote"]
+     "  #+END_SRC", "title:: T", "key:: value", "", "  continued", "\tmore", "> quote", "## h"]
 )  # fmt: skip
 INDENT = st.sampled_from(["", "\t", "\t\t", "  ", "    ", " \t", "\t\t\t"])
 OUTLINE_LINE = st.one_of(

@@ -116,12 +116,12 @@ EXPECTED_NOTES = {
     "2023-02-12.md",
     "2024-08-30.md",
     "Areas/Health.md",
-    "Books/How to Take Smart Notes.md",
+    "How to Take Smart Notes (highlights).md",
     "Machine Learning.md",
     "Projects/Syncd.md",
     "Projects/Syncd/Design.md",
     "Syntax Tour.md",
-    "Tweets/Ted Chiang Is a Great Wr.md",
+    "Ted Chiang Is a Great Wr... (highlights).md",
     "Zettelkasten Method.md",
     "contents.md",
     "日本語ページ.md",
@@ -138,10 +138,10 @@ def test_sample_graph_migrates_pages_journals_readwise_and_assets(g: Graph) -> N
     assert (m.pages, m.journals, m.readwise, m.assets) == (8, 2, 2, 2)
     assert set(report.changed) == EXPECTED_NOTES
     # links go through the index: an alias to its page, a journal title to the daily note
-    assert "[[Machine Learning|ML]]" in g.note("Books/How to Take Smart Notes.md")
+    assert "[[Machine Learning|ML]]" in g.note("How to Take Smart Notes (highlights).md")
     assert "[[2023-02-12" in g.note("2024-08-30.md")
     # the Readwise page keeps its per-highlight merge (syncd's own anchors)
-    assert re.search(r"\^rw-[0-9a-f]{12}", g.note("Books/How to Take Smart Notes.md"))
+    assert re.search(r"\^rw-[0-9a-f]{12}", g.note("How to Take Smart Notes (highlights).md"))
     # a block of an ordinary page gets its anchor; refs to it point at it
     assert "^650a7c3e-0000-4a1b-9c2d-1234567890ab" in g.note("Projects/Syncd/Design.md")
     assert "Design#^650a7c3e-0000-4a1b-9c2d-1234567890ab" in g.note("Syntax Tour.md")
@@ -332,7 +332,7 @@ def test_a_user_note_at_the_path_is_kept_and_the_page_goes_beside_it(g: Graph) -
     assert g.note("Machine Learning.md") == mine
     assert "Machine Learning (2).md" in report.changed
     # links to the page lead to its note, not to the user's
-    assert "[[Machine Learning (2)|ML]]" in g.note("Books/How to Take Smart Notes.md")
+    assert "[[Machine Learning (2)|ML]]" in g.note("How to Take Smart Notes (highlights).md")
 
 
 def test_a_daily_note_the_user_has_gets_a_conflict_copy(g: Graph) -> None:
@@ -416,7 +416,12 @@ def test_skipped_hidden_and_colliding_files(g: Graph) -> None:
     # CONTENTS.md and contents.md are one page to Logseq: the first in path order wins
     assert notes == EXPECTED_NOTES - {"contents.md"} | {"CONTENTS.md"}
     skipped = dict(report.migration.skipped)
-    assert set(skipped) == {"whiteboards/Board.edn", "pages/Outline.org", "pages/contents.md"}
+    assert set(skipped) == {
+        "whiteboards/Board.edn",
+        "pages/Outline.org",
+        "pages/contents.md",
+        "pages/archived/Old.md",  # hidden by config.edn: said, not silent (issue 12)
+    }
     assert "N7" in skipped["pages/contents.md"]
     lines = "\n".join(report.migration.lines())
     assert "whiteboards/Board.edn: whiteboard" in lines
@@ -474,8 +479,9 @@ def test_journal_note_path() -> None:
 def test_hidden_and_ignored_paths() -> None:
     layout = GraphLayout(Path("/g"), GraphConfig(hidden=("/pages/archived", "drafts")))
     assert is_hidden("pages/archived/x.md", ["/pages/archived"])
-    assert layout.classify("pages/archived/x.md") is None
-    assert layout.classify("drafts/x.md") is None
+    assert layout.classify("pages/archived/x.md") == "hidden"  # skipped and reported
+    assert layout.classify("drafts/x.md") == "hidden"
+    assert layout.classify("drafts/x.png") is None
     assert layout.classify("pages/..___x.md") == "page"  # a title starting with ../
     assert layout.classify("pages/.hidden/x.md") is None
     assert layout.classify("logseq/bak/pages/x.md") is None
@@ -485,8 +491,6 @@ def test_hidden_and_ignored_paths() -> None:
     assert layout.classify("assets/hls__paper.edn") == "pdf-highlights"
     assert layout.classify("pages/x.org") == "org"
     assert layout.classify("pages/.syncd.x.md.abc.tmp") is None
-
-
 
 
 def test_conflict_copy_names_stay_within_255_bytes() -> None:
@@ -528,7 +532,7 @@ def test_a_page_that_leaves_the_graph_keeps_its_note(g: Graph) -> None:
     assert g.note("Machine Learning.md") == ml  # rule 6
     changed = changed_files(before, g.snapshot())
     # only notes that linked through its aliases change; Readwise notes are never rewritten
-    assert "Books/How to Take Smart Notes.md" not in changed
+    assert "How to Take Smart Notes (highlights).md" not in changed
     assert changed <= {"2024-08-30.md", "contents.md", "Zettelkasten Method.md"}
     with StateStore.open(g.state / "state.sqlite3") as store:
         facts = store.graph_pages(g.vault.name, str(g.graph.resolve()))

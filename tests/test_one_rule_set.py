@@ -18,6 +18,7 @@ only, and daily-notes.json read with ``include: all`` only.
 from __future__ import annotations
 
 import difflib
+import json
 import shutil
 from pathlib import Path
 
@@ -79,8 +80,28 @@ def bodies_by_id(vault: Path) -> dict[str, tuple[str, str]]:
 
 
 def sync(graph: Path, vault: Path, state: Path, include: str) -> int:
-    args = ["once", str(graph), str(vault), "--state-dir", str(state), "--include", include]
-    return main([*args, *(["--into", ""] if include == "all" else []), "-q"])
+    """``include: all`` with ``readwise_layout: category``: Readwise notes where ``include:
+    readwise`` puts them, so a link to one (a user's ref to a highlight) reads the same in
+    both modes; by default ``include: all`` keeps the page names (issue 12), and such links
+    follow the notes (tests/test_include_all_readwise.py)."""
+    if include == "readwise":
+        args = ["once", str(graph), str(vault), "--state-dir", str(state), "--include", include]
+        return main([*args, "-q"])
+    config = state.parent / f"{state.name}.yaml"
+    config.write_text(
+        f"state_dir: {json.dumps(str(state))}\n"
+        "vaults:\n"
+        "  - name: main\n"
+        f"    path: {json.dumps(str(vault))}\n"
+        "    sources:\n"
+        f"      - path: {json.dumps(str(graph))}\n"
+        "        include: all\n"
+        '        into: ""\n'
+        "        convert:\n"
+        "          readwise_layout: category\n",
+        encoding="utf-8",
+    )
+    return main(["once", "-c", str(config), "-q"])
 
 
 def differences(readwise: dict[str, tuple[str, str]], every: dict[str, tuple[str, str]]) -> str:

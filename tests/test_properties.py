@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from syncd.convert.context import readwise_context
 from syncd.logseq.dates import COMMON_TITLE_FORMATS
 from syncd.logseq.model import Block
-from syncd.logseq.parser import BULLET_RE, FENCE_RE, parse_page
+from syncd.logseq.parser import BULLET_RE, FENCE_RE, HEADING_START_RE, parse_page
 from syncd.merge import merge_document, split_frontmatter
 from syncd.readwise import Document, document_from_page
 
@@ -49,7 +49,9 @@ def check_structure(text: str) -> None:
     starts = [block.line for block in blocks]
     assert starts == sorted(set(starts)), "blocks out of document order"
     for block in blocks:
-        assert BULLET_RE.match(raw[block.line - 1]), (block.line, raw[block.line - 1])
+        # a bullet, or a heading written without one (mldoc starts a block there; shape 02)
+        start = BULLET_RE if block.bulleted else HEADING_START_RE
+        assert start.match(raw[block.line - 1]), (block.line, raw[block.line - 1])
     # every line lands once: a block owns the lines up to the next block's bullet
     for block, following in zip(blocks, [*starts[1:], len(raw) + 1][: len(blocks)], strict=True):
         assert len(block.lines) == following - block.line, block.line

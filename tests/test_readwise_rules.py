@@ -74,9 +74,11 @@ def test_R1_a_block_ref_known_to_the_index_becomes_a_link() -> None:
 def test_J2_journal_links_take_the_vaults_daily_note_format() -> None:
     ctx = readwise_context(("MMM do, yyyy",), "DD.MM.YYYY")
     assert body_line(note("on [[Feb 12th, 2023]]", ctx)) == (
-        "\t- on [[12.02.2023|Feb 12th, 2023]] ([View Highlight](u))"
+        "\t- on [[12.02.2023.md|Feb 12th, 2023]] ([View Highlight](u))"
     )
-    assert graph_note("- on [[Feb 12th, 2023]]\n", ctx) == "- on [[12.02.2023|Feb 12th, 2023]]\n"
+    assert graph_note("- on [[Feb 12th, 2023]]\n", ctx) == (
+        "- on [[12.02.2023.md|Feb 12th, 2023]]\n"
+    )
 
 
 def test_what_the_old_rule_set_specified_still_holds() -> None:

@@ -49,7 +49,9 @@ def sync(tmp_path: Path, include: str) -> Path:
 
 
 def note_text(vault: Path) -> str:
-    [note] = list(vault.rglob("Tending Small Gardens.md"))
+    # include: readwise: Readwise/Articles/Tending Small Gardens.md; include: all keeps the
+    # page's name: Tending Small Gardens (highlights).md (issue 12)
+    [note] = list(vault.rglob("Tending Small Gardens*.md"))
     return note.read_text("utf-8")
 
 
@@ -64,9 +66,10 @@ def test_the_four_disagreements_in_both_modes(tmp_path: Path, include: str) -> N
     assert front["tag-links"] == ["[[C++ tips]]"]
     # R1: a block of a plain page the graph knows (was left as ((uuid)))
     assert f"As the bed plan says, [[Garden Plan#^{UUID}]]. ([View Highlight]" in text
-    # J2: the vault's daily-note format (was [[2023-02-12]], the setting never read)
-    assert "- Planted on [[12.02.2023|Feb 12th, 2023]]. ([View Highlight]" in text
-    assert "- Highlights first synced by [[Readwise]] [[12.02.2023|Feb 12th, 2023]]" in text
+    # J2: the vault's daily-note format (was [[2023-02-12]], the setting never read); a
+    # daily note named like a file (12.02.2023) is linked with its .md (L1, issue 12)
+    assert "- Planted on [[12.02.2023.md|Feb 12th, 2023]]. ([View Highlight]" in text
+    assert "- Highlights first synced by [[Readwise]] [[12.02.2023.md|Feb 12th, 2023]]" in text
 
 
 def test_both_modes_write_the_same_body(tmp_path: Path) -> None:

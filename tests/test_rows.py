@@ -886,3 +886,74 @@ SAMPLE_GRAPH_PAGES = [
 def test_sample_lines_are_fixpoints(line: str) -> None:
     first = convert(f"- {line}\n")
     assert convert(first.body).body == first.body
+
+
+# --- issue 12: real exports ------------------------------------------------------------------
+
+
+def test_B4_unbulleted_heading_with_children_gets_a_bullet() -> None:
+    """Shape 02: a heading written without ``- `` starts a block (mldoc); with TAB-indented
+    children it is bulleted, so Obsidian does not read the outline as an indented code block;
+    its continuation lines and ``id::`` stay its own, the links in its children stay live."""
+    check(
+        f"## [[ML]] plans\nid:: {UUID}\nsecond line\n\t- child [[Test Page]] #t\n\t\t- deeper\n"
+        "- a bullet\n### no children\n",
+        f"- ## [[Machine Learning|ML]] plans\n  second line ^{UUID}\n"
+        "\t- child [[Test Page]] #t\n\t\t- deeper\n- a bullet\n### no children\n",
+    )
+
+
+def test_B4_unbulleted_heading_after_page_properties() -> None:
+    check(
+        "type:: doc\n\n## Usage\n\t- step one\n\t  collapsed:: true\n",
+        "---\ntype: doc\n---\n- ## Usage\n\t- step one\n",
+    )
+
+
+def test_B4_heading_inside_code_stays_code() -> None:
+    check(
+        "- code:\n  ```\n## not a block\n\t- x\n  ```\n",
+        "- code:\n  ```\n## not a block\n\t- x\n  ```\n",
+    )
+
+
+def test_P5_yaml_front_matter_title_names_the_page() -> None:
+    """Shape 08: ``---`` / ``title: X`` / ``---`` at the top is read like ``title::``."""
+    page = parse_page("---\ntitle: Reading Log\ntype: list\n---\n\n- first\n")
+    assert page.property_value("title") == "Reading Log"
+    assert page.front_matter == 4
+    check(
+        "---\ntitle: Reading Log\ntype: list\n---\n\n- first\n", "---\ntype: list\n---\n- first\n"
+    )
+
+
+def test_P5_yaml_front_matter_not_simple_stays_text() -> None:
+    page = parse_page("---\ntitle: X\n  - nested\n---\n- a\n")
+    assert page.front_matter == 0 and page.property_value("title") is None
+
+
+def test_L1_page_named_like_a_file_links_with_md() -> None:
+    """Shape 07: Obsidian reads ``[[tasks.json]]`` as an attachment; a known page named so is
+    linked as ``[[tasks.json.md|tasks.json]]``; an unknown name and ``Mr. Crane`` stay."""
+    index = replace(INDEX, names={**NAMES, "tasks.json": "tasks.json", "mr. crane": "Mr. Crane"})
+    check(
+        "- [[tasks.json]] [[Mr. Crane]] [[other.txt]]\n",
+        "- [[tasks.json.md|tasks.json]] [[Mr. Crane]] [[other.txt]]\n",
+        index=index,
+    )
+
+
+def test_B1_drops_are_counted() -> None:
+    """docs/logseq-rows.md "What the rules drop": each drop counted for the run's summary."""
+    converted = check(
+        "icon:: 🌱\n\n- a\n  collapsed:: true\n  card-repeats:: 2\n  card-ease-factor:: 2.5\n"
+        "  :LOGBOOK:\n  CLOCK: [2024-01-01 Mon 10:00]--[2024-01-01 Mon 10:05] =>  00:05:00\n"
+        "  :END:\n",
+        "- a\n",
+    )
+    assert dict(converted.dropped) == {
+        "icon::": 1,
+        "collapsed::": 1,
+        "card-*::": 2,
+        ":LOGBOOK: drawer": 1,
+    }

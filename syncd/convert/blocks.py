@@ -36,6 +36,7 @@ from syncd.convert.context import BlockPropertyStyle, LogbookStyle
 from syncd.convert.inline import InlineEnv, convert_inline
 from syncd.convert.links import ANCHOR_ID_RE
 from syncd.convert.properties import RAW_KEYS, is_internal, wrapped_in_quotes
+from syncd.convert.report import dropped_key
 from syncd.convert.tasks import Stamp, is_stamp_line, parse_task, stamps, task_line
 from syncd.logseq.model import Block, Property
 from syncd.logseq.parser import opaque_spans
@@ -288,6 +289,7 @@ class _Region:
                 *body,
                 Out("%%", start + len(lines) - 1, Kind.COMMENT),
             ]
+        self.env.findings.drop(f":{name}: drawer")
         return []
 
     def property(self, prop: Property, line: str, src: int) -> list[Out]:
@@ -298,7 +300,12 @@ class _Region:
             self.env.findings.report("A4", "PDF highlight (position not kept)", line)
         if lower.startswith("card-"):
             self.env.findings.report("M3", "flashcard review state (dropped)", line)
-        if lower == ORDER_KEY or is_internal(lower, self.env.ctx.graph) or not value:
+        if lower == ORDER_KEY:
+            return []  # B6: the list's numbers
+        if is_internal(lower, self.env.ctx.graph) or not value:
+            what = dropped_key(lower) if value else "empty block property"
+            if what is not None:
+                self.env.findings.drop(what)
             return []
         bracketed = self.env.ctx.options.block_properties is BlockPropertyStyle.BRACKETED
         if bracketed and line.strip().startswith("[") and line.strip().endswith("]"):
@@ -421,9 +428,17 @@ class SourceLines:
 def layout_block(
     block: Block, out: Sequence[Out], number: int | None, source: SourceLines
 ) -> list[str]:
-    """The block's output lines with their outline indentation (B5, B6)."""
+    """The block's output lines with their outline indentation (B5, B6).
+
+    An unbulleted heading (``## Usage`` without ``- ``) stays unbulleted when it has no
+    children; with children it gets a bullet, so that they are its children in Obsidian and
+    not an indented code block (CommonMark reads a TAB-indented outline after a heading so)."""
     bullet = source.prefix(block, 0)
-    if bullet is None:
+    unbulleted = not block.bulleted and not block.children
+    lift = not block.bulleted and bool(block.children)
+    if unbulleted:
+        bullet = block.indent
+    elif bullet is None or lift:
         bullet = f"{block.indent}- " if out[0].text else f"{block.indent}-"
     extra = ""
     if number is not None:
@@ -435,7 +450,7 @@ def layout_block(
         if k == 0:
             lines.append(bullet + o.text)
             continue
-        prefix = source.prefix(block, o.src) if o.src else None
+        prefix = source.prefix(block, o.src) if o.src and not lift else None
         if prefix is not None and o.text and o.src and not block.lines[o.src].strip():
             prefix = None  # a blank source line that now has text (">" in a quote)
         if prefix is None:

@@ -79,6 +79,13 @@ class BlockPropertyStyle(enum.Enum):
     BRACKETED = "bracketed"  # [key:: value]
 
 
+class ReadwiseLayout(enum.Enum):
+    """Where ``include: all`` puts a Readwise page's note."""
+
+    PAGE = "page"  # its Logseq page name and namespace folder, like any page (default)
+    CATEGORY = "category"  # <into>/<Category>/<Title>.md, as include: readwise does
+
+
 @dataclass(frozen=True, slots=True)
 class ConvertOptions:
     """The ALT rows of logseq-to-obsidian.md as choices; defaults are the REC rows."""
@@ -98,6 +105,7 @@ class ConvertOptions:
     keep_title: bool = False  # P5 ALT: keep title:: as a title: property
     timestamps_as_dates: bool = False  # P11 ALT: created-at/updated-at -> created/updated dates
     doing_as_tag: bool = False  # T1a ALT: DOING/NOW -> "- [ ] x #doing" (default "- [/] x")
+    readwise_layout: ReadwiseLayout = ReadwiseLayout.PAGE  # Readwise pages: page name or category
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,30 @@ def page_target(name: str, ctx: ConvertContext) -> tuple[str, bool]:
     return (target if target else name.strip()), False
 
 
+def _linked(name: str, target: str, journal: bool, ctx: ConvertContext) -> str:
+    """The target written in the link: a note of the graph (a journal's daily note, a page the
+    index knows) named like a file gets its ``.md``; an unknown name stays as it is (it may
+    be an attachment, and converting the note again must not change it)."""
+    names = ctx.index.names
+    if journal or (names and name_key(name) in names):
+        return note_link_target(target)
+    return target
+
+
+# Obsidian reads a link whose last part ends like a file extension (``tasks.json``,
+# ``config.edn``, ``v1.2``) as a link to an attachment, not to a note
+_FILE_LIKE_RE = re.compile(r"\.[A-Za-z0-9]{1,5}$")
+
+
+def note_link_target(target: str) -> str:
+    """``target`` (a note of the vault) as Obsidian finds it: ``tasks.json`` ->
+    ``tasks.json.md`` (a page named like a file, row L1); any other target as it is."""
+    last = target.rpartition("/")[2]
+    if _FILE_LIKE_RE.search(last) and not last.lower().endswith(".md") and last.strip(".") != "":
+        return f"{target}.md"
+    return target
+
+
 def same_name(a: str, b: str) -> bool:
     """Obsidian resolves links case-insensitively."""
     return a == b or name_key(a) == name_key(b)
@@ -61,28 +85,30 @@ def wikilink(name: str, ctx: ConvertContext, label: str | None = None) -> str:
     """
     target, journal = page_target(name, ctx)
     shown = label if label else unescape_markdown(name) if journal else name
-    if journal and not label and not ctx.options.journal_link_alias:
+    linked = _linked(name, target, journal, ctx)
+    if journal and not label and not ctx.options.journal_link_alias and linked == target:
         return f"[[{target}]]"
-    if same_name(target, shown):
+    if same_name(target, shown) and linked == target:
         return f"[[{shown}]]"
-    return f"[[{target}|{shown}]]"
+    return f"[[{linked}|{shown}]]"
 
 
 def property_link(name: str, ctx: ConvertContext) -> str:
     """A link inside a frontmatter value (P2, P2f): ``[[2023-02-12]]`` for a journal (no
     text), ``[[Target|alias]]`` for an alias or a renamed note."""
     target, journal = page_target(name, ctx)
-    if journal or same_name(target, name):
+    linked = _linked(name, target, journal, ctx)
+    if (journal or same_name(target, name)) and linked == target:
         return f"[[{target if journal else name.strip()}]]"
-    return f"[[{target}|{name.strip()}]]"
+    return f"[[{linked}|{name.strip()}]]"
 
 
 def embed_target(name: str, ctx: ConvertContext) -> str:
     """The target of ``![[...]]`` for a page embed (E1, J3): no text part."""
     target, journal = page_target(name, ctx)
     if journal or not same_name(target, name):
-        return target
-    return name.strip()
+        return _linked(name, target, journal, ctx)
+    return _linked(name, name.strip(), journal, ctx)
 
 
 def block_target(uuid: str, ctx: ConvertContext) -> str | None:
@@ -91,6 +117,6 @@ def block_target(uuid: str, ctx: ConvertContext) -> str | None:
     key = uuid.lower()
     note = ctx.index.blocks.get(key)
     if note is not None:
-        return f"{note}#^{key}"
+        return f"{note_link_target(note)}#^{key}"
     page = ctx.index.page_uuids.get(key)
-    return page
+    return note_link_target(page) if page is not None else None

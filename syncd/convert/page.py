@@ -45,6 +45,8 @@ class ConvertedNote:
     unsupported: tuple[Unsupported, ...]  # what has no Obsidian equivalent, for the report
     block_refs: frozenset[str] = frozenset()  # uuids of other blocks this page points at
     assets: frozenset[str] = frozenset()  # asset paths (inside assets/) the page uses
+    # what the rules dropped and how often (docs/logseq-rows.md), for the run's summary
+    dropped: tuple[tuple[str, int], ...] = ()
 
 
 def convert_page(page: Page, ctx: ConvertContext, source: str | None = None) -> ConvertedNote:
@@ -66,14 +68,16 @@ def convert_page(page: Page, ctx: ConvertContext, source: str | None = None) -> 
         unsupported=tuple(findings.unsupported),
         block_refs=frozenset(findings.block_refs),
         assets=frozenset(findings.assets),
+        dropped=tuple(sorted(findings.dropped.items())),
     )
 
 
 def _preamble(page: Page, env: InlineEnv) -> list[str]:
-    """Text before the first bullet, without the page-property lines (P1)."""
+    """Text before the first bullet, without the page-property lines (P1) and the YAML front
+    matter block (its ``key: value`` lines are page properties)."""
     lines = list(page.preamble)
     if page.properties and not page.properties_in_first_block:
-        drop = {prop.index for prop in page.properties}
+        drop = {prop.index for prop in page.properties} | set(range(page.front_matter))
         lines = [line for i, line in enumerate(lines) if i not in drop]
         while lines and not lines[0].strip():
             lines.pop(0)

@@ -33,7 +33,7 @@ from syncd.convert.inline import (
     tokens,
 )
 from syncd.convert.links import journal_day, page_target, property_link, wikilink
-from syncd.convert.report import name_key
+from syncd.convert.report import dropped_key, name_key
 from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.model import Page, Property
 from syncd.yamlout import Value
@@ -300,14 +300,23 @@ def page_frontmatter(page: Page, env: InlineEnv) -> list[tuple[str, Value]]:
         elif lower == "public":
             if ctx.options.publish_property:
                 items["publish"] = value == "true"
+            else:
+                env.findings.drop("public::")
         elif lower == "icon":
             if ctx.options.keep_icon:
                 items[key] = value
+            else:
+                env.findings.drop("icon::")
         elif lower in ("created-at", "updated-at"):
             day = _epoch_date(value) if ctx.options.timestamps_as_dates else None
             if day is not None:
                 items["created" if lower == "created-at" else "updated"] = day
+            else:
+                env.findings.drop(f"{lower}::")
         elif is_internal(lower):
+            what = dropped_key(lower)
+            if what is not None:
+                env.findings.drop(what)
             continue
         else:
             items[key] = property_value(key, value, env)

@@ -51,6 +51,8 @@ class Findings:
     assets: set[str] = field(default_factory=set)
     unsupported: list[Unsupported] = field(default_factory=list)
     line: int = 0  # source line of what is being converted, for reports
+    # what the rules dropped (docs/logseq-rows.md names each with its reason): how often
+    dropped: dict[str, int] = field(default_factory=dict)
 
     def reference(self, name: str) -> None:
         key = name_key(name)
@@ -61,3 +63,23 @@ class Findings:
         item = Unsupported(row=row, reason=reason, excerpt=excerpt(text), line=self.line)
         if item not in self.unsupported:
             self.unsupported.append(item)
+
+    def drop(self, what: str) -> None:
+        """Count one thing a rule dropped (``collapsed::``, ``card-*``, ``:LOGBOOK:``)."""
+        self.dropped[what] = self.dropped.get(what, 0) + 1
+
+
+# keys a rule writes another way (an ``^anchor``, a heading): not dropped
+_NOT_DROPPED = frozenset({"id", "custom-id", "custom_id", "heading"})
+
+
+def dropped_key(key: str) -> str | None:
+    """How a dropped property is counted: ``collapsed::``, one name per prefix family
+    (``card-*``, ``logseq.*``, ``hl-*``); None for a key that is not dropped but rewritten."""
+    key = key.lower()
+    if key in _NOT_DROPPED:
+        return None
+    for prefix in ("card-", "logseq.", "hl-"):
+        if key.startswith(prefix):
+            return f"{prefix}*::"
+    return f"{key}::"

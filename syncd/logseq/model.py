@@ -44,6 +44,9 @@ class Block:
     properties: tuple[Property, ...]  # block properties: the first run of key:: value lines (mldoc)
     children: tuple[Block, ...]
     line: int  # 1-based line number of the bullet in the source text
+    # False for a Markdown heading written at the start of a line without ``- `` (``## Usage``):
+    # mldoc starts a top-level block there, and the indented bullets below are its children
+    bulleted: bool = True
 
     @property
     def first_line(self) -> str:
@@ -73,6 +76,9 @@ class Page:
     preamble: tuple[str, ...]
     blocks: tuple[Block, ...]
     properties_in_first_block: bool = False
+    # lines of ``preamble`` that are a YAML front matter block (``---`` / ``title: X`` / ``---``
+    # at the top, older graphs): its ``key: value`` lines are page properties, as in Logseq
+    front_matter: int = 0
 
     def property_value(self, key: str) -> str | None:
         return property_value(self.properties, key)

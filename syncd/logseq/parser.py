@@ -4,6 +4,9 @@ Rules (logseq-to-obsidian.md §0, checked against mldoc by tests/test_parser_vs_
 - a block starts at a ``- `` bullet; nesting comes from *relative* indentation, every
   whitespace character (TAB or space) counting as one column, as in mldoc,
 - every following line that is not a bullet is a continuation line of the current block,
+  except a Markdown heading at the start of a line (``## Usage`` without ``- ``): as in mldoc
+  it starts a top-level block of its own (``Block.bulleted`` false), and the indented bullets
+  after it are its children,
 - nothing inside a fenced code block or a ``#+BEGIN_X`` ... ``#+END_X`` block is a bullet or a
   property. A fence opens at a line starting with ```` ``` ```` or ``~~~`` and closes at the
   next such line, whatever follows on it; ``#+BEGIN_QUOTE`` closes at ``#+END_QUOTE`` (any
@@ -24,6 +27,8 @@ from collections.abc import Sequence
 from syncd.logseq.model import Block, Page, Property
 
 BULLET_RE = re.compile(r"^([ \t]*)-(?:[ \t]+(.*)|[ \t]*)$")
+# an unbulleted heading line: mldoc starts a block there (at the start of the line only)
+HEADING_START_RE = re.compile(r"^(#{1,6}[ \t].*)$")
 # mldoc: a key is any run of characters but whitespace and ``:`` (``ключ``, ``hl-page``,
 # ``logseq.order-list-type``); ``::`` is followed by a space or by the end of the line
 PROPERTY_RE = re.compile(r"^[ \t]*([^\s:]+)::(?: (.*)|[ \t]*)$")
@@ -104,7 +109,9 @@ def _opaque_line_mask(lines: Sequence[str]) -> list[bool]:
     return mask
 
 
-def _freeze(depth: int, indent: str, lines: list[str], children: list[Block], line: int) -> Block:
+def _freeze(
+    depth: int, indent: str, lines: list[str], children: list[Block], line: int, bulleted: bool
+) -> Block:
     """The ``Block`` of a bullet whose lines and children are complete."""
     frozen = tuple(lines)
     # most blocks hold no ``::`` at all: no property search (one line: no join either)
@@ -112,7 +119,8 @@ def _freeze(depth: int, indent: str, lines: list[str], children: list[Block], li
         properties = block_properties(frozen) if "::" in frozen[0] else ()
     else:
         properties = block_properties(frozen) if "::" in "\n".join(frozen) else ()
-    return Block(depth, indent, frozen, properties, tuple(children) if children else (), line)
+    kids = tuple(children) if children else ()
+    return Block(depth, indent, frozen, properties, kids, line, bulleted)
 
 
 def block_properties(lines: Sequence[str]) -> tuple[Property, ...]:
@@ -165,9 +173,15 @@ def parse_page(text: str) -> Page:
         raw_lines.pop()
     match = BULLET_RE.match
     bullets = [match(raw) for raw in raw_lines]
+    if "#" in text:  # an unbulleted heading starts a top-level block (mldoc)
+        heading = HEADING_START_RE.match
+        bullets = [
+            heading(raw) if b is None and raw[:1] == "#" else b
+            for raw, b in zip(raw_lines, bullets, strict=True)
+        ]
     if "```" in text or "~~~" in text or "#+" in text:  # else no line opens a block
         heads = [
-            raw if b is None else b.group(2) or ""
+            raw if b is None or b.re is not BULLET_RE else b.group(2) or ""
             for raw, b in zip(raw_lines, bullets, strict=True)
         ]
         for first, last, _fence in opaque_spans(raw_lines, heads):
@@ -175,10 +189,10 @@ def parse_page(text: str) -> Page:
             bullets[first + 1 : last + 1] = [None] * (last - first)
     preamble: list[str] = []
     roots: list[Block] = []
-    # the open bullets, outermost first: (width, depth, indent, line, lines, children); a
-    # bullet becomes a Block when the next bullet at its column or left of it (or the end
-    # of the page) closes it, so every block is built once, children before parents
-    stack: list[tuple[int, int, str, int, list[str], list[Block]]] = []
+    # the open bullets, outermost first: (width, depth, indent, line, lines, children,
+    # bulleted); a bullet becomes a Block when the next bullet at its column or left of it
+    # (or the end of the page) closes it, so every block is built once, children first
+    stack: list[tuple[int, int, str, int, list[str], list[Block], bool]] = []
     lines: list[str] | None = None  # of the open bullet that continuation lines go to
     indent = ""
     for number, (raw, bullet) in enumerate(zip(raw_lines, bullets, strict=True), start=1):
@@ -188,21 +202,29 @@ def parse_page(text: str) -> Page:
             else:
                 lines.append(_strip_continuation(raw, indent))
             continue
-        indent, head = bullet.groups()
+        if bullet.re is BULLET_RE:
+            indent, head = bullet.groups()
+            bulleted = True
+        else:  # an unbulleted heading: a top-level block
+            indent, head, bulleted = "", bullet.group(1), False
         width = len(indent)  # outline column: mldoc counts a TAB like a space
         while stack and stack[-1][0] >= width:  # close the bullets this one ends
-            _width, depth, b_indent, b_line, b_lines, children = stack.pop()
-            block = _freeze(depth, b_indent, b_lines, children, b_line)
+            _width, depth, b_indent, b_line, b_lines, children, b_bulleted = stack.pop()
+            block = _freeze(depth, b_indent, b_lines, children, b_line, b_bulleted)
             (stack[-1][5] if stack else roots).append(block)
         lines = [head or ""]
-        stack.append((width, stack[-1][1] + 1 if stack else 0, indent, number, lines, []))
+        depth = stack[-1][1] + 1 if stack else 0
+        stack.append((width, depth, indent, number, lines, [], bulleted))
     while stack:
-        _width, depth, b_indent, b_line, b_lines, children = stack.pop()
-        block = _freeze(depth, b_indent, b_lines, children, b_line)
+        _width, depth, b_indent, b_line, b_lines, children, b_bulleted = stack.pop()
+        block = _freeze(depth, b_indent, b_lines, children, b_line, b_bulleted)
         (stack[-1][5] if stack else roots).append(block)
 
     blocks = tuple(roots)
-    properties = _preamble_properties(preamble)
+    front, properties = _front_matter(preamble)
+    properties += tuple(
+        Property(p.key, p.value, p.index + front) for p in _preamble_properties(preamble[front:])
+    )
     in_first_block = False
     if not properties and blocks and _is_properties_only(blocks[0]):
         properties = blocks[0].properties
@@ -213,7 +235,31 @@ def parse_page(text: str) -> Page:
         preamble=tuple(preamble),
         blocks=blocks,
         properties_in_first_block=in_first_block,
+        front_matter=front,
     )
+
+
+YAML_KEY_RE = re.compile(r"^([A-Za-z0-9_][\w.-]*):(?:[ \t]+(.*))?$")
+
+
+def _front_matter(preamble: Sequence[str]) -> tuple[int, tuple[Property, ...]]:
+    """A YAML front matter block at the top (``---`` / ``title: X`` / ``---``): how many
+    preamble lines it holds and its ``key: value`` lines as page properties. Only a block
+    made of simple ``key: value`` lines is read so (anything else stays text, as written)."""
+    if not preamble or preamble[0].rstrip() != "---":
+        return 0, ()
+    found: list[Property] = []
+    for index in range(1, len(preamble)):
+        line = preamble[index]
+        if line.rstrip() == "---":
+            return (index + 1, tuple(found)) if found else (0, ())
+        match = YAML_KEY_RE.match(line.rstrip())
+        if match is None:
+            if line.strip():
+                return 0, ()
+            continue
+        found.append(Property(match.group(1), (match.group(2) or "").strip(), index))
+    return 0, ()
 
 
 def _preamble_properties(preamble: Sequence[str]) -> tuple[Property, ...]:

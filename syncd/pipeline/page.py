@@ -36,6 +36,7 @@ from syncd.readwise import (
 WHITEBOARD = "whiteboard"
 ORG = "org"
 PDF_HIGHLIGHTS = "pdf-highlights"
+HIDDEN = "hidden"  # a page file under a ``:hidden`` path of logseq/config.edn
 NOTE_KINDS = frozenset({PAGE, JOURNAL, READWISE})
 PAGE_SUFFIXES = (".md", ".markdown")
 
@@ -79,6 +80,14 @@ def page_note_path(name: str, into: str) -> str:
     return join_path(into, *segments) + ".md"
 
 
+def page_place(name: str) -> tuple[str, str]:
+    """(namespace folder, file stem) of the note of page ``name`` inside its source's
+    ``into`` (``page_note_path``): where ``include: all`` puts a Readwise page's new note
+    unless ``readwise_layout: category``."""
+    folder, _, leaf = page_note_path(name, "").removesuffix(".md").rpartition("/")
+    return folder, leaf
+
+
 def journal_note_path(day: date, layout: VaultLayout) -> str:
     """Where Obsidian's Daily notes plugin keeps the note of ``day`` (row J1)."""
     return join_path(layout.daily_folder, format_moment(day, layout.daily_format)) + ".md"
@@ -96,6 +105,9 @@ class PageWork:
     into: str  # the vault folder the graph's notes go into
     layout: VaultLayout  # where the daily notes go
     kinds: frozenset[str] = NOTE_KINDS  # the kinds of page the source makes notes of
+    # a Readwise page's note in <into>/<Category>/ (include: readwise, or include: all with
+    # readwise_layout: category); else at its page name like any page
+    readwise_folders: bool = True
 
 
 def page_name(work: PageWork, found: FoundFile, head: Page) -> tuple[str, date | None]:
@@ -114,15 +126,15 @@ def page_name(work: PageWork, found: FoundFile, head: Page) -> tuple[str, date |
 
 def natural_note(work: PageWork, key: str, kind: str, name: str, category: str) -> str:
     """The note path of page ``key`` when no other note has it: a journal's daily note, a
-    Readwise page's note in the folder of its ``category`` (``Document.category``), else
-    the page's namespace path.
+    Readwise page's note in the folder of its ``category`` (``Document.category``) where
+    ``work.readwise_folders``, else the page's namespace path.
     Pure, so a page's plan works it out with its facts, in any process."""
     if kind == JOURNAL:
         day = journal_date_from_file(PurePosixPath(key).stem, work.graph.journal_file_format)
         if day is None:  # pragma: no cover - JOURNAL facts come from a parsed date
             raise ValueError(f"{key}: not a journal file name")
         return journal_note_path(day, work.layout)
-    if kind == READWISE:
+    if kind == READWISE and work.readwise_folders:
         title = re.sub(r"\s*\(highlights\)\s*$", "", name, flags=re.IGNORECASE)
         folder = category_folder(category)
         return join_path(work.into, folder, note_stem(title.strip() or name)) + ".md"
