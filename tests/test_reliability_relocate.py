@@ -350,3 +350,45 @@ def test_a_huge_note_in_the_vault_is_not_read_whole(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert home.url_counts() == {highlight_url("a", n): 1 for n in (1, 2)}
     assert peak_kib < 120 * 1024, f"peak RSS {peak_kib // 1024} MiB with a 200 MB note"
+
+
+def test_the_id_index_is_kept_across_runs_and_follows_changed_notes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One engine, several runs (as the daemon's batches): the vault's frontmatters are read
+    once; a later run reads only the notes that changed since, and still finds a note the
+    user moved and one whose frontmatter the user rewrote."""
+    home = Home(tmp_path)
+    for n in range(30):
+        (home.vault / f"User note {n}.md").write_text(f"---\nmine: {n}\n---\nText.\n", "utf-8")
+    home.put("a", [1])
+    reads: list[str] = []
+    real = Vault._frontmatter_at
+
+    def counted(self: Vault, rel: str) -> bytes | None:
+        reads.append(rel)
+        return real(self, rel)
+
+    monkeypatch.setattr(Vault, "_frontmatter_at", counted)
+    engine, state = engine_for(home, bulk=False)
+    with state:
+        engine.scan()  # document a is new: the vault is walked, every frontmatter read
+        assert len(reads) == 30
+        reads.clear()
+        home.put("b", [1])  # a new document: the walk again, nothing read but the new note
+        engine.scan()
+        assert reads == ["Readwise/Articles/Document a.md"]
+        reads.clear()
+        moved = home.vault / "Read" / "a.md"
+        moved.parent.mkdir()
+        home.note("a").rename(moved)
+        (home.vault / "User note 3.md").write_text("---\nmine: changed\n---\n", "utf-8")
+        home.put("a", [1], added=[[2]])
+        engine.scan()
+    assert sorted(reads) == ["Read/a.md", "Readwise/Articles/Document b.md", "User note 3.md"]
+    assert home.url_counts() == {
+        highlight_url("a", 1): 1,
+        highlight_url("a", 2): 1,
+        highlight_url("b", 1): 1,
+    }
+    assert highlight_url("a", 2) in moved.read_text("utf-8")
