@@ -319,16 +319,8 @@ class Vault:
         Skips ``.obsidian/``, ``.trash/`` and ``.git/`` at any depth, and syncd's temp files.
         Order is deterministic: a folder's files (sorted), then its subfolders (sorted).
         """
-        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_FOLDERS)
-            rel_dir = os.path.relpath(dirpath, self.root)
-            prefix = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
-            for name in sorted(filenames):
-                if not name.endswith(".md") or is_temp_file(name):
-                    continue
-                if (Path(dirpath) / name).is_symlink():
-                    continue
-                yield prefix + name
+        for rel, _ in self._walk_notes():
+            yield rel
 
     def frontmatter_values(self, key: str) -> dict[str, str]:
         """Every note (``iter_notes``) whose frontmatter has the top-level key ``key``: its

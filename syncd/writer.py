@@ -656,6 +656,7 @@ class Writer:
         """A new run: notes written from now on are counted, listed and diffed anew."""
         self._this_run.clear()
         self._merged_into.clear()
+        self._refused.clear()
 
     def _created_here(self, vault: Vault, note: str, stamp: FileStamp, page: str) -> bool:
         """Whether this run created ``note`` from page ``page`` alone (no other page of the
