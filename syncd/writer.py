@@ -746,13 +746,11 @@ class Writer:
         current = vault.read_text(note)
         if current is not None and note_id(current[0]) == doc_id:
             return note, current
-        # walked twice before "gone": a walk can miss a note moved across it meanwhile
-        for _ in range(2):
-            self._ids_current.discard(home.vault)
-            found = self._find_moved(home.vault, vault, doc_id, doc.title, None, walk=True)
-            if found is not None:
-                log.info("note for %s moved while syncing: %s -> %s", doc.title, note, found[0])
-                return found
+        self._ids_current.discard(home.vault)
+        found = self._find_moved(home.vault, vault, doc_id, doc.title, None, walk=True)
+        if found is not None:
+            log.info("note for %s moved while syncing: %s -> %s", doc.title, note, found[0])
+            return found
         return note, current
 
     def _find_moved(
@@ -768,7 +766,9 @@ class Writer:
         """The note carrying ``doc_id`` and its text and stamp, or None. The index of this
         run is asked first; where the note it names is not there (moved again, deleted) or,
         with ``walk``, where it names none, the vault is walked again (changed notes read)."""
-        walked = vault_name not in self._ids_current
+        # a walk can miss a note moved across it meanwhile: with ``walk``, "nowhere" takes
+        # two walks of the vault
+        walks = 1 if vault_name not in self._ids_current else 0
         while True:
             moved = self._find_by_id(vault_name, vault, doc_id, title, stem)
             if moved is not None:
@@ -781,10 +781,10 @@ class Writer:
                     return moved, current
             elif not walk:
                 return None
-            if walked:
+            if walks >= (2 if walk else 1):
                 return None
             self._ids_current.discard(vault_name)
-            walked = True
+            walks += 1
 
     def _find_by_id(
         self,
