@@ -52,6 +52,7 @@ TEMP_PREFIX = ".syncd."
 TEMP_SUFFIX = ".tmp"
 NEW_NOTE_MODE = 0o644
 SKIPPED_FOLDERS = frozenset({".obsidian", ".trash", ".git"})
+FRONTMATTER_LIMIT = 64 * 1024  # bytes of a note read to find its frontmatter's keys, at most
 _MAX_OPEN_DIRS = 64  # folders kept open by write_atomic at most; then they are checked again
 _TEMP_TRIES = 100
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -148,6 +149,8 @@ class Vault:
         self._dirs: dict[str, _Dir] = {}  # vault-relative folder -> opened in this batch
         self._temp_counter = 0
         self._remover = _Remover()
+        # frontmatter key -> note -> (its stamp, the key's value) (frontmatter_values)
+        self._heads: dict[str, dict[str, tuple[_Stamp, str | None]]] = {}
 
     def __repr__(self) -> str:
         return f"Vault({self._root_str!r})"
@@ -316,16 +319,97 @@ class Vault:
         Skips ``.obsidian/``, ``.trash/`` and ``.git/`` at any depth, and syncd's temp files.
         Order is deterministic: a folder's files (sorted), then its subfolders (sorted).
         """
-        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_FOLDERS)
-            rel_dir = os.path.relpath(dirpath, self.root)
-            prefix = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
-            for name in sorted(filenames):
-                if not name.endswith(".md") or is_temp_file(name):
+        for rel, _ in self._walk_notes():
+            yield rel
+
+    def frontmatter_values(self, key: str) -> dict[str, str]:
+        """Every note (``iter_notes``) whose frontmatter has the top-level key ``key``: its
+        vault path -> the key's raw value (the rest of its line, stripped).
+
+        Only a note's frontmatter is read, up to its closing ``---`` and at most
+        ``FRONTMATTER_LIMIT`` bytes (``read_frontmatter``), never the whole note. What was
+        found is kept per note with the note's stat stamp, so a later call (the next batch of
+        a daemon, a refused write's search) reads again only the notes that changed: the
+        walk costs one ``lstat`` per note."""
+        cache = self._heads.setdefault(key, {})
+        prefix = f"{key}:".encode()
+        found: dict[str, str] = {}
+        seen: set[str] = set()
+        for rel, st in self._walk_notes():
+            seen.add(rel)
+            stamp = _dir_stamp(st)
+            cached = cache.get(rel)
+            if cached is None or cached[0] != stamp:
+                head = self._frontmatter_at(rel)
+                cached = (stamp, top_level_value(head, prefix) if head is not None else None)
+                cache[rel] = cached
+            if cached[1] is not None:
+                found[rel] = cached[1]
+        for rel in [r for r in cache if r not in seen]:
+            del cache[rel]
+        return found
+
+    def read_frontmatter(self, rel: str) -> bytes | None:
+        """The note's frontmatter (from its opening ``---`` line to its closing one, at most
+        ``FRONTMATTER_LIMIT`` bytes; an unclosed one up to its last whole line), or None
+        when the note does not exist or has none. Reads no further than that."""
+        return self._frontmatter_at(rel)
+
+    def _frontmatter_at(self, rel: str) -> bytes | None:
+        try:
+            path = self.resolve(rel)
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except (OSError, VaultWriteError):
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            data = b""
+            while len(data) < FRONTMATTER_LIMIT:
+                chunk = os.read(fd, min(4096, FRONTMATTER_LIMIT - len(data)))
+                if not chunk:
+                    break
+                data += chunk
+                if not data.startswith(b"---"[: len(data)]) or (
+                    len(data) >= 5 and not data.startswith((b"---\n", b"---\r\n"))
+                ):
+                    return None
+                head = frontmatter_of(data, complete=False)
+                if head is not None:
+                    return head
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        return frontmatter_of(data, complete=True)
+
+    def _walk_notes(self) -> Iterator[tuple[str, os.stat_result]]:
+        """``iter_notes`` with each note's ``lstat``."""
+        stack = [("", self._root_str)]
+        while stack:
+            prefix, where = stack.pop()
+            try:
+                with os.scandir(where) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError:
+                continue
+            folders = []
+            for entry in entries:
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
                     continue
-                if (Path(dirpath) / name).is_symlink():
-                    continue
-                yield prefix + name
+                if stat.S_ISDIR(st.st_mode):
+                    if entry.name not in SKIPPED_FOLDERS:
+                        folders.append(entry.name)
+                elif (
+                    stat.S_ISREG(st.st_mode)
+                    and entry.name.endswith(".md")
+                    and not is_temp_file(entry.name)
+                ):
+                    yield prefix + entry.name, st
+            for name in reversed(folders):
+                stack.append((f"{prefix}{name}/", f"{where}/{name}"))
 
     # ----------------------------------------------------------------------------- writing
 
@@ -684,6 +768,32 @@ def _check_current(
         )
     if FileStamp.from_stat(current) != expected:
         raise ConcurrentModification("note changed on disk since syncd read it", folder.at(name))
+
+
+def frontmatter_of(data: bytes, *, complete: bool) -> bytes | None:
+    """The frontmatter at the start of ``data`` (a note's first bytes), both ``---`` lines
+    included; None when ``data`` has no closing line yet (``complete``: ``data`` is all there
+    is: then an unclosed frontmatter up to its last whole line) or does not begin with one."""
+    if not (data.startswith(b"---\n") or data.startswith(b"---\r\n")):
+        return None
+    start = data.index(b"\n") + 1
+    while True:
+        end = data.find(b"\n", start)
+        if end < 0:
+            break
+        if data[start:end].rstrip(b" \t\r") == b"---":
+            return data[: end + 1]
+        start = end + 1
+    return data[:start] if complete else None
+
+
+def top_level_value(head: bytes, prefix: bytes) -> str | None:
+    """The value of the first top-level line of frontmatter ``head`` starting with ``prefix``
+    (``b"key:"``), stripped, as text."""
+    for line in head.split(b"\n")[1:]:
+        if line.startswith(prefix):
+            return line[len(prefix) :].strip().decode("utf-8", errors="replace")
+    return None
 
 
 def _encoded(text: str | bytes | Path, folder: _Dir, name: str) -> bytes | Path:

@@ -15,7 +15,6 @@ import difflib
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -31,14 +30,14 @@ from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
 from syncd.plan import Prepared
 from syncd.readwise import Document, canonical_document_id
 from syncd.state import DocumentRecord, SourceRecord, StateStore, unpack_highlights
-from syncd.vault import FileStamp, Vault
+from syncd.vault import FRONTMATTER_LIMIT, FileStamp, Vault, frontmatter_of, top_level_value
 from syncd.yamlout import dump_frontmatter
 
 log = logging.getLogger(__name__)
 
 VAULT_MARKER = ".obsidian"  # an Obsidian vault's folder of settings; syncd's "is mounted" check
 BATCH_PAGES = 1024  # pages per state commit in bulk runs
-_ID_LINE_RE = re.compile(rf"^{ID_KEY}:\s*(.+?)\s*$", re.MULTILINE)
+_ID_PREFIX = f"{ID_KEY}:".encode()
 
 
 @dataclass
@@ -228,7 +227,13 @@ class Writer:
         self.stagers: list[Stager] = []
         self._pending: list[_Pending] = []
         self._pending_docs: dict[tuple[str, str], _Pending] = {}
-        self._id_index: dict[str, dict[str, str]] = {}  # vault -> syncd-id -> note
+        # vault -> syncd-id -> the notes carrying it (walk order); kept across runs (the
+        # vault keeps each note's frontmatter value with its stamp), walked again once per
+        # run and when a note it names is not there any more
+        self._id_index: dict[str, dict[str, list[str]]] = {}
+        self._ids_current: set[str] = set()  # vaults whose _id_index was walked in this run
+        # (vault name, note) -> the text a refused finish_readwise write had merged into
+        self._refused: dict[tuple[str, str], str] = {}
         # notes of _pending_docs, lower-cased, per vault (_claimed without a scan of them all)
         self._claimed_notes: dict[str, set[str]] = {}
         # vault -> doc_id -> record during a run: read in one query when first needed, and
@@ -242,8 +247,9 @@ class Writer:
         self._merged_into: dict[tuple[str, str], set[str]] = {}
 
     def forget_note_ids(self) -> None:
-        """Read the vault's ``syncd-id``s again when next needed (a new run)."""
-        self._id_index.clear()
+        """Walk the vault for its ``syncd-id``s again when next needed (a new run); only
+        the notes changed since are read (their frontmatter only)."""
+        self._ids_current.clear()
 
     def readwise_hint(self, vault_name: str, previous: SourceRecord | None) -> ReadwiseHint | None:
         """What a plan merges a page into, when the page went into a readable note last run
@@ -315,6 +321,8 @@ class Writer:
             except ConcurrentModification as exc:
                 # the note changed under the write: the caller merges the document into what
                 # is there now (sync_document's retry), as sync_document does itself
+                if existing is not None:
+                    self._refused[(vault_name, note)] = existing
                 raise RetryMerge(note) from exc
             written = True
         self.queue_document(
@@ -468,9 +476,18 @@ class Writer:
             seen = dict(self.state.seen_highlights(vault_name, doc.id)) if record else {}
 
         attempts = 3
+        remembered: dict[str, str] = {}  # highlights of a note gone under a write (rule 4)
+        gone = False
         if retry is not None:
             log.info("%s changed while syncing; merging again", retry)
-            note, current, attempts = retry, vault.read_text(retry), 2
+            before = self._refused.pop((vault_name, retry), None)
+            note, current = self._relocate(home, vault, doc, retry)
+            attempts = 2
+            if current is None:
+                gone = True
+                if before is not None:
+                    remembered = _held(before, doc, seen, ctx)
+                    seen = {**seen, **remembered}
         else:
             note, current = self._locate_note(home, vault, doc, known_note, taken, place)
         self._merged_into.setdefault((str(vault.root), note), set()).add(key)
@@ -480,7 +497,7 @@ class Writer:
             # graph index says now), not merged into
             fresh = True
             seen = {}
-        deleted = current is None and known_note is not None
+        deleted = current is None and (known_note is not None or gone)
         written = False
         for attempt in range(attempts):
             if current is not None and not fresh:
@@ -507,7 +524,16 @@ class Writer:
                 if attempt == attempts - 1:
                     raise
                 log.info("%s changed while syncing; merging again", note)
-                current = vault.read_text(note)
+                before_text = existing
+                note, current = self._relocate(home, vault, doc, note)
+                self._merged_into.setdefault((str(vault.root), note), set()).add(key)
+                if current is None and not deleted:
+                    # the user deleted the note while syncd merged into it: it comes back
+                    # for the highlights new in this merge only (rule 4, rule 9)
+                    deleted = True
+                    if before_text is not None:
+                        remembered = _held(before_text, doc, seen, ctx)
+                        seen = {**seen, **remembered}
         self.queue_document(
             vault_name,
             key,
@@ -515,7 +541,7 @@ class Writer:
             note,
             sha256(result.text.encode("utf-8")) if written else None,
             current,
-            result.record,
+            {**remembered, **result.record} if remembered else result.record,
         )
         return note
 
@@ -640,6 +666,7 @@ class Writer:
         """A new run: notes written from now on are counted, listed and diffed anew."""
         self._this_run.clear()
         self._merged_into.clear()
+        self._refused.clear()
 
     def _created_here(self, vault: Vault, note: str, stamp: FileStamp, page: str) -> bool:
         """Whether this run created ``note`` from page ``page`` alone (no other page of the
@@ -692,13 +719,11 @@ class Writer:
             current = vault.read_text(known)
             if current is not None:
                 return known, current
-        moved = self._find_by_id(home.vault, vault, doc_id)
-        if moved is not None:
-            current = vault.read_text(moved)
-            if current is not None:
-                if known is not None:
-                    log.info("note for %s moved: %s -> %s", title, known, moved)
-                return moved, current
+        found = self._find_moved(home.vault, vault, doc_id, title, stem, walk=known is not None)
+        if found is not None:
+            if known is not None:
+                log.info("note for %s moved: %s -> %s", title, known, found[0])
+            return found
         if known is not None:
             return known, None  # deleted by the user; recreated only for new highlights
         folder = self._note_folders.get((home.into, folder_name))
@@ -728,29 +753,101 @@ class Writer:
         """Whether a note not committed yet already has this path (case-insensitively)."""
         return note.lower() in self._claimed_notes.get(vault_name, ())
 
-    def _find_by_id(self, vault_name: str, vault: Vault, doc_id: str) -> str | None:
-        index = self._id_index.get(vault_name)
-        if index is None:
-            index = {}
-            for note in vault.iter_notes():
+    def _relocate(
+        self, home: NoteHome, vault: Vault, doc: Document, note: str
+    ) -> tuple[str, tuple[str, FileStamp] | None]:
+        """Where the note of ``doc`` is after a write to ``note`` was refused (rule 9): still
+        there (changed), or wherever the user renamed or moved it, found by its ``syncd-id``
+        (the vault walked again); (``note``, None) when it is nowhere (deleted by the user)."""
+        doc_id = str(doc.id)
+        current = vault.read_text(note)
+        if current is not None and note_id(current[0]) == doc_id:
+            return note, current
+        self._ids_current.discard(home.vault)
+        found = self._find_moved(home.vault, vault, doc_id, doc.title, None, walk=True)
+        if found is not None:
+            log.info("note for %s moved while syncing: %s -> %s", doc.title, note, found[0])
+            return found
+        return note, current
+
+    def _find_moved(
+        self,
+        vault_name: str,
+        vault: Vault,
+        doc_id: str,
+        title: str,
+        stem: str | None,
+        *,
+        walk: bool,
+    ) -> tuple[str, tuple[str, FileStamp]] | None:
+        """The note carrying ``doc_id`` and its text and stamp, or None. The index of this
+        run is asked first; where the note it names is not there (moved again, deleted) or,
+        with ``walk``, where it names none, the vault is walked again (changed notes read)."""
+        # a walk can miss a note moved across it meanwhile: with ``walk``, "nowhere" takes
+        # two walks of the vault
+        walks = 1 if vault_name not in self._ids_current else 0
+        while True:
+            moved = self._find_by_id(vault_name, vault, doc_id, title, stem)
+            if moved is not None:
                 try:
-                    current = vault.read_text(note)
+                    current = vault.read_text(moved)
                 except SyncdError as exc:
-                    # a note that is not UTF-8, or a FIFO named like one, holds no id we can
-                    # read; it must not stop every new document of the vault
                     log.warning("%s (skipped while looking for moved notes)", exc)
-                    continue
-                if current is None:
-                    continue
-                head = current[0][:4096]
-                if not head.startswith("---"):
-                    continue
-                match = _ID_LINE_RE.search(head)
-                if match is not None:
+                    current = None
+                if current is not None and note_id(current[0]) == doc_id:
+                    return moved, current
+            elif not walk:
+                return None
+            if walks >= (2 if walk else 1):
+                return None
+            self._ids_current.discard(vault_name)
+            walks += 1
+
+    def _find_by_id(
+        self,
+        vault_name: str,
+        vault: Vault,
+        doc_id: str,
+        title: str = "",
+        stem: str | None = None,
+    ) -> str | None:
+        """The vault note whose frontmatter carries ``doc_id`` (its ``syncd-id``, anywhere
+        in the frontmatter), as the vault was when last walked in this run (walked now if
+        not yet). Where several carry it (a note copied in Obsidian keeps the id), the one
+        with the document's own file name, else the first in walk order."""
+        if vault_name not in self._ids_current:
+            index: dict[str, list[str]] = {}
+            for note, raw in vault.frontmatter_values(ID_KEY).items():
+                if raw:
                     # (an id an earlier syncd wrote from an escaped url:: finds its document)
-                    index.setdefault(canonical_document_id(_yaml_string(match.group(1))), note)
+                    found = canonical_document_id(_yaml_string(raw))
+                    index.setdefault(found, []).append(note)
             self._id_index[vault_name] = index
-        return index.get(doc_id)
+            self._ids_current.add(vault_name)
+        notes = self._id_index[vault_name].get(doc_id)
+        if not notes:
+            return None
+        if len(notes) > 1:
+            own = stem if stem is not None else note_stem(title)
+            for note in notes:
+                if PurePosixPath(note).stem == own:
+                    return note
+        return notes[0]
+
+
+def note_id(text: str) -> str | None:
+    """The ``syncd-id`` in the frontmatter of note ``text`` (as ``_find_by_id`` reads it)."""
+    head = frontmatter_of(text[:FRONTMATTER_LIMIT].encode("utf-8", errors="replace"), complete=True)
+    raw = top_level_value(head, _ID_PREFIX) if head is not None else None
+    return canonical_document_id(_yaml_string(raw)) if raw else None
+
+
+def _held(text: str, doc: Document, seen: Mapping[str, str], ctx: ConvertContext) -> dict[str, str]:
+    """The highlights of ``doc`` the note ``text`` held (besides ``seen``), as the state
+    records them: what a note the user deleted must not bring back (rule 4)."""
+    result = merge_document(text, doc, seen, ctx)
+    added = set(result.added)
+    return {k: v for k, v in result.record.items() if k not in added and k not in seen}
 
 
 def _add_highlights(batch: _Batch, item: _Pending) -> None:

@@ -649,7 +649,7 @@ def test_text_that_looks_like_an_anchor_never_hides_a_later_highlight(tmp_path: 
 def test_unreadable_notes_elsewhere_in_the_vault_block_nothing(tmp_path: Path) -> None:
     """A note that is not UTF-8, a FIFO and a folder named like notes sit in the vault while
     syncd looks for moved notes (for every new document, and for a note the user moved): they
-    are skipped with a warning naming each, and every page is synced."""
+    are passed over, and every page is synced."""
     home = Home(tmp_path)
     home.put("moved", [1])
     assert home.once().returncode == 0
@@ -663,8 +663,8 @@ def test_unreadable_notes_elsewhere_in_the_vault_block_nothing(tmp_path: Path) -
     home.put("new", [1])
     done = run_syncd(["once", "-c", str(home.config)], timeout=60)
     assert done.returncode == 0, done.stderr
-    for name in ("latin1.md", "pipe.md"):
-        assert any(name in line and "skipped" in line for line in done.stderr.splitlines())
+    # (only frontmatters are read to find ids since issue 13: a note without one, a FIFO and
+    # a folder are passed over without being read, so no warning is needed for them)
     assert moved.read_text("utf-8").count(highlight_url("moved", 2)) == 1
     assert home.note("new").is_file()
     assert (home.vault / "latin1.md").read_bytes() == b"caf\xe9 au lait\n"
