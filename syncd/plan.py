@@ -57,6 +57,7 @@ from syncd.pipeline.page import (
 from syncd.readwise import (
     ATTRIBUTE_RE,
     HEADER_RE,
+    SYNCD_ID_KEY,
     Document,
     Item,
     Section,
@@ -64,8 +65,11 @@ from syncd.readwise import (
     anchor_for,
     highlight_ids,
     is_readwise_page,
+    is_separator,
+    may_look_like_readwise,
     named_document,
     normalize_text,
+    not_taken_reason,
     unquote_value,
 )
 from syncd.state import pack_highlights
@@ -154,6 +158,7 @@ class PagePlan:
     unsupported: tuple[Unsupported, ...] = ()
     readwise: Prepared | None = None
     doc: Document | None = None  # only without ``merge``: never sent between processes
+    not_taken: str = ""  # a page that looks like a Readwise page but is not one: why
 
 
 def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
@@ -182,8 +187,10 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
             return made
     page = parse_page(text)
     name, day = page_name(work, found, page)
-    kind = JOURNAL if day is not None else READWISE if is_readwise_page(page) else PAGE
-    category = doc_id = ""
+    kind = JOURNAL if day is not None else READWISE if is_readwise_page(page, name) else PAGE
+    category = doc_id = not_taken = ""
+    if kind == PAGE and may_look_like_readwise(text):
+        not_taken = not_taken_reason(page, name) or ""
     doc: Document | None = None
     if kind == READWISE:
         category = unquote_value(page.property_value("category") or "")
@@ -215,6 +222,7 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
         parsed.block_ids,
         parsed.page_uuid,
         natural,
+        not_taken=not_taken,
     )
     if kind not in work.kinds:
         return plan
@@ -253,8 +261,10 @@ def _plan_new_plain_note(
     if made is None:
         return None
     doc, result = made
-    check_title(doc.title, path)
     name = page_name(work, found, doc.page)[0]
+    if name.casefold() == "readwise":
+        return None  # never a document (is_readwise_page)
+    check_title(doc.title, path)
     category = unquote_value(doc.page.property_value("category") or "")
     names, uuids = referenced(text)
     data = result.text.encode("utf-8")
@@ -384,6 +394,10 @@ def _plain_new_note(
         return None
     if "+" in text and "#+" in text:
         return None
+    if "((" in text:
+        return None  # a block ref: maybe a user's block of refs, which is no highlight
+    if SYNCD_ID_KEY in text:
+        return None  # maybe a note syncd wrote: never a source (is_readwise_page)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -414,8 +428,8 @@ def _plain_new_note(
         number += 1
         if line[:3] == "\t- ":
             head = line[3:]
-            if not sections or not head or head[0] in " \t":
-                return None
+            if not sections or not head or head[0] in " \t" or attribute_match(head):
+                return None  # (an attribute line there goes with the highlight before it)
             depth = 1
         elif line[:4] == "\t\t- ":
             head = line[4:]
@@ -444,6 +458,8 @@ def _plain_new_note(
                 spot_text = rest
             else:
                 spot_text = normalize(rest)
+            if is_separator(spot_text):
+                return None  # a location link alone, a ``- -`` group: not a plain highlight
             heads.append(head)
             cleans.append(clean)
             numbers.append(number)

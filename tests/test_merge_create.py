@@ -86,6 +86,17 @@ def reference_create(doc: Document) -> MergeResult:
     body: list[str] = []
 
     def emit(item: Item, depth: int) -> None:
+        if item.is_block:  # not a highlight: as written, no anchor, every one of them
+            lines = reference_block_lines(item.block)
+            body.extend(indent_lines(lines, depth))
+            for attribute in item.attributes:
+                body.extend(reference_tree(attribute, depth + 1))
+            record.setdefault(item.id, text_sha(lines))
+            for child in item.children:
+                emit(child, depth + 1)
+            for block in item.trailing:
+                body.extend(reference_tree(block, depth))
+            return
         if item.id in record:  # a heading repeated on the page: its new children only
             for child in item.children:
                 emit(child, depth)
@@ -98,6 +109,8 @@ def reference_create(doc: Document) -> MergeResult:
         added.append(item.id)
         for child in item.children:
             emit(child, depth + 1)
+        for block in item.trailing:
+            body.extend(reference_tree(block, depth))
 
     page = doc.page
     drop = {p.index for p in page.properties} if not page.properties_in_first_block else set()
