@@ -216,11 +216,9 @@ def could_be_readwise_page(text: str) -> bool:
     return _HEADER_PHRASE_RE.search(text) is not None
 
 
-# a Readwise location link: its label, or its URL's host (View Highlight, View Tweet, Kindle
-# Location/Page, Snipd)
-_READWISE_LABEL_RE = re.compile(
-    r"^(?:View (?:Highlight|Tweet)|Location\s|Page\s|Loc\.?\s|Time\s)", re.IGNORECASE
-)
+# a Readwise location link: its label (View Highlight, View Tweet), or its URL's host (Kindle
+# Location/Page links go through readwise.io/to_kindle; Snipd)
+_READWISE_LABEL_RE = re.compile(r"^View (?:Highlight|Tweet)\b", re.IGNORECASE)
 _READWISE_URL_RE = re.compile(r"readwise\.io/|snipd\.com/", re.IGNORECASE)
 # page properties Readwise writes for a document
 DOCUMENT_PROPERTIES = ("author", "url", "category", "media")
