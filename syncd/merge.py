@@ -5,21 +5,36 @@ The note belongs to the user. syncd only ever
 - inserts highlights it has never written before, in source order, right after the
   highlight outline already in the note (rule 2), and
 - replaces the text of a highlight Readwise changed, where the note still holds exactly what
-  syncd last wrote for it (rule 5).
-Everything else (frontmatter, the user's text, order, deletions) stays byte for byte
-(rules 3, 4). A highlight is known by its ``^rw-…`` anchor in the note or by the state's
+  syncd last wrote for it (rule 5),
+- brings what Readwise changed in the frontmatter keys it owns and in a highlight's
+  ``**Note**:``/``**Tags**:`` children, three-way per key and per highlight against what
+  syncd last wrote (rule 5; ``_merge_frontmatter``, ``_merge_children``).
+Everything else (the user's text, keys and children they edited, order, deletions) stays
+byte for byte (rules 3, 4): a frontmatter key is edited in its own lines only, never through
+a YAML library. A highlight is known by its ``^rw-…`` anchor in the note or by the state's
 record of what syncd wrote (``seen``), so merging twice changes nothing (rule 8).
+
+What syncd last wrote is recorded in the same mapping as the highlights (highlight id ->
+text hash), under keys no highlight id has (ids start ``url:``, ``text:``, ``heading:``):
+``@fm:<key>`` -> the hash of that frontmatter key's lines, ``@kids:<highlight id>`` -> the
+hash of the highlight's attribute children (absent: none written), and ``@base`` once the
+document's bases are recorded. A state made before (syncd 0.1.0) has none of them: the
+bases are then taken from the note only where it already holds what Readwise has now, and
+anything else stays as the note holds it (``UNKNOWN``), never overwritten.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from syncd.convert.context import ConvertContext
 from syncd.note import (
     ANCHOR_RE,
+    ID_KEY,
     document_context,
     frontmatter_items,
     preamble_body,
@@ -29,11 +44,18 @@ from syncd.note import (
     render_trailing,
     text_sha,
 )
-from syncd.readwise import HEADER_RE, Document, Item, anchor_for
-from syncd.yamlout import dump_frontmatter
+from syncd.readwise import ATTRIBUTE_RE, HEADER_RE, Document, Item, anchor_for
+from syncd.yamlout import Value, dump_frontmatter, plain_or_quoted
 
 BULLET_LINE_RE = re.compile(r"^([ \t]*)- ")
 FRONTMATTER_END_RE = re.compile(r"^---[ \t]*$")
+
+# what syncd last wrote besides highlight texts, in the highlights' mapping (module docstring)
+BASE_MARK = "@base"  # the document's bases are recorded (its note was made or adopted by 0.2)
+FM_PREFIX = "@fm:"  # + frontmatter key -> hash of the key's lines as syncd wrote them
+KIDS_PREFIX = "@kids:"  # + highlight id -> hash of its attribute children as syncd wrote them
+UNKNOWN = "?"  # a base that cannot be known (a note from before bases): never overwritten
+ALIASES_KEY = "aliases"  # names are added to it, never replaced (links to an old name resolve)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +146,13 @@ def merge_document(
     record: dict[str, str] = {}
     added: list[str] = []
     updated: list[str] = []
+    adopted = BASE_MARK in seen  # else a note from before bases (or state lost): adopt them
+    if head:
+        head = _merge_frontmatter(head, frontmatter_items(doc, ctx), seen, record)
 
     # rule 5: replace text Readwise changed, where the user left syncd's text alone
     shas: dict[int, str] = {}  # id(item) -> its text hash (render_own's: the same at any depth)
+    edits: list[tuple[int, int, list[str]]] = []  # (first line, line after, new lines)
     for item in doc.items():
         _, item_sha = render_own(item, 0, ctx)
         shas[id(item)] = item_sha
@@ -146,7 +172,7 @@ def merge_document(
         ):
             start, end = in_note
             depth = _depth_of(lines[start])
-            lines[start : end + 1] = render_own(item, depth, ctx)[0]
+            edits.append((start, end + 1, render_own(item, depth, ctx)[0]))
             updated.append(item.id)
             record[item.id] = item_sha
         elif last is None:
@@ -156,6 +182,18 @@ def merge_document(
             # the note already holds Readwise's new text (written by a run that crashed
             # before recording it): remember it as syncd's, so the next change applies
             record[known] = item_sha
+        if in_note is not None and known == item.id:
+            # the highlight is the user's once they reworded it: its children too
+            own_kept = note_sha is not None and note_sha in (last, item_sha)
+            edit = _merge_children(item, lines, in_note, seen, adopted, own_kept, record, ctx)
+            if edit is not None:
+                edits.append(edit)
+                if item.id not in updated:
+                    updated.append(item.id)
+    for start, stop, replacement in sorted(edits, key=lambda edit: edit[0], reverse=True):
+        lines[start:stop] = replacement
+    if not adopted:
+        record[BASE_MARK] = "1"  # the bases are known from now on (recorded once)
 
     # rules 2 and 4: insert what was never written, in source order
     new_lines: list[str] = []
@@ -184,6 +222,193 @@ def merge_document(
         updated=tuple(updated),
         record=record,
     )
+
+
+def lines_sha(lines: Sequence[str]) -> str:
+    """Edit-detection hash of a frontmatter key's lines or a highlight's children (each
+    line's surrounding whitespace ignored, so a change of indentation is no edit)."""
+    return hashlib.sha1("\n".join(line.strip() for line in lines).encode("utf-8")).hexdigest()
+
+
+def key_lines(key: str, value: Value) -> list[str]:
+    """The lines of one frontmatter key as syncd writes it (``dump_frontmatter``)."""
+    return dump_frontmatter([(key, value)]).split("\n")[1:-2]
+
+
+def frontmatter_bases(items: Sequence[tuple[str, Value]]) -> dict[str, str]:
+    """What a new note's frontmatter ``items`` record: each key's hash, and ``BASE_MARK``."""
+    bases = {BASE_MARK: "1"}
+    for key, value in items:
+        if key != ID_KEY:
+            bases[FM_PREFIX + key] = lines_sha(key_lines(key, value))
+    return bases
+
+
+def _key_spans(lines: list[str], token: str) -> list[tuple[int, int]]:
+    """(first line, line after) of each top-level key ``token`` in the frontmatter ``lines``
+    (more than one: the user's YAML, not touched)."""
+    found: list[tuple[int, int]] = []
+    for index, line in enumerate(lines):
+        if not line.startswith(token) or line[len(token) : len(token) + 1] != ":":
+            continue
+        rest = line[len(token) + 1 : len(token) + 2]
+        if rest not in ("", " ", "\t"):
+            continue
+        end = index + 1
+        while end < len(lines) and lines[end] and (lines[end][0] in " \t-"):
+            end += 1
+        found.append((index, end))
+    return found
+
+
+def _alias_names(lines: list[str]) -> list[str] | None:
+    """The names of an ``aliases`` key as syncd writes it (a block list); None for any other
+    form (the user's: not merged into)."""
+    if lines[0] != f"{ALIASES_KEY}:":
+        return None
+    names: list[str] = []
+    for line in lines[1:]:
+        if not line.startswith("  - "):
+            return None
+        raw = line[4:]
+        if raw.startswith('"'):
+            try:
+                name = json.loads(raw)
+            except ValueError:
+                return None
+            if not isinstance(name, str):
+                return None
+            names.append(name)
+        elif plain_or_quoted(raw) == raw:
+            names.append(raw)
+        else:
+            return None
+    return names
+
+
+def _merge_frontmatter(
+    head: str, items: Sequence[tuple[str, Value]], seen: Mapping[str, str], record: dict[str, str]
+) -> str:
+    """Rule 5 for the frontmatter ``head`` (both ``---`` lines): each key syncd owns
+    (``items``, but ``syncd-id``) follows Readwise where the note holds what syncd last wrote
+    for it, or lacks a key syncd never wrote; a key the user changed or deleted stays so.
+    ``aliases`` gets the new names added to it. Only the key's own lines change."""
+    lines = head.split("\n")
+    if len(lines) < 3 or lines[-1] != "" or not FRONTMATTER_END_RE.match(lines[-2]):
+        return head
+    body = lines[1:-2]
+    adopted = BASE_MARK in seen
+    previous: str | None = None  # the key before, where a missing key goes
+    for key, value in items:
+        if key == ID_KEY:
+            continue
+        token = plain_or_quoted(key)
+        spans = _key_spans(body, token)
+        if len(spans) > 1:
+            continue  # the key more than once: the user's YAML
+        want = key_lines(key, value)
+        base = seen.get(FM_PREFIX + key)
+        if not spans:
+            if base is None and adopted:  # a key Readwise added since: it arrives
+                at = _after_key(body, previous)
+                body[at:at] = want
+                record[FM_PREFIX + key] = lines_sha(want)
+                previous = token
+            elif base is None:  # a note from before bases: the user deleted it
+                record[FM_PREFIX + key] = lines_sha(want)
+            continue
+        start, stop = spans[0]
+        have = body[start:stop]
+        have_sha = lines_sha(have)
+        if key == ALIASES_KEY and (base == have_sha or base is None):
+            names = _alias_names(have)
+            if names is not None and isinstance(value, Sequence) and not isinstance(value, str):
+                missing = [name for name in value if name not in names]
+                if base is not None or not missing:
+                    want = key_lines(key, [*names, *missing]) if missing else have
+        want_sha = lines_sha(want)
+        if have_sha == want_sha:
+            if base != want_sha:
+                record[FM_PREFIX + key] = want_sha
+        elif base == have_sha:  # syncd's own lines: Readwise's change arrives
+            body[start:stop] = want
+            record[FM_PREFIX + key] = want_sha
+        previous = token
+    return "\n".join([lines[0], *body, *lines[-2:]])
+
+
+def _after_key(body: list[str], token: str | None) -> int:
+    """Where a missing key goes: after the key syncd writes before it, else before
+    ``syncd-id``, else at the end of the frontmatter ``body``."""
+    if token is not None:
+        spans = _key_spans(body, token)
+        if len(spans) == 1:
+            return spans[0][1]
+    spans = _key_spans(body, ID_KEY)
+    return spans[0][0] if len(spans) == 1 else len(body)
+
+
+def _children_span(lines: list[str], anchor_line: int, depth: int) -> tuple[int, int]:
+    """(first line, line after) of the attribute children (``**Note**:``, ``**Tags**:``)
+    right below the highlight whose own text ends at ``anchor_line``, at ``depth`` + 1."""
+    end = anchor_line + 1
+    while end < len(lines):
+        match = BULLET_LINE_RE.match(lines[end])
+        if match is None or _depth_of(lines[end]) != depth + 1:
+            break
+        if not ATTRIBUTE_RE.match(lines[end][match.end() :]):
+            break
+        end += 1
+        while (
+            end < len(lines)
+            and lines[end].strip()
+            and lines[end][0] in " \t"
+            and not BULLET_LINE_RE.match(lines[end])
+        ):
+            end += 1  # the attribute's continuation lines
+    return anchor_line + 1, end
+
+
+def _merge_children(
+    item: Item,
+    lines: list[str],
+    block: tuple[int, int],
+    seen: Mapping[str, str],
+    adopted: bool,
+    own_kept: bool,
+    record: dict[str, str],
+    ctx: ConvertContext,
+) -> tuple[int, int, list[str]] | None:
+    """Rule 5 for a highlight's attribute children: Readwise's new or changed
+    ``**Note**:``/``**Tags**:`` replace the children in the note (``block``: the highlight's
+    own lines there) where they are what syncd last wrote (none: nothing written) and the
+    user did not reword the highlight (``own_kept``); the edit to make, or None. Readwise
+    dropping a note removes nothing."""
+    if not item.attributes:
+        return None
+    key = KIDS_PREFIX + item.id
+    start, anchor_line = block
+    depth = _depth_of(lines[start])
+    first, stop = _children_span(lines, anchor_line, depth)
+    have = lines[first:stop]
+    have_sha = lines_sha(have) if have else None
+    want = render_attributes(item, depth, ctx)
+    want_sha = lines_sha(want)
+    if have_sha == want_sha:
+        if seen.get(key) != want_sha:
+            record[key] = want_sha
+        return None
+    if key in seen:
+        base: str | None = seen[key]
+    elif adopted:
+        base = None  # syncd wrote no children
+    else:
+        record[key] = UNKNOWN  # a note from before bases: what it holds is the user's
+        return None
+    if base != have_sha or not own_kept:
+        return None
+    record[key] = want_sha
+    return first, stop, want
 
 
 def _emit_new(
@@ -216,9 +441,11 @@ def _emit_new(
     if own is None:
         own = render_own(item, depth, ctx)[0]
     out.extend(own)
-    if item.attributes:
-        out.extend(render_attributes(item, depth, ctx))
     record[item.id] = sha
+    if item.attributes:
+        attributes = render_attributes(item, depth, ctx)
+        out.extend(attributes)
+        record[KIDS_PREFIX + item.id] = lines_sha(attributes)
     added.append(item.id)
     for child in item.children:
         _emit_new(child, depth + 1, plan, ctx, record, added, out, shas)
@@ -273,7 +500,9 @@ def _create(doc: Document, ctx: ConvertContext) -> MergeResult:
         base = 1 if section.header is not None else 0
         for item in section.items:
             _emit_new(item, base, plan, ctx, record, added, body)
-    text = dump_frontmatter(frontmatter_items(doc, ctx)) + "\n".join(body) + "\n"
+    items = frontmatter_items(doc, ctx)
+    record.update(frontmatter_bases(items))
+    text = dump_frontmatter(items) + "\n".join(body) + "\n"
     return MergeResult(text=text, changed=True, added=tuple(added), record=record)
 
 

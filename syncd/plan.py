@@ -33,7 +33,13 @@ from syncd.convert.report import Unsupported
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.model import Block, Page
 from syncd.logseq.parser import BULLET_RE, _preamble_properties, parse_page
-from syncd.merge import MergeResult, merge_document
+from syncd.merge import (
+    KIDS_PREFIX,
+    MergeResult,
+    frontmatter_bases,
+    lines_sha,
+    merge_document,
+)
 from syncd.names import check_title, note_stem
 from syncd.note import (
     frontmatter_items,
@@ -513,6 +519,7 @@ def _plain_new_note(
                 anchor = anchor_for(hid)
                 body.append(f"\t- {stripped} ^{anchor}" if stripped else f"\t- ^{anchor}")
                 sha = sha1(cleans[index].encode("utf-8")).hexdigest()
+                kids = len(body)
                 for attr, at in attributes[index]:
                     if "^" not in attr and not may_rewrite(attr):  # _block_lines: as it is
                         body.append(f"\t\t- {attr}".rstrip())
@@ -532,8 +539,13 @@ def _plain_new_note(
                 )
                 own, sha = render_own(item, 1, ctx)
                 body.extend(own)
+                kids = len(body)
                 body.extend(render_attributes(item, 1, ctx))
             record[hid] = sha
+            if attributes[index]:  # merge._emit_new's base of the highlight's children
+                record[KIDS_PREFIX + hid] = lines_sha(body[kids:])
             added.append(hid)
-    text = dump_frontmatter(frontmatter_items(doc, ctx)) + "\n".join(body) + "\n"
+    items = frontmatter_items(doc, ctx)
+    record.update(frontmatter_bases(items))
+    text = dump_frontmatter(items) + "\n".join(body) + "\n"
     return doc, MergeResult(text=text, changed=True, added=tuple(added), record=record)

@@ -349,7 +349,8 @@ class Writer:
 
     def flush(self, *, force: bool = False) -> None:
         """Commit when a batch is full (``force``: whatever is pending)."""
-        waiting = len(self._pending) + sum(m.pending_count() for m in self.stagers)
+        # a page staged by its migration and queued here is one page: counted once
+        waiting = max(len(self._pending), sum(m.pending_count() for m in self.stagers))
         if force or waiting >= BATCH_PAGES or not self.bulk:
             self.commit()
 
@@ -448,6 +449,8 @@ class Writer:
         known_note: str | None = None
         if pending is not None:
             seen = dict(self.state.seen_highlights(vault_name, doc.id))
+            if pending.packed:  # a new note's record, as its plan packed it
+                seen.update(unpack_highlights(pending.packed))
             seen.update(pending.highlights)
             known_note = pending.note
         else:

@@ -1,7 +1,8 @@
 """A strict YAML emitter for the frontmatter syncd creates (pure).
 
-syncd never round-trips a user's YAML: it writes frontmatter once, when it creates a note,
-with this emitter, and afterwards edits the note's body only. Strings are quoted whenever
+syncd never round-trips a user's YAML: it writes frontmatter with this emitter when it creates
+a note; afterwards it replaces or inserts only the lines of a key it owns, where the user left
+that key as syncd wrote it (merge rule 5, ``syncd.merge``). Strings are quoted whenever
 YAML (js-yaml in Obsidian, YAML 1.1 or 1.2) could read them as anything but that string.
 """
 

@@ -28,7 +28,13 @@ from syncd.convert.inline import InlineEnv
 from syncd.convert.report import Findings
 from syncd.logseq.model import Block
 from syncd.logseq.parser import parse_page
-from syncd.merge import MergeResult, merge_document
+from syncd.merge import (
+    KIDS_PREFIX,
+    MergeResult,
+    frontmatter_bases,
+    lines_sha,
+    merge_document,
+)
 from syncd.note import (
     _FAKE_ANCHOR_RE,
     DROPPED_BLOCK_PROPERTIES,
@@ -103,9 +109,12 @@ def reference_create(doc: Document) -> MergeResult:
             return
         lines = reference_block_lines(item.block)
         body.extend(indent_lines(with_anchor(lines, item.anchor), depth))
+        kids = len(body)
         for attribute in item.attributes:
             body.extend(reference_tree(attribute, depth + 1))
         record[item.id] = text_sha(lines)
+        if item.attributes:  # rule 5's base of the highlight's children
+            record[KIDS_PREFIX + item.id] = lines_sha(body[kids:])
         added.append(item.id)
         for child in item.children:
             emit(child, depth + 1)
@@ -126,7 +135,9 @@ def reference_create(doc: Document) -> MergeResult:
             body.extend(indent_lines(reference_block_lines(section.header), 0))
         for item in section.items:
             emit(item, 1 if section.header is not None else 0)
-    text = dump_frontmatter(frontmatter_items(doc, CTX)) + "\n".join(body) + "\n"
+    items = frontmatter_items(doc, CTX)
+    record.update(frontmatter_bases(items))  # rule 5's base of each frontmatter key
+    text = dump_frontmatter(items) + "\n".join(body) + "\n"
     return MergeResult(text=text, changed=True, added=tuple(added), record=record)
 
 

@@ -142,6 +142,7 @@ _PARSE_TOKENS: dict[str, tuple[str, str]] = {
 }
 
 _LATIN = re.compile(r"[A-Za-z]")
+_ASCII_DIGIT_RE = re.compile(r"[0-9]")
 _DATE_FNS_ORDINALS = frozenset("yYQqMLwIdDecihHKkmsSaBbtTGxXOoPp")
 
 
@@ -316,9 +317,9 @@ def parse_journal_title(text: str, formats: Sequence[str]) -> date | None:
     >>> parse_journal_title("Feb 12th, 2023", COMMON_TITLE_FORMATS)
     datetime.date(2023, 2, 12)
     """
+    if not _ASCII_DIGIT_RE.search(text):
+        return None  # every format that parses has a day and a year: ASCII digits
     text = unicodedata.normalize("NFC", text.strip())
-    if not text:
-        return None
     for fmt in formats:
         found = compile_format(fmt).parse(text)
         if found is not None:
