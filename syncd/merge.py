@@ -110,7 +110,10 @@ class _Plan:
     def knows_block(self, item: Item, first_line: str) -> bool:
         """Whether block ``item`` (not a highlight: no anchor) is in the note already: syncd
         recorded it, or the note holds a line with its text."""
-        if item.id in self.seen or self._in_note(item.anchor):
+        if item.id in self.seen:
+            return True
+        alt = item.alternate_id  # its id as a highlight, in a note written before issue 12
+        if alt is not None and (alt in self.seen or self._in_note(anchor_for(alt))):
             return True
         if self._texts is None:
             self._texts = frozenset(line.strip() for line in self.body_lines)

@@ -45,6 +45,7 @@ ATTRIBUTE_RE = re.compile(
     r"^(?:\*\*|__)?(?P<kind>Tags?|Notes?)(?:\*\*|__)?\s*:(?:\*\*|__)?\s", re.IGNORECASE
 )
 ANCHOR_PREFIX = "rw-"
+BLOCK_PREFIX = "block:"  # + the id it would have as a highlight: a block that is not one
 CATEGORY_FOLDERS = {
     "books": "Books",
     "articles": "Articles",
@@ -482,7 +483,10 @@ def document_from_page(page: Page, page_name: str) -> Document:
             alternate = previously.get(key)
         children = make_items(tuple(kids), outside) if kids else ()
         if (unlocated and (outside or is_separator(text))) or _REFS_ONLY_RE.fullmatch(text):
-            return Item(hid, block, attributes, children, url, text, is_heading, alternate, True)
+            # ids of their own (a highlight with the same text is another thing); the id
+            # it had as a highlight before is its alternate (a note written before has it)
+            bid = HighlightId(BLOCK_PREFIX + hid)
+            return Item(bid, block, attributes, children, url, text, is_heading, hid, True)
         if hid in seen:
             # a re-synced duplicate: keep the first occurrence only, but new highlights
             # nested under a repeated heading still count

@@ -218,3 +218,15 @@ def test_pages_not_taken_are_counted_and_listed_at_v(tmp_path: Path) -> None:
     assert "not a Readwise document: pages/Readwise.md" in run.stderr
     assert "not a Readwise document: pages/Links.md" in run.stderr
     assert [p.name for p in vault.rglob("*.md")] == ["Lanterns.md"]
+
+
+def test_a_users_block_with_a_highlights_text_hides_no_highlight() -> None:
+    text = f"{PROPS}- My copy\n\t- Oil burns blue at first.\n{HEADER}\t- Oil burns blue at first.\n"
+    lines = body(text)
+    anchor = anchor_for("text:Oil burns blue at first.")
+    assert lines == [
+        "- My copy",
+        "\t- Oil burns blue at first.",
+        "- Highlights first synced by [[Readwise]] [[2024-01-02|Jan 2nd, 2024]]",
+        f"\t- Oil burns blue at first. ^{anchor}",
+    ]
