@@ -238,9 +238,9 @@ def has_readwise_links(page: Page) -> bool:
 
 
 def _is_syncd_note(page: Page) -> bool:
-    """A note syncd wrote (its ``syncd-id``, in YAML front matter or as a property)."""
-    if page.property_value(SYNCD_ID_KEY) is not None:
-        return True
+    """A note syncd wrote: ``syncd-id`` in its YAML front matter (a ``syncd-id::`` page
+    property is a Logseq page's text, which never names the note: tests/
+    test_reliability_hostile.py)."""
     head = page.preamble
     if not head or head[0].strip() != "---":
         return False
