@@ -230,3 +230,12 @@ def test_a_users_block_with_a_highlights_text_hides_no_highlight() -> None:
         "- Highlights first synced by [[Readwise]] [[2024-01-02|Jan 2nd, 2024]]",
         f"\t- Oil burns blue at first. ^{anchor}",
     ]
+
+
+def test_a_highlight_ending_in_html_gets_its_anchor_below_a_blank_line() -> None:
+    """Row B2 for Readwise notes, as syncd.convert places it (note.with_anchor)."""
+    from syncd.note import with_anchor
+
+    html = '<iframe src="https://v.example/2"></iframe>'
+    assert with_anchor(["A clip", html], "rw-1") == ["A clip", html, "", "^rw-1"]
+    assert with_anchor(["Plain text"], "rw-1") == ["Plain text ^rw-1"]
