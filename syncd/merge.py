@@ -231,7 +231,8 @@ def merge_document(
 def lines_sha(lines: Sequence[str]) -> str:
     """Edit-detection hash of a frontmatter key's lines or a highlight's children (each
     line's surrounding whitespace ignored, so a change of indentation is no edit)."""
-    return hashlib.sha1("\n".join(line.strip() for line in lines).encode("utf-8")).hexdigest()
+    text = lines[0].strip() if len(lines) == 1 else "\n".join(line.strip() for line in lines)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 def kids_base(rendered: Sequence[str], source: Sequence[str]) -> str:

@@ -69,6 +69,9 @@ def note_folder(doc: Document) -> str:
     return category_folder(doc.category)
 
 
+MAX_CONVERTED = 8192  # lines a context keeps converted (a bound on memory)
+
+
 def _env(ctx: ConvertContext) -> InlineEnv:
     """The inline rules' state for one rendering (what they find is not kept: a Readwise
     note's references are not tracked)."""
@@ -81,16 +84,26 @@ def _block_lines(block: Block, ctx: ConvertContext) -> list[str]:
         line = block.lines[0]
         if "^" not in line and not may_rewrite(line):
             return [line]  # no anchor look-alike (^rw-), no token a rule rewrites
+        known = ctx.converted.get(line)
+        if known is None:
+            if len(ctx.converted) >= MAX_CONVERTED:
+                ctx.converted.clear()
+            known = ctx.converted[line] = "\n".join(_converted([line], ctx, block.line))
+        return known.split("\n")
     if block.properties:
         dropped = {p.index for p in block.properties if p.key.lower() in DROPPED_BLOCK_PROPERTIES}
         lines = [line for i, line in enumerate(block.lines) if i not in dropped]
     else:
         lines = list(block.lines)
+    return _converted(lines, ctx, block.line)
+
+
+def _converted(lines: list[str], ctx: ConvertContext, first_line: int) -> list[str]:
     # text that ends like syncd's own anchor would make a later highlight look written
     lines = [
         _FAKE_ANCHOR_RE.sub(r"\1\\^\2", line) if contains(line, "^rw-") else line for line in lines
     ]
-    return convert_text_lines(lines or [""], _env(ctx), block.line)
+    return convert_text_lines(lines or [""], _env(ctx), first_line)
 
 
 def indent_lines(lines: Sequence[str], depth: int) -> list[str]:
@@ -160,7 +173,7 @@ def render_trailing(item: Item, depth: int, ctx: ConvertContext) -> list[str]:
 def document_context(doc: Document, ctx: ConvertContext) -> ConvertContext:
     """``ctx`` for rendering ``doc``: a ref to one of its highlights (its ``id::``) is a link
     to that highlight's anchor in the note."""
-    return replace(ctx, anchors=doc.anchors) if doc.anchors else ctx
+    return replace(ctx, anchors=doc.anchors, converted={}) if doc.anchors else ctx
 
 
 def render_block_tree(block: Block, depth: int, ctx: ConvertContext) -> list[str]:

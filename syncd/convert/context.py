@@ -138,6 +138,10 @@ class ConvertContext:
     # block uuid (lower-cased) -> a block anchor in the note being written: a ref to it is a
     # link inside that note (a Readwise highlight's id:: -> its ^rw- anchor)
     anchors: Mapping[str, str] = field(default_factory=dict)
+    # a line's conversion by its text, kept while the context lives (syncd.note: the same
+    # tag and header lines recur in every Readwise note). A context is made for one pass,
+    # with the index as it is then; one with other ``anchors`` starts with its own
+    converted: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 def readwise_context(
