@@ -13,6 +13,7 @@ import hashlib
 import logging
 import math
 import os
+import posixpath
 import re
 import stat
 import typing
@@ -24,7 +25,7 @@ from typing import Final
 import yaml
 
 from syncd.convert.context import ConvertOptions
-from syncd.errors import ConfigError
+from syncd.errors import ConfigError, SyncdError
 
 
 class Include(enum.Enum):
@@ -272,8 +273,13 @@ def config_for_paths(
         _add(problems, "SOURCE", _source_problem(source_path))
     if vault_path is not None:
         _add(problems, "VAULT", _vault_problem(vault_path))
+    folder_warnings: list[str] = []
     if source_path is not None and vault_path is not None:
         _add(problems, "SOURCE", _nesting_problem(source_path, vault_path))
+        if not problems:
+            vaults = [(vault_path, vault_path.name or "VAULT")]
+            for problem in _source_folder_problems(source_path, vaults, folder_warnings, "SOURCE"):
+                problems.append(("SOURCE", problem))
     into_text = DEFAULT_INTO[include] if into is None else into
     into_clean, into_problem = _check_into(into_text)
     _add(problems, "--into", into_problem)
@@ -290,6 +296,8 @@ def config_for_paths(
     warning = _graph_warning(source_path)
     if warning is not None:
         log.warning("SOURCE: %s", warning)
+    for text in folder_warnings:
+        log.warning("%s", text)
     source_cfg = SourceConfig(path=source_path, include=include, into=into_clean)
     name = vault_path.name or "vault"
     vault_cfg = VaultConfig(name=name, path=vault_path, sources=(source_cfg,))
@@ -395,6 +403,98 @@ def _nesting_problem(source: Path, vault: Path) -> str | None:
     if _within(vault, source):
         return f"contains its own vault ({vault})"
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class GraphFolder:
+    """A folder of a Logseq graph that syncd reads pages from, as ``logseq/config.edn`` sets it."""
+
+    what: str  # "pages folder", "journals folder"
+    setting: str | None  # 'logseq/config.edn :pages-directory "x"', None for Logseq's default
+    path: Path  # resolved (symlinks followed)
+    outside: str | None = None  # why the setting leads out of the graph (then it is refused)
+
+    def describe(self) -> str:
+        where = f"{self.what}, {self.setting}" if self.setting else self.what
+        return f"its {where} ({self.path})"
+
+
+_GRAPH_FOLDER_KEYS: Final = (
+    ("pages folder", "pages-directory", "pages"),
+    ("journals folder", "journals-directory", "journals"),
+)
+
+
+def graph_folders(source: Path) -> tuple[list[GraphFolder], list[str]]:
+    """The folders of the graph at ``source`` that syncd reads pages from, after its
+    ``logseq/config.edn``: (folders, warnings).
+
+    A folder set to an absolute path, or one that leads out of the graph with ``..``, has
+    ``outside`` set: syncd lists a graph, not the file system. An unreadable ``config.edn`` is
+    a warning (the run reports it too) and Logseq's default folders are given instead.
+    """
+    from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
+
+    warnings: list[str] = []
+    try:
+        graph = load_graph_config(source)
+    except SyncdError as exc:
+        warnings.append(f"{exc}; checked Logseq's default pages and journals folders instead")
+        graph = GraphConfig.default()
+    values = {
+        "pages-directory": graph.pages_directory,
+        "journals-directory": graph.journals_directory,
+    }
+    folders: list[GraphFolder] = []
+    for what, key, default in _GRAPH_FOLDER_KEYS:
+        value = values[key]
+        setting = None if value == default else f'{source / CONFIG_PATH} :{key} "{value}"'
+        rel = posixpath.normpath("/".join(part for part in value.split("/") if part) or ".")
+        outside = None
+        if value.startswith("/"):
+            path = Path(os.path.realpath(value))
+            outside = "is an absolute path, not a folder inside the graph"
+        else:
+            path = Path(os.path.realpath(source / rel))
+            if rel == ".." or rel.startswith("../"):
+                outside = f"leads out of the graph folder ({source})"
+        folders.append(GraphFolder(what, setting, path, outside))
+    return folders, warnings
+
+
+def _folder_vault_problem(folder: GraphFolder, vault: Path, vault_name: str) -> str | None:
+    """Whether a folder syncd reads pages from overlaps a vault it writes notes into."""
+    if folder.path == vault:
+        how = "is"
+    elif _within(folder.path, vault):
+        how = "is inside"
+    elif _within(vault, folder.path):
+        how = "holds"
+    else:
+        return None
+    return (
+        f'{folder.describe()} {how} vault "{vault_name}" ({vault}): syncd would read the notes '
+        "it writes as source pages"
+    )
+
+
+def _source_folder_problems(
+    source: Path, vaults: list[tuple[Path, str]], warnings: list[str], key: str
+) -> list[str]:
+    """What is wrong with the page folders of the graph at ``source`` against ``vaults``
+    ((resolved path, name) pairs): one problem per folder; warnings go to ``warnings``,
+    prefixed with ``key``."""
+    folders, folder_warnings = graph_folders(source)
+    warnings.extend(f"{key}: {warning}" for warning in folder_warnings)
+    problems: list[str] = []
+    for folder in folders:
+        overlaps = (_folder_vault_problem(folder, vault, name) for vault, name in vaults)
+        problem = next((p for p in overlaps if p is not None), None)
+        if problem is None and folder.outside is not None:
+            problem = f"{folder.setting} {folder.outside}: syncd reads pages only inside the graph"
+        if problem is not None:
+            problems.append(problem)
+    return problems
 
 
 def _graph_warning(source: Path) -> str | None:
@@ -785,6 +885,17 @@ class _Checker:
                 paths.setdefault(draft.path, f"{draft.key}.path")
         if state_dir is not None:
             self.check_state_dir(state_dir, vaults)
+        self.check_graph_folders(vaults)
+
+    def check_graph_folders(self, vaults: list[_VaultDraft]) -> None:
+        """No vault overlaps a folder any source reads pages from (syncd reading its own
+        notes back as pages), after each graph's ``logseq/config.edn``."""
+        targets = [(d.path, d.name or d.key) for d in vaults if d.path is not None]
+        for draft in vaults:
+            for index, source in enumerate(draft.config.sources if draft.config else ()):
+                key = f"{draft.key}.sources[{index}].path"
+                for problem in _source_folder_problems(source.path, targets, self.warnings, key):
+                    self.problem(key, problem)
 
     def check_state_dir(self, state_dir: Path, vaults: list[_VaultDraft]) -> None:
         for draft in vaults:
