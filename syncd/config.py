@@ -88,6 +88,8 @@ _PLAIN_NUMBER = re.compile(rf"{_NUMBER}")
 _DURATION_PART = re.compile(rf"\s*({_NUMBER})\s*(ms|s|m|h|d)\s*")
 _DURATION_UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION_HINT: Final = "use seconds or a number with a unit (500ms, 2s, 15m, 1h30m, 1d)"
+# a scan lists every page of every source: a shorter interval only burns CPU
+MIN_RESCAN_INTERVAL: Final = 0.5
 
 _SIZE = re.compile(rf"\s*({_NUMBER})\s*([A-Za-z]*)\s*")
 _SIZE_UNITS: Final = {
@@ -206,11 +208,36 @@ def _read_yaml(path: Path) -> object:
     except UnicodeDecodeError as err:
         raise ConfigError([("", f"not valid UTF-8 (byte {err.start})")], path) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader
     except yaml.YAMLError as err:
         raise ConfigError([("", _yaml_error_message(err))], path) from None
     except RecursionError:  # PyYAML composes nested nodes recursively
         raise ConfigError([("", "invalid YAML: nested too deeply")], path) from None
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.safe_load``, but a key given twice in one mapping is an error (PyYAML keeps the
+    last one silently: a second ``path:`` would replace the first without a word)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # << merges are meant to repeat keys
+            key = self.construct_object(key_node, deep=False)
+            try:
+                first = seen.get(key)
+                seen.setdefault(key, key_node.start_mark.line)
+            except TypeError:  # an unhashable key: the constructor reports it
+                continue
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first given at line {first + 1})",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
 
 
 def _yaml_error_message(err: yaml.YAMLError) -> str:
@@ -614,7 +641,16 @@ class _Checker:
         if problem is not None:
             self.problem(key, problem)
             return None
-        return _expand_user(expanded, self.env)
+        result = _expand_user(expanded, self.env)
+        if result.startswith("~") and result != "~" and not result.startswith("~/"):
+            user = result[1:].split("/", 1)[0]
+            self.problem(
+                key,
+                f"no user named {user!r} on this system ({result}: ~name is that user's home "
+                "folder; write ./~name for a folder with this name)",
+            )
+            return None
+        return result
 
     def path(self, key: str, value: object) -> Path | None:
         text = self.text(key, value, "a path")
@@ -635,7 +671,9 @@ class _Checker:
             return bool(value)
         return default
 
-    def duration(self, key: str, value: object, default: float, *, allow_zero: bool) -> float:
+    def duration(
+        self, key: str, value: object, default: float, *, allow_zero: bool, minimum: float = 0.0
+    ) -> float:
         if value is _MISSING:
             return default
         if value is None or not isinstance(value, int | float | str) or isinstance(value, bool):
@@ -648,6 +686,13 @@ class _Checker:
             return default
         if seconds == 0 and not allow_zero:
             self.problem(key, "must be longer than zero")
+        elif 0 < seconds < minimum:
+            self.problem(
+                key,
+                f"{value!r} is too short: at least {minimum:g}s (each scan lists every page "
+                "of every source; 15m is the default)",
+            )
+            return default
         return seconds
 
     # sections
@@ -713,6 +758,7 @@ class _Checker:
             value.get("rescan_interval", _MISSING),
             defaults.rescan_interval,
             allow_zero=False,
+            minimum=MIN_RESCAN_INTERVAL,
         )
         polling = self.boolean("daemon.polling", value.get("polling", _MISSING), defaults.polling)
         return DaemonConfig(settle_seconds=settle, rescan_interval=rescan, polling=polling)
