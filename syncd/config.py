@@ -27,6 +27,9 @@ import yaml
 from syncd.convert.context import ConvertOptions
 from syncd.errors import ConfigError, SyncdError
 
+if typing.TYPE_CHECKING:
+    from syncd.logseq.graph_config import GraphConfig
+
 
 class Include(enum.Enum):
     """Which pages of a Logseq graph a source syncs."""
@@ -452,9 +455,11 @@ _GRAPH_FOLDER_KEYS: Final = (
 )
 
 
-def graph_folders(source: Path) -> tuple[list[GraphFolder], list[str]]:
+def graph_folders(
+    source: Path, graph: GraphConfig | None = None
+) -> tuple[list[GraphFolder], list[str]]:
     """The folders of the graph at ``source`` that syncd reads pages from, after its
-    ``logseq/config.edn``: (folders, warnings).
+    ``logseq/config.edn`` (``graph``: as read already): (folders, warnings).
 
     A folder set to an absolute path, or one that leads out of the graph with ``..``, has
     ``outside`` set: syncd lists a graph, not the file system. An unreadable ``config.edn`` is
@@ -463,11 +468,12 @@ def graph_folders(source: Path) -> tuple[list[GraphFolder], list[str]]:
     from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
 
     warnings: list[str] = []
-    try:
-        graph = load_graph_config(source)
-    except SyncdError as exc:
-        warnings.append(f"{exc}; checked Logseq's default pages and journals folders instead")
-        graph = GraphConfig.default()
+    if graph is None:
+        try:
+            graph = load_graph_config(source)
+        except SyncdError as exc:
+            warnings.append(f"{exc}; checked Logseq's default pages and journals folders instead")
+            graph = GraphConfig.default()
     values = {
         "pages-directory": graph.pages_directory,
         "journals-directory": graph.journals_directory,
@@ -505,13 +511,26 @@ def _folder_vault_problem(folder: GraphFolder, vault: Path, vault_name: str) -> 
     )
 
 
+def page_folder_problems(
+    source: Path, vaults: list[tuple[Path, str]], graph: GraphConfig
+) -> list[str]:
+    """What is wrong with the page folders ``graph`` (a graph's ``logseq/config.edn``, read)
+    gives the graph at ``source``, against ``vaults`` ((resolved path, name) pairs); for the
+    daemon, which reads a changed ``config.edn`` again."""
+    return _source_folder_problems(source, vaults, [], "", graph)
+
+
 def _source_folder_problems(
-    source: Path, vaults: list[tuple[Path, str]], warnings: list[str], key: str
+    source: Path,
+    vaults: list[tuple[Path, str]],
+    warnings: list[str],
+    key: str,
+    graph: GraphConfig | None = None,
 ) -> list[str]:
     """What is wrong with the page folders of the graph at ``source`` against ``vaults``
     ((resolved path, name) pairs): one problem per folder; warnings go to ``warnings``,
     prefixed with ``key``."""
-    folders, folder_warnings = graph_folders(source)
+    folders, folder_warnings = graph_folders(source, graph)
     warnings.extend(f"{key}: {warning}" for warning in folder_warnings)
     problems: list[str] = []
     for folder in folders:

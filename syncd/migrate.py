@@ -67,7 +67,7 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from syncd.config import Include
+from syncd.config import Include, page_folder_problems
 from syncd.convert.context import (
     ConvertContext,
     ConvertOptions,
@@ -386,6 +386,13 @@ class GraphMigration:
             log.error("%s; keeping the settings read before", exc)
             return
         self._config_stamp = stamp
+        # syncd must never read its own notes as pages (refused at start the same way)
+        vaults = [(vault.root.resolve(), name) for name, vault in self.writer.vaults.items()]
+        problems = page_folder_problems(self.root, vaults, graph)
+        for problem in problems:
+            log.error("%s: %s; keeping the settings read before", self.root, problem)
+        if problems:
+            return
         if graph != self.graph:
             log.info("%s: graph settings changed: every page is converted again", self.root)
             self.use_graph(graph)

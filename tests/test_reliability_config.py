@@ -322,3 +322,30 @@ def test_a_full_state_disk_is_said_to_be_full(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     [line] = error_lines(done.stderr)
     assert f"the disk holding the state folder is full ({home.state}" in line, line
+
+
+def test_the_daemon_keeps_its_settings_when_config_edn_turns_to_the_vault(tmp_path: Path) -> None:
+    """``logseq/config.edn`` changed under a running daemon to read pages from the vault: one
+    error line, the settings read before are kept, the notes are not read back as pages."""
+    home = Home(tmp_path, settle="0.05s", rescan="0.5s")
+    home.put("a1", [1])
+    daemon = DaemonProcess(home, tmp_path / "daemon.log")
+    try:
+        daemon.wait_ready()
+        (home.graph / "logseq").mkdir()
+        (home.graph / "logseq" / "config.edn").write_text(
+            '{:pages-directory "../vault/Readwise/Articles"}', "utf-8"
+        )
+        daemon.wait_for(lambda: "keeping the settings read before" in daemon.log(), "the error")
+        scans = daemon.count(r"full scan \(periodic\): ")
+        daemon.wait_for(
+            lambda: daemon.count(r"full scan \(periodic\): ") >= scans + 3, "three more scans"
+        )
+        home.put("a1", [1, 2])
+        daemon.wait_for(lambda: home.url_counts()[highlight_url("a1", 2)] == 1, "the new highlight")
+    finally:
+        assert daemon.stop() == 0
+    [line] = [line for line in daemon.log().splitlines() if "keeping the settings" in line]
+    assert 'is inside vault "main"' in line
+    assert sorted(home.vault_files()) == ["Readwise/Articles/Document a1.md"]
+    assert home.url_counts()[highlight_url("a1", 1)] == 1
