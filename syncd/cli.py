@@ -303,6 +303,11 @@ def _summary(report: RunReport, seconds: float, *, dry_run: bool = False) -> str
         f"({report.notes_created} new, +{report.highlights_added} highlights), "
         f"{report.unchanged} unchanged, {len(report.failures) + len(report.known_failures)} "
         f"failed, {seconds:.2f}s"
+        + (
+            f", {len(report.not_readwise)} pages like Readwise pages not taken (-v lists them)"
+            if report.not_readwise
+            else ""
+        )
     )
 
 

@@ -36,11 +36,13 @@ from syncd.convert.context import ConvertContext
 from syncd.note import (
     ANCHOR_RE,
     ID_KEY,
+    document_context,
     frontmatter_items,
     preamble_body,
     render_attributes,
     render_header,
     render_own,
+    render_trailing,
     text_sha,
 )
 from syncd.readwise import ATTRIBUTE_RE, HEADER_RE, Document, Item, anchor_for
@@ -86,6 +88,8 @@ class _Plan:
         self, doc: Document, body_lines: list[str], seen: Mapping[str, str], head: str = ""
     ) -> None:
         self.seen = seen
+        self.body_lines = body_lines
+        self._texts: frozenset[str] | None = None
         self.anchor_lines: dict[str, int] = {}
         for index, line in enumerate(body_lines):
             if "^rw-" in line and (match := ANCHOR_RE.search(line)) is not None:
@@ -99,9 +103,22 @@ class _Plan:
             if "^rw-" in line and (match := ANCHOR_RE.search(line)) is not None
         )
         self.empty = not seen and not self.anchor_lines and not self.head_anchors
+        self.new = False  # a new note (merge._create): every block goes in
 
     def _in_note(self, anchor: str) -> bool:
         return anchor in self.anchor_lines or anchor in self.head_anchors
+
+    def knows_block(self, item: Item, first_line: str) -> bool:
+        """Whether block ``item`` (not a highlight: no anchor) is in the note already: syncd
+        recorded it, or the note holds a line with its text."""
+        if item.id in self.seen:
+            return True
+        alt = item.alternate_id  # its id as a highlight, in a note written before issue 12
+        if alt is not None and (alt in self.seen or self._in_note(anchor_for(alt))):
+            return True
+        if self._texts is None:
+            self._texts = frozenset(line.strip() for line in self.body_lines)
+        return first_line.strip() in self._texts
 
     def known_as(self, item: Item, item_sha: str) -> str | None:
         """The id under which ``item`` is already known, or None for a new highlight."""
@@ -124,6 +141,7 @@ def merge_document(
     existing: str | None, doc: Document, seen: Mapping[str, str], ctx: ConvertContext
 ) -> MergeResult:
     """Merge ``doc`` into the note text ``existing`` (None: the note does not exist yet)."""
+    ctx = document_context(doc, ctx)
     if existing is None:
         return _create(doc, ctx)
     head, body = split_frontmatter(existing)
@@ -424,6 +442,9 @@ def _emit_new(
     """Append the lines of ``item`` and its new descendants that the note lacks to ``out``.
     ``shas``: the text hashes of the document's items by ``id(item)``, when known (most of a
     grown page's highlights are in the note already: they need no rendering here)."""
+    if item.is_block:
+        _emit_block(item, depth, plan, ctx, record, added, out, shas)
+        return
     sha = shas.get(id(item)) if shas is not None else None
     own: list[str] | None = None
     if sha is None:
@@ -446,12 +467,47 @@ def _emit_new(
     added.append(item.id)
     for child in item.children:
         _emit_new(child, depth + 1, plan, ctx, record, added, out, shas)
+    if item.trailing:
+        out.extend(render_trailing(item, depth, ctx))
+
+
+def _emit_block(
+    item: Item,
+    depth: int,
+    plan: _Plan,
+    ctx: ConvertContext,
+    record: dict[str, str],
+    added: list[str],
+    out: list[str],
+    shas: Mapping[int, str] | None,
+) -> None:
+    """``_emit_new`` of a block that is not a highlight (a ``- -`` group, a user's own block):
+    a new note gets it as it is; a note that exists gets it again with new highlights under
+    it (a new group), else only when it is not in the note yet (``_Plan.knows_block``)."""
+    own, sha = render_own(item, depth, ctx)
+    inner: list[str] = []
+    if not plan.new:
+        for child in item.children:
+            _emit_new(child, depth + 1, plan, ctx, record, added, inner, shas)
+        if not inner and (item.id in record or plan.knows_block(item, own[0])):
+            return
+    out.extend(own)
+    if item.attributes:
+        out.extend(render_attributes(item, depth, ctx))
+    record.setdefault(item.id, sha)
+    if plan.new:
+        for child in item.children:
+            _emit_new(child, depth + 1, plan, ctx, record, added, out, shas)
+    out.extend(inner)
+    if item.trailing:
+        out.extend(render_trailing(item, depth, ctx))
 
 
 def _create(doc: Document, ctx: ConvertContext) -> MergeResult:
     record: dict[str, str] = {}
     added: list[str] = []
     plan = _Plan(doc, [], {})
+    plan.new = True
     body: list[str] = []
     preamble = preamble_body(doc.page, ctx)
     if preamble:

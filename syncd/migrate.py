@@ -873,6 +873,9 @@ class _Run:
         facts = self.facts_of(key, plan, cached)
         self.facts[key] = facts
         self.changed.add(key)
+        if plan.not_taken:
+            self.report.not_readwise.append((key, plan.not_taken))
+            log.info("not a Readwise document: %s: %s", key, plan.not_taken)
         if not plan.planned:
             self.m.stage_page(key, facts)  # a page of a kind this source makes no note of
             return

@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
-from syncd.convert.blocks import convert_text_lines
+from syncd.convert.blocks import HTML_LINE_RE, convert_text_lines
 from syncd.convert.context import ConvertContext
 from syncd.convert.inline import (
     InlineEnv,
@@ -103,13 +104,16 @@ def indent_lines(lines: Sequence[str], depth: int) -> list[str]:
 
 def with_anchor(lines: list[str], anchor: str) -> list[str]:
     """Put ``^anchor`` at the end of the block's own text; after a closing fence it gets a
-    line of its own (Obsidian reads ``^id`` on a fence line as code)."""
+    line of its own (Obsidian reads ``^id`` on a fence line as code), after HTML one below a
+    blank line (the HTML block runs to a blank line)."""
     out = list(lines)
     while len(out) > 1 and not out[-1].strip():
         out.pop()
     last = out[-1]
     if ("`" in last or "~" in last) and FENCE_RE.match(last):
         out.append(f"^{anchor}")
+    elif "<" in last and HTML_LINE_RE.match(last):
+        out.extend(["", f"^{anchor}"])  # as convert's _place_anchor
     else:
         out[-1] = f"{last.rstrip()} ^{anchor}" if last.strip() else f"^{anchor}"
     return out
@@ -119,6 +123,9 @@ def render_own(item: Item, depth: int, ctx: ConvertContext) -> tuple[list[str], 
     """A highlight's own lines at ``depth``, its anchor at the end, and the hash of its
     rendered text (``text_sha``, for edit detection)."""
     block = item.block
+    if item.is_block:  # not a highlight: no anchor
+        lines = _block_lines(block, ctx)
+        return indent_lines(lines, depth), text_sha(lines)
     if len(block.lines) == 1 and not block.properties:
         line = block.lines[0]
         if "^" not in line and "`" not in line and "~" not in line and not may_rewrite(line):
@@ -139,6 +146,21 @@ def render_attributes(item: Item, depth: int, ctx: ConvertContext) -> list[str]:
     for attribute in item.attributes:
         out.extend(render_block_tree(attribute, depth + 1, ctx))
     return out
+
+
+def render_trailing(item: Item, depth: int, ctx: ConvertContext) -> list[str]:
+    """The blocks after a highlight that belong to it (its location link in a block of its
+    own), at its depth."""
+    out: list[str] = []
+    for block in item.trailing:
+        out.extend(render_block_tree(block, depth, ctx))
+    return out
+
+
+def document_context(doc: Document, ctx: ConvertContext) -> ConvertContext:
+    """``ctx`` for rendering ``doc``: a ref to one of its highlights (its ``id::``) is a link
+    to that highlight's anchor in the note."""
+    return replace(ctx, anchors=doc.anchors) if doc.anchors else ctx
 
 
 def render_block_tree(block: Block, depth: int, ctx: ConvertContext) -> list[str]:

@@ -65,6 +65,7 @@ from syncd.pipeline.page import (
 from syncd.readwise import (
     ATTRIBUTE_RE,
     HEADER_RE,
+    SYNCD_ID_KEY,
     Document,
     Item,
     Section,
@@ -72,8 +73,11 @@ from syncd.readwise import (
     anchor_for,
     highlight_ids,
     is_readwise_page,
+    is_separator,
+    may_look_like_readwise,
     named_document,
     normalize_text,
+    not_taken_reason,
 )
 from syncd.state import pack_highlights
 from syncd.textio import decode_page
@@ -161,6 +165,7 @@ class PagePlan:
     dropped: tuple[tuple[str, int], ...] = ()  # ConvertedNote.dropped
     readwise: Prepared | None = None
     doc: Document | None = None  # only without ``merge``: never sent between processes
+    not_taken: str = ""  # a page that looks like a Readwise page but is not one: why
 
 
 def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
@@ -189,8 +194,10 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
             return made
     page = parse_page(text)
     name, day = page_name(work, found, page)
-    kind = JOURNAL if day is not None else READWISE if is_readwise_page(page) else PAGE
-    category = doc_id = ""
+    kind = JOURNAL if day is not None else READWISE if is_readwise_page(page, name) else PAGE
+    category = doc_id = not_taken = ""
+    if kind == PAGE and may_look_like_readwise(text):
+        not_taken = not_taken_reason(page, name) or ""
     doc: Document | None = None
     if kind == READWISE:
         doc = readwise_document(page, path, work.graph.file_name_format)
@@ -222,6 +229,7 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
         parsed.block_ids,
         parsed.page_uuid,
         natural,
+        not_taken=not_taken,
     )
     if kind not in work.kinds:
         return plan
@@ -270,6 +278,8 @@ def _plan_new_plain_note(
         return None
     doc, result = made
     name = page_name(work, found, doc.page)[0]
+    if name.casefold() == "readwise":
+        return None  # never a document (is_readwise_page)
     category = doc.category
     names, uuids = referenced(text)
     data = result.text.encode("utf-8")
@@ -399,6 +409,10 @@ def _plain_new_note(
         return None
     if "+" in text and "#+" in text:
         return None
+    if "((" in text:
+        return None  # a block ref: maybe a user's block of refs, which is no highlight
+    if SYNCD_ID_KEY in text:
+        return None  # maybe a note syncd wrote: never a source (is_readwise_page)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -429,8 +443,8 @@ def _plain_new_note(
         number += 1
         if line[:3] == "\t- ":
             head = line[3:]
-            if not sections or not head or head[0] in " \t":
-                return None
+            if not sections or not head or head[0] in " \t" or attribute_match(head):
+                return None  # (an attribute line there goes with the highlight before it)
             depth = 1
         elif line[:4] == "\t\t- ":
             head = line[4:]
@@ -459,6 +473,8 @@ def _plain_new_note(
                 spot_text = rest
             else:
                 spot_text = normalize(rest)
+            if is_separator(spot_text):
+                return None  # a location link alone, a ``- -`` group: not a plain highlight
             heads.append(head)
             cleans.append(clean)
             numbers.append(number)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Container, Iterable
-from dataclasses import dataclass
+from collections.abc import Container, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import NewType
 
 from syncd.logseq.model import Block, Page
@@ -23,8 +23,11 @@ HighlightId = NewType("HighlightId", str)
 
 # the phrases that open a Readwise header bullet ("Highlights first synced by [[Readwise]] …")
 HEADER_PHRASES = ("Highlights first synced by", "New highlights added", "Highlights synced by")
+# (also after a leading "* ", as a page the plugin reset writes it, and after "#"s: the older
+# "## Highlights first synced by #Readwise" form)
 HEADER_RE = re.compile(
-    r"^(?:#{1,6}\s+)?(?:" + "|".join(map(re.escape, HEADER_PHRASES)) + r")\b", re.IGNORECASE
+    r"^(?:\*\s+)?(?:#{1,6}\s+)?(?:" + "|".join(map(re.escape, HEADER_PHRASES)) + r")\b",
+    re.IGNORECASE,
 )
 # ([Location 305](https://…)) or ([View Highlight](…)) at the very end of a highlight
 LOCATION_LINK_RE = re.compile(r"\s*\(\[([^\]\n]*)\]\((\S+?)\)\)\s*$")
@@ -43,6 +46,7 @@ ATTRIBUTE_RE = re.compile(
     r"^(?:\*\*|__)?(?P<kind>Tags?|Notes?)(?:\*\*|__)?\s*:(?:\*\*|__)?\s", re.IGNORECASE
 )
 ANCHOR_PREFIX = "rw-"
+BLOCK_PREFIX = "block:"  # + the id it would have as a highlight: a block that is not one
 CATEGORY_FOLDERS = {
     "books": "Books",
     "articles": "Articles",
@@ -65,7 +69,15 @@ class Item:
     location_url: str | None
     text_key: str  # normalized text (identity fallback and edit detection)
     is_heading: bool
-    alternate_id: HighlightId | None = None  # url-only id when a URL repeats with other text
+    # the id it was known by before: the URL alone when the URL now repeats with other text;
+    # its text id when its location sits in a block of its own (syncd < issue 12 read it so)
+    alternate_id: HighlightId | None = None
+    # not a highlight: a block of the page kept as written (a ``- -`` group, a user's own
+    # block, a ref to a highlight): no ^rw- anchor, never deduplicated
+    is_block: bool = False
+    # blocks after it, at its depth, that belong to it: its location link in a block of its
+    # own, a ``tags::`` block between it and that link (design.md "Highlight identity")
+    trailing: tuple[Block, ...] = ()
 
     @property
     def anchor(self) -> str:
@@ -100,6 +112,9 @@ class Document:
     # the names the category value holds besides the category (``#tweets. [[Gardening]]``:
     # Gardening), for the note's tags
     category_tags: tuple[str, ...] = ()
+    # a highlight's ``id::`` (lower-cased) -> its anchor: a ((ref)) to it on the page
+    # becomes a link to that anchor
+    anchors: Mapping[str, str] = field(default_factory=dict)
 
     def items(self) -> list[Item]:
         out: list[Item] = []
@@ -200,18 +215,95 @@ def could_be_readwise_page(text: str) -> bool:
     low = text.lower()
     if "category" in low:
         return True
+    if "([" in text and ("author::" in low or "url::" in low or "media::" in low):
+        return True  # Readwise properties and maybe a location link
     if text.isascii():  # then IGNORECASE pairs only ASCII letters: the lower-cased phrases
         return any(phrase in low for phrase in _LOWER_HEADER_PHRASES)
     return _HEADER_PHRASE_RE.search(text) is not None
 
 
-def is_readwise_page(page: Page) -> bool:
-    """True for a Readwise document page (not ``Readwise.md``, not an ordinary page)."""
-    if any(is_header(block) for block in page.blocks):
+# a Readwise location link: its label (View Highlight, View Tweet), or its URL's host (Kindle
+# Location/Page links go through readwise.io/to_kindle; Snipd)
+_READWISE_LABEL_RE = re.compile(r"^View (?:Highlight|Tweet)\b", re.IGNORECASE)
+_READWISE_URL_RE = re.compile(r"readwise\.io/|snipd\.com/", re.IGNORECASE)
+# page properties Readwise writes for a document
+DOCUMENT_PROPERTIES = ("author", "url", "category", "media")
+SYNCD_ID_KEY = "syncd-id"  # the key of a note syncd wrote (note.ID_KEY)
+
+
+def has_readwise_links(page: Page) -> bool:
+    """Whether a block of ``page`` ends with a Readwise location link."""
+    for block in page.walk():
+        url, label, _rest = _split_block(block)
+        if url is not None and (
+            (label is not None and _READWISE_LABEL_RE.match(label)) or _READWISE_URL_RE.search(url)
+        ):
+            return True
+    return False
+
+
+def _is_syncd_note(page: Page) -> bool:
+    """A note syncd wrote: ``syncd-id`` in its YAML front matter (a ``syncd-id::`` page
+    property is a Logseq page's text, which never names the note: tests/
+    test_reliability_hostile.py)."""
+    head = page.preamble
+    if not head or head[0].strip() != "---":
+        return False
+    for line in head[1:]:
+        if line.strip() == "---":
+            return False
+        if line.startswith(SYNCD_ID_KEY + ":"):
+            return True
+    return False
+
+
+def _preamble_header(page: Page) -> bool:
+    """A Readwise header written as a line before the first bullet (the older
+    ``## Highlights first synced by #Readwise`` form, a page the plugin reset)."""
+    return any(HEADER_RE.match(line.strip()) for line in page.preamble)
+
+
+def is_readwise_page(page: Page, name: str = "") -> bool:
+    """True for a Readwise document page (design.md "Readwise documents"): a header block
+    (or header line before the first bullet), or Readwise's page properties with its
+    location links; never ``Readwise.md`` (``name`` "Readwise") nor a note syncd wrote."""
+    if _is_syncd_note(page) or name.casefold() == "readwise":
+        return False
+    if any(is_header(block) for block in page.blocks) or _preamble_header(page):
         return True
     category = unquote_value(page.property_value("category") or "").lower()
     has_meta = page.property_value("full-title") is not None or page.property_value("author")
-    return category in KNOWN_CATEGORIES and bool(has_meta)
+    if category in KNOWN_CATEGORIES and has_meta:
+        return True
+    if any(page.property_value(key) for key in DOCUMENT_PROPERTIES):
+        return has_readwise_links(page)
+    return False
+
+
+def may_look_like_readwise(text: str) -> bool:
+    """False when ``not_taken_reason`` has nothing to say of page ``text`` (decided without
+    parsing it): ``could_be_readwise_page``, or a Readwise location link's URL or label."""
+    if could_be_readwise_page(text):
+        return True
+    if "([" not in text:
+        return False
+    low = text.lower()
+    return any(hint in low for hint in ("readwise.io/", "snipd.com/", "([view ", "([location "))
+
+
+def not_taken_reason(page: Page, name: str) -> str | None:
+    """Why a page that looks like a Readwise page is not taken as one (None: it does not look
+    like one); asked of a page ``is_readwise_page`` refused, counted in the run's report."""
+    if _is_syncd_note(page):
+        return "a note syncd wrote (syncd-id), never a source page"
+    if name.casefold() == "readwise":
+        return "Readwise's sync notifications page, not a document"
+    category = unquote_value(page.property_value("category") or "").lower()
+    if category in KNOWN_CATEGORIES:
+        return f"category:: {category} without author::, full-title:: or a Readwise header"
+    if has_readwise_links(page):
+        return "Readwise location links without a Readwise header or author::/url::"
+    return None
 
 
 # Block properties Logseq itself adds to a highlight (a user referencing or folding it); any
@@ -366,66 +458,173 @@ def canonical_document_id(doc_id: str) -> str:
     return doc_id
 
 
+# a block of nothing but block refs and block embeds: the user's own, never a highlight
+_REFS_ONLY_RE = re.compile(
+    r"(?:\s*(?:\(\([0-9a-fA-F-]{36}\)\)|\{\{embed\s+\(\([0-9a-fA-F-]{36}\)\)\s*\}\}))+\s*"
+)
+_WORD_RE = re.compile(r"[^\W_]")  # a letter or a digit
+
+
+def is_separator(text: str) -> bool:
+    """``-``, ``---``, ``*``, an empty bullet: no letter or digit, a group and not a highlight."""
+    return _WORD_RE.search(text) is None
+
+
+def _is_property_block(block: Block) -> bool:
+    """A block of ``key:: value`` lines only (``tags:: [[x]]`` as a block of its own)."""
+    return bool(block.properties) and len(block.properties) == len(block.lines)
+
+
+def _goes_with_highlight(block: Block) -> bool:
+    """A leaf that belongs to the highlight before it among its siblings when it follows one:
+    a ``**Tags**:``/``**Note**:`` line or a ``tags::`` block (design.md "Highlight identity")."""
+    return not block.children and (is_attribute(block) or _is_property_block(block))
+
+
 def document_from_page(page: Page, page_name: str) -> Document:
-    """Read a Readwise page as a document. ``page_name`` is the Logseq name from the file name,
-    used when the page has no ``title::``."""
+    """Read a Readwise page as a document: every block of the page (design.md
+    "Losslessness"). ``page_name`` is the Logseq name from the file name, used when the page
+    has no ``title::``.
+
+    Highlights get identities (``highlight_ids``); a block that holds only a location link
+    belongs to the highlight before it (its previous sibling, else its parent): it is that
+    highlight's location, the same identity as a link in the highlight's own line, and is
+    written with it. Blocks that are not highlights stay as they are, at their depth, in
+    their groups (``Item.is_block``): ``- -`` separators and groups, blocks of refs to
+    highlights, and outside a Readwise header's section every block without a location."""
+    # (url, label, normalized text) of every block with a location, computed once (keyed by
+    # identity: blocks are values); make_item locates the others
+    located: dict[int, tuple[str | None, str | None, str]] = {}
+    owners: dict[int, Block] = {}  # id(location-only block) -> the block it belongs to
+    lent: dict[int, tuple[Block, str | None, str | None]] = {}  # owner's first owned location
+
+    def scan(blocks: tuple[Block, ...], parent: Block | None) -> None:
+        before: Block | None = None  # the text block before, among these siblings
+        for block in blocks:
+            if len(block.lines) == 1 and not block.properties:  # _split_block, most blocks
+                url, label, rest = _split_location(block.lines[0])
+            else:
+                url, label, rest = _split_block(block)
+            if url is not None or label is not None:
+                text = normalize_text(rest)
+                located[id(block)] = (url, label, text)
+                if not text and not block.children:  # a location link alone
+                    owner = before if before is not None else parent
+                    if owner is not None:
+                        owners[id(block)] = owner
+                        if id(owner) not in located and id(owner) not in lent:
+                            lent[id(owner)] = (owner, url, label)
+                    continue
+            elif before is not None and _goes_with_highlight(block):
+                continue  # between a highlight and its location link
+            if block.depth == 0 and is_header(block):
+                before = None
+            else:
+                before = block if _WORD_RE.search(block.first_line) else None
+            if block.children:
+                scan(block.children, before)
+
+    scan(page.blocks, None)
+
     # URL -> its first text, and the URLs found with another text too: a re-synced
     # duplicate repeats URL and text, two highlights sharing a location repeat the URL only
     first_text: dict[str, str] = {}
     repeated: set[str] = set()
-    # (url, label, text) of every block with a location URL, computed once (keyed by
-    # identity: blocks are values); make_item locates the others (most of them are
-    # **Tags**: lines and headers, which never become items)
-    located: dict[int, tuple[str | None, str | None, str]] = {}
     urls: list[str] = []  # every location URL, in page order (for the document identity)
-    for block in page.walk():
-        if len(block.lines) == 1 and not block.properties:  # _split_block, most blocks
-            url, label, rest = _split_location(block.lines[0])
-        else:
-            url, label, rest = _split_block(block)
-        if url is not None:
-            text = normalize_text(rest)
-            located[id(block)] = (url, label, text)
-            urls.append(url)
-            if first_text.setdefault(url, text) != text:
-                repeated.add(url)
+    for key, (url, _label, text) in located.items():
+        if url is None:
+            continue
+        urls.append(url)
+        if key not in owners and first_text.setdefault(url, text) != text:
+            repeated.add(url)
+    # the text id a highlight with its location in a block of its own was known by before
+    previously: dict[int, HighlightId] = {}
+    for key, (owner, url, label) in lent.items():
+        text = _locate(owner)[2]
+        located[key] = (url, label, text)
+        kids = any(not is_attribute(c) for c in owner.children)  # its link block was one
+        previously[key] = HighlightId(f"heading:{text}" if kids else f"text:{text}")
+        if url is not None and first_text.setdefault(url, text) != text:
+            repeated.add(url)
 
     seen: set[str] = set()
 
-    def make_item(block: Block) -> Item | None:
-        url, label, text = located.get(id(block)) or _locate(block)
+    def make_item(block: Block, outside: bool) -> Item | None:
+        key = id(block)
+        url, label, text = located.get(key) or _locate(block)
         kids: list[Block] = []
         attributes: tuple[Block, ...] = ()
         if block.children:  # most highlights have none, or one **Tags**: attribute
             found: list[Block] = []
             for child in block.children:
-                (found if is_attribute(child) else kids).append(child)
+                mine = owners.get(id(child)) is block or is_attribute(child)
+                (found if mine else kids).append(child)
             attributes = tuple(found)
-        is_heading = url is None and label is None and bool(kids)
+        unlocated = url is None and label is None
+        is_heading = unlocated and bool(kids)
         if is_heading:
             hid, alternate = HighlightId(f"heading:{text}"), None
         else:
             hid, alternate = highlight_ids(url, label, text, repeated)
-        children = tuple(i for i in map(make_item, kids) if i is not None) if kids else ()
-        if hid in seen or (not text and not children):
-            # a re-synced duplicate (or an empty bullet): keep the first occurrence only,
-            # but new highlights nested under a repeated heading still count
+        if alternate is None:
+            alternate = previously.get(key)
+        children = make_items(tuple(kids), outside) if kids else ()
+        if (unlocated and (outside or is_separator(text))) or _REFS_ONLY_RE.fullmatch(text):
+            # ids of their own (a highlight with the same text is another thing); the id
+            # it had as a highlight before is its alternate (a note written before has it)
+            bid = HighlightId(BLOCK_PREFIX + hid)
+            return Item(bid, block, attributes, children, url, text, is_heading, hid, True)
+        if hid in seen:
+            # a re-synced duplicate: keep the first occurrence only, but new highlights
+            # nested under a repeated heading still count
             if children and is_heading:
                 return Item(hid, block, attributes, children, url, text, True, alternate)
             return None
         seen.add(hid)
         return Item(hid, block, attributes, children, url, text, is_heading, alternate)
 
-    sections: list[Section] = []
-    for block in page.blocks:
-        if is_header(block):
-            items = tuple(i for i in (make_item(c) for c in block.children) if i is not None)
-            sections.append(Section(header=block, items=items))
-        else:
-            item = make_item(block)
-            sections.append(Section(header=None, items=(item,) if item else ()))
+    def make_items(blocks: tuple[Block, ...], outside: bool) -> tuple[Item, ...]:
+        out: list[Item] = []
+        dropped = False  # the block before was a duplicate: what belongs to it goes too
+        for block in blocks:
+            last = out[-1] if out and not dropped else None
+            owner = owners.get(id(block))
+            if owner is not None or (
+                (dropped or (last is not None and not last.is_block and not last.is_heading))
+                and _goes_with_highlight(block)
+            ):
+                if last is not None and (owner is None or last.block is owner):
+                    out[-1] = replace(last, trailing=(*last.trailing, block))
+                    continue
+                if dropped:
+                    continue
+            item = make_item(block, outside)
+            dropped = item is None
+            if item is not None:
+                out.append(item)
+        return tuple(out)
 
-    return named_document(page, page_name, urls, tuple(sections))
+    sections: list[Section] = []
+    loose: list[Block] = []  # top-level blocks between headers
+    for block in (*page.blocks, None):
+        if block is not None and not is_header(block):
+            loose.append(block)
+            continue
+        if loose:
+            sections.extend(
+                Section(header=None, items=(i,)) for i in make_items(tuple(loose), True)
+            )
+            loose = []
+        if block is not None:
+            sections.append(Section(header=block, items=make_items(block.children, False)))
+
+    doc = named_document(page, page_name, urls, tuple(sections))
+    anchors = {
+        uuid.strip().lower(): item.anchor
+        for item in doc.items()
+        if not item.is_block and (uuid := item.block.property_value("id"))
+    }
+    return replace(doc, anchors=anchors) if anchors else doc
 
 
 def named_document(

@@ -116,6 +116,8 @@ class RunReport:
     diffs: list[str] = field(default_factory=list)
     notes_created: int = 0
     highlights_added: int = 0
+    # (source page, why): pages that look like Readwise pages but are not taken as documents
+    not_readwise: list[tuple[str, str]] = field(default_factory=list)
     migration: MigrationReport = field(default_factory=MigrationReport)  # include: all sources
 
     def merge(self, other: RunReport) -> None:
@@ -127,6 +129,7 @@ class RunReport:
         self.diffs += other.diffs
         self.notes_created += other.notes_created
         self.highlights_added += other.highlights_added
+        self.not_readwise += other.not_readwise
         self.migration.merge(other.migration)
 
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 import syncd.convert.blocks as blocks
 from syncd.convert.blocks import _Region
-from syncd.convert.context import GraphIndex, readwise_context
+from syncd.convert.context import ConvertContext, GraphIndex, readwise_context
 from syncd.convert.inline import InlineEnv
 from syncd.convert.report import Findings
 from syncd.logseq.model import Block
@@ -39,6 +39,7 @@ from syncd.merge import (
 from syncd.note import (
     _FAKE_ANCHOR_RE,
     DROPPED_BLOCK_PROPERTIES,
+    document_context,
     frontmatter_items,
     indent_lines,
     text_sha,
@@ -58,10 +59,10 @@ CTX = readwise_context(
 SETTINGS = settings(derandomize=True, deadline=None, max_examples=500)
 
 
-def reference_lines(lines: list[str]) -> list[str]:
+def reference_lines(lines: list[str], ctx: ConvertContext = CTX) -> list[str]:
     """``convert_text_lines`` without its fast paths: every line through the region
     scanner, every text line tokenised."""
-    env = InlineEnv(CTX, Findings())
+    env = InlineEnv(ctx, Findings())
     saved = blocks.convert_inline
     blocks.convert_inline = reference_convert_inline  # type: ignore[assignment]
     try:
@@ -70,17 +71,17 @@ def reference_lines(lines: list[str]) -> list[str]:
         blocks.convert_inline = saved  # type: ignore[assignment]
 
 
-def reference_block_lines(block: Block) -> list[str]:
+def reference_block_lines(block: Block, ctx: ConvertContext = CTX) -> list[str]:
     dropped = {p.index for p in block.properties if p.key.lower() in DROPPED_BLOCK_PROPERTIES}
     lines = [line for i, line in enumerate(block.lines) if i not in dropped]
     lines = [_FAKE_ANCHOR_RE.sub(r"\1\\^\2", line) for line in lines]
-    return reference_lines(lines or [""])
+    return reference_lines(lines or [""], ctx)
 
 
-def reference_tree(block: Block, depth: int) -> list[str]:
-    out = indent_lines(reference_block_lines(block), depth)
+def reference_tree(block: Block, depth: int, ctx: ConvertContext = CTX) -> list[str]:
+    out = indent_lines(reference_block_lines(block, ctx), depth)
     for child in block.children:
-        out.extend(reference_tree(child, depth + 1))
+        out.extend(reference_tree(child, depth + 1, ctx))
     return out
 
 
@@ -90,23 +91,37 @@ def reference_create(doc: Document) -> MergeResult:
     record: dict[str, str] = {}
     added: list[str] = []
     body: list[str] = []
+    ctx = document_context(doc, CTX)  # refs to the page's own highlights: their anchors
 
     def emit(item: Item, depth: int) -> None:
+        if item.is_block:  # not a highlight: as written, no anchor, every one of them
+            lines = reference_block_lines(item.block, ctx)
+            body.extend(indent_lines(lines, depth))
+            for attribute in item.attributes:
+                body.extend(reference_tree(attribute, depth + 1, ctx))
+            record.setdefault(item.id, text_sha(lines))
+            for child in item.children:
+                emit(child, depth + 1)
+            for block in item.trailing:
+                body.extend(reference_tree(block, depth, ctx))
+            return
         if item.id in record:  # a heading repeated on the page: its new children only
             for child in item.children:
                 emit(child, depth)
             return
-        lines = reference_block_lines(item.block)
+        lines = reference_block_lines(item.block, ctx)
         body.extend(indent_lines(with_anchor(lines, item.anchor), depth))
         kids = len(body)
         for attribute in item.attributes:
-            body.extend(reference_tree(attribute, depth + 1))
+            body.extend(reference_tree(attribute, depth + 1, ctx))
         record[item.id] = text_sha(lines)
         if item.attributes:  # rule 5's base of the highlight's children
             record[KIDS_PREFIX + item.id] = kids_base(body[kids:], attribute_source(item))
         added.append(item.id)
         for child in item.children:
             emit(child, depth + 1)
+        for block in item.trailing:
+            body.extend(reference_tree(block, depth, ctx))
 
     page = doc.page
     drop = {p.index for p in page.properties} if not page.properties_in_first_block else set()
@@ -116,10 +131,10 @@ def reference_create(doc: Document) -> MergeResult:
     while preamble and not preamble[0].strip():
         preamble.pop(0)
     if preamble:
-        body.extend([*reference_lines(preamble), ""])
+        body.extend([*reference_lines(preamble, ctx), ""])
     for section in doc.sections:
         if section.header is not None:
-            body.extend(indent_lines(reference_block_lines(section.header), 0))
+            body.extend(indent_lines(reference_block_lines(section.header, ctx), 0))
         for item in section.items:
             emit(item, 1 if section.header is not None else 0)
     items = frontmatter_items(doc, CTX)

@@ -388,6 +388,15 @@ def test_B2_anchor_after_a_closing_fence_gets_its_own_line() -> None:
     )
 
 
+def test_B2_anchor_after_html_gets_a_line_of_its_own_below_a_blank_line() -> None:
+    """An ``^id`` on an HTML line, or right below it, is part of the HTML block (CommonMark
+    runs it to a blank line): Obsidian would find no block id (logseq-docs' changelog_06)."""
+    check(
+        f'- **Clip**\n  id:: {UUID}\n  <div><iframe src="https://v.example/1"></iframe></div>\n',
+        f'- **Clip**\n  <div><iframe src="https://v.example/1"></iframe></div>\n\n  ^{UUID}\n',
+    )
+
+
 def test_B2_anchor_on_multi_line_block_goes_on_its_last_text_line() -> None:
     check(
         f"\t- first line\n\t  id:: {UUID}\n\t  second line\n",

@@ -380,8 +380,14 @@ def convert_block(block: Block, env: InlineEnv) -> tuple[list[Out], bool]:
     return out, order is not None and order.strip().lower() == "number"
 
 
+# a line CommonMark starts an HTML block with (``<div …>``, ``<!-- …``): ``^id`` on it, or on
+# the line after (the HTML block runs to a blank line), is HTML, not a block id
+HTML_LINE_RE = re.compile(r"^[ \t]*<(?:[A-Za-z][A-Za-z0-9-]*|/[A-Za-z]|!--)")
+
+
 def _place_anchor(out: list[Out], uuid: str) -> None:
-    """B2: `` ^uuid`` after the block's own text; a line of its own after a closing fence."""
+    """B2: `` ^uuid`` after the block's own text; a line of its own after a closing fence,
+    and after a blank line below HTML (Obsidian: an id after a block that is no paragraph)."""
     own = [k for k, o in enumerate(out) if o.kind in (Kind.TEXT, Kind.CODE) and o.text.strip()]
     if not own:
         out.insert(0, Out(f"^{uuid}", 0, Kind.TEXT))
@@ -389,6 +395,8 @@ def _place_anchor(out: list[Out], uuid: str) -> None:
     last = own[-1]
     if out[last].kind is Kind.CODE:
         out.insert(last + 1, Out(f"^{uuid}", None, Kind.TEXT))
+    elif HTML_LINE_RE.match(out[last].text):
+        out[last + 1 : last + 1] = [Out("", None, Kind.BLANK), Out(f"^{uuid}", None, Kind.TEXT)]
     else:
         out[last].text = f"{out[last].text.rstrip()} ^{uuid}"
 

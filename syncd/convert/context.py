@@ -135,6 +135,9 @@ class ConvertContext:
     options: ConvertOptions
     inline: InlineContext  # journal formats and daily-note format for J2
     page_name: str  # the page being converted (for reports and self-references)
+    # block uuid (lower-cased) -> a block anchor in the note being written: a ref to it is a
+    # link inside that note (a Readwise highlight's id:: -> its ^rw- anchor)
+    anchors: Mapping[str, str] = field(default_factory=dict)
 
 
 def readwise_context(

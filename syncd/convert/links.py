@@ -115,6 +115,10 @@ def block_target(uuid: str, ctx: ConvertContext) -> str | None:
     """``Note#^uuid`` for a block ref (R1, E2, L6), ``Note`` for the page-properties block
     (P7); None when the uuid is not in the graph."""
     key = uuid.lower()
+    if ctx.anchors:
+        anchor = ctx.anchors.get(key)
+        if anchor is not None:
+            return f"#^{anchor}"  # a block of the note itself
     note = ctx.index.blocks.get(key)
     if note is not None:
         return f"{note_link_target(note)}#^{key}"
