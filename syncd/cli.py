@@ -1,7 +1,8 @@
 """Command line: ``syncd once | run | status | check`` (design.md "Command line").
 
 Exit status: 0 all good; 1 some pages failed (the others were still synced, each failure
-printed with its path and reason); 2 usage or configuration error (nothing written).
+printed with its path and reason); 2 usage or configuration error (nothing written); 75
+another syncd (the daemon) holds the state folder (nothing written; try again later).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from syncd.config import (
     default_config_path,
     load_config,
 )
-from syncd.errors import ConfigError, SyncdError
+from syncd.errors import AlreadyRunning, ConfigError, SyncdError
 from syncd.parallel import worker_count
 from syncd.state import StateStore
 from syncd.sync import SyncEngine
@@ -36,6 +37,7 @@ log = logging.getLogger("syncd")
 EXIT_OK = 0
 EXIT_FAILURES = 1
 EXIT_USAGE = 2
+EXIT_BUSY = 75  # EX_TEMPFAIL: another syncd (the daemon) holds the state folder; as `syncd run`
 
 DESCRIPTION = """\
 syncd keeps an Obsidian vault fed from Logseq. Readwise highlight pages in a Logseq graph
@@ -53,7 +55,7 @@ examples:
 
 configuration: -c FILE, else $SYNCD_CONFIG, else $XDG_CONFIG_HOME/syncd/config.yaml
 (config.example.yaml documents every key). Exit status: 0 ok, 1 some pages failed,
-2 usage or configuration error.
+2 usage or configuration error, 75 the daemon holds the state folder (try again later).
 """
 
 
@@ -250,6 +252,9 @@ def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) 
                 lock = InstanceLock.acquire(config.state_dir)
             else:
                 lock = None
+        except AlreadyRunning as exc:  # nothing wrong with the command: try again later
+            log.error("%s; stop it or let it sync (it watches the same sources)", exc)
+            return EXIT_BUSY
         except SyncdError as exc:
             log.error("%s", exc)
             return EXIT_USAGE
@@ -274,13 +279,15 @@ def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) 
         finally:
             if lock is not None:
                 lock.release()
+    for path, reason in report.known_failures:  # not read again: said here, once per run
+        log.error("%s: %s", path, reason)
     for text in report.diffs:
         sys.stdout.write(text)
     if not quiet:
         print(_summary(report, time.monotonic() - started, dry_run=dry_run), file=sys.stderr)
         for line in report.migration.lines():
             print(line)
-    return EXIT_FAILURES if report.failures else EXIT_OK
+    return EXIT_FAILURES if report.failures or report.known_failures else EXIT_OK
 
 
 def _now_iso() -> str:
@@ -294,7 +301,8 @@ def _summary(report: RunReport, seconds: float, *, dry_run: bool = False) -> str
     return (
         f"{report.pages} pages, {verb} {len(report.changed)} notes "
         f"({report.notes_created} new, +{report.highlights_added} highlights), "
-        f"{report.unchanged} unchanged, {len(report.failures)} failed, {seconds:.2f}s"
+        f"{report.unchanged} unchanged, {len(report.failures) + len(report.known_failures)} "
+        f"failed, {seconds:.2f}s"
         + (
             f", {len(report.not_readwise)} pages like Readwise pages not taken (-v lists them)"
             if report.not_readwise
@@ -349,11 +357,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             counts = state.counts(vault.name)
             summary = ", ".join(f"{n} {k}" for k, n in counts.items())
             print(f"vault {vault.name} ({vault.path}): {summary}")
-        failures = state.recent_failures(10)
-        if failures:
-            print("recent failures (newest first):")
-            for failure in failures:
-                print(f"  {failure}")
+            # the pages counted as failed, each once (the failure log holds every attempt)
+            for source, failed in sorted(state.failed_pages(vault.name).items()):
+                print(f"  failed since {failed.since}: {source}: {failed.reason}")
     return EXIT_OK
 
 

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import math
 import os
+import posixpath
 import re
 import stat
 import typing
@@ -24,7 +25,10 @@ from typing import Final
 import yaml
 
 from syncd.convert.context import ConvertOptions
-from syncd.errors import ConfigError
+from syncd.errors import ConfigError, SyncdError
+
+if typing.TYPE_CHECKING:
+    from syncd.logseq.graph_config import GraphConfig
 
 
 class Include(enum.Enum):
@@ -87,6 +91,8 @@ _PLAIN_NUMBER = re.compile(rf"{_NUMBER}")
 _DURATION_PART = re.compile(rf"\s*({_NUMBER})\s*(ms|s|m|h|d)\s*")
 _DURATION_UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION_HINT: Final = "use seconds or a number with a unit (500ms, 2s, 15m, 1h30m, 1d)"
+# a scan lists every page of every source: a shorter interval only burns CPU
+MIN_RESCAN_INTERVAL: Final = 0.5
 
 _SIZE = re.compile(rf"\s*({_NUMBER})\s*([A-Za-z]*)\s*")
 _SIZE_UNITS: Final = {
@@ -205,11 +211,36 @@ def _read_yaml(path: Path) -> object:
     except UnicodeDecodeError as err:
         raise ConfigError([("", f"not valid UTF-8 (byte {err.start})")], path) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader
     except yaml.YAMLError as err:
         raise ConfigError([("", _yaml_error_message(err))], path) from None
     except RecursionError:  # PyYAML composes nested nodes recursively
         raise ConfigError([("", "invalid YAML: nested too deeply")], path) from None
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.safe_load``, but a key given twice in one mapping is an error (PyYAML keeps the
+    last one silently: a second ``path:`` would replace the first without a word)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # << merges are meant to repeat keys
+            key = self.construct_object(key_node, deep=False)
+            try:
+                first = seen.get(key)
+                seen.setdefault(key, key_node.start_mark.line)
+            except TypeError:  # an unhashable key: the constructor reports it
+                continue
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first given at line {first + 1})",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
 
 
 def _yaml_error_message(err: yaml.YAMLError) -> str:
@@ -272,8 +303,13 @@ def config_for_paths(
         _add(problems, "SOURCE", _source_problem(source_path))
     if vault_path is not None:
         _add(problems, "VAULT", _vault_problem(vault_path))
+    folder_warnings: list[str] = []
     if source_path is not None and vault_path is not None:
         _add(problems, "SOURCE", _nesting_problem(source_path, vault_path))
+        if not problems:
+            vaults = [(vault_path, vault_path.name or "VAULT")]
+            for problem in _source_folder_problems(source_path, vaults, folder_warnings, "SOURCE"):
+                problems.append(("SOURCE", problem))
     into_text = DEFAULT_INTO[include] if into is None else into
     into_clean, into_problem = _check_into(into_text)
     _add(problems, "--into", into_problem)
@@ -290,6 +326,8 @@ def config_for_paths(
     warning = _graph_warning(source_path)
     if warning is not None:
         log.warning("SOURCE: %s", warning)
+    for text in folder_warnings:
+        log.warning("%s", text)
     source_cfg = SourceConfig(path=source_path, include=include, into=into_clean)
     name = vault_path.name or "vault"
     vault_cfg = VaultConfig(name=name, path=vault_path, sources=(source_cfg,))
@@ -395,6 +433,114 @@ def _nesting_problem(source: Path, vault: Path) -> str | None:
     if _within(vault, source):
         return f"contains its own vault ({vault})"
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class GraphFolder:
+    """A folder of a Logseq graph that syncd reads pages from, as ``logseq/config.edn`` sets it."""
+
+    what: str  # "pages folder", "journals folder"
+    setting: str | None  # 'logseq/config.edn :pages-directory "x"', None for Logseq's default
+    path: Path  # resolved (symlinks followed)
+    outside: str | None = None  # why the setting leads out of the graph (then it is refused)
+
+    def describe(self) -> str:
+        where = f"{self.what}, {self.setting}" if self.setting else self.what
+        return f"its {where} ({self.path})"
+
+
+_GRAPH_FOLDER_KEYS: Final = (
+    ("pages folder", "pages-directory", "pages"),
+    ("journals folder", "journals-directory", "journals"),
+)
+
+
+def graph_folders(
+    source: Path, graph: GraphConfig | None = None
+) -> tuple[list[GraphFolder], list[str]]:
+    """The folders of the graph at ``source`` that syncd reads pages from, after its
+    ``logseq/config.edn`` (``graph``: as read already): (folders, warnings).
+
+    A folder set to an absolute path, or one that leads out of the graph with ``..``, has
+    ``outside`` set: syncd lists a graph, not the file system. An unreadable ``config.edn`` is
+    a warning (the run reports it too) and Logseq's default folders are given instead.
+    """
+    from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
+
+    warnings: list[str] = []
+    if graph is None:
+        try:
+            graph = load_graph_config(source)
+        except SyncdError as exc:
+            warnings.append(f"{exc}; checked Logseq's default pages and journals folders instead")
+            graph = GraphConfig.default()
+    values = {
+        "pages-directory": graph.pages_directory,
+        "journals-directory": graph.journals_directory,
+    }
+    folders: list[GraphFolder] = []
+    for what, key, default in _GRAPH_FOLDER_KEYS:
+        value = values[key]
+        setting = None if value == default else f'{source / CONFIG_PATH} :{key} "{value}"'
+        rel = posixpath.normpath("/".join(part for part in value.split("/") if part) or ".")
+        outside = None
+        if value.startswith("/"):
+            path = Path(os.path.realpath(value))
+            outside = "is an absolute path, not a folder inside the graph"
+        else:
+            path = Path(os.path.realpath(source / rel))
+            if rel == ".." or rel.startswith("../"):
+                outside = f"leads out of the graph folder ({source})"
+        folders.append(GraphFolder(what, setting, path, outside))
+    return folders, warnings
+
+
+def _folder_vault_problem(folder: GraphFolder, vault: Path, vault_name: str) -> str | None:
+    """Whether a folder syncd reads pages from overlaps a vault it writes notes into."""
+    if folder.path == vault:
+        how = "is"
+    elif _within(folder.path, vault):
+        how = "is inside"
+    elif _within(vault, folder.path):
+        how = "holds"
+    else:
+        return None
+    return (
+        f'{folder.describe()} {how} vault "{vault_name}" ({vault}): syncd would read the notes '
+        "it writes as source pages"
+    )
+
+
+def page_folder_problems(
+    source: Path, vaults: list[tuple[Path, str]], graph: GraphConfig
+) -> list[str]:
+    """What is wrong with the page folders ``graph`` (a graph's ``logseq/config.edn``, read)
+    gives the graph at ``source``, against ``vaults`` ((resolved path, name) pairs); for the
+    daemon, which reads a changed ``config.edn`` again."""
+    return _source_folder_problems(source, vaults, [], "", graph)
+
+
+def _source_folder_problems(
+    source: Path,
+    vaults: list[tuple[Path, str]],
+    warnings: list[str],
+    key: str,
+    graph: GraphConfig | None = None,
+) -> list[str]:
+    """What is wrong with the page folders of the graph at ``source`` against ``vaults``
+    ((resolved path, name) pairs): one problem per folder; warnings go to ``warnings``,
+    prefixed with ``key``."""
+    folders, folder_warnings = graph_folders(source, graph)
+    warnings.extend(f"{key}: {warning}" for warning in folder_warnings)
+    problems: list[str] = []
+    for folder in folders:
+        overlaps = (_folder_vault_problem(folder, vault, name) for vault, name in vaults)
+        problem = next((p for p in overlaps if p is not None), None)
+        if problem is None and folder.outside is not None:
+            problem = f"{folder.setting} {folder.outside}: syncd reads pages only inside the graph"
+        if problem is not None:
+            problems.append(problem)
+    return problems
 
 
 def _graph_warning(source: Path) -> str | None:
@@ -514,7 +660,16 @@ class _Checker:
         if problem is not None:
             self.problem(key, problem)
             return None
-        return _expand_user(expanded, self.env)
+        result = _expand_user(expanded, self.env)
+        if result.startswith("~") and result != "~" and not result.startswith("~/"):
+            user = result[1:].split("/", 1)[0]
+            self.problem(
+                key,
+                f"no user named {user!r} on this system ({result}: ~name is that user's home "
+                "folder; write ./~name for a folder with this name)",
+            )
+            return None
+        return result
 
     def path(self, key: str, value: object) -> Path | None:
         text = self.text(key, value, "a path")
@@ -535,7 +690,9 @@ class _Checker:
             return bool(value)
         return default
 
-    def duration(self, key: str, value: object, default: float, *, allow_zero: bool) -> float:
+    def duration(
+        self, key: str, value: object, default: float, *, allow_zero: bool, minimum: float = 0.0
+    ) -> float:
         if value is _MISSING:
             return default
         if value is None or not isinstance(value, int | float | str) or isinstance(value, bool):
@@ -548,6 +705,13 @@ class _Checker:
             return default
         if seconds == 0 and not allow_zero:
             self.problem(key, "must be longer than zero")
+        elif 0 < seconds < minimum:
+            self.problem(
+                key,
+                f"{value!r} is too short: at least {minimum:g}s (each scan lists every page "
+                "of every source; 15m is the default)",
+            )
+            return default
         return seconds
 
     # sections
@@ -613,6 +777,7 @@ class _Checker:
             value.get("rescan_interval", _MISSING),
             defaults.rescan_interval,
             allow_zero=False,
+            minimum=MIN_RESCAN_INTERVAL,
         )
         polling = self.boolean("daemon.polling", value.get("polling", _MISSING), defaults.polling)
         return DaemonConfig(settle_seconds=settle, rescan_interval=rescan, polling=polling)
@@ -785,6 +950,17 @@ class _Checker:
                 paths.setdefault(draft.path, f"{draft.key}.path")
         if state_dir is not None:
             self.check_state_dir(state_dir, vaults)
+        self.check_graph_folders(vaults)
+
+    def check_graph_folders(self, vaults: list[_VaultDraft]) -> None:
+        """No vault overlaps a folder any source reads pages from (syncd reading its own
+        notes back as pages), after each graph's ``logseq/config.edn``."""
+        targets = [(d.path, d.name or d.key) for d in vaults if d.path is not None]
+        for draft in vaults:
+            for index, source in enumerate(draft.config.sources if draft.config else ()):
+                key = f"{draft.key}.sources[{index}].path"
+                for problem in _source_folder_problems(source.path, targets, self.warnings, key):
+                    self.problem(key, problem)
 
     def check_state_dir(self, state_dir: Path, vaults: list[_VaultDraft]) -> None:
         for draft in vaults:

@@ -67,7 +67,7 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from syncd.config import Include
+from syncd.config import Include, page_folder_problems
 from syncd.convert.context import (
     ConvertContext,
     ConvertOptions,
@@ -80,6 +80,7 @@ from syncd.convert.index import JOURNAL, PAGE, READWISE, GraphIndexer, dependent
 from syncd.convert.links import note_link_target
 from syncd.convert.page import Unsupported
 from syncd.errors import ConcurrentModification, SyncdError, VaultWriteError
+from syncd.failures import FailedPages
 from syncd.logseq.dates import COMMON_TITLE_FORMATS, compile_format, format_moment
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
@@ -348,6 +349,13 @@ class GraphMigration:
         self.graph_key = str(config.path)
         self.options: ConvertOptions = config.convert
         self._config_stamp = _stamp(config.path / CONFIG_PATH)
+        self.failed = FailedPages(
+            writer.state,
+            vault_name,
+            config.path,
+            dry_run=writer.dry_run,
+            clock=writer.clock,
+        )
         self.use_graph(load_graph_config(config.path))
         self._vault_layout: VaultLayout | None = None
         # waiting for the next commit
@@ -378,6 +386,13 @@ class GraphMigration:
             log.error("%s; keeping the settings read before", exc)
             return
         self._config_stamp = stamp
+        # syncd must never read its own notes as pages (refused at start the same way)
+        vaults = [(vault.root.resolve(), name) for name, vault in self.writer.vaults.items()]
+        problems = page_folder_problems(self.root, vaults, graph)
+        for problem in problems:
+            log.error("%s: %s; keeping the settings read before", self.root, problem)
+        if problems:
+            return
         if graph != self.graph:
             log.info("%s: graph settings changed: every page is converted again", self.root)
             self.use_graph(graph)
@@ -409,6 +424,8 @@ class GraphMigration:
     def write_state(self, state: StateStore) -> None:
         """Record what was staged (inside the engine's transaction, after syncfs)."""
         v, g = self.vault_name, self.graph_key
+        if self.failed.records:  # the failures of the pages synced (or gone) now are over
+            self.failed.forget([*self._out_pages, *self._out_gone])
         if self._out_gone:
             state.delete_graph_pages(v, g, sorted(self._out_gone))
         if self._out_pages:
@@ -456,6 +473,22 @@ class GraphMigration:
         )
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
+    def failure_settings(self) -> str:
+        """What a page's failure depends on besides its bytes: syncd's version and the
+        settings (a failure recorded under others is tried again)."""
+        from syncd import __version__
+
+        config = self.writer.config
+        text = repr(
+            (
+                __version__,
+                self.settings_fingerprint(),
+                config.max_page_bytes,
+                config.repair_mojibake,
+            )
+        )
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
     @property
     def _meta_key(self) -> str:
         return f"migrate:{self.vault_name}:{self.graph_key}"
@@ -476,6 +509,7 @@ class GraphMigration:
         """Migrate what changed: the whole graph (``paths`` None: a full scan) or ``paths``."""
         self._vault_layout = None  # Obsidian's settings may have changed since the last run
         self.refresh_graph()
+        self.failed.load(self.failure_settings())
         self.writer.keep_documents(True)
         try:
             _Run(self, report, progress).go(paths)
@@ -590,7 +624,15 @@ class _Run:
         removed = {k for k in stamps if k not in listing.pages and k not in listing.skipped}
         if not full:
             removed = {k for k in removed if not (m.root / k).exists() and k in self.asked}
-        self.report.unchanged += len(listing.pages) - len(candidates)
+        # a page that failed and has not changed since is not read again (nor reported again)
+        failed_gone = [
+            k for k in m.failed.records if k not in listing.pages and (full or k in self.asked)
+        ]
+        passed = m.failed.pass_over(
+            listing.pages, candidates, failed_gone, self.report.known_failures
+        )
+        candidates -= passed
+        self.report.unchanged += len(listing.pages) - len(candidates) - len(passed)
         self.report_skipped(listing, stamps)
         old_assets = self.state.graph_assets(m.vault_name, m.graph_key)
         asset_work = {
@@ -716,13 +758,27 @@ class _Run:
     def whiteboard_name(self, found: FoundFile) -> str:
         return page_name_from_file(found.path.stem, self.m.graph.file_name_format)
 
-    def fail(self, path: Path, exc: BaseException) -> None:
+    def fail(self, path: Path, exc: BaseException, key: str | None = None) -> None:
         if isinstance(exc, SyncdError):
             reason = exc.message
         elif isinstance(exc, OSError):
             reason = exc.strerror or str(exc)
         else:  # pragma: no cover - only SyncdError and OSError are caught
             reason = str(exc)
+        if key is not None:
+            self.page_failed(key, reason, exc)
+        else:
+            self.writer.fail(self.m.vault_name, path, reason, self.report)
+
+    def page_failed(self, key: str, reason: str, exc: BaseException) -> None:
+        """Page ``key`` failed: reported, and remembered with its fingerprint (read again
+        when it changes; a transient failure also after a wait). The same failure of the same
+        bytes (only the mtime moved) is not reported again."""
+        path = self.page_path(key)
+        if not self.m.failed.record(key, reason, exc, self.writer.config.max_page_bytes):
+            log.debug("%s: %s (failed before with the same bytes)", path, reason)
+            self.report.known_failures.append((str(path), reason))
+            return
         self.writer.fail(self.m.vault_name, path, reason, self.report)
 
     # -- the pass ----------------------------------------------------------------------------
@@ -785,17 +841,15 @@ class _Run:
         try:
             work()
         except (SyncdError, OSError) as exc:
-            self.fail(self.page_path(key), exc)
-        except RecursionError:
+            self.fail(self.page_path(key), exc, key)
+        except RecursionError as exc:
             # parse, merge and render recurse once per outline level
-            reason = "outline nested too deeply to process"
-            self.writer.fail(self.m.vault_name, self.page_path(key), reason, self.report)
+            self.page_failed(key, "outline nested too deeply to process", exc)
         except Exception as exc:
             # one page must never stop the run (nor the daemon's scan) for the others
-            path = self.page_path(key)
-            log.debug("%s: unexpected error", path, exc_info=True)
+            log.debug("%s: unexpected error", self.page_path(key), exc_info=True)
             reason = f"internal error, please report: {type(exc).__name__}: {exc}"
-            self.writer.fail(self.m.vault_name, path, reason, self.report)
+            self.page_failed(key, reason, exc)
 
     def page_path(self, key: str) -> Path:
         return self.found[key].path if key in self.found else self.m.root / key

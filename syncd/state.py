@@ -116,6 +116,20 @@ CREATE TABLE IF NOT EXISTS graph_assets (
     dest_sha256 TEXT NOT NULL,
     PRIMARY KEY (vault, graph, asset)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS failed_pages (
+    vault     TEXT NOT NULL,
+    source    TEXT NOT NULL,
+    size      INTEGER NOT NULL,
+    mtime_ns  INTEGER NOT NULL,
+    sha256    TEXT NOT NULL,
+    reason    TEXT NOT NULL,
+    transient INTEGER NOT NULL,
+    attempts  INTEGER NOT NULL,
+    since     TEXT NOT NULL,
+    retry_at  REAL NOT NULL,
+    settings  TEXT NOT NULL,
+    PRIMARY KEY (vault, source)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS failures (
     id     INTEGER PRIMARY KEY AUTOINCREMENT,
     vault  TEXT NOT NULL,
@@ -207,6 +221,28 @@ class FailureRecord:
 
     def __str__(self) -> str:
         return f"{self.when} [{self.vault}] {self.source}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class FailedPage:
+    """A source page whose last sync failed, with its fingerprint when it failed: it is read
+    again only when the fingerprint changes, or (a ``transient`` failure: permission, disk
+    full, I/O, the vault refusing a write) once ``retry_at`` has passed (backoff)."""
+
+    size: int
+    mtime_ns: int
+    sha256: str  # "" when the page could not be read
+    reason: str
+    transient: bool
+    attempts: int  # failures in a row with this fingerprint and kind
+    since: str  # ISO 8601: the first of those failures
+    retry_at: float  # Unix time; transient failures only
+    settings: str  # what else the outcome depended on (syncd's version, the settings)
+
+    def due(self, now: float, longest_wait: float) -> bool:
+        """Whether an unchanged page is tried again at ``now`` (a clock stepped backwards
+        by more than the longest wait does not postpone it)."""
+        return self.transient and (now >= self.retry_at or self.retry_at - now > longest_wait)
 
 
 def text_sha256(text: str) -> str:
@@ -632,6 +668,47 @@ class StateStore:
                 (MAX_FAILURES_KEPT,),
             )
 
+    def failed_pages(self, vault: str) -> dict[str, FailedPage]:
+        """Source page (its path) -> the record of its failure, for the pages of ``vault``
+        whose last sync failed."""
+        rows = self._all(
+            "SELECT source, size, mtime_ns, sha256, reason, transient, attempts, since, "
+            "retry_at, settings FROM failed_pages WHERE vault = ?",
+            (vault,),
+        )
+        return {
+            r[0]: FailedPage(r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8], r[9])
+            for r in rows
+        }
+
+    def put_failed_page(self, vault: str, source: str, record: FailedPage) -> None:
+        with self.transaction():
+            self._execute(
+                "INSERT OR REPLACE INTO failed_pages (vault, source, size, mtime_ns, sha256, "
+                "reason, transient, attempts, since, retry_at, settings) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    vault,
+                    source,
+                    record.size,
+                    record.mtime_ns,
+                    record.sha256,
+                    record.reason,
+                    int(record.transient),
+                    record.attempts,
+                    record.since,
+                    record.retry_at,
+                    record.settings,
+                ),
+            )
+
+    def delete_failed_pages(self, vault: str, sources: Iterable[str]) -> None:
+        """Forget the failures of ``sources`` (synced now, or gone)."""
+        rows: list[tuple[object, ...]] = [(vault, source) for source in sources]
+        if rows:
+            with self.transaction():
+                self._executemany("DELETE FROM failed_pages WHERE vault = ? AND source = ?", rows)
+
     def recent_failures(self, limit: int = 20) -> list[FailureRecord]:
         """The newest failures first."""
         rows = self._all(
@@ -642,7 +719,8 @@ class StateStore:
     def counts(self, vault: str) -> dict[str, int]:
         """For ``syncd status``, in display order: ``documents`` (Readwise documents),
         ``notes`` (distinct note paths known from sources, documents and note bases),
-        ``sources`` (source pages seen) and ``failed`` (sources whose last sync failed)."""
+        ``sources`` (source pages seen) and ``failed`` (source pages whose last sync failed:
+        those ``failed_pages`` lists)."""
         row = self._one(
             "SELECT "
             "(SELECT COUNT(*) FROM documents WHERE vault = :v), "
@@ -651,7 +729,9 @@ class StateStore:
             "  UNION SELECT note FROM note_bases WHERE vault = :v "
             "  UNION SELECT note FROM sources WHERE vault = :v AND note IS NOT NULL)), "
             "(SELECT COUNT(*) FROM sources WHERE vault = :v), "
-            "(SELECT COUNT(*) FROM sources WHERE vault = :v AND status = 'failed')",
+            "(SELECT COUNT(*) FROM ("
+            "  SELECT source FROM sources WHERE vault = :v AND status = 'failed' "
+            "  UNION SELECT source FROM failed_pages WHERE vault = :v))",
             {"v": vault},
         )
         assert row is not None
@@ -665,13 +745,13 @@ class StateStore:
         try:
             return self._conn.execute(sql, params)
         except sqlite3.Error as exc:
-            raise SyncdError(f"state database error: {exc}", self.path) from exc
+            raise SyncdError(f"state database error: {explain(exc, self.path)}", self.path) from exc
 
     def _executemany(self, sql: str, rows: list[tuple[object, ...]]) -> None:
         try:
             self._conn.executemany(sql, rows)
         except sqlite3.Error as exc:
-            raise SyncdError(f"state database error: {exc}", self.path) from exc
+            raise SyncdError(f"state database error: {explain(exc, self.path)}", self.path) from exc
 
     def _one(self, sql: str, params: tuple[object, ...] | dict[str, object]) -> Row | None:
         row: Row | None = self._execute(sql, params).fetchone()
@@ -757,7 +837,35 @@ def _configure(conn: sqlite3.Connection, path: Path) -> None:
     except sqlite3.DatabaseError as exc:
         if _is_damage(exc):
             raise _Damaged(str(exc)) from exc
-        raise SyncdError(f"cannot open state database: {exc}{_unwritable(path)}", path) from exc
+        raise SyncdError(
+            f"cannot open state database: {explain(exc, path)}{_unwritable(path)}", path
+        ) from exc
+
+
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR, _SQLITE_FULL = 5, 6, 10, 13
+_FULL_BELOW = 1024 * 1024  # bytes free under which an I/O error is taken for a full disk
+
+
+def explain(exc: sqlite3.Error, path: Path) -> str:
+    """SQLite's message for ``exc``, with what it means for the user: a lock another program
+    holds, a full disk (SQLite often says "disk I/O error" when a write finds no space)."""
+    text = str(exc)
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    lowered = text.lower()
+    if primary in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in lowered:
+        return (
+            f"{text} (another program holds a lock on it, e.g. a sqlite3 shell or a backup; "
+            "syncd waited 5 s: close it and try again)"
+        )
+    if primary in (_SQLITE_IOERR, _SQLITE_FULL) or "disk i/o error" in lowered:
+        try:
+            st = os.statvfs(path.parent)
+        except OSError:
+            return text
+        if st.f_bavail * st.f_frsize < _FULL_BELOW:
+            return f"the disk holding the state folder is full ({path.parent}; SQLite: {text})"
+    return text
 
 
 def _unwritable(path: Path) -> str:

@@ -37,10 +37,13 @@ class SyncEngine:
         bulk: bool = True,
         log_report: bool = True,
         workers: int = 0,
+        retry_backoff: bool = False,
     ) -> None:
         """``log_report`` False leaves the migration report to the caller (the CLI prints
         it). ``workers``: how many processes the executor may start to plan pages ahead of
-        the writer (``syncd.parallel``); 0: the engine plans each page itself."""
+        the writer (``syncd.parallel``); 0: the engine plans each page itself.
+        ``retry_backoff`` (the daemon): a page that failed for a transient reason is tried
+        again only after a wait (``syncd.failures``); else at every run."""
         self.config = config
         self.state = state
         self.dry_run = dry_run
@@ -53,6 +56,8 @@ class SyncEngine:
             for s in v.sources
         ]
         self.writer.stagers.extend(self._sources)
+        for source in self._sources:
+            source.failed.backoff = retry_backoff
 
     # -- what the daemon needs -------------------------------------------------------------
     def watched_roots(self) -> list[Path]:

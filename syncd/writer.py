@@ -108,6 +108,9 @@ class RunReport:
 
     changed: list[str] = field(default_factory=list)  # vault notes written (would be, dry run)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (source path, reason)
+    # pages that failed before and are unchanged since: not read again, not logged (the CLI
+    # prints them; the daemon reported them when they failed), (source path, reason)
+    known_failures: list[tuple[str, str]] = field(default_factory=list)
     pages: int = 0  # source pages looked at
     unchanged: int = 0  # pages skipped because state says nothing changed
     diffs: list[str] = field(default_factory=list)
@@ -120,6 +123,7 @@ class RunReport:
     def merge(self, other: RunReport) -> None:
         self.changed += other.changed
         self.failures += other.failures
+        self.known_failures += other.known_failures
         self.pages += other.pages
         self.unchanged += other.unchanged
         self.diffs += other.diffs

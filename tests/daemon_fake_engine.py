@@ -29,6 +29,7 @@ from syncd.daemon.logsetup import configure_logging
 class FakeReport:
     changed: list[str] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    known_failures: list[tuple[str, str]] = field(default_factory=list)
     pages: int = 0
 
 

@@ -23,6 +23,7 @@ WAIT = 30.0
 class Report:
     changed: list[str] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    known_failures: list[tuple[str, str]] = field(default_factory=list)
     pages: int = 0
 
 

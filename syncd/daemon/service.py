@@ -88,6 +88,8 @@ class Report(Protocol):
     @property
     def failures(self) -> Sequence[tuple[str, str]]: ...
     @property
+    def known_failures(self) -> Sequence[tuple[str, str]]: ...
+    @property
     def pages(self) -> int: ...
 
 
@@ -126,7 +128,7 @@ def default_state_factory(path: Path) -> State:
 def default_engine_factory(config: Config, state: Any) -> Engine:
     from syncd.sync import SyncEngine
 
-    return SyncEngine(config, state)
+    return SyncEngine(config, state, retry_backoff=True)
 
 
 def sweep_vault_temp_files(config: Config) -> None:
@@ -343,15 +345,17 @@ class Worker(threading.Thread):
         except _ScanAborted as exc:
             log.info("full scan (%s) interrupted: %s", why, exc)
             self.last_scan_summary = "interrupted"
+        except SyncdError as exc:  # the state store or a vault failed under it: one line
+            log.error("full scan (%s) stopped: %s; the next scan completes it", why, exc)
+            self.last_scan_summary = "failed"
         except Exception:
             log.exception("full scan (%s) failed", why)
             self.last_scan_summary = "failed"
         else:
-            summary = (
-                f"{report.pages} pages, {len(report.changed)} changed, "
-                f"{len(report.failures)} failed"
-            )
-            # the engine logs each changed note and each failure itself
+            failed = len(report.failures) + len(report.known_failures)
+            summary = f"{report.pages} pages, {len(report.changed)} changed, {failed} failed"
+            # the engine logs each changed note and each new failure itself (a page that
+            # failed before and is unchanged is not read, nor logged again)
             level = logging.INFO if report.changed or report.failures else logging.DEBUG
             log.log(level, "full scan (%s): %s", why, summary)
             self.last_scan_summary = summary
@@ -366,6 +370,8 @@ class Worker(threading.Thread):
         """Sync settled paths (the engine logs each changed note and each failure)."""
         try:
             self._call(lambda: engine.sync_paths(batch))
+        except SyncdError as exc:  # the state store or a vault failed under it: one line
+            log.error("sync stopped: %s; the next change or scan retries", exc)
         except Exception:
             if len(batch) == 1:
                 log.exception(
