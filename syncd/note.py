@@ -141,9 +141,16 @@ def render_own(item: Item, depth: int, ctx: ConvertContext) -> tuple[list[str], 
         return indent_lines(lines, depth), text_sha(lines)
     if len(block.lines) == 1 and not block.properties:
         line = block.lines[0]
-        if "^" not in line and "`" not in line and "~" not in line and not may_rewrite(line):
+        if (
+            "^" not in line
+            and "`" not in line
+            and "~" not in line
+            and not may_rewrite(line)
+            and not ("<" in line and HTML_LINE_RE.match(line))
+        ):
             # most highlights: one line that renders as it is (no anchor or look-alike, no
-            # token a rule rewrites, no fence), so the general path below comes down to this
+            # token a rule rewrites, no fence, no HTML), so the general path below comes down
+            # to this
             # (tests/test_fastpath.py)
             text, anchor = line.rstrip(), anchor_for(item.id)
             own = f"{text} ^{anchor}" if text else f"^{anchor}"

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from syncd.convert.blocks import HTML_LINE_RE
 from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex, InlineContext
 from syncd.convert.index import JOURNAL, PAGE, READWISE, deps_of
 from syncd.convert.inline import may_rewrite
@@ -522,7 +523,13 @@ def _plain_new_note(
                 continue  # a re-synced duplicate or an empty highlight: no item
             seen.add(hid)
             head = heads[index]
-            if "^" not in head and "`" not in head and "~" not in head and not may_rewrite(head):
+            if (
+                "^" not in head
+                and "`" not in head
+                and "~" not in head
+                and not may_rewrite(head)
+                and not ("<" in head and HTML_LINE_RE.match(head))
+            ):
                 # render_own's one-line rendering
                 stripped = head.rstrip()
                 anchor = anchor_for(hid)

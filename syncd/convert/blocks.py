@@ -382,7 +382,8 @@ def convert_block(block: Block, env: InlineEnv) -> tuple[list[Out], bool]:
 
 # a line CommonMark starts an HTML block with (``<div …>``, ``<!-- …``): ``^id`` on it, or on
 # the line after (the HTML block runs to a blank line), is HTML, not a block id
-HTML_LINE_RE = re.compile(r"^[ \t]*<(?:[A-Za-z][A-Za-z0-9-]*|/[A-Za-z]|!--)")
+# (a tag's name ends at a space, ``>``, ``/`` or the line's end: ``<https://x>`` is a link)
+HTML_LINE_RE = re.compile(r"^[ \t]*<(?:/?[A-Za-z][A-Za-z0-9-]*(?:[ \t/>]|$)|!--)")
 
 
 def _place_anchor(out: list[Out], uuid: str) -> None:
