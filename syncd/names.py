@@ -70,7 +70,8 @@ def sanitize_title(title: str, *, max_bytes: int = 240) -> str:
     The result is NFC, has no path separator, no character Windows/macOS/Linux or Obsidian
     links reject, no control characters, single spaces, no leading ``.``/space, no trailing
     ``.``/space, is not a Windows reserved name, is never empty (``"Untitled"``) and is at most
-    ``max_bytes`` UTF-8 bytes (cut on a character boundary). The caller leaves room in
+    ``max_bytes`` UTF-8 bytes (cut on a character boundary); a title of invisible characters only
+(zero-width spaces and joiners) gives ``"Untitled"`` too. The caller leaves room in
     ``max_bytes`` for ``.md`` and a ``" (n)"`` suffix: 255 - 3 - 5 = 247 is the most a
     file system with a 255-byte name limit allows with up to 99 duplicates.
 
@@ -89,8 +90,8 @@ def sanitize_title(title: str, *, max_bytes: int = 240) -> str:
     text = unicodedata.normalize("NFC", text)  # removals can bring a base and its accent together
     text = _trim(text)
     text = _trim(_truncate_utf8(text, max_bytes))
-    if not text:
-        return FALLBACK_STEM
+    if not text or all(unicodedata.category(ch) == "Cf" for ch in text):
+        return FALLBACK_STEM  # nothing to see: zero-width characters only
     return _avoid_reserved(text, max_bytes)
 
 

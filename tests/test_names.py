@@ -87,6 +87,17 @@ def test_nfd_input_gives_nfc_stem() -> None:
     assert sanitize_title(nfd) == "Übersicht café"
 
 
+def test_a_title_of_zero_width_characters_gets_a_visible_name() -> None:
+    """Issue 13: a title of zero-width characters only gave an invisible file name. Joiners
+    inside a visible title stay (emoji sequences, Persian words need them)."""
+    assert sanitize_title("\u200b\u200c\u200d\u2060") == "Untitled"
+    assert sanitize_title(" \u200b ") == "Untitled"
+    assert sanitize_title("\U0001f469\u200d\U0001f4bb notes") == "\U0001f469\u200d\U0001f4bb notes"
+    assert sanitize_title("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645") == (
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+    )
+
+
 def test_truncates_on_character_boundary() -> None:
     title = "é" * 200  # 400 bytes
     result = sanitize_title(title, max_bytes=241)
