@@ -179,12 +179,18 @@ daemon:
 
 
 def vault_files(vault: Path) -> dict[str, bytes]:
-    """Every file of a vault but Obsidian's own folder, by relative path."""
-    return {
-        p.relative_to(vault).as_posix(): p.read_bytes()
-        for p in sorted(vault.rglob("*"))
-        if p.is_file() and ".obsidian" not in p.relative_to(vault).parts
-    }
+    """Every file of a vault but Obsidian's own folder, by relative path. A file gone between
+    the listing and its read (a replaced note's old version, freed under a temp name by the
+    daemon a moment after the new one is in place) is left out: the caller polls again."""
+    found: dict[str, bytes] = {}
+    for p in sorted(vault.rglob("*")):
+        if not p.is_file() or ".obsidian" in p.relative_to(vault).parts:
+            continue
+        try:
+            found[p.relative_to(vault).as_posix()] = p.read_bytes()
+        except FileNotFoundError:
+            continue
+    return found
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
