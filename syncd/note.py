@@ -132,6 +132,19 @@ def with_anchor(lines: list[str], anchor: str) -> list[str]:
     return out
 
 
+def renders_as_is(line: str) -> bool:
+    """Whether a highlight of this one line is written as it is with its anchor appended
+    (``render_own``'s shortcut, and the new-note fast path's): no anchor or look-alike, no
+    token a rule rewrites, no fence, no HTML (their anchors go on a line of their own)."""
+    return (
+        "^" not in line
+        and "`" not in line
+        and "~" not in line
+        and not may_rewrite(line)
+        and not ("<" in line and HTML_LINE_RE.match(line))
+    )
+
+
 def render_own(item: Item, depth: int, ctx: ConvertContext) -> tuple[list[str], str]:
     """A highlight's own lines at ``depth``, its anchor at the end, and the hash of its
     rendered text (``text_sha``, for edit detection)."""
@@ -141,16 +154,9 @@ def render_own(item: Item, depth: int, ctx: ConvertContext) -> tuple[list[str], 
         return indent_lines(lines, depth), text_sha(lines)
     if len(block.lines) == 1 and not block.properties:
         line = block.lines[0]
-        if (
-            "^" not in line
-            and "`" not in line
-            and "~" not in line
-            and not may_rewrite(line)
-            and not ("<" in line and HTML_LINE_RE.match(line))
-        ):
-            # most highlights: one line that renders as it is (no anchor or look-alike, no
-            # token a rule rewrites, no fence, no HTML), so the general path below comes down
-            # to this
+        if renders_as_is(line):
+            # most highlights: one line that renders as it is, so the general path below
+            # comes down to this
             # (tests/test_fastpath.py)
             text, anchor = line.rstrip(), anchor_for(item.id)
             own = f"{text} ^{anchor}" if text else f"^{anchor}"

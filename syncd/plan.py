@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from syncd.convert.blocks import HTML_LINE_RE
 from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex, InlineContext
 from syncd.convert.index import JOURNAL, PAGE, READWISE, deps_of
 from syncd.convert.inline import may_rewrite
@@ -51,6 +50,7 @@ from syncd.note import (
     render_block_tree,
     render_header,
     render_own,
+    renders_as_is,
 )
 from syncd.pagefile import read_page
 from syncd.pipeline.page import (
@@ -523,13 +523,7 @@ def _plain_new_note(
                 continue  # a re-synced duplicate or an empty highlight: no item
             seen.add(hid)
             head = heads[index]
-            if (
-                "^" not in head
-                and "`" not in head
-                and "~" not in head
-                and not may_rewrite(head)
-                and not ("<" in head and HTML_LINE_RE.match(head))
-            ):
+            if renders_as_is(head):
                 # render_own's one-line rendering
                 stripped = head.rstrip()
                 anchor = anchor_for(hid)
