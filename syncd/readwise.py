@@ -271,7 +271,7 @@ def is_readwise_page(page: Page, name: str = "") -> bool:
         return False
     if any(is_header(block) for block in page.blocks) or _preamble_header(page):
         return True
-    category = unquote_value(page.property_value("category") or "").lower()
+    category = document_category(page)[0]  # the one reading of category::/media::
     has_meta = page.property_value("full-title") is not None or page.property_value("author")
     if category in KNOWN_CATEGORIES and has_meta:
         return True
@@ -298,7 +298,7 @@ def not_taken_reason(page: Page, name: str) -> str | None:
         return "a note syncd wrote (syncd-id), never a source page"
     if name.casefold() == "readwise":
         return "Readwise's sync notifications page, not a document"
-    category = unquote_value(page.property_value("category") or "").lower()
+    category = document_category(page)[0]
     if category in KNOWN_CATEGORIES:
         return f"category:: {category} without author::, full-title:: or a Readwise header"
     if has_readwise_links(page):
