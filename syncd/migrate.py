@@ -823,7 +823,7 @@ class _Run:
         if made is None:
             return task
         self.hints[number] = made
-        return replace(task, doc_id=made.doc_id, existing=made.text, seen=made.seen)
+        return replace(task, doc_id=made.doc_id, existing=made.text, seen=made.packed)
 
     def reusable_sha(self, cached: GraphPage | None, settings_changed: bool) -> str | None:
         """The hash a page must still have for its facts of last run to stand as they are

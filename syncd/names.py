@@ -71,7 +71,7 @@ def sanitize_title(title: str, *, max_bytes: int = 240) -> str:
     links reject, no control characters, single spaces, no leading ``.``/space, no trailing
     ``.``/space, is not a Windows reserved name, is never empty (``"Untitled"``) and is at most
     ``max_bytes`` UTF-8 bytes (cut on a character boundary); a title of invisible characters only
-(zero-width spaces and joiners) gives ``"Untitled"`` too. The caller leaves room in
+    (zero-width spaces and joiners) gives ``"Untitled"`` too. The caller leaves room in
     ``max_bytes`` for ``.md`` and a ``" (n)"`` suffix: 255 - 3 - 5 = 247 is the most a
     file system with a 255-byte name limit allows with up to 99 duplicates.
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +30,7 @@ from syncd.convert.index import JOURNAL, PAGE, READWISE, deps_of
 from syncd.convert.inline import may_rewrite
 from syncd.convert.page import page_aliases, page_block_ids, page_uuid
 from syncd.convert.report import Unsupported
+from syncd.errors import SyncdError
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.model import Block, Page
 from syncd.logseq.parser import BULLET_RE, _preamble_properties, parse_page
@@ -80,7 +80,7 @@ from syncd.readwise import (
     normalize_text,
     not_taken_reason,
 )
-from syncd.state import pack_highlights
+from syncd.state import pack_highlights, unpack_highlights
 from syncd.textio import decode_page
 
 Status = Literal["gone", "same", "ok", "error"]
@@ -102,15 +102,16 @@ class PlanContext:
 class PlanTask:
     """Plan page ``found``. ``same``: the hash of the bytes the state has facts and a note for
     (equal: nothing to plan). ``existing`` and ``seen``: the note text and recorded highlights
-    of Readwise document ``doc_id`` as the engine found them (the page went into that note
-    last time); None: a new note."""
+    (packed, as the state stores them: unpacked by the plan, not the engine) of Readwise
+    document ``doc_id`` as the engine found them (the page went into that note last time);
+    None: a new note."""
 
     index: int
     found: FoundFile
     same: str | None = None
     doc_id: str | None = None
     existing: str | None = None
-    seen: Mapping[str, str] | None = None
+    seen: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +132,9 @@ class Prepared:
     data_sha256: str
     added: int  # len(MergeResult.added)
     updated: int  # len(MergeResult.updated)
-    # MergeResult.record: the highlights to record, as a mapping when merged into a note
-    # (``hinted``), else packed (syncd.state.pack_highlights; b"" when there are none)
-    record: Mapping[str, str] | None
+    # the highlights to record, packed (syncd.state.pack_highlights; b"" when none are new):
+    # a new note's MergeResult.record, or (``hinted``) the task's ``seen`` updated with it,
+    # the whole set, which the state writes as it is while it still holds ``seen``
     packed: bytes
 
 
@@ -311,7 +312,6 @@ def _plan_new_plain_note(
             data_sha256=hashlib.sha256(data).hexdigest(),
             added=len(result.added),
             updated=0,
-            record=None,
             packed=pack_highlights(result.record) if result.record else b"",
         ),
     )
@@ -342,15 +342,21 @@ def prepare_document(
     ctx: ConvertContext,
     doc_id: str | None,
     existing: str | None,
-    seen: Mapping[str, str] | None,
+    seen: bytes | None,
 ) -> Prepared:
-    """``doc`` merged into note text ``existing`` with recorded highlights ``seen`` (what the
-    engine found for document ``doc_id`` when it handed the page out) when ``doc_id`` is this
-    document's (``hinted``), else a new note."""
+    """``doc`` merged into note text ``existing`` with recorded highlights ``seen`` (packed;
+    what the engine found for document ``doc_id`` when it handed the page out) when ``doc_id``
+    is this document's (``hinted``), else a new note."""
     hinted = existing is not None and doc_id == doc.id
     if not hinted:
         existing = None
-    result = merge_document(existing, doc, (seen or {}) if hinted else {}, ctx)
+    try:
+        known = unpack_highlights(seen) if hinted and seen else {}
+    except ValueError as exc:
+        reason = f"state database error: the highlights of {doc_id} are unreadable ({exc})"
+        raise SyncdError(reason) from exc
+    result = merge_document(existing, doc, known, ctx)
+    record = {**known, **result.record} if hinted and result.record else result.record
     text = result.text.encode("utf-8")
     return Prepared(
         doc_id=str(doc.id),
@@ -363,9 +369,8 @@ def prepare_document(
         data_sha256=hashlib.sha256(text).hexdigest(),
         added=len(result.added),
         updated=len(result.updated),
-        # a new note's highlights go to the state as they are: packed here, once
-        record=result.record if hinted else None,
-        packed=pack_highlights(result.record) if result.record and not hinted else b"",
+        # the highlights go to the state as they are: packed here, once
+        packed=pack_highlights(record) if record else b"",
     )
 
 

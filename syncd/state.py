@@ -467,10 +467,16 @@ class StateStore:
 
     def seen_highlights(self, vault: str, doc_id: str) -> dict[str, str]:
         """Highlight id → sha256 of the highlight text syncd last wrote, for one document."""
+        data = self.highlight_data(vault, doc_id)
+        return {} if data is None else self.unpack_seen(data, doc_id)
+
+    def highlight_data(self, vault: str, doc_id: str) -> bytes | None:
+        """A document's highlights as stored (packed; None: none recorded): equal bytes are
+        equal highlights, without unpacking them."""
         row = self._one(
             "SELECT data FROM highlight_sets WHERE vault = ? AND doc_id = ?", (vault, doc_id)
         )
-        return {} if row is None else self._unpack(row[0], doc_id)
+        return None if row is None else bytes(row[0])
 
     def add_highlights(self, vault: str, doc_id: str, mapping: Mapping[str, str]) -> None:
         """Insert or update highlight id → text sha256 pairs of one document."""
@@ -481,28 +487,31 @@ class StateStore:
         vault: str,
         docs: Mapping[str, Mapping[str, str]],
         packed: Mapping[str, bytes] | None = None,
+        bases: Mapping[str, bytes] | None = None,
     ) -> None:
         """``add_highlights`` for several documents in one statement (bulk runs).
 
         ``packed`` gives more documents' highlights as ``pack_highlights`` packed them (in a
-        planning process; not the documents of ``docs``): recorded the same way, and for a
-        document of which the state holds no highlights yet, with exactly those bytes.
+        planning process; not the documents of ``docs``): recorded the same way, and with
+        exactly those bytes for a document of which the state holds no highlights yet, or
+        still holds ``bases[doc_id]`` (``packed`` is then the whole set, made from those).
         """
         packed = packed or {}
+        bases = bases or {}
         with self.transaction():
             wanted = [doc_id for doc_id, m in docs.items() if m]
             stored = self._highlight_sets(vault, [*wanted, *packed])
             rows: list[tuple[object, ...]] = []
             for doc_id, data in packed.items():
                 before = stored.get(doc_id)
-                if before is not None:
-                    merged = self._unpack(before, doc_id)
-                    merged.update(self._unpack(data, doc_id))
+                if before is not None and before != bases.get(doc_id):
+                    merged = self.unpack_seen(before, doc_id)
+                    merged.update(self.unpack_seen(data, doc_id))
                     data = pack_highlights(merged)
                 rows.append((vault, doc_id, data))
             for doc_id in wanted:
                 before = stored.get(doc_id)
-                merged = {} if before is None else self._unpack(before, doc_id)
+                merged = {} if before is None else self.unpack_seen(before, doc_id)
                 merged.update(docs[doc_id])
                 rows.append((vault, doc_id, pack_highlights(merged)))
             self._executemany(
@@ -524,7 +533,9 @@ class StateStore:
             found.update((row[0], row[1]) for row in rows)
         return found
 
-    def _unpack(self, data: bytes, doc_id: str) -> dict[str, str]:
+    def unpack_seen(self, data: bytes, doc_id: str) -> dict[str, str]:
+        """Document ``doc_id``'s highlights stored as ``data``; unreadable: an error naming
+        the database."""
         try:
             return unpack_highlights(data)
         except ValueError as exc:

@@ -136,13 +136,14 @@ class RunReport:
 @dataclass(frozen=True, slots=True)
 class ReadwiseHint:
     """What a page that went into a note last run is planned with: its document,
-    that note (vault path, text and stamp as read then) and the highlights recorded for it."""
+    that note (vault path, text and stamp as read then) and the highlights recorded for it
+    (packed, as the state stores them; None when none are: unpacked by the plan)."""
 
     doc_id: str
     note: str
     text: str
     stamp: FileStamp
-    seen: dict[str, str]
+    packed: bytes | None
 
 
 class RetryMerge(Exception):
@@ -178,6 +179,7 @@ class _Pending:
     note_sha: str | None = None
     highlights: Mapping[str, str] = field(default_factory=dict)
     packed: bytes = b""  # more highlights, as pack_highlights made them (in the plan)
+    base: bytes | None = None  # packed is the whole set, made from these stored bytes
 
 
 @dataclass
@@ -189,6 +191,7 @@ class _Batch:
     highlights: dict[str, dict[str, str]] = field(default_factory=dict)
     # highlights of documents with one packed item only, still packed (state.pack_highlights)
     packed: dict[str, bytes] = field(default_factory=dict)
+    bases: dict[str, bytes] = field(default_factory=dict)  # _Pending.base of those
 
 
 def sha256(data: bytes) -> str:
@@ -272,8 +275,8 @@ class Writer:
         if current is None:
             return None
         text, stamp = current
-        seen = self.state.seen_highlights(vault_name, previous.doc_id)
-        return ReadwiseHint(previous.doc_id, previous.note, text, stamp, seen)
+        packed = self.state.highlight_data(vault_name, previous.doc_id)
+        return ReadwiseHint(previous.doc_id, previous.note, text, stamp, packed)
 
     def finish_readwise(
         self,
@@ -298,7 +301,8 @@ class Writer:
             return None  # an earlier page of this batch holds the same document
         record = self.get_document(vault_name, prep.doc_id)
         known_note = record.note if record is not None else None
-        seen = dict(self.state.seen_highlights(vault_name, prep.doc_id)) if record else {}
+        # the highlights recorded now, as stored (compared with the hint's without unpacking)
+        packed = self.state.highlight_data(vault_name, prep.doc_id) if record else None
         merged = hint if hint is not None and prep.hinted else None
         current: tuple[str, FileStamp] | None
         if merged is not None and merged.note == known_note and prep.changed:
@@ -315,7 +319,7 @@ class Writer:
         existing = current[0] if current is not None else None
         merged_into = merged.text if merged is not None else None
         if existing != merged_into or (
-            merged is not None and existing is not None and seen != merged.seen
+            merged is not None and existing is not None and packed != merged.packed
         ):
             return None  # merged into another text than the note holds now
         self._merged_into.setdefault((str(vault.root), note), set()).add(key)
@@ -339,8 +343,10 @@ class Writer:
             note,
             prep.data_sha256 if written else None,
             current,
-            prep.record or {},  # (hinted: merged into a note; else packed)
+            {},
             prep.packed,
+            # (hinted: the whole set, made from what the state holds: ``packed`` above)
+            merged.packed if merged is not None else None,
         )
         return note
 
@@ -400,7 +406,9 @@ class Writer:
             for vault_name, batch in batches.items():
                 self.state.put_sources(vault_name, batch.sources)
                 self.state.put_documents(vault_name, batch.documents)
-                self.state.add_highlights_many(vault_name, batch.highlights, batch.packed)
+                self.state.add_highlights_many(
+                    vault_name, batch.highlights, batch.packed, batch.bases
+                )
         if self._known_documents is not None:
             for vault_name, batch in batches.items():
                 if vault_name in self._known_documents:
@@ -562,11 +570,13 @@ class Writer:
         current: tuple[str, FileStamp] | None,
         highlights: Mapping[str, str],
         packed: bytes = b"",
+        base: bytes | None = None,
     ) -> None:
         """Queue the state of a synced document page (``done``: its source record, with the
         document id), committed once its note is durable. ``written_sha``: the hash of the
         note text written (None: nothing written, the note is ``current`` or absent); the
-        highlights (or their ``packed`` form) count only for a note that exists."""
+        highlights (or their ``packed`` form: with a ``base``, the whole set made from those
+        stored bytes) count only for a note that exists."""
         if written_sha is not None:
             note_sha: str | None = written_sha
         elif current is not None:
@@ -584,6 +594,7 @@ class Writer:
                 note_sha=note_sha,
                 highlights=dict(highlights) if keep else {},
                 packed=packed if keep else b"",
+                base=base,
             )
         )
 
@@ -860,11 +871,15 @@ def _held(text: str, doc: Document, seen: Mapping[str, str], ctx: ConvertContext
 def _add_highlights(batch: _Batch, item: _Pending) -> None:
     """Add the highlights of a document page to its batch. A later item of the same document
     updates an earlier one's (as one statement per item would); a document's packed
-    highlights stay packed while they are its only ones (the state writes them as they are)."""
+    highlights stay packed while they are its only ones (the state writes them as they are).
+    A whole set (``base``) is its document's first item in a batch: ``finish_readwise``
+    leaves a document already pending to ``sync_document``, which merges into it."""
     doc_id = item.doc_id
     assert doc_id is not None
     if item.packed and doc_id not in batch.highlights and doc_id not in batch.packed:
         batch.packed[doc_id] = item.packed
+        if item.base is not None:
+            batch.bases[doc_id] = item.base
         return
     mapping = dict(item.highlights)
     if item.packed:
@@ -872,6 +887,7 @@ def _add_highlights(batch: _Batch, item: _Pending) -> None:
     if not mapping:
         return
     earlier = batch.packed.pop(doc_id, None)
+    batch.bases.pop(doc_id, None)
     if earlier is not None:
         batch.highlights[doc_id] = unpack_highlights(earlier)
     batch.highlights.setdefault(doc_id, {}).update(mapping)

@@ -262,7 +262,6 @@ def test_what_a_helper_sends_is_the_merge_result(tmp_path: Path) -> None:
         assert got.stem == note_stem(doc.title)
         assert got.changed == full.changed
         assert (got.added, got.updated) == (len(full.added), len(full.updated))
-        assert got.record is None
         if full.record:
             assert unpack_highlights(got.packed) == dict(full.record)
             assert got.packed == pack_highlights(full.record)
@@ -278,33 +277,49 @@ mappings = st.dictionaries(st.sampled_from("abcdef"), st.sampled_from(["1", "2",
 @given(
     stored=st.dictionaries(st.sampled_from(["d1", "d2"]), mappings, max_size=2),
     items=st.lists(
-        st.tuples(st.sampled_from(["d1", "d2", "d3"]), mappings, st.booleans()), max_size=5
+        st.tuples(
+            st.sampled_from(["d1", "d2", "d3"]),
+            mappings,
+            st.sampled_from(["mapping", "packed", "whole"]),
+        ),
+        max_size=5,
     ),
 )
 def test_packed_highlights_are_recorded_as_the_mappings_would_be(
-    stored: dict[str, dict[str, str]], items: list[tuple[str, dict[str, str], bool]]
+    stored: dict[str, dict[str, str]], items: list[tuple[str, dict[str, str], str]]
 ) -> None:
     """A batch's items, some with their highlights packed (as a helper sends a new note's),
-    record in the state exactly what the same items with plain mappings record."""
+    some with the whole set packed from what the state holds (as a helper sends a note it
+    merged into: ``base`` is the stored bytes it started from), record in the state exactly
+    what the same items with plain mappings record."""
     record = SourceRecord(1, 1, "x", None, "ok", None, None)
     results = []
     for packed_ones in (True, False):
         with StateStore.open_memory() as state:
             state.add_highlights_many("v", stored)
             batch = _Batch()
-            for doc_id, mapping, pack in items:
-                as_packed = packed_ones and pack and bool(mapping)
+            batched: list[tuple[str, str]] = []
+            for doc_id, mapping, how in items:
+                how = how if packed_ones and mapping else "mapping"
+                if how == "whole" and any(d == doc_id for d, _ in batched):
+                    how = "packed"  # (a document already in the batch is merged by the engine)
+                batched.append((doc_id, how))
+                base = state.highlight_data("v", doc_id) if how == "whole" else None
+                whole = {**state.seen_highlights("v", doc_id), **mapping}
                 item = _Pending(
                     "v",
                     f"{doc_id}.md",
                     record,
                     doc_id=doc_id,
                     note=f"{doc_id}.md",
-                    highlights={} if as_packed else mapping,
-                    packed=pack_highlights(mapping) if as_packed else b"",
+                    highlights=mapping if how == "mapping" else {},
+                    packed=b""
+                    if how == "mapping"
+                    else pack_highlights(whole if how == "whole" else mapping),
+                    base=base,
                 )
                 _add_highlights(batch, item)
-            state.add_highlights_many("v", batch.highlights, batch.packed)
+            state.add_highlights_many("v", batch.highlights, batch.packed, batch.bases)
             results.append(
                 {d: list(state.seen_highlights("v", d).items()) for d in ("d1", "d2", "d3")}
             )
