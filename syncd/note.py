@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from syncd.convert.blocks import HTML_LINE_RE, convert_text_lines
+from syncd.convert.blocks import HTML_LINE_RE, anchored, convert_text_lines
 from syncd.convert.context import ConvertContext
 from syncd.convert.inline import (
     InlineEnv,
@@ -116,19 +116,14 @@ def indent_lines(lines: Sequence[str], depth: int) -> list[str]:
 
 
 def with_anchor(lines: list[str], anchor: str) -> list[str]:
-    """Put ``^anchor`` at the end of the block's own text; after a closing fence it gets a
-    line of its own (Obsidian reads ``^id`` on a fence line as code), after HTML one below a
-    blank line (the HTML block runs to a blank line)."""
+    """A highlight's lines with ``^anchor`` placed by the rule graph pages follow
+    (``anchored``), on its last line that is not blank."""
     out = list(lines)
     while len(out) > 1 and not out[-1].strip():
         out.pop()
     last = out[-1]
-    if ("`" in last or "~" in last) and FENCE_RE.match(last):
-        out.append(f"^{anchor}")
-    elif "<" in last and HTML_LINE_RE.match(last):
-        out.extend(["", f"^{anchor}"])  # as convert's _place_anchor
-    else:
-        out[-1] = f"{last.rstrip()} ^{anchor}" if last.strip() else f"^{anchor}"
+    fence = ("`" in last or "~" in last) and FENCE_RE.match(last) is not None
+    out[-1:] = anchored(last, anchor, fence=fence)
     return out
 
 

@@ -386,20 +386,28 @@ def convert_block(block: Block, env: InlineEnv) -> tuple[list[Out], bool]:
 HTML_LINE_RE = re.compile(r"^[ \t]*<(?:/?[A-Za-z][A-Za-z0-9-]*(?:[ \t/>]|$)|!--)")
 
 
+def anchored(line: str, anchor: str, *, fence: bool) -> list[str]:
+    """B2, the one rule for where ``^anchor`` goes (graph pages and Readwise highlights): the
+    lines that replace a block's last line ``line``. At the end of its text; on a line of its
+    own after a closing ``fence`` (Obsidian reads ``^id`` on a fence line as code), and below
+    a blank line after HTML (an HTML block runs to a blank line)."""
+    if fence:
+        return [line, f"^{anchor}"]
+    if "<" in line and HTML_LINE_RE.match(line):
+        return [line, "", f"^{anchor}"]
+    return [f"{line.rstrip()} ^{anchor}" if line.strip() else f"^{anchor}"]
+
+
 def _place_anchor(out: list[Out], uuid: str) -> None:
-    """B2: `` ^uuid`` after the block's own text; a line of its own after a closing fence,
-    and after a blank line below HTML (Obsidian: an id after a block that is no paragraph)."""
+    """``anchored`` on the block's last line of its own text (none: ``^uuid`` first)."""
     own = [k for k, o in enumerate(out) if o.kind in (Kind.TEXT, Kind.CODE) and o.text.strip()]
     if not own:
         out.insert(0, Out(f"^{uuid}", 0, Kind.TEXT))
         return
     last = own[-1]
-    if out[last].kind is Kind.CODE:
-        out.insert(last + 1, Out(f"^{uuid}", None, Kind.TEXT))
-    elif HTML_LINE_RE.match(out[last].text):
-        out[last + 1 : last + 1] = [Out("", None, Kind.BLANK), Out(f"^{uuid}", None, Kind.TEXT)]
-    else:
-        out[last].text = f"{out[last].text.rstrip()} ^{uuid}"
+    first, *more = anchored(out[last].text, uuid, fence=out[last].kind is Kind.CODE)
+    out[last].text = first
+    out[last + 1 : last + 1] = [Out(t, None, Kind.TEXT if t else Kind.BLANK) for t in more]
 
 
 # --- laying out the outline ----------------------------------------------------------------
