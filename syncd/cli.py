@@ -484,16 +484,16 @@ def _status_lines(entry: dict[str, Any]) -> list[str]:
     pid = daemon["pid"]
     started = daemon.get("started")
     if daemon["running"]:
-        lines = [f"daemon: running (pid {pid}{f', since {_text(started)}' if started else ''})"]
+        lines = [f"daemon: running (pid {pid}{f', since {started}' if started else ''})"]
         if daemon.get("pending") is not None:
             lines.append(f"  pages pending: {daemon['pending']}")
     elif pid is None:
         lines = ["daemon: not running (never started on this state directory)"]
     elif daemon["stopped"] is not None:
-        lines = [f"daemon: not running (pid {pid} stopped {_text(daemon['stopped'])})"]
+        lines = [f"daemon: not running (pid {pid} stopped {daemon['stopped']})"]
     else:  # killed, crashed or the machine went down: the next start rescans
         lines = [
-            f"daemon: not running (pid {pid} started {_text(started) or '?'} "
+            f"daemon: not running (pid {pid} started {started or '?'} "
             "and did not stop cleanly; the next start rescans everything)"
         ]
     if not entry["exists"]:
@@ -503,12 +503,10 @@ def _status_lines(entry: dict[str, Any]) -> list[str]:
     scan = daemon["last_scan"]
     if scan or daemon["running"]:
         result = f" ({daemon['last_scan_result']})" if scan and daemon["last_scan_result"] else ""
-        scan = f"{_text(scan)}{result}" if scan else "none yet (the first scan is running)"
+        scan = f"{scan}{result}" if scan else "none yet (the first scan is running)"
         lines.append(f"{'  ' if daemon['running'] else ''}last scan: {scan}")
     if entry["last_run"]:
-        lines.append(
-            f"last `syncd once`: {_text(entry['last_run'])} ({entry['last_run_result'] or '?'})"
-        )
+        lines.append(f"last `syncd once`: {entry['last_run']} ({entry['last_run_result'] or '?'})")
     for vault in entry["vaults"]:
         where = f" ({vault['path']})" if vault["path"] else ""
         lines.append(f"vault {vault['name']}{where}: {_counts(vault)}, {vault['failed']} failed")
@@ -516,17 +514,13 @@ def _status_lines(entry: dict[str, Any]) -> list[str]:
             lines.append(f"  source {source['path']}: {_counts(source)}")
         for failure in vault["failures"]:
             lines.append(
-                f"  failed since {_text(failure['since'])}: {failure['page']}: {failure['reason']}"
+                f"  failed since {failure['since']}: {failure['page']}: {failure['reason']}"
             )
     return lines
 
 
 def _counts(counts: dict[str, Any]) -> str:
     return ", ".join(f"{counts[k]} {k}" for k in ("documents", "notes", "pages"))
-
-
-def _text(iso: str | None) -> str | None:
-    return iso.replace("T", " ") if iso else iso
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -147,7 +147,7 @@ def test_status_json_without_a_configuration_after_once_source_vault(tmp_path: P
     assert text.returncode == 0, text.stderr
     assert f"vault vault ({vault}): 4 documents, 4 notes, 4 pages, 2 failed" in text.stdout
     assert f"  source {source}: 4 documents, 4 notes, 4 pages" in text.stdout
-    assert len(re.findall(r"failed since \S+ \S+\+05:30: .*Broken", text.stdout)) == 2
+    assert len(re.findall(r"failed since \S+\+05:30: .*Broken", text.stdout)) == 2
 
 
 def test_status_without_any_state_says_so(tmp_path: Path) -> None:
