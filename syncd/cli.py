@@ -7,30 +7,24 @@ another syncd (the daemon) holds the state folder (nothing written; try again la
 
 from __future__ import annotations
 
+# Only what parsing the command line needs is imported here (``syncd --version`` stays fast);
+# each command imports the rest.
 import argparse
 import contextlib
-import dataclasses
+import json
 import logging
+import os
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any
 
 from syncd import __version__
-from syncd.config import (
-    Config,
-    Include,
-    config_for_paths,
-    default_config_path,
-    load_config,
-)
-from syncd.errors import AlreadyRunning, ConfigError, SyncdError
-from syncd.parallel import worker_count
-from syncd.state import StateStore
-from syncd.sync import SyncEngine
-from syncd.vault import prepare_vaults
-from syncd.writer import RunReport
+
+if TYPE_CHECKING:
+    from syncd.config import Config
+    from syncd.errors import ConfigError
+    from syncd.writer import RunReport
 
 log = logging.getLogger("syncd")
 
@@ -93,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     once.add_argument("--vault", dest="vault_name", metavar="NAME", help="only this vault")
     once.add_argument(
         "--include",
-        choices=[i.value for i in Include],
+        choices=["readwise", "all"],  # config.Include (not imported: --version stays fast)
         help="with SOURCE VAULT: readwise pages only (default) or every page",
     )
     once.add_argument(
@@ -118,12 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch every source and keep the vaults in sync until SIGTERM. SIGHUP "
         "reloads the configuration.",
     )
-    sub.add_parser(
+    status = sub.add_parser(
         "status",
         parents=[common],
         help="documents, notes, last run, failures, daemon",
-        description="Show what syncd knows: per vault the documents and notes, the last run, "
-        "recent failures, and whether the daemon is running.",
+        description="Show what syncd knows: per vault and per source the documents, notes "
+        "and pages, the pages that failed, the last run, and whether the daemon is running "
+        "(times are local). Without a configuration file it reads every state in the default "
+        "state folder (what `syncd once SOURCE VAULT` left).",
+    )
+    status.add_argument(
+        "--json", action="store_true", help="print JSON (docs/status-json.md: the schema)"
     )
     sub.add_parser(
         "check",
@@ -135,16 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(verbose: int, quiet: bool) -> None:
-    from syncd.daemon.logsetup import configure_logging as setup
-
-    setup(-1 if quiet else verbose)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(args.verbose, args.quiet)
+    from syncd.daemon.logsetup import configure_logging
+    from syncd.errors import ConfigError, SyncdError
+
+    configure_logging(-1 if args.quiet else args.verbose)
     try:
         if args.command == "once":
             with _lean_log_records():
@@ -165,6 +161,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130
+
+
+@contextlib.contextmanager
+def _reader_may_leave() -> Iterator[None]:
+    """Around what goes to stdout: a reader that stops reading (``| head``) ends the output
+    quietly, the command's exit status unchanged (what is left goes to /dev/null)."""
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 @contextlib.contextmanager
@@ -192,16 +199,22 @@ def _lean_log_records() -> Iterator[None]:
 
 
 def _config_path(args: argparse.Namespace) -> Path:
+    from syncd.config import default_config_path
+
     return Path(args.config) if args.config else default_config_path()
 
 
 def _print_config_error(exc: ConfigError) -> None:
     where = f"{exc.path}: " if exc.path else ""
+    for warning in exc.warnings:
+        log.warning("%s%s", where, warning)
     for key, message in exc.problems:
         log.error("%s%s%s", where, f"{key}: " if key else "", message)
 
 
 def _load(args: argparse.Namespace) -> Config:
+    from syncd.config import load_config
+
     path = _config_path(args)
     config, warnings = load_config(path)
     for warning in warnings:
@@ -217,6 +230,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_once(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import dataclasses
+
+    from syncd.config import Include, config_for_paths
+    from syncd.errors import ConfigError
+
     if (args.source is None) != (args.vault is None):
         parser.error("give both SOURCE and VAULT, or neither (then the configuration is used)")
     if args.source is not None:
@@ -240,18 +258,27 @@ def cmd_once(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) -> int:
+    import time
+
+    from syncd.errors import AlreadyRunning, SyncdError
+    from syncd.parallel import worker_count
+    from syncd.state import StateStore
+    from syncd.sync import SyncEngine
+    from syncd.vault import prepare_vaults
+
     state_path = config.state_dir / "state.sqlite3"
     # with --dry-run nothing at all is written: read the state if there is one, else none
     state = StateStore.open_snapshot(state_path) if dry_run else StateStore.open(state_path)
     with state:
+        lock = None
         try:
+            # a vault folder that is not there yet is created (a dry run says it would be);
+            # one that lost its .obsidian/ after syncd wrote into it is refused (unmounted?)
+            new_vaults = prepare_vaults(config, state, dry_run=dry_run)
             if not dry_run:
-                prepare_vaults(config, state)
                 from syncd.daemon.lock import InstanceLock
 
                 lock = InstanceLock.acquire(config.state_dir)
-            else:
-                lock = None
         except AlreadyRunning as exc:  # nothing wrong with the command: try again later
             log.error("%s; stop it or let it sync (it watches the same sources)", exc)
             return EXIT_BUSY
@@ -263,14 +290,17 @@ def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) 
             engine = SyncEngine(
                 config, state, dry_run=dry_run, diff=diff, log_report=False, workers=worker_count()
             )
-            progress = _Progress(sys.stderr) if (sys.stderr.isatty() and not quiet) else None
+            if dry_run:
+                engine.writer.new_vaults = new_vaults
             started = time.monotonic()
-            report = engine.scan(progress=progress)
-            if progress is not None:
-                progress.close()
+            with _progress_bars(leave=not quiet) as progress:
+                report = engine.scan(progress=progress)
             if not dry_run:
                 state.set_meta("last_run", _now_iso())
                 state.set_meta("last_run_result", _summary(report, time.monotonic() - started))
+                state.set_meta(
+                    "vault_paths", json.dumps({v.name: str(v.path) for v in config.vaults})
+                )
         except SyncdError as exc:
             # the state store or a vault's file system failed under the whole run (disk full,
             # I/O error): the notes already written stay, and are recognised by the next run
@@ -281,12 +311,13 @@ def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) 
                 lock.release()
     for path, reason in report.known_failures:  # not read again: said here, once per run
         log.error("%s: %s", path, reason)
-    for text in report.diffs:
-        sys.stdout.write(text)
-    if not quiet:
-        print(_summary(report, time.monotonic() - started, dry_run=dry_run), file=sys.stderr)
-        for line in report.migration.lines():
-            print(line)
+    with _reader_may_leave():
+        for text in report.diffs:
+            sys.stdout.write(text)
+        if not quiet:
+            print(_summary(report, time.monotonic() - started, dry_run=dry_run), file=sys.stderr)
+            for line in report.migration.lines():
+                print(line)
     return EXIT_FAILURES if report.failures or report.known_failures else EXIT_OK
 
 
@@ -311,56 +342,126 @@ def _summary(report: RunReport, seconds: float, *, dry_run: bool = False) -> str
     )
 
 
-class _Progress:
-    """A one-line progress bar on a terminal (stderr), redrawn at most 10 times a second."""
+@contextlib.contextmanager
+def _progress_bars(*, leave: bool) -> Iterator[Any]:
+    """On a terminal (stderr, not the journal): a tqdm bar per phase of the run, named after
+    it, with the log lines printed above it (``logging_redirect_tqdm``); ``leave`` False (-q):
+    each bar is wiped when its phase ends. Elsewhere no bar: yields None."""
+    from syncd.daemon.logsetup import stderr_is_journal
 
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.last = 0.0
-        self.shown = False
+    if not sys.stderr.isatty() or stderr_is_journal():
+        yield None
+        return
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if total < 20 or (now - self.last < 0.1 and done != total):
-            return
-        self.last = now
-        width = 30
-        filled = width * done // max(total, 1)
-        bar = "#" * filled + "-" * (width - filled)
-        self.stream.write(f"\r[{bar}] {done}/{total} pages")
-        self.stream.flush()
-        self.shown = True
+    bars: dict[str, tqdm[Any]] = {}
 
-    def close(self) -> None:
-        if self.shown:
-            self.stream.write("\n")
-            self.stream.flush()
+    def progress(phase: str, done: int, total: int) -> None:
+        bar = bars.get(phase)
+        if bar is None:
+            for old in bars.values():
+                old.close()
+            bar = bars[phase] = tqdm(total=total, desc=phase, unit="page", leave=leave)
+        bar.update(done - bar.n)
+
+    with logging_redirect_tqdm():
+        try:
+            yield progress
+        finally:
+            for bar in bars.values():
+                bar.close()
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    config = _load(args)
-    state_path = config.state_dir / "state.sqlite3"
-    from syncd.daemon.lock import read_lock_owner
+    from syncd.config import default_config_path, default_state_dir
 
-    pid = read_lock_owner(config.state_dir)
-    if not state_path.exists():
-        print(f"daemon: {f'running (pid {pid})' if pid else 'not running'}")
-        print(f"state: none yet ({state_path}); run `syncd once` or `syncd run`")
-        return EXIT_OK
+    if args.config is not None or default_config_path().exists():
+        config = _load(args)
+        named = {v.name: str(v.path) for v in config.vaults}
+        report = [_state_status(config.state_dir, named)]
+    else:  # no configuration: every state `syncd once` or `syncd run` left in the default place
+        home = default_state_dir()
+        dirs = [d.parent for d in sorted(home.glob("*/state.sqlite3"))]
+        dirs = [d for d in [home, *dirs] if (d / "state.sqlite3").exists()] or [home]
+        report = [_state_status(d, None) for d in dirs]
+    with _reader_may_leave():
+        if args.json:
+            print(json.dumps({"states": report}, indent=2, ensure_ascii=False))
+        else:
+            for entry in report:
+                print("\n".join(_status_lines(entry)))
+    return EXIT_OK
+
+
+def _local(iso: str | None) -> str | None:
+    """A time syncd stored (ISO 8601, UTC) in the local time zone."""
+    from datetime import datetime
+
+    try:
+        return (
+            datetime.fromisoformat(iso).astimezone().isoformat(timespec="seconds") if iso else iso
+        )
+    except ValueError:
+        return iso
+
+
+def _state_status(state_dir: Path, named: dict[str, str] | None) -> dict[str, Any]:
+    """What ``syncd status --json`` says about one state folder (docs/status-json.md);
+    ``named``: the configured vaults (name -> path), else those the state knows."""
+    from syncd.daemon.lock import read_lock_owner
+    from syncd.state import StateStore
+
+    state_path = state_dir / "state.sqlite3"
+    pid = read_lock_owner(state_dir)
+    entry: dict[str, Any] = {"state": str(state_path), "exists": state_path.exists()}
+    if not entry["exists"]:
+        entry["daemon"] = {"running": pid is not None, "pid": pid}
+        entry["vaults"] = []
+        return entry
     with StateStore.open(state_path) as state:
         meta = {key: state.get_meta(key) for key in _STATUS_META}
-        for line in _daemon_lines(pid, meta):
-            print(line)
-        if meta["last_run"]:
-            print(f"last `syncd once`: {meta['last_run']} ({meta['last_run_result'] or '?'})")
-        for vault in config.vaults:
-            counts = state.counts(vault.name)
-            summary = ", ".join(f"{n} {k}" for k, n in counts.items())
-            print(f"vault {vault.name} ({vault.path}): {summary}")
-            # the pages counted as failed, each once (the failure log holds every attempt)
-            for source, failed in sorted(state.failed_pages(vault.name).items()):
-                print(f"  failed since {failed.since}: {source}: {failed.reason}")
-    return EXIT_OK
+        if named is None:
+            paths = json.loads(meta["vault_paths"] or "{}")
+            named = {name: paths.get(name) for name in state.vault_names()}
+        vaults = []
+        for name, path in named.items():
+            sources = state.source_counts(name)
+            failed = state.failed_pages(name)
+            vaults.append(
+                {
+                    "name": name,
+                    "path": path,
+                    **state.counts(name),
+                    "pages": sum(s["pages"] for s in sources.values()),
+                    "failed": len(failed),
+                    "sources": [{"path": p, **counts} for p, counts in sources.items()],
+                    "failures": [
+                        {"page": page, "reason": f.reason, "since": _local(f.since)}
+                        for page, f in sorted(failed.items())
+                    ],
+                }
+            )
+    stopped_clean = meta["daemon_stopped"] is not None and (
+        meta["daemon_stopped_pid"] == meta["daemon_pid"]
+    )
+    entry["daemon"] = {
+        "running": pid is not None,
+        "pid": pid if pid is not None else _int(meta["daemon_pid"]),
+        "started": _local(meta["daemon_started"]),
+        "stopped": _local(meta["daemon_stopped"]) if stopped_clean else None,
+        "pending": _int(meta["pending"]) if pid is not None else None,
+        "last_scan": _local(meta["last_scan"]),
+        "last_scan_result": meta["last_scan_result"],
+    }
+    entry["last_run"] = _local(meta["last_run"])
+    entry["last_run_result"] = meta["last_run_result"]
+    entry["vaults"] = vaults
+    return entry
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text is not None and text.isdigit() else None
 
 
 _STATUS_META = (
@@ -373,34 +474,53 @@ _STATUS_META = (
     "last_scan_result",
     "last_run",
     "last_run_result",
+    "vault_paths",
 )
 
 
-def _daemon_lines(pid: int | None, meta: dict[str, str | None]) -> list[str]:
-    """What ``syncd status`` says about the daemon, from the lock and the keys it records."""
-    started, stopped = meta["daemon_started"], meta["daemon_stopped"]
-    scan = meta["last_scan"]
-    if scan and meta["last_scan_result"]:
-        scan = f"{scan} ({meta['last_scan_result']})"
-    if pid is not None:
-        since = f", since {started}" if started and meta["daemon_pid"] == str(pid) else ""
-        lines = [f"daemon: running (pid {pid}{since})"]
-        if meta["pending"] is not None:
-            lines.append(f"  pages pending: {meta['pending']}")
-        lines.append(f"  last scan: {scan or 'none yet (the first scan is running)'}")
-        return lines
-    if meta["daemon_pid"] is None:
+def _status_lines(entry: dict[str, Any]) -> list[str]:
+    """``syncd status`` as text: the JSON's facts, one line each."""
+    daemon = entry["daemon"]
+    pid = daemon["pid"]
+    started = daemon.get("started")
+    if daemon["running"]:
+        lines = [f"daemon: running (pid {pid}{f', since {started}' if started else ''})"]
+        if daemon.get("pending") is not None:
+            lines.append(f"  pages pending: {daemon['pending']}")
+    elif pid is None:
         lines = ["daemon: not running (never started on this state directory)"]
-    elif stopped is not None and meta["daemon_stopped_pid"] == meta["daemon_pid"]:
-        lines = [f"daemon: not running (pid {meta['daemon_pid']} stopped {stopped})"]
+    elif daemon["stopped"] is not None:
+        lines = [f"daemon: not running (pid {pid} stopped {daemon['stopped']})"]
     else:  # killed, crashed or the machine went down: the next start rescans
         lines = [
-            f"daemon: not running (pid {meta['daemon_pid']} started {started or '?'} "
+            f"daemon: not running (pid {pid} started {started or '?'} "
             "and did not stop cleanly; the next start rescans everything)"
         ]
-    if scan:
-        lines.append(f"last scan: {scan}")
+    if not entry["exists"]:
+        lines.append(f"state: none yet ({entry['state']}); run `syncd once` or `syncd run`")
+        return lines
+    lines.append(f"state: {entry['state']}")
+    scan = daemon["last_scan"]
+    if scan or daemon["running"]:
+        result = f" ({daemon['last_scan_result']})" if scan and daemon["last_scan_result"] else ""
+        scan = f"{scan}{result}" if scan else "none yet (the first scan is running)"
+        lines.append(f"{'  ' if daemon['running'] else ''}last scan: {scan}")
+    if entry["last_run"]:
+        lines.append(f"last `syncd once`: {entry['last_run']} ({entry['last_run_result'] or '?'})")
+    for vault in entry["vaults"]:
+        where = f" ({vault['path']})" if vault["path"] else ""
+        lines.append(f"vault {vault['name']}{where}: {_counts(vault)}, {vault['failed']} failed")
+        for source in vault["sources"]:
+            lines.append(f"  source {source['path']}: {_counts(source)}")
+        for failure in vault["failures"]:
+            lines.append(
+                f"  failed since {failure['since']}: {failure['page']}: {failure['reason']}"
+            )
     return lines
+
+
+def _counts(counts: dict[str, Any]) -> str:
+    return ", ".join(f"{counts[k]} {k}" for k in ("documents", "notes", "pages"))
 
 
 if __name__ == "__main__":  # pragma: no cover

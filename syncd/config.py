@@ -187,8 +187,9 @@ def parse_size(text: str | int | float) -> int:
 def load_config(path: Path, *, env: Mapping[str, str] | None = None) -> tuple[Config, list[str]]:
     """Read and validate ``path``: (config, warnings), or ConfigError listing every problem.
 
-    Warnings are one line each, ``key.path: message`` (unknown keys, a source that does not
-    look like a Logseq graph). Relative paths in the file are relative to its folder.
+    Warnings are one line each, ``key.path: message`` (a source that does not look like a
+    Logseq graph); an unknown key is a problem naming the closest known key. Relative paths
+    in the file are relative to its folder.
     """
     path = path.absolute()
     data = _read_yaml(path)
@@ -275,7 +276,7 @@ def validate_mapping(
     checker = _Checker(base_dir.absolute(), os.environ if env is None else env)
     config = checker.config(data, source_file)
     if checker.problems or config is None:
-        raise ConfigError(checker.problems, source_file)
+        raise ConfigError(checker.problems, source_file, checker.warnings)
     return config, checker.warnings
 
 
@@ -626,11 +627,9 @@ class _Checker:
         for key in data:
             if key in known:
                 continue
-            hint = ""
-            if isinstance(key, str):
-                close = difflib.get_close_matches(key, known, n=1)
-                hint = f" (did you mean {close[0]}?)" if close else ""
-            self.warnings.append(f"{_key(prefix, key)}: unknown key{hint}")
+            close = difflib.get_close_matches(key, known, n=1) if isinstance(key, str) else []
+            hint = f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(known)})"
+            self.problem(_key(prefix, key), f"unknown key{hint}")
 
     def typed(self, key: str, value: object, kind: type, expected: str) -> bool:
         """Whether ``value`` is a ``kind``; a problem is recorded otherwise."""

@@ -20,10 +20,17 @@ class SyncdError(Exception):
 
 
 class ConfigError(SyncdError):
-    """The configuration is unusable. ``problems`` holds every (key path, message) pair."""
+    """The configuration is unusable. ``problems`` holds every (key path, message) pair;
+    ``warnings`` the ``key path: message`` lines found beside them (reported together)."""
 
-    def __init__(self, problems: list[tuple[str, str]], path: Path | None = None) -> None:
+    def __init__(
+        self,
+        problems: list[tuple[str, str]],
+        path: Path | None = None,
+        warnings: list[str] | None = None,
+    ) -> None:
         self.problems = problems
+        self.warnings = warnings or []
         text = "; ".join(f"{key}: {msg}" if key else msg for key, msg in problems)
         super().__init__(f"invalid configuration: {text}", path)
 

@@ -504,7 +504,7 @@ class GraphMigration:
         self,
         paths: Iterable[Path] | None,
         report: RunReport,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
     ) -> None:
         """Migrate what changed: the whole graph (``paths`` None: a full scan) or ``paths``."""
         self._vault_layout = None  # Obsidian's settings may have changed since the last run
@@ -568,7 +568,7 @@ class _Run:
         self,
         migration: GraphMigration,
         report: RunReport,
-        progress: Callable[[int, int], None] | None,
+        progress: Callable[[str, int, int], None] | None,
     ) -> None:
         self.m = migration
         self.writer = migration.writer
@@ -793,13 +793,18 @@ class _Run:
                 task = self.task(number, key, settings_changed)
                 hinted = partial(self.task, number, key, settings_changed, hint=True)
                 self.reporting_failures(key, partial(self.process, key, task, hinted, planner))
-                if self.progress is not None and (number + 1) % 64 == 0:
-                    self.progress(number + 1, len(keys))
+                if (number + 1) % 64 == 0:
+                    self.progressed("pages", number + 1, len(keys))
                 self.writer.flush()
         finally:
             planner.close()
-        if self.progress is not None and keys:
-            self.progress(len(keys), len(keys))
+        if keys:
+            self.progressed("pages", len(keys), len(keys))
+
+    def progressed(self, phase: str, done: int, total: int) -> None:
+        """Tell the caller's progress callback: ``<source folder>: <phase>``, done, total."""
+        if self.progress is not None:
+            self.progress(f"{self.m.root.name}: {phase}", done, total)
 
     def task(
         self, number: int, key: str, settings_changed: bool, *, hint: bool = False
@@ -1280,9 +1285,11 @@ class _Run:
         self.listings.clear()
         self.listings_frozen = False
         ctx = self.plan_context()
-        for key in keys:
+        for number, key in enumerate(keys, 1):
             self.reporting_failures(key, partial(self.convert_one_again, ctx, key))
             self.writer.flush()
+            if number % 64 == 0 or number == len(keys):
+                self.progressed("links", number, len(keys))
 
     def convert_one_again(self, ctx: PlanContext, key: str) -> None:
         facts = self.facts.get(key)

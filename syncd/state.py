@@ -51,6 +51,11 @@ _STATUSES: frozenset[str] = frozenset(get_args(SourceStatus))
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
 
+# the notes syncd knows it wrote in vault :v (``syncd status`` counts them)
+_VAULT_NOTES = (
+    "SELECT note FROM documents WHERE vault = :v UNION SELECT note FROM note_bases "
+    "WHERE vault = :v UNION SELECT note FROM sources WHERE vault = :v AND note IS NOT NULL"
+)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -728,25 +733,36 @@ class StateStore:
         return [FailureRecord(vault=r[0], source=r[1], reason=r[2], when=r[3]) for r in rows]
 
     def counts(self, vault: str) -> dict[str, int]:
-        """For ``syncd status``, in display order: ``documents`` (Readwise documents),
-        ``notes`` (distinct note paths known from sources, documents and note bases),
-        ``sources`` (source pages seen) and ``failed`` (source pages whose last sync failed:
-        those ``failed_pages`` lists)."""
+        """For ``syncd status``: ``documents`` (Readwise documents) and ``notes`` (distinct
+        note paths known from sources, documents and note bases). Its failures are
+        ``failed_pages``; per source, ``source_counts``."""
         row = self._one(
-            "SELECT "
-            "(SELECT COUNT(*) FROM documents WHERE vault = :v), "
-            "(SELECT COUNT(*) FROM ("
-            "  SELECT note FROM documents WHERE vault = :v "
-            "  UNION SELECT note FROM note_bases WHERE vault = :v "
-            "  UNION SELECT note FROM sources WHERE vault = :v AND note IS NOT NULL)), "
-            "(SELECT COUNT(*) FROM sources WHERE vault = :v), "
-            "(SELECT COUNT(*) FROM ("
-            "  SELECT source FROM sources WHERE vault = :v AND status = 'failed' "
-            "  UNION SELECT source FROM failed_pages WHERE vault = :v))",
+            f"SELECT (SELECT COUNT(*) FROM documents WHERE vault = :v), "
+            f"(SELECT COUNT(*) FROM ({_VAULT_NOTES}))",
             {"v": vault},
         )
         assert row is not None
-        return dict(zip(("documents", "notes", "sources", "failed"), row, strict=True))
+        return {"documents": row[0], "notes": row[1]}
+
+    def vault_names(self) -> list[str]:
+        """The vaults this store knows (``syncd status`` without a configuration)."""
+        rows = self._all(
+            "SELECT vault FROM graph_pages UNION SELECT vault FROM documents "
+            "UNION SELECT vault FROM failed_pages ORDER BY vault",
+            (),
+        )
+        return [r[0] for r in rows]
+
+    def source_counts(self, vault: str) -> dict[str, dict[str, int]]:
+        """For ``syncd status``: per source (its graph folder) the ``documents`` (Readwise
+        pages), ``notes`` (distinct notes made from its pages) and ``pages`` it holds."""
+        rows = self._execute(
+            "SELECT graph, SUM(kind = 'readwise'), "
+            f"COUNT(DISTINCT CASE WHEN note IN ({_VAULT_NOTES}) THEN note END), COUNT(*) "
+            "FROM graph_pages WHERE vault = :v GROUP BY graph ORDER BY graph",
+            {"v": vault},
+        ).fetchall()
+        return {r[0]: {"documents": r[1], "notes": r[2], "pages": r[3]} for r in rows}
 
     # ----------------------------------------------------------------------------- plumbing
 

@@ -22,7 +22,7 @@ from syncd.writer import RunReport, Writer, vault_unavailable
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
 class SyncEngine:

@@ -70,11 +70,13 @@ _RENAME_NOREPLACE_UNSUPPORTED = frozenset(
 MARKER = ".obsidian"  # the folder that makes a folder an Obsidian vault
 
 
-def prepare_vaults(config: Config, state: StateStore | None) -> None:
+def prepare_vaults(config: Config, state: StateStore | None, *, dry_run: bool = False) -> set[str]:
     """Before the first write of a run (``syncd once``, ``syncd run``, a reload): create
     missing vault folders with their ``.obsidian/`` marker, and refuse a vault whose marker
     vanished after syncd wrote notes into it (fail closed: it may be unmounted or moved, and
-    writing would scatter notes into the empty mount point)."""
+    writing would scatter notes into the empty mount point). ``dry_run``: create nothing;
+    the names of the vaults that would be created are returned."""
+    new: set[str] = set()
     for vault in config.vaults:
         marker = vault.path / MARKER
         if marker.is_dir():
@@ -87,8 +89,11 @@ def prepare_vaults(config: Config, state: StateStore | None) -> None:
                 vault.path,
             )
         if not vault.path.exists():
-            log.info("creating new vault %s", vault.path)
-        marker.mkdir(parents=True, exist_ok=True)
+            log.info("%s new vault %s", "would create" if dry_run else "creating", vault.path)
+        new.add(vault.name)
+        if not dry_run:
+            marker.mkdir(parents=True, exist_ok=True)
+    return new
 
 
 @dataclass(frozen=True, slots=True)

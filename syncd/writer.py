@@ -234,6 +234,7 @@ class Writer:
         self.bulk = bulk
         self.clock = clock
         self.vaults = {v.name: Vault(v.path) for v in config.vaults}
+        self.new_vaults: set[str] = set()  # a dry run's vaults to be created: not closed
         self.stagers: list[Stager] = []
         self._pending: list[_Pending] = []
         self._pending_docs: dict[tuple[str, str], _Pending] = {}
@@ -357,7 +358,7 @@ class Writer:
         for name in sorted(names):
             root = self.vaults[name].root
             reason = vault_unavailable(root)
-            if reason is not None:
+            if reason is not None and name not in self.new_vaults:
                 log.error("%s: %s", root, reason)
                 report.failures.append((str(root), reason))
                 closed.add(name)

@@ -50,11 +50,11 @@ class FakeEngine:
     def is_relevant(self, path: Path) -> bool:
         return path.suffix == ".md" and any(root in path.parents for root in self.roots)
 
-    def scan(self, progress: Callable[[int, int], None] | None = None) -> FakeReport:
+    def scan(self, progress: Callable[[str, int, int], None] | None = None) -> FakeReport:
         pages = sorted(p for root in self.roots for p in root.rglob("*.md"))
         for done, _page in enumerate(pages, start=1):
             if progress is not None:
-                progress(done, len(pages))
+                progress("pages", done, len(pages))
         self._write({"call": "scan", "pages": len(pages)})
         return FakeReport(pages=len(pages))
 

@@ -504,7 +504,7 @@ def test_top_level_must_be_a_mapping(
 # --- warnings ------------------------------------------------------------------------------
 
 
-def test_unknown_keys_are_warnings_with_their_key_path(root: Path, env: dict[str, str]) -> None:
+def test_unknown_keys_are_errors_naming_the_closest_key(root: Path, env: dict[str, str]) -> None:
     text = f"""\
         colour: blue
         vaults:
@@ -520,17 +520,21 @@ def test_unknown_keys_are_warnings_with_their_key_path(root: Path, env: dict[str
           polling: false
           setle_seconds: 3
         """
-    (root / "graph2" / "pages").mkdir(parents=True)
-    config, warnings = load_config(write(root, text), env=env)
-    assert warnings == [
-        "colour: unknown key",
-        "vaults[0].icon: unknown key",
-        "vaults[0].sources[1].colour: unknown key",
-        "vaults[0].sources[1].inlcude: unknown key (did you mean include?)",
-        "daemon.setle_seconds: unknown key (did you mean settle_seconds?)",
+    (root / "graph2").mkdir()  # no pages/ folder: a warning, reported with the errors
+    with pytest.raises(ConfigError) as info:
+        load_config(write(root, text), env=env)
+    known = "known: state_dir, vaults, daemon, max_page_size, repair_mojibake"
+    assert info.value.problems == [
+        ("colour", f"unknown key ({known})"),
+        ("vaults[0].icon", "unknown key (known: name, path, sources)"),
+        ("vaults[0].sources[1].colour", "unknown key (known: path, include, into, convert)"),
+        ("vaults[0].sources[1].inlcude", "unknown key (did you mean include?)"),
+        ("daemon.setle_seconds", "unknown key (did you mean settle_seconds?)"),
     ]
-    assert config.vaults[0].sources[1].include is Include.READWISE  # the typo is not guessed
-    assert config.daemon.settle_seconds == 2.0
+    assert info.value.warnings == [
+        f"vaults[0].sources[1].path: no pages/ or journals/ folder: "
+        f"is this a Logseq graph root? ({root}/graph2)"
+    ]
 
 
 def test_source_without_pages_or_journals_is_a_warning(root: Path, env: dict[str, str]) -> None:
@@ -906,10 +910,11 @@ def test_convert_must_be_a_mapping(root: Path, env: dict[str, str]) -> None:
     ]
 
 
-def test_unknown_convert_keys_and_readwise_sources_warn(root: Path, env: dict[str, str]) -> None:
-    _, warnings = load_config(write(root, convert_source("tag_styl: link\n")), env=env)
-    assert warnings == [
-        "vaults[0].sources[0].convert.tag_styl: unknown key (did you mean tag_style?)"
+def test_unknown_convert_keys_fail_and_readwise_sources_warn(
+    root: Path, env: dict[str, str]
+) -> None:
+    assert problems_of(root, env, convert_source("tag_styl: link\n")) == [
+        ("vaults[0].sources[0].convert.tag_styl", "unknown key (did you mean tag_style?)")
     ]
     _, warnings = load_config(
         write(root, convert_source("tag_style: link\n", include="readwise")), env=env

@@ -43,7 +43,7 @@ class Engine:
     def is_relevant(self, path: Path) -> bool:
         return path.suffix == ".md"
 
-    def scan(self, progress: Callable[[int, int], None] | None = None) -> Report:
+    def scan(self, progress: Callable[[str, int, int], None] | None = None) -> Report:
         total = 5
         for done in range(1, total + 1):
             with self.lock:
@@ -52,7 +52,7 @@ class Engine:
                 self.in_scan.set()
                 self.scan_gate.wait(WAIT)
             if progress is not None:
-                progress(done, total)
+                progress("pages", done, total)
         return Report(pages=total)
 
     def sync_paths(self, paths: Iterable[Path]) -> Report:

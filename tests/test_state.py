@@ -375,7 +375,7 @@ def test_failures_newest_first_and_bounded(
 
 
 def test_counts(store: StateStore) -> None:
-    assert store.counts(V) == {"documents": 0, "notes": 0, "sources": 0, "failed": 0}
+    assert store.counts(V) == {"documents": 0, "notes": 0}
     store.put_document(V, "d1", DocumentRecord("R/A.md", "1" * 64))
     store.put_document(V, "d2", DocumentRecord("R/B.md", "2" * 64))
     store.put_source(V, "pages/a.md", source(note="R/A.md"))
@@ -384,8 +384,7 @@ def test_counts(store: StateStore) -> None:
     store.put_note_base(V, "Plain.md", "text\n")
     store.put_document("other", "d9", DocumentRecord("R/Z.md", "9" * 64))
     counts = store.counts(V)
-    assert counts == {"documents": 2, "notes": 3, "sources": 3, "failed": 1}
-    assert list(counts) == ["documents", "notes", "sources", "failed"]  # display order
+    assert counts == {"documents": 2, "notes": 3}
 
 
 # --------------------------------------------------------------------------- transactions

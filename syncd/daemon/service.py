@@ -93,7 +93,7 @@ class Report(Protocol):
     def pages(self) -> int: ...
 
 
-Progress = Callable[[int, int], None]  # (pages done, pages in total)
+Progress = Callable[[str, int, int], None]  # (phase, pages done, pages in the phase)
 
 
 class Engine(Protocol):
@@ -174,7 +174,7 @@ class Worker(threading.Thread):
         *,
         engine_factory: EngineFactory,
         state_factory: StateFactory,
-        prepare: Callable[[Config, Any], None] = prepare_vaults,
+        prepare: Callable[[Config, Any], object] = prepare_vaults,
         sweep: Callable[[Config], None] = sweep_vault_temp_files,
         on_progress: Callable[[], None] = lambda: None,
     ) -> None:
@@ -329,7 +329,7 @@ class Worker(threading.Thread):
             self.busy_since = None
             self.beat_at = time.monotonic()
 
-    def _scan_progress(self, done: int, total: int) -> None:
+    def _scan_progress(self, phase: str, done: int, total: int) -> None:
         """Called by the engine after each page of a scan, on this thread."""
         self.busy_since = time.monotonic()  # progress: the stall clock starts again
         if self.stopping():
