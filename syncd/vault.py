@@ -86,9 +86,15 @@ def prepare_vaults(config: Config, state: StateStore | None) -> None:
                 "into it before; is it unmounted or moved? Nothing was written",
                 vault.path,
             )
-        if not vault.path.exists():
-            log.info("creating new vault %s", vault.path)
-        marker.mkdir(parents=True, exist_ok=True)
+        new = not vault.path.exists()
+        try:
+            marker.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if exc.errno != errno.EROFS:
+                raise
+            continue  # the run reports it: one line per vault (writer.vault_unavailable)
+        if new:
+            log.info("created new vault %s", vault.path)
 
 
 @dataclass(frozen=True, slots=True)
