@@ -759,8 +759,8 @@ class _Run:
         return page_name_from_file(found.path.stem, self.m.graph.file_name_format)
 
     def fail(self, path: Path, exc: BaseException, key: str | None = None) -> None:
-        if isinstance(exc, SyncdError):
-            reason = exc.message
+        if isinstance(exc, SyncdError):  # naming the note or folder that refused, if not the page
+            reason = str(exc) if exc.path not in (None, path) else exc.message
         elif isinstance(exc, OSError):
             reason = exc.strerror or str(exc)
         else:  # pragma: no cover - only SyncdError and OSError are caught

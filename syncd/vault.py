@@ -88,11 +88,21 @@ def prepare_vaults(config: Config, state: StateStore | None, *, dry_run: bool = 
                 "into it before; is it unmounted or moved? Nothing was written",
                 vault.path,
             )
-        if not vault.path.exists():
-            log.info("%s new vault %s", "would create" if dry_run else "creating", vault.path)
+        fresh = not vault.path.exists()
         new.add(vault.name)
-        if not dry_run:
+        if dry_run:
+            if fresh:
+                log.info("would create new vault %s", vault.path)
+            continue
+        try:
             marker.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if exc.errno != errno.EROFS:
+                raise
+            new.discard(vault.name)
+            continue  # the run reports it: one line per vault (writer.vault_unavailable)
+        if fresh:
+            log.info("created new vault %s", vault.path)
     return new
 
 

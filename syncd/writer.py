@@ -11,10 +11,12 @@ engine stages for the state store reaches the commit through the :class:`Stager`
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -29,7 +31,7 @@ from syncd.names import note_stem, unique_name
 from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
 from syncd.plan import Prepared
 from syncd.readwise import Document, canonical_document_id
-from syncd.state import DocumentRecord, SourceRecord, StateStore, unpack_highlights
+from syncd.state import DocumentRecord, FailedPage, SourceRecord, StateStore, unpack_highlights
 from syncd.vault import FRONTMATTER_LIMIT, FileStamp, Vault, frontmatter_of, top_level_value
 from syncd.yamlout import dump_frontmatter
 
@@ -256,6 +258,7 @@ class Writer:
         # this run (start_run clears both)
         self._this_run: dict[tuple[str, str], _Written] = {}
         self._merged_into: dict[tuple[str, str], set[str]] = {}
+        self._closed: dict[str, str | None] = {}  # vault -> why closed_vaults closed it
 
     def forget_note_ids(self) -> None:
         """Walk the vault for its ``syncd-id``s again when next needed (a new run); only
@@ -353,15 +356,33 @@ class Writer:
 
     def closed_vaults(self, names: set[str], report: RunReport) -> set[str]:
         """Vaults not to touch in this run: folder or ``.obsidian/`` marker missing (an
-        unmounted disk or a moved vault must not look like an empty vault to fill)."""
+        unmounted disk or a moved vault must not look like an empty vault to fill), or on a
+        read-only file system. Each is one failure, logged once while its reason stays, and
+        recorded under the vault's folder for ``syncd status`` until the vault opens again."""
         closed: set[str] = set()
         for name in sorted(names):
             root = self.vaults[name].root
             reason = vault_unavailable(root)
-            if reason is not None and name not in self.new_vaults:
-                log.error("%s: %s", root, reason)
-                report.failures.append((str(root), reason))
-                closed.add(name)
+            if reason is not None and name in self.new_vaults:
+                continue  # a vault a dry run would create: previewed as an empty one
+            said = self._closed.get(name, "")  # "": not checked by this writer yet
+            self._closed[name] = reason
+            if reason is None:
+                if said is not None and not self.dry_run:
+                    self.state.delete_failed_pages(name, [str(root)])
+                if said:
+                    log.info("%s: vault is open again", root)
+                continue
+            closed.add(name)
+            if reason == said:
+                report.known_failures.append((str(root), reason))
+                continue
+            log.error("%s: %s", root, reason)
+            report.failures.append((str(root), reason))
+            if not self.dry_run:
+                since = self.clock().isoformat(timespec="seconds")
+                record = FailedPage(-1, -1, "", reason, True, 1, since, 0.0, "")
+                self.state.put_failed_page(name, str(root), record)
         return closed
 
     def fail(self, vault_name: str, path: Path, reason: str, report: RunReport) -> None:
@@ -900,6 +921,14 @@ def vault_unavailable(root: Path) -> str | None:
     The vault's ``.obsidian/`` folder is its marker (like Syncthing's ``.stfolder``); syncd
     creates it only when it creates a new vault (``syncd.vault.prepare_vaults``).
     """
+    existing = next((folder for folder in (root, *root.parents) if folder.exists()), root)
+    with contextlib.suppress(OSError):
+        if os.statvfs(existing).f_flag & os.ST_RDONLY:
+            return (
+                "vault folder is on a read-only file system; nothing written, retried next run "
+                f"(syncd's systemd unit: add ReadWritePaths={root} with `systemctl --user edit "
+                "syncd`, then restart syncd)"
+            )
     if not root.is_dir():
         return "vault folder is missing (unmounted or moved?); nothing written, retried next run"
     if not (root / VAULT_MARKER).is_dir():

@@ -243,7 +243,7 @@ def test_the_progress_bar_stays_on_one_line_below_the_log_lines(tmp_path: Path) 
         if BAR.search(segment):
             assert len(segment) <= 80 and BAR.fullmatch(segment[: BAR.search(segment).end()])
     lines = screen_lines(output)
-    created = [line for line in lines if "INFO created" in line]
+    created = [line for line in lines if "INFO created" in line and "new vault" not in line]
     assert len(created) == 300
     for line in lines:  # no log line glued onto a bar, no bar in a log line
         assert re.match(TIMESTAMP + r"INFO ", line) or BAR.match(line) or "300 pages" in line, line
@@ -269,4 +269,5 @@ def test_no_bar_in_a_pipe_or_the_journal(tmp_path: Path) -> None:
     code, output = on_a_terminal(["once", str(source), str(tmp_path / "vault2")], journal)
     assert code == 0, output
     assert "%|" not in output
-    assert sum(line.startswith("<6>created ") for line in output.splitlines()) == 300
+    notes = [line for line in output.splitlines() if line.startswith("<6>created ")]
+    assert len([line for line in notes if "new vault" not in line]) == 300

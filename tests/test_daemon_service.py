@@ -266,11 +266,19 @@ def test_reload_with_a_broken_config_keeps_the_old_one(
     (root / "config.yaml").write_text("daemon: [unclosed\n", encoding="utf-8")
     daemon.signal(signal.SIGHUP)
     notify.wait_for("RELOADING=1")
-    notify.wait_for("READY=1")
+    ready = notify.wait_for("READY=1")
     assert "reload rejected, keeping the previous configuration" in daemon.stderr
+    # systemd shows it: `systemctl --user status syncd` prints the STATUS= line
+    status = next(line for line in ready.split("\n") if line.startswith("STATUS="))
+    assert status.startswith("STATUS=reload rejected (")
+    assert "invalid YAML" in status and "running the previous configuration" in status
     page = root / "graph" / "pages" / "After.md"
     page.write_text("- still syncing\n", encoding="utf-8")
     daemon.wait_synced(page)
+    _write_config(root)  # fixed: the next reload clears the status line
+    daemon.signal(signal.SIGHUP)
+    notify.wait_for("RELOADING=1")
+    assert "reload rejected" not in notify.wait_for("READY=1")
     daemon.signal(signal.SIGTERM)
     notify.wait_for("STOPPING=1")
     assert daemon.proc.wait(timeout=5) == 0

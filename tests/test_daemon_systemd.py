@@ -34,14 +34,20 @@ def test_unit_settings_match_the_daemon() -> None:
     prevented = {int(code) for code in settings["RestartPreventExitStatus"][0].split()}
     assert prevented == {service.EXIT_CONFIG, service.EXIT_ALREADY_RUNNING}
     assert settings["PrivateUsers"] == ["yes"]  # sandboxing in user units on systemd <= 252
-    assert settings["StateDirectory"] == ["syncd"]
+    # StateDirectory= means ~/.config/syncd in a user unit before systemd 254: not used; the
+    # state folder is made (outside the sandbox) and made writable explicitly
+    assert "StateDirectory" not in settings
+    assert settings["ExecStartPre"] == ["+/bin/mkdir -p -m 0700 %h/.local/state/syncd"]
+    assert "-%h/.local/state/syncd" in settings["ReadWritePaths"][0].split()
+    # a configuration `syncd check` rejects fails the reload before the daemon hears of it
+    assert settings["ExecReload"] == ["%h/.local/bin/syncd check", "/bin/kill -HUP $MAINPID"]
     stop_timeout = int(re.sub(r"s$", "", settings["TimeoutStopSec"][0]))
     assert stop_timeout > service.STOP_TIMEOUT  # syncd gives up on a stuck sync first
 
 
 def _verify(unit_text: str, folder: Path) -> tuple[int, str]:
-    # ExecStart must name an executable that exists here, or verify complains about it.
-    text = re.sub(r"(?m)^ExecStart=\S+", f"ExecStart={sys.executable}", unit_text)
+    # The commands must name an executable that exists here, or verify complains about it.
+    text = unit_text.replace("%h/.local/bin/syncd", sys.executable)
     unit = folder / "syncd.service"
     unit.write_text(text, encoding="utf-8")
     runtime = folder / "runtime"

@@ -12,6 +12,10 @@ from __future__ import annotations
 import errno
 import os
 import re
+import shlex
+import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +27,7 @@ from syncd.failures import FIRST_RETRY, backoff, is_transient
 from syncd.state import StateStore
 from syncd.sync import SyncEngine
 from tests.reliability_helpers import (
+    REPO,
     DaemonProcess,
     Home,
     highlight_url,
@@ -221,3 +226,53 @@ def test_status_lists_each_failed_page_once(tmp_path: Path) -> None:
     assert re.search(r"\b2 failed\b", shown), shown
     for path in bad:
         assert len([line for line in shown.splitlines() if str(path) in line]) == 1, shown
+
+
+def test_a_write_error_names_the_note_that_refused(tmp_path: Path) -> None:
+    """Issue 13 (smaller item): the line named the source page only."""
+    home = Home(tmp_path)
+    page = home.put("a", [1])
+    (home.vault / "Readwise").mkdir()
+    folder = home.vault / "Readwise" / "Articles"
+    folder.write_text("a file where the note's folder goes\n", encoding="utf-8")
+    done = home.once()
+    assert done.returncode == 1, done.stderr
+    [line] = page_failures(done.stderr)
+    assert line.startswith(f"{page}: {folder / 'Document a.md'}: cannot write note: "), line
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare"
+)
+def test_a_read_only_vault_is_one_line_and_the_other_vaults_sync(tmp_path: Path) -> None:
+    """Issue 14: a vault the systemd unit leaves read-only gave one error per page, named the
+    pages, and `syncd status` said "0 failed"."""
+    home = Home(tmp_path)
+    for doc in ("a", "b", "c"):
+        home.put(doc, [1])
+    other = tmp_path / "other"
+    (other / ".obsidian").mkdir(parents=True)
+    vault = f"  - name: other\n    path: {other}\n    sources:\n      - path: {home.graph}\n"
+    home.config.write_text(home.config.read_text().replace("daemon:", vault + "daemon:"))
+    once = f"{shlex.quote(sys.executable)} -m syncd once -c {shlex.quote(str(home.config))}"
+    read_only = f"mount --bind {other} {other} && mount -o remount,ro,bind {other} {other}"
+    for _ in range(2):
+        done = subprocess.run(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", f"{read_only} && {once}"],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=120,
+        )
+        assert done.returncode == 1, done.stderr
+        [line] = [line for line in done.stderr.splitlines() if str(other) in line]
+        assert "read-only" in line and f"ReadWritePaths={other}" in line, line
+        assert "Traceback" not in done.stderr
+        assert home.note("c").is_file()  # the first vault synced
+        assert not (other / "Readwise").exists()
+        shown = status(home)
+        assert re.search(rf"vault other \({re.escape(str(other))}\): .*\b1 failed\b", shown), shown
+        assert len([line for line in shown.splitlines() if str(other) in line]) == 2, shown
+    assert home.once().returncode == 0  # writable again: synced, and no longer counted
+    assert (other / "Readwise" / "Articles" / "Document c.md").is_file()
+    assert re.search(r"vault other .*\b0 failed\b", status(home)), status(home)

@@ -480,6 +480,7 @@ class Daemon:
         self._ready = False
         self._status = ""
         self._status_at = 0.0
+        self._rejected = ""  # why the last reload was rejected (in STATUS= until the next one)
 
     # --- signals ---------------------------------------------------------------------------
 
@@ -676,7 +677,8 @@ class Daemon:
             if worker.last_scan_at
             else "no scan yet"
         )
-        return f"{head}; {last}"
+        rejected = f"reload rejected ({self._rejected}), running the previous configuration; "
+        return f"{rejected if self._rejected else ''}{head}; {last}"
 
     def _update_status(self, worker: Worker, now: float) -> None:
         text = self._status_text(worker)
@@ -693,7 +695,7 @@ class Daemon:
             config, warnings = load_config(self.config_path)
         except ConfigError as exc:
             log_config_error(exc, prefix="reload rejected, keeping the previous configuration")
-            self._end_reload()
+            self._end_reload(str(exc))
             return
         for warning in warnings:
             log.warning("%s: %s", self.config_path, warning)
@@ -704,7 +706,7 @@ class Daemon:
                 self.config.state_dir,
                 config.state_dir,
             )
-            self._end_reload()
+            self._end_reload("state_dir changed: restart syncd to move it")
             return
         self._reload = (config, worker.request_reload(config))
 
@@ -719,7 +721,7 @@ class Daemon:
                 log_config_error(exc, prefix="reload rejected, keeping the previous configuration")
             else:
                 log.error("reload rejected, keeping the previous configuration: %s", exc)
-            self._end_reload()
+            self._end_reload(str(exc))
             return
         old_interval = self.config.daemon.rescan_interval
         self.config = config
@@ -733,8 +735,9 @@ class Daemon:
         log.info("configuration reloaded")
         self._end_reload()
 
-    def _end_reload(self) -> None:
+    def _end_reload(self, rejected: str = "") -> None:
         assert self._worker is not None
+        self._rejected = rejected
         if self._ready:
             sdnotify.ready(self._status_text(self._worker))
         else:  # READY=1 still waits for the first scan
