@@ -112,6 +112,7 @@ class State(Protocol):
     """What the daemon needs from ``syncd.state.StateStore``."""
 
     def set_meta(self, key: str, value: str) -> None: ...
+    def restore_if_deleted(self) -> str | None: ...
     def close(self) -> None: ...
 
 
@@ -290,6 +291,7 @@ class Worker(threading.Thread):
             for batch in _chunks(ready, SYNC_BATCH):
                 if self.stopping():
                     return
+                self._check_state(state)
                 self._sync(engine, batch)
             self._publish_pending(state)
 
@@ -335,7 +337,19 @@ class Worker(threading.Thread):
         if self.stopping():
             raise _ScanAborted(f"stopped after {done} of {total} pages")
 
+    @staticmethod
+    def _check_state(state: State) -> None:
+        """Before each scan and batch: a state database deleted under syncd is put back."""
+        try:
+            restored = state.restore_if_deleted()
+        except SyncdError as exc:
+            log.error("%s", exc)
+        else:
+            if restored:
+                log.warning("%s", restored)
+
     def _scan(self, engine: Engine, state: State, reasons: list[str]) -> None:
+        self._check_state(state)
         why = ", ".join(reasons)
         log.debug("full scan (%s)", why)
         self.scanning = True
