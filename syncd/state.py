@@ -268,9 +268,10 @@ class StateStore:
         if str(path) == MEMORY:
             self.path = Path(MEMORY)
             self._conn = _connect_memory()
+            self._fd: int | None = None
         else:
             self.path = Path(path).expanduser()
-            self._conn = _open_or_rebuild(self.path)
+            self._conn, self._fd = _open_or_rebuild(self.path), _open_fd(self.path)
 
     # ----------------------------------------------------------------------------- lifecycle
 
@@ -312,7 +313,35 @@ class StateStore:
         return store
 
     def close(self) -> None:
-        self._conn.close()
+        self._conn.close()  # before the fd: closing it drops SQLite's POSIX locks on the file
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def restore_if_deleted(self) -> str | None:
+        """If the database file was deleted (or another file moved over it) while open, write
+        the database still open back to its path (a file found there is moved aside), so
+        nothing recorded is forgotten. The line to log, or None when the file is in place."""
+        if self._fd is None or os.fstat(self._fd).st_nlink > 0:
+            return None
+        copy = self.path.with_name(self.path.name + ".restore")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            copy.unlink(missing_ok=True)
+            os.close(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            self._conn.execute("VACUUM INTO ?", (str(copy),))  # a consistent copy, WAL included
+            self.close()
+            for suffix in ("-wal", "-shm"):  # the deleted database's: never to meet the copy
+                self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+            aside = _move_aside(self.path, "replaced") if self.path.exists() else None
+            copy.replace(self.path)
+            self._conn, self._fd = _open_or_rebuild(self.path), _open_fd(self.path)
+        except (OSError, sqlite3.Error) as exc:
+            raise SyncdError(
+                f"state database deleted while open, not restored: {exc}", self.path
+            ) from exc
+        kept = f" (the file found there is kept as {aside.name})" if aside else ""
+        return f"state database {self.path} was deleted while open; restored it{kept}"
 
     def __enter__(self) -> StateStore:
         return self
@@ -814,6 +843,15 @@ def _open_or_rebuild(path: Path) -> sqlite3.Connection:
         raise SyncdError(f"fresh state database unusable: {again.reason}", path) from again
 
 
+def _open_fd(path: Path) -> int:
+    """An fd of the database file for ``restore_if_deleted`` (its ``st_nlink``); closed only
+    after the connection, since closing an fd of a file drops the process's locks on it."""
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise SyncdError(f"cannot open state database: {exc.strerror}", path) from exc
+
+
 def _connect_memory() -> sqlite3.Connection:
     conn = sqlite3.connect(MEMORY, isolation_level=None, check_same_thread=False)
     _ensure_schema(conn, Path(MEMORY))
@@ -1040,13 +1078,13 @@ def _add_missing_columns(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
-def _move_aside(path: Path) -> Path:
-    """Rename the damaged database (and its -wal/-shm) to ``<name>.corrupt-<YYYYMMDD-HHMMSS>``."""
+def _move_aside(path: Path, why: str = "corrupt") -> Path:
+    """Rename the database (and its -wal/-shm) to ``<name>.<why>-<YYYYMMDD-HHMMSS>``."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    aside = path.with_name(f"{path.name}.{why}-{stamp}")
     n = 2
     while aside.exists():
-        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+        aside = path.with_name(f"{path.name}.{why}-{stamp}-{n}")
         n += 1
     try:
         path.rename(aside)
@@ -1056,7 +1094,7 @@ def _move_aside(path: Path) -> Path:
                 extra.rename(aside.with_name(aside.name + suffix))
     except OSError as exc:
         raise SyncdError(
-            f"state database is damaged and cannot be moved aside: {exc}", path
+            f"state database ({why}) cannot be moved aside: {exc}", path
         ) from exc
     return aside
 

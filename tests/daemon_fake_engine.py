@@ -2,7 +2,7 @@
 
     python tests/daemon_fake_engine.py CONFIG RECORD
 
-Everything is real (configuration loading, lock, state store, observers, scheduler, signals,
+Everything is real (configuration loading, lock, state store, observers, signals,
 sd_notify) except the engine, which appends one JSON line per call to RECORD:
 ``{"call": "scan"}``, ``{"call": "sync", "paths": [...]}``. A page named ``hang.md`` makes
 ``sync_paths`` block (a stuck worker). Test knobs (environment): SYNCD_TEST_BUSY_STALL and

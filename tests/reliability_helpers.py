@@ -182,20 +182,20 @@ WAIT = 60.0  # bound for something that must happen; never reached when things w
 
 
 class DaemonProcess:
-    """``python -m syncd run -c CONFIG -v`` with its log in a file."""
+    """``python -m syncd run -c CONFIG -v`` with its log in a file (``env``: added variables)."""
 
-    def __init__(self, home: Home, log_path: Path) -> None:
+    def __init__(self, home: Home, log_path: Path, env: dict[str, str] | None = None) -> None:
         self.home = home
         self.log_path = log_path
         self._log = log_path.open("a", encoding="utf-8")
         self._offset = log_path.stat().st_size
-        env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "JOURNAL_STREAM")}
+        skip = ("NOTIFY_SOCKET", "JOURNAL_STREAM")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "syncd", "run", "-c", str(home.config), "-v"],
             stdout=subprocess.DEVNULL,
             stderr=self._log,
             cwd=REPO,
-            env=env,
+            env={**{k: v for k, v in os.environ.items() if k not in skip}, **(env or {})},
         )
 
     def log(self) -> str:

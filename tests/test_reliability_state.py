@@ -167,3 +167,39 @@ def test_highlights_above_a_rule_under_unclosed_frontmatter_are_not_written_agai
     assert text.startswith(before.rstrip("\n"))
     for n in (1, 2, 3):
         assert text.count(highlight_url("a", n)) == 1, text
+
+
+@pytest.mark.parametrize("deleted", ["file", "folder", "replaced"])
+def test_a_state_deleted_under_the_running_daemon_is_restored(tmp_path: Path, deleted: str) -> None:
+    """``rm state.sqlite3`` (its -wal left behind), ``rm -r`` of the state folder, or another
+    file moved over it while the daemon runs: the daemon writes the database it still has open
+    back in place at its next batch (a file found there is kept aside), so a highlight the
+    user deleted is not written again at the next start."""
+    home = Home(tmp_path)
+    home.put("a", [1, 2])
+    daemon = DaemonProcess(home, tmp_path / "daemon.log")
+    try:
+        daemon.wait_ready()
+        note = home.note("a")
+        lines = note.read_text("utf-8").split("\n")
+        note.write_text("\n".join(line for line in lines if "a-h00002" not in line), "utf-8")
+        db = home.state / "state.sqlite3"
+        if deleted == "file":
+            db.unlink()
+        elif deleted == "folder":
+            shutil.rmtree(home.state)
+        else:
+            (home.state / "other").write_bytes(b"another file")
+            (home.state / "other").rename(db)
+        home.put("a", [1, 2, 3])
+        daemon.wait_for(lambda: highlight_url("a", 3) in note.read_text("utf-8"), "highlight 3")
+        assert daemon.stop() == 0
+    finally:
+        daemon.kill()
+    assert home.once().returncode == 0  # a new process, reading the state from its file
+    counts = home.url_counts()
+    assert [counts[highlight_url("a", n)] for n in (1, 2, 3)] == [1, 0, 1]
+    assert daemon.count(r"WARNING .*state database .* was deleted while open; restored it") == 1
+    assert " ERROR " not in daemon.log()
+    kept = [p.read_bytes() for p in home.state.glob("state.sqlite3.replaced-*")]
+    assert kept == ([b"another file"] if deleted == "replaced" else [])

@@ -64,7 +64,7 @@ class ConsoleFormatter(logging.Formatter):
 
 def configure_logging(verbosity: int, *, stream: TextIO | None = None) -> None:
     """Log to stderr: WARNING and up for ``verbosity < 0``, INFO for 0, DEBUG for 1 and more
-    (watchdog's and APScheduler's own chatter only from 2).
+    (watchdog's own chatter only from 2).
 
     Calling it again replaces the handler it installed earlier.
     """
@@ -83,5 +83,4 @@ def configure_logging(verbosity: int, *, stream: TextIO | None = None) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     chatter = level if verbosity >= 2 else max(level, logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(chatter)  # "Running job ..." on every rescan
     logging.getLogger("watchdog").setLevel(chatter)  # overflow warnings pass (LostEventsLogHandler)

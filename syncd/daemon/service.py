@@ -5,13 +5,13 @@ Threads and who does what:
 - **main thread**: signals (handlers only set flags and wake it through a pipe), sd_notify
   (READY, STATUS, RELOADING, STOPPING, WATCHDOG), observer health, configuration reloads.
 - **watchdog threads**: ``QueueingHandler`` puts ``(path, monotonic time)`` on the worker's inbox.
-- **APScheduler thread**: the periodic reconcile job, which only asks the worker for a scan.
 - **worker thread** (``Worker``): the only one that touches the state store and the engine
   (SQLite connections stay on the thread that opened them). It debounces paths, syncs the
   settled ones in small batches, runs scans when asked, and records daemon facts in state meta.
 
 Scans run at start (after the observers are up, so nothing changes unseen in between), every
-``daemon.rescan_interval``, after a reload, and after any sign of lost events (a watchdog
+``daemon.rescan_interval`` (timed on the monotonic clock, so a wall-clock step neither stops nor
+floods them), after a reload, and after any sign of lost events (a watchdog
 warning such as an inotify queue overflow, a handler error, a restarted observer).
 
 ``WATCHDOG=1`` is sent only while the worker makes progress: idle and looping, or busy in one
@@ -112,6 +112,7 @@ class State(Protocol):
     """What the daemon needs from ``syncd.state.StateStore``."""
 
     def set_meta(self, key: str, value: str) -> None: ...
+    def restore_if_deleted(self) -> str | None: ...
     def close(self) -> None: ...
 
 
@@ -290,6 +291,7 @@ class Worker(threading.Thread):
             for batch in _chunks(ready, SYNC_BATCH):
                 if self.stopping():
                     return
+                self._check_state(state)
                 self._sync(engine, batch)
             self._publish_pending(state)
 
@@ -335,7 +337,19 @@ class Worker(threading.Thread):
         if self.stopping():
             raise _ScanAborted(f"stopped after {done} of {total} pages")
 
+    @staticmethod
+    def _check_state(state: State) -> None:
+        """Before each scan and batch: a state database deleted under syncd is put back."""
+        try:
+            restored = state.restore_if_deleted()
+        except SyncdError as exc:
+            log.error("%s", exc)
+        else:
+            if restored:
+                log.warning("%s", restored)
+
     def _scan(self, engine: Engine, state: State, reasons: list[str]) -> None:
+        self._check_state(state)
         why = ", ".join(reasons)
         log.debug("full scan (%s)", why)
         self.scanning = True
@@ -473,8 +487,7 @@ class Daemon:
         self._hup = False
         self._worker: Worker | None = None
         self._watcher: Watcher | None = None
-        self._scheduler: Any = None
-        self._fallback_scan_at: float | None = None
+        self._next_scan_at = 0.0  # monotonic time of the next periodic scan
         self._log_hook: LostEventsLogHandler | None = None
         self._reload: tuple[Config, Future[Engine]] | None = None
         self._ready = False
@@ -538,7 +551,7 @@ class Daemon:
             # watch first, then scan: a change during the scan is seen by one or the other
             self._watcher = self._make_watcher(engine, self.config)
             self._watcher.start()
-            self._start_scheduler()
+            self._next_scan_at = time.monotonic() + self.config.daemon.rescan_interval
             worker.request_scan("start")
             code = self._main_loop(worker)
         except Exception:
@@ -582,52 +595,12 @@ class Daemon:
             on_lost_events=self._worker.request_scan,
         )
 
-    def _start_scheduler(self) -> None:
-        interval = self.config.daemon.rescan_interval
-        if interval <= 0:
-            log.info("periodic rescans are off (daemon.rescan_interval is 0)")
-            return
-        try:
-            from apscheduler.schedulers.background import BackgroundScheduler
-
-            scheduler = BackgroundScheduler(timezone=dt.UTC, daemon=True)
-            scheduler.add_job(
-                self._periodic_scan,
-                trigger="interval",
-                seconds=interval,
-                id="reconcile",
-                name="periodic reconcile scan",
-                replace_existing=True,
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=None,
-            )
-            scheduler.start()
-        except Exception:
-            log.exception("cannot start the scheduler; rescanning on a plain timer instead")
-            self._fallback_scan_at = time.monotonic() + interval
-            return
-        self._scheduler = scheduler
-
-    def _periodic_scan(self) -> None:
-        if self._worker is not None:
-            self._worker.request_scan("periodic")
-
-    def _reschedule(self, interval: float) -> None:
-        if self._scheduler is not None:
-            if interval > 0:
-                self._scheduler.reschedule_job("reconcile", trigger="interval", seconds=interval)
-            else:
-                self._scheduler.pause_job("reconcile")
-        elif interval > 0 and self._fallback_scan_at is None:
-            self._start_scheduler()
-
     def _main_loop(self, worker: Worker) -> int:
         wd_period = sdnotify.watchdog_interval()
         ping_every = wd_period / 2 if wd_period else None
         next_ping = next_health = next_extend = time.monotonic()
         while True:
-            self._waker.wait(TICK)
+            self._waker.wait(min(TICK, self._next_scan_at - time.monotonic()))
             now = time.monotonic()
             if self._stop:
                 return EXIT_OK
@@ -651,8 +624,8 @@ class Daemon:
             if now >= next_health and self._watcher is not None:
                 next_health = now + HEALTH_INTERVAL
                 self._watcher.check()
-            if self._fallback_scan_at is not None and now >= self._fallback_scan_at:
-                self._fallback_scan_at = now + self.config.daemon.rescan_interval
+            if now >= self._next_scan_at:
+                self._next_scan_at = now + self.config.daemon.rescan_interval
                 worker.request_scan("periodic")
             if ping_every is not None and now >= next_ping:
                 if healthy:
@@ -723,14 +696,12 @@ class Daemon:
                 log.error("reload rejected, keeping the previous configuration: %s", exc)
             self._end_reload(str(exc))
             return
-        old_interval = self.config.daemon.rescan_interval
         self.config = config
         if self._watcher is not None:
             self._watcher.stop()
         self._watcher = self._make_watcher(engine, config)
         self._watcher.start()
-        if config.daemon.rescan_interval != old_interval:
-            self._reschedule(config.daemon.rescan_interval)
+        self._next_scan_at = time.monotonic() + config.daemon.rescan_interval
         worker.request_scan("configuration reloaded")
         log.info("configuration reloaded")
         self._end_reload()
@@ -750,11 +721,6 @@ class Daemon:
         log.info("stopping")
         if self._watcher is not None:
             self._watcher.stop()
-        if self._scheduler is not None:
-            try:
-                self._scheduler.shutdown(wait=False)
-            except Exception:
-                log.debug("scheduler shutdown failed", exc_info=True)
         worker.stop()
         worker.join(STOP_TIMEOUT)
         if worker.is_alive():
