@@ -132,7 +132,10 @@ def test_a_user_saving_on_every_attempt_wins_and_the_next_run_merges(
     with state:
         report = engine.scan()
     assert len(saves) == 3  # bounded retries
-    assert [reason for _, reason in report.failures] == ["note changed on disk since syncd read it"]
+    # the line names the note that refused, then the reason
+    assert [reason for _, reason in report.failures] == [
+        f"{note}: note changed on disk since syncd read it"
+    ]
     users_version = note.read_bytes()
     assert b"Edit number 3." in users_version and highlight_url("a", 3).encode() not in (
         users_version
