@@ -83,7 +83,7 @@ from syncd.readwise import (
 from syncd.state import pack_highlights
 from syncd.textio import decode_page
 
-Status = Literal["gone", "same", "ok", "error"]
+Status = Literal["gone", "same", "ok", "error", "unfinished"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +201,10 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
         not_taken = not_taken_reason(page, name) or ""
     doc: Document | None = None
     if kind == READWISE:
+        if not page.blocks and text[-1:] != "\n":
+            # the page ends inside its properties: a writer is still at it (its identity
+            # from a cut url:: or title:: would make a second note); read when it changes
+            return PagePlan(task.index, "unfinished", size, mtime_ns, digest)
         doc = readwise_document(page, path, work.graph.file_name_format)
         category = doc.category
         doc_id = str(doc.id)
@@ -498,6 +502,8 @@ def _plain_new_note(
                 repeated.add(url)
     if not sections:
         return None
+    if numbers and numbers[-1] == len(lines) and spots[-1][0] is None:
+        return None  # its last highlight may be cut (merge.provisional): the general path
 
     preamble = lines[:start]
     page = Page(properties=_preamble_properties(preamble), preamble=tuple(preamble), blocks=())
