@@ -122,7 +122,8 @@ class _Plan:
         self.new = False  # a new note (merge._create): every block goes in
         self.doc = doc
         # a highlight's text without its location link -> its anchored line in the note, for
-        # the links the page no longer has (built when a highlight is not known otherwise)
+        # a link the page no longer has or one under another link's anchor (built when a
+        # highlight is not known otherwise)
         self._relinkable: dict[str, int] | None = None
         self.relinked: dict[str, int] = {}  # item id -> the line it is known at (relink)
         self._shas: frozenset[str] | None = None
@@ -176,10 +177,11 @@ class _Plan:
         if self._relinkable is None:
             urls = {i.location_url for i in self.doc.items()}
             self._relinkable = {}
-            for line_no in sorted(self.anchor_lines.values()):
+            for anchor, line_no in sorted(self.anchor_lines.items(), key=lambda a: a[1]):
                 line = ANCHOR_RE.sub("", self.body_lines[line_no])
                 url, _label, rest = _split_location(BULLET_LINE_RE.sub("", line, count=1))
-                if url is not None and url not in urls:
+                # a link the page has no more, or a new one syncd wrote under the old anchor
+                if url is not None and (url not in urls or anchor != anchor_for(f"url:{url}")):
                     self._relinkable.setdefault(normalize_text(rest), line_no)
         return self._relinkable
 

@@ -130,9 +130,7 @@ def default_state_factory(path: Path) -> State:
 def default_engine_factory(config: Config, state: Any) -> Engine:
     from syncd.sync import SyncEngine
 
-    return SyncEngine(
-        config, state, retry_backoff=True, settle=config.daemon.settle_seconds
-    )
+    return SyncEngine(config, state, retry_backoff=True, settle=config.daemon.settle_seconds)
 
 
 def sweep_vault_temp_files(config: Config) -> None:
