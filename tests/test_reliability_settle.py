@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from syncd import pagefile
 from tests.reliability_helpers import (
     REPO,
     WAIT,
@@ -246,3 +247,32 @@ def test_highlights_readwise_gives_new_links_are_not_added_again(tmp_path: Path)
         path.unlink()  # state lost: the highlights are known from the note
     assert home.once().returncode == 0
     assert note.read_text("utf-8") == text
+
+
+def test_a_page_written_to_while_it_is_read_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer appends to the page right after syncd's read (the window held open by a
+    wrapped ``_read_upto``): the size moved, so the page is read again and its bytes and stat
+    are the grown file's; a page that keeps changing gives the stat from before its last
+    read (the next run sees it changed)."""
+    page = tmp_path / "page.md"
+    page.write_bytes(b"- one\n")
+    real = pagefile._read_upto
+    appends = [b"- two\n"]
+
+    def read_then_append(fd: int, size: int, most: int) -> bytes:
+        data = real(fd, size, most)
+        if appends:
+            with page.open("ab") as out:
+                out.write(appends.pop())
+        return data
+
+    monkeypatch.setattr(pagefile, "_read_upto", read_then_append)
+    got = pagefile.read_page(page, 1 << 20)
+    assert got is not None
+    assert got[0] == b"- one\n- two\n"
+    assert got[1].st_size == len(got[0])
+    appends.extend([b"- more\n"] * pagefile.READ_ATTEMPTS)
+    got = pagefile.read_page(page, 1 << 20)
+    assert got is not None and got[1].st_size == len(got[0]) < page.stat().st_size
