@@ -40,7 +40,7 @@ def read_page(path: Path, limit: int) -> tuple[bytes, os.stat_result] | None:
     swapped for a FIFO, or grown past the limit, after the first stat is still refused. A
     page written to while it is read (its size or mtime moved) is read again, up to
     ``READ_ATTEMPTS`` times; what a writer still leaves cut is the merge's to hold back
-    (a page's unterminated last block is provisional: ``syncd.merge``).
+    (a page's last block without a location link is provisional: ``merge.provisional``).
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)

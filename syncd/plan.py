@@ -141,9 +141,11 @@ class Prepared:
 class PagePlan:
     """What ``plan_page`` made of one page. ``gone``: no such file; ``same``: the bytes hash
     to the task's ``same``; ``error``: something went wrong ahead of the engine (it plans the
-    page again inline, which reports it); ``ok``: the page's facts, and for a kind the source
-    plans, its note: ``text`` (and what it depends on) for a plain page or journal,
-    ``readwise`` (merged) or ``doc`` (left to the writer) for a Readwise page."""
+    page again inline, which reports it); ``unfinished``: a Readwise page that ends inside its
+    page properties (not read as a document: its identity may be cut); ``ok``: the page's
+    facts, and for a kind the source plans, its note: ``text`` (and what it depends on) for a
+    plain page or journal, ``readwise`` (merged) or ``doc`` (left to the writer) for a
+    Readwise page."""
 
     index: int
     status: Status
