@@ -18,7 +18,13 @@ What syncd last wrote is recorded in the same mapping as the highlights (highlig
 text hash), under keys no highlight id has (ids start ``url:``, ``text:``, ``heading:``):
 ``@fm:<key>`` -> the hash of that frontmatter key's lines, ``@kids:<highlight id>`` -> the
 hashes of the highlight's attribute children as written and as Logseq text (``kids_base``;
-absent: none written), and ``@base`` once the document's bases are recorded. A state made
+absent: none written), ``@base`` once the document's bases are recorded, and ``@prov`` ->
+``<text hash> <id>`` of a provisional item ("" none): a page's last block without a location
+link may be cut by a writer that stopped mid-page (mid-line, or between two lines of one
+block), where a highlight's link would end it. It is written but not seen: while the page has
+it, it is known; once the page has it no more (the page grew and has it whole, under another
+id), its copy in the note is removed where the user left it as written, so no cut text stays
+(``provisional``, ``_hold``, ``_drop_cut``). A state made
 before (syncd 0.1.0) has none of them: the bases are then taken from the note only where it
 already holds what Readwise has now, and anything else stays as the note holds it
 (``UNKNOWN``), never overwritten.
@@ -45,7 +51,16 @@ from syncd.note import (
     render_trailing,
     text_sha,
 )
-from syncd.readwise import ATTRIBUTE_RE, HEADER_RE, Document, Item, anchor_for
+from syncd.readwise import (
+    ATTRIBUTE_RE,
+    BLOCK_PREFIX,
+    HEADER_RE,
+    Document,
+    Item,
+    _split_location,
+    anchor_for,
+    normalize_text,
+)
 from syncd.yamlout import Value, dump_key_lines, key_lines, plain_or_quoted
 
 BULLET_LINE_RE = re.compile(r"^([ \t]*)- ")
@@ -55,6 +70,7 @@ FRONTMATTER_END_RE = re.compile(r"^---[ \t]*$")
 BASE_MARK = "@base"  # the document's bases are recorded (its note was made or adopted by 0.2)
 FM_PREFIX = "@fm:"  # + frontmatter key -> hash of the key's lines as syncd wrote them
 KIDS_PREFIX = "@kids:"  # + highlight id -> hash of its attribute children as syncd wrote them
+PROV_KEY = "@prov"  # "<text hash> <id>" of the provisional item (module docstring); "" none
 UNKNOWN = "?"  # a base that cannot be known (a note from before bases): never overwritten
 ALIASES_KEY = "aliases"  # names are added to it, never replaced (links to an old name resolve)
 
@@ -104,6 +120,13 @@ class _Plan:
         )
         self.empty = not seen and not self.anchor_lines and not self.head_anchors
         self.new = False  # a new note (merge._create): every block goes in
+        self.doc = doc
+        # a highlight's text without its location link -> its anchored line in the note, for
+        # a link the page no longer has or one under another link's anchor (built when a
+        # highlight is not known otherwise)
+        self._relinkable: dict[str, int] | None = None
+        self.relinked: dict[str, int] = {}  # item id -> the line it is known at (relink)
+        self._shas: frozenset[str] | None = None
 
     def _in_note(self, anchor: str) -> bool:
         return anchor in self.anchor_lines or anchor in self.head_anchors
@@ -134,7 +157,33 @@ class _Plan:
                 return alt
             if self._in_note(anchor_for(alt)) and alt not in self.seen:
                 return alt
+        if item.location_url is not None and item.text_key:
+            # Readwise gave the highlight a new link: the same text, in the note with a link
+            # the page no longer has, is this highlight (design.md "Highlight identity")
+            line = self._relinkable_lines().get(item.text_key)
+            if line is not None:
+                self.relinked[item.id] = line
+                self.anchor_lines.setdefault(item.anchor, line)
+                return item.id
         return None
+
+    def seen_shas(self) -> frozenset[str]:
+        """The text hashes syncd recorded for the document's highlights."""
+        if self._shas is None:
+            self._shas = frozenset(self.seen.values())
+        return self._shas
+
+    def _relinkable_lines(self) -> dict[str, int]:
+        if self._relinkable is None:
+            urls = {i.location_url for i in self.doc.items()}
+            self._relinkable = {}
+            for anchor, line_no in sorted(self.anchor_lines.items(), key=lambda a: a[1]):
+                line = ANCHOR_RE.sub("", self.body_lines[line_no])
+                url, _label, rest = _split_location(BULLET_LINE_RE.sub("", line, count=1))
+                # a link the page has no more, or a new one syncd wrote under the old anchor
+                if url is not None and (url not in urls or anchor != anchor_for(f"url:{url}")):
+                    self._relinkable.setdefault(normalize_text(rest), line_no)
+        return self._relinkable
 
 
 def merge_document(
@@ -144,6 +193,9 @@ def merge_document(
     ctx = document_context(doc, ctx)
     if existing is None:
         return _create(doc, ctx)
+    held = seen.get(PROV_KEY)
+    if held:  # the provisional item is known while the page has it
+        seen = {**seen, held.partition(" ")[2]: held.partition(" ")[0]}
     head, body = split_frontmatter(existing)
     lines = body.split("\n")
     plan = _Plan(doc, lines, seen, head)
@@ -167,6 +219,20 @@ def merge_document(
         in_note = _note_block(lines, line_no) if line_no is not None else None
         note_sha = text_sha(_unindent(lines, in_note)) if in_note is not None else None
         last = seen.get(known)
+        if item.id in plan.relinked and in_note is not None:
+            # a new link for a highlight: it replaces the old one where the user left the
+            # highlight as syncd wrote it (rule 5); the note's anchor stays (links to it)
+            start, end = in_note
+            record[item.id] = note_sha or item_sha
+            if note_sha in plan.seen_shas():
+                own = render_own(item, _depth_of(lines[start]), ctx)[0]
+                old = ANCHOR_RE.search(lines[end])
+                if old is not None:
+                    own[-1] = own[-1].replace(item.anchor, old.group(1))
+                edits.append((start, end + 1, own))
+                updated.append(item.id)
+                record[item.id] = item_sha
+            continue
         if (
             in_note is not None
             and known == item.id
@@ -194,6 +260,8 @@ def merge_document(
                 edits.append(edit)
                 if item.id not in updated:
                     updated.append(item.id)
+    if held:
+        _drop_cut(doc, held, plan, lines, edits)
     for start, stop, replacement in sorted(edits, key=lambda edit: edit[0], reverse=True):
         lines[start:stop] = replacement
     if not adopted:
@@ -219,6 +287,7 @@ def merge_document(
         else:
             lines[at:at] = new_lines
     text = head + "\n".join(lines)
+    _hold(doc, record, held)
     return MergeResult(
         text=text,
         changed=text != existing,
@@ -522,7 +591,77 @@ def _create(doc: Document, ctx: ConvertContext) -> MergeResult:
     frontmatter, bases = new_frontmatter(frontmatter_items(doc, ctx))
     record.update(bases)
     text = frontmatter + "\n".join(body) + "\n"
+    _hold(doc, record, None)
     return MergeResult(text=text, changed=True, added=tuple(added), record=record)
+
+
+def provisional(doc: Document) -> Item | None:
+    """The item ``doc``'s last line belongs to, where a writer that stopped mid-page may have
+    cut it: the last item, when the line is its own (no attribute or trailing block after it)
+    and it has no location link (a link ends a highlight: Readwise pages end so, and are then
+    complete; a cut attribute follows rule 5 as any changed one)."""
+    if not doc.sections or not doc.sections[-1].items or not doc.page.blocks:
+        return None
+    item, block = doc.sections[-1].items[-1], doc.page.blocks[-1]
+    while item.children:
+        item = item.children[-1]
+    while block.children:
+        block = block.children[-1]
+    return item if item.block is block and item.location_url is None else None
+
+
+def _hold(doc: Document, record: dict[str, str], held: str | None) -> None:
+    """Record the provisional item under ``PROV_KEY`` instead of as seen; the item that was
+    provisional (``held``) and is no more becomes seen."""
+    cut = provisional(doc)
+    if held:
+        was = held.partition(" ")[2]
+        if cut is None or cut.id != was:
+            record[PROV_KEY] = ""
+            if any(item.id == was for item in doc.items()):
+                record.setdefault(was, held.partition(" ")[0])  # whole after all: seen
+    if cut is not None and cut.id in record:
+        record[PROV_KEY] = f"{record.pop(cut.id)} {cut.id}"
+
+
+def _drop_cut(
+    doc: Document,
+    held: str,
+    plan: _Plan,
+    lines: list[str],
+    edits: list[tuple[int, int, list[str]]],
+) -> None:
+    """The provisional item ``held`` the page has no more (it was cut: the page grew and has
+    it whole, under another id): its copy in the note goes, where the user left it as written
+    (an edited one is theirs and stays)."""
+    sha, _, was = held.partition(" ")
+    if any(item.id == was for item in doc.items()):
+        return
+    line_no = plan.anchor_lines.get(anchor_for(was))
+    if line_no is not None:
+        span = _note_block(lines, line_no)
+    elif was.startswith(BLOCK_PREFIX):  # a block without an anchor: found by its text
+        span = next(
+            (s for s in _bullet_blocks(lines) if text_sha(_unindent(lines, s)) == sha), None
+        )
+    else:
+        return
+    if span is not None and text_sha(_unindent(lines, span)) == sha:
+        edits.append((span[0], span[1] + 1, []))
+
+
+def _bullet_blocks(lines: list[str]) -> list[tuple[int, int]]:
+    """(first, last) line of each block of ``lines`` (a bullet line and the lines continuing
+    it), last first."""
+    spans: list[tuple[int, int]] = []
+    end = len(lines) - 1
+    for index in range(len(lines) - 1, -1, -1):
+        if BULLET_LINE_RE.match(lines[index]):
+            spans.append((index, end))
+            end = index - 1
+        elif not lines[index].strip() or lines[index][0] not in " \t":
+            end = index - 1
+    return spans
 
 
 def _depth_of(line: str) -> int:

@@ -60,6 +60,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -85,6 +86,7 @@ from syncd.logseq.dates import COMMON_TITLE_FORMATS, compile_format, format_mome
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
 from syncd.names import fold_name, note_name, unique_name
+from syncd.pagefile import open_for_writing
 from syncd.parallel import Planner
 from syncd.pipeline.page import (
     DEFAULT_ATTACHMENTS,
@@ -125,6 +127,7 @@ _SKIPPED_REASONS = {
     HIDDEN: "page under a :hidden path of logseq/config.edn (not converted)",
 }
 _LOGSEQ_IGNORED = ("node_modules", "version-files")
+OPEN_WAIT = 30.0  # syncd once: seconds it waits for pages held open for writing
 
 
 # --------------------------------------------------------------------------------- settings
@@ -346,6 +349,7 @@ class GraphMigration:
         # documents, include: all every page, journal and document
         self.kinds = NOTE_KINDS if config.include is Include.ALL else READWISE_ONLY
         self.root = config.path
+        self.settle: float | None = None  # the daemon's settle_seconds (_Run.unsettled)
         self.graph_key = str(config.path)
         self.options: ConvertOptions = config.convert
         self._config_stamp = _stamp(config.path / CONFIG_PATH)
@@ -633,6 +637,7 @@ class _Run:
         )
         candidates -= passed
         self.report.unchanged += len(listing.pages) - len(candidates) - len(passed)
+        candidates -= self.unsettled(candidates)
         self.report_skipped(listing, stamps)
         old_assets = self.state.graph_assets(m.vault_name, m.graph_key)
         asset_work = {
@@ -745,6 +750,26 @@ class _Run:
                 continue
             m.layout.add(listing, rel, str(path), st.st_size, st.st_mtime_ns, kind)
         return listing, full
+
+    def unsettled(self, candidates: set[str]) -> set[str]:
+        """The pages of ``candidates`` not to read now (design.md: a page is read once it has
+        settled). The daemon (``GraphMigration.settle`` set) leaves the pages a process holds
+        open for writing and those changed less than ``settle`` seconds ago to
+        ``report.deferred`` (it reads them once settled); ``syncd once`` waits for the pages
+        held open to be closed (at most ``OPEN_WAIT`` s), then reads every page."""
+        busy = open_for_writing(self.m.root) & candidates if candidates else set()
+        if self.m.settle is None:
+            if busy:
+                log.info("waiting for %d page(s) being written", len(busy))
+            deadline = time.monotonic() + OPEN_WAIT
+            while busy and time.monotonic() < deadline:
+                time.sleep(0.05)
+                busy &= open_for_writing(self.m.root)
+            return set()
+        now, settle = time.time_ns(), self.m.settle * 1e9
+        busy |= {k for k in candidates if 0 <= now - self.found[k].mtime_ns < settle}
+        self.report.deferred.extend(self.found[k].path for k in sorted(busy))
+        return busy
 
     def report_skipped(self, listing: GraphListing, stamps: Mapping[str, tuple[int, int]]) -> None:
         """Whiteboards, .org pages, PDF highlight stores: reported when new or changed."""
@@ -870,6 +895,9 @@ class _Run:
         plan = planner.plan(task, hinted)
         if plan.status == "gone":
             return  # gone since the listing: the next scan sees it removed
+        if plan.status == "unfinished":
+            log.info("%s: still being written (it ends inside its properties)", task.found.path)
+            return  # not recorded: read again at the next change or scan
         if plan.status == "same" and cached is not None:
             # same bytes, new stat: nothing to convert
             self.facts[key] = replace(cached, size=plan.size, mtime_ns=plan.mtime_ns)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from syncd.errors import PageError
 
+READ_ATTEMPTS = 3  # reads of a page that keeps changing while it is read
+
 
 def check_page_stat(path: Path, st: os.stat_result, limit: int) -> None:
     """Refuse what is not a page before reading it: a FIFO, a socket or a device named
@@ -35,7 +37,10 @@ def read_page(path: Path, limit: int) -> tuple[bytes, os.stat_result] | None:
     """The page's bytes and the stat of the very file they came from; None when it is gone.
 
     The file is opened without blocking and checked again through its descriptor, so a page
-    swapped for a FIFO, or grown past the limit, after the first stat is still refused.
+    swapped for a FIFO, or grown past the limit, after the first stat is still refused. A
+    page written to while it is read (its size or mtime moved) is read again, up to
+    ``READ_ATTEMPTS`` times; what a writer still leaves cut is the merge's to hold back
+    (a page's last block without a location link is provisional: ``merge.provisional``).
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -45,8 +50,16 @@ def read_page(path: Path, limit: int) -> tuple[bytes, os.stat_result] | None:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):  # as reading a folder through a file object says
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
-        check_page_stat(path, st, limit)
-        data = _read_upto(fd, st.st_size, limit + 1)
+        for attempt in range(READ_ATTEMPTS):
+            check_page_stat(path, st, limit)
+            data = _read_upto(fd, st.st_size, limit + 1)
+            after = os.fstat(fd)  # written to while read: read again, from its start
+            if (after.st_size, after.st_mtime_ns) == (st.st_size, st.st_mtime_ns):
+                break
+            if attempt == READ_ATTEMPTS - 1:
+                break  # the stat from before this read: the next run sees a change
+            st = after
+            os.lseek(fd, 0, os.SEEK_SET)
     finally:
         os.close(fd)
     if len(data) > limit:  # it grew while being read
@@ -71,3 +84,34 @@ def _read_upto(fd: int, size: int, most: int) -> bytes:
         got += len(chunk)
         want = min(most - got, 1 << 20)
     return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def open_for_writing(root: Path) -> set[str]:
+    """The files under ``root`` (paths relative to it, resolved) that a process holds open
+    for writing, as ``/proc/*/fd`` shows them (processes of other users are not shown; a
+    page under a symlinked folder is not recognised). One walk, a few ms."""
+    prefix = os.path.realpath(root) + os.sep
+    found: set[str] = set()
+    try:
+        procs = [entry.path for entry in os.scandir("/proc") if entry.name.isdigit()]
+    except OSError:
+        return found
+    for proc in procs:
+        try:
+            fds = [entry.name for entry in os.scandir(f"{proc}/fd")]
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"{proc}/fd/{fd}")  # noqa: PTH115 (a str: fast)
+                if not target.startswith(prefix) or target[len(prefix) :] in found:
+                    continue
+                info = Path(f"{proc}/fdinfo/{fd}").read_text("ascii")
+                flags = next(
+                    int(ln.split()[1], 8) for ln in info.splitlines() if ln[:6] == "flags:"
+                )
+            except (OSError, StopIteration, ValueError):
+                continue
+            if flags & os.O_ACCMODE != os.O_RDONLY:
+                found.add(target[len(prefix) :])
+    return found

@@ -83,7 +83,7 @@ from syncd.readwise import (
 from syncd.state import pack_highlights, unpack_highlights
 from syncd.textio import decode_page
 
-Status = Literal["gone", "same", "ok", "error"]
+Status = Literal["gone", "same", "ok", "error", "unfinished"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +142,11 @@ class Prepared:
 class PagePlan:
     """What ``plan_page`` made of one page. ``gone``: no such file; ``same``: the bytes hash
     to the task's ``same``; ``error``: something went wrong ahead of the engine (it plans the
-    page again inline, which reports it); ``ok``: the page's facts, and for a kind the source
-    plans, its note: ``text`` (and what it depends on) for a plain page or journal,
-    ``readwise`` (merged) or ``doc`` (left to the writer) for a Readwise page."""
+    page again inline, which reports it); ``unfinished``: a Readwise page that ends inside its
+    page properties (not read as a document: its identity may be cut); ``ok``: the page's
+    facts, and for a kind the source plans, its note: ``text`` (and what it depends on) for a
+    plain page or journal, ``readwise`` (merged) or ``doc`` (left to the writer) for a
+    Readwise page."""
 
     index: int
     status: Status
@@ -202,6 +204,10 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
         not_taken = not_taken_reason(page, name) or ""
     doc: Document | None = None
     if kind == READWISE:
+        if not page.blocks and text[-1:] != "\n":
+            # the page ends inside its properties: a writer is still at it (its identity
+            # from a cut url:: or title:: would make a second note); read when it changes
+            return PagePlan(task.index, "unfinished", size, mtime_ns, digest)
         doc = readwise_document(page, path, work.graph.file_name_format)
         category = doc.category
         doc_id = str(doc.id)
@@ -503,6 +509,8 @@ def _plain_new_note(
                 repeated.add(url)
     if not sections:
         return None
+    if numbers and numbers[-1] == len(lines) and spots[-1][0] is None:
+        return None  # its last highlight may be cut (merge.provisional): the general path
 
     preamble = lines[:start]
     page = Page(properties=_preamble_properties(preamble), preamble=tuple(preamble), blocks=())

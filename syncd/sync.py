@@ -38,12 +38,15 @@ class SyncEngine:
         log_report: bool = True,
         workers: int = 0,
         retry_backoff: bool = False,
+        settle: float | None = None,
     ) -> None:
         """``log_report`` False leaves the migration report to the caller (the CLI prints
         it). ``workers``: how many processes the executor may start to plan pages ahead of
         the writer (``syncd.parallel``); 0: the engine plans each page itself.
         ``retry_backoff`` (the daemon): a page that failed for a transient reason is tried
-        again only after a wait (``syncd.failures``); else at every run."""
+        again only after a wait (``syncd.failures``); else at every run. ``settle`` (the
+        daemon): a page changed less than that many seconds ago, or held open for writing,
+        is not read but reported deferred; else a run waits for pages held open."""
         self.config = config
         self.state = state
         self.dry_run = dry_run
@@ -58,6 +61,7 @@ class SyncEngine:
         self.writer.stagers.extend(self._sources)
         for source in self._sources:
             source.failed.backoff = retry_backoff
+            source.settle = settle
 
     # -- what the daemon needs -------------------------------------------------------------
     def watched_roots(self) -> list[Path]:

@@ -120,6 +120,8 @@ class RunReport:
     highlights_added: int = 0
     # (source page, why): pages that look like Readwise pages but are not taken as documents
     not_readwise: list[tuple[str, str]] = field(default_factory=list)
+    # pages not read because they had not settled (the daemon reads them once they have)
+    deferred: list[Path] = field(default_factory=list)
     migration: MigrationReport = field(default_factory=MigrationReport)  # include: all sources
 
     def merge(self, other: RunReport) -> None:
@@ -131,6 +133,7 @@ class RunReport:
         self.diffs += other.diffs
         self.notes_created += other.notes_created
         self.highlights_added += other.highlights_added
+        self.deferred += other.deferred
         self.not_readwise += other.not_readwise
         self.migration.merge(other.migration)
 

@@ -24,6 +24,7 @@ class Report:
     changed: list[str] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
     known_failures: list[tuple[str, str]] = field(default_factory=list)
+    deferred: list[Path] = field(default_factory=list)
     pages: int = 0
 
 

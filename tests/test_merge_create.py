@@ -30,11 +30,13 @@ from syncd.logseq.model import Block
 from syncd.logseq.parser import parse_page
 from syncd.merge import (
     KIDS_PREFIX,
+    PROV_KEY,
     MergeResult,
     attribute_source,
     kids_base,
     merge_document,
     new_frontmatter,
+    provisional,
 )
 from syncd.note import (
     _FAKE_ANCHOR_RE,
@@ -140,6 +142,9 @@ def reference_create(doc: Document) -> MergeResult:
     items = frontmatter_items(doc, CTX)
     frontmatter, bases = new_frontmatter(items)
     record.update(bases)  # rule 5's base of each frontmatter key
+    cut = provisional(doc)  # a last highlight without a link may be cut: not seen yet
+    if cut is not None and cut.id in record:
+        record[PROV_KEY] = f"{record.pop(cut.id)} {cut.id}"
     text = frontmatter + "\n".join(body) + "\n"
     return MergeResult(text=text, changed=True, added=tuple(added), record=record)
 

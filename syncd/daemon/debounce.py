@@ -5,7 +5,9 @@ A path is *ready* when no event was seen for it for ``settle`` seconds **and** i
 sample being taken after the last event. The first sample is taken ``recheck`` seconds before the
 settle time runs out, so a quiet file is ready exactly ``settle`` seconds after its last event.
 A file that keeps changing is handed over anyway after ``max_delay`` seconds (the next change
-brings it back), so a log-like writer cannot starve it.
+brings it back), so a log-like writer cannot starve it; the engine then reads it only if it
+has settled (unchanged for ``settle`` and held open by no process), else it comes back here
+(``Worker._defer``).
 
 Events are hints: the signature, not the event kind, decides. A path whose file is gone has the
 signature None and becomes ready like any other (the engine decides what a missing page means).

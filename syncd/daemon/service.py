@@ -90,6 +90,8 @@ class Report(Protocol):
     @property
     def known_failures(self) -> Sequence[tuple[str, str]]: ...
     @property
+    def deferred(self) -> Sequence[Path]: ...
+    @property
     def pages(self) -> int: ...
 
 
@@ -129,7 +131,7 @@ def default_state_factory(path: Path) -> State:
 def default_engine_factory(config: Config, state: Any) -> Engine:
     from syncd.sync import SyncEngine
 
-    return SyncEngine(config, state, retry_backoff=True)
+    return SyncEngine(config, state, retry_backoff=True, settle=config.daemon.settle_seconds)
 
 
 def sweep_vault_temp_files(config: Config) -> None:
@@ -374,6 +376,7 @@ class Worker(threading.Thread):
             log.log(level, "full scan (%s): %s", why, summary)
             self.last_scan_summary = summary
             self._set_meta(state, META_LAST_SCAN_RESULT, summary)
+            self._defer(report)
         finally:
             self.scanning = False
             self.last_scan_at = _now_iso()
@@ -383,7 +386,7 @@ class Worker(threading.Thread):
     def _sync(self, engine: Engine, batch: Sequence[Path]) -> None:
         """Sync settled paths (the engine logs each changed note and each failure)."""
         try:
-            self._call(lambda: engine.sync_paths(batch))
+            self._defer(self._call(lambda: engine.sync_paths(batch)))
         except SyncdError as exc:  # the state store or a vault failed under it: one line
             log.error("sync stopped: %s; the next change or scan retries", exc)
         except Exception:
@@ -396,6 +399,12 @@ class Worker(threading.Thread):
                 if self.stopping():
                     return
                 self._sync(engine, [path])
+
+    def _defer(self, report: Report) -> None:
+        """The pages the engine did not read as they had not settled wait in the debouncer
+        (written to or held open: the sync after they settle reads them)."""
+        for path in report.deferred:
+            self.debouncer.add(path)
 
     def _do_reload(self, engine: Engine, state: State) -> Engine:
         assert self._reload is not None
