@@ -103,10 +103,7 @@ class Doc:
         return "\n".join(lines) + "\n"
 
     def order(self) -> list[int]:
-        seen: list[int] = []
-        for block in self.blocks:
-            seen.extend(n for n in block if n not in seen)
-        return seen
+        return list(dict.fromkeys(n for block in self.blocks for n in block))
 
     @property
     def syncd_id(self) -> str:
@@ -398,6 +395,7 @@ class Soak:
             if len(paths) > 1:
                 problems.append(f"{doc.name}: {len(paths)} notes {paths}")
             text = "\n".join(path.read_text("utf-8") for path in paths)
+            at = {m.group(1): m.start() for m in ANCHORED_URL_RE.finditer(text)}
             positions = []
             for n in doc.order():
                 url = highlight_url(doc.name, n)
@@ -411,17 +409,18 @@ class Soak:
                     figures.lost += counts[url] == 0
                     figures.duplicated += max(counts[url] - 1, 0)
                     problems.append(f"{doc.name} h{n}: {counts[url]} times")
-                elif url not in text:
+                elif url not in at:
                     problems.append(f"{doc.name} h{n}: not in the note {paths}")
                 else:
-                    positions.append(text.index(url))
+                    positions.append(at[url])
             doc.maybe.clear()
             if len(paths) > 1:
                 continue  # (the user's text is in one of them: not counted as lost)
             if positions != sorted(positions):
                 problems.append(f"{doc.name}: highlights out of order")
             head = text.split("\n---\n", 1)[0] + "\n"
-            kept = [(line, text.count(line) == 1) for line in doc.user_lines]
+            lines = Counter(text.split("\n"))
+            kept = [(line, lines[line] == 1) for line in doc.user_lines]
             kept += [(f"{key}: my value", f"\n{key}: my value\n" in head) for key in doc.user_keys]
             kept += [(doc.big, text.count(doc.big) == 1)] if doc.big else []
             for what, ok in kept:
