@@ -175,9 +175,13 @@ class _Plan:
 
     def _relinkable_lines(self) -> dict[str, int]:
         if self._relinkable is None:
-            urls = {i.location_url for i in self.doc.items()}
+            items = self.doc.items()
+            urls = {i.location_url for i in items}
+            current = {i.anchor for i in items}  # lines of highlights the page still has
             self._relinkable = {}
             for anchor, line_no in sorted(self.anchor_lines.items(), key=lambda a: a[1]):
+                if anchor in current:
+                    continue  # (known by its id: never another highlight's line)
                 line = ANCHOR_RE.sub("", self.body_lines[line_no])
                 url, _label, rest = _split_location(BULLET_LINE_RE.sub("", line, count=1))
                 # a link the page has no more, or a new one syncd wrote under the old anchor

@@ -79,9 +79,10 @@ class Item:
     # own, a ``tags::`` block between it and that link (design.md "Highlight identity")
     trailing: tuple[Block, ...] = ()
 
-    @property
-    def anchor(self) -> str:
-        return anchor_for(self.id)
+    anchor: str = field(init=False, repr=False, compare=False)  # anchor_for(id), once
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "anchor", anchor_for(self.id))
 
     def walk(self) -> list[Item]:
         out: list[Item] = [self]
