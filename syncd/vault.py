@@ -36,6 +36,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 
@@ -63,9 +64,7 @@ _RENAME_NOREPLACE = 1
 _RENAME_EXCHANGE = 2
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # the file system (or kernel) has no such renameat2 flag
-_RENAME_FLAGS_UNSUPPORTED = frozenset(
-    {errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP}
-)
+_RENAME_FLAGS_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP})
 
 
 MARKER = ".obsidian"  # the folder that makes a folder an Obsidian vault
@@ -595,14 +594,15 @@ class Vault:
             os.fchmod(fd, mode)
             if durable:
                 os.fsync(fd)
+            ours = os.fstat(fd) if expected is not None else None  # (the exchange's check)
             if create_only and _rename_no_clobber(folder, tmp, name):
                 pass  # one system call where the file system has renameat2(RENAME_NOREPLACE)
             elif create_only and _link_no_clobber(folder, tmp, name):
                 os.unlink(tmp, dir_fd=folder.fd)
-            elif expected is not None and _rename_at2(folder, tmp, name, _RENAME_EXCHANGE):
+            elif ours is not None and _rename_at2(folder, tmp, name, _RENAME_EXCHANGE):
                 # the note's version displaced by the exchange is at ``tmp`` now: the one
                 # syncd read, or a save the user made since (put back, merged again)
-                self._check_displaced(folder, tmp, name, expected)
+                _check_displaced(folder, tmp, name, cast("FileStamp", expected), fd, ours)
                 if durable:
                     os.unlink(tmp, dir_fd=folder.fd)
                 else:  # freed off this thread (the slow part of a replace on some systems)
@@ -626,22 +626,6 @@ class Vault:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp, dir_fd=folder.fd)
-
-    @staticmethod
-    def _check_displaced(folder: _Dir, tmp: str, name: str, expected: FileStamp) -> None:
-        """After the exchange-rename: the version it displaced (now at ``tmp``) must be the
-        one syncd read (``expected``; a rename changes the ctime, so not that). Else the user
-        saved in the window: the exchange is undone, their version is the note again, and
-        ``ConcurrentModification`` makes the caller read it and merge again."""
-        st = _lstat_at_or_none(tmp, folder.fd)
-        if st is not None and stat.S_ISREG(st.st_mode) and (
-            st.st_ino,
-            st.st_size,
-            st.st_mtime_ns,
-        ) == (expected.ino, expected.size, expected.mtime_ns):
-            return
-        _rename_at2(folder, tmp, name, _RENAME_EXCHANGE)
-        raise ConcurrentModification("note changed on disk since syncd read it", folder.at(name))
 
     def _temp_names(self, name: str) -> Iterator[str]:
         """Fresh temp file names for note ``name`` (``.syncd.<name>.<pid>-<n>.tmp``), at most
@@ -747,6 +731,41 @@ def _check_current(
         )
     if FileStamp.from_stat(current) != expected:
         raise ConcurrentModification("note changed on disk since syncd read it", folder.at(name))
+
+
+def _check_displaced(
+    folder: _Dir, tmp: str, name: str, expected: FileStamp, fd: int, ours: os.stat_result
+) -> None:
+    """After the exchange-rename: the version it displaced (now at ``tmp``) must be the one
+    syncd read (``expected``; a rename changes the ctime, so not that). Else the user saved
+    in the window: the exchange is undone, their version is the note again, and
+    ``ConcurrentModification`` makes the caller read it and merge again. Should a save have
+    gone into syncd's version (``fd``; ``ours``: its stat before the exchange) in the
+    microseconds it was the note, that version is kept beside the note as a conflict copy."""
+    st = _lstat_at_or_none(tmp, folder.fd)
+    if (
+        st is not None
+        and stat.S_ISREG(st.st_mode)
+        and (st.st_ino, st.st_size, st.st_mtime_ns)
+        == (
+            expected.ino,
+            expected.size,
+            expected.mtime_ns,
+        )
+    ):
+        return
+    _rename_at2(folder, tmp, name, _RENAME_EXCHANGE)
+    now = os.fstat(fd)
+    if (now.st_size, now.st_mtime_ns) != (ours.st_size, ours.st_mtime_ns):
+        from syncd.pipeline.page import conflict_copy_path  # (only here: a rare moment)
+
+        when = datetime.now().astimezone()
+        for copy in (conflict_copy_path(name, when, n) for n in range(1, _TEMP_TRIES)):
+            with contextlib.suppress(FileExistsError, ConcurrentModification):
+                if _rename_no_clobber(folder, tmp, copy) or _link_no_clobber(folder, tmp, copy):
+                    log.warning("%s: saved while syncd replaced it; kept as %s", name, copy)
+                    break
+    raise ConcurrentModification("note changed on disk since syncd read it", folder.at(name))
 
 
 def frontmatter_of(data: bytes, *, complete: bool) -> bytes | None:

@@ -50,8 +50,10 @@ ACTIONS = {
 
 
 def run_raced(
-    home: Home, args: list[str], action: str, note: str, record: Path
+    home: Home, args: list[str], action: str, note: str, record: Path, at: str = "write"
 ) -> subprocess.CompletedProcess[str]:
+    """syncd ARGS under tests/race_syncd.py: the user does ``action`` to ``note`` at pause
+    point ``at``."""
     return subprocess.run(
         [sys.executable, str(REPO / "tests" / "race_syncd.py"), *args, "-c", str(home.config)],
         capture_output=True,
@@ -63,6 +65,8 @@ def run_raced(
             "SYNCD_TEST_RACE": action,
             "SYNCD_TEST_RACE_NOTE": note,
             "SYNCD_TEST_RACE_RECORD": str(record),
+            "SYNCD_TEST_RACE_AT": at,
+            "SYNCD_TEST_RACE_VAULT": str(home.vault),
         },
         check=False,
     )

@@ -198,7 +198,9 @@ class Watched:
         return [
             (kind, path)
             for kind, path in writes
-            if not (self.allowed(path) or (kind == "open-at" and "/" not in path and is_temp_file(path)))
+            if not (
+                self.allowed(path) or (kind == "open-at" and "/" not in path and is_temp_file(path))
+            )
         ]
 
 
