@@ -5,11 +5,14 @@ it into an absolute path after checking that it stays inside the vault, followin
 existing folders. ``Vault.write_atomic`` writes a temp file beside the note
 (``.syncd.<name>.<pid>-<n>.tmp``, created with ``O_EXCL``), fsyncs it, and either moves it into
 place without ever clobbering (new notes, ``create_only``: ``renameat2(RENAME_NOREPLACE)``, or a
-hard link where that is missing) or renames it over the note after re-checking the note's stat
-stamp against the one the caller read (compare-and-swap), then fsyncs the folder. A note's
-folder is checked and opened once per batch (until ``end_batch``, which the engine calls at
-every state commit); each later write into it checks with one ``lstat`` that the folder is
-still the one it opened.
+hard link where that is missing) or swaps it with the note (``renameat2(RENAME_EXCHANGE)``) and
+checks that the version displaced is the one the caller read (compare-and-swap with no window:
+else it is swapped back), then fsyncs the folder. Without an exchange-rename (other systems and
+file systems) the note's stamp is checked right before a plain rename. A note's folder is
+checked, then opened from the vault folder down without following symlinks, once per batch
+(until ``end_batch``, which the engine calls at every state commit); each later write into it
+checks with one ``lstat`` that the folder is still the one it opened, and names the note
+relative to the open folder.
 
 What a replace does not keep: the inode number, hard links, extended attributes/ACLs and the
 creation time of the old file. The permission bits are kept. The file's mtime is new on purpose
@@ -444,8 +447,9 @@ class Vault:
 
         ``text`` may be given already encoded (UTF-8 bytes), or as a file whose bytes are
         copied (streamed: an attachment of any size). ``expected`` is the stamp from
-        ``read_text`` (None: the note must not exist). Right before the rename the note is
-        ``lstat``-ed again; if it changed, nothing is written and ``ConcurrentModification`` is
+        ``read_text`` (None: the note must not exist). The note is ``lstat``-ed before the temp
+        file is written, and the version the exchange-rename displaces is checked again; if
+        it changed, the note is left as the user has it and ``ConcurrentModification`` is
         raised. ``create_only`` moves the temp file into place with a rename that refuses to
         replace (or a hard link), so a note that appeared meanwhile is never clobbered
         (``ConcurrentModification``).
@@ -453,9 +457,9 @@ class Vault:
         Refuses symlinks as the note itself. OS errors become ``VaultWriteError``; the temp file
         is removed on every failure.
 
-        The note's folder is checked (``resolve``) and opened once per batch (``_Dir``, until
-        ``end_batch``); the file calls then name the note relative to that open folder, so a
-        folder swapped for a symlink meanwhile cannot send a write elsewhere.
+        The note's folder is checked (``resolve``) and opened once per batch (``_open_dir``,
+        until ``end_batch``); the file calls then name the note relative to that open folder,
+        so a folder swapped for a symlink meanwhile cannot send a write elsewhere.
         """
         parts = self._split(rel)
         name = parts[-1]

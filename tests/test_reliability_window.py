@@ -29,6 +29,9 @@ from pathlib import Path
 
 import pytest
 
+import syncd.vault
+from syncd.errors import ConcurrentModification
+from syncd.vault import Vault
 from tests.reliability_helpers import (
     REPO,
     WAIT,
@@ -268,3 +271,39 @@ def test_natural_timing_folder_swaps_during_writes_lead_nothing_outside(tmp_path
     assert {u for u, c in counts.items() if c} == {
         highlight_url(d, n) for d in docs for n in range(1, 6)
     }
+
+
+def test_a_save_into_syncds_version_while_it_puts_the_users_back_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The narrowest moment: the user saved in the window (syncd puts their version back),
+    and saved again, into syncd's version, in the microseconds it was the note. Both saves
+    are kept: the first as the note (merged again by the caller), the second in a conflict
+    copy beside it."""
+    vault = Vault(tmp_path)
+    note = tmp_path / "n.md"
+    stamp = vault.write_atomic("n.md", "one\n", expected=None)
+    real = syncd.vault._libc_renameat2()
+    assert real is not None
+    exchanges: list[bytes] = []
+
+    def renameat2(fd: int, old: bytes, new_fd: int, new: bytes, flags: int) -> int:
+        first = flags == 2 and not exchanges
+        if first:
+            with note.open("a", encoding="utf-8") as handle:
+                handle.write("first save\n")
+        result = real(fd, old, new_fd, new, flags)
+        if first:
+            exchanges.append(new)
+            with note.open("a", encoding="utf-8") as handle:  # syncd's version, now the note
+                handle.write("second save\n")
+        return result
+
+    monkeypatch.setattr(syncd.vault, "_libc_renameat2", lambda: renameat2)
+    with pytest.raises(ConcurrentModification, match="changed on disk"):
+        vault.write_atomic("n.md", "one\nsyncd\n", expected=stamp)
+    assert exchanges == [b"n.md"]
+    assert note.read_text("utf-8") == "one\nfirst save\n"
+    copies = list(tmp_path.glob("n.sync-conflict-*.md"))
+    assert [copy.read_text("utf-8") for copy in copies] == ["one\nsyncd\nsecond save\n"]
+    assert not list(tmp_path.glob(".syncd.*"))
