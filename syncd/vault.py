@@ -747,18 +747,18 @@ def _check_displaced(
     gone into syncd's version (``fd``; ``ours``: its stat before the exchange) in the
     microseconds it was the note, that version is kept beside the note as a conflict copy."""
     st = _lstat_at_or_none(tmp, folder.fd)
+    read = (expected.ino, expected.size, expected.mtime_ns)
     if (
         st is not None
         and stat.S_ISREG(st.st_mode)
-        and (st.st_ino, st.st_size, st.st_mtime_ns)
-        == (
-            expected.ino,
-            expected.size,
-            expected.mtime_ns,
-        )
+        and (st.st_ino, st.st_size, st.st_mtime_ns) == read
     ):
         return
-    _rename_at2(folder, tmp, name, _RENAME_EXCHANGE)
+    try:
+        _rename_at2(folder, tmp, name, _RENAME_EXCHANGE)
+    except ConcurrentModification:  # syncd's version gone meanwhile: the user's goes back
+        _rename_no_clobber(folder, tmp, name)
+        raise
     now = os.fstat(fd)
     if (now.st_size, now.st_mtime_ns) != (ours.st_size, ours.st_mtime_ns):
         from syncd.pipeline.page import conflict_copy_path  # (only here: a rare moment)
