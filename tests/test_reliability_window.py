@@ -83,8 +83,8 @@ def test_once_a_change_right_before_the_rename_is_kept(tmp_path: Path, what: str
 
 
 def test_daemon_a_save_right_before_the_rename_is_kept(tmp_path: Path) -> None:
-    """The same in a real ``syncd run`` (its writes are durable: the folder is synced before
-    the displaced version is compared)."""
+    """The same in a real ``syncd run`` (durable writes: the displaced version is removed at
+    once, not by the background removal of bulk runs)."""
     home = Home(tmp_path)
     home.put("a", [1, 2])
     assert home.once().returncode == 0
