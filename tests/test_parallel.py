@@ -179,7 +179,9 @@ def _count_used() -> Iterator[list[tuple[int, int]]]:
 
     class Catch(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            match = re.match(r"helpers: (\d+) pages planned, (\d+) used", record.getMessage())
+            match = re.match(
+                r"helpers: (\d+) pages planned, (\d+) used", record.getMessage()
+            )
             if match:
                 found.append((int(match.group(1)), int(match.group(2))))
 
