@@ -5,11 +5,14 @@ it into an absolute path after checking that it stays inside the vault, followin
 existing folders. ``Vault.write_atomic`` writes a temp file beside the note
 (``.syncd.<name>.<pid>-<n>.tmp``, created with ``O_EXCL``), fsyncs it, and either moves it into
 place without ever clobbering (new notes, ``create_only``: ``renameat2(RENAME_NOREPLACE)``, or a
-hard link where that is missing) or renames it over the note after re-checking the note's stat
-stamp against the one the caller read (compare-and-swap), then fsyncs the folder. A note's
-folder is checked and opened once per batch (until ``end_batch``, which the engine calls at
-every state commit); each later write into it checks with one ``lstat`` that the folder is
-still the one it opened.
+hard link where that is missing) or swaps it with the note (``renameat2(RENAME_EXCHANGE)``) and
+checks that the version displaced is the one the caller read (compare-and-swap with no window:
+else it is swapped back), then fsyncs the folder. Without an exchange-rename (other systems and
+file systems) the note's stamp is checked right before a plain rename. A note's folder is
+checked, then opened from the vault folder down without following symlinks, once per batch
+(until ``end_batch``, which the engine calls at every state commit); each later write into it
+checks with one ``lstat`` that the folder is still the one it opened, and names the note
+relative to the open folder.
 
 What a replace does not keep: the inode number, hard links, extended attributes/ACLs and the
 creation time of the old file. The permission bits are kept. The file's mtime is new on purpose
@@ -36,6 +39,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 
@@ -59,12 +63,11 @@ _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXE
 _MAX_TEMP_NAME_PART = 150  # bytes of the note name kept in a temp name; longer ones are hashed
 _DIR_FSYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP})
 _LINK_UNSUPPORTED = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV})
-_AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
-# the file system (or kernel) has no RENAME_NOREPLACE
-_RENAME_NOREPLACE_UNSUPPORTED = frozenset(
-    {errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP}
-)
+_RENAME_EXCHANGE = 2
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# the file system (or kernel) has no such renameat2 flag
+_RENAME_FLAGS_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP})
 
 
 MARKER = ".obsidian"  # the folder that makes a folder an Obsidian vault
@@ -459,8 +462,9 @@ class Vault:
 
         ``text`` may be given already encoded (UTF-8 bytes), or as a file whose bytes are
         copied (streamed: an attachment of any size). ``expected`` is the stamp from
-        ``read_text`` (None: the note must not exist). Right before the rename the note is
-        ``lstat``-ed again; if it changed, nothing is written and ``ConcurrentModification`` is
+        ``read_text`` (None: the note must not exist). The note is ``lstat``-ed before the temp
+        file is written, and the version the exchange-rename displaces is checked again; if
+        it changed, the note is left as the user has it and ``ConcurrentModification`` is
         raised. ``create_only`` moves the temp file into place with a rename that refuses to
         replace (or a hard link), so a note that appeared meanwhile is never clobbered
         (``ConcurrentModification``).
@@ -468,15 +472,19 @@ class Vault:
         Refuses symlinks as the note itself. OS errors become ``VaultWriteError``; the temp file
         is removed on every failure.
 
-        The note's folder is checked (``resolve``) and opened once per batch (``_Dir``, until
-        ``end_batch``); the file calls then name the note relative to that open folder, so a
-        folder swapped for a symlink meanwhile cannot send a write elsewhere.
+        The note's folder is checked (``resolve``) and opened once per batch (``_open_dir``,
+        until ``end_batch``); the file calls then name the note relative to that open folder,
+        so a folder swapped for a symlink meanwhile cannot send a write elsewhere.
         """
         parts = self._split(rel)
         name = parts[-1]
-        folder, st = self._open_folder("/".join(parts[:-1]))
+        key = "/".join(parts[:-1])
+        folder, st = self._open_folder(key)
         if folder is None or st is None:
-            return self._write_first(rel, parts, text, expected, create_only, durable)
+            folder = self._open_dir(rel, key, durable, create=expected is None)
+            before = _fdir_stamp_or_none(folder.fd)
+        else:
+            before = _dir_stamp(st)
         data = _encoded(text, folder, name)
         try:
             current = _lstat_at_or_none(name, folder.fd)
@@ -486,7 +494,6 @@ class Vault:
             self.resolve(rel)  # a symlink leading out is refused as such
         _check_current(folder, name, current, expected, create_only)
         mode = NEW_NOTE_MODE if current is None else stat.S_IMODE(current.st_mode)
-        before = _dir_stamp(st)
         return self._write_in(folder, name, data, mode, expected, create_only, durable, before)
 
     def _open_folder(self, key: str) -> tuple[_Dir | None, os.stat_result | None]:
@@ -502,46 +509,55 @@ class Vault:
             st = None
         if st is None or st.st_ino != folder.ino or st.st_dev != folder.dev:
             del self._dirs[key]
+            self._remover.wait()  # (it may still remove names in that folder)
             with contextlib.suppress(OSError):
                 os.close(folder.fd)
             return None, None
         return folder, st
 
-    def _write_first(
-        self,
-        rel: str,
-        parts: list[str],
-        text: str | bytes | Path,
-        expected: FileStamp | None,
-        create_only: bool,
-        durable: bool,
-    ) -> FileStamp:
-        """``write_atomic`` into a folder not open yet: check the whole path, create the
-        missing folders, open the folder for the rest of the batch."""
-        path = self.resolve(rel)
-        parent = str(path.parent)
-        data = _encoded(text, _Dir(parent), parts[-1])
-        try:
-            current = _lstat_or_none(path)
-        except OSError as exc:
-            raise VaultWriteError(f"cannot write note: {_reason(exc)}", path) from exc
-        _check_current(_Dir(parent), parts[-1], current, expected, create_only)
-        mode = NEW_NOTE_MODE if current is None else stat.S_IMODE(current.st_mode)
-        self._make_parents(path.parent, durable)
-        folder = self._open_dir("/".join(parts[:-1]), parent)
-        before = _fdir_stamp_or_none(folder.fd)
-        return self._write_in(folder, path.name, data, mode, expected, create_only, durable, before)
-
-    def _open_dir(self, key: str, path: str) -> _Dir:
-        """Open the checked folder ``path`` (vault-relative ``key``) for this batch."""
+    def _open_dir(self, rel: str, key: str, durable: bool, *, create: bool) -> _Dir:
+        """Open the folder of note ``rel`` (vault-relative ``key``) for this batch: its path
+        is checked (``resolve``: symlinks followed must stay inside), then each folder of
+        that real path is opened from the vault folder down without following symlinks
+        (``O_NOFOLLOW``, relative to the one above; missing ones created when ``create``,
+        else the note is gone), so a folder swapped for a symlink at any moment cannot lead a
+        write out: every later file call names the note relative to the open folder."""
         if len(self._dirs) >= _MAX_OPEN_DIRS:
             self.end_batch()
+        real = self.resolve(rel).parent
+        where = self.root
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            fd = os.open(self._root_str, _DIR_FLAGS)
         except OSError as exc:
-            raise VaultWriteError(f"cannot open folder: {_reason(exc)}", Path(path)) from exc
-        st = os.fstat(fd)
-        folder = self._dirs[key] = _Dir(path, fd, st.st_dev, st.st_ino)
+            missing = "vault folder is missing (not created by syncd)"
+            why = missing if exc.errno == errno.ENOENT else f"cannot open folder: {_reason(exc)}"
+            raise VaultWriteError(why, where) from exc
+        try:
+            for part in real.relative_to(self.root).parts:
+                where = where / part
+                try:
+                    sub = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                except FileNotFoundError:
+                    if not create:
+                        raise ConcurrentModification(
+                            "note was removed or moved since syncd read it", where
+                        ) from None
+                    _make_folder(fd, part, where, durable)
+                    sub = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = sub
+            st = os.fstat(fd)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise VaultWriteError(
+                    "refused: not a folder (a symlink or file put in its place)", where
+                ) from exc
+            raise VaultWriteError(f"cannot open folder: {_reason(exc)}", where) from exc
+        except SyncdError:
+            os.close(fd)
+            raise
+        folder = self._dirs[key] = _Dir(str(real), fd, st.st_dev, st.st_ino)
         return folder
 
     def end_batch(self) -> None:
@@ -597,17 +613,23 @@ class Vault:
             os.fchmod(fd, mode)
             if durable:
                 os.fsync(fd)
+            ours = os.fstat(fd) if expected is not None else None  # (the exchange's check)
             if create_only and _rename_no_clobber(folder, tmp, name):
                 pass  # one system call where the file system has renameat2(RENAME_NOREPLACE)
             elif create_only and _link_no_clobber(folder, tmp, name):
-                folder.at(tmp).unlink()
-            else:
+                os.unlink(tmp, dir_fd=folder.fd)
+            elif ours is not None and _rename_at2(folder, tmp, name, _RENAME_EXCHANGE):
+                # the note's version displaced by the exchange is at ``tmp`` now: the one
+                # syncd read, or a save the user made since (put back, merged again)
+                _check_displaced(folder, tmp, name, cast("FileStamp", expected), fd, ours)
+                if durable:
+                    os.unlink(tmp, dir_fd=folder.fd)
+                else:  # freed off this thread (the slow part of a replace on some systems)
+                    self._remover.remove(folder.fd, tmp)
+            else:  # no exchange-rename here: the last check and the rename are two calls
                 current = _lstat_at_or_none(name, folder.fd)
                 _check_current(folder, name, current, expected, create_only)
-                aside = None if durable or current is None else self._link_aside(folder, name)
-                folder.at(tmp).replace(folder.at(name))
-                if aside is not None:
-                    self._remover.remove(f"{folder.path}/{aside}")
+                os.replace(tmp, name, src_dir_fd=folder.fd, dst_dir_fd=folder.fd)
             tmp = None
             stamp = FileStamp.from_stat(os.fstat(fd))
             if durable:
@@ -622,7 +644,7 @@ class Vault:
                 os.close(fd)
             if tmp is not None:
                 with contextlib.suppress(OSError):
-                    folder.at(tmp).unlink()
+                    os.unlink(tmp, dir_fd=folder.fd)
 
     def _temp_names(self, name: str) -> Iterator[str]:
         """Fresh temp file names for note ``name`` (``.syncd.<name>.<pid>-<n>.tmp``), at most
@@ -633,71 +655,16 @@ class Vault:
             self._temp_counter += 1
             yield f"{prefix}{self._temp_counter}{TEMP_SUFFIX}"
 
-    def _link_aside(self, folder: _Dir, name: str) -> str | None:
-        """Give the note ``name``, about to be replaced, a second name (a temp file name), so
-        the rename that replaces it frees nothing; the old file is freed when ``_Remover``
-        removes that name, off the writing thread, before the batch ends (``end_batch``).
-        Freeing the old file is the slow part of a replace on some file systems (ext4
-        mounted with ``discard`` discards its blocks right then: about 0.3 ms a note here),
-        and a bulk run replaces thousands. None where hard links are not supported: the
-        rename then frees it, as always. A name left by a crash is a temp file: the next
-        run's sweep removes it."""
-        for aside in self._temp_names(name):
-            try:
-                # by full paths, as _create_temp: audit hooks (tests/test_reliability_writes.py)
-                os.link(f"{folder.path}/{name}", f"{folder.path}/{aside}", follow_symlinks=False)
-            except FileExistsError:
-                continue
-            except OSError:
-                return None
-            return aside
-        return None
-
     def _create_temp(self, folder: _Dir, name: str) -> tuple[int, str]:
         """Create a new temp file for ``name`` in ``folder``: ``.syncd.<name>.<pid>-<n>.tmp``,
         made with ``O_EXCL`` (a name left by an earlier process is skipped, never reused)."""
         for tmp in self._temp_names(name):
             try:
-                # by its full path: audit hooks (tests/test_reliability_writes.py) see it
-                fd = os.open(f"{folder.path}/{tmp}", _TEMP_FLAGS, 0o600)
+                fd = os.open(tmp, _TEMP_FLAGS, 0o600, dir_fd=folder.fd)
             except FileExistsError:
                 continue
             return fd, tmp
         raise FileExistsError(errno.EEXIST, "no free temp file name", folder.at(name))
-
-    def _make_parents(self, folder: Path, durable: bool) -> None:
-        """Create the note's missing folders, each checked to stay inside the vault.
-
-        ``folder`` comes from ``resolve``, which resolved and checked its existing part: when
-        all of it exists (a real folder, not a symlink) there is nothing to create or check.
-        """
-        try:
-            if stat.S_ISDIR(os.lstat(folder).st_mode):
-                return
-        except OSError:
-            pass
-        if not self.root.is_dir():
-            raise VaultWriteError("vault folder is missing (not created by syncd)", self.root)
-        rel_parts = folder.relative_to(self.root).parts
-        current = self.root
-        for part in rel_parts:
-            parent = current
-            current = current / part
-            try:
-                current.mkdir()
-            except FileExistsError:
-                pass
-            except OSError as exc:
-                raise VaultWriteError(f"cannot create folder: {_reason(exc)}", current) from exc
-            else:
-                log.debug("created folder %s", current)
-                if durable:
-                    _fsync_dir_or_raise(parent)
-            real = os.path.realpath(current)
-            if not self._inside(real):
-                raise VaultWriteError(f"refused: folder leads outside the vault ({real})", current)
-            if not Path(real).is_dir():
-                raise VaultWriteError("refused: not a folder", current)
 
     def _note_written(
         self, folder: _Dir, name: str, listing: _Listing, before: _Stamp | None
@@ -785,6 +752,41 @@ def _check_current(
         raise ConcurrentModification("note changed on disk since syncd read it", folder.at(name))
 
 
+def _check_displaced(
+    folder: _Dir, tmp: str, name: str, expected: FileStamp, fd: int, ours: os.stat_result
+) -> None:
+    """After the exchange-rename: the version it displaced (now at ``tmp``) must be the one
+    syncd read (``expected``; a rename changes the ctime, so not that). Else the user saved
+    in the window: the exchange is undone, their version is the note again, and
+    ``ConcurrentModification`` makes the caller read it and merge again. Should a save have
+    gone into syncd's version (``fd``; ``ours``: its stat before the exchange) in the
+    microseconds it was the note, that version is kept beside the note as a conflict copy."""
+    st = _lstat_at_or_none(tmp, folder.fd)
+    read = (expected.ino, expected.size, expected.mtime_ns)
+    if (
+        st is not None
+        and stat.S_ISREG(st.st_mode)
+        and (st.st_ino, st.st_size, st.st_mtime_ns) == read
+    ):
+        return
+    try:
+        _rename_at2(folder, tmp, name, _RENAME_EXCHANGE)
+    except ConcurrentModification:  # syncd's version gone meanwhile: the user's goes back
+        _rename_no_clobber(folder, tmp, name)
+        raise
+    now = os.fstat(fd)
+    if (now.st_size, now.st_mtime_ns) != (ours.st_size, ours.st_mtime_ns):
+        from syncd.pipeline.page import conflict_copy_path  # (only here: a rare moment)
+
+        when = datetime.now().astimezone()
+        for copy in (conflict_copy_path(name, when, n) for n in range(1, _TEMP_TRIES)):
+            with contextlib.suppress(FileExistsError, ConcurrentModification):
+                if _rename_no_clobber(folder, tmp, copy) or _link_no_clobber(folder, tmp, copy):
+                    log.warning("%s: saved while syncd replaced it; kept as %s", name, copy)
+                    break
+    raise ConcurrentModification("note changed on disk since syncd read it", folder.at(name))
+
+
 def frontmatter_of(data: bytes, *, complete: bool) -> bytes | None:
     """The frontmatter at the start of ``data`` (a note's first bytes), both ``---`` lines
     included; None when ``data`` has no closing line yet (``complete``: ``data`` is all there
@@ -829,13 +831,6 @@ def _lstat_at_or_none(name: str, dir_fd: int) -> os.stat_result | None:
         return None
 
 
-def _lstat_or_none(path: Path) -> os.stat_result | None:
-    try:
-        return path.lstat()
-    except FileNotFoundError:
-        return None
-
-
 def _dir_stamp(st: os.stat_result) -> _Stamp:
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
@@ -855,14 +850,14 @@ class _Remover:
     temp file name, swept by the next run), and the thread has ended."""
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[tuple[int, str]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._handful: list[str] = []
+        self._handful: list[tuple[int, str]] = []
 
-    def remove(self, path: str) -> None:
+    def remove(self, dir_fd: int, name: str) -> None:
         if not self._handful:
             _REMOVERS.add(self)  # end_removals waits for it from now on
-        self._handful.append(path)
+        self._handful.append((dir_fd, name))
         if len(self._handful) >= _HANDFUL:
             self._hand_over()
 
@@ -876,7 +871,7 @@ class _Remover:
     def _run(self) -> None:
         while (paths := self._queue.get()) is not None:
             for path in paths:
-                _remove_quietly(path)
+                _remove_quietly(*path)
 
     def wait(self) -> None:
         if self._handful:
@@ -900,11 +895,11 @@ def end_removals() -> None:
         remover.wait()
 
 
-def _remove_quietly(path: str) -> None:
+def _remove_quietly(dir_fd: int, name: str) -> None:
     try:
-        Path(path).unlink()
+        os.unlink(name, dir_fd=dir_fd)
     except OSError as exc:
-        log.debug("cannot remove %s (the next run's sweep does): %s", path, _reason(exc))
+        log.debug("cannot remove %s (the next run's sweep does): %s", name, _reason(exc))
 
 
 def _temp_name_part(name: str) -> str:
@@ -937,26 +932,38 @@ def _rename_no_clobber(folder: _Dir, tmp: str, name: str) -> bool:
     """Rename ``tmp`` to ``name`` in ``folder`` unless ``name`` exists (``renameat2`` with
     ``RENAME_NOREPLACE``: atomic, never clobbers, no temp name left behind by a crash). False
     where the C library or the file system has no such rename: the caller links instead."""
+    try:
+        return _rename_at2(folder, tmp, name, _RENAME_NOREPLACE)
+    except FileExistsError as exc:
+        raise ConcurrentModification(
+            "note appeared on disk before syncd created it", folder.at(name)
+        ) from exc
+
+
+def _rename_at2(folder: _Dir, old: str, new: str, flags: int) -> bool:
+    """``renameat2`` of ``old`` to ``new`` in ``folder`` with ``flags`` (``RENAME_NOREPLACE``,
+    ``RENAME_EXCHANGE``); False where the C library or the file system has no such rename.
+    ``new`` missing for an exchange: the note was removed or moved (``ConcurrentModification``)."""
     func = _libc_renameat2()
     if func is None:
         return False
-    if func(folder.fd, os.fsencode(tmp), folder.fd, os.fsencode(name), _RENAME_NOREPLACE) == 0:
+    if func(folder.fd, os.fsencode(old), folder.fd, os.fsencode(new), flags) == 0:
         return True
     code = ctypes.get_errno()
-    if code == errno.EEXIST:
-        raise ConcurrentModification(
-            "note appeared on disk before syncd created it", folder.at(name)
-        )
-    if code in _RENAME_NOREPLACE_UNSUPPORTED:
-        log.debug("no renameat2(RENAME_NOREPLACE) on %s; create by link", folder.path)
+    if code in _RENAME_FLAGS_UNSUPPORTED:
+        log.debug("no renameat2 (flags %d) on %s", flags, folder.path)
         return False
-    raise OSError(code, os.strerror(code), str(folder.at(name)))
+    if code == errno.ENOENT and flags == _RENAME_EXCHANGE:
+        raise ConcurrentModification(
+            "note was removed or moved since syncd read it", folder.at(new)
+        )
+    raise OSError(code, os.strerror(code), str(folder.at(new)))
 
 
 def _link_no_clobber(folder: _Dir, tmp: str, name: str) -> bool:
     """Hard-link ``tmp`` to ``name`` in ``folder``; False when the file system has none."""
     try:
-        os.link(folder.at(tmp), folder.at(name))
+        os.link(tmp, name, src_dir_fd=folder.fd, dst_dir_fd=folder.fd, follow_symlinks=False)
     except FileExistsError as exc:
         raise ConcurrentModification(
             "note appeared on disk before syncd created it", folder.at(name)
@@ -969,6 +976,19 @@ def _link_no_clobber(folder: _Dir, tmp: str, name: str) -> bool:
     return True
 
 
+def _make_folder(dir_fd: int, name: str, where: Path, durable: bool) -> None:
+    """Create folder ``name`` in the open folder ``dir_fd`` (``where``, for messages)."""
+    try:
+        os.mkdir(name, dir_fd=dir_fd)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise VaultWriteError(f"cannot create folder: {_reason(exc)}", where) from exc
+    log.debug("created folder %s", where)
+    if durable:
+        _fsync_fd(dir_fd)
+
+
 def _fsync_fd(fd: int) -> None:
     """fsync an open folder (where the file system can)."""
     try:
@@ -976,24 +996,6 @@ def _fsync_fd(fd: int) -> None:
     except OSError as exc:
         if exc.errno not in _DIR_FSYNC_UNSUPPORTED:
             raise
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        if exc.errno not in _DIR_FSYNC_UNSUPPORTED:
-            raise
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir_or_raise(folder: Path) -> None:
-    try:
-        _fsync_dir(folder)
-    except OSError as exc:
-        raise VaultWriteError(f"cannot sync folder: {_reason(exc)}", folder) from exc
 
 
 def _reason(exc: OSError) -> str:

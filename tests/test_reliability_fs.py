@@ -137,8 +137,8 @@ def test_a_page_replaced_while_being_read_ends_with_the_final_content(
 
     real_open = os.open
 
-    def open_then_replace(path: object, flags: int, *args: object) -> int:
-        fd = real_open(path, flags, *args)  # type: ignore[arg-type]
+    def open_then_replace(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        fd = real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
         if Path(str(path)) == page:
             replacement = page.with_name(".replacement")
             replacement.write_text(

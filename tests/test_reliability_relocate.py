@@ -50,8 +50,10 @@ ACTIONS = {
 
 
 def run_raced(
-    home: Home, args: list[str], action: str, note: str, record: Path
+    home: Home, args: list[str], action: str, note: str, record: Path, at: str = "write"
 ) -> subprocess.CompletedProcess[str]:
+    """syncd ARGS under tests/race_syncd.py: the user does ``action`` to ``note`` at pause
+    point ``at``."""
     return subprocess.run(
         [sys.executable, str(REPO / "tests" / "race_syncd.py"), *args, "-c", str(home.config)],
         capture_output=True,
@@ -63,6 +65,8 @@ def run_raced(
             "SYNCD_TEST_RACE": action,
             "SYNCD_TEST_RACE_NOTE": note,
             "SYNCD_TEST_RACE_RECORD": str(record),
+            "SYNCD_TEST_RACE_AT": at,
+            "SYNCD_TEST_RACE_VAULT": str(home.vault),
         },
         check=False,
     )
@@ -213,12 +217,6 @@ def test_a_folder_moved_twice_in_one_batch_keeps_one_note_per_document(
     assert counts == {highlight_url(d, n): 1 for d in "ab" for n in (1, 2, 3)}
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 13 finding 1, not closed: a note renamed and moved every few ms during 40 "
-    "scans still gets some highlights twice now and then (2 of 6 runs under load); the "
-    "window held open (the tests above) is closed",
-)
 def test_natural_timing_renames_and_moves_during_runs_never_duplicate(tmp_path: Path) -> None:
     """No pause point: a user thread renames and moves the note at random moments while
     Readwise appends a highlight before each run. Each highlight ends up exactly once, in

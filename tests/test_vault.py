@@ -340,14 +340,14 @@ def test_create_only_without_rename_noreplace_links(
     linked: list[object] = []
     real_link = os.link
 
-    def link(src: str, dst: str) -> None:
+    def link(src: str, dst: str, **kwargs: object) -> None:
         linked.append(dst)
-        real_link(src, dst)
+        real_link(src, dst, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "link", link)
     vault.write_atomic("n.md", "x\n", expected=None, create_only=True)
     assert (root / "n.md").read_text() == "x\n"
-    assert linked == [root / "n.md"]
+    assert linked == ["n.md"]  # (relative to the open folder)
     assert temp_files(root) == []
     (root / "m.md").write_text("mine\n")
     with pytest.raises(ConcurrentModification, match="appeared"):
@@ -359,7 +359,7 @@ def test_create_only_without_rename_noreplace_links(
 def test_create_only_without_hard_links_falls_back(
     vault: Vault, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_links(src: object, dst: object) -> None:
+    def no_links(src: object, dst: object, **kwargs: object) -> None:
         raise OSError(errno.EPERM, "Operation not permitted")
 
     no_rename_noreplace(monkeypatch)
@@ -369,7 +369,7 @@ def test_create_only_without_hard_links_falls_back(
     assert temp_files(root) == []
 
 
-def enospc(*args: object) -> None:
+def enospc(*args: object, **kwargs: object) -> None:
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
@@ -383,6 +383,9 @@ def test_injected_disk_full_keeps_original_and_removes_temp(
     assert read is not None
     if target == "renameat2":
         no_rename_noreplace(monkeypatch, errno.ENOSPC)
+    elif target == "replace":  # (the rename where there is no exchange-rename)
+        no_rename_noreplace(monkeypatch)
+        monkeypatch.setattr(os, target, enospc)
     else:
         monkeypatch.setattr(os, target, enospc)
     if target == "link":
@@ -471,31 +474,31 @@ def test_durable_false_then_syncfs(
 def test_a_bulk_replace_frees_the_old_file_off_the_writing_thread(
     vault: Vault, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """durable=False: the replaced note's old file gets a temp name first (a hard link), so
-    the rename frees nothing; a background thread removes that name, at the latest when the
-    batch ends. The note is replaced as ever, and no temp file is left."""
+    """durable=False: the exchange-rename leaves the replaced note's old file under the temp
+    name; a background thread removes that name, at the latest when the batch ends. The note
+    is replaced as ever, and no temp file is left."""
     N = 3 * syncd.vault._HANDFUL + 1  # the thread starts mid-batch; the rest at end_batch
-    links: list[str] = []
-    real_link = os.link
+    removed: list[str] = []
+    real_remove = syncd.vault._remove_quietly
 
-    def spy(src: str, dst: str, **kwargs: object) -> None:
-        links.append(dst)
-        real_link(src, dst, **kwargs)  # type: ignore[arg-type]
+    def spy(dir_fd: int, name: str) -> None:
+        removed.append(name)
+        real_remove(dir_fd, name)
 
-    monkeypatch.setattr(os, "link", spy)
+    monkeypatch.setattr(syncd.vault, "_remove_quietly", spy)
     stamps = [vault.write_atomic(f"F/n{i}.md", f"{i}\n", expected=None) for i in range(N)]
-    assert links == []  # creating a note links nothing aside
     for i, stamp in enumerate(stamps):
         stamps[i] = vault.write_atomic(f"F/n{i}.md", f"{i} again\n", expected=stamp, durable=False)
-    assert len(links) == N and all(is_temp_file(name) for name in links)
     vault.end_batch()
+    assert len(removed) == N and all(is_temp_file(name) for name in removed)
     assert temp_files(root) == []
     assert [(root / "F" / f"n{i}.md").read_text() for i in range(N)] == [
         f"{i} again\n" for i in range(N)
     ]
-    # a durable write (the daemon's) replaces with the rename alone
+    # a durable write (the daemon's) removes the old file itself
     vault.write_atomic("F/n0.md", "durable\n", expected=stamps[0])
-    assert len(links) == N and (root / "F" / "n0.md").read_text() == "durable\n"
+    assert len(removed) == N and (root / "F" / "n0.md").read_text() == "durable\n"
+    assert temp_files(root) == []
 
 
 def test_removals_end_their_thread_before_helpers_fork(vault: Vault, root: Path) -> None:
