@@ -482,14 +482,6 @@ def test_soak(tmp_path: Path) -> None:
 
 @pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")
 @pytest.mark.timeout(120 + 3 * RACE_ROUNDS)
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 13, on today's code (seed 20241126): a vault folder moved while the daemon "
-    "writes a note in it (temp file and rename go by path) fails the page with ENOENT, its "
-    "highlights wait for the 30 s retry (round 143); a note deleted between the last "
-    "compare-and-swap check and the rename comes back whole, with the highlights and text "
-    "the user deleted (finding 8; round 159 once the first is fixed)",
-)
 def test_soak_races(tmp_path: Path) -> None:
     """Issue 13, acceptance 2: the race-heavy mode, ``SYNCD_SOAK_ROUNDS`` rounds (500)."""
     soak = Soak(tmp_path, races=True)
