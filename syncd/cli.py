@@ -314,8 +314,9 @@ def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) 
     with _reader_may_leave():
         for text in report.diffs:
             sys.stdout.write(text)
-        if not quiet:
-            print(_summary(report, time.monotonic() - started, dry_run=dry_run), file=sys.stderr)
+    if not quiet:  # (on stderr: said even when stdout's reader left early)
+        print(_summary(report, time.monotonic() - started, dry_run=dry_run), file=sys.stderr)
+        with _reader_may_leave():
             for line in report.migration.lines():
                 print(line)
     return EXIT_FAILURES if report.failures or report.known_failures else EXIT_OK

@@ -182,6 +182,10 @@ def test_output_piped_into_head_ends_quietly(tmp_path: Path) -> None:
     code, out, err = pipeline(f"once --diff -q {source} {vault}", env)
     assert (code, out) == (0, "--- a/Readwise/Articles/Document 0000.md\n"), err
     assert "Traceback" not in err and "Broken pipe" not in err, err
+    for _ in range(3):  # the summary goes to stderr even when stdout's reader left (it was lost)
+        code, out, err = pipeline(f"once --dry-run --diff {source} {tmp_path / 'new'}", env)
+        assert code == 0 and len(out.splitlines()) == 1, err
+        assert "150 pages, would change 150 notes (150 new" in err, err
     graph(tmp_path, 0, bad=400)
     assert syncd(["once", str(source), str(vault)], env).returncode == 1
     for command in ("status", "status --json"):
