@@ -462,6 +462,7 @@ def run_rounds(soak: Soak, rounds: int, budget: float) -> None:
             soak.figures.rounds = round_no
             if soak.races:
                 soak.tidy()
+        soak.daemon.wait_ready()  # (restarted in the last round: SIGTERM once it handles it)
         assert soak.daemon.stop() == 0, soak.daemon.log()[-3000:]
     finally:
         soak.daemon.kill()
