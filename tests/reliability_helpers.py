@@ -184,14 +184,21 @@ WAIT = 60.0  # bound for something that must happen; never reached when things w
 class DaemonProcess:
     """``python -m syncd run -c CONFIG -v`` with its log in a file (``env``: added variables)."""
 
-    def __init__(self, home: Home, log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        home: Home,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        program: tuple[str, ...] = ("-m", "syncd"),
+    ) -> None:
+        """``program``: what python runs (``tests/race_syncd.py``: syncd with pause points)."""
         self.home = home
         self.log_path = log_path
         self._log = log_path.open("a", encoding="utf-8")
         self._offset = log_path.stat().st_size
         skip = ("NOTIFY_SOCKET", "JOURNAL_STREAM")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "syncd", "run", "-c", str(home.config), "-v"],
+            [sys.executable, *program, "run", "-c", str(home.config), "-v"],
             stdout=subprocess.DEVNULL,
             stderr=self._log,
             cwd=REPO,

@@ -160,21 +160,13 @@ def test_daemon_a_note_changed_in_the_window_is_found_by_its_id(tmp_path: Path, 
     action, where = ACTIONS[what]
     record = tmp_path / "raced.txt"
     log_path = tmp_path / "daemon.log"
-    daemon = DaemonProcess(home, log_path)
-    daemon.proc.kill()  # (replaced by the raced daemon below, same log file)
-    daemon.proc.wait()
-    daemon.proc = subprocess.Popen(
-        [sys.executable, str(REPO / "tests" / "race_syncd.py"), "run", "-v", "-c", home.config],
-        stdout=subprocess.DEVNULL,
-        stderr=daemon._log,
-        cwd=REPO,
-        env={
-            **{k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "JOURNAL_STREAM")},
-            "SYNCD_TEST_RACE": action,
-            "SYNCD_TEST_RACE_NOTE": NOTE,
-            "SYNCD_TEST_RACE_RECORD": str(record),
-        },
-    )
+    race = (str(REPO / "tests" / "race_syncd.py"),)
+    env = {
+        "SYNCD_TEST_RACE": action,
+        "SYNCD_TEST_RACE_NOTE": NOTE,
+        "SYNCD_TEST_RACE_RECORD": str(record),
+    }
+    daemon = DaemonProcess(home, log_path, env=env, program=race)
     try:
         daemon.wait_ready()
         home.put("a", [1, 2], added=[[3]])

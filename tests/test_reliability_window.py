@@ -90,23 +90,15 @@ def test_daemon_a_save_right_before_the_rename_is_kept(tmp_path: Path) -> None:
     assert home.once().returncode == 0
     record = tmp_path / "raced.txt"
     log_path = tmp_path / "daemon.log"
-    daemon = DaemonProcess(home, log_path)
-    daemon.proc.kill()  # (replaced by the raced daemon below, same log file)
-    daemon.proc.wait()
-    daemon.proc = subprocess.Popen(
-        [sys.executable, str(REPO / "tests" / "race_syncd.py"), "run", "-v", "-c", home.config],
-        stdout=subprocess.DEVNULL,
-        stderr=daemon._log,
-        cwd=REPO,
-        env={
-            **{k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "JOURNAL_STREAM")},
-            "SYNCD_TEST_RACE": "save",
-            "SYNCD_TEST_RACE_NOTE": NOTE,
-            "SYNCD_TEST_RACE_RECORD": str(record),
-            "SYNCD_TEST_RACE_AT": "rename",
-            "SYNCD_TEST_RACE_VAULT": str(home.vault),
-        },
-    )
+    race = (str(REPO / "tests" / "race_syncd.py"),)
+    env = {
+        "SYNCD_TEST_RACE": "save",
+        "SYNCD_TEST_RACE_NOTE": NOTE,
+        "SYNCD_TEST_RACE_RECORD": str(record),
+        "SYNCD_TEST_RACE_AT": "rename",
+        "SYNCD_TEST_RACE_VAULT": str(home.vault),
+    }
+    daemon = DaemonProcess(home, log_path, env=env, program=race)
     try:
         daemon.wait_ready()
         home.put("a", [1, 2], added=[[3]])
