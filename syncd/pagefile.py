@@ -71,8 +71,9 @@ def read_page(path: Path, limit: int) -> tuple[bytes, os.stat_result] | None:
 
 def _read_upto(fd: int, size: int, most: int) -> bytes:
     """The file's bytes up to its end or ``most`` bytes, whichever comes first, for a file
-    that had ``size`` bytes: one read of ``size + 1`` bytes (and one that finds the end)
-    instead of a buffer of ``most`` bytes (``read(most)``: 8 MiB allocated per page)."""
+    that had ``size`` bytes: one read of ``size + 1`` bytes instead of a buffer of ``most``
+    bytes (``read(most)``: 8 MiB allocated per page). Reading stops at an empty read, or at a
+    short one that has all ``size`` bytes (the end of a regular file)."""
     parts: list[bytes] = []
     got = 0
     want = min(size + 1, most)
@@ -82,6 +83,8 @@ def _read_upto(fd: int, size: int, most: int) -> bytes:
             break
         parts.append(chunk)
         got += len(chunk)
+        if len(chunk) < want and got >= size:
+            break
         want = min(most - got, 1 << 20)
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
