@@ -774,6 +774,7 @@ def _check_displaced(folder: _Dir, tmp: str, name: str, expected: FileStamp) -> 
 
 
 _Key = tuple[int, int, int]  # a version of a note untouched since: ino, size, mtime_ns
+_Retiree = tuple[_Dir, str, str, _Key]  # _retire's arguments
 
 
 def _key(st: os.stat_result) -> _Key:
@@ -786,12 +787,9 @@ def _retire(folder: _Dir, tmp: str, name: str, kept: _Key) -> None:
     while it is checked and removed) and it is still ``kept``. Else a save landed in it, or
     may yet, through a handle opened while it was the note: it is kept beside the note as a
     conflict copy. Where leases are not available, the check of ``kept`` alone decides."""
+    fd = -1
     try:
         fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder.fd)
-    except OSError as exc:
-        log.debug("cannot remove %s (the next run's sweep does): %s", tmp, _reason(exc))
-        return
-    try:
         fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGURG)  # a lease break: not SIGIO (fatal)
         for wait in _LEASE_WAITS:
             time.sleep(wait)
@@ -817,7 +815,8 @@ def _retire(folder: _Dir, tmp: str, name: str, kept: _Key) -> None:
     except OSError as exc:
         log.debug("cannot remove %s (the next run's sweep does): %s", tmp, _reason(exc))
     finally:
-        os.close(fd)  # (and the lease with it)
+        if fd >= 0:
+            os.close(fd)  # (and the lease with it)
 
 
 _LEASE_WAITS = (0, 0.001, 0.004, 0.016, 0.064, 0.256)  # seconds before each lease attempt
@@ -887,11 +886,9 @@ class _Remover:
     not be removed: a temp file name, swept by the next run), and the thread has ended."""
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[list[tuple[_Dir, str, str, _Key]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[list[_Retiree] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._handful: list[tuple[_Dir, str, str, _Key]] = []
+        self._handful: list[_Retiree] = []
 
     def remove(self, folder: _Dir, tmp: str, name: str, kept: _Key) -> None:
         if not self._handful:
