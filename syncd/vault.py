@@ -28,11 +28,13 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fcntl
 import functools
 import hashlib
 import logging
 import os
 import queue
+import signal
 import stat
 import threading
 import time
@@ -563,7 +565,7 @@ class Vault:
     def end_batch(self) -> None:
         """Forget the folders opened by ``write_atomic``: the next write into each checks
         its path again. The engine calls it at every state commit and at the end of a run.
-        Replaced notes' old files (``_link_aside``) are removed by then."""
+        Replaced notes' old versions are retired by then (``_Remover``)."""
         self._remover.wait()
         dirs, self._dirs = self._dirs, {}
         for folder in dirs.values():
@@ -620,12 +622,13 @@ class Vault:
                 os.unlink(tmp, dir_fd=folder.fd)
             elif ours is not None and _rename_at2(folder, tmp, name, _RENAME_EXCHANGE):
                 # the note's version displaced by the exchange is at ``tmp`` now: the one
-                # syncd read, or a save the user made since (put back, merged again)
-                _check_displaced(folder, tmp, name, cast("FileStamp", expected), fd, ours)
-                if durable:
-                    os.unlink(tmp, dir_fd=folder.fd)
-                else:  # freed off this thread (the slow part of a replace on some systems)
-                    self._remover.remove(folder.fd, tmp)
+                # syncd read (retired off this thread), or a save the user made since (put
+                # back, merged again; syncd's version, at ``tmp`` then, is the one retired)
+                displaced, tmp, kept = tmp, None, _key(ours)
+                try:
+                    kept = _check_displaced(folder, displaced, name, cast("FileStamp", expected))
+                finally:
+                    self._remover.remove(folder, displaced, name, kept)
             else:  # no exchange-rename here: the last check and the rename are two calls
                 current = _lstat_at_or_none(name, folder.fd)
                 _check_current(folder, name, current, expected, create_only)
@@ -752,30 +755,55 @@ def _check_current(
         raise ConcurrentModification("note changed on disk since syncd read it", folder.at(name))
 
 
-def _check_displaced(
-    folder: _Dir, tmp: str, name: str, expected: FileStamp, fd: int, ours: os.stat_result
-) -> None:
+def _check_displaced(folder: _Dir, tmp: str, name: str, expected: FileStamp) -> _Key:
     """After the exchange-rename: the version it displaced (now at ``tmp``) must be the one
-    syncd read (``expected``; a rename changes the ctime, so not that). Else the user saved
-    in the window: the exchange is undone, their version is the note again, and
-    ``ConcurrentModification`` makes the caller read it and merge again. Should a save have
-    gone into syncd's version (``fd``; ``ours``: its stat before the exchange) in the
-    microseconds it was the note, that version is kept beside the note as a conflict copy."""
+    syncd read (``expected``; a rename changes the ctime, so not that): its key is returned.
+    Else the user saved in the window: the exchange is undone (their version is the note
+    again, syncd's is at ``tmp``), and ``ConcurrentModification`` makes the caller read the
+    note and merge again."""
     st = _lstat_at_or_none(tmp, folder.fd)
     read = (expected.ino, expected.size, expected.mtime_ns)
-    if (
-        st is not None
-        and stat.S_ISREG(st.st_mode)
-        and (st.st_ino, st.st_size, st.st_mtime_ns) == read
-    ):
-        return
+    if st is not None and stat.S_ISREG(st.st_mode) and _key(st) == read:
+        return read
     try:
         _rename_at2(folder, tmp, name, _RENAME_EXCHANGE)
     except ConcurrentModification:  # syncd's version gone meanwhile: the user's goes back
         _rename_no_clobber(folder, tmp, name)
         raise
-    now = os.fstat(fd)
-    if (now.st_size, now.st_mtime_ns) != (ours.st_size, ours.st_mtime_ns):
+    raise ConcurrentModification("note changed on disk since syncd read it", folder.at(name))
+
+
+_Key = tuple[int, int, int]  # a version of a note untouched since: ino, size, mtime_ns
+_Retiree = tuple[_Dir, str, str, _Key]  # _retire's arguments
+
+
+def _key(st: os.stat_result) -> _Key:
+    return (st.st_ino, st.st_size, st.st_mtime_ns)  # (a rename changes the ctime)
+
+
+def _retire(folder: _Dir, tmp: str, name: str, kept: _Key) -> None:
+    """Remove ``tmp``, a version of note ``name`` an exchange-rename took out of its place,
+    once nobody has it open for writing (a read lease, ``F_SETLEASE``, is granted then: held
+    while it is checked and removed) and it is still ``kept``. Else a save landed in it, or
+    may yet, through a handle opened while it was the note: it is kept beside the note as a
+    conflict copy. Where leases are not available, the check of ``kept`` alone decides."""
+    fd = -1
+    try:
+        fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder.fd)
+        fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGURG)  # a lease break: not SIGIO (fatal)
+        for wait in _LEASE_WAITS:
+            time.sleep(wait)
+            try:
+                fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+                break
+            except OSError as exc:
+                if exc.errno != errno.EAGAIN:  # no leases here (or not the owner)
+                    break
+        else:
+            kept = (-1, -1, -1)  # still open for writing: it is kept
+        if _key(os.fstat(fd)) == kept:
+            os.unlink(tmp, dir_fd=folder.fd)
+            return
         from syncd.pipeline.page import conflict_copy_path  # (only here: a rare moment)
 
         when = datetime.now().astimezone()
@@ -783,8 +811,15 @@ def _check_displaced(
             with contextlib.suppress(FileExistsError, ConcurrentModification):
                 if _rename_no_clobber(folder, tmp, copy) or _link_no_clobber(folder, tmp, copy):
                     log.warning("%s: saved while syncd replaced it; kept as %s", name, copy)
-                    break
-    raise ConcurrentModification("note changed on disk since syncd read it", folder.at(name))
+                    return
+    except OSError as exc:
+        log.debug("cannot remove %s (the next run's sweep does): %s", tmp, _reason(exc))
+    finally:
+        if fd >= 0:
+            os.close(fd)  # (and the lease with it)
+
+
+_LEASE_WAITS = (0, 0.001, 0.004, 0.016, 0.064, 0.256)  # seconds before each lease attempt
 
 
 def frontmatter_of(data: bytes, *, complete: bool) -> bytes | None:
@@ -843,21 +878,22 @@ def _fdir_stamp_or_none(fd: int) -> _Stamp | None:
 
 
 class _Remover:
-    """Removes files on a thread of its own (started on first use): the time the file system
-    takes to free them overlaps the writing. Paths go over in handfuls (``_HANDFUL``): a
-    queue operation per file would cost the writing thread more than the removal saves.
-    ``wait`` returns when every file handed over so far is gone (or could not be removed: a
-    temp file name, swept by the next run), and the thread has ended."""
+    """Retires the versions of notes an exchange-rename displaced (``_retire``) on a thread
+    of its own (started on first use): the time the file system takes to free them overlaps
+    the writing, and a save in flight into one has landed by then. They go over in handfuls
+    (``_HANDFUL``): a queue operation per file would cost the writing thread more than the
+    removal saves. ``wait`` returns when every file handed over so far is retired (or could
+    not be removed: a temp file name, swept by the next run), and the thread has ended."""
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[list[tuple[int, str]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[_Retiree] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._handful: list[tuple[int, str]] = []
+        self._handful: list[_Retiree] = []
 
-    def remove(self, dir_fd: int, name: str) -> None:
+    def remove(self, folder: _Dir, tmp: str, name: str, kept: _Key) -> None:
         if not self._handful:
             _REMOVERS.add(self)  # end_removals waits for it from now on
-        self._handful.append((dir_fd, name))
+        self._handful.append((folder, tmp, name, kept))
         if len(self._handful) >= _HANDFUL:
             self._hand_over()
 
@@ -869,9 +905,9 @@ class _Remover:
         self._handful = []
 
     def _run(self) -> None:
-        while (paths := self._queue.get()) is not None:
-            for path in paths:
-                _remove_quietly(*path)
+        while (versions := self._queue.get()) is not None:
+            for version in versions:
+                _retire(*version)
 
     def wait(self) -> None:
         if self._handful:
@@ -883,7 +919,7 @@ class _Remover:
         _REMOVERS.discard(self)
 
 
-_HANDFUL = 16  # paths handed to the removing thread at a time
+_HANDFUL = 16  # versions handed to the removing thread at a time
 
 _REMOVERS: weakref.WeakSet[_Remover] = weakref.WeakSet()  # those with removals to wait for
 
@@ -893,13 +929,6 @@ def end_removals() -> None:
     processes only from a process with no other thread (syncd.parallel.HelperPool)."""
     for remover in list(_REMOVERS):
         remover.wait()
-
-
-def _remove_quietly(dir_fd: int, name: str) -> None:
-    try:
-        os.unlink(name, dir_fd=dir_fd)
-    except OSError as exc:
-        log.debug("cannot remove %s (the next run's sweep does): %s", name, _reason(exc))
 
 
 def _temp_name_part(name: str) -> str:

@@ -22,7 +22,10 @@ at the pause point SYNCD_TEST_RACE_AT, the user does what SYNCD_TEST_RACE says. 
 - ``folder:OLD:NEW``: the vault folder OLD is moved to NEW;
 - ``symlink:FOLDER:TARGET``: the vault folder FOLDER is moved aside (to ``FOLDER (moved)``)
   and a symlink to TARGET (outside the vault) put in its place;
-- ``save``: a line is appended to the note in place (as Obsidian saves).
+- ``save``: a line is appended to the note in place (as Obsidian saves);
+- ``open-save``: the note is opened for appending, and the line written through that
+  handle (then closed) only at syncd's next call on a temp file (``open`` or removal of a
+  ``.syncd.`` name; at ``rename``: after the exchange and every check of it).
 
 and appends one line per action to SYNCD_TEST_RACE_RECORD (when set), so the test sees that
 the window was hit. Later writes go through untouched.
@@ -41,14 +44,18 @@ from syncd.vault import Vault
 
 _real_write = Vault.write_atomic
 _done: list[str] = []
+_handles: list[int] = []  # opened by ``open-save``, written at syncd's next temp file call
+USER_LINE = b"A line the user typed while syncd was merging.\n"
 
 
 def user_acts(vault: Path, action: str, note: str) -> None:
     """Do ``action`` (see the module docstring) to ``note`` in ``vault``."""
     kind, _, rest = action.partition(":")
     if kind == "save":
-        with (vault / note).open("a", encoding="utf-8") as handle:
-            handle.write("A line the user typed while syncd was merging.\n")
+        with (vault / note).open("ab") as handle:
+            handle.write(USER_LINE)
+    elif kind == "open-save":
+        _handles.append(os.open(vault / note, os.O_WRONLY | os.O_APPEND))
     elif kind in ("rename", "move"):
         target = vault / rest
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -98,6 +105,15 @@ def _at_pause_point(at: str, name: str, folder: str, event: str, args: tuple[Any
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if (
+        _handles
+        and event in ("open", "os.remove")
+        and isinstance(args[0], str | bytes)
+        and Path(os.fsdecode(args[0])).name.startswith(".syncd.")
+    ):
+        handle = _handles.pop()
+        os.write(handle, USER_LINE)
+        os.close(handle)
     note = os.environ["SYNCD_TEST_RACE_NOTE"]
     folder, _, name = note.rpartition("/")
     at = os.environ["SYNCD_TEST_RACE_AT"]

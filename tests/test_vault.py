@@ -276,6 +276,7 @@ def test_cas_edit_right_before_replace(
     with pytest.raises(ConcurrentModification):
         vault.write_atomic("n.md", "syncd\n", expected=read[1])
     assert note.read_text() == "user wins\n"
+    vault.end_batch()  # (syncd's version, swapped back, is retired off the writing thread)
     assert temp_files(root) == []
 
 
@@ -474,18 +475,18 @@ def test_durable_false_then_syncfs(
 def test_a_bulk_replace_frees_the_old_file_off_the_writing_thread(
     vault: Vault, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """durable=False: the exchange-rename leaves the replaced note's old file under the temp
-    name; a background thread removes that name, at the latest when the batch ends. The note
-    is replaced as ever, and no temp file is left."""
+    """The exchange-rename leaves the replaced note's old file under the temp name; a
+    background thread retires it (removes that name), at the latest when the batch ends; so
+    does a durable write (the daemon's). The note is replaced as ever, no temp file is left."""
     N = 3 * syncd.vault._HANDFUL + 1  # the thread starts mid-batch; the rest at end_batch
     removed: list[str] = []
-    real_remove = syncd.vault._remove_quietly
+    real_retire = syncd.vault._retire
 
-    def spy(dir_fd: int, name: str) -> None:
-        removed.append(name)
-        real_remove(dir_fd, name)
+    def spy(folder: syncd.vault._Dir, tmp: str, name: str, kept: tuple[int, int, int]) -> None:
+        removed.append(tmp)
+        real_retire(folder, tmp, name, kept)
 
-    monkeypatch.setattr(syncd.vault, "_remove_quietly", spy)
+    monkeypatch.setattr(syncd.vault, "_retire", spy)
     stamps = [vault.write_atomic(f"F/n{i}.md", f"{i}\n", expected=None) for i in range(N)]
     for i, stamp in enumerate(stamps):
         stamps[i] = vault.write_atomic(f"F/n{i}.md", f"{i} again\n", expected=stamp, durable=False)
@@ -495,10 +496,10 @@ def test_a_bulk_replace_frees_the_old_file_off_the_writing_thread(
     assert [(root / "F" / f"n{i}.md").read_text() for i in range(N)] == [
         f"{i} again\n" for i in range(N)
     ]
-    # a durable write (the daemon's) removes the old file itself
     vault.write_atomic("F/n0.md", "durable\n", expected=stamps[0])
-    assert len(removed) == N and (root / "F" / "n0.md").read_text() == "durable\n"
-    assert temp_files(root) == []
+    vault.end_batch()
+    assert len(removed) == N + 1 and (root / "F" / "n0.md").read_text() == "durable\n"
+    assert temp_files(root) == [] and list((root / "F").glob("*conflict*")) == []
 
 
 def test_removals_end_their_thread_before_helpers_fork(vault: Vault, root: Path) -> None:
