@@ -136,7 +136,6 @@ class QueueingHandler(FileSystemEventHandler):
         self._on_lost_events = on_lost_events
         self._clock = clock
         self._close_events = close_events
-        self.errors = 0  # handler errors so far (each one triggers a rescan)
 
     def for_polling(self) -> QueueingHandler:
         """The same handler for an observer that reports no closes (``PollingObserver``)."""
@@ -152,7 +151,6 @@ class QueueingHandler(FileSystemEventHandler):
         try:
             self._queue(event)
         except Exception:  # any error here would kill watchdog's dispatcher thread
-            self.errors += 1
             try:
                 log.exception("error while queueing %s; a rescan will catch up", event)
                 if self._on_lost_events is not None:
@@ -461,10 +459,6 @@ class Watcher:
     @staticmethod
     def _alive(observer: BaseObserver) -> bool:
         return observer.is_alive() and all(e.is_alive() for e in list(observer.emitters))
-
-    def alive(self) -> bool:
-        """True when every root has a running observer."""
-        return all(w.observer is not None and self._alive(w.observer) for w in self.watches)
 
     def check(self) -> None:
         """Restart dead observers and retry roots that could not be watched (call it often)."""

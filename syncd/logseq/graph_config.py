@@ -344,8 +344,6 @@ class GraphConfig:
 
     Key names in ``separated_by_commas``, ``ignored_page_reference_keywords`` and
     ``block_hidden_properties`` are lower-case, without the leading ``:``.
-    ``preferred_format`` is lower-case (``"markdown"`` or ``"org"``);
-    ``export_bullet_indentation`` is the keyword name (``"tab"``, ``"two-spaces"``...).
     """
 
     file_name_format: FileNameFormat = "triple-lowbar"
@@ -359,8 +357,6 @@ class GraphConfig:
     ignored_page_reference_keywords: frozenset[str] = frozenset()
     block_hidden_properties: frozenset[str] = frozenset()
     macros: tuple[tuple[str, str], ...] = ()
-    preferred_format: str = "markdown"
-    export_bullet_indentation: str = "tab"
 
     @classmethod
     def default(cls) -> GraphConfig:
@@ -378,13 +374,6 @@ class GraphConfig:
             if key == name:
                 return template
         return None
-
-    @property
-    def indent_unit(self) -> str:
-        """The text of one outline level when writing Logseq pages."""
-        return {"two-spaces": "  ", "four-spaces": "    ", "eight-spaces": " " * 8}.get(
-            self.export_bullet_indentation, "\t"
-        )
 
 
 def _name(value: object) -> str | None:
@@ -538,8 +527,6 @@ def parse_graph_config(text: str, *, path: Path | None = None) -> GraphConfig:
         ignored_page_reference_keywords=_lower(fields.names("ignored-page-references-keywords")),
         block_hidden_properties=_lower(fields.names("block-hidden-properties")),
         macros=fields.macros("macros"),
-        preferred_format=fields.name("preferred-format", "markdown").lower(),
-        export_bullet_indentation=fields.name("export/bullet-indentation", "tab"),
     )
 
 
