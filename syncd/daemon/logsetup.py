@@ -12,7 +12,10 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from syncd.errors import ConfigError
 
 _PRIORITY = {  # logging level -> syslog priority (sd-daemon(3))
     logging.CRITICAL: 2,
@@ -84,3 +87,12 @@ def configure_logging(verbosity: int, *, stream: TextIO | None = None) -> None:
     root.setLevel(level)
     chatter = level if verbosity >= 2 else max(level, logging.WARNING)
     logging.getLogger("watchdog").setLevel(chatter)  # overflow warnings pass (LostEventsLogHandler)
+
+
+def log_config_error(exc: ConfigError, prefix: str = "") -> None:
+    """One ERROR line per problem of ``exc``, naming the file and the key."""
+    where = f"{exc.path}: " if exc.path else ""
+    for key, message in exc.problems:
+        logging.getLogger("syncd").error(
+            "%s%s%s%s", prefix, where, f"{key}: " if key else "", message
+        )

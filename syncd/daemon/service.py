@@ -36,10 +36,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
+from syncd import __version__
 from syncd.config import Config, load_config
 from syncd.daemon import sdnotify
 from syncd.daemon.debounce import Debouncer
 from syncd.daemon.lock import InstanceLock
+from syncd.daemon.logsetup import log_config_error
 from syncd.daemon.watcher import (
     LostEventsLogHandler,
     QueueingHandler,
@@ -58,16 +60,6 @@ EXIT_CONFIG = 2  # invalid configuration: RestartPreventExitStatus
 EXIT_ALREADY_RUNNING = 75  # EX_TEMPFAIL, another daemon holds the lock: RestartPreventExitStatus
 
 STATE_FILE = "state.sqlite3"
-
-# Keys the daemon writes with StateStore.set_meta (string values) for `syncd status`; the
-# engine itself records "last_scan" (time) and every failure.
-META_PENDING = "pending"  # pages waiting to settle or to be synced (while the daemon runs)
-META_LAST_SCAN_RESULT = "last_scan_result"  # "N pages, C changed, F failed"
-META_DAEMON_PID = "daemon_pid"
-META_DAEMON_STARTED = "daemon_started"  # ISO 8601, UTC
-META_DAEMON_STOPPED = "daemon_stopped"
-META_DAEMON_STOPPED_PID = "daemon_stopped_pid"  # which daemon the clean stop belongs to
-
 TICK = 1.0  # longest sleep of the main loop and of the idle worker
 SYNC_BATCH = 32  # pages per engine.sync_paths call; SIGTERM waits for at most one batch
 MAX_DRAIN = 10_000  # inbox items moved into the debouncer per worker iteration
@@ -156,11 +148,6 @@ class _ScanAborted(Exception):
 
 def _now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def _chunks(paths: Sequence[Path], size: int) -> Iterable[Sequence[Path]]:
-    for start in range(0, len(paths), size):
-        yield paths[start : start + size]
 
 
 # ------------------------------------------------------------------------------------------
@@ -259,8 +246,8 @@ class Worker(threading.Thread):
             except BaseException as exc:
                 self.started.set_exception(exc)
                 return
-            self._set_meta(state, META_DAEMON_PID, str(os.getpid()))
-            self._set_meta(state, META_DAEMON_STARTED, _now_iso())
+            self._set_meta(state, "daemon_pid", str(os.getpid()))
+            self._set_meta(state, "daemon_started", _now_iso())
             self.started.set_result(engine)
             self._loop(engine, state)
         except BaseException:
@@ -268,9 +255,10 @@ class Worker(threading.Thread):
             log.critical("the sync worker crashed", exc_info=True)
             self._on_progress()
         finally:
-            self._set_meta(state, META_PENDING, "0")  # what is left, the next start rescans
-            self._set_meta(state, META_DAEMON_STOPPED, _now_iso())
-            self._set_meta(state, META_DAEMON_STOPPED_PID, str(os.getpid()))
+            self._set_meta(state, "pending", "0")  # what is left, the next start rescans
+            self._set_meta(state, "daemon_stopped", _now_iso())
+            # which daemon the clean stop belongs to (`syncd status`)
+            self._set_meta(state, "daemon_stopped_pid", str(os.getpid()))
             try:
                 state.close()
             except Exception:
@@ -290,11 +278,11 @@ class Worker(threading.Thread):
                 if self.stopping():
                     return
             ready = self.debouncer.pop_ready()
-            for batch in _chunks(ready, SYNC_BATCH):
+            for start in range(0, len(ready), SYNC_BATCH):
                 if self.stopping():
                     return
                 self._check_state(state)
-                self._sync(engine, batch)
+                self._sync(engine, ready[start : start + SYNC_BATCH])
             self._publish_pending(state)
 
     def _wait_time(self) -> float:
@@ -375,7 +363,7 @@ class Worker(threading.Thread):
             level = logging.INFO if report.changed or report.failures else logging.DEBUG
             log.log(level, "full scan (%s): %s", why, summary)
             self.last_scan_summary = summary
-            self._set_meta(state, META_LAST_SCAN_RESULT, summary)
+            self._set_meta(state, "last_scan_result", summary)
             self._defer(report)
         finally:
             self.scanning = False
@@ -427,7 +415,7 @@ class Worker(threading.Thread):
         if self.pending != self._meta_pending and now - self._meta_at >= META_INTERVAL:
             self._meta_at = now
             self._meta_pending = self.pending
-            self._set_meta(state, META_PENDING, str(self.pending))
+            self._set_meta(state, "pending", str(self.pending))
 
     @staticmethod
     def _set_meta(state: State, key: str, value: str) -> None:
@@ -581,7 +569,7 @@ class Daemon:
         try:
             return worker.started.result(), EXIT_OK
         except ConfigError as exc:
-            log_config_error(exc)
+            log_config_error(exc, "invalid configuration: ")
             code = EXIT_CONFIG
         except SyncdError as exc:
             log.error("cannot start: %s", exc)
@@ -626,7 +614,8 @@ class Daemon:
                 if worker.scans_done > 0:
                     self._ready = True
                     sdnotify.ready(self._status_text(worker))
-                    log.info("ready: %s", "; ".join(self._watch_descriptions()))
+                    watched = self._watcher.describe() if self._watcher is not None else []
+                    log.info("ready: %s", "; ".join(watched))
                 elif healthy and now >= next_extend:
                     sdnotify.extend_timeout(START_EXTENSION)
                     next_extend = now + START_EXTENSION / 3
@@ -643,9 +632,6 @@ class Daemon:
                 else:
                     log.debug("worker stuck: not pinging the systemd watchdog")
             self._update_status(worker, now)
-
-    def _watch_descriptions(self) -> list[str]:
-        return self._watcher.describe() if self._watcher is not None else []
 
     def _status_text(self, worker: Worker) -> str:
         if worker.scanning and worker.scans_done == 0:
@@ -676,7 +662,7 @@ class Daemon:
         try:
             config, warnings = load_config(self.config_path)
         except ConfigError as exc:
-            log_config_error(exc, prefix="reload rejected, keeping the previous configuration")
+            log_config_error(exc, _REJECTED)
             self._end_reload(str(exc))
             return
         for warning in warnings:
@@ -700,9 +686,9 @@ class Daemon:
             engine = future.result()
         except Exception as exc:
             if isinstance(exc, ConfigError):
-                log_config_error(exc, prefix="reload rejected, keeping the previous configuration")
+                log_config_error(exc, _REJECTED)
             else:
-                log.error("reload rejected, keeping the previous configuration: %s", exc)
+                log.error("%s%s", _REJECTED, exc)
             self._end_reload(str(exc))
             return
         self.config = config
@@ -742,13 +728,7 @@ class Daemon:
             log.info("stopped")
 
 
-def log_config_error(exc: ConfigError, *, prefix: str = "invalid configuration") -> None:
-    """One ERROR line per problem, each naming the file and the key."""
-    where = f"{exc.path}: " if exc.path is not None else ""
-    for key, message in exc.problems:
-        log.error("%s: %s%s", prefix, where, f"{key}: {message}" if key else message)
-    if not exc.problems:
-        log.error("%s: %s", prefix, exc)
+_REJECTED = "reload rejected, keeping the previous configuration: "
 
 
 def run_daemon(
@@ -765,7 +745,7 @@ def run_daemon(
     try:
         config, warnings = load_config(config_path)
     except ConfigError as exc:
-        log_config_error(exc)
+        log_config_error(exc, "invalid configuration: ")
         return EXIT_CONFIG
     for warning in warnings:
         log.warning("%s: %s", config_path, warning)
@@ -778,7 +758,7 @@ def run_daemon(
         log.error("%s", exc)
         return EXIT_FAILURE
     try:
-        log.info("syncd %s starting (pid %d, config %s)", _version(), os.getpid(), config_path)
+        log.info("syncd %s starting (pid %d, config %s)", __version__, os.getpid(), config_path)
         daemon = Daemon(
             config_path,
             config,
@@ -788,9 +768,3 @@ def run_daemon(
         return daemon.run()
     finally:
         lock.release()
-
-
-def _version() -> str:
-    from syncd import __version__
-
-    return __version__
