@@ -170,7 +170,8 @@ class DateFormat:
 
     def format(self, d: date) -> str:
         """``compile_format("MMM do, yyyy").format(date(2023, 2, 12))`` -> ``"Feb 12th, 2023"``."""
-        return "".join(_format_token(tok, lit, d) for tok, lit in self.tokens)
+        values = _moment_values(d)
+        return "".join(values[_AS_MOMENT[tok]] if tok else lit for tok, lit in self.tokens)
 
     def parse(self, text: str) -> date | None:
         """The date ``text`` spells in this format (whole text), or None."""
@@ -205,34 +206,6 @@ def _field_value(field: str, raw: str) -> int:
     if field == "year2":
         return 2000 + value if value < 70 else 1900 + value
     return value
-
-
-def _format_token(tok: str, literal: str, d: date) -> str:
-    if not tok:
-        return literal
-    if tok == "yyyy":
-        return f"{d.year:04d}"
-    if tok == "yy":
-        return f"{d.year % 100:02d}"
-    if tok == "y":
-        return str(d.year)
-    if tok == "MMMM":
-        return MONTHS[d.month - 1]
-    if tok == "MMM":
-        return MONTHS[d.month - 1][:3]
-    if tok == "MM":
-        return f"{d.month:02d}"
-    if tok == "M":
-        return str(d.month)
-    if tok == "do":
-        return ordinal(d.day)
-    if tok == "dd":
-        return f"{d.day:02d}"
-    if tok == "d":
-        return str(d.day)
-    if tok == "EEEE":
-        return WEEKDAYS[d.weekday()]
-    return WEEKDAYS[d.weekday()][:3]  # E, EE, EEE
 
 
 def _tokenize(fmt: str) -> list[tuple[str, str]]:
@@ -341,12 +314,19 @@ _MOMENT_UNSUPPORTED = re.compile(
 )
 
 
-def _moment_value(tok: str, d: date) -> str | None:
+# each date-fns token as the moment token that writes the same ("year": date-fns' unpadded y)
+_AS_MOMENT = {"yyyy": "YYYY", "yy": "YY", "y": "year", "do": "Do", "dd": "DD", "d": "D"}
+_AS_MOMENT |= {"EEEE": "dddd", "EEE": "ddd", "EE": "ddd", "E": "ddd"}
+_AS_MOMENT |= {token: token for token in ("MMMM", "MMM", "MM", "M")}
+
+
+def _moment_values(d: date) -> dict[str, str]:
+    """What each supported moment token writes for ``d`` (and "year", see ``_AS_MOMENT``)."""
     iso_year, iso_week, iso_weekday = d.isocalendar()
     sunday_based = (d.weekday() + 1) % 7  # moment's "d": Sunday = 0
     day_of_year = d.timetuple().tm_yday
     quarter = (d.month - 1) // 3 + 1
-    table: dict[str, str] = {
+    return {
         "YYYY": f"{d.year:04d}",
         "YY": f"{d.year % 100:02d}",
         "Y": f"{d.year:04d}",
@@ -375,8 +355,8 @@ def _moment_value(tok: str, d: date) -> str | None:
         "W": str(iso_week),
         "GGGG": f"{iso_year:04d}",
         "GG": f"{iso_year % 100:02d}",
+        "year": str(d.year),
     }
-    return table.get(tok)
 
 
 def format_moment(d: date, fmt: str = "YYYY-MM-DD") -> str:
@@ -393,6 +373,7 @@ def format_moment(d: date, fmt: str = "YYYY-MM-DD") -> str:
     '2023/02/2023-02-12 Sunday'
     """
     out: list[str] = []
+    values = _moment_values(d)
     for match in _MOMENT_TOKEN.finditer(fmt):
         escaped, tok = match.group(1), match.group(2)
         if tok is None:  # [literal]
@@ -401,7 +382,7 @@ def format_moment(d: date, fmt: str = "YYYY-MM-DD") -> str:
         if escaped:
             out.append(tok)
             continue
-        value = _moment_value(tok, d)
+        value = values.get(tok)
         if value is not None:
             out.append(value)
         elif _MOMENT_UNSUPPORTED.fullmatch(tok):
