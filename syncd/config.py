@@ -17,7 +17,7 @@ import posixpath
 import re
 import stat
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Final
@@ -61,12 +61,15 @@ class DaemonConfig:
     polling: bool = False  # force watchdog's PollingObserver (network / FUSE folders)
 
 
+_MAX_PAGE_BYTES: Final = 8 * 1024 * 1024
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     vaults: tuple[VaultConfig, ...]
     state_dir: Path = field(default_factory=lambda: Path("~/.local/state/syncd").expanduser())
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
-    max_page_bytes: int = 8 * 1024 * 1024  # larger source pages are reported and skipped
+    max_page_bytes: int = _MAX_PAGE_BYTES  # larger source pages are reported and skipped
     repair_mojibake: bool = True  # "â€”" -> "—" (UTF-8 that was read as cp1252)
     source_file: Path | None = None  # where this configuration was read from
 
@@ -85,6 +88,7 @@ _SOURCE_KEYS: Final = ("path", "include", "into", "convert")
 _DAEMON_KEYS: Final = ("settle_seconds", "rescan_interval", "polling")
 
 _MISSING: Final = object()
+_T = typing.TypeVar("_T")
 
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
 _PLAIN_NUMBER = re.compile(rf"{_NUMBER}")
@@ -134,8 +138,6 @@ def parse_duration(text: str | int | float) -> float:
 
     Raises ValueError (one line, for the user) for anything else, including negative numbers.
     """
-    if isinstance(text, bool) or not isinstance(text, int | float | str):
-        raise ValueError(f"invalid duration {text!r}: {_DURATION_HINT}")
     seconds = _parse_duration_text(text) if isinstance(text, str) else float(text)
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"invalid duration {text!r}: must be zero or more seconds")
@@ -167,8 +169,6 @@ def parse_size(text: str | int | float) -> int:
 
     Raises ValueError (one line, for the user) for anything else, including zero.
     """
-    if isinstance(text, bool) or not isinstance(text, int | float | str):
-        raise ValueError(f"invalid size {text!r}: {_SIZE_HINT}")
     if isinstance(text, str):
         match = _SIZE.fullmatch(text)
         unit = match[2].lower() if match else ""
@@ -689,19 +689,26 @@ class _Checker:
             return bool(value)
         return default
 
-    def duration(
-        self, key: str, value: object, default: float, *, allow_zero: bool, minimum: float = 0.0
-    ) -> float:
+    def parsed(
+        self, key: str, value: object, default: _T, parse: Callable[[str | float], _T], what: str
+    ) -> _T:
+        """``parse(value)`` (a number or text), else ``default`` after recording a problem."""
         if value is _MISSING:
             return default
         if value is None or not isinstance(value, int | float | str) or isinstance(value, bool):
-            self.typed(key, value, str, "a duration (seconds, or 500ms, 2s, 15m, 1h30m)")
+            self.typed(key, value, str, what)
             return default
         try:
-            seconds = parse_duration(value)
+            return parse(value)
         except ValueError as err:
             self.problem(key, str(err))
             return default
+
+    def duration(
+        self, key: str, value: object, default: float, *, allow_zero: bool, minimum: float = 0.0
+    ) -> float:
+        what = "a duration (seconds, or 500ms, 2s, 15m, 1h30m)"
+        seconds = self.parsed(key, value, default, parse_duration, what)
         if seconds == 0 and not allow_zero:
             self.problem(key, "must be longer than zero")
         elif 0 < seconds < minimum:
@@ -720,7 +727,13 @@ class _Checker:
         state_dir = self.state_dir(data.get("state_dir", _MISSING))
         vaults = self.vaults(self.required(data, "", "vaults"))
         daemon = self.daemon(data.get("daemon", _MISSING))
-        max_page_bytes = self.size("max_page_size", data.get("max_page_size", _MISSING))
+        max_page_bytes = self.parsed(
+            "max_page_size",
+            data.get("max_page_size", _MISSING),
+            _MAX_PAGE_BYTES,
+            parse_size,
+            "a size (bytes, or 512KiB, 8MiB)",
+        )
         repair = self.boolean("repair_mojibake", data.get("repair_mojibake", _MISSING), True)
         self.cross_checks(vaults, state_dir)
         configs = tuple(draft.config for draft in vaults if draft.config is not None)
@@ -742,20 +755,6 @@ class _Checker:
         if path is not None and path.exists() and not path.is_dir():
             self.problem("state_dir", f"is a file, not a folder ({path})")
         return path
-
-    def size(self, key: str, value: object) -> int:
-        default = Config.__dataclass_fields__["max_page_bytes"].default
-        assert isinstance(default, int)
-        if value is _MISSING:
-            return default
-        if value is None or not isinstance(value, int | float | str) or isinstance(value, bool):
-            self.typed(key, value, str, "a size (bytes, or 512KiB, 8MiB)")
-            return default
-        try:
-            return parse_size(value)
-        except ValueError as err:
-            self.problem(key, str(err))
-            return default
 
     def daemon(self, value: object) -> DaemonConfig:
         if value is _MISSING:
@@ -932,21 +931,16 @@ class _Checker:
         return value
 
     def cross_checks(self, vaults: list[_VaultDraft], state_dir: Path | None) -> None:
-        names: dict[str, str] = {}
-        paths: dict[Path, str] = {}
+        seen: dict[object, str] = {}
         for draft in vaults:
-            if draft.name is not None:
-                if draft.name in names:
-                    other = names[draft.name]
-                    self.problem(
-                        f"{draft.key}.name", f'duplicate vault name "{draft.name}" (also {other})'
-                    )
-                names.setdefault(draft.name, f"{draft.key}.name")
-            if draft.path is not None:
-                if draft.path in paths:
-                    other = paths[draft.path]
-                    self.problem(f"{draft.key}.path", f"same folder as {other} ({draft.path})")
-                paths.setdefault(draft.path, f"{draft.key}.path")
+            for field_, value, clash in (
+                ("name", draft.name, 'duplicate vault name "{}" (also {})'),
+                ("path", draft.path, "same folder as {1} ({0})"),
+            ):
+                key = f"{draft.key}.{field_}"
+                if value is not None and (field_, value) in seen:
+                    self.problem(key, clash.format(value, seen[field_, value]))
+                seen.setdefault((field_, value), key)
         if state_dir is not None:
             self.check_state_dir(state_dir, vaults)
         self.check_graph_folders(vaults)
