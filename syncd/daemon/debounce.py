@@ -63,8 +63,6 @@ class Debouncer:
         clock: Clock = time.monotonic,
         stat: StatFn = stat_signature,
     ) -> None:
-        if recheck < 0 or max_delay <= 0:
-            raise ValueError("recheck must be >= 0 and max_delay > 0")
         self._recheck_wanted = recheck
         self._max_delay_wanted = max_delay
         self.settle = self.recheck = self.max_delay = 0.0
@@ -75,8 +73,6 @@ class Debouncer:
 
     def set_settle(self, settle: float) -> None:
         """Change the settle time (a configuration reload); pending paths keep their events."""
-        if settle < 0:
-            raise ValueError("settle must be >= 0")
         self.settle = settle
         self.recheck = min(self._recheck_wanted, settle)
         self.max_delay = max(self._max_delay_wanted, settle + self.recheck)

@@ -17,21 +17,13 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from syncd.errors import ConfigError
 
-_PRIORITY = {  # logging level -> syslog priority (sd-daemon(3))
-    logging.CRITICAL: 2,
-    logging.ERROR: 3,
-    logging.WARNING: 4,
-    logging.INFO: 6,
-    logging.DEBUG: 7,
-}
+# logging level -> syslog priority (sd-daemon(3)); below INFO: 7 (debug)
+_PRIORITY = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
 _MARK = "_syncd_handler"
 
 
 def syslog_priority(levelno: int) -> int:
-    for level in (logging.CRITICAL, logging.ERROR, logging.WARNING, logging.INFO):
-        if levelno >= level:
-            return _PRIORITY[level]
-    return _PRIORITY[logging.DEBUG]
+    return next((priority for level, priority in _PRIORITY if levelno >= level), 7)
 
 
 def stderr_is_journal(stream: TextIO | None = None, env: Mapping[str, str] | None = None) -> bool:
