@@ -36,19 +36,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-__all__ = [
-    "COMMON_TITLE_FORMATS",
-    "DEFAULT_FILE_NAME_FORMAT",
-    "DEFAULT_TITLE_FORMAT",
-    "LOGSEQ_FALLBACK_TITLE_FORMATS",
-    "DateFormat",
-    "compile_format",
-    "format_moment",
-    "journal_title_formats",
-    "ordinal",
-    "parse_journal_title",
-]
-
 DEFAULT_TITLE_FORMAT = "MMM do, yyyy"
 DEFAULT_FILE_NAME_FORMAT = "yyyy_MM_dd"
 

@@ -35,8 +35,6 @@ from datetime import date
 
 from syncd.logseq.dates import compile_format
 
-__all__ = ["file_stem_for_page", "journal_date_from_file", "page_name_from_file"]
-
 _PERCENT_XX = re.compile(r"%([0-9A-Fa-f]{2})")
 _PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 _ENCODED_SLASH = re.compile(r"%2F", re.IGNORECASE)

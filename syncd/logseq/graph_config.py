@@ -29,17 +29,6 @@ from typing import Literal
 from syncd.errors import SyncdError
 from syncd.logseq.dates import DEFAULT_FILE_NAME_FORMAT, DEFAULT_TITLE_FORMAT, compile_format
 
-__all__ = [
-    "EdnError",
-    "FileNameFormat",
-    "GraphConfig",
-    "Keyword",
-    "Symbol",
-    "load_graph_config",
-    "parse_graph_config",
-    "read_edn",
-]
-
 log = logging.getLogger(__name__)
 
 FileNameFormat = Literal["triple-lowbar", "legacy"]
