@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from syncd import __version__
 from syncd.config import Config, load_config
@@ -51,6 +51,10 @@ from syncd.daemon.watcher import (
 )
 from syncd.errors import AlreadyRunning, ConfigError, SyncdError
 from syncd.vault import prepare_vaults
+
+if TYPE_CHECKING:
+    from syncd.state import StateStore as State
+    from syncd.writer import RunReport
 
 log = logging.getLogger(__name__)
 
@@ -72,21 +76,6 @@ META_INTERVAL = 10.0  # pending count written to state at most this often
 START_EXTENSION = 30.0  # EXTEND_TIMEOUT_USEC sent while the first scan makes progress
 
 
-class Report(Protocol):
-    """What the daemon reads from ``syncd.sync.RunReport``."""
-
-    @property
-    def changed(self) -> Sequence[str]: ...
-    @property
-    def failures(self) -> Sequence[tuple[str, str]]: ...
-    @property
-    def known_failures(self) -> Sequence[tuple[str, str]]: ...
-    @property
-    def deferred(self) -> Sequence[Path]: ...
-    @property
-    def pages(self) -> int: ...
-
-
 Progress = Callable[[str, int, int], None]  # (phase, pages done, pages in the phase)
 
 
@@ -96,22 +85,14 @@ class Engine(Protocol):
     ``progress`` after each page; an exception raised there ends the scan at that point
     (the daemon does this on SIGTERM; the next scan completes what was left)."""
 
-    def scan(self, progress: Progress | None = None) -> Report: ...
-    def sync_paths(self, paths: Iterable[Path]) -> Report: ...
+    def scan(self, progress: Progress | None = None) -> RunReport: ...
+    def sync_paths(self, paths: Iterable[Path]) -> RunReport: ...
     def watched_roots(self) -> list[Path]: ...
     def is_relevant(self, path: Path) -> bool: ...
 
 
-class State(Protocol):
-    """What the daemon needs from ``syncd.state.StateStore``."""
-
-    def set_meta(self, key: str, value: str) -> None: ...
-    def restore_if_deleted(self) -> str | None: ...
-    def close(self) -> None: ...
-
-
 EngineFactory = Callable[[Config, Any], Engine]
-StateFactory = Callable[[Path], State]
+StateFactory = Callable[[Path], "State"]
 
 
 def default_state_factory(path: Path) -> State:
@@ -313,7 +294,7 @@ class Worker(threading.Thread):
             reasons, self._scan_reasons = self._scan_reasons, []
         return reasons
 
-    def _call(self, fn: Callable[[], Report]) -> Report:
+    def _call(self, fn: Callable[[], RunReport]) -> RunReport:
         self.busy_since = time.monotonic()
         try:
             return fn()
@@ -388,7 +369,7 @@ class Worker(threading.Thread):
                     return
                 self._sync(engine, [path])
 
-    def _defer(self, report: Report) -> None:
+    def _defer(self, report: RunReport) -> None:
         """The pages the engine did not read as they had not settled wait in the debouncer
         (written to or held open: the sync after they settle reads them)."""
         for path in report.deferred:
