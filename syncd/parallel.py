@@ -210,10 +210,8 @@ class Planner:
                 log.debug("no helper processes: %s", exc)
 
     def plan(self, task: PlanTask, hinted: Callable[[], PlanTask]) -> PagePlan:
-        """The plan of ``task``: a helper's when it made one, else made here with the same
-        function on ``hinted()`` (the task with the note text a Readwise document is merged
-        into, as the helpers got it). A helper's plan that failed is made again by
-        ``inline``."""
+        """The plan of ``task``: a helper's when it made one, else made here on ``hinted()``
+        (the task with the note text a Readwise document merges into, as helpers got it)."""
         if self._pool is None:
             return plan_page(self.ctx, hinted(), merge=True)
         made = self._pool.take(task.index)
@@ -223,9 +221,8 @@ class Planner:
         return self.inline(task)
 
     def inline(self, task: PlanTask) -> PagePlan:
-        """The plan of ``task`` made here, now, a Readwise page's document left to the writer
-        to merge (raises what planning the page raises): where a plan's assumption no longer
-        holds."""
+        """The plan of ``task`` made here, now, a Readwise document left to the writer to merge:
+        where a plan's assumption no longer holds."""
         return plan_page(self.ctx, task, merge=False)
 
     def close(self) -> None:
@@ -240,9 +237,8 @@ class Planner:
 
 
 def _plan_pages(tasks: list[PlanTask]) -> list[PagePlan]:
-    """Run in a helper: plan each page (``merge``: a Readwise page merged into the note text
-    its task carries). Anything that goes wrong is the main process's to report: it plans
-    such a page again itself."""
+    """Run in a helper: plan each page; one that fails is planned again by the main process
+    (which reports what goes wrong)."""
     ctx = _inherited
     assert ctx is not None
     out: list[PagePlan] = []

@@ -144,11 +144,8 @@ def ordinal(n: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DateFormat:
-    """A compiled date-fns pattern. Build it with :func:`compile_format`.
-
-    ``tokens`` is the pattern split into ``(token, literal)`` pairs: ``token`` is one of the
-    supported date-fns tokens, or ``""`` for literal text held in ``literal``.
-    """
+    """A compiled date-fns pattern (:func:`compile_format`); ``tokens``: ``(token, literal)``
+    pairs, ``token`` ``""`` for literal text."""
 
     pattern: str
     tokens: tuple[tuple[str, str], ...]
@@ -272,11 +269,7 @@ def journal_title_formats(configured: str) -> tuple[str, ...]:
 
 
 def parse_journal_title(text: str, formats: Sequence[str]) -> date | None:
-    """The date of the first format in ``formats`` that reads ``text`` (stripped, NFC), else None.
-
-    >>> parse_journal_title("Feb 12th, 2023", COMMON_TITLE_FORMATS)
-    datetime.date(2023, 2, 12)
-    """
+    """The date of the first of ``formats`` that reads ``text`` (stripped, NFC), else None."""
     if not _ASCII_DIGIT_RE.search(text):
         return None  # every format that parses has a day and a year: ASCII digits
     text = unicodedata.normalize("NFC", text.strip())
@@ -351,13 +344,9 @@ def format_moment(d: date, fmt: str = "YYYY-MM-DD") -> str:
 
     Supported: ``YYYY YY Y Q Qo MMMM MMM MM Mo M DDDD DDDo DDD DD Do D dddd ddd dd do d e E
     WW Wo W GGGG GG``, ``[literal]`` and ``\\TOKEN`` (an escaped token is printed as is).
-    Characters that are not moment tokens are copied, as moment does (``/`` makes subfolders
-    in Daily Notes). Tokens moment knows but that make no sense in a date-only note name
-    (hours, minutes, am/pm, locale weeks, eras, time zones, timestamps) raise ValueError
-    rather than produce a wrong name.
-
-    >>> format_moment(date(2023, 2, 12), "YYYY/MM/YYYY-MM-DD dddd")
-    '2023/02/2023-02-12 Sunday'
+    Other characters are copied, as moment does (``/`` makes subfolders in Daily Notes).
+    Tokens that make no sense in a date-only note name (hours, am/pm, locale weeks, eras, time
+    zones) raise ValueError rather than produce a wrong name.
     """
     out: list[str] = []
     values = _moment_values(d)

@@ -303,12 +303,7 @@ def _freeze(value: object) -> object:
 
 
 def read_edn(text: str) -> object:
-    """Read the single top-level form of ``text``. Raises :class:`EdnError`.
-
-    >>> read_edn('{:a [1 "x"] #_ :gone :b #{:c}}') == {Keyword("a"): (1, "x"),
-    ...                                                Keyword("b"): frozenset({Keyword("c")})}
-    True
-    """
+    """Read the single top-level form of ``text``. Raises :class:`EdnError`."""
     reader = _Reader(text)
     try:
         value = reader.required_form("a form")
@@ -349,12 +344,8 @@ class GraphConfig:
 
     @classmethod
     def default(cls) -> GraphConfig:
-        """A graph without ``logseq/config.edn``: Logseq's defaults for a new graph.
-
-        New graphs get ``:file/name-format :triple-lowbar`` written into their config, so a
-        graph with no config file at all is read as a modern one. (A config file that exists
-        but lacks the key means an old graph: "legacy", see :func:`parse_graph_config`.)
-        """
+        """A graph without ``logseq/config.edn``: Logseq's defaults for a new graph (its
+        config gets ``:file/name-format :triple-lowbar``: a graph without one is modern)."""
         return cls()
 
     def macro(self, name: str) -> str | None:
@@ -479,15 +470,9 @@ def _file_name_format(fields: _Fields) -> FileNameFormat:
 
 
 def parse_graph_config(text: str, *, path: Path | None = None) -> GraphConfig:
-    """Build a :class:`GraphConfig` from the text of ``config.edn``.
-
-    Missing keys take Logseq's defaults, except ``:file/name-format``: absent means "legacy"
-    (the file was written before Logseq 0.8.9 added the key). A file with no form at all
-    (empty, or only comments) counts as no file: :meth:`GraphConfig.default`. Values of the
-    wrong type and unsupported date formats are warned about and replaced by the default.
-    Raises :class:`~syncd.errors.SyncdError` naming ``path`` when the EDN cannot be read or is
-    not a map.
-    """
+    """The :class:`GraphConfig` of a ``config.edn`` text; missing keys take Logseq's defaults,
+    except ``:file/name-format`` (absent: "legacy", a file older than Logseq 0.8.9). Bad values
+    are warned about and replaced by the default; unreadable EDN raises SyncdError."""
     reader = _Reader(text)
     reader.skip_space()
     if reader.pos >= len(text):
