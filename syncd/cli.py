@@ -23,7 +23,6 @@ from syncd import __version__
 
 if TYPE_CHECKING:
     from syncd.config import Config
-    from syncd.errors import ConfigError
     from syncd.writer import RunReport
 
 log = logging.getLogger("syncd")
@@ -137,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from syncd.daemon.logsetup import configure_logging
+    from syncd.daemon.logsetup import configure_logging, log_config_error
     from syncd.errors import ConfigError, SyncdError
 
     configure_logging(-1 if args.quiet else args.verbose)
@@ -153,7 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_status(args)
         return cmd_check(args)
     except ConfigError as exc:
-        _print_config_error(exc)
+        for warning in exc.warnings:
+            log.warning("%s%s", f"{exc.path}: " if exc.path else "", warning)
+        log_config_error(exc)
         return EXIT_USAGE
     except SyncdError as exc:  # e.g. a state folder that cannot be created: one line, no trace
         log.error("%s", exc)
@@ -179,37 +180,20 @@ def _lean_log_records() -> Iterator[None]:
     """``syncd once`` logs a line per note: leave out of its log records what no log line of
     syncd shows (thread, process, the caller's file and line), as the logging HOWTO's
     "Optimization" section describes; 11 -> 7 us a line. Restored afterwards."""
-    saved = (
-        logging.logThreads,
-        logging.logProcesses,
-        logging.logMultiprocessing,
-        logging._srcfile,
-    )
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    logging._srcfile = None
+    lean: dict[str, object] = {"logThreads": False, "logProcesses": False, "_srcfile": None}
+    lean["logMultiprocessing"] = False
+    saved = {name: getattr(logging, name) for name in lean}
+    vars(logging).update(lean)
     try:
         yield
     finally:
-        (
-            logging.logThreads,
-            logging.logProcesses,
-            logging.logMultiprocessing,
-            logging._srcfile,
-        ) = saved
+        vars(logging).update(saved)
 
 
 def _config_path(args: argparse.Namespace) -> Path:
     from syncd.config import default_config_path
 
     return Path(args.config) if args.config else default_config_path()
-
-
-def _print_config_error(exc: ConfigError) -> None:
-    where = f"{exc.path}: " if exc.path else ""
-    for warning in exc.warnings:
-        log.warning("%s%s", where, warning)
-    for key, message in exc.problems:
-        log.error("%s%s%s", where, f"{key}: " if key else "", message)
 
 
 def _load(args: argparse.Namespace) -> Config:

@@ -1,8 +1,5 @@
-"""Configuration: YAML file -> frozen dataclasses, every problem reported with its key path.
-
-The dataclasses below are the contract the rest of syncd codes against; ``load_config`` and
-``validate_mapping`` fill them from ``config.yaml`` (see ``config.example.yaml`` for every key).
-"""
+"""Configuration: YAML file -> frozen dataclasses, every problem reported with its key path
+(``config.example.yaml`` documents every key)."""
 
 from __future__ import annotations
 
@@ -17,10 +14,10 @@ import posixpath
 import re
 import stat
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeGuard
 
 import yaml
 
@@ -61,12 +58,15 @@ class DaemonConfig:
     polling: bool = False  # force watchdog's PollingObserver (network / FUSE folders)
 
 
+_MAX_PAGE_BYTES: Final = 8 * 1024 * 1024
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     vaults: tuple[VaultConfig, ...]
     state_dir: Path = field(default_factory=lambda: Path("~/.local/state/syncd").expanduser())
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
-    max_page_bytes: int = 8 * 1024 * 1024  # larger source pages are reported and skipped
+    max_page_bytes: int = _MAX_PAGE_BYTES  # larger source pages are reported and skipped
     repair_mojibake: bool = True  # "â€”" -> "—" (UTF-8 that was read as cp1252)
     source_file: Path | None = None  # where this configuration was read from
 
@@ -85,6 +85,7 @@ _SOURCE_KEYS: Final = ("path", "include", "into", "convert")
 _DAEMON_KEYS: Final = ("settle_seconds", "rescan_interval", "polling")
 
 _MISSING: Final = object()
+_T = typing.TypeVar("_T")
 
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
 _PLAIN_NUMBER = re.compile(rf"{_NUMBER}")
@@ -127,15 +128,8 @@ def default_state_dir(env: Mapping[str, str] | None = None) -> Path:
 
 
 def parse_duration(text: str | int | float) -> float:
-    """Seconds in ``text``: a number of seconds, or "500ms", "2s", "15m", "1h30m", "1d".
-
-    >>> parse_duration("1h30m")
-    5400.0
-
-    Raises ValueError (one line, for the user) for anything else, including negative numbers.
-    """
-    if isinstance(text, bool) or not isinstance(text, int | float | str):
-        raise ValueError(f"invalid duration {text!r}: {_DURATION_HINT}")
+    """Seconds in ``text``: a number of seconds, or "500ms", "2s", "15m", "1h30m", "1d";
+    else ValueError (one line, for the user), also for negative numbers."""
     seconds = _parse_duration_text(text) if isinstance(text, str) else float(text)
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"invalid duration {text!r}: must be zero or more seconds")
@@ -160,15 +154,8 @@ def _parse_duration_text(text: str) -> float:
 
 
 def parse_size(text: str | int | float) -> int:
-    """Bytes in ``text``: a number of bytes, or "512KiB", "8MiB", "10MB" (KB = 1000, KiB = 1024).
-
-    >>> parse_size("8MiB")
-    8388608
-
-    Raises ValueError (one line, for the user) for anything else, including zero.
-    """
-    if isinstance(text, bool) or not isinstance(text, int | float | str):
-        raise ValueError(f"invalid size {text!r}: {_SIZE_HINT}")
+    """Bytes in ``text``: a number of bytes, or "512KiB", "8MiB", "10MB" (KB = 1000, KiB = 1024);
+    else ValueError (one line, for the user), also for zero."""
     if isinstance(text, str):
         match = _SIZE.fullmatch(text)
         unit = match[2].lower() if match else ""
@@ -185,15 +172,10 @@ def parse_size(text: str | int | float) -> int:
 
 
 def load_config(path: Path, *, env: Mapping[str, str] | None = None) -> tuple[Config, list[str]]:
-    """Read and validate ``path``: (config, warnings), or ConfigError listing every problem.
-
-    Warnings are one line each, ``key.path: message`` (a source that does not look like a
-    Logseq graph); an unknown key is a problem naming the closest known key. Relative paths
-    in the file are relative to its folder.
-    """
+    """Read and validate ``path``: (config, ``key.path: message`` warnings), or ConfigError
+    listing every problem. Relative paths in the file are relative to its folder."""
     path = path.absolute()
-    data = _read_yaml(path)
-    return validate_mapping(data, base_dir=path.parent, source_file=path, env=env)
+    return validate_mapping(_read_yaml(path), base_dir=path.parent, source_file=path, env=env)
 
 
 def _read_yaml(path: Path) -> object:
@@ -261,12 +243,8 @@ def validate_mapping(
     source_file: Path | None,
     env: Mapping[str, str] | None = None,
 ) -> tuple[Config, list[str]]:
-    """Turn parsed YAML into a Config: (config, warnings), or ConfigError with every problem.
-
-    ``base_dir`` anchors relative paths; ``source_file`` names the file in errors and in
-    ``Config.source_file``; ``env`` (default ``os.environ``) expands ``$VAR`` and ``~``.
-    The file system is consulted: sources must exist, a vault's parent must exist.
-    """
+    """Parsed YAML as a Config: (config, warnings), or ConfigError with every problem.
+    ``env`` (default ``os.environ``) expands ``$VAR`` and ``~``; sources must exist."""
     if data is None:
         problem = ("", "the configuration is empty; it needs at least a vaults list")
         raise ConfigError([problem], source_file)
@@ -289,13 +267,8 @@ def config_for_paths(
     state_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Config:
-    """The configuration of ``syncd once SOURCE VAULT`` (no config file).
-
-    Paths are taken as given (the shell has expanded them), relative to the working folder.
-    ``into`` defaults to "Readwise" (include readwise) or "" (include all); ``state_dir`` to
-    ``$XDG_STATE_HOME/syncd/<first 12 hex digits of sha1(resolved vault path)>``, never inside
-    the vault. Problems are keyed SOURCE, VAULT, --into and --state-dir.
-    """
+    """The configuration of ``syncd once SOURCE VAULT`` (paths as the shell expanded them).
+    ``state_dir`` defaults to ``$XDG_STATE_HOME/syncd/<sha1(resolved vault path)[:12]>``."""
     env = os.environ if env is None else env
     problems: list[tuple[str, str]] = []
     source_path = _resolve_or_report(source, "SOURCE", problems)
@@ -309,7 +282,9 @@ def config_for_paths(
         _add(problems, "SOURCE", _nesting_problem(source_path, vault_path))
         if not problems:
             vaults = [(vault_path, vault_path.name or "VAULT")]
-            for problem in _source_folder_problems(source_path, vaults, folder_warnings, "SOURCE"):
+            for problem in page_folder_problems(
+                source_path, vaults, None, folder_warnings, "SOURCE"
+            ):
                 problems.append(("SOURCE", problem))
     into_text = DEFAULT_INTO[include] if into is None else into
     into_clean, into_problem = _check_into(into_text)
@@ -460,12 +435,8 @@ def graph_folders(
     source: Path, graph: GraphConfig | None = None
 ) -> tuple[list[GraphFolder], list[str]]:
     """The folders of the graph at ``source`` that syncd reads pages from, after its
-    ``logseq/config.edn`` (``graph``: as read already): (folders, warnings).
-
-    A folder set to an absolute path, or one that leads out of the graph with ``..``, has
-    ``outside`` set: syncd lists a graph, not the file system. An unreadable ``config.edn`` is
-    a warning (the run reports it too) and Logseq's default folders are given instead.
-    """
+    ``logseq/config.edn`` (``graph``: as read already): (folders, warnings). A folder outside
+    the graph has ``outside`` set; an unreadable ``config.edn`` gives the default folders."""
     from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
 
     warnings: list[str] = []
@@ -513,26 +484,18 @@ def _folder_vault_problem(folder: GraphFolder, vault: Path, vault_name: str) -> 
 
 
 def page_folder_problems(
-    source: Path, vaults: list[tuple[Path, str]], graph: GraphConfig
-) -> list[str]:
-    """What is wrong with the page folders ``graph`` (a graph's ``logseq/config.edn``, read)
-    gives the graph at ``source``, against ``vaults`` ((resolved path, name) pairs); for the
-    daemon, which reads a changed ``config.edn`` again."""
-    return _source_folder_problems(source, vaults, [], "", graph)
-
-
-def _source_folder_problems(
     source: Path,
     vaults: list[tuple[Path, str]],
-    warnings: list[str],
-    key: str,
     graph: GraphConfig | None = None,
+    warnings: list[str] | None = None,
+    key: str = "",
 ) -> list[str]:
-    """What is wrong with the page folders of the graph at ``source`` against ``vaults``
-    ((resolved path, name) pairs): one problem per folder; warnings go to ``warnings``,
-    prefixed with ``key``."""
+    """What is wrong with the page folders of the graph at ``source`` (``graph``: its
+    ``logseq/config.edn``, if read already) against ``vaults`` ((resolved path, name) pairs):
+    one problem per folder; warnings go to ``warnings``, prefixed with ``key``."""
     folders, folder_warnings = graph_folders(source, graph)
-    warnings.extend(f"{key}: {warning}" for warning in folder_warnings)
+    if warnings is not None:
+        warnings.extend(f"{key}: {warning}" for warning in folder_warnings)
     problems: list[str] = []
     for folder in folders:
         overlaps = (_folder_vault_problem(folder, vault, name) for vault, name in vaults)
@@ -631,7 +594,7 @@ class _Checker:
             hint = f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(known)})"
             self.problem(_key(prefix, key), f"unknown key{hint}")
 
-    def typed(self, key: str, value: object, kind: type, expected: str) -> bool:
+    def typed(self, value: object, kind: type[_T], key: str, expected: str) -> TypeGuard[_T]:
         """Whether ``value`` is a ``kind``; a problem is recorded otherwise."""
         if isinstance(value, kind):
             return True
@@ -649,9 +612,8 @@ class _Checker:
 
     def text(self, key: str, value: object, what: str) -> str | None:
         """Expanded (``$VAR``, ``~``) text, or None after recording a problem."""
-        if not self.typed(key, value, str, what):
+        if not self.typed(value, str, key, what):
             return None
-        assert isinstance(value, str)
         if "\0" in value:
             self.problem(key, "must not contain a NUL character")
             return None
@@ -685,23 +647,30 @@ class _Checker:
     def boolean(self, key: str, value: object, default: bool) -> bool:
         if value is _MISSING:
             return default
-        if self.typed(key, value, bool, "true or false"):
+        if self.typed(value, bool, key, "true or false"):
             return bool(value)
         return default
+
+    def parsed(
+        self, key: str, value: object, default: _T, parse: Callable[[str | float], _T], what: str
+    ) -> _T:
+        """``parse(value)`` (a number or text), else ``default`` after recording a problem."""
+        if value is _MISSING:
+            return default
+        if value is None or not isinstance(value, int | float | str) or isinstance(value, bool):
+            self.typed(value, str, key, what)
+            return default
+        try:
+            return parse(value)
+        except ValueError as err:
+            self.problem(key, str(err))
+            return default
 
     def duration(
         self, key: str, value: object, default: float, *, allow_zero: bool, minimum: float = 0.0
     ) -> float:
-        if value is _MISSING:
-            return default
-        if value is None or not isinstance(value, int | float | str) or isinstance(value, bool):
-            self.typed(key, value, str, "a duration (seconds, or 500ms, 2s, 15m, 1h30m)")
-            return default
-        try:
-            seconds = parse_duration(value)
-        except ValueError as err:
-            self.problem(key, str(err))
-            return default
+        what = "a duration (seconds, or 500ms, 2s, 15m, 1h30m)"
+        seconds = self.parsed(key, value, default, parse_duration, what)
         if seconds == 0 and not allow_zero:
             self.problem(key, "must be longer than zero")
         elif 0 < seconds < minimum:
@@ -720,7 +689,13 @@ class _Checker:
         state_dir = self.state_dir(data.get("state_dir", _MISSING))
         vaults = self.vaults(self.required(data, "", "vaults"))
         daemon = self.daemon(data.get("daemon", _MISSING))
-        max_page_bytes = self.size("max_page_size", data.get("max_page_size", _MISSING))
+        max_page_bytes = self.parsed(
+            "max_page_size",
+            data.get("max_page_size", _MISSING),
+            _MAX_PAGE_BYTES,
+            parse_size,
+            "a size (bytes, or 512KiB, 8MiB)",
+        )
         repair = self.boolean("repair_mojibake", data.get("repair_mojibake", _MISSING), True)
         self.cross_checks(vaults, state_dir)
         configs = tuple(draft.config for draft in vaults if draft.config is not None)
@@ -743,26 +718,11 @@ class _Checker:
             self.problem("state_dir", f"is a file, not a folder ({path})")
         return path
 
-    def size(self, key: str, value: object) -> int:
-        default = Config.__dataclass_fields__["max_page_bytes"].default
-        assert isinstance(default, int)
-        if value is _MISSING:
-            return default
-        if value is None or not isinstance(value, int | float | str) or isinstance(value, bool):
-            self.typed(key, value, str, "a size (bytes, or 512KiB, 8MiB)")
-            return default
-        try:
-            return parse_size(value)
-        except ValueError as err:
-            self.problem(key, str(err))
-            return default
-
     def daemon(self, value: object) -> DaemonConfig:
         if value is _MISSING:
             return DaemonConfig()
-        if not self.typed("daemon", value, dict, "a mapping"):
+        if not self.typed(value, dict, "daemon", "a mapping"):
             return DaemonConfig()
-        assert isinstance(value, dict)
         self.unknown_keys("daemon", value, _DAEMON_KEYS)
         defaults = DaemonConfig()
         settle = self.duration(
@@ -782,17 +742,15 @@ class _Checker:
         return DaemonConfig(settle_seconds=settle, rescan_interval=rescan, polling=polling)
 
     def vaults(self, value: object) -> list[_VaultDraft]:
-        if value is _MISSING or not self.typed("vaults", value, list, "a list of vaults"):
+        if value is _MISSING or not self.typed(value, list, "vaults", "a list of vaults"):
             return []
-        assert isinstance(value, list)
         if not value:
             self.problem("vaults", "must list at least one vault")
         return [self.vault(f"vaults[{index}]", item) for index, item in enumerate(value)]
 
     def vault(self, key: str, value: object) -> _VaultDraft:
-        if not self.typed(key, value, dict, "a mapping with name, path and sources"):
+        if not self.typed(value, dict, key, "a mapping with name, path and sources"):
             return _VaultDraft(key, None, None, None)
-        assert isinstance(value, dict)
         self.unknown_keys(key, value, _VAULT_KEYS)
         name = self.vault_name(key, self.required(value, key, "name"))
         path: Path | None = None
@@ -808,9 +766,8 @@ class _Checker:
         return _VaultDraft(key, name, path, config)
 
     def vault_name(self, key: str, value: object) -> str | None:
-        if value is _MISSING or not self.typed(f"{key}.name", value, str, "text"):
+        if value is _MISSING or not self.typed(value, str, f"{key}.name", "text"):
             return None
-        assert isinstance(value, str)
         if not value.strip():
             self.problem(f"{key}.name", "must not be empty")
             return None
@@ -820,9 +777,8 @@ class _Checker:
         self, vault_key: str, value: object, vault: Path | None
     ) -> tuple[SourceConfig, ...] | None:
         key = f"{vault_key}.sources"
-        if value is _MISSING or not self.typed(key, value, list, "a list of sources"):
+        if value is _MISSING or not self.typed(value, list, key, "a list of sources"):
             return None
-        assert isinstance(value, list)
         if not value:
             self.problem(key, "must list at least one source")
             return None
@@ -836,9 +792,8 @@ class _Checker:
     def source(
         self, key: str, value: object, vault: Path | None, seen: dict[Path, str]
     ) -> SourceConfig | None:
-        if not self.typed(key, value, dict, "a mapping with path, include and into"):
+        if not self.typed(value, dict, key, "a mapping with path, include and into"):
             return None
-        assert isinstance(value, dict)
         self.unknown_keys(key, value, _SOURCE_KEYS)
         path = self.source_path(f"{key}.path", self.required(value, key, "path"), vault, seen)
         include = self.include(f"{key}.include", value.get("include", _MISSING))
@@ -896,9 +851,8 @@ class _Checker:
         """The ``convert:`` mapping: one key per field of ConvertOptions (enum or boolean)."""
         if value is _MISSING:
             return ConvertOptions()
-        if not self.typed(key, value, dict, "a mapping of conversion options"):
+        if not self.typed(value, dict, key, "a mapping of conversion options"):
             return None
-        assert isinstance(value, dict)
         if include is Include.READWISE:
             self.warnings.append(f"{key}: ignored: only include: all sources convert whole pages")
         self.unknown_keys(key, value, tuple(_CONVERT_TYPES))
@@ -909,7 +863,7 @@ class _Checker:
             if raw is _MISSING:
                 continue
             if kind is bool:
-                if self.typed(f"{key}.{name}", raw, bool, "true or false"):
+                if self.typed(raw, bool, f"{key}.{name}", "true or false"):
                     chosen[name] = raw
                 else:
                     ok = False
@@ -932,21 +886,16 @@ class _Checker:
         return value
 
     def cross_checks(self, vaults: list[_VaultDraft], state_dir: Path | None) -> None:
-        names: dict[str, str] = {}
-        paths: dict[Path, str] = {}
+        seen: dict[object, str] = {}
         for draft in vaults:
-            if draft.name is not None:
-                if draft.name in names:
-                    other = names[draft.name]
-                    self.problem(
-                        f"{draft.key}.name", f'duplicate vault name "{draft.name}" (also {other})'
-                    )
-                names.setdefault(draft.name, f"{draft.key}.name")
-            if draft.path is not None:
-                if draft.path in paths:
-                    other = paths[draft.path]
-                    self.problem(f"{draft.key}.path", f"same folder as {other} ({draft.path})")
-                paths.setdefault(draft.path, f"{draft.key}.path")
+            for field_, value, clash in (
+                ("name", draft.name, 'duplicate vault name "{}" (also {})'),
+                ("path", draft.path, "same folder as {1} ({0})"),
+            ):
+                key = f"{draft.key}.{field_}"
+                if value is not None and (field_, value) in seen:
+                    self.problem(key, clash.format(value, seen[field_, value]))
+                seen.setdefault((field_, value), key)
         if state_dir is not None:
             self.check_state_dir(state_dir, vaults)
         self.check_graph_folders(vaults)
@@ -958,7 +907,7 @@ class _Checker:
         for draft in vaults:
             for index, source in enumerate(draft.config.sources if draft.config else ()):
                 key = f"{draft.key}.sources[{index}].path"
-                for problem in _source_folder_problems(source.path, targets, self.warnings, key):
+                for problem in page_folder_problems(source.path, targets, None, self.warnings, key):
                     self.problem(key, problem)
 
     def check_state_dir(self, state_dir: Path, vaults: list[_VaultDraft]) -> None:

@@ -22,6 +22,7 @@ holds. This is the only module that knows helpers exist. The pool:
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import signal
@@ -39,7 +40,6 @@ if TYPE_CHECKING:  # imported when helpers start (most runs start none)
 log = logging.getLogger(__name__)
 
 MIN_PAGES = 64  # fewer pages to read than this: not worth starting helpers
-CHUNK = 8  # tasks per exchange with a helper, unless the pool is told otherwise
 WINDOW = 6  # chunks in flight
 
 
@@ -88,35 +88,29 @@ class _Indexed(Protocol):
     def index(self) -> int: ...
 
 
-P = TypeVar("P")  # what a chunk of tasks shares (sent once per chunk)
 T = TypeVar("T")  # one task
 R = TypeVar("R", bound=_Indexed)  # one result
 
 
-class HelperPool(Generic[P, T, R]):
-    """A pool of helper processes running ``work(params, tasks)`` on chunks of ``tasks`` (in
-    index order), read out in order.
+class HelperPool(Generic[T, R]):
+    """Helper processes running ``work(tasks)`` on chunks of ``chunk`` of ``tasks`` (in index
+    order), read out in order.
 
     ``take(index)`` returns the result for work item ``index`` if it was prepared, else None;
     results for smaller indexes nobody asked for are dropped. Any failure of the pool itself
     (a helper killed, say) turns the helpers off: ``take`` then returns None and the engine
     works alone. A ``ProcessPoolExecutor`` because it notices a dead helper (a
-    ``multiprocessing.Pool`` waits forever for the task that died with it).
-
-    The helpers are forked when the pool starts, so they inherit what the engine knows then
-    (a graph migration's index, say) without copying it through a pipe; ``setup`` runs in
-    each helper right after it starts (to put such inherited state where ``work`` finds it).
-    ``chunk``: tasks per exchange with a helper (each costs this process a future, pickling
-    and a hand-over between threads).
+    ``multiprocessing.Pool`` waits forever for the task that died with it). ``setup`` runs in
+    each forked helper first (to put what it inherited where ``work`` finds it).
     """
 
     def __init__(
         self,
         count: int,
-        tasks: Iterator[tuple[P, T]],
-        work: Callable[[P, list[T]], list[R]],
+        tasks: Iterator[T],
+        work: Callable[[list[T]], list[R]],
+        chunk: int,
         setup: Callable[[], None] | None = None,
-        chunk: int = CHUNK,
     ) -> None:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -136,38 +130,19 @@ class HelperPool(Generic[P, T, R]):
         self._work = work
         self._chunk_size = chunk
         self._tasks = tasks
-        self._next: tuple[P, T] | None = None
         self._inflight: deque[Future[list[R]]] = deque()
         self._ready: deque[R] = deque()
         self.handed_out = 0  # results received
         self.used = 0  # results the engine used (it counts them)
         self._submit()
 
-    def _chunk(self) -> tuple[P, list[T]] | None:
-        """The next tasks of one ``params``, at most ``chunk`` of them."""
-        first = self._next if self._next is not None else next(self._tasks, None)
-        self._next = None
-        if first is None:
-            return None
-        params, task = first
-        chunk = [task]
-        while len(chunk) < self._chunk_size:
-            item = next(self._tasks, None)
-            if item is None:
-                break
-            if item[0] is not params:
-                self._next = item
-                break
-            chunk.append(item[1])
-        return params, chunk
-
     def _submit(self) -> None:
         while self._pool is not None and len(self._inflight) < WINDOW:
-            chunk = self._chunk()
-            if chunk is None:
+            chunk = list(itertools.islice(self._tasks, self._chunk_size))
+            if not chunk:
                 return
             try:
-                self._inflight.append(self._pool.submit(self._work, *chunk))
+                self._inflight.append(self._pool.submit(self._work, chunk))
             except Exception:  # a broken pool refuses new work
                 log.warning("helper processes failed; going on without them", exc_info=True)
                 self.close()
@@ -222,7 +197,7 @@ class Planner:
 
     def __init__(self, ctx: PlanContext, tasks: Iterator[PlanTask], pages: int, helpers: int):
         self.ctx = ctx
-        self._pool: HelperPool[None, PlanTask, PagePlan] | None = None
+        self._pool: HelperPool[PlanTask, PagePlan] | None = None
         if helpers > 0 and pages >= MIN_PAGES:
 
             def setup() -> None:
@@ -230,17 +205,13 @@ class Planner:
                 _inherited = ctx
 
             try:
-                self._pool = HelperPool(
-                    helpers, ((None, task) for task in tasks), _plan_pages, setup, PLAN_CHUNK
-                )
+                self._pool = HelperPool(helpers, tasks, _plan_pages, PLAN_CHUNK, setup)
             except (RuntimeError, OSError, ValueError) as exc:
                 log.debug("no helper processes: %s", exc)
 
     def plan(self, task: PlanTask, hinted: Callable[[], PlanTask]) -> PagePlan:
-        """The plan of ``task``: a helper's when it made one, else made here with the same
-        function on ``hinted()`` (the task with the note text a Readwise document is merged
-        into, as the helpers got it). A helper's plan that failed is made again by
-        ``inline``."""
+        """The plan of ``task``: a helper's when it made one, else made here on ``hinted()``
+        (the task with the note text a Readwise document merges into, as helpers got it)."""
         if self._pool is None:
             return plan_page(self.ctx, hinted(), merge=True)
         made = self._pool.take(task.index)
@@ -250,9 +221,8 @@ class Planner:
         return self.inline(task)
 
     def inline(self, task: PlanTask) -> PagePlan:
-        """The plan of ``task`` made here, now, a Readwise page's document left to the writer
-        to merge (raises what planning the page raises): where a plan's assumption no longer
-        holds."""
+        """The plan of ``task`` made here, now, a Readwise document left to the writer to merge:
+        where a plan's assumption no longer holds."""
         return plan_page(self.ctx, task, merge=False)
 
     def close(self) -> None:
@@ -266,10 +236,9 @@ class Planner:
             self._pool = None
 
 
-def _plan_pages(_: None, tasks: list[PlanTask]) -> list[PagePlan]:
-    """Run in a helper: plan each page (``merge``: a Readwise page merged into the note text
-    its task carries). Anything that goes wrong is the main process's to report: it plans
-    such a page again itself."""
+def _plan_pages(tasks: list[PlanTask]) -> list[PagePlan]:
+    """Run in a helper: plan each page; one that fails is planned again by the main process
+    (which reports what goes wrong)."""
     ctx = _inherited
     assert ctx is not None
     out: list[PagePlan] = []

@@ -79,13 +79,13 @@ def test_second_process_is_refused_and_sigkill_frees_the_lock(tmp_path: Path) ->
 
 def test_lock_in_process(tmp_path: Path) -> None:
     state_dir = tmp_path / "a" / "b"
-    with InstanceLock.acquire(state_dir) as lock:
-        assert lock.held
-        assert lock_path(state_dir).read_text() == f"{os.getpid()}\n"
-        assert read_lock_owner(state_dir) == os.getpid()
-        # another open file description of the same file conflicts, even in one process
-        with pytest.raises(AlreadyRunning, match=rf"already running \(pid {os.getpid()}\)"):
-            InstanceLock.acquire(state_dir)
+    lock = InstanceLock.acquire(state_dir)
+    assert lock_path(state_dir).read_text() == f"{os.getpid()}\n"
+    assert read_lock_owner(state_dir) == os.getpid()
+    # another open file description of the same file conflicts, even in one process
+    with pytest.raises(AlreadyRunning, match=rf"already running \(pid {os.getpid()}\)"):
+        InstanceLock.acquire(state_dir)
+    lock.release()
     assert lock_path(state_dir).read_text() == ""  # released: no pid any more
     assert read_lock_owner(state_dir) is None
     assert lock_path(state_dir).exists()  # never unlinked (that would race with a new owner)

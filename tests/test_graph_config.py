@@ -217,8 +217,6 @@ def test_sample_graph_config() -> None:
         journal_title_format="MMM do, yyyy",
         journal_file_format="yyyy_MM_dd",
         separated_by_commas=frozenset({"related"}),
-        preferred_format="markdown",
-        export_bullet_indentation="tab",
     )
 
 
@@ -258,24 +256,10 @@ def test_every_setting_read() -> None:
         ignored_page_reference_keywords=frozenset({"author", "website"}),
         block_hidden_properties=frozenset({"public", "icon"}),
         macros=(("poem", "Rose is $1, violet's $2."), ("ytb", "{{video https://youtu.be/$1}}")),
-        preferred_format="org",
-        export_bullet_indentation="two-spaces",
     )
     assert config.macro("poem") == "Rose is $1, violet's $2."
     assert config.macro("missing") is None
-    assert config.indent_unit == "  "
     assert hash(config) == hash(parse_graph_config(text))  # hashable, macros included
-
-
-@pytest.mark.parametrize(
-    ("value", "unit"),
-    [(":tab", "\t"), (":two-spaces", "  "), (":four-spaces", "    "), (":eight-spaces", " " * 8)],
-)
-def test_indent_unit(value: str, unit: str) -> None:
-    config = parse_graph_config(
-        f"{{:file/name-format :triple-lowbar :export/bullet-indentation {value}}}"
-    )
-    assert config.indent_unit == unit
 
 
 FILE_NAME_FORMAT_CASES = [
@@ -375,7 +359,6 @@ def test_default_is_modern_and_logseq_like() -> None:
         "journals",
         "whiteboards",
     )
-    assert config.indent_unit == "\t"
 
 
 def test_load_missing_file_gives_default(tmp_path: Path) -> None:

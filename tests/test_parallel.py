@@ -179,9 +179,7 @@ def _count_used() -> Iterator[list[tuple[int, int]]]:
 
     class Catch(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            match = re.match(
-                r"helpers: (\d+) pages planned, (\d+) used", record.getMessage()
-            )
+            match = re.match(r"helpers: (\d+) pages planned, (\d+) used", record.getMessage())
             if match:
                 found.append((int(match.group(1)), int(match.group(2))))
 
@@ -220,7 +218,7 @@ def test_helpers_change_nothing_but_speed(tmp_path: Path, include: Include) -> N
     assert planned >= MIN_PAGES and used == planned - 1
 
 
-def refuse_every_plan(_: None, tasks: list[PlanTask]) -> list[PagePlan]:
+def refuse_every_plan(tasks: list[PlanTask]) -> list[PagePlan]:
     """What a helper sends when every page went wrong there."""
     return [PagePlan(task.index, "error") for task in tasks]
 
@@ -255,7 +253,7 @@ def test_helper_count_by_cpus() -> None:
     assert count == (0 if cpus == 1 else 2)
 
 
-def square_or_die(_: None, tasks: list[int]) -> list[Squared]:
+def square_or_die(tasks: list[int]) -> list[Squared]:
     """Work whose helper is killed on the third chunk (as by SIGKILL: no exception, no
     result)."""
     if any(task >= 2 * CHUNK for task in tasks):
@@ -275,8 +273,7 @@ class Squared:
 def test_a_helper_that_dies_turns_the_helpers_off_instead_of_hanging() -> None:
     """A helper killed mid-task (OOM killer, say): the engine gets None for the rest and
     does those pages itself; nothing waits for the lost task."""
-    tasks = iter([(None, i) for i in range(10 * CHUNK)])
-    helpers: HelperPool[None, int, Squared] = HelperPool(2, tasks, square_or_die, chunk=CHUNK)
+    helpers: HelperPool[int, Squared] = HelperPool(2, iter(range(10 * CHUNK)), square_or_die, CHUNK)
     try:
         got = [helpers.take(i) for i in range(10 * CHUNK)]
     finally:

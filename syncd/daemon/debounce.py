@@ -23,7 +23,7 @@ function, so the class is tested without sleeping. Not thread-safe: one worker o
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,8 +63,6 @@ class Debouncer:
         clock: Clock = time.monotonic,
         stat: StatFn = stat_signature,
     ) -> None:
-        if recheck < 0 or max_delay <= 0:
-            raise ValueError("recheck must be >= 0 and max_delay > 0")
         self._recheck_wanted = recheck
         self._max_delay_wanted = max_delay
         self.settle = self.recheck = self.max_delay = 0.0
@@ -75,20 +73,12 @@ class Debouncer:
 
     def set_settle(self, settle: float) -> None:
         """Change the settle time (a configuration reload); pending paths keep their events."""
-        if settle < 0:
-            raise ValueError("settle must be >= 0")
         self.settle = settle
         self.recheck = min(self._recheck_wanted, settle)
         self.max_delay = max(self._max_delay_wanted, settle + self.recheck)
 
     def __len__(self) -> int:
         return len(self._entries)
-
-    def __contains__(self, path: object) -> bool:
-        return path in self._entries
-
-    def __iter__(self) -> Iterator[Path]:
-        return iter(list(self._entries))
 
     def add(self, path: Path, at: float | None = None, writing: bool | None = None) -> None:
         """Record an event for ``path`` seen at monotonic time ``at`` (default: now).
@@ -105,14 +95,6 @@ class Debouncer:
             entry.last_event = now
         if writing is not None:
             entry.writing = writing
-
-    def discard(self, path: Path) -> None:
-        self._entries.pop(path, None)
-
-    def clear(self) -> list[Path]:
-        paths = list(self._entries)
-        self._entries.clear()
-        return paths
 
     def _due(self, entry: _Entry) -> float:
         """When this entry next needs attention (a sample, a re-check or the hand-over)."""

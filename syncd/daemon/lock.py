@@ -13,7 +13,6 @@ import fcntl
 import logging
 import os
 from pathlib import Path
-from types import TracebackType
 
 from syncd.errors import AlreadyRunning, SyncdError
 
@@ -30,12 +29,10 @@ class InstanceLock:
     """An exclusive, non-blocking lock held for the life of a process that writes state.
 
     ``InstanceLock.acquire(state_dir)`` raises ``AlreadyRunning`` when another process holds
-    it; ``release()`` (or leaving the ``with`` block, or the process dying) frees it.
+    it; ``release()`` (or the process dying) frees it.
     """
 
-    def __init__(self, state_dir: Path, fd: int) -> None:
-        self.state_dir = state_dir
-        self.path = lock_path(state_dir)
+    def __init__(self, fd: int) -> None:
         self._fd: int | None = fd
 
     @classmethod
@@ -63,11 +60,7 @@ class InstanceLock:
         except OSError as exc:  # the lock is what matters; the pid is informational
             log.warning("%s: cannot write the pid: %s", path, exc.strerror)
         log.debug("%s: locked by pid %d", path, os.getpid())
-        return cls(state_dir, fd)
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
+        return cls(fd)
 
     def release(self) -> None:
         fd, self._fd = self._fd, None
@@ -77,17 +70,6 @@ class InstanceLock:
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
         os.close(fd)
-
-    def __enter__(self) -> InstanceLock:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
 
 
 def read_lock_owner(state_dir: Path) -> int | None:

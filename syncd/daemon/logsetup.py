@@ -12,23 +12,18 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-_PRIORITY = {  # logging level -> syslog priority (sd-daemon(3))
-    logging.CRITICAL: 2,
-    logging.ERROR: 3,
-    logging.WARNING: 4,
-    logging.INFO: 6,
-    logging.DEBUG: 7,
-}
+if TYPE_CHECKING:
+    from syncd.errors import ConfigError
+
+# logging level -> syslog priority (sd-daemon(3)); below INFO: 7 (debug)
+_PRIORITY = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
 _MARK = "_syncd_handler"
 
 
 def syslog_priority(levelno: int) -> int:
-    for level in (logging.CRITICAL, logging.ERROR, logging.WARNING, logging.INFO):
-        if levelno >= level:
-            return _PRIORITY[level]
-    return _PRIORITY[logging.DEBUG]
+    return next((priority for level, priority in _PRIORITY if levelno >= level), 7)
 
 
 def stderr_is_journal(stream: TextIO | None = None, env: Mapping[str, str] | None = None) -> bool:
@@ -84,3 +79,12 @@ def configure_logging(verbosity: int, *, stream: TextIO | None = None) -> None:
     root.setLevel(level)
     chatter = level if verbosity >= 2 else max(level, logging.WARNING)
     logging.getLogger("watchdog").setLevel(chatter)  # overflow warnings pass (LostEventsLogHandler)
+
+
+def log_config_error(exc: ConfigError, prefix: str = "") -> None:
+    """One ERROR line per problem of ``exc``, naming the file and the key."""
+    where = f"{exc.path}: " if exc.path else ""
+    for key, message in exc.problems:
+        logging.getLogger("syncd").error(
+            "%s%s%s%s", prefix, where, f"{key}: " if key else "", message
+        )

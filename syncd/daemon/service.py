@@ -34,12 +34,14 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from syncd import __version__
 from syncd.config import Config, load_config
 from syncd.daemon import sdnotify
 from syncd.daemon.debounce import Debouncer
 from syncd.daemon.lock import InstanceLock
+from syncd.daemon.logsetup import log_config_error
 from syncd.daemon.watcher import (
     LostEventsLogHandler,
     QueueingHandler,
@@ -50,6 +52,10 @@ from syncd.daemon.watcher import (
 from syncd.errors import AlreadyRunning, ConfigError, SyncdError
 from syncd.vault import prepare_vaults
 
+if TYPE_CHECKING:
+    from syncd.state import StateStore as State
+    from syncd.writer import RunReport
+
 log = logging.getLogger(__name__)
 
 EXIT_OK = 0
@@ -58,16 +64,6 @@ EXIT_CONFIG = 2  # invalid configuration: RestartPreventExitStatus
 EXIT_ALREADY_RUNNING = 75  # EX_TEMPFAIL, another daemon holds the lock: RestartPreventExitStatus
 
 STATE_FILE = "state.sqlite3"
-
-# Keys the daemon writes with StateStore.set_meta (string values) for `syncd status`; the
-# engine itself records "last_scan" (time) and every failure.
-META_PENDING = "pending"  # pages waiting to settle or to be synced (while the daemon runs)
-META_LAST_SCAN_RESULT = "last_scan_result"  # "N pages, C changed, F failed"
-META_DAEMON_PID = "daemon_pid"
-META_DAEMON_STARTED = "daemon_started"  # ISO 8601, UTC
-META_DAEMON_STOPPED = "daemon_stopped"
-META_DAEMON_STOPPED_PID = "daemon_stopped_pid"  # which daemon the clean stop belongs to
-
 TICK = 1.0  # longest sleep of the main loop and of the idle worker
 SYNC_BATCH = 32  # pages per engine.sync_paths call; SIGTERM waits for at most one batch
 MAX_DRAIN = 10_000  # inbox items moved into the debouncer per worker iteration
@@ -80,21 +76,6 @@ META_INTERVAL = 10.0  # pending count written to state at most this often
 START_EXTENSION = 30.0  # EXTEND_TIMEOUT_USEC sent while the first scan makes progress
 
 
-class Report(Protocol):
-    """What the daemon reads from ``syncd.sync.RunReport``."""
-
-    @property
-    def changed(self) -> Sequence[str]: ...
-    @property
-    def failures(self) -> Sequence[tuple[str, str]]: ...
-    @property
-    def known_failures(self) -> Sequence[tuple[str, str]]: ...
-    @property
-    def deferred(self) -> Sequence[Path]: ...
-    @property
-    def pages(self) -> int: ...
-
-
 Progress = Callable[[str, int, int], None]  # (phase, pages done, pages in the phase)
 
 
@@ -104,22 +85,14 @@ class Engine(Protocol):
     ``progress`` after each page; an exception raised there ends the scan at that point
     (the daemon does this on SIGTERM; the next scan completes what was left)."""
 
-    def scan(self, progress: Progress | None = None) -> Report: ...
-    def sync_paths(self, paths: Iterable[Path]) -> Report: ...
+    def scan(self, progress: Progress | None = None) -> RunReport: ...
+    def sync_paths(self, paths: Iterable[Path]) -> RunReport: ...
     def watched_roots(self) -> list[Path]: ...
     def is_relevant(self, path: Path) -> bool: ...
 
 
-class State(Protocol):
-    """What the daemon needs from ``syncd.state.StateStore``."""
-
-    def set_meta(self, key: str, value: str) -> None: ...
-    def restore_if_deleted(self) -> str | None: ...
-    def close(self) -> None: ...
-
-
 EngineFactory = Callable[[Config, Any], Engine]
-StateFactory = Callable[[Path], State]
+StateFactory = Callable[[Path], "State"]
 
 
 def default_state_factory(path: Path) -> State:
@@ -156,11 +129,6 @@ class _ScanAborted(Exception):
 
 def _now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def _chunks(paths: Sequence[Path], size: int) -> Iterable[Sequence[Path]]:
-    for start in range(0, len(paths), size):
-        yield paths[start : start + size]
 
 
 # ------------------------------------------------------------------------------------------
@@ -259,8 +227,8 @@ class Worker(threading.Thread):
             except BaseException as exc:
                 self.started.set_exception(exc)
                 return
-            self._set_meta(state, META_DAEMON_PID, str(os.getpid()))
-            self._set_meta(state, META_DAEMON_STARTED, _now_iso())
+            self._set_meta(state, "daemon_pid", str(os.getpid()))
+            self._set_meta(state, "daemon_started", _now_iso())
             self.started.set_result(engine)
             self._loop(engine, state)
         except BaseException:
@@ -268,9 +236,10 @@ class Worker(threading.Thread):
             log.critical("the sync worker crashed", exc_info=True)
             self._on_progress()
         finally:
-            self._set_meta(state, META_PENDING, "0")  # what is left, the next start rescans
-            self._set_meta(state, META_DAEMON_STOPPED, _now_iso())
-            self._set_meta(state, META_DAEMON_STOPPED_PID, str(os.getpid()))
+            self._set_meta(state, "pending", "0")  # what is left, the next start rescans
+            self._set_meta(state, "daemon_stopped", _now_iso())
+            # which daemon the clean stop belongs to (`syncd status`)
+            self._set_meta(state, "daemon_stopped_pid", str(os.getpid()))
             try:
                 state.close()
             except Exception:
@@ -290,11 +259,11 @@ class Worker(threading.Thread):
                 if self.stopping():
                     return
             ready = self.debouncer.pop_ready()
-            for batch in _chunks(ready, SYNC_BATCH):
+            for start in range(0, len(ready), SYNC_BATCH):
                 if self.stopping():
                     return
                 self._check_state(state)
-                self._sync(engine, batch)
+                self._sync(engine, ready[start : start + SYNC_BATCH])
             self._publish_pending(state)
 
     def _wait_time(self) -> float:
@@ -325,7 +294,7 @@ class Worker(threading.Thread):
             reasons, self._scan_reasons = self._scan_reasons, []
         return reasons
 
-    def _call(self, fn: Callable[[], Report]) -> Report:
+    def _call(self, fn: Callable[[], RunReport]) -> RunReport:
         self.busy_since = time.monotonic()
         try:
             return fn()
@@ -375,7 +344,7 @@ class Worker(threading.Thread):
             level = logging.INFO if report.changed or report.failures else logging.DEBUG
             log.log(level, "full scan (%s): %s", why, summary)
             self.last_scan_summary = summary
-            self._set_meta(state, META_LAST_SCAN_RESULT, summary)
+            self._set_meta(state, "last_scan_result", summary)
             self._defer(report)
         finally:
             self.scanning = False
@@ -400,7 +369,7 @@ class Worker(threading.Thread):
                     return
                 self._sync(engine, [path])
 
-    def _defer(self, report: Report) -> None:
+    def _defer(self, report: RunReport) -> None:
         """The pages the engine did not read as they had not settled wait in the debouncer
         (written to or held open: the sync after they settle reads them)."""
         for path in report.deferred:
@@ -427,7 +396,7 @@ class Worker(threading.Thread):
         if self.pending != self._meta_pending and now - self._meta_at >= META_INTERVAL:
             self._meta_at = now
             self._meta_pending = self.pending
-            self._set_meta(state, META_PENDING, str(self.pending))
+            self._set_meta(state, "pending", str(self.pending))
 
     @staticmethod
     def _set_meta(state: State, key: str, value: str) -> None:
@@ -581,7 +550,7 @@ class Daemon:
         try:
             return worker.started.result(), EXIT_OK
         except ConfigError as exc:
-            log_config_error(exc)
+            log_config_error(exc, "invalid configuration: ")
             code = EXIT_CONFIG
         except SyncdError as exc:
             log.error("cannot start: %s", exc)
@@ -626,7 +595,8 @@ class Daemon:
                 if worker.scans_done > 0:
                     self._ready = True
                     sdnotify.ready(self._status_text(worker))
-                    log.info("ready: %s", "; ".join(self._watch_descriptions()))
+                    watched = self._watcher.describe() if self._watcher is not None else []
+                    log.info("ready: %s", "; ".join(watched))
                 elif healthy and now >= next_extend:
                     sdnotify.extend_timeout(START_EXTENSION)
                     next_extend = now + START_EXTENSION / 3
@@ -643,9 +613,6 @@ class Daemon:
                 else:
                     log.debug("worker stuck: not pinging the systemd watchdog")
             self._update_status(worker, now)
-
-    def _watch_descriptions(self) -> list[str]:
-        return self._watcher.describe() if self._watcher is not None else []
 
     def _status_text(self, worker: Worker) -> str:
         if worker.scanning and worker.scans_done == 0:
@@ -676,7 +643,7 @@ class Daemon:
         try:
             config, warnings = load_config(self.config_path)
         except ConfigError as exc:
-            log_config_error(exc, prefix="reload rejected, keeping the previous configuration")
+            log_config_error(exc, _REJECTED)
             self._end_reload(str(exc))
             return
         for warning in warnings:
@@ -700,9 +667,9 @@ class Daemon:
             engine = future.result()
         except Exception as exc:
             if isinstance(exc, ConfigError):
-                log_config_error(exc, prefix="reload rejected, keeping the previous configuration")
+                log_config_error(exc, _REJECTED)
             else:
-                log.error("reload rejected, keeping the previous configuration: %s", exc)
+                log.error("%s%s", _REJECTED, exc)
             self._end_reload(str(exc))
             return
         self.config = config
@@ -742,13 +709,7 @@ class Daemon:
             log.info("stopped")
 
 
-def log_config_error(exc: ConfigError, *, prefix: str = "invalid configuration") -> None:
-    """One ERROR line per problem, each naming the file and the key."""
-    where = f"{exc.path}: " if exc.path is not None else ""
-    for key, message in exc.problems:
-        log.error("%s: %s%s", prefix, where, f"{key}: {message}" if key else message)
-    if not exc.problems:
-        log.error("%s: %s", prefix, exc)
+_REJECTED = "reload rejected, keeping the previous configuration: "
 
 
 def run_daemon(
@@ -765,7 +726,7 @@ def run_daemon(
     try:
         config, warnings = load_config(config_path)
     except ConfigError as exc:
-        log_config_error(exc)
+        log_config_error(exc, "invalid configuration: ")
         return EXIT_CONFIG
     for warning in warnings:
         log.warning("%s: %s", config_path, warning)
@@ -778,7 +739,7 @@ def run_daemon(
         log.error("%s", exc)
         return EXIT_FAILURE
     try:
-        log.info("syncd %s starting (pid %d, config %s)", _version(), os.getpid(), config_path)
+        log.info("syncd %s starting (pid %d, config %s)", __version__, os.getpid(), config_path)
         daemon = Daemon(
             config_path,
             config,
@@ -788,9 +749,3 @@ def run_daemon(
         return daemon.run()
     finally:
         lock.release()
-
-
-def _version() -> str:
-    from syncd import __version__
-
-    return __version__

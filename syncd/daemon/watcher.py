@@ -28,25 +28,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from watchdog.events import (
-    EVENT_TYPE_ATTRIB,
-    EVENT_TYPE_CLOSED,
-    EVENT_TYPE_CREATED,
-    EVENT_TYPE_DELETED,
-    EVENT_TYPE_MODIFIED,
-    EVENT_TYPE_MOVED,
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-    FileAttribEvent,
-    FileClosedEvent,
-    FileCreatedEvent,
-    FileDeletedEvent,
-    FileModifiedEvent,
-    FileMovedEvent,
-    FileSystemEvent,
-    FileSystemEventHandler,
-)
+from watchdog import events as wd
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
@@ -64,25 +47,17 @@ RETRY_INTERVAL = 60.0  # seconds between two attempts to watch a root that faile
 # Events that may mean "this path's content changed or it is gone". Opened/ClosedNoWrite are
 # not asked for (syncd's own reads would cause them); DirModified is noise.
 EVENT_FILTER: list[type[FileSystemEvent]] = [
-    FileCreatedEvent,
-    FileModifiedEvent,
-    FileClosedEvent,
-    FileMovedEvent,
-    FileDeletedEvent,
-    FileAttribEvent,
-    DirCreatedEvent,
-    DirMovedEvent,
-    DirDeletedEvent,
+    wd.FileCreatedEvent,
+    wd.FileModifiedEvent,
+    wd.FileClosedEvent,
+    wd.FileMovedEvent,
+    wd.FileDeletedEvent,
+    wd.FileAttribEvent,
+    wd.DirCreatedEvent,
+    wd.DirMovedEvent,
+    wd.DirDeletedEvent,
 ]
-_CONTENT_EVENTS = frozenset(
-    {
-        EVENT_TYPE_CREATED,
-        EVENT_TYPE_MODIFIED,
-        EVENT_TYPE_CLOSED,
-        EVENT_TYPE_DELETED,
-        EVENT_TYPE_ATTRIB,
-    }
-)
+_CONTENT_EVENTS = {"created", "modified", "closed", "deleted", "attrib"}  # wd.EVENT_TYPE_*
 
 # File systems where changes can happen behind the local kernel's back (inotify misses them).
 NETWORK_FS = frozenset(
@@ -136,7 +111,6 @@ class QueueingHandler(FileSystemEventHandler):
         self._on_lost_events = on_lost_events
         self._clock = clock
         self._close_events = close_events
-        self.errors = 0  # handler errors so far (each one triggers a rescan)
 
     def for_polling(self) -> QueueingHandler:
         """The same handler for an observer that reports no closes (``PollingObserver``)."""
@@ -152,7 +126,6 @@ class QueueingHandler(FileSystemEventHandler):
         try:
             self._queue(event)
         except Exception:  # any error here would kill watchdog's dispatcher thread
-            self.errors += 1
             try:
                 log.exception("error while queueing %s; a rescan will catch up", event)
                 if self._on_lost_events is not None:
@@ -166,14 +139,14 @@ class QueueingHandler(FileSystemEventHandler):
             return
         kind = event.event_type
         writing: bool | None = None
-        if kind == EVENT_TYPE_MOVED:
+        if kind == wd.EVENT_TYPE_MOVED:
             raw_paths: tuple[bytes | str, ...] = (event.src_path, event.dest_path)
             writing = False  # a complete file renamed into place, or the page renamed away
         elif kind in _CONTENT_EVENTS:
             raw_paths = (event.src_path,)
-            if kind == EVENT_TYPE_MODIFIED:
+            if kind == wd.EVENT_TYPE_MODIFIED:
                 writing = True if self._close_events else None
-            elif kind in (EVENT_TYPE_CLOSED, EVENT_TYPE_DELETED):
+            elif kind in (wd.EVENT_TYPE_CLOSED, wd.EVENT_TYPE_DELETED):
                 writing = False
         else:
             return
@@ -259,26 +232,13 @@ def parse_mountinfo(text: str) -> list[tuple[str, str]]:
     return mounts
 
 
-def parse_proc_mounts(text: str) -> list[tuple[str, str]]:
-    """``(mount point, fstype)`` pairs from ``/proc/mounts`` text (``source point type opts``)."""
-    mounts: list[tuple[str, str]] = []
-    for line in text.splitlines():
-        fields = line.split()
-        if len(fields) >= 3:
-            mounts.append((_unescape_mount_path(fields[1]), fields[2]))
-    return mounts
-
-
 def read_mounts() -> list[tuple[str, str]]:
-    for name, parse in (
-        ("/proc/self/mountinfo", parse_mountinfo),
-        ("/proc/mounts", parse_proc_mounts),
-    ):
-        try:
-            return parse(Path(name).read_text(encoding="utf-8", errors="surrogateescape"))
-        except OSError:
-            continue
-    return []
+    """The mounts of this process (none where /proc is not mounted: then inotify is used)."""
+    try:
+        text = Path("/proc/self/mountinfo").read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError:
+        return []
+    return parse_mountinfo(text)
 
 
 def filesystem_type(path: Path, mounts: Iterable[tuple[str, str]] | None = None) -> str | None:
@@ -461,10 +421,6 @@ class Watcher:
     @staticmethod
     def _alive(observer: BaseObserver) -> bool:
         return observer.is_alive() and all(e.is_alive() for e in list(observer.emitters))
-
-    def alive(self) -> bool:
-        """True when every root has a running observer."""
-        return all(w.observer is not None and self._alive(w.observer) for w in self.watches)
 
     def check(self) -> None:
         """Restart dead observers and retry roots that could not be watched (call it often)."""

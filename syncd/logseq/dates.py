@@ -36,19 +36,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-__all__ = [
-    "COMMON_TITLE_FORMATS",
-    "DEFAULT_FILE_NAME_FORMAT",
-    "DEFAULT_TITLE_FORMAT",
-    "LOGSEQ_FALLBACK_TITLE_FORMATS",
-    "DateFormat",
-    "compile_format",
-    "format_moment",
-    "journal_title_formats",
-    "ordinal",
-    "parse_journal_title",
-]
-
 DEFAULT_TITLE_FORMAT = "MMM do, yyyy"
 DEFAULT_FILE_NAME_FORMAT = "yyyy_MM_dd"
 
@@ -157,11 +144,8 @@ def ordinal(n: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DateFormat:
-    """A compiled date-fns pattern. Build it with :func:`compile_format`.
-
-    ``tokens`` is the pattern split into ``(token, literal)`` pairs: ``token`` is one of the
-    supported date-fns tokens, or ``""`` for literal text held in ``literal``.
-    """
+    """A compiled date-fns pattern (:func:`compile_format`); ``tokens``: ``(token, literal)``
+    pairs, ``token`` ``""`` for literal text."""
 
     pattern: str
     tokens: tuple[tuple[str, str], ...]
@@ -170,7 +154,8 @@ class DateFormat:
 
     def format(self, d: date) -> str:
         """``compile_format("MMM do, yyyy").format(date(2023, 2, 12))`` -> ``"Feb 12th, 2023"``."""
-        return "".join(_format_token(tok, lit, d) for tok, lit in self.tokens)
+        values = _moment_values(d)
+        return "".join(values[_AS_MOMENT[tok]] if tok else lit for tok, lit in self.tokens)
 
     def parse(self, text: str) -> date | None:
         """The date ``text`` spells in this format (whole text), or None."""
@@ -205,34 +190,6 @@ def _field_value(field: str, raw: str) -> int:
     if field == "year2":
         return 2000 + value if value < 70 else 1900 + value
     return value
-
-
-def _format_token(tok: str, literal: str, d: date) -> str:
-    if not tok:
-        return literal
-    if tok == "yyyy":
-        return f"{d.year:04d}"
-    if tok == "yy":
-        return f"{d.year % 100:02d}"
-    if tok == "y":
-        return str(d.year)
-    if tok == "MMMM":
-        return MONTHS[d.month - 1]
-    if tok == "MMM":
-        return MONTHS[d.month - 1][:3]
-    if tok == "MM":
-        return f"{d.month:02d}"
-    if tok == "M":
-        return str(d.month)
-    if tok == "do":
-        return ordinal(d.day)
-    if tok == "dd":
-        return f"{d.day:02d}"
-    if tok == "d":
-        return str(d.day)
-    if tok == "EEEE":
-        return WEEKDAYS[d.weekday()]
-    return WEEKDAYS[d.weekday()][:3]  # E, EE, EEE
 
 
 def _tokenize(fmt: str) -> list[tuple[str, str]]:
@@ -312,11 +269,7 @@ def journal_title_formats(configured: str) -> tuple[str, ...]:
 
 
 def parse_journal_title(text: str, formats: Sequence[str]) -> date | None:
-    """The date of the first format in ``formats`` that reads ``text`` (stripped, NFC), else None.
-
-    >>> parse_journal_title("Feb 12th, 2023", COMMON_TITLE_FORMATS)
-    datetime.date(2023, 2, 12)
-    """
+    """The date of the first of ``formats`` that reads ``text`` (stripped, NFC), else None."""
     if not _ASCII_DIGIT_RE.search(text):
         return None  # every format that parses has a day and a year: ASCII digits
     text = unicodedata.normalize("NFC", text.strip())
@@ -341,12 +294,19 @@ _MOMENT_UNSUPPORTED = re.compile(
 )
 
 
-def _moment_value(tok: str, d: date) -> str | None:
+# each date-fns token as the moment token that writes the same ("year": date-fns' unpadded y)
+_AS_MOMENT = {"yyyy": "YYYY", "yy": "YY", "y": "year", "do": "Do", "dd": "DD", "d": "D"}
+_AS_MOMENT |= {"EEEE": "dddd", "EEE": "ddd", "EE": "ddd", "E": "ddd"}
+_AS_MOMENT |= {token: token for token in ("MMMM", "MMM", "MM", "M")}
+
+
+def _moment_values(d: date) -> dict[str, str]:
+    """What each supported moment token writes for ``d`` (and "year", see ``_AS_MOMENT``)."""
     iso_year, iso_week, iso_weekday = d.isocalendar()
     sunday_based = (d.weekday() + 1) % 7  # moment's "d": Sunday = 0
     day_of_year = d.timetuple().tm_yday
     quarter = (d.month - 1) // 3 + 1
-    table: dict[str, str] = {
+    return {
         "YYYY": f"{d.year:04d}",
         "YY": f"{d.year % 100:02d}",
         "Y": f"{d.year:04d}",
@@ -375,8 +335,8 @@ def _moment_value(tok: str, d: date) -> str | None:
         "W": str(iso_week),
         "GGGG": f"{iso_year:04d}",
         "GG": f"{iso_year % 100:02d}",
+        "year": str(d.year),
     }
-    return table.get(tok)
 
 
 def format_moment(d: date, fmt: str = "YYYY-MM-DD") -> str:
@@ -384,15 +344,12 @@ def format_moment(d: date, fmt: str = "YYYY-MM-DD") -> str:
 
     Supported: ``YYYY YY Y Q Qo MMMM MMM MM Mo M DDDD DDDo DDD DD Do D dddd ddd dd do d e E
     WW Wo W GGGG GG``, ``[literal]`` and ``\\TOKEN`` (an escaped token is printed as is).
-    Characters that are not moment tokens are copied, as moment does (``/`` makes subfolders
-    in Daily Notes). Tokens moment knows but that make no sense in a date-only note name
-    (hours, minutes, am/pm, locale weeks, eras, time zones, timestamps) raise ValueError
-    rather than produce a wrong name.
-
-    >>> format_moment(date(2023, 2, 12), "YYYY/MM/YYYY-MM-DD dddd")
-    '2023/02/2023-02-12 Sunday'
+    Other characters are copied, as moment does (``/`` makes subfolders in Daily Notes).
+    Tokens that make no sense in a date-only note name (hours, am/pm, locale weeks, eras, time
+    zones) raise ValueError rather than produce a wrong name.
     """
     out: list[str] = []
+    values = _moment_values(d)
     for match in _MOMENT_TOKEN.finditer(fmt):
         escaped, tok = match.group(1), match.group(2)
         if tok is None:  # [literal]
@@ -401,7 +358,7 @@ def format_moment(d: date, fmt: str = "YYYY-MM-DD") -> str:
         if escaped:
             out.append(tok)
             continue
-        value = _moment_value(tok, d)
+        value = values.get(tok)
         if value is not None:
             out.append(value)
         elif _MOMENT_UNSUPPORTED.fullmatch(tok):

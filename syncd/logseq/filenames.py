@@ -35,8 +35,6 @@ from datetime import date
 
 from syncd.logseq.dates import compile_format
 
-__all__ = ["file_stem_for_page", "journal_date_from_file", "page_name_from_file"]
-
 _PERCENT_XX = re.compile(r"%([0-9A-Fa-f]{2})")
 _PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 _ENCODED_SLASH = re.compile(r"%2F", re.IGNORECASE)
@@ -123,11 +121,7 @@ def page_name_from_file(stem: str, fmt: str) -> str:
 
 
 def journal_date_from_file(stem: str, journal_file_format: str) -> date | None:
-    """The date of ``journals/<stem>.md`` under ``:journal/file-name-format``, or None.
-
-    >>> journal_date_from_file("2023_02_12", "yyyy_MM_dd")
-    datetime.date(2023, 2, 12)
-    """
+    """The date of ``journals/<stem>.md`` under ``:journal/file-name-format``, or None."""
     return compile_format(journal_file_format).parse(_nfc(stem))
 
 

@@ -29,17 +29,6 @@ from typing import Literal
 from syncd.errors import SyncdError
 from syncd.logseq.dates import DEFAULT_FILE_NAME_FORMAT, DEFAULT_TITLE_FORMAT, compile_format
 
-__all__ = [
-    "EdnError",
-    "FileNameFormat",
-    "GraphConfig",
-    "Keyword",
-    "Symbol",
-    "load_graph_config",
-    "parse_graph_config",
-    "read_edn",
-]
-
 log = logging.getLogger(__name__)
 
 FileNameFormat = Literal["triple-lowbar", "legacy"]
@@ -314,12 +303,7 @@ def _freeze(value: object) -> object:
 
 
 def read_edn(text: str) -> object:
-    """Read the single top-level form of ``text``. Raises :class:`EdnError`.
-
-    >>> read_edn('{:a [1 "x"] #_ :gone :b #{:c}}') == {Keyword("a"): (1, "x"),
-    ...                                                Keyword("b"): frozenset({Keyword("c")})}
-    True
-    """
+    """Read the single top-level form of ``text``. Raises :class:`EdnError`."""
     reader = _Reader(text)
     try:
         value = reader.required_form("a form")
@@ -344,8 +328,6 @@ class GraphConfig:
 
     Key names in ``separated_by_commas``, ``ignored_page_reference_keywords`` and
     ``block_hidden_properties`` are lower-case, without the leading ``:``.
-    ``preferred_format`` is lower-case (``"markdown"`` or ``"org"``);
-    ``export_bullet_indentation`` is the keyword name (``"tab"``, ``"two-spaces"``...).
     """
 
     file_name_format: FileNameFormat = "triple-lowbar"
@@ -359,17 +341,11 @@ class GraphConfig:
     ignored_page_reference_keywords: frozenset[str] = frozenset()
     block_hidden_properties: frozenset[str] = frozenset()
     macros: tuple[tuple[str, str], ...] = ()
-    preferred_format: str = "markdown"
-    export_bullet_indentation: str = "tab"
 
     @classmethod
     def default(cls) -> GraphConfig:
-        """A graph without ``logseq/config.edn``: Logseq's defaults for a new graph.
-
-        New graphs get ``:file/name-format :triple-lowbar`` written into their config, so a
-        graph with no config file at all is read as a modern one. (A config file that exists
-        but lacks the key means an old graph: "legacy", see :func:`parse_graph_config`.)
-        """
+        """A graph without ``logseq/config.edn``: Logseq's defaults for a new graph (its
+        config gets ``:file/name-format :triple-lowbar``: a graph without one is modern)."""
         return cls()
 
     def macro(self, name: str) -> str | None:
@@ -378,13 +354,6 @@ class GraphConfig:
             if key == name:
                 return template
         return None
-
-    @property
-    def indent_unit(self) -> str:
-        """The text of one outline level when writing Logseq pages."""
-        return {"two-spaces": "  ", "four-spaces": "    ", "eight-spaces": " " * 8}.get(
-            self.export_bullet_indentation, "\t"
-        )
 
 
 def _name(value: object) -> str | None:
@@ -501,15 +470,9 @@ def _file_name_format(fields: _Fields) -> FileNameFormat:
 
 
 def parse_graph_config(text: str, *, path: Path | None = None) -> GraphConfig:
-    """Build a :class:`GraphConfig` from the text of ``config.edn``.
-
-    Missing keys take Logseq's defaults, except ``:file/name-format``: absent means "legacy"
-    (the file was written before Logseq 0.8.9 added the key). A file with no form at all
-    (empty, or only comments) counts as no file: :meth:`GraphConfig.default`. Values of the
-    wrong type and unsupported date formats are warned about and replaced by the default.
-    Raises :class:`~syncd.errors.SyncdError` naming ``path`` when the EDN cannot be read or is
-    not a map.
-    """
+    """The :class:`GraphConfig` of a ``config.edn`` text; missing keys take Logseq's defaults,
+    except ``:file/name-format`` (absent: "legacy", a file older than Logseq 0.8.9). Bad values
+    are warned about and replaced by the default; unreadable EDN raises SyncdError."""
     reader = _Reader(text)
     reader.skip_space()
     if reader.pos >= len(text):
@@ -538,8 +501,6 @@ def parse_graph_config(text: str, *, path: Path | None = None) -> GraphConfig:
         ignored_page_reference_keywords=_lower(fields.names("ignored-page-references-keywords")),
         block_hidden_properties=_lower(fields.names("block-hidden-properties")),
         macros=fields.macros("macros"),
-        preferred_format=fields.name("preferred-format", "markdown").lower(),
-        export_bullet_indentation=fields.name("export/bullet-indentation", "tab"),
     )
 
 

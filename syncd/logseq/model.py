@@ -55,11 +55,6 @@ class Block:
     def property_value(self, key: str) -> str | None:
         return property_value(self.properties, key)
 
-    def content_lines(self) -> tuple[str, ...]:
-        """The block's lines without its property lines."""
-        skip = {p.index for p in self.properties}
-        return tuple(line for i, line in enumerate(self.lines) if i not in skip)
-
     def walk(self) -> list[Block]:
         """This block and all its descendants, in document order."""
         return _walk([self])

@@ -114,13 +114,7 @@ def _freeze(
 ) -> Block:
     """The ``Block`` of a bullet whose lines and children are complete."""
     frozen = tuple(lines)
-    # most blocks hold no ``::`` at all: no property search (one line: no join either)
-    if len(frozen) == 1:
-        properties = block_properties(frozen) if "::" in frozen[0] else ()
-    else:
-        properties = block_properties(frozen) if "::" in "\n".join(frozen) else ()
-    kids = tuple(children) if children else ()
-    return Block(depth, indent, frozen, properties, kids, line, bulleted)
+    return Block(depth, indent, frozen, block_properties(frozen), tuple(children), line, bulleted)
 
 
 def block_properties(lines: Sequence[str]) -> tuple[Property, ...]:
@@ -152,18 +146,14 @@ def block_properties(lines: Sequence[str]) -> tuple[Property, ...]:
 
 
 def _strip_continuation(raw: str, indent: str) -> str:
-    """Remove the bullet's indentation and Logseq's two-space continuation indent."""
-    if raw.startswith(indent):
-        rest = raw[len(indent) :]
-    else:
-        # less indented than its bullet (hand-edited page): drop what whitespace there is
-        rest = raw.lstrip(" \t")
-        return rest
+    """Remove the bullet's indentation and Logseq's two-space continuation indent (a line
+    less indented than its bullet, in a hand-edited page, loses what whitespace it has)."""
+    if not raw.startswith(indent):
+        return raw.lstrip(" \t")
+    rest = raw[len(indent) :]
     if rest.startswith("  "):
         return rest[2:]
-    if rest.startswith(" ") or rest.startswith("\t"):
-        return rest[1:]
-    return rest
+    return rest[1:] if rest[:1] in (" ", "\t") else rest
 
 
 def parse_page(text: str) -> Page:
@@ -189,10 +179,10 @@ def parse_page(text: str) -> Page:
             bullets[first + 1 : last + 1] = [None] * (last - first)
     preamble: list[str] = []
     roots: list[Block] = []
-    # the open bullets, outermost first: (width, depth, indent, line, lines, children,
-    # bulleted); a bullet becomes a Block when the next bullet at its column or left of it
-    # (or the end of the page) closes it, so every block is built once, children first
-    stack: list[tuple[int, int, str, int, list[str], list[Block], bool]] = []
+    # the open bullets, outermost first: (width, then _freeze's arguments); a bullet becomes a
+    # Block when the next bullet at its column or left of it (or the end of the page) closes
+    # it, so every block is built once, children first
+    stack: list[tuple[int, int, str, list[str], list[Block], int, bool]] = []
     lines: list[str] | None = None  # of the open bullet that continuation lines go to
     indent = ""
     for number, (raw, bullet) in enumerate(zip(raw_lines, bullets, strict=True), start=1):
@@ -209,16 +199,14 @@ def parse_page(text: str) -> Page:
             indent, head, bulleted = "", bullet.group(1), False
         width = len(indent)  # outline column: mldoc counts a TAB like a space
         while stack and stack[-1][0] >= width:  # close the bullets this one ends
-            _width, depth, b_indent, b_line, b_lines, children, b_bulleted = stack.pop()
-            block = _freeze(depth, b_indent, b_lines, children, b_line, b_bulleted)
-            (stack[-1][5] if stack else roots).append(block)
+            block = _freeze(*stack.pop()[1:])
+            (stack[-1][4] if stack else roots).append(block)
         lines = [head or ""]
         depth = stack[-1][1] + 1 if stack else 0
-        stack.append((width, depth, indent, number, lines, [], bulleted))
+        stack.append((width, depth, indent, lines, [], number, bulleted))
     while stack:
-        _width, depth, b_indent, b_line, b_lines, children, b_bulleted = stack.pop()
-        block = _freeze(depth, b_indent, b_lines, children, b_line, b_bulleted)
-        (stack[-1][5] if stack else roots).append(block)
+        block = _freeze(*stack.pop()[1:])
+        (stack[-1][4] if stack else roots).append(block)
 
     blocks = tuple(roots)
     front, properties = _front_matter(preamble)
