@@ -39,7 +39,6 @@ from syncd.readwise import canonical_document_id
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2  # 2: highlights packed per document (highlight_sets)
-MAX_FAILURES_KEPT = 1000  # rows in the failure log; older ones are dropped
 _IN_LIMIT = 500  # values in one "IN (...)" of a query (SQLite allows at least 999)
 MEMORY = ":memory:"
 
@@ -135,13 +134,6 @@ CREATE TABLE IF NOT EXISTS failed_pages (
     settings  TEXT NOT NULL,
     PRIMARY KEY (vault, source)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS failures (
-    id     INTEGER PRIMARY KEY AUTOINCREMENT,
-    vault  TEXT NOT NULL,
-    source TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    at     TEXT NOT NULL
-);
 """
 
 
@@ -218,17 +210,6 @@ class GraphAsset:
 
 
 @dataclass(frozen=True, slots=True)
-class FailureRecord:
-    vault: str
-    source: str
-    reason: str
-    when: str  # ISO 8601, as given to record_failure
-
-    def __str__(self) -> str:
-        return f"{self.when} [{self.vault}] {self.source}: {self.reason}"
-
-
-@dataclass(frozen=True, slots=True)
 class FailedPage:
     """A source page whose last sync failed, with its fingerprint when it failed: it is read
     again only when the fingerprint changes, or (a ``transient`` failure: permission, disk
@@ -256,12 +237,8 @@ def text_sha256(text: str) -> str:
 
 
 class StateStore:
-    """The SQLite state of one state directory.
-
-    ``StateStore(path)`` and ``StateStore.open(path)`` are the same: open (or create) the file,
-    moving a damaged one aside. ``StateStore(":memory:")`` / ``open_memory()`` is a throwaway
-    store that touches no file (dry runs without a state file).
-    """
+    """The SQLite state of one state directory. ``StateStore(path)`` is ``open(path)``;
+    ``StateStore(":memory:")`` is a throwaway store that touches no file."""
 
     def __init__(self, path: Path | str) -> None:
         self._depth = 0  # nesting of transaction(): 0 = none, 1 = BEGIN, >1 = savepoints
@@ -279,11 +256,6 @@ class StateStore:
     def open(cls, path: Path) -> StateStore:
         """Open (or create) the store; a damaged file is moved aside and a fresh one made."""
         return cls(path)
-
-    @classmethod
-    def open_memory(cls) -> StateStore:
-        """A fresh store in memory, gone when closed."""
-        return cls(MEMORY)
 
     @classmethod
     def open_snapshot(cls, path: Path) -> StateStore:
@@ -389,10 +361,6 @@ class StateStore:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute(statement)
 
-    @property
-    def in_transaction(self) -> bool:
-        return self._depth > 0
-
     # ----------------------------------------------------------------------------- sources
 
     def get_source(self, vault: str, source: str) -> SourceRecord | None:
@@ -403,27 +371,8 @@ class StateStore:
         )
         return None if row is None else _source_record(row)
 
-    def put_source(self, vault: str, source: str, record: SourceRecord) -> None:
-        with self.transaction():
-            self._execute(
-                "INSERT OR REPLACE INTO sources "
-                "(vault, source, size, mtime_ns, sha256, doc_id, status, error, note) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    vault,
-                    source,
-                    record.size,
-                    record.mtime_ns,
-                    record.sha256,
-                    record.doc_id,
-                    record.status,
-                    record.error,
-                    record.note,
-                ),
-            )
-
     def put_sources(self, vault: str, records: Mapping[str, SourceRecord]) -> None:
-        """``put_source`` for several pages in one statement (bulk runs)."""
+        """Record pages' source records (source -> record) in one statement."""
         with self.transaction():
             self._executemany(
                 "INSERT OR REPLACE INTO sources "
@@ -445,14 +394,6 @@ class StateStore:
                 ],
             )
 
-    def all_sources(self, vault: str) -> dict[str, SourceRecord]:
-        rows = self._all(
-            "SELECT source, size, mtime_ns, sha256, doc_id, status, error, note FROM sources "
-            "WHERE vault = ? ORDER BY source",
-            (vault,),
-        )
-        return {row[0]: _source_record(row[1:]) for row in rows}
-
     def source_stamps(self, vault: str) -> dict[str, tuple[int, int, str]]:
         """Source page -> (size, mtime_ns, status), for every page of the vault: what a scan
         needs to tell unchanged pages apart without building their records."""
@@ -460,10 +401,6 @@ class StateStore:
             "SELECT source, size, mtime_ns, status FROM sources WHERE vault = ?", (vault,)
         )
         return {row[0]: (row[1], row[2], row[3]) for row in rows}
-
-    def delete_source(self, vault: str, source: str) -> None:
-        with self.transaction():
-            self._execute("DELETE FROM sources WHERE vault = ? AND source = ?", (vault, source))
 
     # ----------------------------------------------------------------------------- documents
 
@@ -474,11 +411,8 @@ class StateStore:
         )
         return None if row is None else DocumentRecord(note=row[0], note_sha256=row[1])
 
-    def put_document(self, vault: str, doc_id: str, record: DocumentRecord) -> None:
-        self.put_documents(vault, {doc_id: record})
-
     def put_documents(self, vault: str, records: Mapping[str, DocumentRecord]) -> None:
-        """``put_document`` for several documents in one statement (bulk runs)."""
+        """Record documents (doc_id -> record) in one statement."""
         with self.transaction():
             self._executemany(
                 "INSERT OR REPLACE INTO documents (vault, doc_id, note, note_sha256) "
@@ -512,10 +446,6 @@ class StateStore:
         )
         return None if row is None else bytes(row[0])
 
-    def add_highlights(self, vault: str, doc_id: str, mapping: Mapping[str, str]) -> None:
-        """Insert or update highlight id → text sha256 pairs of one document."""
-        self.add_highlights_many(vault, {doc_id: mapping})
-
     def add_highlights_many(
         self,
         vault: str,
@@ -523,7 +453,7 @@ class StateStore:
         packed: Mapping[str, bytes] | None = None,
         bases: Mapping[str, bytes] | None = None,
     ) -> None:
-        """``add_highlights`` for several documents in one statement (bulk runs).
+        """Insert or update documents' highlights (doc_id -> highlight id -> text sha256).
 
         ``packed`` gives more documents' highlights as ``pack_highlights`` packed them (in a
         planning process; not the documents of ``docs``): recorded the same way, and with
@@ -586,15 +516,8 @@ class StateStore:
         )
         return None if row is None else NoteBase(sha256=row[0], text=row[1])
 
-    def put_note_base(self, vault: str, note: str, text: str) -> None:
-        with self.transaction():
-            self._execute(
-                "INSERT OR REPLACE INTO note_bases (vault, note, sha256, text) VALUES (?, ?, ?, ?)",
-                (vault, note, text_sha256(text), text),
-            )
-
     def put_note_bases(self, vault: str, texts: Mapping[str, str]) -> None:
-        """``put_note_base`` for several notes (note -> text) in one statement."""
+        """Record the bases of notes (note -> text) in one statement."""
         with self.transaction():
             self._executemany(
                 "INSERT OR REPLACE INTO note_bases (vault, note, sha256, text) VALUES (?, ?, ?, ?)",
@@ -701,18 +624,6 @@ class StateStore:
         row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
         return None if row is None else str(row[0])
 
-    def record_failure(self, vault: str, source: str, reason: str, when_iso: str) -> None:
-        """Append to the failure log shown by ``syncd status`` (the newest rows are kept)."""
-        with self.transaction():
-            self._execute(
-                "INSERT INTO failures (vault, source, reason, at) VALUES (?, ?, ?, ?)",
-                (vault, source, reason, when_iso),
-            )
-            self._execute(
-                "DELETE FROM failures WHERE id <= (SELECT MAX(id) FROM failures) - ?",
-                (MAX_FAILURES_KEPT,),
-            )
-
     def failed_pages(self, vault: str) -> dict[str, FailedPage]:
         """Source page (its path) -> the record of its failure, for the pages of ``vault``
         whose last sync failed."""
@@ -753,13 +664,6 @@ class StateStore:
         if rows:
             with self.transaction():
                 self._executemany("DELETE FROM failed_pages WHERE vault = ? AND source = ?", rows)
-
-    def recent_failures(self, limit: int = 20) -> list[FailureRecord]:
-        """The newest failures first."""
-        rows = self._all(
-            "SELECT vault, source, reason, at FROM failures ORDER BY id DESC LIMIT ?", (limit,)
-        )
-        return [FailureRecord(vault=r[0], source=r[1], reason=r[2], when=r[3]) for r in rows]
 
     def counts(self, vault: str) -> dict[str, int]:
         """For ``syncd status``: ``documents`` (Readwise documents) and ``notes`` (distinct
@@ -1093,9 +997,7 @@ def _move_aside(path: Path, why: str = "corrupt") -> Path:
             if extra.exists():
                 extra.rename(aside.with_name(aside.name + suffix))
     except OSError as exc:
-        raise SyncdError(
-            f"state database ({why}) cannot be moved aside: {exc}", path
-        ) from exc
+        raise SyncdError(f"state database ({why}) cannot be moved aside: {exc}", path) from exc
     return aside
 
 

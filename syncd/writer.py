@@ -388,14 +388,12 @@ class Writer:
                 self.state.put_failed_page(name, str(root), record)
         return closed
 
-    def fail(self, vault_name: str, path: Path, reason: str, report: RunReport) -> None:
-        """Report a page that cannot be synced (logged, counted, remembered in state)."""
+    def fail(self, path: Path, reason: str, report: RunReport) -> None:
+        """Report a page that cannot be synced (logged, counted)."""
         log.error("%s: %s", path, reason)
         report.failures.append((str(path), reason))
         if not self.dry_run:
             self.commit()
-            when = self.clock().isoformat(timespec="seconds")
-            self.state.record_failure(vault_name, str(path), reason, when)
 
     def flush(self, *, force: bool = False) -> None:
         """Commit when a batch is full (``force``: whatever is pending)."""
