@@ -331,26 +331,17 @@ class Vault:
         self._listings[key] = listing
         return listing
 
-    def iter_notes(self) -> Iterator[str]:
-        """Every ``.md`` file (vault-relative POSIX), symlinks not followed.
-
-        Skips ``.obsidian/``, ``.trash/`` and ``.git/`` at any depth, and syncd's temp files.
-        Order is deterministic: a folder's files (sorted), then its subfolders (sorted).
-        """
-        for rel, _ in self._walk_notes():
-            yield rel
-
     def frontmatter_values(self, key: str) -> dict[str, str]:
-        """Every note (``iter_notes``) whose frontmatter has the top-level key ``key``: its
-        vault path -> the key's raw value (the rest of its line, stripped).
+        """Every note whose frontmatter has the top-level key ``key``: its vault path -> the
+        key's raw value (the rest of its line, stripped). Notes: every ``.md`` file (symlinks
+        not followed) but those in ``.obsidian/``, ``.trash/``, ``.git/`` and syncd's temp
+        files, a folder's files (sorted) before its subfolders (sorted).
 
         Only a note's frontmatter is read, up to its closing ``---`` and at most
-        ``FRONTMATTER_LIMIT`` bytes (``read_frontmatter``), never the whole note. What was
-        found is kept per note with the note's stat stamp, so a later call (the next batch of
-        a daemon, a refused write's search) reads again only the notes that changed: the
-        walk costs one ``lstat`` per note."""
+        ``FRONTMATTER_LIMIT`` bytes, never the whole note. What was found is kept per note
+        with the note's stat stamp, so a later call (the next batch of a daemon, a refused
+        write's search) reads again only the notes that changed: one ``lstat`` per note."""
         cache = self._heads.setdefault(key, {})
-        prefix = f"{key}:".encode()
         found: dict[str, str] = {}
         seen: set[str] = set()
         for rel, st in self._walk_notes():
@@ -358,22 +349,16 @@ class Vault:
             stamp = _dir_stamp(st)
             cached = cache.get(rel)
             if cached is None or cached[0] != stamp:
-                head = self._frontmatter_at(rel)
-                cached = (stamp, top_level_value(head, prefix) if head is not None else None)
-                cache[rel] = cached
+                cached = cache[rel] = (stamp, top_level_value(self._frontmatter_at(rel), key))
             if cached[1] is not None:
                 found[rel] = cached[1]
         for rel in [r for r in cache if r not in seen]:
             del cache[rel]
         return found
 
-    def read_frontmatter(self, rel: str) -> bytes | None:
-        """The note's frontmatter (from its opening ``---`` line to its closing one, at most
-        ``FRONTMATTER_LIMIT`` bytes; an unclosed one up to its last whole line), or None
-        when the note does not exist or has none. Reads no further than that."""
-        return self._frontmatter_at(rel)
-
     def _frontmatter_at(self, rel: str) -> bytes | None:
+        """The note's frontmatter (``frontmatter_of``); None when the note does not exist or
+        has none. Reads no further than that."""
         try:
             path = self.resolve(rel)
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -402,7 +387,7 @@ class Vault:
         return frontmatter_of(data, complete=True)
 
     def _walk_notes(self) -> Iterator[tuple[str, os.stat_result]]:
-        """``iter_notes`` with each note's ``lstat``."""
+        """Every note (``frontmatter_values``) with its ``lstat``."""
         stack = [("", self._root_str)]
         while stack:
             prefix, where = stack.pop()
@@ -804,13 +789,19 @@ def frontmatter_of(data: bytes, *, complete: bool) -> bytes | None:
     return data[:start] if complete else None
 
 
-def top_level_value(head: bytes, prefix: bytes) -> str | None:
-    """The value of the first top-level line of frontmatter ``head`` starting with ``prefix``
-    (``b"key:"``), stripped, as text."""
-    for line in head.split(b"\n")[1:]:
+def top_level_value(head: bytes | None, key: str) -> str | None:
+    """The value of the first top-level ``key:`` line of frontmatter ``head``, stripped."""
+    prefix = f"{key}:".encode()
+    for line in head.split(b"\n")[1:] if head is not None else ():
         if line.startswith(prefix):
             return line[len(prefix) :].strip().decode("utf-8", errors="replace")
     return None
+
+
+def frontmatter_value(text: str, key: str) -> str | None:
+    """``key``'s value in the frontmatter of note ``text``, as ``frontmatter_values`` reads it."""
+    data = text[:FRONTMATTER_LIMIT].encode("utf-8", errors="replace")
+    return top_level_value(frontmatter_of(data, complete=True), key)
 
 
 def _encoded(text: str | bytes | Path, folder: _Dir, name: str) -> bytes | Path:

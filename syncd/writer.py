@@ -32,14 +32,12 @@ from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
 from syncd.plan import Prepared
 from syncd.readwise import Document, canonical_document_id
 from syncd.state import DocumentRecord, FailedPage, SourceRecord, StateStore, unpack_highlights
-from syncd.vault import FRONTMATTER_LIMIT, FileStamp, Vault, frontmatter_of, top_level_value
+from syncd.vault import MARKER, FileStamp, Vault, frontmatter_value
 from syncd.yamlout import dump_frontmatter
 
 log = logging.getLogger(__name__)
 
-VAULT_MARKER = ".obsidian"  # an Obsidian vault's folder of settings; syncd's "is mounted" check
 BATCH_PAGES = 1024  # pages per state commit in bulk runs
-_ID_PREFIX = f"{ID_KEY}:".encode()
 
 
 @dataclass
@@ -860,9 +858,7 @@ class Writer:
             index: dict[str, list[str]] = {}
             for note, raw in vault.frontmatter_values(ID_KEY).items():
                 if raw:
-                    # (an id an earlier syncd wrote from an escaped url:: finds its document)
-                    found = canonical_document_id(_yaml_string(raw))
-                    index.setdefault(found, []).append(note)
+                    index.setdefault(_doc_id(raw), []).append(note)
             self._id_index[vault_name] = index
             self._ids_current.add(vault_name)
         notes = self._id_index[vault_name].get(doc_id)
@@ -878,9 +874,8 @@ class Writer:
 
 def note_id(text: str) -> str | None:
     """The ``syncd-id`` in the frontmatter of note ``text`` (as ``_find_by_id`` reads it)."""
-    head = frontmatter_of(text[:FRONTMATTER_LIMIT].encode("utf-8", errors="replace"), complete=True)
-    raw = top_level_value(head, _ID_PREFIX) if head is not None else None
-    return canonical_document_id(_yaml_string(raw)) if raw else None
+    raw = frontmatter_value(text, ID_KEY)
+    return _doc_id(raw) if raw else None
 
 
 def _held(text: str, doc: Document, seen: Mapping[str, str], ctx: ConvertContext) -> dict[str, str]:
@@ -932,24 +927,25 @@ def vault_unavailable(root: Path) -> str | None:
             )
     if not root.is_dir():
         return "vault folder is missing (unmounted or moved?); nothing written, retried next run"
-    if not (root / VAULT_MARKER).is_dir():
+    if not (root / MARKER).is_dir():
         return (
-            f"vault has no {VAULT_MARKER}/ folder (unmounted or moved?); nothing written, "
+            f"vault has no {MARKER}/ folder (unmounted or moved?); nothing written, "
             "retried next run"
         )
     return None
 
 
-def _yaml_string(raw: str) -> str:
+def _doc_id(raw: str) -> str:
+    """The document id of a raw ``syncd-id`` value (YAML-quoted or plain; one an earlier
+    syncd wrote from an escaped url:: finds its document)."""
     if len(raw) >= 2 and raw[0] == raw[-1] == '"':
         try:
-            value = json.loads(raw)
+            raw = str(json.loads(raw))
         except ValueError:
-            return raw[1:-1]
-        return str(value)
-    if len(raw) >= 2 and raw[0] == raw[-1] == "'":
-        return raw[1:-1].replace("''", "'")
-    return raw
+            raw = raw[1:-1]
+    elif len(raw) >= 2 and raw[0] == raw[-1] == "'":
+        raw = raw[1:-1].replace("''", "'")
+    return canonical_document_id(raw)
 
 
 def _skeleton(doc: Document, ctx: ConvertContext) -> str:
