@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import operator
 import os
 import shutil
 import sqlite3
@@ -28,7 +29,7 @@ import tempfile
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, get_args
@@ -43,7 +44,7 @@ _IN_LIMIT = 500  # values in one "IN (...)" of a query (SQLite allows at least 9
 MEMORY = ":memory:"
 
 SourceStatus = Literal["ok", "failed", "skipped"]
-Row = tuple[Any, ...]  # a result row; column types are fixed by the schema below
+Row = Any  # a result row (a tuple); column types are fixed by the schema below
 _STATUSES: frozenset[str] = frozenset(get_args(SourceStatus))
 
 # SQLite result codes meaning "this file is damaged or is not a database".
@@ -170,10 +171,10 @@ class NoteBase:
     text: str
 
 
-def _json_list(items: tuple[str, ...], *, ensure_ascii: bool = True) -> str:
+def _json_list(items: tuple[str, ...]) -> str:
     """``json.dumps(items)``; an empty tuple (most pages have no aliases or block ids, a
     Readwise page no deps) without the encoder."""
-    return json.dumps(items, ensure_ascii=ensure_ascii) if items else "[]"
+    return json.dumps(items, ensure_ascii=False) if items else "[]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,30 +370,12 @@ class StateStore:
             "WHERE vault = ? AND source = ?",
             (vault, source),
         )
-        return None if row is None else _source_record(row)
+        return None if row is None else SourceRecord(*row)
 
     def put_sources(self, vault: str, records: Mapping[str, SourceRecord]) -> None:
         """Record pages' source records (source -> record) in one statement."""
-        with self.transaction():
-            self._executemany(
-                "INSERT OR REPLACE INTO sources "
-                "(vault, source, size, mtime_ns, sha256, doc_id, status, error, note) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        vault,
-                        source,
-                        r.size,
-                        r.mtime_ns,
-                        r.sha256,
-                        r.doc_id,
-                        r.status,
-                        r.error,
-                        r.note,
-                    )
-                    for source, r in records.items()
-                ],
-            )
+        rows = [(vault, source, *_values(r)) for source, r in records.items()]
+        self._put("sources", "source, size, mtime_ns, sha256, doc_id, status, error, note", rows)
 
     def source_stamps(self, vault: str) -> dict[str, tuple[int, int, str]]:
         """Source page -> (size, mtime_ns, status), for every page of the vault: what a scan
@@ -409,23 +392,19 @@ class StateStore:
             "SELECT note, note_sha256 FROM documents WHERE vault = ? AND doc_id = ?",
             (vault, doc_id),
         )
-        return None if row is None else DocumentRecord(note=row[0], note_sha256=row[1])
+        return None if row is None else DocumentRecord(*row)
 
     def put_documents(self, vault: str, records: Mapping[str, DocumentRecord]) -> None:
         """Record documents (doc_id -> record) in one statement."""
-        with self.transaction():
-            self._executemany(
-                "INSERT OR REPLACE INTO documents (vault, doc_id, note, note_sha256) "
-                "VALUES (?, ?, ?, ?)",
-                [(vault, doc_id, r.note, r.note_sha256) for doc_id, r in records.items()],
-            )
+        rows = [(vault, doc_id, r.note, r.note_sha256) for doc_id, r in records.items()]
+        self._put("documents", "doc_id, note, note_sha256", rows)
 
     def documents(self, vault: str) -> dict[str, DocumentRecord]:
         rows = self._all(
             "SELECT doc_id, note, note_sha256 FROM documents WHERE vault = ? ORDER BY doc_id",
             (vault,),
         )
-        return {row[0]: DocumentRecord(note=row[1], note_sha256=row[2]) for row in rows}
+        return {row[0]: DocumentRecord(*row[1:]) for row in rows}
 
     # ----------------------------------------------------------------------------- highlights
 
@@ -478,10 +457,7 @@ class StateStore:
                 merged = {} if before is None else self.unpack_seen(before, doc_id)
                 merged.update(docs[doc_id])
                 rows.append((vault, doc_id, pack_highlights(merged)))
-            self._executemany(
-                "INSERT OR REPLACE INTO highlight_sets (vault, doc_id, data) VALUES (?, ?, ?)",
-                rows,
-            )
+            self._put("highlight_sets", "doc_id, data", rows)
 
     def _highlight_sets(self, vault: str, doc_ids: list[str]) -> dict[str, bytes]:
         """doc_id -> packed highlights, for those of ``doc_ids`` that have a row (one query
@@ -514,15 +490,12 @@ class StateStore:
         row = self._one(
             "SELECT sha256, text FROM note_bases WHERE vault = ? AND note = ?", (vault, note)
         )
-        return None if row is None else NoteBase(sha256=row[0], text=row[1])
+        return None if row is None else NoteBase(*row)
 
     def put_note_bases(self, vault: str, texts: Mapping[str, str]) -> None:
         """Record the bases of notes (note -> text) in one statement."""
-        with self.transaction():
-            self._executemany(
-                "INSERT OR REPLACE INTO note_bases (vault, note, sha256, text) VALUES (?, ?, ?, ?)",
-                [(vault, note, text_sha256(text), text) for note, text in texts.items()],
-            )
+        rows = [(vault, note, text_sha256(text), text) for note, text in texts.items()]
+        self._put("note_bases", "note, sha256, text", rows)
 
     # ----------------------------------------------------------------------------- graphs
 
@@ -533,7 +506,7 @@ class StateStore:
             "page_uuid FROM graph_pages WHERE vault = ? AND graph = ?",
             (vault, graph),
         )
-        return {row[0]: _graph_page(row[1:]) for row in rows}
+        return {r[0]: GraphPage(*r[1:7], *map(_json_tuple, r[7:10]), *r[10:]) for r in rows}
 
     def graph_page_stamps(self, vault: str, graph: str) -> dict[str, tuple[int, int]]:
         """(size, mtime_ns) of every page recorded for ``graph``: the cheap "did anything
@@ -546,36 +519,23 @@ class StateStore:
 
     def put_graph_pages(self, vault: str, graph: str, pages: Mapping[str, GraphPage]) -> None:
         """Insert or replace the facts of several pages (source key -> facts)."""
-        with self.transaction():
-            self._executemany(
-                "INSERT OR REPLACE INTO graph_pages (vault, graph, source, size, mtime_ns, "
-                "sha256, kind, name, note, aliases, block_ids, deps, page_uuid) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        vault,
-                        graph,
-                        source,
-                        page.size,
-                        page.mtime_ns,
-                        page.sha256,
-                        page.kind,
-                        page.name,
-                        page.note,
-                        _json_list(page.aliases, ensure_ascii=False),
-                        _json_list(page.block_ids),
-                        _json_list(page.deps, ensure_ascii=False),
-                        page.page_uuid,
-                    )
-                    for source, page in pages.items()
-                ],
-            )
+        rows = [
+            (vault, graph, source, *_values(p)[:6], *map(_json_list, _values(p)[6:9]), p.page_uuid)
+            for source, p in pages.items()
+        ]
+        self._put(
+            "graph_pages",
+            "graph, source, size, mtime_ns, sha256, kind, name, note, aliases, block_ids, deps, "
+            "page_uuid",
+            rows,
+        )
 
     def delete_graph_pages(self, vault: str, graph: str, sources: Iterable[str]) -> None:
         with self.transaction():
-            self._executemany(
+            self._execute(
                 "DELETE FROM graph_pages WHERE vault = ? AND graph = ? AND source = ?",
                 [(vault, graph, source) for source in sources],
+                many=True,
             )
 
     def graph_assets(self, vault: str, graph: str) -> dict[str, GraphAsset]:
@@ -588,22 +548,8 @@ class StateStore:
         return {row[0]: GraphAsset(*row[1:]) for row in rows}
 
     def put_graph_asset(self, vault: str, graph: str, asset: str, record: GraphAsset) -> None:
-        with self.transaction():
-            self._execute(
-                "INSERT OR REPLACE INTO graph_assets "
-                "(vault, graph, asset, size, mtime_ns, sha256, dest, dest_sha256) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    vault,
-                    graph,
-                    asset,
-                    record.size,
-                    record.mtime_ns,
-                    record.sha256,
-                    record.dest,
-                    record.dest_sha256,
-                ),
-            )
+        row = (vault, graph, asset, *_values(record))
+        self._put("graph_assets", "graph, asset, size, mtime_ns, sha256, dest, dest_sha256", [row])
 
     def delete_graph_asset(self, vault: str, graph: str, asset: str) -> None:
         with self.transaction():
@@ -638,32 +584,16 @@ class StateStore:
         }
 
     def put_failed_page(self, vault: str, source: str, record: FailedPage) -> None:
-        with self.transaction():
-            self._execute(
-                "INSERT OR REPLACE INTO failed_pages (vault, source, size, mtime_ns, sha256, "
-                "reason, transient, attempts, since, retry_at, settings) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    vault,
-                    source,
-                    record.size,
-                    record.mtime_ns,
-                    record.sha256,
-                    record.reason,
-                    int(record.transient),
-                    record.attempts,
-                    record.since,
-                    record.retry_at,
-                    record.settings,
-                ),
-            )
+        columns = "source, size, mtime_ns, sha256, reason, transient, attempts, since, retry_at"
+        self._put("failed_pages", f"{columns}, settings", [(vault, source, *_values(record))])
 
     def delete_failed_pages(self, vault: str, sources: Iterable[str]) -> None:
         """Forget the failures of ``sources`` (synced now, or gone)."""
         rows: list[tuple[object, ...]] = [(vault, source) for source in sources]
         if rows:
             with self.transaction():
-                self._executemany("DELETE FROM failed_pages WHERE vault = ? AND source = ?", rows)
+                sql = "DELETE FROM failed_pages WHERE vault = ? AND source = ?"
+                self._execute(sql, rows, many=True)
 
     def counts(self, vault: str) -> dict[str, int]:
         """For ``syncd status``: ``documents`` (Readwise documents) and ``notes`` (distinct
@@ -689,37 +619,34 @@ class StateStore:
     def source_counts(self, vault: str) -> dict[str, dict[str, int]]:
         """For ``syncd status``: per source (its graph folder) the ``documents`` (Readwise
         pages), ``notes`` (distinct notes made from its pages) and ``pages`` it holds."""
-        rows = self._execute(
+        rows = self._all(
             "SELECT graph, SUM(kind = 'readwise'), "
             f"COUNT(DISTINCT CASE WHEN note IN ({_VAULT_NOTES}) THEN note END), COUNT(*) "
             "FROM graph_pages WHERE vault = :v GROUP BY graph ORDER BY graph",
             {"v": vault},
-        ).fetchall()
+        )
         return {r[0]: {"documents": r[1], "notes": r[2], "pages": r[3]} for r in rows}
 
     # ----------------------------------------------------------------------------- plumbing
 
-    def _execute(
-        self, sql: str, params: tuple[object, ...] | dict[str, object] = ()
-    ) -> sqlite3.Cursor:
-        try:
-            return self._conn.execute(sql, params)
-        except sqlite3.Error as exc:
-            raise SyncdError(f"state database error: {explain(exc, self.path)}", self.path) from exc
+    def _put(self, table: str, columns: str, rows: list[tuple[Any, ...]]) -> None:
+        """INSERT OR REPLACE ``rows`` of ``vault`` and ``columns`` into ``table``."""
+        marks = ", ".join("?" * (columns.count(",") + 2))
+        with self.transaction():
+            sql = f"INSERT OR REPLACE INTO {table} (vault, {columns}) VALUES ({marks})"
+            self._execute(sql, rows, many=True)
 
-    def _executemany(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+    def _execute(self, sql: str, params: Any = (), *, many: bool = False) -> sqlite3.Cursor:
         try:
-            self._conn.executemany(sql, rows)
+            return (self._conn.executemany if many else self._conn.execute)(sql, params)
         except sqlite3.Error as exc:
             raise SyncdError(f"state database error: {explain(exc, self.path)}", self.path) from exc
 
     def _one(self, sql: str, params: tuple[object, ...] | dict[str, object]) -> Row | None:
-        row: Row | None = self._execute(sql, params).fetchone()
-        return row
+        return self._execute(sql, params).fetchone()
 
-    def _all(self, sql: str, params: tuple[object, ...]) -> list[Row]:
-        rows: list[Row] = self._execute(sql, params).fetchall()
-        return rows
+    def _all(self, sql: str, params: tuple[object, ...] | dict[str, object]) -> list[Row]:
+        return self._execute(sql, params).fetchall()
 
 
 # --------------------------------------------------------------------------------- opening
@@ -1001,36 +928,18 @@ def _move_aside(path: Path, why: str = "corrupt") -> Path:
     return aside
 
 
-def _graph_page(row: Row) -> GraphPage:
-    size, mtime_ns, sha256, kind, name, note, aliases, block_ids, deps, page_uuid = row
-    return GraphPage(
-        size=size,
-        mtime_ns=mtime_ns,
-        sha256=sha256,
-        kind=kind,
-        name=name,
-        note=note,
-        aliases=_json_tuple(aliases),
-        block_ids=_json_tuple(block_ids),
-        deps=_json_tuple(deps),
-        page_uuid=page_uuid,
-    )
-
-
 def _json_tuple(text: str) -> tuple[str, ...]:
     """A JSON list column as a tuple; most are empty (``[]``: no parse, as a full run after
     pages grew loads every page's row)."""
     return () if text == "[]" else tuple(json.loads(text))
 
 
-def _source_record(row: Row) -> SourceRecord:
-    size, mtime_ns, sha256, doc_id, status, error, note = row
-    return SourceRecord(
-        size=size,
-        mtime_ns=mtime_ns,
-        sha256=sha256,
-        doc_id=doc_id,
-        status=status,
-        error=error,
-        note=note,
-    )
+def _values(record: Any) -> tuple[Any, ...]:
+    """A record's fields in order: the columns after the key in its table."""
+    return _GETTERS[type(record)](record)
+
+
+_GETTERS = {
+    cls: operator.attrgetter(*(f.name for f in fields(cls)))
+    for cls in (SourceRecord, GraphPage, GraphAsset, FailedPage)
+}
