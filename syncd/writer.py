@@ -18,7 +18,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Protocol
@@ -56,28 +56,7 @@ class MigrationReport:
     dropped: dict[str, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(
-            self.pages
-            or self.journals
-            or self.readwise
-            or self.assets
-            or self.merged
-            or self.conflicts
-            or self.unsupported
-            or self.skipped
-        )
-
-    def merge(self, other: MigrationReport) -> None:
-        self.pages += other.pages
-        self.journals += other.journals
-        self.readwise += other.readwise
-        self.assets += other.assets
-        self.merged += other.merged
-        self.conflicts += other.conflicts
-        self.unsupported += other.unsupported
-        self.skipped += other.skipped
-        for what, count in other.dropped.items():
-            self.dropped[what] = self.dropped.get(what, 0) + count
+        return any(getattr(self, f.name) for f in fields(self) if f.name != "dropped")
 
     def lines(self) -> list[str]:
         """The report as text lines (empty when nothing was migrated or found)."""
@@ -121,19 +100,6 @@ class RunReport:
     # pages not read because they had not settled (the daemon reads them once they have)
     deferred: list[Path] = field(default_factory=list)
     migration: MigrationReport = field(default_factory=MigrationReport)  # include: all sources
-
-    def merge(self, other: RunReport) -> None:
-        self.changed += other.changed
-        self.failures += other.failures
-        self.known_failures += other.known_failures
-        self.pages += other.pages
-        self.unchanged += other.unchanged
-        self.diffs += other.diffs
-        self.notes_created += other.notes_created
-        self.highlights_added += other.highlights_added
-        self.deferred += other.deferred
-        self.not_readwise += other.not_readwise
-        self.migration.merge(other.migration)
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,7 +491,10 @@ class Writer:
                     remembered = _held(before, doc, seen, ctx)
                     seen = {**seen, **remembered}
         else:
-            note, current = self._locate_note(home, vault, doc, known_note, taken, place)
+            folder, stem = place if place is not None else (note_folder(doc), None)
+            note, current = self._locate_by(
+                home, vault, str(doc.id), doc.title, folder, known_note, taken, stem
+            )
         self._merged_into.setdefault((str(vault.root), note), set()).add(key)
         fresh = False
         if again and current is not None and self._created_here(vault, note, current[1], key):
@@ -721,26 +690,6 @@ class Writer:
             and self._merged_into.get((str(vault.root), note)) == {page}
         )
 
-    def _locate_note(
-        self,
-        home: NoteHome,
-        vault: Vault,
-        doc: Document,
-        known: str | None,
-        taken_elsewhere: Callable[[str], bool] | None = None,
-        place: tuple[str, str] | None = None,
-    ) -> tuple[str, tuple[str, FileStamp] | None]:
-        """(note path, its current text and stamp, or None when it must be created);
-        ``place``: (folder, stem) of a new note instead of the category folder and title."""
-        if place is not None:
-            folder, stem = place
-            return self._locate_by(
-                home, vault, str(doc.id), doc.title, folder, known, taken_elsewhere, stem
-            )
-        return self._locate_by(
-            home, vault, str(doc.id), doc.title, note_folder(doc), known, taken_elsewhere
-        )
-
     def _locate_by(
         self,
         home: NoteHome,
@@ -752,8 +701,8 @@ class Writer:
         taken_elsewhere: Callable[[str], bool] | None = None,
         stem: str | None = None,
     ) -> tuple[str, tuple[str, FileStamp] | None]:
-        """``_locate_note`` from what it needs of the document: its id, its title and the
-        folder of its category (``note_folder``); ``stem``: ``note_stem(title)`` if known."""
+        """(note path of document ``doc_id``, its current text and stamp, or None when it must
+        be created as ``stem`` (default ``note_stem(title)``) in ``folder_name`` of ``into``)."""
         if known is not None:
             current = vault.read_text(known)
             if current is not None:
