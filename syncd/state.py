@@ -1,18 +1,11 @@
 """The state store: what syncd has seen and written, in one SQLite file outside the vault.
 
-SQLite in WAL mode with ``synchronous=FULL``: a committed transaction survives a crash of the
-process, the OS or the power. Writes happen in ``BEGIN IMMEDIATE`` transactions; the sync engine
-wraps "the note is durable, record the page as done" into one ``transaction()``.
-
-The store is rebuildable: a damaged file is moved aside on open (``<name>.corrupt-<time>``) and
-a fresh one created, which the next full scan fills again.
-
-Threading: the connection is opened with ``check_same_thread=False`` so the daemon can open the
-store in its main thread and hand it to the worker thread, but only **one thread may use it at a
-time** (syncd has a single writer thread); it takes no locks of its own.
-
-Every method takes the vault name (from the configuration) first, so one store serves several
-vaults. Note paths are vault-relative POSIX text, as in ``syncd.vault``.
+WAL mode with ``synchronous=FULL``: a committed transaction survives a crash of the process, the
+OS or the power. The store is rebuildable: a damaged file is moved aside on open
+(``<name>.corrupt-<time>``) and the next full scan fills a fresh one. The daemon opens it in its
+main thread and hands it to the worker (``check_same_thread=False``): one thread at a time uses
+it. Methods take the vault name first (one store serves several vaults); note paths are
+vault-relative POSIX text.
 """
 
 from __future__ import annotations
@@ -260,9 +253,8 @@ class StateStore:
 
     @classmethod
     def open_snapshot(cls, path: Path) -> StateStore:
-        """An in-memory copy of the store at ``path`` that writes not a byte next to it (for
-        ``--dry-run``): the database and its WAL are copied to a temporary folder and read
-        there. A missing or unreadable file gives an empty store."""
+        """An in-memory copy of the store at ``path`` (database and WAL copied to a temporary
+        folder) that writes not a byte next to it (``--dry-run``); none readable: empty."""
         store = cls(MEMORY)
         path = Path(path).expanduser()
         if not path.is_file():
@@ -329,12 +321,8 @@ class StateStore:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """Everything inside commits together, or not at all if an exception escapes.
-
-        ``BEGIN IMMEDIATE`` takes the write lock up front (waiting up to ``busy_timeout``).
-        Nested calls are savepoints: an exception caught inside the outer block undoes only
-        the inner one.
-        """
+        """Everything inside commits together, or not at all if an exception escapes
+        (``BEGIN IMMEDIATE``: the write lock up front). Nested calls are savepoints."""
         rollback: tuple[str, ...]
         if self._depth == 0:
             begin, commit, rollback = "BEGIN IMMEDIATE", "COMMIT", ("ROLLBACK",)
@@ -597,8 +585,7 @@ class StateStore:
 
     def counts(self, vault: str) -> dict[str, int]:
         """For ``syncd status``: ``documents`` (Readwise documents) and ``notes`` (distinct
-        note paths known from sources, documents and note bases). Its failures are
-        ``failed_pages``; per source, ``source_counts``."""
+        note paths known from sources, documents and note bases)."""
         row = self._one(
             f"SELECT (SELECT COUNT(*) FROM documents WHERE vault = :v), "
             f"(SELECT COUNT(*) FROM ({_VAULT_NOTES}))",
@@ -850,10 +837,8 @@ _IDS_UNESCAPED = "document_ids_unescaped"  # meta key: _unescape_document_ids ha
 
 def _unescape_document_ids(conn: sqlite3.Connection) -> None:
     """Document ids an earlier syncd made from an escaped ``url::`` (``url:https://a\\-b``)
-    as ``document_identity`` makes them now (``canonical_document_id``), once per state
-    database (in the caller's transaction): the document keeps its note, its highlights and
-    its deleted ones. Where the unescaped id is recorded too (two pages of one url), that
-    record stays and the old one is left as it was."""
+    as ``canonical_document_id`` makes them now, once per state database: the document keeps
+    its note and highlights (where the new id is recorded too, the old record is left)."""
     if conn.execute("SELECT 1 FROM meta WHERE key = ?", (_IDS_UNESCAPED,)).fetchone():
         return
     escaped = "doc_id LIKE 'url:%' AND instr(doc_id, '\\') > 0"
@@ -874,12 +859,8 @@ def _unescape_document_ids(conn: sqlite3.Connection) -> None:
 
 def pack_highlights(mapping: Mapping[str, str]) -> bytes:
     """A document's highlights (id -> text hash) as stored in ``highlight_sets.data``: their
-    JSON, zlib-compressed (``zlib.decompress`` reads it, as every syncd release did).
-
-    The compressor has a 4 KiB window and a small hash table (``_PACKING``): a document's
-    highlights take a few KiB, and ``zlib.compress``'s defaults spend most of their time
-    clearing 256 KiB of tables for each call (about 5 x slower here, for the same size).
-    """
+    JSON, zlib-compressed (``zlib.decompress`` reads it, as every syncd release did), with a
+    4 KiB window (``_PACKING``): the defaults clear 256 KiB of tables per call (5 x slower)."""
     text = json.dumps(dict(mapping), ensure_ascii=False, separators=(",", ":"))
     packer = zlib.compressobj(*_PACKING)
     return packer.compress(text.encode("utf-8")) + packer.flush()

@@ -1,12 +1,10 @@
 """The one writer: notes into the vault, state after they are durable (I/O edge).
 
 Every note syncd writes goes through :class:`Writer`: a Readwise document merged into its note
-(``sync_document``, ``finish_readwise``), a converted page (``write_note``, called by the graph
-engine's rule 7). It queues each page's state and commits it in batches, after the notes
-written so far are durable (one ``syncfs`` per batch in bulk runs), so a crash at any point is
-repaired by the next run (merging is idempotent). The engines above it (``syncd.sync``,
-``syncd.migrate``) decide *what* to write; the writer never calls back into them: what the graph
-engine stages for the state store reaches the commit through the :class:`Stager` protocol.
+(``sync_document``, ``finish_readwise``), a converted page (``write_note``). It commits each
+page's state in batches once the notes written so far are durable (one ``syncfs`` per batch in
+bulk runs), so the next run repairs a crash at any point (merging is idempotent). The engines
+above decide *what* to write; what they stage for the state reaches the commit as a ``Stager``.
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import Protocol, cast
 
 from syncd.config import Config
 from syncd.convert.context import ConvertContext
@@ -235,19 +233,15 @@ class Writer:
     def readwise_hint(self, vault_name: str, previous: SourceRecord | None) -> ReadwiseHint | None:
         """What a plan merges a page into, when the page went into a readable note last run
         (``previous``); else None."""
-        if previous is None or previous.status == "failed":
+        if previous is None or previous.status == "failed" or not previous.doc_id:
             return None
-        if not previous.doc_id or not previous.note:
-            return None
-        try:
-            current = self.vaults[vault_name].read_text(previous.note)
-        except (SyncdError, OSError):
-            return None
+        current = None
+        with contextlib.suppress(SyncdError, OSError):
+            current = self.vaults[vault_name].read_text(previous.note) if previous.note else None
         if current is None:
             return None
-        text, stamp = current
         packed = self.state.highlight_data(vault_name, previous.doc_id)
-        return ReadwiseHint(previous.doc_id, previous.note, text, stamp, packed)
+        return ReadwiseHint(previous.doc_id, cast(str, previous.note), *current, packed)
 
     def finish_readwise(
         self,
@@ -259,13 +253,10 @@ class Writer:
         report: RunReport,
         taken: Callable[[str], bool] | None = None,
     ) -> str | None:
-        """Write and queue a plan's ``readwise`` result for page ``key``: the note's path,
-        or None when it is not what ``sync_document`` would merge now (the note holds
-        another text than ``hint``'s, other highlights are recorded, the user deleted the
-        note, an earlier page of this batch holds the document, the note changed under the
-        write); then nothing was done and the caller does the page itself. ``hint``: the
-        note (path, text, stamp) and recorded highlights the page was handed out with;
-        ``taken``: note paths held by others (a migration's pages)."""
+        """Write and queue a plan's ``readwise`` result for page ``key``: the note's path, or
+        None (nothing done: the caller does the page) when it is not what ``sync_document``
+        would merge now (the note or its recorded highlights are not ``hint``'s, the note is
+        deleted or held by an earlier page of this batch). ``taken``: paths held by others."""
         vault_name = home.vault
         vault = self.vaults[vault_name]
         if (vault_name, prep.doc_id) in self._pending_docs:
@@ -322,10 +313,8 @@ class Writer:
         return note
 
     def closed_vaults(self, names: set[str], report: RunReport) -> set[str]:
-        """Vaults not to touch in this run: folder or ``.obsidian/`` marker missing (an
-        unmounted disk or a moved vault must not look like an empty vault to fill), or on a
-        read-only file system. Each is one failure, logged once while its reason stays, and
-        recorded under the vault's folder for ``syncd status`` until the vault opens again."""
+        """Vaults not to touch in this run (``vault_unavailable``): each is one failure, logged
+        once while its reason stays, recorded under its folder until the vault opens again."""
         closed: set[str] = set()
         for name in sorted(names):
             root = self.vaults[name].root
@@ -453,13 +442,11 @@ class Writer:
         place: tuple[str, str] | None = None,
     ) -> str:
         """Merge ``doc`` (page ``key`` at ``path``) into its note; the note's vault path.
-        ``ctx``: the source's link and date rules; ``taken`` tells note paths held by others
-        (besides vault files). ``again``: the page was merged earlier in this run, and the
-        graph index has moved since: a note this run created (and nobody changed since) is
-        made anew. ``retry``: the note a first write (``finish_readwise``) found changed under
-        it: merged into again as it is now, with the attempts left. ``place``: (folder in
-        ``into``, file stem) of a new note, when not its category folder and title (an
-        ``include: all`` source keeps the page's name)."""
+        ``taken``: note paths held by others. ``again``: merged earlier in this run and the
+        graph index moved since: a note this run created (untouched since) is made anew.
+        ``retry``: the note ``finish_readwise`` found changed under its write, merged into as
+        it is now. ``place``: (folder in ``into``, stem) of a new note, when not its category
+        folder and title."""
         vault_name = home.vault
         vault = self.vaults[vault_name]
         pending = self._pending_docs.get((vault_name, doc.id))
@@ -562,11 +549,10 @@ class Writer:
         packed: bytes = b"",
         base: bytes | None = None,
     ) -> None:
-        """Queue the state of a synced document page (``done``: its source record, with the
-        document id), committed once its note is durable. ``written_sha``: the hash of the
-        note text written (None: nothing written, the note is ``current`` or absent); the
-        highlights (or their ``packed`` form: with a ``base``, the whole set made from those
-        stored bytes) count only for a note that exists."""
+        """Queue the state of a synced document page (``done``: its source record).
+        ``written_sha``: of the note text written (None: the note is ``current`` or absent);
+        the highlights (or ``packed``: with a ``base``, the whole set made from those stored
+        bytes) count only for a note that exists."""
         if written_sha is not None:
             note_sha: str | None = written_sha
         elif current is not None:
@@ -619,12 +605,8 @@ class Writer:
         detail: str = "",
     ) -> None:
         """Write ``text`` (or its UTF-8 bytes) as ``note`` (compare-and-swap on ``current``'s
-        stamp; None: create, never over an existing file); counted, diffed and logged.
-        Nothing in a dry run.
-
-        A note written again in the same run (converted again after the graph index moved)
-        is counted, listed and logged once, and its diff is the one from the note as it was
-        before the run to its last text."""
+        stamp; None: create); counted, diffed and logged (nothing written in a dry run). A
+        note written again in the run is counted once, its diff from before the run."""
         key = (str(vault.root), note)
         earlier = self._this_run.get(key)
         before_run = earlier.before if earlier is not None else (current[0] if current else "")
@@ -768,11 +750,9 @@ class Writer:
         *,
         walk: bool,
     ) -> tuple[str, tuple[str, FileStamp]] | None:
-        """The note carrying ``doc_id`` and its text and stamp, or None. The index of this
-        run is asked first; where the note it names is not there (moved again, deleted) or,
-        with ``walk``, where it names none, the vault is walked again (changed notes read)."""
-        # a walk can miss a note moved across it meanwhile: with ``walk``, "nowhere" takes
-        # two walks of the vault
+        """The note carrying ``doc_id`` and its text and stamp, or None. Where this run's index
+        names none there (or, with ``walk``, none at all), the vault is walked again; a walk
+        can miss a note moved across it, so with ``walk`` "nowhere" takes two walks."""
         walks = 1 if vault_name not in self._ids_current else 0
         while True:
             moved = self._find_by_id(vault_name, vault, doc_id, title, stem)
@@ -799,10 +779,9 @@ class Writer:
         title: str = "",
         stem: str | None = None,
     ) -> str | None:
-        """The vault note whose frontmatter carries ``doc_id`` (its ``syncd-id``, anywhere
-        in the frontmatter), as the vault was when last walked in this run (walked now if
-        not yet). Where several carry it (a note copied in Obsidian keeps the id), the one
-        with the document's own file name, else the first in walk order."""
+        """The vault note whose frontmatter carries ``doc_id`` as its ``syncd-id``, as last
+        walked in this run. Of several (a note copied in Obsidian keeps the id), the one with
+        the document's own file name, else the first in walk order."""
         if vault_name not in self._ids_current:
             index: dict[str, list[str]] = {}
             for note, raw in vault.frontmatter_values(ID_KEY).items():
@@ -836,11 +815,10 @@ def _held(text: str, doc: Document, seen: Mapping[str, str], ctx: ConvertContext
 
 
 def _add_highlights(batch: _Batch, item: _Pending) -> None:
-    """Add the highlights of a document page to its batch. A later item of the same document
-    updates an earlier one's (as one statement per item would); a document's packed
-    highlights stay packed while they are its only ones (the state writes them as they are).
-    A whole set (``base``) is its document's first item in a batch: ``finish_readwise``
-    leaves a document already pending to ``sync_document``, which merges into it."""
+    """Add the highlights of a document page to its batch (a later item of a document updates
+    an earlier one's); packed highlights stay packed while they are the document's only ones.
+    A whole set (``base``) is its document's first item (``finish_readwise`` leaves a pending
+    document to ``sync_document``)."""
     doc_id = item.doc_id
     assert doc_id is not None
     if item.packed and doc_id not in batch.highlights and doc_id not in batch.packed:
@@ -861,11 +839,9 @@ def _add_highlights(batch: _Batch, item: _Pending) -> None:
 
 
 def vault_unavailable(root: Path) -> str | None:
-    """Why syncd must not write into the vault at ``root`` now, or None when it may.
-
-    The vault's ``.obsidian/`` folder is its marker (like Syncthing's ``.stfolder``); syncd
-    creates it only when it creates a new vault (``syncd.vault.prepare_vaults``).
-    """
+    """Why syncd must not write into the vault at ``root`` now (folder or ``.obsidian/``
+    marker missing: an unmounted disk must not look like an empty vault to fill; a read-only
+    file system), or None when it may."""
     existing = next((folder for folder in (root, *root.parents) if folder.exists()), root)
     with contextlib.suppress(OSError):
         if os.statvfs(existing).f_flag & os.ST_RDONLY:
