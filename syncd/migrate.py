@@ -793,7 +793,7 @@ class _Run:
         if key is not None:
             self.page_failed(key, reason, exc)
         else:
-            self.writer.fail(self.m.vault_name, path, reason, self.report)
+            self.writer.fail(path, reason, self.report)
 
     def page_failed(self, key: str, reason: str, exc: BaseException) -> None:
         """Page ``key`` failed: reported, and remembered with its fingerprint (read again
@@ -804,7 +804,7 @@ class _Run:
             log.debug("%s: %s (failed before with the same bytes)", path, reason)
             self.report.known_failures.append((str(path), reason))
             return
-        self.writer.fail(self.m.vault_name, path, reason, self.report)
+        self.writer.fail(path, reason, self.report)
 
     # -- the pass ----------------------------------------------------------------------------
     def one_pass(self, keys: list[str], settings_changed: bool) -> None:

@@ -1,18 +1,11 @@
 """The state store: what syncd has seen and written, in one SQLite file outside the vault.
 
-SQLite in WAL mode with ``synchronous=FULL``: a committed transaction survives a crash of the
-process, the OS or the power. Writes happen in ``BEGIN IMMEDIATE`` transactions; the sync engine
-wraps "the note is durable, record the page as done" into one ``transaction()``.
-
-The store is rebuildable: a damaged file is moved aside on open (``<name>.corrupt-<time>``) and
-a fresh one created, which the next full scan fills again.
-
-Threading: the connection is opened with ``check_same_thread=False`` so the daemon can open the
-store in its main thread and hand it to the worker thread, but only **one thread may use it at a
-time** (syncd has a single writer thread); it takes no locks of its own.
-
-Every method takes the vault name (from the configuration) first, so one store serves several
-vaults. Note paths are vault-relative POSIX text, as in ``syncd.vault``.
+WAL mode with ``synchronous=FULL``: a committed transaction survives a crash of the process, the
+OS or the power. The store is rebuildable: a damaged file is moved aside on open
+(``<name>.corrupt-<time>``) and the next full scan fills a fresh one. The daemon opens it in its
+main thread and hands it to the worker (``check_same_thread=False``): one thread at a time uses
+it. Methods take the vault name first (one store serves several vaults); note paths are
+vault-relative POSIX text.
 """
 
 from __future__ import annotations
@@ -21,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import operator
 import os
 import shutil
 import sqlite3
@@ -28,7 +22,7 @@ import tempfile
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, get_args
@@ -39,12 +33,11 @@ from syncd.readwise import canonical_document_id
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2  # 2: highlights packed per document (highlight_sets)
-MAX_FAILURES_KEPT = 1000  # rows in the failure log; older ones are dropped
 _IN_LIMIT = 500  # values in one "IN (...)" of a query (SQLite allows at least 999)
 MEMORY = ":memory:"
 
 SourceStatus = Literal["ok", "failed", "skipped"]
-Row = tuple[Any, ...]  # a result row; column types are fixed by the schema below
+Row = Any  # a result row (a tuple); column types are fixed by the schema below
 _STATUSES: frozenset[str] = frozenset(get_args(SourceStatus))
 
 # SQLite result codes meaning "this file is damaged or is not a database".
@@ -135,13 +128,6 @@ CREATE TABLE IF NOT EXISTS failed_pages (
     settings  TEXT NOT NULL,
     PRIMARY KEY (vault, source)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS failures (
-    id     INTEGER PRIMARY KEY AUTOINCREMENT,
-    vault  TEXT NOT NULL,
-    source TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    at     TEXT NOT NULL
-);
 """
 
 
@@ -178,10 +164,10 @@ class NoteBase:
     text: str
 
 
-def _json_list(items: tuple[str, ...], *, ensure_ascii: bool = True) -> str:
+def _json_list(items: tuple[str, ...]) -> str:
     """``json.dumps(items)``; an empty tuple (most pages have no aliases or block ids, a
     Readwise page no deps) without the encoder."""
-    return json.dumps(items, ensure_ascii=ensure_ascii) if items else "[]"
+    return json.dumps(items, ensure_ascii=False) if items else "[]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,17 +204,6 @@ class GraphAsset:
 
 
 @dataclass(frozen=True, slots=True)
-class FailureRecord:
-    vault: str
-    source: str
-    reason: str
-    when: str  # ISO 8601, as given to record_failure
-
-    def __str__(self) -> str:
-        return f"{self.when} [{self.vault}] {self.source}: {self.reason}"
-
-
-@dataclass(frozen=True, slots=True)
 class FailedPage:
     """A source page whose last sync failed, with its fingerprint when it failed: it is read
     again only when the fingerprint changes, or (a ``transient`` failure: permission, disk
@@ -256,12 +231,8 @@ def text_sha256(text: str) -> str:
 
 
 class StateStore:
-    """The SQLite state of one state directory.
-
-    ``StateStore(path)`` and ``StateStore.open(path)`` are the same: open (or create) the file,
-    moving a damaged one aside. ``StateStore(":memory:")`` / ``open_memory()`` is a throwaway
-    store that touches no file (dry runs without a state file).
-    """
+    """The SQLite state of one state directory. ``StateStore(path)`` is ``open(path)``;
+    ``StateStore(":memory:")`` is a throwaway store that touches no file."""
 
     def __init__(self, path: Path | str) -> None:
         self._depth = 0  # nesting of transaction(): 0 = none, 1 = BEGIN, >1 = savepoints
@@ -281,15 +252,9 @@ class StateStore:
         return cls(path)
 
     @classmethod
-    def open_memory(cls) -> StateStore:
-        """A fresh store in memory, gone when closed."""
-        return cls(MEMORY)
-
-    @classmethod
     def open_snapshot(cls, path: Path) -> StateStore:
-        """An in-memory copy of the store at ``path`` that writes not a byte next to it (for
-        ``--dry-run``): the database and its WAL are copied to a temporary folder and read
-        there. A missing or unreadable file gives an empty store."""
+        """An in-memory copy of the store at ``path`` (database and WAL copied to a temporary
+        folder) that writes not a byte next to it (``--dry-run``); none readable: empty."""
         store = cls(MEMORY)
         path = Path(path).expanduser()
         if not path.is_file():
@@ -356,12 +321,8 @@ class StateStore:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """Everything inside commits together, or not at all if an exception escapes.
-
-        ``BEGIN IMMEDIATE`` takes the write lock up front (waiting up to ``busy_timeout``).
-        Nested calls are savepoints: an exception caught inside the outer block undoes only
-        the inner one.
-        """
+        """Everything inside commits together, or not at all if an exception escapes
+        (``BEGIN IMMEDIATE``: the write lock up front). Nested calls are savepoints."""
         rollback: tuple[str, ...]
         if self._depth == 0:
             begin, commit, rollback = "BEGIN IMMEDIATE", "COMMIT", ("ROLLBACK",)
@@ -389,10 +350,6 @@ class StateStore:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute(statement)
 
-    @property
-    def in_transaction(self) -> bool:
-        return self._depth > 0
-
     # ----------------------------------------------------------------------------- sources
 
     def get_source(self, vault: str, source: str) -> SourceRecord | None:
@@ -401,57 +358,12 @@ class StateStore:
             "WHERE vault = ? AND source = ?",
             (vault, source),
         )
-        return None if row is None else _source_record(row)
-
-    def put_source(self, vault: str, source: str, record: SourceRecord) -> None:
-        with self.transaction():
-            self._execute(
-                "INSERT OR REPLACE INTO sources "
-                "(vault, source, size, mtime_ns, sha256, doc_id, status, error, note) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    vault,
-                    source,
-                    record.size,
-                    record.mtime_ns,
-                    record.sha256,
-                    record.doc_id,
-                    record.status,
-                    record.error,
-                    record.note,
-                ),
-            )
+        return None if row is None else SourceRecord(*row)
 
     def put_sources(self, vault: str, records: Mapping[str, SourceRecord]) -> None:
-        """``put_source`` for several pages in one statement (bulk runs)."""
-        with self.transaction():
-            self._executemany(
-                "INSERT OR REPLACE INTO sources "
-                "(vault, source, size, mtime_ns, sha256, doc_id, status, error, note) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        vault,
-                        source,
-                        r.size,
-                        r.mtime_ns,
-                        r.sha256,
-                        r.doc_id,
-                        r.status,
-                        r.error,
-                        r.note,
-                    )
-                    for source, r in records.items()
-                ],
-            )
-
-    def all_sources(self, vault: str) -> dict[str, SourceRecord]:
-        rows = self._all(
-            "SELECT source, size, mtime_ns, sha256, doc_id, status, error, note FROM sources "
-            "WHERE vault = ? ORDER BY source",
-            (vault,),
-        )
-        return {row[0]: _source_record(row[1:]) for row in rows}
+        """Record pages' source records (source -> record) in one statement."""
+        rows = [(vault, source, *_values(r)) for source, r in records.items()]
+        self._put("sources", "source, size, mtime_ns, sha256, doc_id, status, error, note", rows)
 
     def source_stamps(self, vault: str) -> dict[str, tuple[int, int, str]]:
         """Source page -> (size, mtime_ns, status), for every page of the vault: what a scan
@@ -461,10 +373,6 @@ class StateStore:
         )
         return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
-    def delete_source(self, vault: str, source: str) -> None:
-        with self.transaction():
-            self._execute("DELETE FROM sources WHERE vault = ? AND source = ?", (vault, source))
-
     # ----------------------------------------------------------------------------- documents
 
     def get_document(self, vault: str, doc_id: str) -> DocumentRecord | None:
@@ -472,26 +380,19 @@ class StateStore:
             "SELECT note, note_sha256 FROM documents WHERE vault = ? AND doc_id = ?",
             (vault, doc_id),
         )
-        return None if row is None else DocumentRecord(note=row[0], note_sha256=row[1])
-
-    def put_document(self, vault: str, doc_id: str, record: DocumentRecord) -> None:
-        self.put_documents(vault, {doc_id: record})
+        return None if row is None else DocumentRecord(*row)
 
     def put_documents(self, vault: str, records: Mapping[str, DocumentRecord]) -> None:
-        """``put_document`` for several documents in one statement (bulk runs)."""
-        with self.transaction():
-            self._executemany(
-                "INSERT OR REPLACE INTO documents (vault, doc_id, note, note_sha256) "
-                "VALUES (?, ?, ?, ?)",
-                [(vault, doc_id, r.note, r.note_sha256) for doc_id, r in records.items()],
-            )
+        """Record documents (doc_id -> record) in one statement."""
+        rows = [(vault, doc_id, r.note, r.note_sha256) for doc_id, r in records.items()]
+        self._put("documents", "doc_id, note, note_sha256", rows)
 
     def documents(self, vault: str) -> dict[str, DocumentRecord]:
         rows = self._all(
             "SELECT doc_id, note, note_sha256 FROM documents WHERE vault = ? ORDER BY doc_id",
             (vault,),
         )
-        return {row[0]: DocumentRecord(note=row[1], note_sha256=row[2]) for row in rows}
+        return {row[0]: DocumentRecord(*row[1:]) for row in rows}
 
     # ----------------------------------------------------------------------------- highlights
 
@@ -512,10 +413,6 @@ class StateStore:
         )
         return None if row is None else bytes(row[0])
 
-    def add_highlights(self, vault: str, doc_id: str, mapping: Mapping[str, str]) -> None:
-        """Insert or update highlight id → text sha256 pairs of one document."""
-        self.add_highlights_many(vault, {doc_id: mapping})
-
     def add_highlights_many(
         self,
         vault: str,
@@ -523,7 +420,7 @@ class StateStore:
         packed: Mapping[str, bytes] | None = None,
         bases: Mapping[str, bytes] | None = None,
     ) -> None:
-        """``add_highlights`` for several documents in one statement (bulk runs).
+        """Insert or update documents' highlights (doc_id -> highlight id -> text sha256).
 
         ``packed`` gives more documents' highlights as ``pack_highlights`` packed them (in a
         planning process; not the documents of ``docs``): recorded the same way, and with
@@ -548,10 +445,7 @@ class StateStore:
                 merged = {} if before is None else self.unpack_seen(before, doc_id)
                 merged.update(docs[doc_id])
                 rows.append((vault, doc_id, pack_highlights(merged)))
-            self._executemany(
-                "INSERT OR REPLACE INTO highlight_sets (vault, doc_id, data) VALUES (?, ?, ?)",
-                rows,
-            )
+            self._put("highlight_sets", "doc_id, data", rows)
 
     def _highlight_sets(self, vault: str, doc_ids: list[str]) -> dict[str, bytes]:
         """doc_id -> packed highlights, for those of ``doc_ids`` that have a row (one query
@@ -584,22 +478,12 @@ class StateStore:
         row = self._one(
             "SELECT sha256, text FROM note_bases WHERE vault = ? AND note = ?", (vault, note)
         )
-        return None if row is None else NoteBase(sha256=row[0], text=row[1])
-
-    def put_note_base(self, vault: str, note: str, text: str) -> None:
-        with self.transaction():
-            self._execute(
-                "INSERT OR REPLACE INTO note_bases (vault, note, sha256, text) VALUES (?, ?, ?, ?)",
-                (vault, note, text_sha256(text), text),
-            )
+        return None if row is None else NoteBase(*row)
 
     def put_note_bases(self, vault: str, texts: Mapping[str, str]) -> None:
-        """``put_note_base`` for several notes (note -> text) in one statement."""
-        with self.transaction():
-            self._executemany(
-                "INSERT OR REPLACE INTO note_bases (vault, note, sha256, text) VALUES (?, ?, ?, ?)",
-                [(vault, note, text_sha256(text), text) for note, text in texts.items()],
-            )
+        """Record the bases of notes (note -> text) in one statement."""
+        rows = [(vault, note, text_sha256(text), text) for note, text in texts.items()]
+        self._put("note_bases", "note, sha256, text", rows)
 
     # ----------------------------------------------------------------------------- graphs
 
@@ -610,7 +494,7 @@ class StateStore:
             "page_uuid FROM graph_pages WHERE vault = ? AND graph = ?",
             (vault, graph),
         )
-        return {row[0]: _graph_page(row[1:]) for row in rows}
+        return {r[0]: GraphPage(*r[1:7], *map(_json_tuple, r[7:10]), *r[10:]) for r in rows}
 
     def graph_page_stamps(self, vault: str, graph: str) -> dict[str, tuple[int, int]]:
         """(size, mtime_ns) of every page recorded for ``graph``: the cheap "did anything
@@ -623,36 +507,23 @@ class StateStore:
 
     def put_graph_pages(self, vault: str, graph: str, pages: Mapping[str, GraphPage]) -> None:
         """Insert or replace the facts of several pages (source key -> facts)."""
-        with self.transaction():
-            self._executemany(
-                "INSERT OR REPLACE INTO graph_pages (vault, graph, source, size, mtime_ns, "
-                "sha256, kind, name, note, aliases, block_ids, deps, page_uuid) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        vault,
-                        graph,
-                        source,
-                        page.size,
-                        page.mtime_ns,
-                        page.sha256,
-                        page.kind,
-                        page.name,
-                        page.note,
-                        _json_list(page.aliases, ensure_ascii=False),
-                        _json_list(page.block_ids),
-                        _json_list(page.deps, ensure_ascii=False),
-                        page.page_uuid,
-                    )
-                    for source, page in pages.items()
-                ],
-            )
+        rows = [
+            (vault, graph, source, *_values(p)[:6], *map(_json_list, _values(p)[6:9]), p.page_uuid)
+            for source, p in pages.items()
+        ]
+        self._put(
+            "graph_pages",
+            "graph, source, size, mtime_ns, sha256, kind, name, note, aliases, block_ids, deps, "
+            "page_uuid",
+            rows,
+        )
 
     def delete_graph_pages(self, vault: str, graph: str, sources: Iterable[str]) -> None:
         with self.transaction():
-            self._executemany(
+            self._execute(
                 "DELETE FROM graph_pages WHERE vault = ? AND graph = ? AND source = ?",
                 [(vault, graph, source) for source in sources],
+                many=True,
             )
 
     def graph_assets(self, vault: str, graph: str) -> dict[str, GraphAsset]:
@@ -665,22 +536,8 @@ class StateStore:
         return {row[0]: GraphAsset(*row[1:]) for row in rows}
 
     def put_graph_asset(self, vault: str, graph: str, asset: str, record: GraphAsset) -> None:
-        with self.transaction():
-            self._execute(
-                "INSERT OR REPLACE INTO graph_assets "
-                "(vault, graph, asset, size, mtime_ns, sha256, dest, dest_sha256) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    vault,
-                    graph,
-                    asset,
-                    record.size,
-                    record.mtime_ns,
-                    record.sha256,
-                    record.dest,
-                    record.dest_sha256,
-                ),
-            )
+        row = (vault, graph, asset, *_values(record))
+        self._put("graph_assets", "graph, asset, size, mtime_ns, sha256, dest, dest_sha256", [row])
 
     def delete_graph_asset(self, vault: str, graph: str, asset: str) -> None:
         with self.transaction():
@@ -701,18 +558,6 @@ class StateStore:
         row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
         return None if row is None else str(row[0])
 
-    def record_failure(self, vault: str, source: str, reason: str, when_iso: str) -> None:
-        """Append to the failure log shown by ``syncd status`` (the newest rows are kept)."""
-        with self.transaction():
-            self._execute(
-                "INSERT INTO failures (vault, source, reason, at) VALUES (?, ?, ?, ?)",
-                (vault, source, reason, when_iso),
-            )
-            self._execute(
-                "DELETE FROM failures WHERE id <= (SELECT MAX(id) FROM failures) - ?",
-                (MAX_FAILURES_KEPT,),
-            )
-
     def failed_pages(self, vault: str) -> dict[str, FailedPage]:
         """Source page (its path) -> the record of its failure, for the pages of ``vault``
         whose last sync failed."""
@@ -727,44 +572,20 @@ class StateStore:
         }
 
     def put_failed_page(self, vault: str, source: str, record: FailedPage) -> None:
-        with self.transaction():
-            self._execute(
-                "INSERT OR REPLACE INTO failed_pages (vault, source, size, mtime_ns, sha256, "
-                "reason, transient, attempts, since, retry_at, settings) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    vault,
-                    source,
-                    record.size,
-                    record.mtime_ns,
-                    record.sha256,
-                    record.reason,
-                    int(record.transient),
-                    record.attempts,
-                    record.since,
-                    record.retry_at,
-                    record.settings,
-                ),
-            )
+        columns = "source, size, mtime_ns, sha256, reason, transient, attempts, since, retry_at"
+        self._put("failed_pages", f"{columns}, settings", [(vault, source, *_values(record))])
 
     def delete_failed_pages(self, vault: str, sources: Iterable[str]) -> None:
         """Forget the failures of ``sources`` (synced now, or gone)."""
         rows: list[tuple[object, ...]] = [(vault, source) for source in sources]
         if rows:
             with self.transaction():
-                self._executemany("DELETE FROM failed_pages WHERE vault = ? AND source = ?", rows)
-
-    def recent_failures(self, limit: int = 20) -> list[FailureRecord]:
-        """The newest failures first."""
-        rows = self._all(
-            "SELECT vault, source, reason, at FROM failures ORDER BY id DESC LIMIT ?", (limit,)
-        )
-        return [FailureRecord(vault=r[0], source=r[1], reason=r[2], when=r[3]) for r in rows]
+                sql = "DELETE FROM failed_pages WHERE vault = ? AND source = ?"
+                self._execute(sql, rows, many=True)
 
     def counts(self, vault: str) -> dict[str, int]:
         """For ``syncd status``: ``documents`` (Readwise documents) and ``notes`` (distinct
-        note paths known from sources, documents and note bases). Its failures are
-        ``failed_pages``; per source, ``source_counts``."""
+        note paths known from sources, documents and note bases)."""
         row = self._one(
             f"SELECT (SELECT COUNT(*) FROM documents WHERE vault = :v), "
             f"(SELECT COUNT(*) FROM ({_VAULT_NOTES}))",
@@ -785,37 +606,34 @@ class StateStore:
     def source_counts(self, vault: str) -> dict[str, dict[str, int]]:
         """For ``syncd status``: per source (its graph folder) the ``documents`` (Readwise
         pages), ``notes`` (distinct notes made from its pages) and ``pages`` it holds."""
-        rows = self._execute(
+        rows = self._all(
             "SELECT graph, SUM(kind = 'readwise'), "
             f"COUNT(DISTINCT CASE WHEN note IN ({_VAULT_NOTES}) THEN note END), COUNT(*) "
             "FROM graph_pages WHERE vault = :v GROUP BY graph ORDER BY graph",
             {"v": vault},
-        ).fetchall()
+        )
         return {r[0]: {"documents": r[1], "notes": r[2], "pages": r[3]} for r in rows}
 
     # ----------------------------------------------------------------------------- plumbing
 
-    def _execute(
-        self, sql: str, params: tuple[object, ...] | dict[str, object] = ()
-    ) -> sqlite3.Cursor:
-        try:
-            return self._conn.execute(sql, params)
-        except sqlite3.Error as exc:
-            raise SyncdError(f"state database error: {explain(exc, self.path)}", self.path) from exc
+    def _put(self, table: str, columns: str, rows: list[tuple[Any, ...]]) -> None:
+        """INSERT OR REPLACE ``rows`` of ``vault`` and ``columns`` into ``table``."""
+        marks = ", ".join("?" * (columns.count(",") + 2))
+        with self.transaction():
+            sql = f"INSERT OR REPLACE INTO {table} (vault, {columns}) VALUES ({marks})"
+            self._execute(sql, rows, many=True)
 
-    def _executemany(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+    def _execute(self, sql: str, params: Any = (), *, many: bool = False) -> sqlite3.Cursor:
         try:
-            self._conn.executemany(sql, rows)
+            return (self._conn.executemany if many else self._conn.execute)(sql, params)
         except sqlite3.Error as exc:
             raise SyncdError(f"state database error: {explain(exc, self.path)}", self.path) from exc
 
     def _one(self, sql: str, params: tuple[object, ...] | dict[str, object]) -> Row | None:
-        row: Row | None = self._execute(sql, params).fetchone()
-        return row
+        return self._execute(sql, params).fetchone()
 
-    def _all(self, sql: str, params: tuple[object, ...]) -> list[Row]:
-        rows: list[Row] = self._execute(sql, params).fetchall()
-        return rows
+    def _all(self, sql: str, params: tuple[object, ...] | dict[str, object]) -> list[Row]:
+        return self._execute(sql, params).fetchall()
 
 
 # --------------------------------------------------------------------------------- opening
@@ -1019,10 +837,8 @@ _IDS_UNESCAPED = "document_ids_unescaped"  # meta key: _unescape_document_ids ha
 
 def _unescape_document_ids(conn: sqlite3.Connection) -> None:
     """Document ids an earlier syncd made from an escaped ``url::`` (``url:https://a\\-b``)
-    as ``document_identity`` makes them now (``canonical_document_id``), once per state
-    database (in the caller's transaction): the document keeps its note, its highlights and
-    its deleted ones. Where the unescaped id is recorded too (two pages of one url), that
-    record stays and the old one is left as it was."""
+    as ``canonical_document_id`` makes them now, once per state database: the document keeps
+    its note and highlights (where the new id is recorded too, the old record is left)."""
     if conn.execute("SELECT 1 FROM meta WHERE key = ?", (_IDS_UNESCAPED,)).fetchone():
         return
     escaped = "doc_id LIKE 'url:%' AND instr(doc_id, '\\') > 0"
@@ -1084,26 +900,8 @@ def _move_aside(path: Path, why: str = "corrupt") -> Path:
             if extra.exists():
                 extra.rename(aside.with_name(aside.name + suffix))
     except OSError as exc:
-        raise SyncdError(
-            f"state database ({why}) cannot be moved aside: {exc}", path
-        ) from exc
+        raise SyncdError(f"state database ({why}) cannot be moved aside: {exc}", path) from exc
     return aside
-
-
-def _graph_page(row: Row) -> GraphPage:
-    size, mtime_ns, sha256, kind, name, note, aliases, block_ids, deps, page_uuid = row
-    return GraphPage(
-        size=size,
-        mtime_ns=mtime_ns,
-        sha256=sha256,
-        kind=kind,
-        name=name,
-        note=note,
-        aliases=_json_tuple(aliases),
-        block_ids=_json_tuple(block_ids),
-        deps=_json_tuple(deps),
-        page_uuid=page_uuid,
-    )
 
 
 def _json_tuple(text: str) -> tuple[str, ...]:
@@ -1112,14 +910,12 @@ def _json_tuple(text: str) -> tuple[str, ...]:
     return () if text == "[]" else tuple(json.loads(text))
 
 
-def _source_record(row: Row) -> SourceRecord:
-    size, mtime_ns, sha256, doc_id, status, error, note = row
-    return SourceRecord(
-        size=size,
-        mtime_ns=mtime_ns,
-        sha256=sha256,
-        doc_id=doc_id,
-        status=status,
-        error=error,
-        note=note,
-    )
+def _values(record: Any) -> tuple[Any, ...]:
+    """A record's fields in order: the columns after the key in its table."""
+    return _GETTERS[type(record)](record)
+
+
+_GETTERS = {
+    cls: operator.attrgetter(*(f.name for f in fields(cls)))
+    for cls in (SourceRecord, GraphPage, GraphAsset, FailedPage)
+}

@@ -1,26 +1,15 @@
 """Writing into the vault: only inside its folder, atomically, never over a user's edit.
 
-Every path is vault-relative POSIX text (``"Readwise/Books/Title.md"``). ``Vault.resolve`` turns
-it into an absolute path after checking that it stays inside the vault, following symlinks of
-existing folders. ``Vault.write_atomic`` writes a temp file beside the note
-(``.syncd.<name>.<pid>-<n>.tmp``, created with ``O_EXCL``), fsyncs it, and either moves it into
-place without ever clobbering (new notes, ``create_only``: ``renameat2(RENAME_NOREPLACE)``, or a
-hard link where that is missing) or swaps it with the note (``renameat2(RENAME_EXCHANGE)``) and
-checks that the version displaced is the one the caller read (compare-and-swap with no window:
-else it is swapped back), then fsyncs the folder. Without an exchange-rename (other systems and
-file systems) the note's stamp is checked right before a plain rename. A note's folder is
-checked, then opened from the vault folder down without following symlinks, once per batch
-(until ``end_batch``, which the engine calls at every state commit); each later write into it
-checks with one ``lstat`` that the folder is still the one it opened, and names the note
-relative to the open folder.
+Paths are vault-relative POSIX text (``"Readwise/Books/Title.md"``), checked to stay inside the
+vault (``Vault.resolve``). ``Vault.write_atomic`` writes a temp file beside the note and moves
+it into place without clobbering (new notes) or exchanges it with the note and checks that the
+version displaced is the one the caller read (compare-and-swap with no window); a note's folder
+is opened once per batch without following symlinks, and notes are named relative to it.
 
-What a replace does not keep: the inode number, hard links, extended attributes/ACLs and the
-creation time of the old file. The permission bits are kept. The file's mtime is new on purpose
-(that is how Obsidian and sync tools see the change).
-
-Stamps compare ``(ino, size, mtime_ns, ctime_ns)``. On file systems with coarse timestamps
-(FAT/exFAT: 2 s, some network mounts) a same-size edit within one tick is invisible to the
-compare-and-swap; callers that care compare content hashes as well.
+A replace keeps the permission bits, not the inode, hard links, xattrs/ACLs or creation time;
+the mtime is new on purpose (that is how Obsidian and sync tools see the change). Stamps compare
+``(ino, size, mtime_ns, ctime_ns)``: on coarse-timestamp file systems (FAT: 2 s) a same-size
+edit within one tick is invisible, so callers that care compare content hashes as well.
 """
 
 from __future__ import annotations
@@ -178,13 +167,9 @@ class Vault:
     # ----------------------------------------------------------------------------- paths
 
     def resolve(self, rel: str) -> Path:
-        """Absolute path of the vault-relative POSIX path ``rel``, checked to stay inside.
-
-        Refused (``VaultWriteError``): empty or absolute paths, ``..`` components, backslashes
-        and NUL, and any path whose existing folders (symlinks followed) lead outside the vault;
-        a symlink as the last component is followed and refused if it points outside.
-        The returned path has its existing folders resolved (no symlinks left in them).
-        """
+        """Absolute path of the vault-relative POSIX path ``rel`` (existing folders resolved).
+        Refused (``VaultWriteError``): empty or absolute paths, ``..``, backslashes, NUL, and a
+        path whose folders or last component (symlinks followed) lead outside the vault."""
         parts = self._split(rel)
         parent = self._plain_folder(parts[:-1])
         if parent is None:
@@ -202,9 +187,8 @@ class Vault:
         return path
 
     def _plain_folder(self, parts: list[str]) -> str | None:
-        """The vault folder ``parts`` as a string when no symlink is on the way: the vault
-        folder is still the directory it was (same device and inode) and every folder below
-        it is a real folder. Then that path is its real path, inside the vault, and no
+        """The vault folder ``parts`` as a string when no symlink is on the way (the vault
+        folder is the directory it was, every folder below a real folder): then no
         ``realpath`` (a stat of every folder from ``/``) is needed. None: ask ``realpath``."""
         try:
             st = self.root.stat()
@@ -254,13 +238,9 @@ class Vault:
     # ----------------------------------------------------------------------------- reading
 
     def read_text(self, rel: str) -> tuple[str, FileStamp] | None:
-        """The note's text and its stamp, or None when there is no such note.
-
-        UTF-8, decoded as is: a BOM and CRLF line ends stay in the text, so writing it back
-        gives the same bytes.
-
-        The stamp is taken from the open file before reading, so a write that races with the
-        read makes the later compare-and-swap fail instead of going unnoticed.
+        """The note's text (UTF-8 as is: a BOM and CRLF stay, so writing it back gives the same
+        bytes) and its stamp, or None when there is no such note. The stamp is taken from the
+        open file before reading, so a write racing the read fails the later compare-and-swap.
         """
         path = self.resolve(rel)
         try:
@@ -285,11 +265,8 @@ class Vault:
         return text, FileStamp.from_stat(st)
 
     def exists_ci(self, rel_dir: str, name: str) -> bool:
-        """Whether ``rel_dir`` holds ``name`` ignoring case and NFC/NFD (for ``unique_name``).
-
-        ``name`` is a whole file name (``"Title.md"``). Listings are cached per folder and
-        re-read when the folder's stat changes; syncd's own writes update the cache.
-        """
+        """Whether ``rel_dir`` holds file ``name`` ignoring case and NFC/NFD (``unique_name``).
+        Listings are cached per folder, re-read when its stat changes (syncd's writes update it)."""
         folded = fold_name(name)
         if rel_dir in self._dirs:  # a key is a checked folder path: what the line below gives
             key = rel_dir
@@ -333,26 +310,15 @@ class Vault:
         self._listings[key] = listing
         return listing
 
-    def iter_notes(self) -> Iterator[str]:
-        """Every ``.md`` file (vault-relative POSIX), symlinks not followed.
-
-        Skips ``.obsidian/``, ``.trash/`` and ``.git/`` at any depth, and syncd's temp files.
-        Order is deterministic: a folder's files (sorted), then its subfolders (sorted).
-        """
-        for rel, _ in self._walk_notes():
-            yield rel
-
     def frontmatter_values(self, key: str) -> dict[str, str]:
-        """Every note (``iter_notes``) whose frontmatter has the top-level key ``key``: its
-        vault path -> the key's raw value (the rest of its line, stripped).
+        """Every note whose frontmatter has the top-level key ``key``: its vault path -> the
+        key's raw value (the rest of its line, stripped). Notes: every ``.md`` file (symlinks
+        not followed) but those in ``.obsidian/``, ``.trash/``, ``.git/`` and syncd's temp
+        files, a folder's files (sorted) before its subfolders (sorted).
 
-        Only a note's frontmatter is read, up to its closing ``---`` and at most
-        ``FRONTMATTER_LIMIT`` bytes (``read_frontmatter``), never the whole note. What was
-        found is kept per note with the note's stat stamp, so a later call (the next batch of
-        a daemon, a refused write's search) reads again only the notes that changed: the
-        walk costs one ``lstat`` per note."""
+        Only frontmatters are read (``FRONTMATTER_LIMIT`` bytes at most), and kept per note
+        with its stamp: a later call reads only the notes changed since (one ``lstat`` each)."""
         cache = self._heads.setdefault(key, {})
-        prefix = f"{key}:".encode()
         found: dict[str, str] = {}
         seen: set[str] = set()
         for rel, st in self._walk_notes():
@@ -360,22 +326,16 @@ class Vault:
             stamp = _dir_stamp(st)
             cached = cache.get(rel)
             if cached is None or cached[0] != stamp:
-                head = self._frontmatter_at(rel)
-                cached = (stamp, top_level_value(head, prefix) if head is not None else None)
-                cache[rel] = cached
+                cached = cache[rel] = (stamp, top_level_value(self._frontmatter_at(rel), key))
             if cached[1] is not None:
                 found[rel] = cached[1]
         for rel in [r for r in cache if r not in seen]:
             del cache[rel]
         return found
 
-    def read_frontmatter(self, rel: str) -> bytes | None:
-        """The note's frontmatter (from its opening ``---`` line to its closing one, at most
-        ``FRONTMATTER_LIMIT`` bytes; an unclosed one up to its last whole line), or None
-        when the note does not exist or has none. Reads no further than that."""
-        return self._frontmatter_at(rel)
-
     def _frontmatter_at(self, rel: str) -> bytes | None:
+        """The note's frontmatter (``frontmatter_of``); None when the note does not exist or
+        has none. Reads no further than that."""
         try:
             path = self.resolve(rel)
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -404,7 +364,7 @@ class Vault:
         return frontmatter_of(data, complete=True)
 
     def _walk_notes(self) -> Iterator[tuple[str, os.stat_result]]:
-        """``iter_notes`` with each note's ``lstat``."""
+        """Every note (``frontmatter_values``) with its ``lstat``."""
         stack = [("", self._root_str)]
         while stack:
             prefix, where = stack.pop()
@@ -434,9 +394,8 @@ class Vault:
     # ----------------------------------------------------------------------------- writing
 
     def file_digest(self, rel: str) -> tuple[str, FileStamp] | None:
-        """The SHA-256 of the vault file ``rel`` (any file: an attachment too) and its stamp,
-        taken before reading; None when there is no such file. Something that is not a
-        regular file gets the digest "not-a-file" (never equal to a file's)."""
+        """The SHA-256 of the vault file ``rel`` (an attachment too; "not-a-file" for what is
+        not a regular file) and its stamp taken before reading; None when there is none."""
         path = self.resolve(rel)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -460,24 +419,15 @@ class Vault:
         create_only: bool = False,
         durable: bool = True,
     ) -> FileStamp:
-        """Replace (or create) the note ``rel`` with ``text`` atomically; return its new stamp.
-
-        ``text`` may be given already encoded (UTF-8 bytes), or as a file whose bytes are
-        copied (streamed: an attachment of any size). ``expected`` is the stamp from
-        ``read_text`` (None: the note must not exist). The note is ``lstat``-ed before the temp
-        file is written, and the version the exchange-rename displaces is checked again; if
-        it changed, the note is left as the user has it and ``ConcurrentModification`` is
-        raised. ``create_only`` moves the temp file into place with a rename that refuses to
-        replace (or a hard link), so a note that appeared meanwhile is never clobbered
-        (``ConcurrentModification``).
-        ``durable=False`` skips the fsyncs (bulk runs call ``syncfs`` once at the end).
-        Refuses symlinks as the note itself. OS errors become ``VaultWriteError``; the temp file
-        is removed on every failure.
-
-        The note's folder is checked (``resolve``) and opened once per batch (``_open_dir``,
-        until ``end_batch``); the file calls then name the note relative to that open folder,
-        so a folder swapped for a symlink meanwhile cannot send a write elsewhere.
-        """
+        """Replace (or create) the note ``rel`` with ``text`` (str, UTF-8 bytes, or a file to
+        stream: an attachment) atomically; return its new stamp. ``expected``: the stamp from
+        ``read_text`` (None: the note must not exist); a note changed since (checked before
+        and, by the exchange-rename, after) is left as the user has it:
+        ``ConcurrentModification``, as for a note that appeared before a ``create_only``
+        write. ``durable=False`` skips the fsyncs (bulk runs ``syncfs`` once). A symlink as
+        the note is refused; OS errors become ``VaultWriteError``; the temp file never stays.
+        The folder is opened once per batch (``_open_dir``) and the note named relative to
+        it, so a folder swapped for a symlink meanwhile cannot send a write elsewhere."""
         parts = self._split(rel)
         name = parts[-1]
         key = "/".join(parts[:-1])
@@ -500,8 +450,7 @@ class Vault:
 
     def _open_folder(self, key: str) -> tuple[_Dir | None, os.stat_result | None]:
         """The folder opened for vault folder ``key`` in this batch and its stat, if it is
-        still the directory at that path (not removed, moved or replaced since it was
-        checked); else (None, None), and it is forgotten."""
+        still the directory at that path; else (None, None), and it is forgotten."""
         folder = self._dirs.get(key)
         if folder is None:
             return None, None
@@ -519,11 +468,9 @@ class Vault:
 
     def _open_dir(self, rel: str, key: str, durable: bool, *, create: bool) -> _Dir:
         """Open the folder of note ``rel`` (vault-relative ``key``) for this batch: its path
-        is checked (``resolve``: symlinks followed must stay inside), then each folder of
-        that real path is opened from the vault folder down without following symlinks
-        (``O_NOFOLLOW``, relative to the one above; missing ones created when ``create``,
-        else the note is gone), so a folder swapped for a symlink at any moment cannot lead a
-        write out: every later file call names the note relative to the open folder."""
+        is checked (``resolve``), then each folder of it is opened from the vault folder
+        down with ``O_NOFOLLOW`` (missing ones created when ``create``, else the note is
+        gone), so a folder swapped for a symlink at any moment cannot lead a write out."""
         if len(self._dirs) >= _MAX_OPEN_DIRS:
             self.end_batch()
         real = self.resolve(rel).parent
@@ -683,10 +630,8 @@ class Vault:
     # ----------------------------------------------------------------------------- upkeep
 
     def sweep_temp_files(self, older_than_seconds: float = 0) -> int:
-        """Remove syncd temp files left by a crash anywhere in the vault; return how many.
-
-        Call it when no write is in progress (at startup), or with a safe age.
-        """
+        """Remove syncd temp files a crash left anywhere in the vault (call it when no write
+        is in progress, or with a safe age); return how many."""
         removed = 0
         now = time.time()
         for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
@@ -839,13 +784,19 @@ def frontmatter_of(data: bytes, *, complete: bool) -> bytes | None:
     return data[:start] if complete else None
 
 
-def top_level_value(head: bytes, prefix: bytes) -> str | None:
-    """The value of the first top-level line of frontmatter ``head`` starting with ``prefix``
-    (``b"key:"``), stripped, as text."""
-    for line in head.split(b"\n")[1:]:
+def top_level_value(head: bytes | None, key: str) -> str | None:
+    """The value of the first top-level ``key:`` line of frontmatter ``head``, stripped."""
+    prefix = f"{key}:".encode()
+    for line in head.split(b"\n")[1:] if head is not None else ():
         if line.startswith(prefix):
             return line[len(prefix) :].strip().decode("utf-8", errors="replace")
     return None
+
+
+def frontmatter_value(text: str, key: str) -> str | None:
+    """``key``'s value in the frontmatter of note ``text``, as ``frontmatter_values`` reads it."""
+    data = text[:FRONTMATTER_LIMIT].encode("utf-8", errors="replace")
+    return top_level_value(frontmatter_of(data, complete=True), key)
 
 
 def _encoded(text: str | bytes | Path, folder: _Dir, name: str) -> bytes | Path:

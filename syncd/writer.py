@@ -1,12 +1,10 @@
 """The one writer: notes into the vault, state after they are durable (I/O edge).
 
 Every note syncd writes goes through :class:`Writer`: a Readwise document merged into its note
-(``sync_document``, ``finish_readwise``), a converted page (``write_note``, called by the graph
-engine's rule 7). It queues each page's state and commits it in batches, after the notes
-written so far are durable (one ``syncfs`` per batch in bulk runs), so a crash at any point is
-repaired by the next run (merging is idempotent). The engines above it (``syncd.sync``,
-``syncd.migrate``) decide *what* to write; the writer never calls back into them: what the graph
-engine stages for the state store reaches the commit through the :class:`Stager` protocol.
+(``sync_document``, ``finish_readwise``), a converted page (``write_note``). It commits each
+page's state in batches once the notes written so far are durable (one ``syncfs`` per batch in
+bulk runs), so the next run repairs a crash at any point (merging is idempotent). The engines
+above decide *what* to write; what they stage for the state reaches the commit as a ``Stager``.
 """
 
 from __future__ import annotations
@@ -18,10 +16,10 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import Protocol, cast
 
 from syncd.config import Config
 from syncd.convert.context import ConvertContext
@@ -32,14 +30,12 @@ from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
 from syncd.plan import Prepared
 from syncd.readwise import Document, canonical_document_id
 from syncd.state import DocumentRecord, FailedPage, SourceRecord, StateStore, unpack_highlights
-from syncd.vault import FRONTMATTER_LIMIT, FileStamp, Vault, frontmatter_of, top_level_value
+from syncd.vault import MARKER, FileStamp, Vault, frontmatter_value
 from syncd.yamlout import dump_frontmatter
 
 log = logging.getLogger(__name__)
 
-VAULT_MARKER = ".obsidian"  # an Obsidian vault's folder of settings; syncd's "is mounted" check
 BATCH_PAGES = 1024  # pages per state commit in bulk runs
-_ID_PREFIX = f"{ID_KEY}:".encode()
 
 
 @dataclass
@@ -58,28 +54,7 @@ class MigrationReport:
     dropped: dict[str, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(
-            self.pages
-            or self.journals
-            or self.readwise
-            or self.assets
-            or self.merged
-            or self.conflicts
-            or self.unsupported
-            or self.skipped
-        )
-
-    def merge(self, other: MigrationReport) -> None:
-        self.pages += other.pages
-        self.journals += other.journals
-        self.readwise += other.readwise
-        self.assets += other.assets
-        self.merged += other.merged
-        self.conflicts += other.conflicts
-        self.unsupported += other.unsupported
-        self.skipped += other.skipped
-        for what, count in other.dropped.items():
-            self.dropped[what] = self.dropped.get(what, 0) + count
+        return any(getattr(self, f.name) for f in fields(self) if f.name != "dropped")
 
     def lines(self) -> list[str]:
         """The report as text lines (empty when nothing was migrated or found)."""
@@ -123,19 +98,6 @@ class RunReport:
     # pages not read because they had not settled (the daemon reads them once they have)
     deferred: list[Path] = field(default_factory=list)
     migration: MigrationReport = field(default_factory=MigrationReport)  # include: all sources
-
-    def merge(self, other: RunReport) -> None:
-        self.changed += other.changed
-        self.failures += other.failures
-        self.known_failures += other.known_failures
-        self.pages += other.pages
-        self.unchanged += other.unchanged
-        self.diffs += other.diffs
-        self.notes_created += other.notes_created
-        self.highlights_added += other.highlights_added
-        self.deferred += other.deferred
-        self.not_readwise += other.not_readwise
-        self.migration.merge(other.migration)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,19 +233,15 @@ class Writer:
     def readwise_hint(self, vault_name: str, previous: SourceRecord | None) -> ReadwiseHint | None:
         """What a plan merges a page into, when the page went into a readable note last run
         (``previous``); else None."""
-        if previous is None or previous.status == "failed":
+        if previous is None or previous.status == "failed" or not previous.doc_id:
             return None
-        if not previous.doc_id or not previous.note:
-            return None
-        try:
-            current = self.vaults[vault_name].read_text(previous.note)
-        except (SyncdError, OSError):
-            return None
+        current = None
+        with contextlib.suppress(SyncdError, OSError):
+            current = self.vaults[vault_name].read_text(previous.note) if previous.note else None
         if current is None:
             return None
-        text, stamp = current
         packed = self.state.highlight_data(vault_name, previous.doc_id)
-        return ReadwiseHint(previous.doc_id, previous.note, text, stamp, packed)
+        return ReadwiseHint(previous.doc_id, cast(str, previous.note), *current, packed)
 
     def finish_readwise(
         self,
@@ -295,13 +253,10 @@ class Writer:
         report: RunReport,
         taken: Callable[[str], bool] | None = None,
     ) -> str | None:
-        """Write and queue a plan's ``readwise`` result for page ``key``: the note's path,
-        or None when it is not what ``sync_document`` would merge now (the note holds
-        another text than ``hint``'s, other highlights are recorded, the user deleted the
-        note, an earlier page of this batch holds the document, the note changed under the
-        write); then nothing was done and the caller does the page itself. ``hint``: the
-        note (path, text, stamp) and recorded highlights the page was handed out with;
-        ``taken``: note paths held by others (a migration's pages)."""
+        """Write and queue a plan's ``readwise`` result for page ``key``: the note's path, or
+        None (nothing done: the caller does the page) when it is not what ``sync_document``
+        would merge now (the note or its recorded highlights are not ``hint``'s, the note is
+        deleted or held by an earlier page of this batch). ``taken``: paths held by others."""
         vault_name = home.vault
         vault = self.vaults[vault_name]
         if (vault_name, prep.doc_id) in self._pending_docs:
@@ -358,10 +313,8 @@ class Writer:
         return note
 
     def closed_vaults(self, names: set[str], report: RunReport) -> set[str]:
-        """Vaults not to touch in this run: folder or ``.obsidian/`` marker missing (an
-        unmounted disk or a moved vault must not look like an empty vault to fill), or on a
-        read-only file system. Each is one failure, logged once while its reason stays, and
-        recorded under the vault's folder for ``syncd status`` until the vault opens again."""
+        """Vaults not to touch in this run (``vault_unavailable``): each is one failure, logged
+        once while its reason stays, recorded under its folder until the vault opens again."""
         closed: set[str] = set()
         for name in sorted(names):
             root = self.vaults[name].root
@@ -388,14 +341,12 @@ class Writer:
                 self.state.put_failed_page(name, str(root), record)
         return closed
 
-    def fail(self, vault_name: str, path: Path, reason: str, report: RunReport) -> None:
-        """Report a page that cannot be synced (logged, counted, remembered in state)."""
+    def fail(self, path: Path, reason: str, report: RunReport) -> None:
+        """Report a page that cannot be synced (logged, counted)."""
         log.error("%s: %s", path, reason)
         report.failures.append((str(path), reason))
         if not self.dry_run:
             self.commit()
-            when = self.clock().isoformat(timespec="seconds")
-            self.state.record_failure(vault_name, str(path), reason, when)
 
     def flush(self, *, force: bool = False) -> None:
         """Commit when a batch is full (``force``: whatever is pending)."""
@@ -491,13 +442,11 @@ class Writer:
         place: tuple[str, str] | None = None,
     ) -> str:
         """Merge ``doc`` (page ``key`` at ``path``) into its note; the note's vault path.
-        ``ctx``: the source's link and date rules; ``taken`` tells note paths held by others
-        (besides vault files). ``again``: the page was merged earlier in this run, and the
-        graph index has moved since: a note this run created (and nobody changed since) is
-        made anew. ``retry``: the note a first write (``finish_readwise``) found changed under
-        it: merged into again as it is now, with the attempts left. ``place``: (folder in
-        ``into``, file stem) of a new note, when not its category folder and title (an
-        ``include: all`` source keeps the page's name)."""
+        ``taken``: note paths held by others. ``again``: merged earlier in this run and the
+        graph index moved since: a note this run created (untouched since) is made anew.
+        ``retry``: the note ``finish_readwise`` found changed under its write, merged into as
+        it is now. ``place``: (folder in ``into``, stem) of a new note, when not its category
+        folder and title."""
         vault_name = home.vault
         vault = self.vaults[vault_name]
         pending = self._pending_docs.get((vault_name, doc.id))
@@ -529,7 +478,10 @@ class Writer:
                     remembered = _held(before, doc, seen, ctx)
                     seen = {**seen, **remembered}
         else:
-            note, current = self._locate_note(home, vault, doc, known_note, taken, place)
+            folder, stem = place if place is not None else (note_folder(doc), None)
+            note, current = self._locate_by(
+                home, vault, str(doc.id), doc.title, folder, known_note, taken, stem
+            )
         self._merged_into.setdefault((str(vault.root), note), set()).add(key)
         fresh = False
         if again and current is not None and self._created_here(vault, note, current[1], key):
@@ -597,11 +549,10 @@ class Writer:
         packed: bytes = b"",
         base: bytes | None = None,
     ) -> None:
-        """Queue the state of a synced document page (``done``: its source record, with the
-        document id), committed once its note is durable. ``written_sha``: the hash of the
-        note text written (None: nothing written, the note is ``current`` or absent); the
-        highlights (or their ``packed`` form: with a ``base``, the whole set made from those
-        stored bytes) count only for a note that exists."""
+        """Queue the state of a synced document page (``done``: its source record).
+        ``written_sha``: of the note text written (None: the note is ``current`` or absent);
+        the highlights (or ``packed``: with a ``base``, the whole set made from those stored
+        bytes) count only for a note that exists."""
         if written_sha is not None:
             note_sha: str | None = written_sha
         elif current is not None:
@@ -654,12 +605,8 @@ class Writer:
         detail: str = "",
     ) -> None:
         """Write ``text`` (or its UTF-8 bytes) as ``note`` (compare-and-swap on ``current``'s
-        stamp; None: create, never over an existing file); counted, diffed and logged.
-        Nothing in a dry run.
-
-        A note written again in the same run (converted again after the graph index moved)
-        is counted, listed and logged once, and its diff is the one from the note as it was
-        before the run to its last text."""
+        stamp; None: create); counted, diffed and logged (nothing written in a dry run). A
+        note written again in the run is counted once, its diff from before the run."""
         key = (str(vault.root), note)
         earlier = self._this_run.get(key)
         before_run = earlier.before if earlier is not None else (current[0] if current else "")
@@ -725,26 +672,6 @@ class Writer:
             and self._merged_into.get((str(vault.root), note)) == {page}
         )
 
-    def _locate_note(
-        self,
-        home: NoteHome,
-        vault: Vault,
-        doc: Document,
-        known: str | None,
-        taken_elsewhere: Callable[[str], bool] | None = None,
-        place: tuple[str, str] | None = None,
-    ) -> tuple[str, tuple[str, FileStamp] | None]:
-        """(note path, its current text and stamp, or None when it must be created);
-        ``place``: (folder, stem) of a new note instead of the category folder and title."""
-        if place is not None:
-            folder, stem = place
-            return self._locate_by(
-                home, vault, str(doc.id), doc.title, folder, known, taken_elsewhere, stem
-            )
-        return self._locate_by(
-            home, vault, str(doc.id), doc.title, note_folder(doc), known, taken_elsewhere
-        )
-
     def _locate_by(
         self,
         home: NoteHome,
@@ -756,8 +683,8 @@ class Writer:
         taken_elsewhere: Callable[[str], bool] | None = None,
         stem: str | None = None,
     ) -> tuple[str, tuple[str, FileStamp] | None]:
-        """``_locate_note`` from what it needs of the document: its id, its title and the
-        folder of its category (``note_folder``); ``stem``: ``note_stem(title)`` if known."""
+        """(note path of document ``doc_id``, its current text and stamp, or None when it must
+        be created as ``stem`` (default ``note_stem(title)``) in ``folder_name`` of ``into``)."""
         if known is not None:
             current = vault.read_text(known)
             if current is not None:
@@ -823,11 +750,9 @@ class Writer:
         *,
         walk: bool,
     ) -> tuple[str, tuple[str, FileStamp]] | None:
-        """The note carrying ``doc_id`` and its text and stamp, or None. The index of this
-        run is asked first; where the note it names is not there (moved again, deleted) or,
-        with ``walk``, where it names none, the vault is walked again (changed notes read)."""
-        # a walk can miss a note moved across it meanwhile: with ``walk``, "nowhere" takes
-        # two walks of the vault
+        """The note carrying ``doc_id`` and its text and stamp, or None. Where this run's index
+        names none there (or, with ``walk``, none at all), the vault is walked again; a walk
+        can miss a note moved across it, so with ``walk`` "nowhere" takes two walks."""
         walks = 1 if vault_name not in self._ids_current else 0
         while True:
             moved = self._find_by_id(vault_name, vault, doc_id, title, stem)
@@ -854,17 +779,14 @@ class Writer:
         title: str = "",
         stem: str | None = None,
     ) -> str | None:
-        """The vault note whose frontmatter carries ``doc_id`` (its ``syncd-id``, anywhere
-        in the frontmatter), as the vault was when last walked in this run (walked now if
-        not yet). Where several carry it (a note copied in Obsidian keeps the id), the one
-        with the document's own file name, else the first in walk order."""
+        """The vault note whose frontmatter carries ``doc_id`` as its ``syncd-id``, as last
+        walked in this run. Of several (a note copied in Obsidian keeps the id), the one with
+        the document's own file name, else the first in walk order."""
         if vault_name not in self._ids_current:
             index: dict[str, list[str]] = {}
             for note, raw in vault.frontmatter_values(ID_KEY).items():
                 if raw:
-                    # (an id an earlier syncd wrote from an escaped url:: finds its document)
-                    found = canonical_document_id(_yaml_string(raw))
-                    index.setdefault(found, []).append(note)
+                    index.setdefault(_doc_id(raw), []).append(note)
             self._id_index[vault_name] = index
             self._ids_current.add(vault_name)
         notes = self._id_index[vault_name].get(doc_id)
@@ -880,9 +802,8 @@ class Writer:
 
 def note_id(text: str) -> str | None:
     """The ``syncd-id`` in the frontmatter of note ``text`` (as ``_find_by_id`` reads it)."""
-    head = frontmatter_of(text[:FRONTMATTER_LIMIT].encode("utf-8", errors="replace"), complete=True)
-    raw = top_level_value(head, _ID_PREFIX) if head is not None else None
-    return canonical_document_id(_yaml_string(raw)) if raw else None
+    raw = frontmatter_value(text, ID_KEY)
+    return _doc_id(raw) if raw else None
 
 
 def _held(text: str, doc: Document, seen: Mapping[str, str], ctx: ConvertContext) -> dict[str, str]:
@@ -894,11 +815,10 @@ def _held(text: str, doc: Document, seen: Mapping[str, str], ctx: ConvertContext
 
 
 def _add_highlights(batch: _Batch, item: _Pending) -> None:
-    """Add the highlights of a document page to its batch. A later item of the same document
-    updates an earlier one's (as one statement per item would); a document's packed
-    highlights stay packed while they are its only ones (the state writes them as they are).
-    A whole set (``base``) is its document's first item in a batch: ``finish_readwise``
-    leaves a document already pending to ``sync_document``, which merges into it."""
+    """Add the highlights of a document page to its batch (a later item of a document updates
+    an earlier one's); packed highlights stay packed while they are the document's only ones.
+    A whole set (``base``) is its document's first item (``finish_readwise`` leaves a pending
+    document to ``sync_document``)."""
     doc_id = item.doc_id
     assert doc_id is not None
     if item.packed and doc_id not in batch.highlights and doc_id not in batch.packed:
@@ -919,11 +839,9 @@ def _add_highlights(batch: _Batch, item: _Pending) -> None:
 
 
 def vault_unavailable(root: Path) -> str | None:
-    """Why syncd must not write into the vault at ``root`` now, or None when it may.
-
-    The vault's ``.obsidian/`` folder is its marker (like Syncthing's ``.stfolder``); syncd
-    creates it only when it creates a new vault (``syncd.vault.prepare_vaults``).
-    """
+    """Why syncd must not write into the vault at ``root`` now (folder or ``.obsidian/``
+    marker missing: an unmounted disk must not look like an empty vault to fill; a read-only
+    file system), or None when it may."""
     existing = next((folder for folder in (root, *root.parents) if folder.exists()), root)
     with contextlib.suppress(OSError):
         if os.statvfs(existing).f_flag & os.ST_RDONLY:
@@ -934,24 +852,25 @@ def vault_unavailable(root: Path) -> str | None:
             )
     if not root.is_dir():
         return "vault folder is missing (unmounted or moved?); nothing written, retried next run"
-    if not (root / VAULT_MARKER).is_dir():
+    if not (root / MARKER).is_dir():
         return (
-            f"vault has no {VAULT_MARKER}/ folder (unmounted or moved?); nothing written, "
+            f"vault has no {MARKER}/ folder (unmounted or moved?); nothing written, "
             "retried next run"
         )
     return None
 
 
-def _yaml_string(raw: str) -> str:
+def _doc_id(raw: str) -> str:
+    """The document id of a raw ``syncd-id`` value (YAML-quoted or plain; one an earlier
+    syncd wrote from an escaped url:: finds its document)."""
     if len(raw) >= 2 and raw[0] == raw[-1] == '"':
         try:
-            value = json.loads(raw)
+            raw = str(json.loads(raw))
         except ValueError:
-            return raw[1:-1]
-        return str(value)
-    if len(raw) >= 2 and raw[0] == raw[-1] == "'":
-        return raw[1:-1].replace("''", "'")
-    return raw
+            raw = raw[1:-1]
+    elif len(raw) >= 2 and raw[0] == raw[-1] == "'":
+        raw = raw[1:-1].replace("''", "'")
+    return canonical_document_id(raw)
 
 
 def _skeleton(doc: Document, ctx: ConvertContext) -> str:

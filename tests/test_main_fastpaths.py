@@ -295,7 +295,7 @@ def test_packed_highlights_are_recorded_as_the_mappings_would_be(
     record = SourceRecord(1, 1, "x", None, "ok", None, None)
     results = []
     for packed_ones in (True, False):
-        with StateStore.open_memory() as state:
+        with StateStore(":memory:") as state:
             state.add_highlights_many("v", stored)
             batch = _Batch()
             batched: list[tuple[str, str]] = []

@@ -17,7 +17,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd import state as state_module
 from syncd.errors import SyncdError
 from syncd.state import (
     SCHEMA_VERSION,
@@ -87,14 +86,14 @@ def test_new_database_is_private(db_path: Path, store: StateStore) -> None:
 
 def test_reopen_keeps_data(db_path: Path) -> None:
     with StateStore.open(db_path) as first:
-        first.put_source(V, "pages/a.md", source())
+        first.put_sources(V, {"pages/a.md": source()})
     with StateStore.open(db_path) as second:
         assert second.get_source(V, "pages/a.md") == source()
 
 
 def test_constructor_is_open(db_path: Path) -> None:
     store = StateStore(db_path)
-    store.put_document(V, "doc", DocumentRecord("A.md", "1" * 64))
+    store.put_documents(V, {"doc": DocumentRecord("A.md", "1" * 64)})
     store.close()
     with StateStore.open(db_path) as again:
         assert again.get_document(V, "doc") == DocumentRecord("A.md", "1" * 64)
@@ -102,12 +101,13 @@ def test_constructor_is_open(db_path: Path) -> None:
 
 def test_memory_store_touches_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    with StateStore.open_memory() as store:
-        store.put_source(V, "pages/a.md", source())
+    with StateStore(":memory:") as store:
+        store.put_sources(V, {"pages/a.md": source()})
         with pytest.raises(RuntimeError), store.transaction():
-            store.put_source(V, "pages/b.md", source())
+            store.put_sources(V, {"pages/b.md": source()})
             raise RuntimeError
-        assert list(store.all_sources(V)) == ["pages/a.md"]
+        assert store.get_source(V, "pages/a.md") == source()
+        assert store.get_source(V, "pages/b.md") is None
         assert store.get_meta("schema_version") == str(SCHEMA_VERSION)
     assert list(tmp_path.iterdir()) == []
 
@@ -119,7 +119,7 @@ def test_garbage_file_is_moved_aside(db_path: Path, caplog: pytest.LogCaptureFix
     with caplog.at_level(logging.WARNING, logger="syncd.state"):
         store = StateStore.open(db_path)
     with store:
-        store.put_source(V, "pages/a.md", source())
+        store.put_sources(V, {"pages/a.md": source()})
         assert store.get_source(V, "pages/a.md") == source()
     asides = sorted(db_path.parent.glob("state.sqlite3.corrupt-*"))
     assert len(asides) == 1
@@ -131,7 +131,7 @@ def test_garbage_file_is_moved_aside(db_path: Path, caplog: pytest.LogCaptureFix
 
 def test_damaged_pages_are_detected_and_moved_aside(db_path: Path) -> None:
     with StateStore.open(db_path) as store:
-        store.add_highlights(V, "doc", {f"h{i}": f"{i:064x}" for i in range(3000)})
+        store.add_highlights_many(V, {"doc": {f"h{i}": f"{i:064x}" for i in range(3000)}})
     page_size = 4096
     size = db_path.stat().st_size
     assert size > 4 * page_size
@@ -183,25 +183,12 @@ def test_unopenable_path_is_an_error_not_corruption(tmp_path: Path) -> None:
 def test_source_round_trip(store: StateStore) -> None:
     assert store.get_source(V, "pages/a.md") is None
     record = source()
-    store.put_source(V, "pages/a.md", record)
+    store.put_sources(V, {"pages/a.md": record})
     assert store.get_source(V, "pages/a.md") == record
     failed = source("b" * 64, status="failed", error="not valid UTF-8", doc_id=None, note=None)
-    store.put_source(V, "pages/a.md", failed)
+    store.put_sources(V, {"pages/a.md": failed})
     assert store.get_source(V, "pages/a.md") == failed
     assert store.get_source("other-vault", "pages/a.md") is None
-
-
-def test_all_sources_and_delete(store: StateStore) -> None:
-    store.put_source(V, "pages/b.md", source("b" * 64))
-    store.put_source(V, "pages/a.md", source("a" * 64))
-    store.put_source("other", "pages/c.md", source("c" * 64))
-    assert store.all_sources(V) == {
-        "pages/a.md": source("a" * 64),
-        "pages/b.md": source("b" * 64),
-    }
-    store.delete_source(V, "pages/a.md")
-    assert list(store.all_sources(V)) == ["pages/b.md"]
-    assert list(store.all_sources("other")) == ["pages/c.md"]
 
 
 def test_source_status_is_checked() -> None:
@@ -212,21 +199,21 @@ def test_source_status_is_checked() -> None:
 def test_document_round_trip(store: StateStore) -> None:
     assert store.get_document(V, "doc") is None
     record = DocumentRecord(note="Readwise/Books/Dune.md", note_sha256="f" * 64)
-    store.put_document(V, "doc", record)
+    store.put_documents(V, {"doc": record})
     assert store.get_document(V, "doc") == record
     moved = DocumentRecord(note="Reading/Dune.md", note_sha256="e" * 64)
-    store.put_document(V, "doc", moved)
-    store.put_document(V, "doc2", record)
+    store.put_documents(V, {"doc": moved})
+    store.put_documents(V, {"doc2": record})
     assert store.documents(V) == {"doc": moved, "doc2": record}
     assert store.documents("other") == {}
 
 
 def test_highlights_upsert(store: StateStore) -> None:
     assert store.seen_highlights(V, "doc") == {}
-    store.add_highlights(V, "doc", {"h1": "1" * 64, "h2": "2" * 64})
-    store.add_highlights(V, "doc", {"h2": "9" * 64, "h3": "3" * 64})
-    store.add_highlights(V, "other-doc", {"h1": "0" * 64})
-    store.add_highlights(V, "doc", {})
+    store.add_highlights_many(V, {"doc": {"h1": "1" * 64, "h2": "2" * 64}})
+    store.add_highlights_many(V, {"doc": {"h2": "9" * 64, "h3": "3" * 64}})
+    store.add_highlights_many(V, {"other-doc": {"h1": "0" * 64}})
+    store.add_highlights_many(V, {"doc": {}})
     assert store.seen_highlights(V, "doc") == {"h1": "1" * 64, "h2": "9" * 64, "h3": "3" * 64}
     assert store.seen_highlights(V, "other-doc") == {"h1": "0" * 64}
 
@@ -234,7 +221,7 @@ def test_highlights_upsert(store: StateStore) -> None:
 def test_note_base_round_trip(store: StateStore) -> None:
     assert store.get_note_base(V, "Page.md") is None
     text = "---\ntitle: x\n---\nBody with ü and 🎉\r\n"
-    store.put_note_base(V, "Page.md", text)
+    store.put_note_bases(V, {"Page.md": text})
     base = store.get_note_base(V, "Page.md")
     assert base == NoteBase(sha256=text_sha256(text), text=text)
     assert base is not None
@@ -321,10 +308,8 @@ def test_a_store_from_before_graph_tables_gains_them_and_keeps_its_data(db_path:
 
 def test_bulk_sources_and_note_bases(store: StateStore) -> None:
     store.put_sources(V, {"pages/A.md": source(), "pages/B.md": source(note="B.md", doc_id=None)})
-    assert store.all_sources(V) == {
-        "pages/A.md": source(),
-        "pages/B.md": source(note="B.md", doc_id=None),
-    }
+    assert store.get_source(V, "pages/A.md") == source()
+    assert store.get_source(V, "pages/B.md") == source(note="B.md", doc_id=None)
     store.put_note_bases(V, {"A.md": "a\n", "B/C.md": "ü\n"})
     assert store.get_note_base(V, "A.md") == NoteBase(text_sha256("a\n"), "a\n")
     assert store.get_note_base(V, "B/C.md") == NoteBase(text_sha256("ü\n"), "ü\n")
@@ -359,30 +344,15 @@ def test_meta(store: StateStore) -> None:
         store.set_meta("schema_version", "0")
 
 
-def test_failures_newest_first_and_bounded(
-    store: StateStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(state_module, "MAX_FAILURES_KEPT", 3)
-    for i in range(5):
-        store.record_failure(V, f"pages/{i}.md", f"reason {i}", f"2024-05-0{i + 1}T00:00:00Z")
-    recent = store.recent_failures(10)
-    assert [f.source for f in recent] == ["pages/4.md", "pages/3.md", "pages/2.md"]
-    assert recent[0].reason == "reason 4"
-    assert recent[0].when == "2024-05-05T00:00:00Z"
-    assert recent[0].vault == V
-    assert [f.source for f in store.recent_failures(1)] == ["pages/4.md"]
-    assert str(recent[0]) == "2024-05-05T00:00:00Z [main] pages/4.md: reason 4"
-
-
 def test_counts(store: StateStore) -> None:
     assert store.counts(V) == {"documents": 0, "notes": 0}
-    store.put_document(V, "d1", DocumentRecord("R/A.md", "1" * 64))
-    store.put_document(V, "d2", DocumentRecord("R/B.md", "2" * 64))
-    store.put_source(V, "pages/a.md", source(note="R/A.md"))
-    store.put_source(V, "pages/p.md", source(note="Plain.md", doc_id=None))
-    store.put_source(V, "pages/x.md", source(status="failed", note=None, error="bad"))
-    store.put_note_base(V, "Plain.md", "text\n")
-    store.put_document("other", "d9", DocumentRecord("R/Z.md", "9" * 64))
+    store.put_documents(V, {"d1": DocumentRecord("R/A.md", "1" * 64)})
+    store.put_documents(V, {"d2": DocumentRecord("R/B.md", "2" * 64)})
+    store.put_sources(V, {"pages/a.md": source(note="R/A.md")})
+    store.put_sources(V, {"pages/p.md": source(note="Plain.md", doc_id=None)})
+    store.put_sources(V, {"pages/x.md": source(status="failed", note=None, error="bad")})
+    store.put_note_bases(V, {"Plain.md": "text\n"})
+    store.put_documents("other", {"d9": DocumentRecord("R/Z.md", "9" * 64)})
     counts = store.counts(V)
     assert counts == {"documents": 2, "notes": 3}
 
@@ -391,46 +361,41 @@ def test_counts(store: StateStore) -> None:
 
 
 def test_transaction_commits_everything_together(db_path: Path, store: StateStore) -> None:
-    flags = [store.in_transaction]
     with StateStore.open(db_path) as reader:
         with store.transaction():
-            store.put_source(V, "pages/a.md", source())
-            store.put_document(V, "doc", DocumentRecord("A.md", "1" * 64))
-            store.add_highlights(V, "doc", {"h1": "1" * 64})
-            flags.append(store.in_transaction)
+            store.put_sources(V, {"pages/a.md": source()})
+            store.put_documents(V, {"doc": DocumentRecord("A.md", "1" * 64)})
+            store.add_highlights_many(V, {"doc": {"h1": "1" * 64}})
             # another connection sees nothing until the commit
             assert reader.get_source(V, "pages/a.md") is None
             assert reader.get_document(V, "doc") is None
-        flags.append(store.in_transaction)
-        assert flags == [False, True, False]
         assert reader.get_source(V, "pages/a.md") == source()
         assert reader.seen_highlights(V, "doc") == {"h1": "1" * 64}
 
 
 def test_transaction_rolls_back_on_exception(store: StateStore) -> None:
-    store.put_source(V, "pages/a.md", source("0" * 64))
+    store.put_sources(V, {"pages/a.md": source("0" * 64)})
     with pytest.raises(RuntimeError, match="boom"), store.transaction():
-        store.put_source(V, "pages/a.md", source("1" * 64))
-        store.put_document(V, "doc", DocumentRecord("A.md", "1" * 64))
-        store.add_highlights(V, "doc", {"h1": "1" * 64})
-        store.put_note_base(V, "A.md", "x")
+        store.put_sources(V, {"pages/a.md": source("1" * 64)})
+        store.put_documents(V, {"doc": DocumentRecord("A.md", "1" * 64)})
+        store.add_highlights_many(V, {"doc": {"h1": "1" * 64}})
+        store.put_note_bases(V, {"A.md": "x"})
         raise RuntimeError("boom")
     assert store.get_source(V, "pages/a.md") == source("0" * 64)
     assert store.get_document(V, "doc") is None
     assert store.seen_highlights(V, "doc") == {}
     assert store.get_note_base(V, "A.md") is None
-    assert not store.in_transaction
     store.set_meta("after", "works")  # the connection is usable again
     assert store.get_meta("after") == "works"
 
 
 def test_nested_transaction_is_a_savepoint(store: StateStore) -> None:
     with store.transaction():
-        store.put_document(V, "kept", DocumentRecord("K.md", "1" * 64))
+        store.put_documents(V, {"kept": DocumentRecord("K.md", "1" * 64)})
         with pytest.raises(KeyError), store.transaction():
-            store.put_document(V, "undone", DocumentRecord("U.md", "2" * 64))
+            store.put_documents(V, {"undone": DocumentRecord("U.md", "2" * 64)})
             raise KeyError("inner")
-        store.put_document(V, "kept2", DocumentRecord("K2.md", "3" * 64))
+        store.put_documents(V, {"kept2": DocumentRecord("K2.md", "3" * 64)})
     assert set(store.documents(V)) == {"kept", "kept2"}
 
 
@@ -441,7 +406,7 @@ def test_store_used_from_another_thread(db_path: Path) -> None:
     def worker() -> None:
         try:
             with store.transaction():
-                store.put_document(V, "doc", DocumentRecord("A.md", "1" * 64))
+                store.put_documents(V, {"doc": DocumentRecord("A.md", "1" * 64)})
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -466,12 +431,15 @@ store = StateStore.open(Path({db!r}))
 store._conn.execute("PRAGMA cache_size = 5")  # spill the big batch into the WAL early
 for i in range(3):
     with store.transaction():
-        store.put_document("main", f"doc{{i}}", DocumentRecord(f"N{{i}}.md", "{{:064x}}".format(i)))
-        store.add_highlights("main", f"doc{{i}}", {{f"h{{j}}": "0" * 64 for j in range(200)}})
+        doc = DocumentRecord(f"N{{i}}.md", "{{:064x}}".format(i))
+        store.put_documents("main", {{f"doc{{i}}": doc}})
+        marks = {{f"h{{j}}": "0" * 64 for j in range(200)}}
+        store.add_highlights_many("main", {{f"doc{{i}}": marks}})
     print("committed", i, flush=True)
 with store.transaction():
-    store.put_document("main", "doomed", DocumentRecord("D.md", "f" * 64))
-    store.add_highlights("main", "doomed", {{f"h{{j}}": "1" * 64 for j in range(20000)}})
+    store.put_documents("main", {{"doomed": DocumentRecord("D.md", "f" * 64)}})
+    marks = {{f"h{{j}}": "1" * 64 for j in range(20000)}}
+    store.add_highlights_many("main", {{"doomed": marks}})
     print("mid-transaction", flush=True)
     sys.stdin.readline()  # wait here until killed
 print("not reached", flush=True)
@@ -514,7 +482,7 @@ def test_sigkill_mid_transaction_leaves_a_consistent_database(db_path: Path) -> 
         assert len(store.seen_highlights(V, "doc1")) == 200
         assert store.get_document(V, "doomed") is None
         assert store.seen_highlights(V, "doomed") == {}
-        store.put_document(V, "after", DocumentRecord("After.md", "a" * 64))
+        store.put_documents(V, {"after": DocumentRecord("After.md", "a" * 64)})
     assert list(db_path.parent.glob("*.corrupt-*")) == []
 
 
@@ -549,7 +517,7 @@ def test_a_schema_1_store_has_its_highlights_packed_on_open(db_path: Path) -> No
 
 
 def test_bulk_documents_and_highlights(store: StateStore) -> None:
-    store.add_highlights(V, "d1", {"h1": "1", "h2": "2"})
+    store.add_highlights_many(V, {"d1": {"h1": "1", "h2": "2"}})
     store.put_documents(
         V, {"d1": DocumentRecord(note="A.md", note_sha256="x"), "d2": DocumentRecord("B.md", "y")}
     )
@@ -564,7 +532,7 @@ def test_bulk_documents_and_highlights(store: StateStore) -> None:
 def test_unreadable_packed_highlights_are_an_error_naming_the_document(
     db_path: Path, store: StateStore
 ) -> None:
-    store.add_highlights(V, "doc", {"h": "1"})
+    store.add_highlights_many(V, {"doc": {"h": "1"}})
     conn = sqlite3.connect(db_path)
     conn.execute("UPDATE highlight_sets SET data = x'00ff'")
     conn.commit()
@@ -587,7 +555,7 @@ def test_highlights_packed_by_zlib_defaults_still_read(store: StateStore, db_pat
     # a store written before pack_highlights used a small window
     mapping = {"https://read.readwise.io/read/01h1": "a" * 40, "kindle:12": "b" * 40}
     old = zlib.compress(json.dumps(mapping, separators=(",", ":")).encode(), 1)
-    store.add_highlights(V, "doc", {"x": "1"})
+    store.add_highlights_many(V, {"doc": {"x": "1"}})
     conn = sqlite3.connect(db_path)
     conn.execute("UPDATE highlight_sets SET data = ?", (old,))
     conn.commit()

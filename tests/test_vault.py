@@ -558,14 +558,14 @@ def test_temp_file_is_beside_the_note_and_ignored(
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", spy)
-    vault.write_atomic("A/Title.md", "x\n", expected=None)
+    vault.write_atomic("A/Title.md", "---\nk: v\n---\n", expected=None)
     assert len(seen) >= 1
     tmp = seen[0]
     assert tmp.parent == root.resolve() / "A"
     assert tmp.name.startswith(".syncd.Title.md.")
     assert tmp.name.endswith(".tmp")
     assert is_temp_file(str(tmp))
-    assert list(vault.iter_notes()) == ["A/Title.md"]
+    assert vault.frontmatter_values("k") == {"A/Title.md": "v"}
 
 
 def _can_write_despite_chmod(folder: Path) -> bool:
@@ -816,28 +816,28 @@ def test_sweep_does_not_follow_symlinks(vault: Vault, root: Path, outside: Path)
     assert foreign.exists()
 
 
-def test_iter_notes(vault: Vault, root: Path, outside: Path) -> None:
-    files = {
-        "a.md": "x",
-        "Z/b.md": "x",
-        "Z/c.txt": "x",
-        "Z/Deep/d.md": "x",
-        ".obsidian/workspace.md": "x",
-        ".trash/old.md": "x",
-        "Z/.trash/nested-trash.md": "x",
-        "Z/.syncd.b.md.123.tmp": "x",
-        "Z/.syncd.weird.md": "x",
-        ".hidden/e.md": "x",
-    }
-    for rel, text in files.items():
+def test_the_notes_of_frontmatter_values(vault: Vault, root: Path, outside: Path) -> None:
+    files = [
+        "a.md",
+        "Z/b.md",
+        "Z/c.txt",
+        "Z/Deep/d.md",
+        ".obsidian/workspace.md",
+        ".trash/old.md",
+        "Z/.trash/nested-trash.md",
+        "Z/.syncd.b.md.123.tmp",
+        "Z/.syncd.weird.md",
+        ".hidden/e.md",
+    ]
+    for rel in files:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    (outside / "o.md").write_text("x")
+        path.write_text("---\nk: 1\n---\n")
+    (outside / "o.md").write_text("---\nk: 1\n---\n")
     (root / "Out").symlink_to(outside, target_is_directory=True)
     (root / "link.md").symlink_to(root / "a.md")
     # A folder's files (sorted) come before its subfolders (sorted): deterministic order.
-    assert list(vault.iter_notes()) == [
+    assert list(vault.frontmatter_values("k")) == [
         "a.md",
         ".hidden/e.md",
         "Z/.syncd.weird.md",
