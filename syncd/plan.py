@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -245,10 +246,9 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
         names, uuids = referenced(text)
         if not merge:
             return _with(plan, doc=doc, deps=deps_of(names, uuids, (), "", ()))
-        prepared = prepare_document(doc, ctx.readwise, task.doc_id, task.existing, task.seen)
-        if not work.readwise_folders:  # include: all: the note keeps the page's name
-            folder, stem = page_place(name)
-            prepared = replace(prepared, folder=folder, stem=stem)
+        prepared = prepare_document(
+            doc, ctx.readwise, task.doc_id, task.existing, task.seen, work.readwise_folders, name
+        )
         return _with(plan, readwise=prepared, deps=deps_of(names, uuids, (), "", ()))
     converted, note_text = render_page(work, ctx.index, ctx.options, ctx.inline, name, parsed)
     return _with(
@@ -290,7 +290,6 @@ def _plan_new_plain_note(
         return None  # never a document (is_readwise_page)
     category = doc.category
     names, uuids = referenced(text)
-    data = result.text.encode("utf-8")
     return PagePlan(
         task.index,
         "ok",
@@ -307,19 +306,7 @@ def _plan_new_plain_note(
         natural_note(work, found.key, READWISE, name, category),
         planned=True,
         deps=deps_of(names, uuids, (), "", ()),
-        readwise=Prepared(
-            doc_id=str(doc.id),
-            title=doc.title,
-            folder=note_folder(doc) if work.readwise_folders else page_place(name)[0],
-            stem=note_stem(doc.title) if work.readwise_folders else page_place(name)[1],
-            hinted=False,
-            changed=True,
-            data=data,
-            data_sha256=hashlib.sha256(data).hexdigest(),
-            added=len(result.added),
-            updated=0,
-            packed=pack_highlights(result.record) if result.record else b"",
-        ),
+        readwise=_prepared(doc, result, work.readwise_folders, name),
     )
 
 
@@ -349,30 +336,48 @@ def prepare_document(
     doc_id: str | None,
     existing: str | None,
     seen: bytes | None,
+    readwise_folders: bool = True,
+    name: str = "",
 ) -> Prepared:
     """``doc`` merged into note text ``existing`` with recorded highlights ``seen`` (packed;
     what the engine found for document ``doc_id`` when it handed the page out) when ``doc_id``
     is this document's (``hinted``), else a new note."""
     hinted = existing is not None and doc_id == doc.id
-    if not hinted:
-        existing = None
     try:
         known = unpack_highlights(seen) if hinted and seen else {}
     except ValueError as exc:
         reason = f"state database error: the highlights of {doc_id} are unreadable ({exc})"
         raise SyncdError(reason) from exc
-    result = merge_document(existing, doc, known, ctx)
+    result = merge_document(existing if hinted else None, doc, known, ctx)
     record = {**known, **result.record} if hinted and result.record else result.record
-    text = result.text.encode("utf-8")
+    return _prepared(doc, result, readwise_folders, name, hinted, record)
+
+
+def _prepared(
+    doc: Document,
+    result: MergeResult,
+    readwise_folders: bool,
+    name: str,
+    hinted: bool = False,
+    record: Mapping[str, str] | None = None,
+) -> Prepared:
+    """The ``Prepared`` of ``doc`` merged (``result``); its note goes into the category
+    folder (``readwise_folders``) or keeps the page's ``name`` (include: all)."""
+    if readwise_folders:
+        folder, stem = note_folder(doc), note_stem(doc.title)
+    else:
+        folder, stem = page_place(name)
+    record = result.record if record is None else record
+    data = result.text.encode("utf-8")
     return Prepared(
         doc_id=str(doc.id),
         title=doc.title,
-        folder=note_folder(doc),
-        stem=note_stem(doc.title),
+        folder=folder,
+        stem=stem,
         hinted=hinted,
         changed=result.changed,
-        data=text,
-        data_sha256=hashlib.sha256(text).hexdigest(),
+        data=data,
+        data_sha256=hashlib.sha256(data).hexdigest(),
         added=len(result.added),
         updated=len(result.updated),
         # the highlights go to the state as they are: packed here, once
@@ -385,36 +390,19 @@ def _plain_new_note(
 ) -> tuple[Document, MergeResult] | None:
     """``plan_page``'s fast path for a Readwise page that gets a new note:
     ``merge_document(None, doc, {}, ctx)`` with ``doc = document_from_page(parse_page(text),
-    page_name)``, for the shape of nearly every Readwise page, without building a ``Block``
-    or an ``Item`` per highlight; None for any other page (``plan_page`` takes the general
-    path). Its equivalence test is tests/test_plan.py.
+    page_name)``, without building a ``Block`` or an ``Item`` per highlight, for the shape of
+    nearly every Readwise page; None for any other page (the general path plans it).
 
-    The shape (checked line by line; anything else gives None): no ```` ``` ````, ``~~~`` or
-    ``#+`` anywhere (so no code or ``#+BEGIN`` block), page properties and text before the
-    first bullet, then only
-    - ``- HEADER`` lines (``HEADER_RE``: "Highlights first synced by …"),
-    - ``\\t- TEXT`` highlight lines after a header,
-    - ``\\t\\t- **Note**: …`` / ``**Tags**: …`` lines after a highlight (``ATTRIBUTE_RE``),
-    where no bullet line holds ``::`` and the text after ``- `` is not empty and does not
-    start with a space or a TAB.
-
-    Why it equals the general path: on such text ``parse_page`` makes the lines before the
-    first bullet the preamble, each header a depth-0 ``Block`` of one line and no properties
-    (no ``::``; not properties-only, so the page properties are the preamble's), each
-    highlight a one-line depth-1 child of the header before it, each attribute line a
-    one-line depth-2 child of the highlight before it (no continuation line: every line is a
-    bullet; ``BULLET_RE`` gives exactly the text after ``- `` as it does not start with
-    whitespace). ``document_from_page`` then sees headers only at the top, so every section
-    has a header and its items are the highlights; an attribute line is an attribute
-    (``is_attribute``: no children, ``ATTRIBUTE_RE``), so no highlight has other children or
-    is a heading. Below, its first pass (location URLs in walk order: header, highlight, its
-    attributes, …) and ``make_item``'s identity rules are followed step by step, and
-    ``merge._create``'s rendering with an empty plan: a highlight is emitted unless its id was seen
-    or its text is empty, with ``render_own``'s one-line rendering where it applies, else
-    ``render_own`` itself on the ``Item`` the general path would have built (the same for an
-    attribute and ``render_block_tree``). tests/test_plan.py compares both paths on
-    generated pages; the returned ``Document`` has the page's names and identity, its page
-    properties and preamble, but no blocks and no sections (the note is made already).
+    The shape (checked line by line): no ```` ``` ````, ``~~~`` or ``#+`` anywhere, page
+    properties and text before the first bullet, then only ``- HEADER`` lines
+    (``HEADER_RE``), ``\t- TEXT`` highlights after a header and ``\t\t- **Note**: …`` /
+    ``**Tags**: …`` lines after a highlight (``ATTRIBUTE_RE``); no bullet holds ``::``, and
+    the text after ``- `` is neither empty nor starts with whitespace. On it ``parse_page``
+    gives one-line blocks without properties (headers at depth 0, highlights their children,
+    attributes theirs), so ``document_from_page``'s first pass (locations in walk order),
+    ``make_item``'s identities and ``merge._create``'s rendering are followed step by step
+    below. The returned ``Document`` has the page's names, identity, properties and
+    preamble, but no sections. Equivalence test: tests/test_plan.py (generated pages).
     """
     # (each first test is a one-character search: fast; the rare page with it pays more)
     if ("`" in text and "```" in text) or ("~" in text and "~~~" in text):
