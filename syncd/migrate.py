@@ -246,20 +246,15 @@ class GraphLayout:
         if self.graph.hidden and is_hidden(rel, self.graph.hidden):
             # a page the user hid: skipped, and said so in the report (not silently)
             return HIDDEN if rel.endswith(PAGE_SUFFIXES) else None
-        if self.notes_only:
-            for folder, kind in ((self.journals_dir, JOURNAL), (self.pages_dir, PAGE)):
-                if (folder == "." or _under(rel, folder)) and rel.endswith(PAGE_SUFFIXES):
-                    return kind
-            return None
-        if _under(rel, self.assets_dir):
+        if not self.notes_only and _under(rel, self.assets_dir):
             return PDF_HIGHLIGHTS if rel.endswith(".edn") else "asset"
-        if self.whiteboards_dir and _under(rel, self.whiteboards_dir):
+        if not self.notes_only and self.whiteboards_dir and _under(rel, self.whiteboards_dir):
             return WHITEBOARD if rel.endswith(".edn") else None
         for folder, kind in ((self.journals_dir, JOURNAL), (self.pages_dir, PAGE)):
             if folder == "." or _under(rel, folder):
                 if rel.endswith(PAGE_SUFFIXES):
                     return kind
-                if rel.endswith(".org"):
+                if rel.endswith(".org") and not self.notes_only:
                     return ORG
         return None
 
@@ -783,13 +778,11 @@ class _Run:
     def whiteboard_name(self, found: FoundFile) -> str:
         return page_name_from_file(found.path.stem, self.m.graph.file_name_format)
 
-    def fail(self, path: Path, exc: BaseException, key: str | None = None) -> None:
+    def fail(self, path: Path, exc: SyncdError | OSError, key: str | None = None) -> None:
         if isinstance(exc, SyncdError):  # naming the note or folder that refused, if not the page
             reason = str(exc) if exc.path not in (None, path) else exc.message
-        elif isinstance(exc, OSError):
+        else:
             reason = exc.strerror or str(exc)
-        else:  # pragma: no cover - only SyncdError and OSError are caught
-            reason = str(exc)
         if key is not None:
             self.page_failed(key, reason, exc)
         else:
@@ -929,22 +922,10 @@ class _Run:
         on (the plan's)."""
         note = cached.note if cached is not None and cached.kind == plan.kind else ""
         if plan.kind == READWISE:
-            known = self.writer.find_readwise_note(self.m.vault_name, plan.doc_id)
-            note = known or note
-        return GraphPage(
-            size=plan.size,
-            mtime_ns=plan.mtime_ns,
-            sha256=plan.sha256,
-            kind=plan.kind,
-            name=plan.name,
-            # a page of a kind this source makes no note of has the note it would have with
-            # include: all, for the index only: links to it read as they would there
-            note=note if plan.planned else plan.natural,
-            aliases=plan.aliases,
-            block_ids=plan.block_ids,
-            deps=plan.deps,
-            page_uuid=plan.page_uuid,
-        )
+            note = self.writer.find_readwise_note(self.m.vault_name, plan.doc_id) or note
+        # a page of a kind this source makes no note of has the note it would have with
+        # include: all, for the index only: links to it read as they would there
+        return _facts(plan, note if plan.planned else plan.natural)
 
     def write_readwise(
         self, key: str, task: PlanTask, plan: PagePlan, facts: GraphPage, planner: Planner
@@ -969,20 +950,37 @@ class _Run:
                 facts = self.facts_of(key, plan, self.old_facts.get(key))
                 facts = with_note(facts, facts.note or self.facts[key].note)
         if note is None:
-            assert plan.doc is not None
-            note = self.writer.sync_document(
-                self.m.home,
-                task.found.path,
-                key,
-                plan.doc,
-                _record(facts),
-                self.report,
-                self.readwise_ctx,
-                taken,
-                retry=retry,
-                place=None if self.work.readwise_folders else page_place(plan.name),
-            )
+            note = self.sync_document(key, plan, facts, self.readwise_ctx, retry=retry)
         self.readwise_done(key, facts, note)
+
+    def sync_document(
+        self,
+        key: str,
+        plan: PagePlan,
+        facts: GraphPage,
+        ctx: ConvertContext,
+        *,
+        again: bool = False,
+        retry: str | None = None,
+    ) -> str:
+        """The Readwise document of page ``key``'s plan merged into its note by the writer
+        (``Writer.sync_document``); the note's path."""
+        assert plan.doc is not None
+        taken = partial(self.taken_by_other, key=key)
+        place = None if self.work.readwise_folders else page_place(plan.name)
+        return self.writer.sync_document(
+            self.m.home,
+            self.page_path(key),
+            key,
+            plan.doc,
+            _record(facts),
+            self.report,
+            ctx,
+            taken,
+            again=again,
+            retry=retry,
+            place=place,
+        )
 
     def readwise_done(self, key: str, facts: GraphPage, note: str) -> None:
         """Count and stage a Readwise page merged into ``note`` (which may not be the path
@@ -990,9 +988,10 @@ class _Run:
         if facts.note and self.claimed.get(fold_name(facts.note)) == key:
             del self.claimed[fold_name(facts.note)]
         self.claimed[fold_name(note)] = key
-        facts = replace(facts, note=note)
-        self.facts[key] = facts
-        self.readwise_counted(key, facts)
+        self.facts[key] = facts = replace(facts, note=note)
+        if PAGE in self.work.kinds:  # counted in a migration's report (include: all)
+            self.report.migration.readwise += 1
+        self.m.stage_page(key, facts)
 
     # -- note paths ------------------------------------------------------------------------
     def assign(self, key: str, plan: PagePlan) -> None:
@@ -1201,13 +1200,6 @@ class _Run:
         """What pages are planned with now (the index as it is)."""
         return PlanContext(self.work, self.index, self.m.options, self.ctx, self.readwise_ctx)
 
-    def readwise_counted(self, key: str, facts: GraphPage) -> None:
-        """Count (in a migration's report: include: all) and stage a Readwise page with its
-        final ``facts``."""
-        if PAGE in self.work.kinds:
-            self.report.migration.readwise += 1
-        self.m.stage_page(key, facts)
-
     def page_done(
         self,
         key: str,
@@ -1338,36 +1330,12 @@ class _Run:
             return
         if plan.doc is not None:  # a Readwise page merged in this run: merged again
             facts = replace(facts, sha256=plan.sha256, deps=plan.deps)
-            taken = partial(self.taken_by_other, key=key)
-            note = self.writer.sync_document(
-                self.m.home,
-                found.path,
-                key,
-                plan.doc,
-                _record(facts),
-                self.report,
-                ctx.readwise,
-                taken,
-                again=True,
-                place=None if self.work.readwise_folders else page_place(plan.name),
-            )
+            note = self.sync_document(key, plan, facts, ctx.readwise, again=True)
             self.facts[key] = replace(facts, note=note)
             self.m.stage_page(key, self.facts[key])
             return
         assert plan.text is not None
-        facts = GraphPage(
-            size=plan.size,
-            mtime_ns=plan.mtime_ns,
-            sha256=plan.sha256,
-            kind=plan.kind,
-            name=plan.name,
-            note=facts.note,
-            aliases=plan.aliases,
-            block_ids=plan.block_ids,
-            deps=plan.deps,
-            page_uuid=plan.page_uuid,
-        )
-        self.facts[key] = facts
+        facts = self.facts[key] = _facts(plan, facts.note)
         self.page_done(key, facts, plan.text, plan.unsupported, plan.dropped)
 
 
@@ -1388,17 +1356,25 @@ def same_link(old: str | None, new: str | None, key: str) -> bool:
     return shown(old) == shown(new)
 
 
+def _facts(plan: PagePlan, note: str) -> GraphPage:
+    """A page's facts from its plan, with the note path ``note``."""
+    return GraphPage(
+        size=plan.size,
+        mtime_ns=plan.mtime_ns,
+        sha256=plan.sha256,
+        kind=plan.kind,
+        name=plan.name,
+        note=note,
+        aliases=plan.aliases,
+        block_ids=plan.block_ids,
+        deps=plan.deps,
+        page_uuid=plan.page_uuid,
+    )
+
+
 def _record(facts: GraphPage) -> SourceRecord:
     """The sources-table fingerprint of a page as the pass read it (``note``: its note)."""
-    return SourceRecord(
-        size=facts.size,
-        mtime_ns=facts.mtime_ns,
-        sha256=facts.sha256,
-        doc_id=None,
-        status="ok",
-        error=None,
-        note=facts.note,
-    )
+    return SourceRecord(facts.size, facts.mtime_ns, facts.sha256, None, "ok", None, facts.note)
 
 
 def _describe(item: Unsupported) -> str:
