@@ -5,20 +5,15 @@ assets; ``include: readwise`` makes notes of the Readwise documents only. Both r
 engine (design.md "Architecture"; logseq-to-obsidian.md §0, §10); the filter decides which
 pages get a note (``GraphMigration.kinds``), nothing else.
 
-A run:
-
-1. **List** the graph and compare each file's size and mtime with the state store
-   (``graph_pages``): unchanged pages are not read, their facts (kind, name, aliases, block ids,
-   note path, what their note depends on) come from the state. Copy the assets that changed.
-2. **One pass** over the changed pages, in path order: each is planned (``syncd.plan``: read,
-   parsed, its facts taken, its note converted or merged, by the executor:
-   ``syncd.parallel``) with the graph index as the run found it, given its note path and
-   written by the one writer (``syncd.writer``). A page of a kind the source makes no note of
-   (a plain page of an ``include: readwise`` source) gives its facts only, and the note path it
-   would have with ``include: all``: links to it read the same in both modes.
-3. **After the pass** the changed pages' facts join the index (``GraphIndexer``: updated, never
-   rebuilt); every note that depends on a name, alias, block or asset whose target moved is
-   converted again (the pages of this run, and unchanged pages converted in earlier runs).
+A run (``_Run``) lists the graph and compares each file's size and mtime with the state store
+(``graph_pages``): unchanged pages are not read, their facts (kind, name, aliases, block ids,
+note path, what their note depends on) come from the state. The changed pages are planned
+(``syncd.plan``, by the executor ``syncd.parallel``) with the graph index as the run found it
+and written by the one writer (``syncd.writer``) in one pass, in path order. A page of a kind
+the source makes no note of gives its facts only, and the note path it would have with
+``include: all``: links to it read the same in both modes. After the pass the changed pages'
+facts join the index (``GraphIndexer``: updated, never rebuilt) and every note that depends on
+a name, alias, block or asset whose target moved is converted again.
 
 Where notes go (decisions):
 
@@ -42,12 +37,11 @@ Where notes go (decisions):
   overwritten (the asset gets ``"<name> (2).<ext>"`` and is reported).
 - A note path, once given to a page, is stored and never changes by itself.
 
-Writing (merge rule 7): a note still equal to what syncd last wrote (the *base*, in the state
-store) is replaced; a note the user edited is three-way merged (``syncd.threeway``) with the new
-version against the base; where that conflicts, the new version goes to
-``<Note>.sync-conflict-<YYYYMMDD-HHMMSS>.md`` beside the note and the user's note stays as it
-is. Every write is a compare-and-swap on the stamp read before. A note the user deleted comes
-back only when its page changes.
+Writing (merge rule 7, ``_Run.write_once``): a note still equal to what syncd last wrote (the
+*base*) is replaced; one the user edited is three-way merged (``syncd.threeway``); where that
+conflicts, the new version goes to ``<Note>.sync-conflict-<YYYYMMDD-HHMMSS>.md`` beside it.
+Every write is a compare-and-swap on the stamp read before. A note the user deleted comes back
+only when its page changes.
 
 Skipped and reported: whiteboards, ``.org`` pages, ``assets/*.edn`` (PDF highlight stores),
 pages under hidden paths (``:hidden``); ``logseq/bak`` and ``logseq/.recycle`` are never listed.
@@ -75,7 +69,6 @@ from syncd.convert.context import (
     GraphIndex,
     InlineContext,
     ReadwiseLayout,
-    readwise_context,
 )
 from syncd.convert.index import JOURNAL, PAGE, READWISE, GraphIndexer, dependents, name_key
 from syncd.convert.links import note_link_target
@@ -322,6 +315,19 @@ def _under(rel: str, folder: str) -> bool:
 # --------------------------------------------------------------------------------- pure parts
 
 
+@dataclass
+class _Staged:
+    """What a run learned, waiting for the next commit (``GraphMigration.write_state``)."""
+
+    pages: dict[str, GraphPage] = field(default_factory=dict)
+    gone: set[str] = field(default_factory=set)
+    sources: dict[str, SourceRecord] = field(default_factory=dict)
+    bases: dict[str, str] = field(default_factory=dict)
+    assets: dict[str, GraphAsset] = field(default_factory=dict)
+    assets_gone: set[str] = field(default_factory=set)
+    meta: str | None = None
+
+
 class GraphMigration:
     """The migration of one ``include: all`` source into its vault.
 
@@ -357,14 +363,7 @@ class GraphMigration:
         )
         self.use_graph(load_graph_config(config.path))
         self._vault_layout: VaultLayout | None = None
-        # waiting for the next commit
-        self._out_pages: dict[str, GraphPage] = {}
-        self._out_gone: set[str] = set()
-        self._out_sources: dict[str, SourceRecord] = {}
-        self._out_bases: dict[str, str] = {}
-        self._out_assets: dict[str, GraphAsset] = {}
-        self._out_assets_gone: set[str] = set()
-        self._out_meta: str | None = None
+        self._out = _Staged()
 
     def use_graph(self, graph: GraphConfig) -> None:
         self.graph = graph
@@ -407,48 +406,34 @@ class GraphMigration:
 
     def pending_count(self) -> int:
         """Pages and assets waiting for the next commit (the engine's batch size counts them)."""
-        return len(self._out_pages) + len(self._out_assets)
+        return len(self._out.pages) + len(self._out.assets)
 
     def has_state(self) -> bool:
-        return bool(
-            self._out_pages
-            or self._out_gone
-            or self._out_sources
-            or self._out_bases
-            or self._out_assets
-            or self._out_assets_gone
-            or self._out_meta is not None
-        )
+        return self._out != _Staged()
 
     def write_state(self, state: StateStore) -> None:
         """Record what was staged (inside the engine's transaction, after syncfs)."""
         v, g = self.vault_name, self.graph_key
         if self.failed.records:  # the failures of the pages synced (or gone) now are over
-            self.failed.forget([*self._out_pages, *self._out_gone])
-        if self._out_gone:
-            state.delete_graph_pages(v, g, sorted(self._out_gone))
-        if self._out_pages:
-            state.put_graph_pages(v, g, self._out_pages)
-        if self._out_sources:
-            state.put_sources(v, self._out_sources)
-        if self._out_bases:
-            state.put_note_bases(v, self._out_bases)
-        for asset in sorted(self._out_assets_gone):
+            self.failed.forget([*self._out.pages, *self._out.gone])
+        if self._out.gone:
+            state.delete_graph_pages(v, g, sorted(self._out.gone))
+        if self._out.pages:
+            state.put_graph_pages(v, g, self._out.pages)
+        if self._out.sources:
+            state.put_sources(v, self._out.sources)
+        if self._out.bases:
+            state.put_note_bases(v, self._out.bases)
+        for asset in sorted(self._out.assets_gone):
             state.delete_graph_asset(v, g, asset)
-        for asset, record in self._out_assets.items():
+        for asset, record in self._out.assets.items():
             state.put_graph_asset(v, g, asset, record)
-        if self._out_meta is not None:
-            state.set_meta(self._meta_key, self._out_meta)
+        if self._out.meta is not None:
+            state.set_meta(self._meta_key, self._out.meta)
         self.discard_state()
 
     def discard_state(self) -> None:
-        self._out_pages.clear()
-        self._out_gone.clear()
-        self._out_sources.clear()
-        self._out_bases.clear()
-        self._out_assets.clear()
-        self._out_assets_gone.clear()
-        self._out_meta = None
+        self._out = _Staged()
 
     # -- settings ------------------------------------------------------------------------------
     @property
@@ -492,12 +477,6 @@ class GraphMigration:
     def _meta_key(self) -> str:
         return f"migrate:{self.vault_name}:{self.graph_key}"
 
-    def inline_context(self) -> InlineContext:
-        return InlineContext(
-            journal_title_formats=self.title_formats,
-            daily_note_format=self.vault_layout.daily_format,
-        )
-
     # -- a run ---------------------------------------------------------------------------------
     def run(
         self,
@@ -520,48 +499,46 @@ class GraphMigration:
     def stage_page(self, key: str, page: GraphPage, source: SourceRecord | None = None) -> None:
         if self.writer.dry_run:
             return
-        self._out_gone.discard(key)
-        self._out_pages[key] = page
+        self._out.gone.discard(key)
+        self._out.pages[key] = page
         if source is not None:
-            self._out_sources[key] = source
+            self._out.sources[key] = source
 
     def stage_gone(self, key: str) -> None:
         if not self.writer.dry_run:
-            self._out_pages.pop(key, None)
-            self._out_gone.add(key)
+            self._out.pages.pop(key, None)
+            self._out.gone.add(key)
 
     def stage_base(self, note: str, text: str) -> None:
         if not self.writer.dry_run:
-            self._out_bases[note] = text
+            self._out.bases[note] = text
 
     def stage_asset(self, key: str, record: GraphAsset | None) -> None:
         if self.writer.dry_run:
             return
         if record is None:
-            self._out_assets.pop(key, None)
-            self._out_assets_gone.add(key)
+            self._out.assets.pop(key, None)
+            self._out.assets_gone.add(key)
         else:
-            self._out_assets_gone.discard(key)
-            self._out_assets[key] = record
+            self._out.assets_gone.discard(key)
+            self._out.assets[key] = record
 
     def stage_meta(self, settings: str) -> None:
         if not self.writer.dry_run:
-            self._out_meta = settings
+            self._out.meta = settings
 
     def base_of(self, note: str) -> str | None:
         """The text syncd last wrote to ``note`` (staged this run, else recorded)."""
-        if note in self._out_bases:
-            return self._out_bases[note]
+        if note in self._out.bases:
+            return self._out.bases[note]
         record = self.writer.state.get_note_base(self.vault_name, note)
         return record.text if record is not None else None
 
 
 class _Run:
-    """One run of a source: the listing and the assets, then every changed page planned
-    (``syncd.parallel.Planner``: read, parsed, converted or merged) and written in one pass, in
-    path order; then the pages whose note depends on what moved in the graph index get
-    converted again (one round: a page's facts come from its own text, so converting it again
-    moves nothing)."""
+    """One run of a source (the module docstring). The pages converted again after the pass
+    take one round: a page's facts come from its own text, so converting it again moves
+    nothing."""
 
     def __init__(
         self,
@@ -913,8 +890,7 @@ class _Run:
         if plan.kind == READWISE:
             self.write_readwise(key, task, plan, facts, planner)
         else:
-            assert plan.text is not None
-            self.page_done(key, facts, plan.text, plan.unsupported, plan.dropped)
+            self.page_done(key, facts, plan)
 
     def facts_of(self, key: str, plan: PagePlan, cached: GraphPage | None) -> GraphPage:
         """The facts of a page from its plan: the note path it had (same kind), or for a
@@ -1066,7 +1042,7 @@ class _Run:
             self.claimed[fold_name(note)] = key
         facts = replace(with_note(page, note), deps=plan.deps)
         self.facts[key] = settled[key] = facts
-        self.page_done(key, facts, plan.text, plan.unsupported, plan.dropped)
+        self.page_done(key, facts, plan)
 
     def holds(self, note: str, text: str | None) -> bool:
         """Whether the vault file ``note`` holds exactly ``text``."""
@@ -1181,46 +1157,34 @@ class _Run:
     @property
     def ctx(self) -> InlineContext:
         if self._ctx is None:
-            self._ctx = self.m.inline_context()
+            self._ctx = InlineContext(self.m.title_formats, self.m.vault_layout.daily_format)
         return self._ctx
 
     @property
     def readwise_ctx(self) -> ConvertContext:
         """What Readwise notes are rendered with: the same rules, index and options as any
-        page of the graph (``convert.context.readwise_context``)."""
-        return readwise_context(
-            self.ctx.journal_title_formats,
-            self.ctx.daily_note_format,
-            graph_config=self.work.graph,
-            index=self.index,
-            options=self.m.options,
-        )
+        page of the graph."""
+        return ConvertContext(self.work.graph, self.index, self.m.options, self.ctx, "")
 
     def plan_context(self) -> PlanContext:
         """What pages are planned with now (the index as it is)."""
         return PlanContext(self.work, self.index, self.m.options, self.ctx, self.readwise_ctx)
 
-    def page_done(
-        self,
-        key: str,
-        facts: GraphPage,
-        text: str,
-        unsupported: Iterable[Unsupported],
-        dropped: Iterable[tuple[str, int]] = (),
-    ) -> None:
-        """Write a plain page's or journal's note ``text`` (rule 7), count, report, stage (a
-        page converted again in the same run is counted and reported once)."""
-        self.write(facts.note, text, key in self.changed)
+    def page_done(self, key: str, facts: GraphPage, plan: PagePlan) -> None:
+        """Write a plain page's or journal's note (rule 7), count, report, stage (a page
+        converted again in the same run is counted and reported once)."""
+        assert plan.text is not None
+        self.write(facts.note, plan.text, key in self.changed)
         if key not in self.counted:
             self.counted.add(key)
             if facts.kind == JOURNAL:
                 self.report.migration.journals += 1
             else:
                 self.report.migration.pages += 1
-            for item in unsupported:
+            for item in plan.unsupported:
                 self.report.migration.unsupported.append((facts.name, _describe(item)))
             counts = self.report.migration.dropped
-            for what, count in dropped:
+            for what, count in plan.dropped:
                 counts[what] = counts.get(what, 0) + count
         self.m.stage_page(key, facts, _record(facts))
 
@@ -1334,9 +1298,8 @@ class _Run:
             self.facts[key] = replace(facts, note=note)
             self.m.stage_page(key, self.facts[key])
             return
-        assert plan.text is not None
         facts = self.facts[key] = _facts(plan, facts.note)
-        self.page_done(key, facts, plan.text, plan.unsupported, plan.dropped)
+        self.page_done(key, facts, plan)
 
 
 def same_link(old: str | None, new: str | None, key: str) -> bool:
