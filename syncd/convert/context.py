@@ -142,23 +142,3 @@ class ConvertContext:
     # tag and header lines recur in every Readwise note). A context is made for one pass,
     # with the index as it is then; one with other ``anchors`` starts with its own
     converted: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
-
-
-def readwise_context(
-    journal_title_formats: tuple[str, ...],
-    daily_note_format: str = "YYYY-MM-DD",
-    *,
-    graph_config: GraphConfig | None = None,
-    index: GraphIndex | None = None,
-    options: ConvertOptions | None = None,
-) -> ConvertContext:
-    """The context Readwise notes are rendered with: the same rules as any page, for a source
-    whose graph index may not be built yet (``include: readwise``: no index, every link keeps
-    its name; ``include: all`` passes the graph's index and options)."""
-    return ConvertContext(
-        graph=graph_config if graph_config is not None else GraphConfig(),
-        index=index if index is not None else GraphIndex(),
-        options=options if options is not None else ConvertOptions(),
-        inline=InlineContext(tuple(journal_title_formats), daily_note_format),
-        page_name="",
-    )
