@@ -445,17 +445,8 @@ class GraphMigration:
     def settings_fingerprint(self) -> str:
         """Everything besides the pages that the notes depend on: when it changes, every page
         is converted again."""
-        text = repr(
-            (
-                FORMAT_VERSION,
-                self.graph,
-                self.options,
-                self.vault_layout,
-                self.config.into,
-                sorted(self.kinds),
-            )
-        )
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        layout, into = self.vault_layout, self.config.into
+        return _digest(FORMAT_VERSION, self.graph, self.options, layout, into, sorted(self.kinds))
 
     def failure_settings(self) -> str:
         """What a page's failure depends on besides its bytes: syncd's version and the
@@ -463,15 +454,8 @@ class GraphMigration:
         from syncd import __version__
 
         config = self.writer.config
-        text = repr(
-            (
-                __version__,
-                self.settings_fingerprint(),
-                config.max_page_bytes,
-                config.repair_mojibake,
-            )
-        )
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        settings = self.settings_fingerprint()
+        return _digest(__version__, settings, config.max_page_bytes, config.repair_mojibake)
 
     @property
     def _meta_key(self) -> str:
@@ -1344,6 +1328,10 @@ def _describe(item: Unsupported) -> str:
     """One line for the report: reason (row, line): excerpt."""
     where = ", ".join(x for x in (item.row, f"line {item.line}" if item.line else "") if x)
     return f"{item.reason} ({where})" + (f": {item.excerpt}" if item.excerpt else "")
+
+
+def _digest(*values: object) -> str:
+    return hashlib.sha256(repr(values).encode("utf-8")).hexdigest()
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

@@ -271,7 +271,7 @@ class _Region:
             return [Out(f"{fence}{lang}", start, Kind.CODE), *verbatim, Out(fence, end, Kind.CODE)]
         # B7 quote, B8 callouts (any other custom block becomes a callout of its own type)
         converted = self.convert(inner, start + 1)
-        quoted = [Out(_quote(o.text), o.src, o.kind) for o in converted]
+        quoted = [Out(f"> {o.text}" if o.text.strip() else ">", o.src, o.kind) for o in converted]
         if name == "quote":
             return quoted or [Out(">", start, Kind.TEXT)]
         return [Out(f"> [!{CALLOUTS.get(name, name)}]", start, Kind.TEXT), *quoted]
@@ -334,10 +334,6 @@ def _fence_for(lines: Sequence[str]) -> str:
         (len(m.group(0)) for line in lines if (m := re.match(r"[ \t]*(`+)", line))), default=0
     )
     return "`" * max(3, longest + 1)
-
-
-def _quote(text: str) -> str:
-    return f"> {text}" if text.strip() else ">"
 
 
 def _heading_level(value: str | None, depth: int) -> int | None:

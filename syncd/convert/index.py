@@ -70,14 +70,6 @@ class DependentFacts(IndexFacts, Protocol):
     def deps(self) -> tuple[str, ...]: ...
 
 
-def _target(note: str, shared: bool) -> str:
-    """The link target of ``note``: its bare stem, or (``shared``: another note has that
-    folded stem) the path without ``.md``."""
-    if not shared:
-        return note_path_stem(note)
-    return note[: -len(".md")] if note.endswith(".md") else note
-
-
 def dependents(pages: Mapping[str, DependentFacts], changed: set[str]) -> set[str]:
     """Pages whose note text depends on one of the ``changed`` keys (Readwise notes never:
     syncd only adds new highlights to them)."""
@@ -193,7 +185,7 @@ class GraphIndexer:
                     continue
                 members = self._leaves.setdefault(claims.leaf, set())
                 leaves.setdefault(claims.leaf, len(members))
-                _mark(members, key, add)
+                (members.add if add else members.discard)(key)
                 names.add(claims.name)
                 names.update(claims.aliases)
                 uuids.update(claims.page_uuids)
@@ -216,7 +208,9 @@ class GraphIndexer:
                 del self._leaves[leaf]
         for key in retarget:
             claims = self._claims[key]
-            target = _target(claims.note, len(self._leaves[claims.leaf]) > 1)
+            target = note_path_stem(claims.note)
+            if len(self._leaves[claims.leaf]) > 1:  # another note has its folded stem
+                target = claims.note.removesuffix(".md")  # so the path, without .md
             if self._targets.get(key) != target:
                 self._targets[key] = target
                 names.add(claims.name)
@@ -278,13 +272,6 @@ class GraphIndexer:
         if moved:
             self.index = self._view(boards)
         return moved
-
-
-def _mark(members: set[str], key: str, add: bool) -> None:
-    if add:
-        members.add(key)
-    else:
-        members.discard(key)
 
 
 def _claim(claimed: dict[str, set[str]], keys: Iterable[str], page: str, add: bool) -> None:

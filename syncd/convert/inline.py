@@ -393,9 +393,7 @@ def _image(match: re.Match[str], env: InlineEnv) -> str:
     size = _size(meta)
     path = asset_path(url)
     if path is None:
-        if not meta:
-            return match.group(0)
-        if not size:
+        if not size:  # (none without meta)
             return match.group(0)
         whole = match.group(0)[: -len(meta)]
         return f"![{alt}|{size}]" + whole[len(alt) + 3 :]

@@ -18,10 +18,8 @@ from syncd.convert.blocks import SourceLines, block_uuid, convert_text_lines, re
 from syncd.convert.context import ConvertContext
 from syncd.convert.inline import InlineEnv
 from syncd.convert.links import ANCHOR_ID_RE
-from syncd.convert.properties import page_aliases as _page_aliases
-from syncd.convert.properties import page_frontmatter
+from syncd.convert.properties import page_aliases, page_frontmatter
 from syncd.convert.report import Findings, Unsupported
-from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.model import Page
 from syncd.yamlout import Value, dump_frontmatter
 
@@ -89,11 +87,6 @@ def render_note(converted: ConvertedNote) -> str:
     if not converted.frontmatter:
         return converted.body
     return dump_frontmatter(converted.frontmatter) + converted.body
-
-
-def page_aliases(page: Page, graph: GraphConfig) -> tuple[str, ...]:
-    """The page's ``alias::``/``aliases::`` names as written (row P4), for the index."""
-    return _page_aliases(page, graph)
 
 
 def page_block_ids(page: Page, text: str | None = None) -> tuple[str, ...]:

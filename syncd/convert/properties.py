@@ -100,11 +100,6 @@ def wrapped_in_quotes(value: str) -> bool:
     return len(value) >= 2 and value.startswith('"') and value.endswith('"')
 
 
-def is_comma_key(key: str, graph: GraphConfig) -> bool:
-    key = key.lower()
-    return key in COMMA_KEYS or key in graph.separated_by_commas
-
-
 def value_refs(value: str, comma: bool) -> tuple[list[str], bool]:
     """The page names a value refers to, in order, and whether the value is made of nothing
     else (apart from spaces and commas). With ``comma``, plain text between the references is
@@ -179,7 +174,7 @@ def property_value(key: str, raw: str, env: InlineEnv) -> Value:
         return value[1:-1] if wrapped_in_quotes(value) else value
     if wrapped_in_quotes(value):
         return value[1:-1]  # P2c
-    comma = is_comma_key(lower, ctx.graph)
+    comma = lower in COMMA_KEYS or lower in ctx.graph.separated_by_commas
     names, only_refs = value_refs(value, comma)
     for name in names:
         env.findings.reference(name)
