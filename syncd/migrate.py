@@ -552,7 +552,7 @@ class _Run:
         # task number -> the note text and recorded highlights a Readwise page was handed out
         # with (what its plan must still find: Writer.finish_readwise)
         self.hints: dict[int, ReadwiseHint] = {}
-        self._ctx: InlineContext | None = None
+        self.ctx = InlineContext(migration.title_formats, migration.vault_layout.daily_format)
         self.recorded: set[str] | None = None  # pages with a record in the sources table
         self.counted: set[str] = set()  # plain pages and journals counted in the report
         self.work = PageWork(
@@ -571,8 +571,8 @@ class _Run:
     def go(self, paths: Iterable[Path] | None) -> None:
         m = self.m
         settings = m.settings_fingerprint()
-        settings_changed = self.state.get_meta(m._meta_key) != settings
-        listing, full = self.listing(paths, settings_changed)
+        self.settings_changed = settings_changed = self.state.get_meta(m._meta_key) != settings
+        listing, full = self.listing(paths)
         self.found = listing.pages
         self.report.pages += len(listing.pages)
         stamps = self.state.graph_page_stamps(m.vault_name, m.graph_key)
@@ -642,12 +642,10 @@ class _Run:
             for k, p in sorted(self.facts.items())
             if p.note and p.kind in self.work.kinds
         }
-        self.one_pass(sorted(candidates), settings_changed)
+        self.one_pass(sorted(candidates))
         targets_before = dict(self.index.names)
         moved = indexer.update_many({key: self.facts.get(key) for key in self.changed})
-        self._ctx = None  # (the index is the same object, updated in place)
         moved |= indexer.update_many(self.settle_contested())
-        self._ctx = None
         moved = {
             key
             for key in moved
@@ -678,16 +676,14 @@ class _Run:
         self.convert_again(sorted(again - set(self.collisions)))
         m.stage_meta(settings)
 
-    def listing(
-        self, paths: Iterable[Path] | None, settings_changed: bool
-    ) -> tuple[GraphListing, bool]:
+    def listing(self, paths: Iterable[Path] | None) -> tuple[GraphListing, bool]:
         """The files of this run: ``paths`` (asked for by the daemon), or every file of the
         graph (a scan, a changed config.edn or changed settings: then the paths asked for
         are in it too, even what a scan passes over, such as a FIFO named like a page, so
         that it is reported). True when the listing is the whole graph."""
         m = self.m
         self.asked: set[str] = set()
-        full = paths is None or settings_changed
+        full = paths is None or self.settings_changed
         listing = m.layout.list() if full else GraphListing()
         for path in paths or ():
             try:
@@ -761,16 +757,16 @@ class _Run:
         self.writer.fail(self.m.vault_name, path, reason, self.report)
 
     # -- the pass ----------------------------------------------------------------------------
-    def one_pass(self, keys: list[str], settings_changed: bool) -> None:
+    def one_pass(self, keys: list[str]) -> None:
         """Plan and write every page of ``keys`` (changed since the last run), in order."""
         ctx = self.plan_context()
-        tasks = (self.task(n, key, settings_changed, hint=True) for n, key in enumerate(keys))
+        tasks = (self.task(n, key, hint=True) for n, key in enumerate(keys))
         workers = 0 if self.writer.dry_run else self.m.workers
         planner = Planner(ctx, tasks, len(keys), workers)
         try:
             for number, key in enumerate(keys):
-                task = self.task(number, key, settings_changed)
-                hinted = partial(self.task, number, key, settings_changed, hint=True)
+                task = self.task(number, key)
+                hinted = partial(self.task, number, key, hint=True)
                 self.reporting_failures(key, partial(self.process, key, task, hinted, planner))
                 if (number + 1) % 64 == 0:
                     self.progressed("pages", number + 1, len(keys))
@@ -785,15 +781,13 @@ class _Run:
         if self.progress is not None:
             self.progress(f"{self.m.root.name}: {phase}", done, total)
 
-    def task(
-        self, number: int, key: str, settings_changed: bool, *, hint: bool = False
-    ) -> PlanTask:
+    def task(self, number: int, key: str, *, hint: bool = False) -> PlanTask:
         """The plan task of page ``key``; ``hint``: a Readwise page that went into a note last
         run comes with that note's text and recorded highlights, to merge into (what the
         plan assumed is checked by ``Writer.finish_readwise``)."""
         found = self.found[key]
         cached = self.old_facts.get(key)
-        task = PlanTask(number, found, self.reusable_sha(cached, settings_changed))
+        task = PlanTask(number, found, self.reusable_sha(cached))
         if not hint or READWISE not in self.work.kinds:
             return task
         if cached is not None and cached.kind != READWISE:
@@ -809,11 +803,11 @@ class _Run:
         self.hints[number] = made
         return replace(task, doc_id=made.doc_id, existing=made.text, seen=made.packed)
 
-    def reusable_sha(self, cached: GraphPage | None, settings_changed: bool) -> str | None:
+    def reusable_sha(self, cached: GraphPage | None) -> str | None:
         """The hash a page must still have for its facts of last run to stand as they are
         (its note written, or it is of a kind this source makes no note of; the settings
         the same); None: plan it again."""
-        if cached is None or settings_changed:
+        if cached is None or self.settings_changed:
             return None
         if not cached.note and cached.kind in self.work.kinds:
             return None
@@ -841,9 +835,8 @@ class _Run:
     def process(
         self, key: str, task: PlanTask, hinted: Callable[[], PlanTask], planner: Planner
     ) -> None:
-        """One page of the pass: its plan checked, its facts kept, its note path given, its
-        note written (rule 7 for a plain page or journal, the Readwise merge for a document).
-        ``hinted``: the page's task with what a Readwise merge starts from (made only where
+        """One page of the pass: planned, its facts kept, its note path given, its note
+        written. ``hinted``: its task with what a Readwise merge starts from (made only where
         the plan is made now)."""
         cached = self.old_facts.get(key)
         plan = planner.plan(task, hinted)
@@ -958,9 +951,7 @@ class _Run:
         """Give a page without a note path one: its natural one unless another page holds
         it (a collision, N7: the first one in path order keeps it, and pages placed before
         come first; a Readwise document takes a free name beside it instead) or a vault file
-        syncd has no record of is there (the page takes a free name beside it, unless the
-        file is exactly what the page gives: syncd wrote it before it lost its state; a
-        journal keeps its daily note's path, and rule 7 keeps the user's note)."""
+        syncd has no record of is there (``settle_contested``)."""
         page = self.facts[key]
         natural = plan.natural or natural_note(self.work, key, page.kind, page.name, plan.category)
         holder = self.claimed.get(fold_name(natural))
@@ -999,11 +990,10 @@ class _Run:
         return join_path(folder, unique_name(stem, taken) + ".md")
 
     def settle_contested(self) -> dict[str, GraphPage]:
-        """Pages whose note path holds a vault file syncd has no record of, after the pass
-        (the index complete): the path is kept when the file is exactly what the page gives
+        """The facts of the pages whose note path holds a vault file syncd has no record of,
+        settled after the pass: the path is kept when the file is exactly what the page gives
         (syncd wrote it before it lost its state), or for a journal (rule 7 keeps the user's
-        daily note and writes a conflict copy); else the page takes a free name beside it.
-        The settled pages' facts."""
+        daily note); else the page takes a free name beside it."""
         settled: dict[str, GraphPage] = {}
         if not self.contested:
             return settled
@@ -1137,12 +1127,6 @@ class _Run:
             return there is not None and there[0] != digest
 
         return join_path(folder, unique_name(stem, taken) + suffix)
-
-    @property
-    def ctx(self) -> InlineContext:
-        if self._ctx is None:
-            self._ctx = InlineContext(self.m.title_formats, self.m.vault_layout.daily_format)
-        return self._ctx
 
     @property
     def readwise_ctx(self) -> ConvertContext:
@@ -1287,13 +1271,10 @@ class _Run:
 
 
 def same_link(old: str | None, new: str | None, key: str) -> bool:
-    """Whether a link to the page name ``key`` (an index key: ``name_key``) reads the same
-    with link target ``old`` as with ``new`` (None: not in the index): a target that is the
-    name itself, as Obsidian resolves it (case-insensitively), is no target at all
-    (``convert.links.wikilink`` writes ``[[name]]`` for both). So a page whose note is named
-    like the page, and joins the index in this run, moves nothing for the notes that link to
-    it: they are not converted again. A name that ends like a file (``tasks.json``) is a
-    target: its link gets the note's ``.md`` once the page is known."""
+    """Whether a link to the page name ``key`` (an index key) reads the same with target
+    ``old`` as with ``new`` (None: not in the index): a target that is the name itself, as
+    Obsidian resolves it, is no target (``wikilink`` writes ``[[name]]`` for both), unless the
+    name ends like a file (``tasks.json``: its link gets the note's ``.md``)."""
 
     def shown(target: str | None) -> str | None:
         if target is None or (name_key(target) == key and note_link_target(target) == target):

@@ -1,28 +1,11 @@
-"""Blocks: the outline and everything that lives on block lines (rows B1–B10, T1–T4, A4).
+"""Blocks: the outline and everything that lives on block lines (rows B1–B10, T1–T4, A4; each
+row's rule in docs/logseq-rows.md and tests/test_rows.py).
 
 The outline is kept as Logseq wrote it (TAB-indented ``- `` bullets, continuation lines under
 them); each block's lines are converted one by one and laid out again with the exact
 indentation of the source line they came from (``SourceLines``), so only rewritten tokens
-change. Per block:
-
-- B1 block properties stay ``key:: value`` lines (a Dataview inline field of the list item;
-  ``[key:: value]`` with ``block_properties: bracketed``), their value converted like text;
-  Logseq's internal keys (``collapsed``, ``logseq.*``, ``hl-*``, ``card-*``, the graph's
-  ``:block-hidden-properties``…) are dropped; org-style ``:PROPERTIES:`` drawers count too.
-- B2 ``id:: uuid`` becomes `` ^uuid`` at the end of the block's own text (its own line after
-  a closing code fence); B3 ``heading:: N`` (``true``: the block's depth) prefixes ``#``s
-  unless the text already is a heading; B4/B5 headings and multi-line blocks stay.
-- B6 ``logseq.order-list-type:: number`` turns a run of sibling bullets into ``1.``, ``2.``…
-- B7 ``#+BEGIN_QUOTE`` -> ``> `` quote; B8 NOTE/TIP/IMPORTANT/WARNING/CAUTION/PINNED (and any
-  other custom block) -> ``> [!type]`` callout; B9 SRC/EXAMPLE -> fenced code, COMMENT ->
-  ``%% … %%``; B10 ``#+BEGIN_QUERY`` -> a "not converted" callout and the query verbatim in a
-  ``clojure`` fence (reported).
-- T1–T3 tasks (``tasks``); T4 ``:LOGBOOK:`` drawers dropped or kept in ``%% … %%``.
-- A4 PDF-highlight blocks (``hl-page::``, ``ls-type:: annotation``): converted as text, their
-  ``hl-*`` properties dropped, reported.
-
-Nothing inside fenced code (also inside a quote), ``$$`` math blocks or ``%%`` comments is
-touched (C1).
+change. Nothing inside fenced code (also inside a quote), ``$$`` math blocks or ``%%``
+comments is touched (C1).
 """
 
 from __future__ import annotations

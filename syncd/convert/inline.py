@@ -1,18 +1,11 @@
-"""Inline Logseq syntax in one line of text -> Obsidian (pure).
+"""Inline Logseq syntax in one line of text -> Obsidian (pure; rows L1–L6, R1, E1/E2, J2/J3,
+Q1, M1–M3, H2, A1–A3, C2/C3: docs/logseq-rows.md).
 
-Rows: L1 ``[[Page]]``, L2 ``#tag``, L3 ``#[[multi word]]``, L4 namespaces, L5
-``[label]([[Page]])``, L6 ``[label](((uuid)))``, R1 ``((uuid))``, E1/E2 ``{{embed …}}``, J2/J3
-journal references, Q1 ``{{query …}}``, M1 video/tweet macros, M2 ``{{renderer …}}``, M3 cloze,
-user and other macros, H2 ``^^highlight^^``, A1–A3 assets (inline part), C2/C3 protection.
-
-One scanner (``TOKEN_RE``) cuts the line into tokens, left to right, the way mldoc reads them:
-escapes, inline code, math, HTML and comments, autolinks and bare URLs, whole Markdown links and
-images (label and target), ``![[embeds]]`` already in Obsidian form, macros, page and block
-references, tags and ``^^`` markers. Code, math, HTML, URLs and the label and target of a
-Markdown link are copied byte for byte (rows C2, C3); only the reference tokens are rewritten.
-Every rewrite produces Obsidian syntax that the scanner copies unchanged when it meets it again
-(``[[Target|text]]``, ``![[x]]``, inline code, ``==x==``, valid ``#tags``), so converting the
-output again changes nothing.
+One scanner (``TOKEN_RE``) cuts the line into tokens, left to right, the way mldoc reads them.
+Code, math, HTML, URLs and the label and target of a Markdown link are copied byte for byte
+(rows C2, C3); only the reference tokens are rewritten. Every rewrite produces Obsidian syntax
+that the scanner copies unchanged when it meets it again (``[[Target|text]]``, ``![[x]]``,
+inline code, ``==x==``, valid ``#tags``), so converting the output again changes nothing.
 """
 
 from __future__ import annotations

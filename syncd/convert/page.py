@@ -2,12 +2,8 @@
 
 ``convert_page`` turns the parsed page into frontmatter items (``properties``, rows P1–P13)
 and a Markdown body (``blocks`` for the outline, ``inline`` for the tokens), using only the
-graph-wide index in the context for other pages. ``render_note`` writes the two as one text.
-The migrator builds the index in a first pass with ``page_aliases``, ``page_block_ids`` and
-``page_uuid``.
-
-The body is a fixpoint: converting it again (``parse_page`` on the body, then
-``convert_page``) gives the same body.
+graph-wide index in the context for other pages. The body is a fixpoint: converting it again
+(``parse_page`` on the body, then ``convert_page``) gives the same body.
 """
 
 from __future__ import annotations

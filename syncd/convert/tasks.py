@@ -1,22 +1,9 @@
 """Tasks: markers, priorities, SCHEDULED/DEADLINE (rows T1–T3; T4 drawers are in ``blocks``).
 
 A marker is the first word of a block, followed by a space (``- TODO x``; ``TODO`` elsewhere is
-text). It becomes a Markdown task whose status the Tasks plugin understands:
-
-=====================  ===================================  ===========================
-Logseq                 Obsidian                             option
-=====================  ===================================  ===========================
-TODO, LATER            ``- [ ] x``
-DOING, NOW, …          ``- [/] x``                          ``doing_as_tag``: ``[ ] x #doing``
-DONE                   ``- [x] x``
-CANCELED, CANCELLED    ``- [-] x``
-WAITING, WAIT          ``- [ ] x``
-=====================  ===================================  ===========================
-
-``[#A]``/``[#B]``/``[#C]`` right after the marker and ``SCHEDULED:``/``DEADLINE:`` lines of the
-task move to the end of the task line, as Tasks emoji (``⏫ 🔼 🔽``, ``🔁 every week``, ``⏳``,
-``📅``) or Dataview fields (``[priority:: high]``, ``[repeat:: …]``, ``[scheduled:: …]``,
-``[due:: …]``), in the Tasks plugin's order.
+text); it becomes a Markdown task whose status the Tasks plugin understands (``CHECKBOXES``).
+``[#A]`` right after the marker and the task's ``SCHEDULED:``/``DEADLINE:`` lines move to the
+end of the task line, as Tasks emoji or Dataview fields, in the Tasks plugin's order.
 """
 
 from __future__ import annotations
