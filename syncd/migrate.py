@@ -355,11 +355,7 @@ class GraphMigration:
         self.options: ConvertOptions = config.convert
         self._config_stamp = _stamp(config.path / CONFIG_PATH)
         self.failed = FailedPages(
-            writer.state,
-            vault_name,
-            config.path,
-            dry_run=writer.dry_run,
-            clock=writer.clock,
+            writer.state, vault_name, config.path, dry_run=writer.dry_run, clock=writer.clock
         )
         self.use_graph(load_graph_config(config.path))
         self._vault_layout: VaultLayout | None = None
@@ -1052,11 +1048,7 @@ class _Run:
         return holder is not None and holder != key
 
     def sync_assets(
-        self,
-        listing: GraphListing,
-        old: Mapping[str, GraphAsset],
-        work: set[str],
-        gone: set[str],
+        self, listing: GraphListing, old: Mapping[str, GraphAsset], work: set[str], gone: set[str]
     ) -> None:
         for key in sorted(gone):
             self.assets.pop(key, None)

@@ -53,14 +53,7 @@ _PROP_LINE_RE = re.compile(
     r"^(?P<head>[ \t]*[^\s:]+::)(?P<gap>[ \t]*)(?P<value>.*?)(?P<tail>[ \t]*)$"
 )
 _HEADING_RE = re.compile(r"^#{1,6}(?:[ \t]|$)")
-CALLOUTS = {
-    "note": "note",
-    "tip": "tip",
-    "important": "important",
-    "warning": "warning",
-    "caution": "caution",
-    "pinned": "note",
-}
+CALLOUTS = {"pinned": "note"}  # any other block is a callout of its name (note, tip, warning…)
 QUERY_CALLOUT = "> [!info] Logseq query (not converted)"
 ORDER_KEY = "logseq.order-list-type"
 _DRAWER_KEY_RENAMES = {"custom_id": "id", "custom-id": "id", "last-modified-at": "updated-at"}
@@ -205,8 +198,7 @@ class _Region:
         else:
             return None
         return next(
-            (k for k in range(i + 1, len(lines)) if not mask[k] and closing.match(lines[k])),
-            None,
+            (k for k in range(i + 1, len(lines)) if not mask[k] and closing.match(lines[k])), None
         )
 
     def region(self, lines: Sequence[str], base: int, i: int, end: int) -> list[Out]:

@@ -46,10 +46,6 @@ class Task:
     priority: str | None
     text: str  # the block's first line after the marker and the priority
 
-    @property
-    def checkbox(self) -> str:
-        return CHECKBOXES[self.marker]
-
 
 @dataclass(frozen=True, slots=True)
 class Stamp:
@@ -79,10 +75,8 @@ def stamps(line: str) -> list[Stamp]:
 
 def recurrence(repeat: str | None) -> str | None:
     """``.+1w`` -> ``every week when done``, ``+2m`` -> ``every 2 months``."""
-    if not repeat:
-        return None
-    match = re.fullmatch(r"(\.\+|\+\+|\+)(\d+)([hdwmy])", repeat)
-    if match is None:
+    match = re.fullmatch(r"(\.\+|\+\+|\+)(\d+)([hdwmy])", repeat or "")
+    if match is None:  # no repeater
         return None
     count, unit = int(match.group(2)), UNITS[match.group(3)]
     text = f"every {unit}" if count == 1 else f"every {count} {unit}s"
@@ -91,7 +85,7 @@ def recurrence(repeat: str | None) -> str | None:
 
 def task_line(task: Task, text: str, found: list[Stamp], options: ConvertOptions) -> str:
     """The task's first line: checkbox, converted text, then priority, recurrence and dates."""
-    checkbox = task.checkbox
+    checkbox = CHECKBOXES[task.marker]
     extras: list[str] = []
     if checkbox == "[/]" and options.doing_as_tag:
         checkbox = "[ ]"

@@ -19,19 +19,8 @@ from syncd.logseq.dates import DateFormat, format_moment
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.model import Page
-from syncd.names import (
-    MAX_NAME_BYTES,
-    note_path_stem,
-    note_stem,
-    plain_path,
-    sanitize_title,
-)
-from syncd.readwise import (
-    Document,
-    category_folder,
-    document_from_page,
-    unquote_value,
-)
+from syncd.names import MAX_NAME_BYTES, note_path_stem, note_stem, plain_path, sanitize_title
+from syncd.readwise import Document, category_folder, document_from_page, unquote_value
 
 WHITEBOARD = "whiteboard"
 ORG = "org"
