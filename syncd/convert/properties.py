@@ -318,23 +318,15 @@ def page_frontmatter(page: Page, env: InlineEnv) -> list[tuple[str, Value]]:
     title = _title_alias(page, ctx)
     if title is not None:
         aliases.append(title)
-    final_aliases = _own_aliases(aliases, ctx)
-    result: list[tuple[str, Value]] = []
-    for key, item in items.items():
-        if key == "aliases":
-            if final_aliases:
-                result.append((key, final_aliases))
-        elif key == "tags":
-            if tags:
-                result.append((key, _dedupe(tags)))
-        elif key == TAG_LINKS_KEY:
-            if tag_links:
-                result.append((key, _dedupe(tag_links)))
-        else:
-            result.append((key, item))
-    if final_aliases and "aliases" not in items:
-        result.append(("aliases", final_aliases))
-    return result
+    lists: dict[str, Value] = {
+        "aliases": _own_aliases(aliases, ctx),
+        "tags": _dedupe(tags),
+        TAG_LINKS_KEY: _dedupe(tag_links),
+    }
+    if lists["aliases"]:
+        items.setdefault("aliases", [])
+    # the list keys where they were first written, and only when not empty
+    return [(key, lists.get(key, item)) for key, item in items.items() if lists.get(key, True)]
 
 
 def _merged(props: Iterable[Property]) -> list[Property]:
