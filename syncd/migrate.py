@@ -127,14 +127,9 @@ OPEN_WAIT = 30.0  # syncd once: seconds it waits for pages held open for writing
 
 
 def read_vault_layout(vault_root: Path, into: str) -> VaultLayout:
-    """Daily-notes folder and format, attachment folder: Obsidian's settings where they exist.
-
-    ``.obsidian/daily-notes.json``: ``folder`` (relative to the vault root) and ``format``
-    (default ``YYYY-MM-DD``). ``.obsidian/app.json`` ``attachmentFolderPath``: ``/`` is the vault
-    root, ``./`` and ``./sub`` (next to each note) become ``<into>`` and ``<into>/sub``, anything
-    else is a vault folder; absent: ``<into>/assets``. Unreadable or invalid values are warned
-    about and replaced by the default.
-    """
+    """Obsidian's daily-notes folder and format (``.obsidian/daily-notes.json``) and attachment
+    folder (``app.json``; ``./sub``, next to each note, becomes ``<into>/sub``) where set; an
+    unreadable or invalid value is warned about and the default used."""
     daily = _read_json(vault_root / ".obsidian" / "daily-notes.json")
     app = _read_json(vault_root / ".obsidian" / "app.json")
     folder = _clean_folder(daily.get("folder"), "daily-notes.json folder") or ""
@@ -276,8 +271,6 @@ class GraphLayout:
             prefix = self._prefix
             for entry in entries:
                 rel = entry.path[len(prefix) :]
-                if os.sep != "/":  # pragma: no cover - POSIX only
-                    rel = rel.replace(os.sep, "/")
                 if rel in done:
                     continue
                 try:

@@ -1,8 +1,7 @@
 """What conversion rules may know: the graph-wide index and the user's options (pure values).
 
-The index is built in a first pass over the whole graph (``syncd.migrate``); rules only read
-it, so converting one page never needs another page's text. Readwise notes are rendered with
-the same context (``readwise_context`` makes one for a source whose index is not built yet).
+Rules only read the graph-wide index (``syncd.migrate`` keeps it), so converting one page
+never needs another page's text. Readwise notes are rendered with the same context.
 """
 
 from __future__ import annotations

@@ -241,11 +241,9 @@ def contains(text: str, token: str) -> bool:
 
 
 def may_rewrite(text: str) -> bool:
-    """False when no rule can change ``text``: it holds none of what a rewritten token needs
-    (``[[`` page and tag refs, ``((`` block refs, ``{`` macros and image sizes, ``#`` tags,
-    ``^^`` highlights, ``assets/`` asset links). Every other token is copied as it is, so
-    ``convert_inline`` returns such a text unchanged without cutting it into tokens (most
-    lines of a Readwise page: prose and a location link)."""
+    """False when ``text`` holds none of what a rewritten token needs (every other token is
+    copied as it is): ``convert_inline`` returns it without cutting it into tokens (most lines
+    of a Readwise page: prose and a location link)."""
     return (
         "[[" in text
         or "#" in text

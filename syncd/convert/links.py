@@ -77,12 +77,9 @@ def same_name(a: str, b: str) -> bool:
 
 
 def wikilink(name: str, ctx: ConvertContext, label: str | None = None) -> str:
-    """``[[Target|text]]`` for a reference to ``name`` shown as ``label`` (default: ``name``).
-
-    The text stays as written; only a target whose name differs (alias, renamed or sanitized
-    note, journal date) adds ``Target|``. Journal links drop their text when the option
-    ``journal_link_alias`` is off.
-    """
+    """``[[Target|text]]`` for a reference to ``name`` shown as ``label`` (default: ``name``):
+    only a target whose name differs (alias, renamed or sanitized note, journal date) adds
+    ``Target|``; journal links drop their text with ``journal_link_alias`` off."""
     target, journal = page_target(name, ctx)
     shown = label if label else unescape_markdown(name) if journal else name
     linked = _linked(name, target, journal, ctx)

@@ -347,12 +347,9 @@ TAG_LINKS_KEY = "tag-links"
 
 
 def page_tags(value: str, env: InlineEnv) -> tuple[list[str], list[str]]:
-    """P3: (tags, tag links) of a ``tags::`` value, its names read with comma semantics
-    (references and text). A name that is an Obsidian tag once its spaces are dashes (as
-    ``#[[multi word]]`` becomes ``#multi-word``, row L3) is a tag. Any other name (``C++
-    tips``, ``v1.2``, ``2023``) cannot be one without losing characters: it goes into the tags
-    sanitized (``C-tips``) where a valid form is left, and is kept as written as a link to its
-    page (``[[C++ tips]]``, as such a tag in the text becomes, L3) under ``tag-links``."""
+    """P3: (tags, tag links) of a ``tags::`` value, its names read with comma semantics. A
+    name that is a tag once its spaces are dashes is one (as L3); any other (``C++ tips``) would
+    lose characters: its sanitized tag (``C-tips``) and a link to it under ``tag-links``."""
     return name_tags(property_names(value, env.ctx.graph), env)
 
 

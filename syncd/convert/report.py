@@ -15,17 +15,12 @@ EXCERPT_CHARS = 80
 
 @dataclass(frozen=True, slots=True)
 class Unsupported:
-    """Something kept as text (or dropped) because Obsidian has nothing like it.
+    """Something kept as text (or dropped) because Obsidian has nothing like it."""
 
-    ``row`` is the row ID of the reference table (``Q1``, ``M2``, ``R1``...), ``reason`` a short
-    phrase for the report, ``excerpt`` the Logseq text (shortened), ``line`` its 1-based line in
-    the page (0 when unknown).
-    """
-
-    row: str
-    reason: str
-    excerpt: str
-    line: int = 0
+    row: str  # the row ID of the reference table (Q1, M2, R1...)
+    reason: str  # a short phrase for the report
+    excerpt: str  # the Logseq text (shortened)
+    line: int = 0  # its 1-based line in the page (0 when unknown)
 
 
 def excerpt(text: str) -> str:

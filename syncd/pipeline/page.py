@@ -70,9 +70,8 @@ def page_note_path(name: str, into: str) -> str:
 
 
 def page_place(name: str) -> tuple[str, str]:
-    """(namespace folder, file stem) of the note of page ``name`` inside its source's
-    ``into`` (``page_note_path``): where ``include: all`` puts a Readwise page's new note
-    unless ``readwise_layout: category``."""
+    """(namespace folder, file stem) of page ``name``'s note inside ``into``: where
+    ``include: all`` puts a Readwise page's new note unless ``readwise_layout: category``."""
     folder, _, leaf = page_note_path(name, "").removesuffix(".md").rpartition("/")
     return folder, leaf
 
@@ -120,8 +119,7 @@ def natural_note(work: PageWork, key: str, kind: str, name: str, category: str) 
     Pure, so a page's plan works it out with its facts, in any process."""
     if kind == JOURNAL:
         day = journal_date_from_file(PurePosixPath(key).stem, work.graph.journal_file_format)
-        if day is None:  # pragma: no cover - JOURNAL facts come from a parsed date
-            raise ValueError(f"{key}: not a journal file name")
+        assert day is not None, key  # JOURNAL facts come from a parsed date
         return journal_note_path(day, work.layout)
     if kind == READWISE and work.readwise_folders:
         title = re.sub(r"\s*\(highlights\)\s*$", "", name, flags=re.IGNORECASE)
