@@ -296,12 +296,8 @@ class _Region:
 
     def value(self, key: str, value: str) -> str:
         lower = key.lower()
-        graph = self.env.ctx.graph
-        if wrapped_in_quotes(value) or lower in RAW_KEYS:
-            return value
-        if lower in graph.ignored_page_reference_keywords:
-            return value
-        return convert_inline(value, self.env)
+        literal = lower in RAW_KEYS or lower in self.env.ctx.graph.ignored_page_reference_keywords
+        return value if literal or wrapped_in_quotes(value) else convert_inline(value, self.env)
 
 
 def _fence_for(lines: Sequence[str]) -> str:

@@ -170,10 +170,10 @@ def property_value(key: str, raw: str, env: InlineEnv) -> Value:
     ctx = env.ctx
     value = raw.strip()
     lower = key.lower()
-    if lower in ctx.graph.ignored_page_reference_keywords or lower in RAW_KEYS:
-        return value[1:-1] if wrapped_in_quotes(value) else value
     if wrapped_in_quotes(value):
         return value[1:-1]  # P2c
+    if lower in ctx.graph.ignored_page_reference_keywords or lower in RAW_KEYS:
+        return value
     comma = lower in COMMA_KEYS or lower in ctx.graph.separated_by_commas
     names, only_refs = value_refs(value, comma)
     for name in names:
@@ -189,12 +189,9 @@ def property_value(key: str, raw: str, env: InlineEnv) -> Value:
                 return day
             return property_link(names[0], ctx)
         return [property_link(name, ctx) for name in names]
-    if names:
-        return _text_links(value, env)  # P2a
-    typed = _number_or_bool(value)  # P2d
-    if typed is not None:
-        return typed
-    return _text_links(value, env)  # P2e: URLs and plain text as written
+    typed = None if names else _number_or_bool(value)  # P2d
+    # P2a: the text with its links; P2e: URLs and plain text as written
+    return typed if typed is not None else _text_links(value, env)
 
 
 def _plain_name(name: str, ctx: ConvertContext) -> str:
@@ -247,19 +244,6 @@ def _epoch_date(value: str) -> date | None:
         return datetime.fromtimestamp(int(value) / 1000, tz=UTC).date()
     except (OverflowError, OSError, ValueError):
         return None
-
-
-def _title_alias(page: Page, ctx: ConvertContext) -> str | None:
-    """P5/N2/N4: the page name, when the note's file name had to differ from it."""
-    name = ctx.page_name.strip()
-    if not name or journal_day(name, ctx) is not None:
-        return None
-    target = ctx.index.names.get(name_key(name))
-    if target is None:
-        return None
-    stem = target.rsplit("/", 1)[-1]
-    last = name.rsplit("/", 1)[-1]
-    return None if name_key(stem) == name_key(last) else name
 
 
 def page_frontmatter(page: Page, env: InlineEnv) -> list[tuple[str, Value]]:
@@ -315,9 +299,9 @@ def page_frontmatter(page: Page, env: InlineEnv) -> list[tuple[str, Value]]:
             continue
         else:
             items[key] = property_value(key, value, env)
-    title = _title_alias(page, ctx)
-    if title is not None:
-        aliases.append(title)
+    name = ctx.page_name.strip()
+    if name and name_key(name) in ctx.index.names and journal_day(name, ctx) is None:
+        aliases.append(name)  # P5/N2/N4: kept by _own_aliases when the note's name differs
     lists: dict[str, Value] = {
         "aliases": _own_aliases(aliases, ctx),
         "tags": _dedupe(tags),
