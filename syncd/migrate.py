@@ -1153,64 +1153,54 @@ class _Run:
                 log.info("%s changed while syncing; looking again", note)
 
     def write_once(self, note: str, text: str, page_changed: bool) -> None:
-        m = self.m
-        vault = m.vault
+        m, vault = self.m, self.m.vault
         current = vault.read_text(note)
         base = m.base_of(note)
-        if current is None:
-            if base is not None and not page_changed:
+        mine = current[0] if current is not None else None
+        if mine is None and base is not None:
+            if not page_changed:
                 return  # the user deleted the note: it comes back when its page changes
-            if base is not None:
-                log.info("%s was deleted in the vault; its page changed, so it comes back", note)
-            self.writer.write_note(vault, note, text, None, self.report)
-            m.stage_base(note, text)
-            return
-        mine, _ = current
+            log.info("%s was deleted in the vault; its page changed, so it comes back", note)
         if mine == text:
-            if base != text:
-                m.stage_base(note, text)
-            return
-        if base is not None and text_sha256(mine) == text_sha256(base):
-            self.writer.write_note(vault, note, text, current, self.report)  # untouched: replace
-            m.stage_base(note, text)
-            return
-        if base == text:
+            pass
+        elif mine is None or (base is not None and text_sha256(mine) == text_sha256(base)):
+            self.writer.write_note(vault, note, text, current, self.report)  # new or untouched
+        elif base == text:
             return  # only the user changed it since: theirs stands
-        if base is not None:
-            merged = merge3(base, mine, text)
-            if merged.text is not None:
-                if merged.text != mine:
-                    self.writer.write_note(
-                        vault, note, merged.text, current, self.report, " (merged with your edits)"
-                    )
-                    self.report.migration.merged.append(note)
-                m.stage_base(note, text)
-                return
-        if note in self.copies:  # converted again in this run: the same copy, updated
+        elif base is not None and (merged := merge3(base, mine, text).text) is not None:
+            if merged != mine:
+                self.writer.write_note(
+                    vault, note, merged, current, self.report, " (merged with your edits)"
+                )
+                self.report.migration.merged.append(note)
+        else:
+            self.conflict(note, text)
+        if mine != text or base != text:
+            m.stage_base(note, text)
+
+    def conflict(self, note: str, text: str) -> None:
+        """The new version of an edited note that does not merge goes to a conflict copy
+        beside it (one per note and run: converted again, the same copy is updated)."""
+        vault = self.m.vault
+        if note in self.copies:
             copy = self.copies[note]
             previous = vault.read_text(copy)
             if previous is None or previous[0] != text:
                 self.writer.write_note(vault, copy, text, previous, self.report, " (conflict copy)")
-        else:
-            copy = self.conflict_copy(note, text)
-            self.copies[note] = copy
-            self.report.migration.conflicts.append(copy)
-            log.warning(
-                "%s: edited in the vault and changed in Logseq; the new version is in %s",
-                note,
-                copy,
-            )
-        m.stage_base(note, text)
-
-    def conflict_copy(self, note: str, text: str) -> str:
+            return
         when = self.writer.clock().astimezone()
         for attempt in range(1, 100):
             copy = conflict_copy_path(note, when, attempt)
-            if self.m.vault.read_text(copy) is None:
-                self.writer.write_note(
-                    self.m.vault, copy, text, None, self.report, " (conflict copy)"
+            if vault.read_text(copy) is None:
+                self.writer.write_note(vault, copy, text, None, self.report, " (conflict copy)")
+                self.copies[note] = copy
+                self.report.migration.conflicts.append(copy)
+                log.warning(
+                    "%s: edited in the vault and changed in Logseq; the new version is in %s",
+                    note,
+                    copy,
                 )
-                return copy
+                return
         raise VaultWriteError(f"no free conflict copy name for {note}")
 
     # -- after the pass ----------------------------------------------------------------------

@@ -186,10 +186,8 @@ class GraphIndexer:
                 members = self._leaves.setdefault(claims.leaf, set())
                 leaves.setdefault(claims.leaf, len(members))
                 (members.add if add else members.discard)(key)
-                names.add(claims.name)
-                names.update(claims.aliases)
-                uuids.update(claims.page_uuids)
-                uuids.update(claims.blocks)
+                names.update((claims.name,), claims.aliases)
+                uuids.update(claims.page_uuids, claims.blocks)
                 _claim(self._by_name, (claims.name,), key, add)
                 _claim(self._by_alias, claims.aliases, key, add)
                 _claim(self._by_page_uuid, claims.page_uuids, key, add)
@@ -213,10 +211,8 @@ class GraphIndexer:
                 target = claims.note.removesuffix(".md")  # so the path, without .md
             if self._targets.get(key) != target:
                 self._targets[key] = target
-                names.add(claims.name)
-                names.update(claims.aliases)
-                uuids.update(claims.page_uuids)
-                uuids.update(claims.blocks)
+                names.update((claims.name,), claims.aliases)
+                uuids.update(claims.page_uuids, claims.blocks)
         moved = {"n:" + k for k in names if self._decide_name(k)}
         moved.update("b:" + k for k in uuids if self._decide_uuid(k))
         return moved
