@@ -1049,16 +1049,12 @@ class _Run:
         attachments = self.m.vault_layout.attachments
         for key in sorted(work):
             found = listing.assets[key]
-            record = old.get(key)
             try:
-                dest = self.copy_asset(found, record, join_path(attachments, key))
+                self.assets[key] = self.copy_asset(found, old.get(key), join_path(attachments, key))
             except (SyncdError, OSError) as exc:
                 self.fail(found.path, exc)
-                continue
-            if dest is not None:
-                self.assets[key] = dest
 
-    def copy_asset(self, found: FoundFile, record: GraphAsset | None, natural: str) -> str | None:
+    def copy_asset(self, found: FoundFile, record: GraphAsset | None, natural: str) -> str:
         """Copy one asset if it changed; never over a different file the user put there."""
         vault = self.m.vault
         with found.path.open("rb") as handle:
@@ -1068,22 +1064,20 @@ class _Run:
             return record.dest
         dest = record.dest if record is not None else natural
         there = vault.file_digest(dest)
-        if there is not None and there[0] != digest:
-            ours = record is not None and there[0] == record.dest_sha256
-            if not ours:
-                if record is not None:
-                    self.report.migration.skipped.append(
-                        (f"assets/{found.key}", f"{dest} was changed in the vault; kept as is")
-                    )
-                    self.m.stage_asset(
-                        found.key, GraphAsset(found.size, found.mtime_ns, digest, dest, there[0])
-                    )
-                    return dest
-                dest = self.free_asset_path(natural, digest)
+        ours = record is not None and there is not None and there[0] == record.dest_sha256
+        if there is not None and there[0] != digest and not ours:
+            if record is not None:
                 self.report.migration.skipped.append(
-                    (f"assets/{found.key}", f"{natural} holds another file; copied to {dest}")
+                    (f"assets/{found.key}", f"{dest} was changed in the vault; kept as is")
                 )
-                there = vault.file_digest(dest)
+                record = GraphAsset(found.size, found.mtime_ns, digest, dest, there[0])
+                self.m.stage_asset(found.key, record)
+                return dest
+            dest = self.free_asset_path(natural, digest)
+            self.report.migration.skipped.append(
+                (f"assets/{found.key}", f"{natural} holds another file; copied to {dest}")
+            )
+            there = vault.file_digest(dest)
         if there is None or there[0] != digest:
             if self.writer.dry_run:
                 log.info("would have copied %s to %s", found.path, dest)
@@ -1222,12 +1216,9 @@ class _Run:
         facts = self.facts.get(key)
         if facts is None or not facts.note:
             return
+        kind = JOURNAL if facts.kind == JOURNAL else PAGE
         found = self.found.get(key) or FoundFile(
-            key,
-            str(self.m.root / key),
-            facts.size,
-            facts.mtime_ns,
-            JOURNAL if facts.kind == JOURNAL else PAGE,
+            key, str(self.m.root / key), facts.size, facts.mtime_ns, kind
         )
         plan = plan_page(ctx, PlanTask(0, found), merge=False)
         if plan.status != "ok" or not plan.planned or plan.kind != facts.kind:
