@@ -534,7 +534,6 @@ class _Run:
         self.collisions: dict[str, str] = {}  # page -> the page that keeps its note path (N7)
         self.assets: dict[str, str] = {}  # asset key -> vault path
         self.index = GraphIndex()
-        self.whiteboards: list[str] = []
         self.copies: dict[str, str] = {}  # note -> its conflict copy written in this run
         self.listings: dict[str, set[str]] = {}  # vault folder -> folded names (see foreign)
         self.listings_frozen = True
@@ -612,7 +611,6 @@ class _Run:
         for key, found in listing.skipped.items():
             if found.kind == WHITEBOARD:
                 boards[key] = self.whiteboard_name(found)
-        self.whiteboards = sorted(set(boards.values()))
         for key in removed:
             m.stage_gone(key)
         self.assets = {k: r.dest for k, r in old_assets.items() if k not in gone_assets}
@@ -624,7 +622,7 @@ class _Run:
         indexer = GraphIndexer(self.old_facts, old_copies, old_boards.values())
         moved_before = indexer.update_many(dict.fromkeys(removed))
         moved_before |= indexer.set_assets(self.assets)
-        moved_before |= indexer.set_whiteboards(self.whiteboards)
+        moved_before |= indexer.set_whiteboards(boards.values())
         self.index = indexer.index
         self.claimed = {
             fold_name(p.note): k

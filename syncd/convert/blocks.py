@@ -424,11 +424,9 @@ def layout_block(
         bullet = block.indent
     elif bullet is None or lift:
         bullet = f"{block.indent}- " if out[0].text else f"{block.indent}-"
-    extra = ""
+    extra = ""  # what continuation lines add under a number wider than "- "
     if number is not None:
-        marker = f"{number}. "
-        bullet = f"{block.indent}{marker}"
-        extra = " " * (len(marker) - 2)
+        bullet, extra = f"{block.indent}{number}. ", " " * len(str(number))
     lines: list[str] = []
     for k, o in enumerate(out):
         if k == 0:

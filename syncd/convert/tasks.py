@@ -92,11 +92,8 @@ def task_line(task: Task, text: str, found: list[Stamp], options: ConvertOptions
         extras.append("#doing")
     dataview = options.task_style is TaskStyle.DATAVIEW
     if task.priority:
-        extras.append(
-            f"[priority:: {PRIORITY_WORDS[task.priority]}]"
-            if dataview
-            else PRIORITY_EMOJI[task.priority]
-        )
+        word = PRIORITY_WORDS[task.priority]
+        extras.append(f"[priority:: {word}]" if dataview else PRIORITY_EMOJI[task.priority])
     repeat = next((s.repeat for s in found if s.repeat), None)
     if repeat:
         extras.append(f"[repeat:: {repeat}]" if dataview else f"🔁 {repeat}")
