@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from syncd.convert.context import BlockPropertyStyle, LogbookStyle
 from syncd.convert.inline import InlineEnv, convert_inline
-from syncd.convert.links import ANCHOR_ID_RE
+from syncd.convert.links import anchor_id
 from syncd.convert.properties import RAW_KEYS, is_internal, wrapped_in_quotes
 from syncd.convert.report import dropped_key
 from syncd.convert.tasks import Stamp, is_stamp_line, parse_task, stamps, task_line
@@ -115,23 +115,18 @@ def block_uuid(block: Block) -> str | None:
     as a block id."""
     for prop in block.properties:
         if prop.key.lower() == "id":
-            return _anchor_id(prop.value)
+            return anchor_id(prop.value)
     # drawer entries come only after a line _DRAWER_RE matches as PROPERTIES, which holds
     # ":PROPERTIES:" (same IGNORECASE): without one, skip the drawer scan (most blocks)
     if not any(_PROPERTIES_HINT_RE.search(line) for line in block.lines):
         return None
     for prop in drawer_properties(block.lines):
         if prop.key.lower() == "id":
-            return _anchor_id(prop.value)
+            return anchor_id(prop.value)
     return None
 
 
 _PROPERTIES_HINT_RE = re.compile(":PROPERTIES:", re.I)
-
-
-def _anchor_id(value: str) -> str | None:
-    value = value.strip().lower()
-    return value if ANCHOR_ID_RE.fullmatch(value) else None
 
 
 # --- converting a block's lines ------------------------------------------------------------

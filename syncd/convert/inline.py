@@ -152,9 +152,7 @@ def asset_path(url: str) -> str | None:
     if url.startswith("<") and url.endswith(">"):
         url = url[1:-1].strip()
     match = _ASSET_RE.match(url)
-    if match is None:
-        return None
-    return unquote(match.group("path"))
+    return unquote(match.group("path")) if match is not None else None
 
 
 def _asset_target(path: str, env: InlineEnv) -> str:
@@ -197,13 +195,10 @@ def split_macro_args(text: str) -> list[str]:
         ch = text[i]
         if ch == '"':
             quoted = not quoted
-        elif not quoted and text.startswith(("[[", "(("), i):
-            depth += 1
-            current.append(text[i : i + 2])
-            i += 2
-            continue
-        elif not quoted and depth and text.startswith(("]]", "))"), i):
-            depth -= 1
+        elif not quoted and (
+            text.startswith(("[[", "(("), i) or (depth and text.startswith(("]]", "))"), i))
+        ):
+            depth += 1 if text[i] in "[(" else -1
             current.append(text[i : i + 2])
             i += 2
             continue
@@ -299,9 +294,7 @@ def _convert(text: str, env: InlineEnv) -> str:
 def _page_ref(match: re.Match[str], env: InlineEnv) -> str:
     """L1, L4, J2: ``[[name]]`` through the index; ``[[a|b]]`` is already Obsidian's."""
     name = match.group("refname")
-    if "|" in name:
-        return match.group(0)
-    return _link_to(name, env)
+    return match.group(0) if "|" in name else _link_to(name, env)
 
 
 def _link_to(name: str, env: InlineEnv, label: str | None = None) -> str:
@@ -356,11 +349,9 @@ def _link(match: re.Match[str], env: InlineEnv) -> str:
     any other Markdown link is copied as it is (C3)."""
     url, label = match.group("url"), match.group("label")
     if url.startswith("[["):
-        name = url[2:-2]
-        return _link_to(name, env, label or None)
+        return _link_to(url[2:-2], env, label or None)
     if url.startswith("(("):
-        uuid = url[2:-2]
-        target = referenced_block(uuid, env)
+        target = referenced_block(url[2:-2], env)
         if target is None:
             env.findings.report("L6", "block reference to an unknown block", match.group(0))
             return match.group(0)

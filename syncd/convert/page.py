@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from syncd.convert.blocks import SourceLines, block_uuid, convert_text_lines, render_blocks
 from syncd.convert.context import ConvertContext
 from syncd.convert.inline import InlineEnv
-from syncd.convert.links import ANCHOR_ID_RE
+from syncd.convert.links import anchor_id
 from syncd.convert.properties import page_aliases, page_frontmatter
 from syncd.convert.report import Findings, Unsupported
 from syncd.logseq.model import Page
@@ -106,7 +106,4 @@ def page_uuid(page: Page) -> str | None:
     """The ``id::`` of the page-properties block (row P7), lower-cased: a ``((uuid))`` to it
     links to the whole note (``GraphIndex.page_uuids``)."""
     value = page.property_value("id")
-    if value is None:
-        return None
-    value = value.strip().lower()
-    return value if ANCHOR_ID_RE.fullmatch(value) else None
+    return anchor_id(value) if value is not None else None

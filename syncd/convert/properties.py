@@ -218,13 +218,10 @@ def property_names(prop_value: str, graph: GraphConfig) -> list[str]:
 
 
 def _dedupe(names: Iterable[str]) -> list[str]:
-    seen: set[str] = set()
-    out: list[str] = []
+    first: dict[str, str] = {}
     for name in names:
-        if name_key(name) not in seen:
-            seen.add(name_key(name))
-            out.append(name)
-    return out
+        first.setdefault(name_key(name), name)
+    return list(first.values())
 
 
 def page_aliases(page: Page, graph: GraphConfig) -> tuple[str, ...]:
