@@ -121,6 +121,7 @@ _SKIPPED_REASONS = {
 }
 _LOGSEQ_IGNORED = ("node_modules", "version-files")
 OPEN_WAIT = 30.0  # syncd once: seconds it waits for pages held open for writing
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
 # --------------------------------------------------------------------------------- settings
@@ -322,13 +323,10 @@ class _Staged:
 
 
 class GraphMigration:
-    """The migration of one ``include: all`` source into its vault.
-
-    ``run`` does one pass; every note goes through ``writer``, and what the run learned reaches
-    the state store through ``write_state``, which the writer calls inside its commit (it is a
-    ``syncd.writer.Stager``), after the notes written so far are durable. ``workers``: the
-    processes the executor may start to plan pages ahead (``syncd.parallel``); 0: none.
-    """
+    """One source's migration into its vault. ``run`` does one pass; every note goes through
+    ``writer``, and what the run learned reaches the state store through ``write_state``, which
+    the writer calls inside its commit (a ``syncd.writer.Stager``), after the notes written so
+    far are durable. ``workers``: processes that may plan pages ahead (``syncd.parallel``)."""
 
     def __init__(
         self, writer: Writer, vault_name: str, config: SourceConfig, *, workers: int = 0
@@ -452,10 +450,7 @@ class GraphMigration:
 
     # -- a run ---------------------------------------------------------------------------------
     def run(
-        self,
-        paths: Iterable[Path] | None,
-        report: RunReport,
-        progress: Callable[[str, int, int], None] | None = None,
+        self, paths: Iterable[Path] | None, report: RunReport, progress: Progress | None = None
     ) -> None:
         """Migrate what changed: the whole graph (``paths`` None: a full scan) or ``paths``."""
         self._vault_layout = None  # Obsidian's settings may have changed since the last run
@@ -514,10 +509,7 @@ class _Run:
     nothing."""
 
     def __init__(
-        self,
-        migration: GraphMigration,
-        report: RunReport,
-        progress: Callable[[str, int, int], None] | None,
+        self, migration: GraphMigration, report: RunReport, progress: Progress | None
     ) -> None:
         self.m = migration
         self.writer = migration.writer
@@ -857,9 +849,8 @@ class _Run:
             self.page_done(key, facts, plan)
 
     def facts_of(self, key: str, plan: PagePlan, cached: GraphPage | None) -> GraphPage:
-        """The facts of a page from its plan: the note path it had (same kind), or for a
-        Readwise document the note the state or the vault has for it; what its note depends
-        on (the plan's)."""
+        """The facts of a page from its plan, with the note path it had (same kind), or for a
+        Readwise document the note the state or the vault has for it."""
         note = cached.note if cached is not None and cached.kind == plan.kind else ""
         if plan.kind == READWISE:
             note = self.writer.find_readwise_note(self.m.vault_name, plan.doc_id) or note

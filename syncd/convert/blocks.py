@@ -214,31 +214,23 @@ class _Region:
         self, name: str, args: str, inner: Sequence[str], start: int, end: int
     ) -> list[Out]:
         verbatim = [Out(text, start + 1 + k, Kind.CODE) for k, text in enumerate(inner)]
-        if name in ("src", "example"):  # B9
-            lang = args.split()[0] if name == "src" and args.split() else ""
-            fence = _fence_for(inner)
-            return [Out(f"{fence}{lang}", start, Kind.CODE), *verbatim, Out(fence, end, Kind.CODE)]
         if name == "comment":  # B9
             comment = [Out(o.text, o.src, Kind.COMMENT) for o in verbatim]
             return [Out("%%", start, Kind.COMMENT), *comment, Out("%%", end, Kind.COMMENT)]
-        if name == "query":  # B10
+        if name == "export" and args.strip().lower() == "html":
+            return verbatim
+        head: list[Out] = []
+        if name == "query":  # B10: a callout, then the query as code
             self.env.findings.line = self.first_line + start
             self.env.findings.report(
                 "B10", "advanced query (kept verbatim in a code block)", "\n".join(inner)
             )
+            head, args = [Out(QUERY_CALLOUT, start, Kind.TEXT)], "clojure"
+        if name in ("src", "example", "export", "query"):  # B9
+            lang = args.split()[0] if name != "example" and args.split() else ""
             fence = _fence_for(inner)
-            return [
-                Out(QUERY_CALLOUT, start, Kind.TEXT),
-                Out(f"{fence}clojure", start, Kind.CODE),
-                *verbatim,
-                Out(fence, end, Kind.CODE),
-            ]
-        if name == "export":
-            if args.strip().lower() == "html":
-                return verbatim
-            fence = _fence_for(inner)
-            lang = args.split()[0] if args.split() else ""
-            return [Out(f"{fence}{lang}", start, Kind.CODE), *verbatim, Out(fence, end, Kind.CODE)]
+            opening = Out(f"{fence}{lang}", start, Kind.CODE)
+            return [*head, opening, *verbatim, Out(fence, end, Kind.CODE)]
         # B7 quote, B8 callouts (any other custom block becomes a callout of its own type)
         converted = self.convert(inner, start + 1)
         quoted = [Out(f"> {o.text}" if o.text.strip() else ">", o.src, o.kind) for o in converted]
@@ -254,11 +246,8 @@ class _Region:
             return kept
         if self.env.ctx.options.logbook is LogbookStyle.COMMENT:  # T4
             body = [Out(text, start + k, Kind.COMMENT) for k, text in enumerate(lines)]
-            return [
-                Out("%%", start, Kind.COMMENT),
-                *body,
-                Out("%%", start + len(lines) - 1, Kind.COMMENT),
-            ]
+            last = Out("%%", start + len(lines) - 1, Kind.COMMENT)
+            return [Out("%%", start, Kind.COMMENT), *body, last]
         self.env.findings.drop(f":{name}: drawer")
         return []
 
