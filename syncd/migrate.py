@@ -210,11 +210,9 @@ class GraphLayout:
     """Which files of a graph are pages, journals, assets or skipped (graph config + rules)."""
 
     def __init__(self, root: Path, graph: GraphConfig, *, notes_only: bool = False) -> None:
-        """``notes_only``: only pages and journals (an ``include: readwise`` source: no
-        assets, whiteboards or Org pages)."""
         self.root = root
         self.graph = graph
-        self.notes_only = notes_only
+        self.notes_only = notes_only  # include: readwise: no assets, whiteboards or Org pages
         self.pages_dir = join_path(graph.pages_directory) or "."
         self.journals_dir = join_path(graph.journals_directory) or "."
         self.whiteboards_dir = join_path(graph.whiteboards_directory)
@@ -973,8 +971,6 @@ class _Run:
         (syncd wrote it before it lost its state), or for a journal (rule 7 keeps the user's
         daily note); else the page takes a free name beside it."""
         settled: dict[str, GraphPage] = {}
-        if not self.contested:
-            return settled
         ctx = self.plan_context()
         for key in sorted(self.contested):
             self.reporting_failures(key, partial(self.settle, ctx, key, settled))
@@ -1190,8 +1186,6 @@ class _Run:
     def convert_again(self, keys: list[str]) -> None:
         """Convert plain pages and journals again with the final index: their notes depend
         on a name, alias, block or asset whose target moved."""
-        if not keys:
-            return
         self.listings.clear()
         self.listings_frozen = False
         ctx = self.plan_context()

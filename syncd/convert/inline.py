@@ -63,6 +63,7 @@ _SIZE_RE = re.compile(r":(?P<key>height|width)\s+(?P<value>\d+)")
 _TAG_OK_RE = re.compile(r"[\w\-/]+")
 _TICKS_RE = re.compile(r"`+")
 _WIKILINK_RE = re.compile(r"!?\[\[[^\[\]\n]*\]\]")
+_OPENERS = {")": "(", "]": "[", "}": "{"}
 MEDIA_MACROS = frozenset({"video", "youtube", "vimeo", "tweet", "twitter", "bilibili"})
 MAX_MACRO_DEPTH = 5
 
@@ -131,18 +132,10 @@ def _split_tag(name: str) -> tuple[str, str]:
     """mldoc's tag ``name`` without what Obsidian and the writer did not mean as part of it:
     trailing dots (``#focus.``) and unbalanced closing brackets (``(see #tag)``)."""
     rest = ""
-    while name:
-        last = name[-1]
-        if last == ".":
-            pass
-        elif last in ")]}":
-            opener = {")": "(", "]": "[", "}": "{"}[last]
-            if name.count(opener) >= name.count(last):
-                break
-        else:
-            break
-        rest = last + rest
-        name = name[:-1]
+    while name and (last := name[-1]) in ".)]}":
+        if last != "." and name.count(_OPENERS[last]) >= name.count(last):
+            break  # a balanced bracket is the tag's
+        name, rest = name[:-1], last + rest
     return name, rest
 
 

@@ -147,10 +147,9 @@ def _text_links(value: str, env: InlineEnv) -> str:
         elif kind == "bref":
             target = referenced_block(match.group("uuid"), env)
             out.append(f"[[{target}]]" if target else match.group(0))
-        elif kind == "tagref":
-            env.findings.reference(match.group("tagname"))
-            out.append(match.group(0))
         else:
+            if kind == "tagref":
+                env.findings.reference(match.group("tagname"))
             out.append(match.group(0))
     out.append(value[pos:])
     return "".join(out)
