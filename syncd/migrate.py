@@ -194,11 +194,8 @@ class GraphListing:
 def is_hidden(rel: str, patterns: Iterable[str]) -> bool:
     """Logseq's ``:hidden``: "/" + the graph-relative path starts with "/" + a pattern."""
     path = "/" + rel.lstrip("/")
-    for pattern in patterns:
-        prefix = pattern if pattern.startswith("/") else "/" + pattern
-        if prefix != "/" and path.startswith(prefix):
-            return True
-    return False
+    prefixes = (p if p.startswith("/") else "/" + p for p in patterns)
+    return any(prefix != "/" and path.startswith(prefix) for prefix in prefixes)
 
 
 def _ignored_segment(name: str) -> bool:
@@ -635,21 +632,16 @@ class _Run:
         }
         # the pages converted in this run read the index as the pass had it; the others, in
         # earlier runs, the last run's
+        kinds = self.work.kinds
+        earlier = {k: p for k, p in self.facts.items() if k not in self.changed and p.kind in kinds}
         again = {
             key
             for key in self.changed
             if (page := self.facts.get(key)) is not None
             and page.note
-            and page.kind in self.work.kinds
+            and page.kind in kinds
             and not moved.isdisjoint(page.deps)
-        } | dependents(
-            {
-                k: p
-                for k, p in self.facts.items()
-                if k not in self.changed and p.kind in self.work.kinds
-            },
-            moved | moved_before,
-        )
+        } | dependents(earlier, moved | moved_before)
         self.convert_again(sorted(again - set(self.collisions)))
         m.stage_meta(settings)
 
@@ -681,11 +673,9 @@ class _Run:
         return listing, full
 
     def unsettled(self, candidates: set[str]) -> set[str]:
-        """The pages of ``candidates`` not to read now (design.md: a page is read once it has
-        settled). The daemon (``GraphMigration.settle`` set) leaves the pages a process holds
-        open for writing and those changed less than ``settle`` seconds ago to
-        ``report.deferred`` (it reads them once settled); ``syncd once`` waits for the pages
-        held open to be closed (at most ``OPEN_WAIT`` s), then reads every page."""
+        """The pages of ``candidates`` not to read now (a page is read once settled, design.md):
+        the daemon (``settle`` set) defers those a process holds open for writing or changed
+        less than ``settle`` s ago; ``syncd once`` waits up to ``OPEN_WAIT`` s for them."""
         busy = open_for_writing(self.m.root) & candidates if candidates else set()
         if self.m.settle is None:
             if busy:
@@ -1001,11 +991,10 @@ class _Run:
         return current is not None and current[0] == text
 
     def foreign(self, note: str) -> bool:
-        """A vault file at ``note`` that is not this page's note: the user's own, or the note
-        of a page that left the graph (rule 6: it stays as it is). Folder listings are read
-        once per folder during the pass (the notes written meanwhile are claimed by their
-        pages). A folder that leads out of the vault, or cannot be listed, is the page's
-        failure (VaultWriteError naming it), never a reason to look for another name."""
+        """A vault file at ``note`` that is not this page's note (the user's, or that of a page
+        that left the graph: rule 6). Folders are listed once during the pass (notes written
+        meanwhile are claimed); one out of the vault or not listable is the page's failure
+        (VaultWriteError), never a reason to look for another name."""
         folder, _ = split_note(note)
         names = self.listings.get(folder)
         if names is None:

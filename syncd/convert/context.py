@@ -18,8 +18,7 @@ from syncd.logseq.graph_config import GraphConfig
 
 @dataclass(frozen=True, slots=True)
 class InlineContext:
-    """Journal links (row J2): the graph's journal title formats and the vault's daily-note
-    format."""
+    """Journal links (row J2): the graph's journal title formats, the daily-note format."""
 
     journal_title_formats: tuple[str, ...] = ("MMM do, yyyy",)
     daily_note_format: str = "YYYY-MM-DD"  # Obsidian daily notes (moment.js syntax)

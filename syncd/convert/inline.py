@@ -49,12 +49,10 @@ TOKEN_RE = re.compile(
 )
 VERBATIM = ("escape", "code", "dmath", "math", "comment", "html", "autolink", "wembed", "bare")
 
-# Where a token of ``TOKEN_RE`` can begin: the first character every alternative consumes (a
-# lookbehind consumes none), and for a bare URL its whole scheme. Each alternative starts
-# with a literal, so the regular expression engine skips every other position in C (it
-# cannot for ``TOKEN_RE``, whose alternatives are groups). ``tokens`` tries ``TOKEN_RE`` only
-# there: most lines are prose with few tokens, and trying every alternative at every
-# position was most of a plain page's conversion.
+# Where a token of ``TOKEN_RE`` can begin (the first character every alternative consumes; a
+# bare URL's whole scheme): all literals, so the regex engine skips other positions in C.
+# ``tokens`` tries ``TOKEN_RE`` only there: trying every alternative at every position was
+# most of a plain page's conversion.
 TOKEN_START_RE = re.compile(r"\\|`|\$|<|\{|!|\[|#|\(|\^|http://|https://|ftp://|file://")
 
 _MACRO_RE = re.compile(r"^\s*(?P<name>[^\s,]+)(?:[\s,]+(?P<args>.*?))?\s*$", re.DOTALL)

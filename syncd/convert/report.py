@@ -50,8 +50,7 @@ class Findings:
     dropped: dict[str, int] = field(default_factory=dict)
 
     def reference(self, name: str) -> None:
-        key = name_key(name)
-        if key:
+        if key := name_key(name):
             self.references.add(key)
 
     def report(self, row: str, reason: str, text: str) -> None:

@@ -57,9 +57,7 @@ class Stamp:
 def parse_task(first_line: str) -> Task | None:
     """``TODO [#A] write`` -> Task("TODO", "A", "write"); None when not a task."""
     match = TASK_RE.match(first_line)
-    if match is None:
-        return None
-    return Task(match.group("marker"), match.group("priority"), match.group("text"))
+    return Task(*match.group("marker", "priority", "text")) if match is not None else None
 
 
 def is_stamp_line(line: str) -> bool:
