@@ -265,7 +265,7 @@ def page_frontmatter(page: Page, env: InlineEnv) -> list[tuple[str, Value]]:
         elif lower == "tags":
             items.setdefault("tags", [])
             items.setdefault(TAG_LINKS_KEY, [])
-            found, links = page_tags(value, env)
+            found, links = name_tags(property_names(value, ctx.graph), env)
             tags.extend(found)
             tag_links.extend(links)
         elif lower == "title":
@@ -292,7 +292,6 @@ def page_frontmatter(page: Page, env: InlineEnv) -> list[tuple[str, Value]]:
             what = dropped_key(lower)
             if what is not None:
                 env.findings.drop(what)
-            continue
         else:
             items[key] = property_value(key, value, env)
     name = ctx.page_name.strip()
@@ -326,15 +325,10 @@ def _merged(props: Iterable[Property]) -> list[Property]:
 TAG_LINKS_KEY = "tag-links"
 
 
-def page_tags(value: str, env: InlineEnv) -> tuple[list[str], list[str]]:
-    """P3: (tags, tag links) of a ``tags::`` value, its names read with comma semantics. A
-    name that is a tag once its spaces are dashes is one (as L3); any other (``C++ tips``) would
-    lose characters: its sanitized tag (``C-tips``) and a link to it under ``tag-links``."""
-    return name_tags(property_names(value, env.ctx.graph), env)
-
-
 def name_tags(names: Iterable[str], env: InlineEnv) -> tuple[list[str], list[str]]:
-    """``page_tags`` of the page names ``names``: (tags, tag links)."""
+    """P3: (tags, tag links) of the names of a ``tags::`` value. A name that is a tag once its
+    spaces are dashes is one (as L3); any other (``C++ tips``) would lose characters: its
+    sanitized tag (``C-tips``) and a link to it under ``tag-links``."""
     tags: list[str] = []
     links: list[str] = []
     for name in names:
