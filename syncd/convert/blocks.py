@@ -386,11 +386,8 @@ class SourceLines:
         if not raw.endswith(content):
             return None
         prefix = raw[: len(raw) - len(content)]
-        if index == 0 and not _BULLET_PREFIX_RE.fullmatch(prefix):
-            return None
-        if index > 0 and prefix.strip():
-            return None
-        return prefix
+        ok = _BULLET_PREFIX_RE.fullmatch(prefix) if index == 0 else not prefix.strip()
+        return prefix if ok else None
 
 
 def layout_block(
@@ -411,11 +408,8 @@ def layout_block(
     extra = ""  # what continuation lines add under a number wider than "- "
     if number is not None:
         bullet, extra = f"{block.indent}{number}. ", " " * len(str(number))
-    lines: list[str] = []
-    for k, o in enumerate(out):
-        if k == 0:
-            lines.append(bullet + o.text)
-            continue
+    lines = [bullet + out[0].text]
+    for o in out[1:]:
         prefix = source.prefix(block, o.src) if o.src and not lift else None
         if prefix is not None and o.text and o.src and not block.lines[o.src].strip():
             prefix = None  # a blank source line that now has text (">" in a quote)

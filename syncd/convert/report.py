@@ -1,8 +1,6 @@
-"""What a page conversion found besides its text: references, anchors, assets, and the
-Logseq features with no Obsidian equivalent (section 9 of logseq-to-obsidian.md).
-
-``Unsupported`` items go into the migration report; ``Findings`` is the (internal, mutable)
-collector the rules of one page write into while it is converted.
+"""What a page conversion found besides its text (``Findings``, what the rules of one page write
+into): references, anchors, assets, and the Logseq features with no Obsidian equivalent
+(``Unsupported``, for the migration report; section 9 of logseq-to-obsidian.md).
 """
 
 from __future__ import annotations
