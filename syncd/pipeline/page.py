@@ -149,9 +149,7 @@ def render_page(
     parsed: ParsedPage,
 ) -> tuple[ConvertedNote, str]:
     """(converted note, its text) of a plain page or journal named ``name``."""
-    ctx = ConvertContext(
-        graph=work.graph, index=index, options=options, inline=inline, page_name=name
-    )
+    ctx = ConvertContext(work.graph, index, options, inline, name)
     converted = convert.convert_page(parsed.page, ctx, parsed.text)
     return converted, convert.render_note(converted)
 
