@@ -317,6 +317,9 @@ class _Staged:
     meta: str | None = None
 
 
+_NOTHING_STAGED = _Staged()  # (compared with, never changed)
+
+
 class GraphMigration:
     """One source's migration into its vault. ``run`` does one pass; every note goes through
     ``writer``, and what the run learned reaches the state store through ``write_state``, which
@@ -391,7 +394,7 @@ class GraphMigration:
         return len(self._out.pages) + len(self._out.assets)
 
     def has_state(self) -> bool:
-        return self._out != _Staged()
+        return self._out != _NOTHING_STAGED
 
     def write_state(self, state: StateStore) -> None:
         """Record what was staged (inside the engine's transaction, after syncfs)."""
