@@ -5,20 +5,15 @@ assets; ``include: readwise`` makes notes of the Readwise documents only. Both r
 engine (design.md "Architecture"; logseq-to-obsidian.md §0, §10); the filter decides which
 pages get a note (``GraphMigration.kinds``), nothing else.
 
-A run:
-
-1. **List** the graph and compare each file's size and mtime with the state store
-   (``graph_pages``): unchanged pages are not read, their facts (kind, name, aliases, block ids,
-   note path, what their note depends on) come from the state. Copy the assets that changed.
-2. **One pass** over the changed pages, in path order: each is planned (``syncd.plan``: read,
-   parsed, its facts taken, its note converted or merged, by the executor:
-   ``syncd.parallel``) with the graph index as the run found it, given its note path and
-   written by the one writer (``syncd.writer``). A page of a kind the source makes no note of
-   (a plain page of an ``include: readwise`` source) gives its facts only, and the note path it
-   would have with ``include: all``: links to it read the same in both modes.
-3. **After the pass** the changed pages' facts join the index (``GraphIndexer``: updated, never
-   rebuilt); every note that depends on a name, alias, block or asset whose target moved is
-   converted again (the pages of this run, and unchanged pages converted in earlier runs).
+A run (``_Run``) lists the graph and compares each file's size and mtime with the state store
+(``graph_pages``): unchanged pages are not read, their facts (kind, name, aliases, block ids,
+note path, what their note depends on) come from the state. The changed pages are planned
+(``syncd.plan``, by the executor ``syncd.parallel``) with the graph index as the run found it
+and written by the one writer (``syncd.writer``) in one pass, in path order. A page of a kind
+the source makes no note of gives its facts only, and the note path it would have with
+``include: all``: links to it read the same in both modes. After the pass the changed pages'
+facts join the index (``GraphIndexer``: updated, never rebuilt) and every note that depends on
+a name, alias, block or asset whose target moved is converted again.
 
 Where notes go (decisions):
 
@@ -42,12 +37,11 @@ Where notes go (decisions):
   overwritten (the asset gets ``"<name> (2).<ext>"`` and is reported).
 - A note path, once given to a page, is stored and never changes by itself.
 
-Writing (merge rule 7): a note still equal to what syncd last wrote (the *base*, in the state
-store) is replaced; a note the user edited is three-way merged (``syncd.threeway``) with the new
-version against the base; where that conflicts, the new version goes to
-``<Note>.sync-conflict-<YYYYMMDD-HHMMSS>.md`` beside the note and the user's note stays as it
-is. Every write is a compare-and-swap on the stamp read before. A note the user deleted comes
-back only when its page changes.
+Writing (merge rule 7, ``_Run.write_once``): a note still equal to what syncd last wrote (the
+*base*) is replaced; one the user edited is three-way merged (``syncd.threeway``); where that
+conflicts, the new version goes to ``<Note>.sync-conflict-<YYYYMMDD-HHMMSS>.md`` beside it.
+Every write is a compare-and-swap on the stamp read before. A note the user deleted comes back
+only when its page changes.
 
 Skipped and reported: whiteboards, ``.org`` pages, ``assets/*.edn`` (PDF highlight stores),
 pages under hidden paths (``:hidden``); ``logseq/bak`` and ``logseq/.recycle`` are never listed.
@@ -75,7 +69,6 @@ from syncd.convert.context import (
     GraphIndex,
     InlineContext,
     ReadwiseLayout,
-    readwise_context,
 )
 from syncd.convert.index import JOURNAL, PAGE, READWISE, GraphIndexer, dependents, name_key
 from syncd.convert.links import note_link_target
@@ -128,20 +121,16 @@ _SKIPPED_REASONS = {
 }
 _LOGSEQ_IGNORED = ("node_modules", "version-files")
 OPEN_WAIT = 30.0  # syncd once: seconds it waits for pages held open for writing
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
 # --------------------------------------------------------------------------------- settings
 
 
 def read_vault_layout(vault_root: Path, into: str) -> VaultLayout:
-    """Daily-notes folder and format, attachment folder: Obsidian's settings where they exist.
-
-    ``.obsidian/daily-notes.json``: ``folder`` (relative to the vault root) and ``format``
-    (default ``YYYY-MM-DD``). ``.obsidian/app.json`` ``attachmentFolderPath``: ``/`` is the vault
-    root, ``./`` and ``./sub`` (next to each note) become ``<into>`` and ``<into>/sub``, anything
-    else is a vault folder; absent: ``<into>/assets``. Unreadable or invalid values are warned
-    about and replaced by the default.
-    """
+    """Obsidian's daily-notes folder and format (``.obsidian/daily-notes.json``) and attachment
+    folder (``app.json``; ``./sub``, next to each note, becomes ``<into>/sub``) where set; an
+    unreadable or invalid value is warned about and the default used."""
     daily = _read_json(vault_root / ".obsidian" / "daily-notes.json")
     app = _read_json(vault_root / ".obsidian" / "app.json")
     folder = _clean_folder(daily.get("folder"), "daily-notes.json folder") or ""
@@ -205,11 +194,8 @@ class GraphListing:
 def is_hidden(rel: str, patterns: Iterable[str]) -> bool:
     """Logseq's ``:hidden``: "/" + the graph-relative path starts with "/" + a pattern."""
     path = "/" + rel.lstrip("/")
-    for pattern in patterns:
-        prefix = pattern if pattern.startswith("/") else "/" + pattern
-        if prefix != "/" and path.startswith(prefix):
-            return True
-    return False
+    prefixes = (p if p.startswith("/") else "/" + p for p in patterns)
+    return any(prefix != "/" and path.startswith(prefix) for prefix in prefixes)
 
 
 def _ignored_segment(name: str) -> bool:
@@ -221,11 +207,9 @@ class GraphLayout:
     """Which files of a graph are pages, journals, assets or skipped (graph config + rules)."""
 
     def __init__(self, root: Path, graph: GraphConfig, *, notes_only: bool = False) -> None:
-        """``notes_only``: only pages and journals (an ``include: readwise`` source: no
-        assets, whiteboards or Org pages)."""
         self.root = root
         self.graph = graph
-        self.notes_only = notes_only
+        self.notes_only = notes_only  # include: readwise: no assets, whiteboards or Org pages
         self.pages_dir = join_path(graph.pages_directory) or "."
         self.journals_dir = join_path(graph.journals_directory) or "."
         self.whiteboards_dir = join_path(graph.whiteboards_directory)
@@ -246,20 +230,15 @@ class GraphLayout:
         if self.graph.hidden and is_hidden(rel, self.graph.hidden):
             # a page the user hid: skipped, and said so in the report (not silently)
             return HIDDEN if rel.endswith(PAGE_SUFFIXES) else None
-        if self.notes_only:
-            for folder, kind in ((self.journals_dir, JOURNAL), (self.pages_dir, PAGE)):
-                if (folder == "." or _under(rel, folder)) and rel.endswith(PAGE_SUFFIXES):
-                    return kind
-            return None
-        if _under(rel, self.assets_dir):
+        if not self.notes_only and _under(rel, self.assets_dir):
             return PDF_HIGHLIGHTS if rel.endswith(".edn") else "asset"
-        if self.whiteboards_dir and _under(rel, self.whiteboards_dir):
+        if not self.notes_only and self.whiteboards_dir and _under(rel, self.whiteboards_dir):
             return WHITEBOARD if rel.endswith(".edn") else None
         for folder, kind in ((self.journals_dir, JOURNAL), (self.pages_dir, PAGE)):
             if folder == "." or _under(rel, folder):
                 if rel.endswith(PAGE_SUFFIXES):
                     return kind
-                if rel.endswith(".org"):
+                if rel.endswith(".org") and not self.notes_only:
                     return ORG
         return None
 
@@ -288,8 +267,6 @@ class GraphLayout:
             prefix = self._prefix
             for entry in entries:
                 rel = entry.path[len(prefix) :]
-                if os.sep != "/":  # pragma: no cover - POSIX only
-                    rel = rel.replace(os.sep, "/")
                 if rel in done:
                     continue
                 try:
@@ -327,14 +304,27 @@ def _under(rel: str, folder: str) -> bool:
 # --------------------------------------------------------------------------------- pure parts
 
 
-class GraphMigration:
-    """The migration of one ``include: all`` source into its vault.
+@dataclass
+class _Staged:
+    """What a run learned, waiting for the next commit (``GraphMigration.write_state``)."""
 
-    ``run`` does one pass; every note goes through ``writer``, and what the run learned reaches
-    the state store through ``write_state``, which the writer calls inside its commit (it is a
-    ``syncd.writer.Stager``), after the notes written so far are durable. ``workers``: the
-    processes the executor may start to plan pages ahead (``syncd.parallel``); 0: none.
-    """
+    pages: dict[str, GraphPage] = field(default_factory=dict)
+    gone: set[str] = field(default_factory=set)
+    sources: dict[str, SourceRecord] = field(default_factory=dict)
+    bases: dict[str, str] = field(default_factory=dict)
+    assets: dict[str, GraphAsset] = field(default_factory=dict)
+    assets_gone: set[str] = field(default_factory=set)
+    meta: str | None = None
+
+
+_NOTHING_STAGED = _Staged()  # (compared with, never changed)
+
+
+class GraphMigration:
+    """One source's migration into its vault. ``run`` does one pass; every note goes through
+    ``writer``, and what the run learned reaches the state store through ``write_state``, which
+    the writer calls inside its commit (a ``syncd.writer.Stager``), after the notes written so
+    far are durable. ``workers``: processes that may plan pages ahead (``syncd.parallel``)."""
 
     def __init__(
         self, writer: Writer, vault_name: str, config: SourceConfig, *, workers: int = 0
@@ -354,22 +344,11 @@ class GraphMigration:
         self.options: ConvertOptions = config.convert
         self._config_stamp = _stamp(config.path / CONFIG_PATH)
         self.failed = FailedPages(
-            writer.state,
-            vault_name,
-            config.path,
-            dry_run=writer.dry_run,
-            clock=writer.clock,
+            writer.state, vault_name, config.path, dry_run=writer.dry_run, clock=writer.clock
         )
         self.use_graph(load_graph_config(config.path))
         self._vault_layout: VaultLayout | None = None
-        # waiting for the next commit
-        self._out_pages: dict[str, GraphPage] = {}
-        self._out_gone: set[str] = set()
-        self._out_sources: dict[str, SourceRecord] = {}
-        self._out_bases: dict[str, str] = {}
-        self._out_assets: dict[str, GraphAsset] = {}
-        self._out_assets_gone: set[str] = set()
-        self._out_meta: str | None = None
+        self._out = _Staged()
 
     def use_graph(self, graph: GraphConfig) -> None:
         self.graph = graph
@@ -412,48 +391,34 @@ class GraphMigration:
 
     def pending_count(self) -> int:
         """Pages and assets waiting for the next commit (the engine's batch size counts them)."""
-        return len(self._out_pages) + len(self._out_assets)
+        return len(self._out.pages) + len(self._out.assets)
 
     def has_state(self) -> bool:
-        return bool(
-            self._out_pages
-            or self._out_gone
-            or self._out_sources
-            or self._out_bases
-            or self._out_assets
-            or self._out_assets_gone
-            or self._out_meta is not None
-        )
+        return self._out != _NOTHING_STAGED
 
     def write_state(self, state: StateStore) -> None:
         """Record what was staged (inside the engine's transaction, after syncfs)."""
         v, g = self.vault_name, self.graph_key
         if self.failed.records:  # the failures of the pages synced (or gone) now are over
-            self.failed.forget([*self._out_pages, *self._out_gone])
-        if self._out_gone:
-            state.delete_graph_pages(v, g, sorted(self._out_gone))
-        if self._out_pages:
-            state.put_graph_pages(v, g, self._out_pages)
-        if self._out_sources:
-            state.put_sources(v, self._out_sources)
-        if self._out_bases:
-            state.put_note_bases(v, self._out_bases)
-        for asset in sorted(self._out_assets_gone):
+            self.failed.forget([*self._out.pages, *self._out.gone])
+        if self._out.gone:
+            state.delete_graph_pages(v, g, sorted(self._out.gone))
+        if self._out.pages:
+            state.put_graph_pages(v, g, self._out.pages)
+        if self._out.sources:
+            state.put_sources(v, self._out.sources)
+        if self._out.bases:
+            state.put_note_bases(v, self._out.bases)
+        for asset in sorted(self._out.assets_gone):
             state.delete_graph_asset(v, g, asset)
-        for asset, record in self._out_assets.items():
+        for asset, record in self._out.assets.items():
             state.put_graph_asset(v, g, asset, record)
-        if self._out_meta is not None:
-            state.set_meta(self._meta_key, self._out_meta)
+        if self._out.meta is not None:
+            state.set_meta(self._meta_key, self._out.meta)
         self.discard_state()
 
     def discard_state(self) -> None:
-        self._out_pages.clear()
-        self._out_gone.clear()
-        self._out_sources.clear()
-        self._out_bases.clear()
-        self._out_assets.clear()
-        self._out_assets_gone.clear()
-        self._out_meta = None
+        self._out = _Staged()
 
     # -- settings ------------------------------------------------------------------------------
     @property
@@ -465,17 +430,8 @@ class GraphMigration:
     def settings_fingerprint(self) -> str:
         """Everything besides the pages that the notes depend on: when it changes, every page
         is converted again."""
-        text = repr(
-            (
-                FORMAT_VERSION,
-                self.graph,
-                self.options,
-                self.vault_layout,
-                self.config.into,
-                sorted(self.kinds),
-            )
-        )
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        layout, into = self.vault_layout, self.config.into
+        return _digest(FORMAT_VERSION, self.graph, self.options, layout, into, sorted(self.kinds))
 
     def failure_settings(self) -> str:
         """What a page's failure depends on besides its bytes: syncd's version and the
@@ -483,32 +439,16 @@ class GraphMigration:
         from syncd import __version__
 
         config = self.writer.config
-        text = repr(
-            (
-                __version__,
-                self.settings_fingerprint(),
-                config.max_page_bytes,
-                config.repair_mojibake,
-            )
-        )
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        settings = self.settings_fingerprint()
+        return _digest(__version__, settings, config.max_page_bytes, config.repair_mojibake)
 
     @property
     def _meta_key(self) -> str:
         return f"migrate:{self.vault_name}:{self.graph_key}"
 
-    def inline_context(self) -> InlineContext:
-        return InlineContext(
-            journal_title_formats=self.title_formats,
-            daily_note_format=self.vault_layout.daily_format,
-        )
-
     # -- a run ---------------------------------------------------------------------------------
     def run(
-        self,
-        paths: Iterable[Path] | None,
-        report: RunReport,
-        progress: Callable[[str, int, int], None] | None = None,
+        self, paths: Iterable[Path] | None, report: RunReport, progress: Progress | None = None
     ) -> None:
         """Migrate what changed: the whole graph (``paths`` None: a full scan) or ``paths``."""
         self._vault_layout = None  # Obsidian's settings may have changed since the last run
@@ -525,54 +465,49 @@ class GraphMigration:
     def stage_page(self, key: str, page: GraphPage, source: SourceRecord | None = None) -> None:
         if self.writer.dry_run:
             return
-        self._out_gone.discard(key)
-        self._out_pages[key] = page
+        self._out.gone.discard(key)
+        self._out.pages[key] = page
         if source is not None:
-            self._out_sources[key] = source
+            self._out.sources[key] = source
 
     def stage_gone(self, key: str) -> None:
         if not self.writer.dry_run:
-            self._out_pages.pop(key, None)
-            self._out_gone.add(key)
+            self._out.pages.pop(key, None)
+            self._out.gone.add(key)
 
     def stage_base(self, note: str, text: str) -> None:
         if not self.writer.dry_run:
-            self._out_bases[note] = text
+            self._out.bases[note] = text
 
     def stage_asset(self, key: str, record: GraphAsset | None) -> None:
         if self.writer.dry_run:
             return
         if record is None:
-            self._out_assets.pop(key, None)
-            self._out_assets_gone.add(key)
+            self._out.assets.pop(key, None)
+            self._out.assets_gone.add(key)
         else:
-            self._out_assets_gone.discard(key)
-            self._out_assets[key] = record
+            self._out.assets_gone.discard(key)
+            self._out.assets[key] = record
 
     def stage_meta(self, settings: str) -> None:
         if not self.writer.dry_run:
-            self._out_meta = settings
+            self._out.meta = settings
 
     def base_of(self, note: str) -> str | None:
         """The text syncd last wrote to ``note`` (staged this run, else recorded)."""
-        if note in self._out_bases:
-            return self._out_bases[note]
+        if note in self._out.bases:
+            return self._out.bases[note]
         record = self.writer.state.get_note_base(self.vault_name, note)
         return record.text if record is not None else None
 
 
 class _Run:
-    """One run of a source: the listing and the assets, then every changed page planned
-    (``syncd.parallel.Planner``: read, parsed, converted or merged) and written in one pass, in
-    path order; then the pages whose note depends on what moved in the graph index get
-    converted again (one round: a page's facts come from its own text, so converting it again
-    moves nothing)."""
+    """One run of a source (the module docstring). The pages converted again after the pass
+    take one round: a page's facts come from its own text, so converting it again moves
+    nothing."""
 
     def __init__(
-        self,
-        migration: GraphMigration,
-        report: RunReport,
-        progress: Callable[[str, int, int], None] | None,
+        self, migration: GraphMigration, report: RunReport, progress: Progress | None
     ) -> None:
         self.m = migration
         self.writer = migration.writer
@@ -589,14 +524,13 @@ class _Run:
         self.collisions: dict[str, str] = {}  # page -> the page that keeps its note path (N7)
         self.assets: dict[str, str] = {}  # asset key -> vault path
         self.index = GraphIndex()
-        self.whiteboards: list[str] = []
         self.copies: dict[str, str] = {}  # note -> its conflict copy written in this run
         self.listings: dict[str, set[str]] = {}  # vault folder -> folded names (see foreign)
         self.listings_frozen = True
         # task number -> the note text and recorded highlights a Readwise page was handed out
         # with (what its plan must still find: Writer.finish_readwise)
         self.hints: dict[int, ReadwiseHint] = {}
-        self._ctx: InlineContext | None = None
+        self.ctx = InlineContext(migration.title_formats, migration.vault_layout.daily_format)
         self.recorded: set[str] | None = None  # pages with a record in the sources table
         self.counted: set[str] = set()  # plain pages and journals counted in the report
         self.work = PageWork(
@@ -615,8 +549,8 @@ class _Run:
     def go(self, paths: Iterable[Path] | None) -> None:
         m = self.m
         settings = m.settings_fingerprint()
-        settings_changed = self.state.get_meta(m._meta_key) != settings
-        listing, full = self.listing(paths, settings_changed)
+        self.settings_changed = settings_changed = self.state.get_meta(m._meta_key) != settings
+        listing, full = self.listing(paths)
         self.found = listing.pages
         self.report.pages += len(listing.pages)
         stamps = self.state.graph_page_stamps(m.vault_name, m.graph_key)
@@ -667,7 +601,6 @@ class _Run:
         for key, found in listing.skipped.items():
             if found.kind == WHITEBOARD:
                 boards[key] = self.whiteboard_name(found)
-        self.whiteboards = sorted(set(boards.values()))
         for key in removed:
             m.stage_gone(key)
         self.assets = {k: r.dest for k, r in old_assets.items() if k not in gone_assets}
@@ -679,19 +612,17 @@ class _Run:
         indexer = GraphIndexer(self.old_facts, old_copies, old_boards.values())
         moved_before = indexer.update_many(dict.fromkeys(removed))
         moved_before |= indexer.set_assets(self.assets)
-        moved_before |= indexer.set_whiteboards(self.whiteboards)
+        moved_before |= indexer.set_whiteboards(boards.values())
         self.index = indexer.index
         self.claimed = {
             fold_name(p.note): k
             for k, p in sorted(self.facts.items())
             if p.note and p.kind in self.work.kinds
         }
-        self.one_pass(sorted(candidates), settings_changed)
+        self.one_pass(sorted(candidates))
         targets_before = dict(self.index.names)
         moved = indexer.update_many({key: self.facts.get(key) for key in self.changed})
-        self._ctx = None  # (the index is the same object, updated in place)
         moved |= indexer.update_many(self.settle_contested())
-        self._ctx = None
         moved = {
             key
             for key in moved
@@ -704,34 +635,27 @@ class _Run:
         }
         # the pages converted in this run read the index as the pass had it; the others, in
         # earlier runs, the last run's
+        kinds = self.work.kinds
+        earlier = {k: p for k, p in self.facts.items() if k not in self.changed and p.kind in kinds}
         again = {
             key
             for key in self.changed
             if (page := self.facts.get(key)) is not None
             and page.note
-            and page.kind in self.work.kinds
+            and page.kind in kinds
             and not moved.isdisjoint(page.deps)
-        } | dependents(
-            {
-                k: p
-                for k, p in self.facts.items()
-                if k not in self.changed and p.kind in self.work.kinds
-            },
-            moved | moved_before,
-        )
+        } | dependents(earlier, moved | moved_before)
         self.convert_again(sorted(again - set(self.collisions)))
         m.stage_meta(settings)
 
-    def listing(
-        self, paths: Iterable[Path] | None, settings_changed: bool
-    ) -> tuple[GraphListing, bool]:
+    def listing(self, paths: Iterable[Path] | None) -> tuple[GraphListing, bool]:
         """The files of this run: ``paths`` (asked for by the daemon), or every file of the
         graph (a scan, a changed config.edn or changed settings: then the paths asked for
         are in it too, even what a scan passes over, such as a FIFO named like a page, so
         that it is reported). True when the listing is the whole graph."""
         m = self.m
         self.asked: set[str] = set()
-        full = paths is None or settings_changed
+        full = paths is None or self.settings_changed
         listing = m.layout.list() if full else GraphListing()
         for path in paths or ():
             try:
@@ -752,11 +676,9 @@ class _Run:
         return listing, full
 
     def unsettled(self, candidates: set[str]) -> set[str]:
-        """The pages of ``candidates`` not to read now (design.md: a page is read once it has
-        settled). The daemon (``GraphMigration.settle`` set) leaves the pages a process holds
-        open for writing and those changed less than ``settle`` seconds ago to
-        ``report.deferred`` (it reads them once settled); ``syncd once`` waits for the pages
-        held open to be closed (at most ``OPEN_WAIT`` s), then reads every page."""
+        """The pages of ``candidates`` not to read now (a page is read once settled, design.md):
+        the daemon (``settle`` set) defers those a process holds open for writing or changed
+        less than ``settle`` s ago; ``syncd once`` waits up to ``OPEN_WAIT`` s for them."""
         busy = open_for_writing(self.m.root) & candidates if candidates else set()
         if self.m.settle is None:
             if busy:
@@ -783,13 +705,11 @@ class _Run:
     def whiteboard_name(self, found: FoundFile) -> str:
         return page_name_from_file(found.path.stem, self.m.graph.file_name_format)
 
-    def fail(self, path: Path, exc: BaseException, key: str | None = None) -> None:
+    def fail(self, path: Path, exc: SyncdError | OSError, key: str | None = None) -> None:
         if isinstance(exc, SyncdError):  # naming the note or folder that refused, if not the page
             reason = str(exc) if exc.path not in (None, path) else exc.message
-        elif isinstance(exc, OSError):
+        else:
             reason = exc.strerror or str(exc)
-        else:  # pragma: no cover - only SyncdError and OSError are caught
-            reason = str(exc)
         if key is not None:
             self.page_failed(key, reason, exc)
         else:
@@ -807,16 +727,16 @@ class _Run:
         self.writer.fail(path, reason, self.report)
 
     # -- the pass ----------------------------------------------------------------------------
-    def one_pass(self, keys: list[str], settings_changed: bool) -> None:
+    def one_pass(self, keys: list[str]) -> None:
         """Plan and write every page of ``keys`` (changed since the last run), in order."""
         ctx = self.plan_context()
-        tasks = (self.task(n, key, settings_changed, hint=True) for n, key in enumerate(keys))
+        tasks = (self.task(n, key, hint=True) for n, key in enumerate(keys))
         workers = 0 if self.writer.dry_run else self.m.workers
         planner = Planner(ctx, tasks, len(keys), workers)
         try:
             for number, key in enumerate(keys):
-                task = self.task(number, key, settings_changed)
-                hinted = partial(self.task, number, key, settings_changed, hint=True)
+                task = self.task(number, key)
+                hinted = partial(self.task, number, key, hint=True)
                 self.reporting_failures(key, partial(self.process, key, task, hinted, planner))
                 if (number + 1) % 64 == 0:
                     self.progressed("pages", number + 1, len(keys))
@@ -831,15 +751,13 @@ class _Run:
         if self.progress is not None:
             self.progress(f"{self.m.root.name}: {phase}", done, total)
 
-    def task(
-        self, number: int, key: str, settings_changed: bool, *, hint: bool = False
-    ) -> PlanTask:
+    def task(self, number: int, key: str, *, hint: bool = False) -> PlanTask:
         """The plan task of page ``key``; ``hint``: a Readwise page that went into a note last
         run comes with that note's text and recorded highlights, to merge into (what the
         plan assumed is checked by ``Writer.finish_readwise``)."""
         found = self.found[key]
         cached = self.old_facts.get(key)
-        task = PlanTask(number, found, self.reusable_sha(cached, settings_changed))
+        task = PlanTask(number, found, self.reusable_sha(cached))
         if not hint or READWISE not in self.work.kinds:
             return task
         if cached is not None and cached.kind != READWISE:
@@ -855,11 +773,11 @@ class _Run:
         self.hints[number] = made
         return replace(task, doc_id=made.doc_id, existing=made.text, seen=made.packed)
 
-    def reusable_sha(self, cached: GraphPage | None, settings_changed: bool) -> str | None:
+    def reusable_sha(self, cached: GraphPage | None) -> str | None:
         """The hash a page must still have for its facts of last run to stand as they are
         (its note written, or it is of a kind this source makes no note of; the settings
         the same); None: plan it again."""
-        if cached is None or settings_changed:
+        if cached is None or self.settings_changed:
             return None
         if not cached.note and cached.kind in self.work.kinds:
             return None
@@ -887,9 +805,8 @@ class _Run:
     def process(
         self, key: str, task: PlanTask, hinted: Callable[[], PlanTask], planner: Planner
     ) -> None:
-        """One page of the pass: its plan checked, its facts kept, its note path given, its
-        note written (rule 7 for a plain page or journal, the Readwise merge for a document).
-        ``hinted``: the page's task with what a Readwise merge starts from (made only where
+        """One page of the pass: planned, its facts kept, its note path given, its note
+        written. ``hinted``: its task with what a Readwise merge starts from (made only where
         the plan is made now)."""
         cached = self.old_facts.get(key)
         plan = planner.plan(task, hinted)
@@ -920,31 +837,17 @@ class _Run:
         if plan.kind == READWISE:
             self.write_readwise(key, task, plan, facts, planner)
         else:
-            assert plan.text is not None
-            self.page_done(key, facts, plan.text, plan.unsupported, plan.dropped)
+            self.page_done(key, facts, plan)
 
     def facts_of(self, key: str, plan: PagePlan, cached: GraphPage | None) -> GraphPage:
-        """The facts of a page from its plan: the note path it had (same kind), or for a
-        Readwise document the note the state or the vault has for it; what its note depends
-        on (the plan's)."""
+        """The facts of a page from its plan, with the note path it had (same kind), or for a
+        Readwise document the note the state or the vault has for it."""
         note = cached.note if cached is not None and cached.kind == plan.kind else ""
         if plan.kind == READWISE:
-            known = self.writer.find_readwise_note(self.m.vault_name, plan.doc_id)
-            note = known or note
-        return GraphPage(
-            size=plan.size,
-            mtime_ns=plan.mtime_ns,
-            sha256=plan.sha256,
-            kind=plan.kind,
-            name=plan.name,
-            # a page of a kind this source makes no note of has the note it would have with
-            # include: all, for the index only: links to it read as they would there
-            note=note if plan.planned else plan.natural,
-            aliases=plan.aliases,
-            block_ids=plan.block_ids,
-            deps=plan.deps,
-            page_uuid=plan.page_uuid,
-        )
+            note = self.writer.find_readwise_note(self.m.vault_name, plan.doc_id) or note
+        # a page of a kind this source makes no note of has the note it would have with
+        # include: all, for the index only: links to it read as they would there
+        return _facts(plan, note if plan.planned else plan.natural)
 
     def write_readwise(
         self, key: str, task: PlanTask, plan: PagePlan, facts: GraphPage, planner: Planner
@@ -969,20 +872,37 @@ class _Run:
                 facts = self.facts_of(key, plan, self.old_facts.get(key))
                 facts = with_note(facts, facts.note or self.facts[key].note)
         if note is None:
-            assert plan.doc is not None
-            note = self.writer.sync_document(
-                self.m.home,
-                task.found.path,
-                key,
-                plan.doc,
-                _record(facts),
-                self.report,
-                self.readwise_ctx,
-                taken,
-                retry=retry,
-                place=None if self.work.readwise_folders else page_place(plan.name),
-            )
+            note = self.sync_document(key, plan, facts, self.readwise_ctx, retry=retry)
         self.readwise_done(key, facts, note)
+
+    def sync_document(
+        self,
+        key: str,
+        plan: PagePlan,
+        facts: GraphPage,
+        ctx: ConvertContext,
+        *,
+        again: bool = False,
+        retry: str | None = None,
+    ) -> str:
+        """The Readwise document of page ``key``'s plan merged into its note by the writer
+        (``Writer.sync_document``); the note's path."""
+        assert plan.doc is not None
+        taken = partial(self.taken_by_other, key=key)
+        place = None if self.work.readwise_folders else page_place(plan.name)
+        return self.writer.sync_document(
+            self.m.home,
+            self.page_path(key),
+            key,
+            plan.doc,
+            _record(facts),
+            self.report,
+            ctx,
+            taken,
+            again=again,
+            retry=retry,
+            place=place,
+        )
 
     def readwise_done(self, key: str, facts: GraphPage, note: str) -> None:
         """Count and stage a Readwise page merged into ``note`` (which may not be the path
@@ -990,18 +910,17 @@ class _Run:
         if facts.note and self.claimed.get(fold_name(facts.note)) == key:
             del self.claimed[fold_name(facts.note)]
         self.claimed[fold_name(note)] = key
-        facts = replace(facts, note=note)
-        self.facts[key] = facts
-        self.readwise_counted(key, facts)
+        self.facts[key] = facts = replace(facts, note=note)
+        if PAGE in self.work.kinds:  # counted in a migration's report (include: all)
+            self.report.migration.readwise += 1
+        self.m.stage_page(key, facts)
 
     # -- note paths ------------------------------------------------------------------------
     def assign(self, key: str, plan: PagePlan) -> None:
         """Give a page without a note path one: its natural one unless another page holds
         it (a collision, N7: the first one in path order keeps it, and pages placed before
         come first; a Readwise document takes a free name beside it instead) or a vault file
-        syncd has no record of is there (the page takes a free name beside it, unless the
-        file is exactly what the page gives: syncd wrote it before it lost its state; a
-        journal keeps its daily note's path, and rule 7 keeps the user's note)."""
+        syncd has no record of is there (``settle_contested``)."""
         page = self.facts[key]
         natural = plan.natural or natural_note(self.work, key, page.kind, page.name, plan.category)
         holder = self.claimed.get(fold_name(natural))
@@ -1040,14 +959,11 @@ class _Run:
         return join_path(folder, unique_name(stem, taken) + ".md")
 
     def settle_contested(self) -> dict[str, GraphPage]:
-        """Pages whose note path holds a vault file syncd has no record of, after the pass
-        (the index complete): the path is kept when the file is exactly what the page gives
+        """The facts of the pages whose note path holds a vault file syncd has no record of,
+        settled after the pass: the path is kept when the file is exactly what the page gives
         (syncd wrote it before it lost its state), or for a journal (rule 7 keeps the user's
-        daily note and writes a conflict copy); else the page takes a free name beside it.
-        The settled pages' facts."""
+        daily note); else the page takes a free name beside it."""
         settled: dict[str, GraphPage] = {}
-        if not self.contested:
-            return settled
         ctx = self.plan_context()
         for key in sorted(self.contested):
             self.reporting_failures(key, partial(self.settle, ctx, key, settled))
@@ -1067,7 +983,7 @@ class _Run:
             self.claimed[fold_name(note)] = key
         facts = replace(with_note(page, note), deps=plan.deps)
         self.facts[key] = settled[key] = facts
-        self.page_done(key, facts, plan.text, plan.unsupported, plan.dropped)
+        self.page_done(key, facts, plan)
 
     def holds(self, note: str, text: str | None) -> bool:
         """Whether the vault file ``note`` holds exactly ``text``."""
@@ -1078,11 +994,10 @@ class _Run:
         return current is not None and current[0] == text
 
     def foreign(self, note: str) -> bool:
-        """A vault file at ``note`` that is not this page's note: the user's own, or the note
-        of a page that left the graph (rule 6: it stays as it is). Folder listings are read
-        once per folder during the pass (the notes written meanwhile are claimed by their
-        pages). A folder that leads out of the vault, or cannot be listed, is the page's
-        failure (VaultWriteError naming it), never a reason to look for another name."""
+        """A vault file at ``note`` that is not this page's note (the user's, or that of a page
+        that left the graph: rule 6). Folders are listed once during the pass (notes written
+        meanwhile are claimed); one out of the vault or not listable is the page's failure
+        (VaultWriteError), never a reason to look for another name."""
         folder, _ = split_note(note)
         names = self.listings.get(folder)
         if names is None:
@@ -1103,11 +1018,7 @@ class _Run:
         return holder is not None and holder != key
 
     def sync_assets(
-        self,
-        listing: GraphListing,
-        old: Mapping[str, GraphAsset],
-        work: set[str],
-        gone: set[str],
+        self, listing: GraphListing, old: Mapping[str, GraphAsset], work: set[str], gone: set[str]
     ) -> None:
         for key in sorted(gone):
             self.assets.pop(key, None)
@@ -1115,16 +1026,12 @@ class _Run:
         attachments = self.m.vault_layout.attachments
         for key in sorted(work):
             found = listing.assets[key]
-            record = old.get(key)
             try:
-                dest = self.copy_asset(found, record, join_path(attachments, key))
+                self.assets[key] = self.copy_asset(found, old.get(key), join_path(attachments, key))
             except (SyncdError, OSError) as exc:
                 self.fail(found.path, exc)
-                continue
-            if dest is not None:
-                self.assets[key] = dest
 
-    def copy_asset(self, found: FoundFile, record: GraphAsset | None, natural: str) -> str | None:
+    def copy_asset(self, found: FoundFile, record: GraphAsset | None, natural: str) -> str:
         """Copy one asset if it changed; never over a different file the user put there."""
         vault = self.m.vault
         with found.path.open("rb") as handle:
@@ -1134,22 +1041,20 @@ class _Run:
             return record.dest
         dest = record.dest if record is not None else natural
         there = vault.file_digest(dest)
-        if there is not None and there[0] != digest:
-            ours = record is not None and there[0] == record.dest_sha256
-            if not ours:
-                if record is not None:
-                    self.report.migration.skipped.append(
-                        (f"assets/{found.key}", f"{dest} was changed in the vault; kept as is")
-                    )
-                    self.m.stage_asset(
-                        found.key, GraphAsset(found.size, found.mtime_ns, digest, dest, there[0])
-                    )
-                    return dest
-                dest = self.free_asset_path(natural, digest)
+        ours = record is not None and there is not None and there[0] == record.dest_sha256
+        if there is not None and there[0] != digest and not ours:
+            if record is not None:
                 self.report.migration.skipped.append(
-                    (f"assets/{found.key}", f"{natural} holds another file; copied to {dest}")
+                    (f"assets/{found.key}", f"{dest} was changed in the vault; kept as is")
                 )
-                there = vault.file_digest(dest)
+                record = GraphAsset(found.size, found.mtime_ns, digest, dest, there[0])
+                self.m.stage_asset(found.key, record)
+                return dest
+            dest = self.free_asset_path(natural, digest)
+            self.report.migration.skipped.append(
+                (f"assets/{found.key}", f"{natural} holds another file; copied to {dest}")
+            )
+            there = vault.file_digest(dest)
         if there is None or there[0] != digest:
             if self.writer.dry_run:
                 log.info("would have copied %s to %s", found.path, dest)
@@ -1180,55 +1085,30 @@ class _Run:
         return join_path(folder, unique_name(stem, taken) + suffix)
 
     @property
-    def ctx(self) -> InlineContext:
-        if self._ctx is None:
-            self._ctx = self.m.inline_context()
-        return self._ctx
-
-    @property
     def readwise_ctx(self) -> ConvertContext:
         """What Readwise notes are rendered with: the same rules, index and options as any
-        page of the graph (``convert.context.readwise_context``)."""
-        return readwise_context(
-            self.ctx.journal_title_formats,
-            self.ctx.daily_note_format,
-            graph_config=self.work.graph,
-            index=self.index,
-            options=self.m.options,
-        )
+        page of the graph."""
+        return ConvertContext(self.work.graph, self.index, self.m.options, self.ctx, "")
 
     def plan_context(self) -> PlanContext:
         """What pages are planned with now (the index as it is)."""
         return PlanContext(self.work, self.index, self.m.options, self.ctx, self.readwise_ctx)
 
-    def readwise_counted(self, key: str, facts: GraphPage) -> None:
-        """Count (in a migration's report: include: all) and stage a Readwise page with its
-        final ``facts``."""
-        if PAGE in self.work.kinds:
-            self.report.migration.readwise += 1
-        self.m.stage_page(key, facts)
-
-    def page_done(
-        self,
-        key: str,
-        facts: GraphPage,
-        text: str,
-        unsupported: Iterable[Unsupported],
-        dropped: Iterable[tuple[str, int]] = (),
-    ) -> None:
-        """Write a plain page's or journal's note ``text`` (rule 7), count, report, stage (a
-        page converted again in the same run is counted and reported once)."""
-        self.write(facts.note, text, key in self.changed)
+    def page_done(self, key: str, facts: GraphPage, plan: PagePlan) -> None:
+        """Write a plain page's or journal's note (rule 7), count, report, stage (a page
+        converted again in the same run is counted and reported once)."""
+        assert plan.text is not None
+        self.write(facts.note, plan.text, key in self.changed)
         if key not in self.counted:
             self.counted.add(key)
             if facts.kind == JOURNAL:
                 self.report.migration.journals += 1
             else:
                 self.report.migration.pages += 1
-            for item in unsupported:
+            for item in plan.unsupported:
                 self.report.migration.unsupported.append((facts.name, _describe(item)))
             counts = self.report.migration.dropped
-            for what, count in dropped:
+            for what, count in plan.dropped:
                 counts[what] = counts.get(what, 0) + count
         self.m.stage_page(key, facts, _record(facts))
 
@@ -1244,72 +1124,60 @@ class _Run:
                 log.info("%s changed while syncing; looking again", note)
 
     def write_once(self, note: str, text: str, page_changed: bool) -> None:
-        m = self.m
-        vault = m.vault
+        m, vault = self.m, self.m.vault
         current = vault.read_text(note)
         base = m.base_of(note)
-        if current is None:
-            if base is not None and not page_changed:
+        mine = current[0] if current is not None else None
+        if mine is None and base is not None:
+            if not page_changed:
                 return  # the user deleted the note: it comes back when its page changes
-            if base is not None:
-                log.info("%s was deleted in the vault; its page changed, so it comes back", note)
-            self.writer.write_note(vault, note, text, None, self.report)
-            m.stage_base(note, text)
-            return
-        mine, _ = current
+            log.info("%s was deleted in the vault; its page changed, so it comes back", note)
         if mine == text:
-            if base != text:
-                m.stage_base(note, text)
-            return
-        if base is not None and text_sha256(mine) == text_sha256(base):
-            self.writer.write_note(vault, note, text, current, self.report)  # untouched: replace
-            m.stage_base(note, text)
-            return
-        if base == text:
+            pass
+        elif mine is None or (base is not None and text_sha256(mine) == text_sha256(base)):
+            self.writer.write_note(vault, note, text, current, self.report)  # new or untouched
+        elif base == text:
             return  # only the user changed it since: theirs stands
-        if base is not None:
-            merged = merge3(base, mine, text)
-            if merged.text is not None:
-                if merged.text != mine:
-                    self.writer.write_note(
-                        vault, note, merged.text, current, self.report, " (merged with your edits)"
-                    )
-                    self.report.migration.merged.append(note)
-                m.stage_base(note, text)
-                return
-        if note in self.copies:  # converted again in this run: the same copy, updated
+        elif base is not None and (merged := merge3(base, mine, text).text) is not None:
+            if merged != mine:
+                self.writer.write_note(
+                    vault, note, merged, current, self.report, " (merged with your edits)"
+                )
+                self.report.migration.merged.append(note)
+        else:
+            self.conflict(note, text)
+        if mine != text or base != text:
+            m.stage_base(note, text)
+
+    def conflict(self, note: str, text: str) -> None:
+        """The new version of an edited note that does not merge goes to a conflict copy
+        beside it (one per note and run: converted again, the same copy is updated)."""
+        vault = self.m.vault
+        if note in self.copies:
             copy = self.copies[note]
             previous = vault.read_text(copy)
             if previous is None or previous[0] != text:
                 self.writer.write_note(vault, copy, text, previous, self.report, " (conflict copy)")
-        else:
-            copy = self.conflict_copy(note, text)
-            self.copies[note] = copy
-            self.report.migration.conflicts.append(copy)
-            log.warning(
-                "%s: edited in the vault and changed in Logseq; the new version is in %s",
-                note,
-                copy,
-            )
-        m.stage_base(note, text)
-
-    def conflict_copy(self, note: str, text: str) -> str:
+            return
         when = self.writer.clock().astimezone()
         for attempt in range(1, 100):
             copy = conflict_copy_path(note, when, attempt)
-            if self.m.vault.read_text(copy) is None:
-                self.writer.write_note(
-                    self.m.vault, copy, text, None, self.report, " (conflict copy)"
+            if vault.read_text(copy) is None:
+                self.writer.write_note(vault, copy, text, None, self.report, " (conflict copy)")
+                self.copies[note] = copy
+                self.report.migration.conflicts.append(copy)
+                log.warning(
+                    "%s: edited in the vault and changed in Logseq; the new version is in %s",
+                    note,
+                    copy,
                 )
-                return copy
+                return
         raise VaultWriteError(f"no free conflict copy name for {note}")
 
     # -- after the pass ----------------------------------------------------------------------
     def convert_again(self, keys: list[str]) -> None:
         """Convert plain pages and journals again with the final index: their notes depend
         on a name, alias, block or asset whose target moved."""
-        if not keys:
-            return
         self.listings.clear()
         self.listings_frozen = False
         ctx = self.plan_context()
@@ -1323,12 +1191,9 @@ class _Run:
         facts = self.facts.get(key)
         if facts is None or not facts.note:
             return
+        kind = JOURNAL if facts.kind == JOURNAL else PAGE
         found = self.found.get(key) or FoundFile(
-            key,
-            str(self.m.root / key),
-            facts.size,
-            facts.mtime_ns,
-            JOURNAL if facts.kind == JOURNAL else PAGE,
+            key, str(self.m.root / key), facts.size, facts.mtime_ns, kind
         )
         plan = plan_page(ctx, PlanTask(0, found), merge=False)
         if plan.status != "ok" or not plan.planned or plan.kind != facts.kind:
@@ -1338,47 +1203,19 @@ class _Run:
             return
         if plan.doc is not None:  # a Readwise page merged in this run: merged again
             facts = replace(facts, sha256=plan.sha256, deps=plan.deps)
-            taken = partial(self.taken_by_other, key=key)
-            note = self.writer.sync_document(
-                self.m.home,
-                found.path,
-                key,
-                plan.doc,
-                _record(facts),
-                self.report,
-                ctx.readwise,
-                taken,
-                again=True,
-                place=None if self.work.readwise_folders else page_place(plan.name),
-            )
+            note = self.sync_document(key, plan, facts, ctx.readwise, again=True)
             self.facts[key] = replace(facts, note=note)
             self.m.stage_page(key, self.facts[key])
             return
-        assert plan.text is not None
-        facts = GraphPage(
-            size=plan.size,
-            mtime_ns=plan.mtime_ns,
-            sha256=plan.sha256,
-            kind=plan.kind,
-            name=plan.name,
-            note=facts.note,
-            aliases=plan.aliases,
-            block_ids=plan.block_ids,
-            deps=plan.deps,
-            page_uuid=plan.page_uuid,
-        )
-        self.facts[key] = facts
-        self.page_done(key, facts, plan.text, plan.unsupported, plan.dropped)
+        facts = self.facts[key] = _facts(plan, facts.note)
+        self.page_done(key, facts, plan)
 
 
 def same_link(old: str | None, new: str | None, key: str) -> bool:
-    """Whether a link to the page name ``key`` (an index key: ``name_key``) reads the same
-    with link target ``old`` as with ``new`` (None: not in the index): a target that is the
-    name itself, as Obsidian resolves it (case-insensitively), is no target at all
-    (``convert.links.wikilink`` writes ``[[name]]`` for both). So a page whose note is named
-    like the page, and joins the index in this run, moves nothing for the notes that link to
-    it: they are not converted again. A name that ends like a file (``tasks.json``) is a
-    target: its link gets the note's ``.md`` once the page is known."""
+    """Whether a link to the page name ``key`` (an index key) reads the same with target
+    ``old`` as with ``new`` (None: not in the index): a target that is the name itself, as
+    Obsidian resolves it, is no target (``wikilink`` writes ``[[name]]`` for both), unless the
+    name ends like a file (``tasks.json``: its link gets the note's ``.md``)."""
 
     def shown(target: str | None) -> str | None:
         if target is None or (name_key(target) == key and note_link_target(target) == target):
@@ -1388,23 +1225,35 @@ def same_link(old: str | None, new: str | None, key: str) -> bool:
     return shown(old) == shown(new)
 
 
+def _facts(plan: PagePlan, note: str) -> GraphPage:
+    """A page's facts from its plan, with the note path ``note``."""
+    return GraphPage(
+        size=plan.size,
+        mtime_ns=plan.mtime_ns,
+        sha256=plan.sha256,
+        kind=plan.kind,
+        name=plan.name,
+        note=note,
+        aliases=plan.aliases,
+        block_ids=plan.block_ids,
+        deps=plan.deps,
+        page_uuid=plan.page_uuid,
+    )
+
+
 def _record(facts: GraphPage) -> SourceRecord:
     """The sources-table fingerprint of a page as the pass read it (``note``: its note)."""
-    return SourceRecord(
-        size=facts.size,
-        mtime_ns=facts.mtime_ns,
-        sha256=facts.sha256,
-        doc_id=None,
-        status="ok",
-        error=None,
-        note=facts.note,
-    )
+    return SourceRecord(facts.size, facts.mtime_ns, facts.sha256, None, "ok", None, facts.note)
 
 
 def _describe(item: Unsupported) -> str:
     """One line for the report: reason (row, line): excerpt."""
     where = ", ".join(x for x in (item.row, f"line {item.line}" if item.line else "") if x)
     return f"{item.reason} ({where})" + (f": {item.excerpt}" if item.excerpt else "")
+
+
+def _digest(*values: object) -> str:
+    return hashlib.sha256(repr(values).encode("utf-8")).hexdigest()
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

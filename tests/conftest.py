@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex, InlineContext
+from syncd.logseq.graph_config import GraphConfig
+
 DATA = Path(__file__).parent / "data"
 READWISE_SAMPLES = DATA / "readwise"
 
@@ -23,6 +26,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+def readwise_context(
+    journal_title_formats: tuple[str, ...],
+    daily_note_format: str = "YYYY-MM-DD",
+    *,
+    graph_config: GraphConfig | None = None,
+    index: GraphIndex | None = None,
+    options: ConvertOptions | None = None,
+) -> ConvertContext:
+    """The context Readwise notes are rendered with (``migrate._Run.readwise_ctx``), with
+    defaults: no index (every link keeps its name), default options."""
+    return ConvertContext(
+        graph=graph_config or GraphConfig(),
+        index=index or GraphIndex(),
+        options=options or ConvertOptions(),
+        inline=InlineContext(tuple(journal_title_formats), daily_note_format),
+        page_name="",
+    )
 
 
 class Workspace:

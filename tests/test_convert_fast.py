@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncd.convert.blocks import _Region, block_uuid, convert_text_lines, drawer_properties
-from syncd.convert.context import GraphIndex, readwise_context
+from syncd.convert.context import GraphIndex
 from syncd.convert.inline import (
     _RULES,
     TOKEN_RE,
@@ -24,6 +24,7 @@ from syncd.convert.inline import (
 from syncd.convert.links import ANCHOR_ID_RE
 from syncd.convert.report import Findings
 from syncd.logseq.model import Block, Property
+from tests.conftest import readwise_context
 
 UUID = "6601e4b7-0c5e-4b2c-9a3e-1f2d3c4b5a69"
 LINES = st.sampled_from(

@@ -370,11 +370,11 @@ def test_a_temp_file_left_by_a_killed_write_is_removed(
 def test_a_revision_written_just_before_a_kill_is_recorded_by_the_next_run() -> None:
     """Rule 5 after a crash: v2's new text reached the note but not the state. The next run
     must record it as syncd's text, or v3's revision would be taken for a user edit."""
-    from syncd.convert.context import readwise_context
     from syncd.logseq.dates import COMMON_TITLE_FORMATS
     from syncd.logseq.parser import parse_page
     from syncd.merge import merge_document
     from syncd.readwise import document_from_page
+    from tests.conftest import readwise_context
 
     ctx = readwise_context(("MMM do, yyyy", *COMMON_TITLE_FORMATS))
     docs = {v: document_from_page(parse_page(page_text(2, v)), "Page 002") for v in (1, 2, 3)}

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from syncd.convert.context import readwise_context
 from syncd.logseq.dates import COMMON_TITLE_FORMATS
 from syncd.logseq.parser import parse_page
 from syncd.merge import merge_document
 from syncd.readwise import Document, document_from_page
 from syncd.textio import decode_page
+from tests.conftest import readwise_context
 
 GOLDEN = Path(__file__).parent / "golden" / "readwise"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "input.md").exists())

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.convert.context import ConvertOptions, GraphIndex, InlineContext, readwise_context
+from syncd.convert.context import ConvertOptions, GraphIndex, InlineContext
 from syncd.errors import PageError, VaultWriteError
 from syncd.logseq.dates import compile_format
 from syncd.logseq.filenames import page_name_from_file
@@ -34,6 +34,7 @@ from syncd.readwise import document_from_page, is_readwise_page
 from syncd.state import SourceRecord, StateStore, pack_highlights, unpack_highlights
 from syncd.vault import Vault, is_temp_file
 from syncd.writer import _add_highlights, _Batch, _Pending
+from tests.conftest import readwise_context
 
 DATA = Path(__file__).parent / "data" / "readwise"
 

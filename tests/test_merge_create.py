@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 import syncd.convert.blocks as blocks
 from syncd.convert.blocks import _Region
-from syncd.convert.context import ConvertContext, GraphIndex, readwise_context
+from syncd.convert.context import ConvertContext, GraphIndex
 from syncd.convert.inline import InlineEnv
 from syncd.convert.report import Findings
 from syncd.logseq.model import Block
@@ -48,6 +48,7 @@ from syncd.note import (
     with_anchor,
 )
 from syncd.readwise import Document, Item, document_from_page, is_readwise_page
+from tests.conftest import readwise_context
 from tests.readwise_shapes import ATTRIBUTE, HEADERS, HIGHLIGHT, ODD_LINES, plain_pages
 from tests.test_convert_fast import reference_convert_inline
 

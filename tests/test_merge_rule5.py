@@ -21,10 +21,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncd.cli import main
-from syncd.convert.context import readwise_context
 from syncd.logseq.parser import parse_page
 from syncd.merge import BASE_MARK, FM_PREFIX, KIDS_PREFIX, UNKNOWN, merge_document
 from syncd.readwise import Document, document_from_page
+from tests.conftest import readwise_context
 
 OLD_PAGE = "The Quiet Orchard (highlights).md"
 NEW_PAGE = "The Quiet Orchard___ A Year of Pruning (highlights).md"  # title "…: A Year …"

@@ -397,6 +397,13 @@ def test_assets_are_copied_once_and_never_over_a_users_file(g: Graph) -> None:
     (g.graph / "assets" / "paper.pdf").write_bytes(b"%PDF-1.4 a new version")
     assert g.run().migration.assets == 1
     assert copy.read_bytes() == b"%PDF-1.4 a new version"
+    copy.write_bytes(b"the user's edit of the copy")  # then a new version: the edit stays
+    (g.graph / "assets" / "paper.pdf").write_bytes(b"%PDF-1.4 a third version")
+    report = g.run()
+    assert copy.read_bytes() == b"the user's edit of the copy" and report.migration.assets == 0
+    assert ("assets/paper.pdf", "assets/paper (2).pdf was changed in the vault; kept as is") in (
+        report.migration.skipped
+    )
 
 
 def test_skipped_hidden_and_colliding_files(g: Graph) -> None:

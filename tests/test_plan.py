@@ -21,7 +21,7 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from syncd.convert.context import GraphIndex, readwise_context
+from syncd.convert.context import GraphIndex
 from syncd.convert.page import page_aliases, page_block_ids, page_uuid
 from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.parser import parse_page
@@ -34,6 +34,7 @@ from syncd.readwise import (
     is_separator,
     normalize_text,
 )
+from tests.conftest import readwise_context
 from tests.readwise_shapes import ATTRIBUTE, HEADERS, HIGHLIGHT, ODD_LINES, plain_pages
 
 CTX = readwise_context(

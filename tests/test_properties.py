@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from syncd.convert.context import readwise_context
 from syncd.logseq.dates import COMMON_TITLE_FORMATS
 from syncd.logseq.model import Block
 from syncd.logseq.parser import BULLET_RE, FENCE_RE, HEADING_START_RE, parse_page
 from syncd.merge import merge_document, split_frontmatter
 from syncd.readwise import Document, document_from_page
+from tests.conftest import readwise_context
 
 CTX = readwise_context(("MMM do, yyyy", *COMMON_TITLE_FORMATS))
 PARSER = settings(derandomize=True, deadline=None, max_examples=400)

@@ -19,7 +19,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from syncd.convert.context import readwise_context
 from syncd.logseq.parser import parse_page
 from syncd.merge import merge_document, split_frontmatter
 from syncd.note import ANCHOR_RE
@@ -30,6 +29,7 @@ from syncd.readwise import (
     normalize_text,
     not_taken_reason,
 )
+from tests.conftest import readwise_context
 
 CTX = readwise_context(("MMM do, yyyy",))
 URL = "https://readwise.io/to_kindle?action=open&asin=B0LANTERN1&location={}"

@@ -5,11 +5,12 @@ output and the row of logseq-to-obsidian.md it follows, and what the deleted Rea
 
 from __future__ import annotations
 
-from syncd.convert.context import ConvertContext, GraphIndex, readwise_context
+from syncd.convert.context import ConvertContext, GraphIndex
 from syncd.convert.page import convert_page, render_note
 from syncd.logseq.parser import parse_page
 from syncd.merge import merge_document
 from syncd.readwise import document_from_page
+from tests.conftest import readwise_context
 
 UUID = "6543a1b2-0000-4000-8000-000000000000"
 HEAD = (

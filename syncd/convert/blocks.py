@@ -1,28 +1,11 @@
-"""Blocks: the outline and everything that lives on block lines (rows B1–B10, T1–T4, A4).
+"""Blocks: the outline and everything that lives on block lines (rows B1–B10, T1–T4, A4; each
+row's rule in docs/logseq-rows.md and tests/test_rows.py).
 
 The outline is kept as Logseq wrote it (TAB-indented ``- `` bullets, continuation lines under
 them); each block's lines are converted one by one and laid out again with the exact
 indentation of the source line they came from (``SourceLines``), so only rewritten tokens
-change. Per block:
-
-- B1 block properties stay ``key:: value`` lines (a Dataview inline field of the list item;
-  ``[key:: value]`` with ``block_properties: bracketed``), their value converted like text;
-  Logseq's internal keys (``collapsed``, ``logseq.*``, ``hl-*``, ``card-*``, the graph's
-  ``:block-hidden-properties``…) are dropped; org-style ``:PROPERTIES:`` drawers count too.
-- B2 ``id:: uuid`` becomes `` ^uuid`` at the end of the block's own text (its own line after
-  a closing code fence); B3 ``heading:: N`` (``true``: the block's depth) prefixes ``#``s
-  unless the text already is a heading; B4/B5 headings and multi-line blocks stay.
-- B6 ``logseq.order-list-type:: number`` turns a run of sibling bullets into ``1.``, ``2.``…
-- B7 ``#+BEGIN_QUOTE`` -> ``> `` quote; B8 NOTE/TIP/IMPORTANT/WARNING/CAUTION/PINNED (and any
-  other custom block) -> ``> [!type]`` callout; B9 SRC/EXAMPLE -> fenced code, COMMENT ->
-  ``%% … %%``; B10 ``#+BEGIN_QUERY`` -> a "not converted" callout and the query verbatim in a
-  ``clojure`` fence (reported).
-- T1–T3 tasks (``tasks``); T4 ``:LOGBOOK:`` drawers dropped or kept in ``%% … %%``.
-- A4 PDF-highlight blocks (``hl-page::``, ``ls-type:: annotation``): converted as text, their
-  ``hl-*`` properties dropped, reported.
-
-Nothing inside fenced code (also inside a quote), ``$$`` math blocks or ``%%`` comments is
-touched (C1).
+change. Nothing inside fenced code (also inside a quote), ``$$`` math blocks or ``%%``
+comments is touched (C1).
 """
 
 from __future__ import annotations
@@ -34,7 +17,7 @@ from dataclasses import dataclass
 
 from syncd.convert.context import BlockPropertyStyle, LogbookStyle
 from syncd.convert.inline import InlineEnv, convert_inline
-from syncd.convert.links import ANCHOR_ID_RE
+from syncd.convert.links import anchor_id
 from syncd.convert.properties import RAW_KEYS, is_internal, wrapped_in_quotes
 from syncd.convert.report import dropped_key
 from syncd.convert.tasks import Stamp, is_stamp_line, parse_task, stamps, task_line
@@ -70,14 +53,7 @@ _PROP_LINE_RE = re.compile(
     r"^(?P<head>[ \t]*[^\s:]+::)(?P<gap>[ \t]*)(?P<value>.*?)(?P<tail>[ \t]*)$"
 )
 _HEADING_RE = re.compile(r"^#{1,6}(?:[ \t]|$)")
-CALLOUTS = {
-    "note": "note",
-    "tip": "tip",
-    "important": "important",
-    "warning": "warning",
-    "caution": "caution",
-    "pinned": "note",
-}
+CALLOUTS = {"pinned": "note"}  # any other block is a callout of its name (note, tip, warning…)
 QUERY_CALLOUT = "> [!info] Logseq query (not converted)"
 ORDER_KEY = "logseq.order-list-type"
 _DRAWER_KEY_RENAMES = {"custom_id": "id", "custom-id": "id", "last-modified-at": "updated-at"}
@@ -139,23 +115,18 @@ def block_uuid(block: Block) -> str | None:
     as a block id."""
     for prop in block.properties:
         if prop.key.lower() == "id":
-            return _anchor_id(prop.value)
+            return anchor_id(prop.value)
     # drawer entries come only after a line _DRAWER_RE matches as PROPERTIES, which holds
     # ":PROPERTIES:" (same IGNORECASE): without one, skip the drawer scan (most blocks)
     if not any(_PROPERTIES_HINT_RE.search(line) for line in block.lines):
         return None
     for prop in drawer_properties(block.lines):
         if prop.key.lower() == "id":
-            return _anchor_id(prop.value)
+            return anchor_id(prop.value)
     return None
 
 
 _PROPERTIES_HINT_RE = re.compile(":PROPERTIES:", re.I)
-
-
-def _anchor_id(value: str) -> str | None:
-    value = value.strip().lower()
-    return value if ANCHOR_ID_RE.fullmatch(value) else None
 
 
 # --- converting a block's lines ------------------------------------------------------------
@@ -222,8 +193,7 @@ class _Region:
         else:
             return None
         return next(
-            (k for k in range(i + 1, len(lines)) if not mask[k] and closing.match(lines[k])),
-            None,
+            (k for k in range(i + 1, len(lines)) if not mask[k] and closing.match(lines[k])), None
         )
 
     def region(self, lines: Sequence[str], base: int, i: int, end: int) -> list[Out]:
@@ -244,34 +214,26 @@ class _Region:
         self, name: str, args: str, inner: Sequence[str], start: int, end: int
     ) -> list[Out]:
         verbatim = [Out(text, start + 1 + k, Kind.CODE) for k, text in enumerate(inner)]
-        if name in ("src", "example"):  # B9
-            lang = args.split()[0] if name == "src" and args.split() else ""
-            fence = _fence_for(inner)
-            return [Out(f"{fence}{lang}", start, Kind.CODE), *verbatim, Out(fence, end, Kind.CODE)]
         if name == "comment":  # B9
             comment = [Out(o.text, o.src, Kind.COMMENT) for o in verbatim]
             return [Out("%%", start, Kind.COMMENT), *comment, Out("%%", end, Kind.COMMENT)]
-        if name == "query":  # B10
+        if name == "export" and args.strip().lower() == "html":
+            return verbatim
+        head: list[Out] = []
+        if name == "query":  # B10: a callout, then the query as code
             self.env.findings.line = self.first_line + start
             self.env.findings.report(
                 "B10", "advanced query (kept verbatim in a code block)", "\n".join(inner)
             )
+            head, args = [Out(QUERY_CALLOUT, start, Kind.TEXT)], "clojure"
+        if name in ("src", "example", "export", "query"):  # B9
+            lang = args.split()[0] if name != "example" and args.split() else ""
             fence = _fence_for(inner)
-            return [
-                Out(QUERY_CALLOUT, start, Kind.TEXT),
-                Out(f"{fence}clojure", start, Kind.CODE),
-                *verbatim,
-                Out(fence, end, Kind.CODE),
-            ]
-        if name == "export":
-            if args.strip().lower() == "html":
-                return verbatim
-            fence = _fence_for(inner)
-            lang = args.split()[0] if args.split() else ""
-            return [Out(f"{fence}{lang}", start, Kind.CODE), *verbatim, Out(fence, end, Kind.CODE)]
+            opening = Out(f"{fence}{lang}", start, Kind.CODE)
+            return [*head, opening, *verbatim, Out(fence, end, Kind.CODE)]
         # B7 quote, B8 callouts (any other custom block becomes a callout of its own type)
         converted = self.convert(inner, start + 1)
-        quoted = [Out(_quote(o.text), o.src, o.kind) for o in converted]
+        quoted = [Out(f"> {o.text}" if o.text.strip() else ">", o.src, o.kind) for o in converted]
         if name == "quote":
             return quoted or [Out(">", start, Kind.TEXT)]
         return [Out(f"> [!{CALLOUTS.get(name, name)}]", start, Kind.TEXT), *quoted]
@@ -284,11 +246,8 @@ class _Region:
             return kept
         if self.env.ctx.options.logbook is LogbookStyle.COMMENT:  # T4
             body = [Out(text, start + k, Kind.COMMENT) for k, text in enumerate(lines)]
-            return [
-                Out("%%", start, Kind.COMMENT),
-                *body,
-                Out("%%", start + len(lines) - 1, Kind.COMMENT),
-            ]
+            last = Out("%%", start + len(lines) - 1, Kind.COMMENT)
+            return [Out("%%", start, Kind.COMMENT), *body, last]
         self.env.findings.drop(f":{name}: drawer")
         return []
 
@@ -321,12 +280,8 @@ class _Region:
 
     def value(self, key: str, value: str) -> str:
         lower = key.lower()
-        graph = self.env.ctx.graph
-        if wrapped_in_quotes(value) or lower in RAW_KEYS:
-            return value
-        if lower in graph.ignored_page_reference_keywords:
-            return value
-        return convert_inline(value, self.env)
+        literal = lower in RAW_KEYS or lower in self.env.ctx.graph.ignored_page_reference_keywords
+        return value if literal or wrapped_in_quotes(value) else convert_inline(value, self.env)
 
 
 def _fence_for(lines: Sequence[str]) -> str:
@@ -334,10 +289,6 @@ def _fence_for(lines: Sequence[str]) -> str:
         (len(m.group(0)) for line in lines if (m := re.match(r"[ \t]*(`+)", line))), default=0
     )
     return "`" * max(3, longest + 1)
-
-
-def _quote(text: str) -> str:
-    return f"> {text}" if text.strip() else ">"
 
 
 def _heading_level(value: str | None, depth: int) -> int | None:
@@ -435,11 +386,8 @@ class SourceLines:
         if not raw.endswith(content):
             return None
         prefix = raw[: len(raw) - len(content)]
-        if index == 0 and not _BULLET_PREFIX_RE.fullmatch(prefix):
-            return None
-        if index > 0 and prefix.strip():
-            return None
-        return prefix
+        ok = _BULLET_PREFIX_RE.fullmatch(prefix) if index == 0 else not prefix.strip()
+        return prefix if ok else None
 
 
 def layout_block(
@@ -457,16 +405,11 @@ def layout_block(
         bullet = block.indent
     elif bullet is None or lift:
         bullet = f"{block.indent}- " if out[0].text else f"{block.indent}-"
-    extra = ""
+    extra = ""  # what continuation lines add under a number wider than "- "
     if number is not None:
-        marker = f"{number}. "
-        bullet = f"{block.indent}{marker}"
-        extra = " " * (len(marker) - 2)
-    lines: list[str] = []
-    for k, o in enumerate(out):
-        if k == 0:
-            lines.append(bullet + o.text)
-            continue
+        bullet, extra = f"{block.indent}{number}. ", " " * len(str(number))
+    lines = [bullet + out[0].text]
+    for o in out[1:]:
         prefix = source.prefix(block, o.src) if o.src and not lift else None
         if prefix is not None and o.text and o.src and not block.lines[o.src].strip():
             prefix = None  # a blank source line that now has text (">" in a quote)

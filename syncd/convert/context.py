@@ -1,8 +1,7 @@
 """What conversion rules may know: the graph-wide index and the user's options (pure values).
 
-The index is built in a first pass over the whole graph (``syncd.migrate``); rules only read
-it, so converting one page never needs another page's text. Readwise notes are rendered with
-the same context (``readwise_context`` makes one for a source whose index is not built yet).
+Rules only read the graph-wide index (``syncd.migrate`` keeps it), so converting one page
+never needs another page's text. Readwise notes are rendered with the same context.
 """
 
 from __future__ import annotations
@@ -19,8 +18,7 @@ from syncd.logseq.graph_config import GraphConfig
 
 @dataclass(frozen=True, slots=True)
 class InlineContext:
-    """Journal links (row J2): the graph's journal title formats and the vault's daily-note
-    format."""
+    """Journal links (row J2): the graph's journal title formats, the daily-note format."""
 
     journal_title_formats: tuple[str, ...] = ("MMM do, yyyy",)
     daily_note_format: str = "YYYY-MM-DD"  # Obsidian daily notes (moment.js syntax)
@@ -142,23 +140,3 @@ class ConvertContext:
     # tag and header lines recur in every Readwise note). A context is made for one pass,
     # with the index as it is then; one with other ``anchors`` starts with its own
     converted: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
-
-
-def readwise_context(
-    journal_title_formats: tuple[str, ...],
-    daily_note_format: str = "YYYY-MM-DD",
-    *,
-    graph_config: GraphConfig | None = None,
-    index: GraphIndex | None = None,
-    options: ConvertOptions | None = None,
-) -> ConvertContext:
-    """The context Readwise notes are rendered with: the same rules as any page, for a source
-    whose graph index may not be built yet (``include: readwise``: no index, every link keeps
-    its name; ``include: all`` passes the graph's index and options)."""
-    return ConvertContext(
-        graph=graph_config if graph_config is not None else GraphConfig(),
-        index=index if index is not None else GraphIndex(),
-        options=options if options is not None else ConvertOptions(),
-        inline=InlineContext(tuple(journal_title_formats), daily_note_format),
-        page_name="",
-    )

@@ -1,17 +1,14 @@
-"""The graph-wide index of a whole-graph migration (pure): built once from every page's facts,
-then updated for the pages whose facts change, never rebuilt per page (design.md).
-
-``build_index`` says what the index *is* for a set of pages: page names and aliases -> link
+"""The graph-wide index of a whole-graph migration (pure): page names and aliases -> link
 targets (first page in key order wins a clash; page names win over aliases), block uuids and
 page-properties uuids -> link targets, asset copies, whiteboard names. A link target is the
 bare note stem unless another note of the graph has the same folded stem (then the path
-without ``.md``). ``index_changes`` says which dependency keys (``"n:<name>"``, ``"b:<uuid>"``,
-``"a:<asset>"``) differ between two indexes; ``dependents`` which pages depend on them.
+without ``.md``). Dependency keys: ``"n:<name>"``, ``"b:<uuid>"``, ``"a:<asset>"``;
+``dependents`` says which pages depend on them.
 
-``GraphIndexer`` holds the index of a run and updates it in place when pages' facts change
-(``update``), returning exactly the keys ``index_changes`` gives between the full builds
-before and after. Its ``index`` is a view of its own dicts, so a conversion started later sees
-the new targets.
+``GraphIndexer`` holds the index of a run and updates it in place for the pages whose facts
+change (never rebuilt per page, design.md), returning the keys whose target moved
+(``tests/test_index.py`` checks it against a full build). Its ``index`` is a view of its own
+dicts, so a conversion started later sees the new targets.
 
 >>> from types import SimpleNamespace as P
 >>> a = P(kind="page", name="A", note="x/A.md", aliases=("Alpha",), block_ids=(), page_uuid="")
@@ -19,7 +16,7 @@ the new targets.
 >>> sorted(live.index.names.items())
 [('a', 'A'), ('alpha', 'A')]
 >>> b = P(kind="page", name="B", note="y/a.md", aliases=(), block_ids=(), page_uuid="")
->>> sorted(live.update("pages/b.md", b))  # a second "a" stem: both targets become paths
+>>> sorted(live.update_many({"pages/b.md": b}))  # a second "a" stem: both become paths
 ['n:a', 'n:alpha', 'n:b']
 >>> sorted(live.index.names.items())
 [('a', 'x/A'), ('alpha', 'x/A'), ('b', 'y/a')]
@@ -27,7 +24,6 @@ the new targets.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -46,11 +42,8 @@ __all__ = [
     "READWISE",
     "GraphIndexer",
     "IndexFacts",
-    "build_index",
     "dependents",
     "deps_of",
-    "index_changes",
-    "link_target",
     "name_key",
 ]
 
@@ -75,89 +68,6 @@ class IndexFacts(Protocol):
 class DependentFacts(IndexFacts, Protocol):
     @property
     def deps(self) -> tuple[str, ...]: ...
-
-
-# ------------------------------------------------------------------------------ the definition
-
-
-def _target(note: str, shared: bool) -> str:
-    """The link target of ``note``: its bare stem, or (``shared``: another note has that
-    folded stem) the path without ``.md``."""
-    if not shared:
-        return note_path_stem(note)
-    return note[: -len(".md")] if note.endswith(".md") else note
-
-
-def link_target(note: str, leaf_counts: Mapping[str, int]) -> str:
-    """The bare note name when no other note of the graph has it, else the path without .md."""
-    return _target(note, leaf_counts.get(fold_name(note_path_stem(note)), 0) > 1)
-
-
-def build_index(
-    pages: Mapping[str, IndexFacts],
-    assets: Mapping[str, str],
-    whiteboards: Iterable[str] = (),
-) -> GraphIndex:
-    """The graph-wide index from every page's facts (first page wins on a clash; page names
-    win over aliases), the asset copies (path under assets/ -> vault path) and the names of
-    the whiteboards (not converted).
-
-    Block ids of Readwise pages link to the whole note (``page_uuids``): a Readwise note
-    anchors its highlights with syncd's own ``^rw-`` ids, so ``#^uuid`` would not resolve."""
-    notes = sorted(((key, page) for key, page in pages.items() if page.note), key=_first)
-    leaves = Counter(fold_name(note_path_stem(page.note)) for _, page in notes)
-    names: dict[str, str] = {}
-    aliases: dict[str, str] = {}
-    blocks: dict[str, str] = {}
-    page_uuids: dict[str, str] = {}
-    targets = {key: link_target(page.note, leaves) for key, page in notes}
-    for key, page in notes:
-        names.setdefault(name_key(page.name), targets[key])
-    for key, page in notes:
-        for alias in page.aliases:
-            lowered = name_key(alias)
-            if lowered and lowered not in names:
-                names[lowered] = targets[key]
-                aliases[lowered] = page.name
-        if page.page_uuid:
-            page_uuids.setdefault(page.page_uuid, targets[key])
-        for uuid in page.block_ids:
-            if page.kind == READWISE:
-                page_uuids.setdefault(uuid.lower(), targets[key])
-            else:
-                blocks.setdefault(uuid.lower(), targets[key])
-    return GraphIndex(
-        names=names,
-        aliases=aliases,
-        blocks=blocks,
-        assets=dict(assets),
-        page_uuids=page_uuids,
-        whiteboards=frozenset(name_key(name) for name in whiteboards),
-    )
-
-
-def _first(item: tuple[str, IndexFacts]) -> str:
-    return item[0]
-
-
-def index_changes(old: GraphIndex, new: GraphIndex) -> set[str]:
-    """The dependency keys ("n:", "b:", "a:") whose target differs between two indexes."""
-    changed: set[str] = set()
-    for key in old.names.keys() | new.names.keys():
-        if old.names.get(key) != new.names.get(key) or old.aliases.get(key) != new.aliases.get(key):
-            changed.add("n:" + key)
-    for key in (
-        old.blocks.keys() | new.blocks.keys() | old.page_uuids.keys() | new.page_uuids.keys()
-    ):
-        if old.blocks.get(key) != new.blocks.get(key) or old.page_uuids.get(
-            key
-        ) != new.page_uuids.get(key):
-            changed.add("b:" + key)
-    changed.update("n:" + name for name in old.whiteboards ^ new.whiteboards)
-    for key in old.assets.keys() | new.assets.keys():
-        if old.assets.get(key) != new.assets.get(key):
-            changed.add("a:" + key)
-    return changed
 
 
 def dependents(pages: Mapping[str, DependentFacts], changed: set[str]) -> set[str]:
@@ -189,9 +99,6 @@ def deps_of(
     return tuple(sorted(deps))
 
 
-# ------------------------------------------------------------------------------ kept up to date
-
-
 @dataclass(frozen=True, slots=True)
 class _Claims:
     """What one page with a note puts into the index: the keys it competes for."""
@@ -201,7 +108,9 @@ class _Claims:
     name: str  # name_key of its page name (even "")
     title: str  # its page name as written (an alias's canonical name)
     aliases: tuple[str, ...]  # non-empty name keys of its aliases
-    page_uuids: tuple[str, ...]  # its page uuid, and a Readwise page's block ids
+    # its page uuid, and a Readwise page's block ids: a Readwise note anchors its highlights
+    # with syncd's own ^rw- ids, so a ref to one of its blocks links to the whole note
+    page_uuids: tuple[str, ...]
     blocks: tuple[str, ...]  # block ids of a page or journal
 
 
@@ -223,10 +132,10 @@ def _claims(page: IndexFacts | None) -> _Claims | None:
 
 
 class GraphIndexer:
-    """The index of ``build_index(pages, assets, whiteboards)``, kept equal to it as pages,
-    assets and whiteboards change. For each key it holds who claims it (pages by key), so a
-    change re-decides only the keys the changed pages claim, and the keys of the pages whose
-    link target flips because a folded note stem became shared or unique."""
+    """The index of ``pages``, ``assets`` and ``whiteboards``, kept up to date as they change.
+    For each key it holds who claims it (pages by key), so a change re-decides only the keys
+    the changed pages claim, and those of the pages whose link target flips because a folded
+    note stem became shared or unique."""
 
     def __init__(
         self,
@@ -259,14 +168,9 @@ class GraphIndexer:
             whiteboards=whiteboards,
         )
 
-    def update(self, key: str, page: IndexFacts | None) -> set[str]:
-        """Page ``key`` now has the facts ``page`` (None: it is gone). The dependency keys
-        whose target moved: ``index_changes`` between the full builds before and after."""
-        return self.update_many({key: page})
-
     def update_many(self, pages: Mapping[str, IndexFacts | None]) -> set[str]:
-        """``update`` for several pages at once (the keys moved from before to after all of
-        them: a key that moves and moves back is not in it)."""
+        """Pages ``pages`` now have these facts (None: gone). The dependency keys whose target
+        moved from before to after all of them (one that moves and moves back is not in it)."""
         names: set[str] = set()  # name keys to decide again
         uuids: set[str] = set()  # uuid keys to decide again
         leaves: dict[str, int] = {}  # folded stem -> how many notes had it before
@@ -281,11 +185,9 @@ class GraphIndexer:
                     continue
                 members = self._leaves.setdefault(claims.leaf, set())
                 leaves.setdefault(claims.leaf, len(members))
-                _mark(members, key, add)
-                names.add(claims.name)
-                names.update(claims.aliases)
-                uuids.update(claims.page_uuids)
-                uuids.update(claims.blocks)
+                (members.add if add else members.discard)(key)
+                names.update((claims.name,), claims.aliases)
+                uuids.update(claims.page_uuids, claims.blocks)
                 _claim(self._by_name, (claims.name,), key, add)
                 _claim(self._by_alias, claims.aliases, key, add)
                 _claim(self._by_page_uuid, claims.page_uuids, key, add)
@@ -304,13 +206,13 @@ class GraphIndexer:
                 del self._leaves[leaf]
         for key in retarget:
             claims = self._claims[key]
-            target = _target(claims.note, len(self._leaves[claims.leaf]) > 1)
+            target = note_path_stem(claims.note)
+            if len(self._leaves[claims.leaf]) > 1:  # another note has its folded stem
+                target = claims.note.removesuffix(".md")  # so the path, without .md
             if self._targets.get(key) != target:
                 self._targets[key] = target
-                names.add(claims.name)
-                names.update(claims.aliases)
-                uuids.update(claims.page_uuids)
-                uuids.update(claims.blocks)
+                names.update((claims.name,), claims.aliases)
+                uuids.update(claims.page_uuids, claims.blocks)
         moved = {"n:" + k for k in names if self._decide_name(k)}
         moved.update("b:" + k for k in uuids if self._decide_uuid(k))
         return moved
@@ -366,13 +268,6 @@ class GraphIndexer:
         if moved:
             self.index = self._view(boards)
         return moved
-
-
-def _mark(members: set[str], key: str, add: bool) -> None:
-    if add:
-        members.add(key)
-    else:
-        members.discard(key)
 
 
 def _claim(claimed: dict[str, set[str]], keys: Iterable[str], page: str, add: bool) -> None:

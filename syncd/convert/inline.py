@@ -1,18 +1,11 @@
-"""Inline Logseq syntax in one line of text -> Obsidian (pure).
+"""Inline Logseq syntax in one line of text -> Obsidian (pure; rows L1–L6, R1, E1/E2, J2/J3,
+Q1, M1–M3, H2, A1–A3, C2/C3: docs/logseq-rows.md).
 
-Rows: L1 ``[[Page]]``, L2 ``#tag``, L3 ``#[[multi word]]``, L4 namespaces, L5
-``[label]([[Page]])``, L6 ``[label](((uuid)))``, R1 ``((uuid))``, E1/E2 ``{{embed …}}``, J2/J3
-journal references, Q1 ``{{query …}}``, M1 video/tweet macros, M2 ``{{renderer …}}``, M3 cloze,
-user and other macros, H2 ``^^highlight^^``, A1–A3 assets (inline part), C2/C3 protection.
-
-One scanner (``TOKEN_RE``) cuts the line into tokens, left to right, the way mldoc reads them:
-escapes, inline code, math, HTML and comments, autolinks and bare URLs, whole Markdown links and
-images (label and target), ``![[embeds]]`` already in Obsidian form, macros, page and block
-references, tags and ``^^`` markers. Code, math, HTML, URLs and the label and target of a
-Markdown link are copied byte for byte (rows C2, C3); only the reference tokens are rewritten.
-Every rewrite produces Obsidian syntax that the scanner copies unchanged when it meets it again
-(``[[Target|text]]``, ``![[x]]``, inline code, ``==x==``, valid ``#tags``), so converting the
-output again changes nothing.
+One scanner (``TOKEN_RE``) cuts the line into tokens, left to right, the way mldoc reads them.
+Code, math, HTML, URLs and the label and target of a Markdown link are copied byte for byte
+(rows C2, C3); only the reference tokens are rewritten. Every rewrite produces Obsidian syntax
+that the scanner copies unchanged when it meets it again (``[[Target|text]]``, ``![[x]]``,
+inline code, ``==x==``, valid ``#tags``), so converting the output again changes nothing.
 """
 
 from __future__ import annotations
@@ -56,12 +49,10 @@ TOKEN_RE = re.compile(
 )
 VERBATIM = ("escape", "code", "dmath", "math", "comment", "html", "autolink", "wembed", "bare")
 
-# Where a token of ``TOKEN_RE`` can begin: the first character every alternative consumes (a
-# lookbehind consumes none), and for a bare URL its whole scheme. Each alternative starts
-# with a literal, so the regular expression engine skips every other position in C (it
-# cannot for ``TOKEN_RE``, whose alternatives are groups). ``tokens`` tries ``TOKEN_RE`` only
-# there: most lines are prose with few tokens, and trying every alternative at every
-# position was most of a plain page's conversion.
+# Where a token of ``TOKEN_RE`` can begin (the first character every alternative consumes; a
+# bare URL's whole scheme): all literals, so the regex engine skips other positions in C.
+# ``tokens`` tries ``TOKEN_RE`` only there: trying every alternative at every position was
+# most of a plain page's conversion.
 TOKEN_START_RE = re.compile(r"\\|`|\$|<|\{|!|\[|#|\(|\^|http://|https://|ftp://|file://")
 
 _MACRO_RE = re.compile(r"^\s*(?P<name>[^\s,]+)(?:[\s,]+(?P<args>.*?))?\s*$", re.DOTALL)
@@ -70,6 +61,7 @@ _SIZE_RE = re.compile(r":(?P<key>height|width)\s+(?P<value>\d+)")
 _TAG_OK_RE = re.compile(r"[\w\-/]+")
 _TICKS_RE = re.compile(r"`+")
 _WIKILINK_RE = re.compile(r"!?\[\[[^\[\]\n]*\]\]")
+_OPENERS = {")": "(", "]": "[", "}": "{"}
 MEDIA_MACROS = frozenset({"video", "youtube", "vimeo", "tweet", "twitter", "bilibili"})
 MAX_MACRO_DEPTH = 5
 
@@ -138,18 +130,10 @@ def _split_tag(name: str) -> tuple[str, str]:
     """mldoc's tag ``name`` without what Obsidian and the writer did not mean as part of it:
     trailing dots (``#focus.``) and unbalanced closing brackets (``(see #tag)``)."""
     rest = ""
-    while name:
-        last = name[-1]
-        if last == ".":
-            pass
-        elif last in ")]}":
-            opener = {")": "(", "]": "[", "}": "{"}[last]
-            if name.count(opener) >= name.count(last):
-                break
-        else:
-            break
-        rest = last + rest
-        name = name[:-1]
+    while name and (last := name[-1]) in ".)]}":
+        if last != "." and name.count(_OPENERS[last]) >= name.count(last):
+            break  # a balanced bracket is the tag's
+        name, rest = name[:-1], last + rest
     return name, rest
 
 
@@ -159,9 +143,7 @@ def asset_path(url: str) -> str | None:
     if url.startswith("<") and url.endswith(">"):
         url = url[1:-1].strip()
     match = _ASSET_RE.match(url)
-    if match is None:
-        return None
-    return unquote(match.group("path"))
+    return unquote(match.group("path")) if match is not None else None
 
 
 def _asset_target(path: str, env: InlineEnv) -> str:
@@ -204,13 +186,10 @@ def split_macro_args(text: str) -> list[str]:
         ch = text[i]
         if ch == '"':
             quoted = not quoted
-        elif not quoted and text.startswith(("[[", "(("), i):
-            depth += 1
-            current.append(text[i : i + 2])
-            i += 2
-            continue
-        elif not quoted and depth and text.startswith(("]]", "))"), i):
-            depth -= 1
+        elif not quoted and (
+            text.startswith(("[[", "(("), i) or (depth and text.startswith(("]]", "))"), i))
+        ):
+            depth += 1 if text[i] in "[(" else -1
             current.append(text[i : i + 2])
             i += 2
             continue
@@ -248,11 +227,9 @@ def contains(text: str, token: str) -> bool:
 
 
 def may_rewrite(text: str) -> bool:
-    """False when no rule can change ``text``: it holds none of what a rewritten token needs
-    (``[[`` page and tag refs, ``((`` block refs, ``{`` macros and image sizes, ``#`` tags,
-    ``^^`` highlights, ``assets/`` asset links). Every other token is copied as it is, so
-    ``convert_inline`` returns such a text unchanged without cutting it into tokens (most
-    lines of a Readwise page: prose and a location link)."""
+    """False when ``text`` holds none of what a rewritten token needs (every other token is
+    copied as it is): ``convert_inline`` returns it without cutting it into tokens (most lines
+    of a Readwise page: prose and a location link)."""
     return (
         "[[" in text
         or "#" in text
@@ -308,9 +285,7 @@ def _convert(text: str, env: InlineEnv) -> str:
 def _page_ref(match: re.Match[str], env: InlineEnv) -> str:
     """L1, L4, J2: ``[[name]]`` through the index; ``[[a|b]]`` is already Obsidian's."""
     name = match.group("refname")
-    if "|" in name:
-        return match.group(0)
-    return _link_to(name, env)
+    return match.group(0) if "|" in name else _link_to(name, env)
 
 
 def _link_to(name: str, env: InlineEnv, label: str | None = None) -> str:
@@ -365,11 +340,9 @@ def _link(match: re.Match[str], env: InlineEnv) -> str:
     any other Markdown link is copied as it is (C3)."""
     url, label = match.group("url"), match.group("label")
     if url.startswith("[["):
-        name = url[2:-2]
-        return _link_to(name, env, label or None)
+        return _link_to(url[2:-2], env, label or None)
     if url.startswith("(("):
-        uuid = url[2:-2]
-        target = referenced_block(uuid, env)
+        target = referenced_block(url[2:-2], env)
         if target is None:
             env.findings.report("L6", "block reference to an unknown block", match.group(0))
             return match.group(0)
@@ -393,9 +366,7 @@ def _image(match: re.Match[str], env: InlineEnv) -> str:
     size = _size(meta)
     path = asset_path(url)
     if path is None:
-        if not meta:
-            return match.group(0)
-        if not size:
+        if not size:  # (none without meta)
             return match.group(0)
         whole = match.group(0)[: -len(meta)]
         return f"![{alt}|{size}]" + whole[len(alt) + 3 :]

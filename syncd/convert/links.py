@@ -25,6 +25,12 @@ from syncd.logseq.parser import unescape_markdown
 ANCHOR_ID_RE = re.compile(r"[A-Za-z0-9-]+")
 
 
+def anchor_id(value: str) -> str | None:
+    """An ``id::`` value, lower-cased, when Obsidian accepts it as a block id (B2, P7)."""
+    value = value.strip().lower()
+    return value if ANCHOR_ID_RE.fullmatch(value) else None
+
+
 def journal_day(name: str, ctx: ConvertContext) -> date | None:
     """The date of a journal title in one of the graph's title formats (J2), else None;
     also written with Markdown escapes (Readwise's ``[[2024\\-03\\-09]]``)."""
@@ -77,12 +83,9 @@ def same_name(a: str, b: str) -> bool:
 
 
 def wikilink(name: str, ctx: ConvertContext, label: str | None = None) -> str:
-    """``[[Target|text]]`` for a reference to ``name`` shown as ``label`` (default: ``name``).
-
-    The text stays as written; only a target whose name differs (alias, renamed or sanitized
-    note, journal date) adds ``Target|``. Journal links drop their text when the option
-    ``journal_link_alias`` is off.
-    """
+    """``[[Target|text]]`` for a reference to ``name`` shown as ``label`` (default: ``name``):
+    only a target whose name differs (alias, renamed or sanitized note, journal date) adds
+    ``Target|``; journal links drop their text with ``journal_link_alias`` off."""
     target, journal = page_target(name, ctx)
     shown = label if label else unescape_markdown(name) if journal else name
     linked = _linked(name, target, journal, ctx)
@@ -106,9 +109,8 @@ def property_link(name: str, ctx: ConvertContext) -> str:
 def embed_target(name: str, ctx: ConvertContext) -> str:
     """The target of ``![[...]]`` for a page embed (E1, J3): no text part."""
     target, journal = page_target(name, ctx)
-    if journal or not same_name(target, name):
-        return _linked(name, target, journal, ctx)
-    return _linked(name, name.strip(), journal, ctx)
+    shown = target if journal or not same_name(target, name) else name.strip()
+    return _linked(name, shown, journal, ctx)
 
 
 def block_target(uuid: str, ctx: ConvertContext) -> str | None:

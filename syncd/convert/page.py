@@ -2,12 +2,8 @@
 
 ``convert_page`` turns the parsed page into frontmatter items (``properties``, rows P1–P13)
 and a Markdown body (``blocks`` for the outline, ``inline`` for the tokens), using only the
-graph-wide index in the context for other pages. ``render_note`` writes the two as one text.
-The migrator builds the index in a first pass with ``page_aliases``, ``page_block_ids`` and
-``page_uuid``.
-
-The body is a fixpoint: converting it again (``parse_page`` on the body, then
-``convert_page``) gives the same body.
+graph-wide index in the context for other pages. The body is a fixpoint: converting it again
+(``parse_page`` on the body, then ``convert_page``) gives the same body.
 """
 
 from __future__ import annotations
@@ -17,11 +13,9 @@ from dataclasses import dataclass
 from syncd.convert.blocks import SourceLines, block_uuid, convert_text_lines, render_blocks
 from syncd.convert.context import ConvertContext
 from syncd.convert.inline import InlineEnv
-from syncd.convert.links import ANCHOR_ID_RE
-from syncd.convert.properties import page_aliases as _page_aliases
-from syncd.convert.properties import page_frontmatter
+from syncd.convert.links import anchor_id
+from syncd.convert.properties import page_aliases, page_frontmatter
 from syncd.convert.report import Findings, Unsupported
-from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.model import Page
 from syncd.yamlout import Value, dump_frontmatter
 
@@ -91,11 +85,6 @@ def render_note(converted: ConvertedNote) -> str:
     return dump_frontmatter(converted.frontmatter) + converted.body
 
 
-def page_aliases(page: Page, graph: GraphConfig) -> tuple[str, ...]:
-    """The page's ``alias::``/``aliases::`` names as written (row P4), for the index."""
-    return _page_aliases(page, graph)
-
-
 def page_block_ids(page: Page, text: str | None = None) -> tuple[str, ...]:
     """The lower-cased uuids of the page's blocks with an ``id::`` (row B2), for the index:
     ``((uuid))`` elsewhere becomes ``[[Note#^uuid]]``. A uuid repeated on the page counts once
@@ -117,7 +106,4 @@ def page_uuid(page: Page) -> str | None:
     """The ``id::`` of the page-properties block (row P7), lower-cased: a ``((uuid))`` to it
     links to the whole note (``GraphIndex.page_uuids``)."""
     value = page.property_value("id")
-    if value is None:
-        return None
-    value = value.strip().lower()
-    return value if ANCHOR_ID_RE.fullmatch(value) else None
+    return anchor_id(value) if value is not None else None

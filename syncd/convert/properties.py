@@ -100,11 +100,6 @@ def wrapped_in_quotes(value: str) -> bool:
     return len(value) >= 2 and value.startswith('"') and value.endswith('"')
 
 
-def is_comma_key(key: str, graph: GraphConfig) -> bool:
-    key = key.lower()
-    return key in COMMA_KEYS or key in graph.separated_by_commas
-
-
 def value_refs(value: str, comma: bool) -> tuple[list[str], bool]:
     """The page names a value refers to, in order, and whether the value is made of nothing
     else (apart from spaces and commas). With ``comma``, plain text between the references is
@@ -152,10 +147,9 @@ def _text_links(value: str, env: InlineEnv) -> str:
         elif kind == "bref":
             target = referenced_block(match.group("uuid"), env)
             out.append(f"[[{target}]]" if target else match.group(0))
-        elif kind == "tagref":
-            env.findings.reference(match.group("tagname"))
-            out.append(match.group(0))
         else:
+            if kind == "tagref":
+                env.findings.reference(match.group("tagname"))
             out.append(match.group(0))
     out.append(value[pos:])
     return "".join(out)
@@ -175,11 +169,11 @@ def property_value(key: str, raw: str, env: InlineEnv) -> Value:
     ctx = env.ctx
     value = raw.strip()
     lower = key.lower()
-    if lower in ctx.graph.ignored_page_reference_keywords or lower in RAW_KEYS:
-        return value[1:-1] if wrapped_in_quotes(value) else value
     if wrapped_in_quotes(value):
         return value[1:-1]  # P2c
-    comma = is_comma_key(lower, ctx.graph)
+    if lower in ctx.graph.ignored_page_reference_keywords or lower in RAW_KEYS:
+        return value
+    comma = lower in COMMA_KEYS or lower in ctx.graph.separated_by_commas
     names, only_refs = value_refs(value, comma)
     for name in names:
         env.findings.reference(name)
@@ -194,12 +188,9 @@ def property_value(key: str, raw: str, env: InlineEnv) -> Value:
                 return day
             return property_link(names[0], ctx)
         return [property_link(name, ctx) for name in names]
-    if names:
-        return _text_links(value, env)  # P2a
-    typed = _number_or_bool(value)  # P2d
-    if typed is not None:
-        return typed
-    return _text_links(value, env)  # P2e: URLs and plain text as written
+    typed = None if names else _number_or_bool(value)  # P2d
+    # P2a: the text with its links; P2e: URLs and plain text as written
+    return typed if typed is not None else _text_links(value, env)
 
 
 def _plain_name(name: str, ctx: ConvertContext) -> str:
@@ -226,13 +217,10 @@ def property_names(prop_value: str, graph: GraphConfig) -> list[str]:
 
 
 def _dedupe(names: Iterable[str]) -> list[str]:
-    seen: set[str] = set()
-    out: list[str] = []
+    first: dict[str, str] = {}
     for name in names:
-        if name_key(name) not in seen:
-            seen.add(name_key(name))
-            out.append(name)
-    return out
+        first.setdefault(name_key(name), name)
+    return list(first.values())
 
 
 def page_aliases(page: Page, graph: GraphConfig) -> tuple[str, ...]:
@@ -252,19 +240,6 @@ def _epoch_date(value: str) -> date | None:
         return datetime.fromtimestamp(int(value) / 1000, tz=UTC).date()
     except (OverflowError, OSError, ValueError):
         return None
-
-
-def _title_alias(page: Page, ctx: ConvertContext) -> str | None:
-    """P5/N2/N4: the page name, when the note's file name had to differ from it."""
-    name = ctx.page_name.strip()
-    if not name or journal_day(name, ctx) is not None:
-        return None
-    target = ctx.index.names.get(name_key(name))
-    if target is None:
-        return None
-    stem = target.rsplit("/", 1)[-1]
-    last = name.rsplit("/", 1)[-1]
-    return None if name_key(stem) == name_key(last) else name
 
 
 def page_frontmatter(page: Page, env: InlineEnv) -> list[tuple[str, Value]]:
@@ -290,7 +265,7 @@ def page_frontmatter(page: Page, env: InlineEnv) -> list[tuple[str, Value]]:
         elif lower == "tags":
             items.setdefault("tags", [])
             items.setdefault(TAG_LINKS_KEY, [])
-            found, links = page_tags(value, env)
+            found, links = name_tags(property_names(value, ctx.graph), env)
             tags.extend(found)
             tag_links.extend(links)
         elif lower == "title":
@@ -317,29 +292,20 @@ def page_frontmatter(page: Page, env: InlineEnv) -> list[tuple[str, Value]]:
             what = dropped_key(lower)
             if what is not None:
                 env.findings.drop(what)
-            continue
         else:
             items[key] = property_value(key, value, env)
-    title = _title_alias(page, ctx)
-    if title is not None:
-        aliases.append(title)
-    final_aliases = _own_aliases(aliases, ctx)
-    result: list[tuple[str, Value]] = []
-    for key, item in items.items():
-        if key == "aliases":
-            if final_aliases:
-                result.append((key, final_aliases))
-        elif key == "tags":
-            if tags:
-                result.append((key, _dedupe(tags)))
-        elif key == TAG_LINKS_KEY:
-            if tag_links:
-                result.append((key, _dedupe(tag_links)))
-        else:
-            result.append((key, item))
-    if final_aliases and "aliases" not in items:
-        result.append(("aliases", final_aliases))
-    return result
+    name = ctx.page_name.strip()
+    if name and name_key(name) in ctx.index.names and journal_day(name, ctx) is None:
+        aliases.append(name)  # P5/N2/N4: kept by _own_aliases when the note's name differs
+    lists: dict[str, Value] = {
+        "aliases": _own_aliases(aliases, ctx),
+        "tags": _dedupe(tags),
+        TAG_LINKS_KEY: _dedupe(tag_links),
+    }
+    if lists["aliases"]:
+        items.setdefault("aliases", [])
+    # the list keys where they were first written, and only when not empty
+    return [(key, lists.get(key, item)) for key, item in items.items() if lists.get(key, True)]
 
 
 def _merged(props: Iterable[Property]) -> list[Property]:
@@ -359,18 +325,10 @@ def _merged(props: Iterable[Property]) -> list[Property]:
 TAG_LINKS_KEY = "tag-links"
 
 
-def page_tags(value: str, env: InlineEnv) -> tuple[list[str], list[str]]:
-    """P3: (tags, tag links) of a ``tags::`` value, its names read with comma semantics
-    (references and text). A name that is an Obsidian tag once its spaces are dashes (as
-    ``#[[multi word]]`` becomes ``#multi-word``, row L3) is a tag. Any other name (``C++
-    tips``, ``v1.2``, ``2023``) cannot be one without losing characters: it goes into the tags
-    sanitized (``C-tips``) where a valid form is left, and is kept as written as a link to its
-    page (``[[C++ tips]]``, as such a tag in the text becomes, L3) under ``tag-links``."""
-    return name_tags(property_names(value, env.ctx.graph), env)
-
-
 def name_tags(names: Iterable[str], env: InlineEnv) -> tuple[list[str], list[str]]:
-    """``page_tags`` of the page names ``names``: (tags, tag links)."""
+    """P3: (tags, tag links) of the names of a ``tags::`` value. A name that is a tag once its
+    spaces are dashes is one (as L3); any other (``C++ tips``) would lose characters: its
+    sanitized tag (``C-tips``) and a link to it under ``tag-links``."""
     tags: list[str] = []
     links: list[str] = []
     for name in names:

@@ -1,8 +1,6 @@
-"""What a page conversion found besides its text: references, anchors, assets, and the
-Logseq features with no Obsidian equivalent (section 9 of logseq-to-obsidian.md).
-
-``Unsupported`` items go into the migration report; ``Findings`` is the (internal, mutable)
-collector the rules of one page write into while it is converted.
+"""What a page conversion found besides its text (``Findings``, what the rules of one page write
+into): references, anchors, assets, and the Logseq features with no Obsidian equivalent
+(``Unsupported``, for the migration report; section 9 of logseq-to-obsidian.md).
 """
 
 from __future__ import annotations
@@ -15,17 +13,12 @@ EXCERPT_CHARS = 80
 
 @dataclass(frozen=True, slots=True)
 class Unsupported:
-    """Something kept as text (or dropped) because Obsidian has nothing like it.
+    """Something kept as text (or dropped) because Obsidian has nothing like it."""
 
-    ``row`` is the row ID of the reference table (``Q1``, ``M2``, ``R1``...), ``reason`` a short
-    phrase for the report, ``excerpt`` the Logseq text (shortened), ``line`` its 1-based line in
-    the page (0 when unknown).
-    """
-
-    row: str
-    reason: str
-    excerpt: str
-    line: int = 0
+    row: str  # the row ID of the reference table (Q1, M2, R1...)
+    reason: str  # a short phrase for the report
+    excerpt: str  # the Logseq text (shortened)
+    line: int = 0  # its 1-based line in the page (0 when unknown)
 
 
 def excerpt(text: str) -> str:
@@ -55,8 +48,7 @@ class Findings:
     dropped: dict[str, int] = field(default_factory=dict)
 
     def reference(self, name: str) -> None:
-        key = name_key(name)
-        if key:
+        if key := name_key(name):
             self.references.add(key)
 
     def report(self, row: str, reason: str, text: str) -> None:

@@ -1,22 +1,9 @@
 """Tasks: markers, priorities, SCHEDULED/DEADLINE (rows T1–T3; T4 drawers are in ``blocks``).
 
 A marker is the first word of a block, followed by a space (``- TODO x``; ``TODO`` elsewhere is
-text). It becomes a Markdown task whose status the Tasks plugin understands:
-
-=====================  ===================================  ===========================
-Logseq                 Obsidian                             option
-=====================  ===================================  ===========================
-TODO, LATER            ``- [ ] x``
-DOING, NOW, …          ``- [/] x``                          ``doing_as_tag``: ``[ ] x #doing``
-DONE                   ``- [x] x``
-CANCELED, CANCELLED    ``- [-] x``
-WAITING, WAIT          ``- [ ] x``
-=====================  ===================================  ===========================
-
-``[#A]``/``[#B]``/``[#C]`` right after the marker and ``SCHEDULED:``/``DEADLINE:`` lines of the
-task move to the end of the task line, as Tasks emoji (``⏫ 🔼 🔽``, ``🔁 every week``, ``⏳``,
-``📅``) or Dataview fields (``[priority:: high]``, ``[repeat:: …]``, ``[scheduled:: …]``,
-``[due:: …]``), in the Tasks plugin's order.
+text); it becomes a Markdown task whose status the Tasks plugin understands (``CHECKBOXES``).
+``[#A]`` right after the marker and the task's ``SCHEDULED:``/``DEADLINE:`` lines move to the
+end of the task line, as Tasks emoji or Dataview fields, in the Tasks plugin's order.
 """
 
 from __future__ import annotations
@@ -59,10 +46,6 @@ class Task:
     priority: str | None
     text: str  # the block's first line after the marker and the priority
 
-    @property
-    def checkbox(self) -> str:
-        return CHECKBOXES[self.marker]
-
 
 @dataclass(frozen=True, slots=True)
 class Stamp:
@@ -74,9 +57,7 @@ class Stamp:
 def parse_task(first_line: str) -> Task | None:
     """``TODO [#A] write`` -> Task("TODO", "A", "write"); None when not a task."""
     match = TASK_RE.match(first_line)
-    if match is None:
-        return None
-    return Task(match.group("marker"), match.group("priority"), match.group("text"))
+    return Task(*match.group("marker", "priority", "text")) if match is not None else None
 
 
 def is_stamp_line(line: str) -> bool:
@@ -92,10 +73,8 @@ def stamps(line: str) -> list[Stamp]:
 
 def recurrence(repeat: str | None) -> str | None:
     """``.+1w`` -> ``every week when done``, ``+2m`` -> ``every 2 months``."""
-    if not repeat:
-        return None
-    match = re.fullmatch(r"(\.\+|\+\+|\+)(\d+)([hdwmy])", repeat)
-    if match is None:
+    match = re.fullmatch(r"(\.\+|\+\+|\+)(\d+)([hdwmy])", repeat or "")
+    if match is None:  # no repeater
         return None
     count, unit = int(match.group(2)), UNITS[match.group(3)]
     text = f"every {unit}" if count == 1 else f"every {count} {unit}s"
@@ -104,18 +83,15 @@ def recurrence(repeat: str | None) -> str | None:
 
 def task_line(task: Task, text: str, found: list[Stamp], options: ConvertOptions) -> str:
     """The task's first line: checkbox, converted text, then priority, recurrence and dates."""
-    checkbox = task.checkbox
+    checkbox = CHECKBOXES[task.marker]
     extras: list[str] = []
     if checkbox == "[/]" and options.doing_as_tag:
         checkbox = "[ ]"
         extras.append("#doing")
     dataview = options.task_style is TaskStyle.DATAVIEW
     if task.priority:
-        extras.append(
-            f"[priority:: {PRIORITY_WORDS[task.priority]}]"
-            if dataview
-            else PRIORITY_EMOJI[task.priority]
-        )
+        word = PRIORITY_WORDS[task.priority]
+        extras.append(f"[priority:: {word}]" if dataview else PRIORITY_EMOJI[task.priority])
     repeat = next((s.repeat for s in found if s.repeat), None)
     if repeat:
         extras.append(f"[repeat:: {repeat}]" if dataview else f"🔁 {repeat}")

@@ -19,19 +19,8 @@ from syncd.logseq.dates import DateFormat, format_moment
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.model import Page
-from syncd.names import (
-    MAX_NAME_BYTES,
-    note_path_stem,
-    note_stem,
-    plain_path,
-    sanitize_title,
-)
-from syncd.readwise import (
-    Document,
-    category_folder,
-    document_from_page,
-    unquote_value,
-)
+from syncd.names import MAX_NAME_BYTES, note_path_stem, note_stem, plain_path, sanitize_title
+from syncd.readwise import Document, category_folder, document_from_page, unquote_value
 
 WHITEBOARD = "whiteboard"
 ORG = "org"
@@ -81,9 +70,8 @@ def page_note_path(name: str, into: str) -> str:
 
 
 def page_place(name: str) -> tuple[str, str]:
-    """(namespace folder, file stem) of the note of page ``name`` inside its source's
-    ``into`` (``page_note_path``): where ``include: all`` puts a Readwise page's new note
-    unless ``readwise_layout: category``."""
+    """(namespace folder, file stem) of page ``name``'s note inside ``into``: where
+    ``include: all`` puts a Readwise page's new note unless ``readwise_layout: category``."""
     folder, _, leaf = page_note_path(name, "").removesuffix(".md").rpartition("/")
     return folder, leaf
 
@@ -131,8 +119,7 @@ def natural_note(work: PageWork, key: str, kind: str, name: str, category: str) 
     Pure, so a page's plan works it out with its facts, in any process."""
     if kind == JOURNAL:
         day = journal_date_from_file(PurePosixPath(key).stem, work.graph.journal_file_format)
-        if day is None:  # pragma: no cover - JOURNAL facts come from a parsed date
-            raise ValueError(f"{key}: not a journal file name")
+        assert day is not None, key  # JOURNAL facts come from a parsed date
         return journal_note_path(day, work.layout)
     if kind == READWISE and work.readwise_folders:
         title = re.sub(r"\s*\(highlights\)\s*$", "", name, flags=re.IGNORECASE)
@@ -162,9 +149,7 @@ def render_page(
     parsed: ParsedPage,
 ) -> tuple[ConvertedNote, str]:
     """(converted note, its text) of a plain page or journal named ``name``."""
-    ctx = ConvertContext(
-        graph=work.graph, index=index, options=options, inline=inline, page_name=name
-    )
+    ctx = ConvertContext(work.graph, index, options, inline, name)
     converted = convert.convert_page(parsed.page, ctx, parsed.text)
     return converted, convert.render_note(converted)
 
