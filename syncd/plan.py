@@ -8,7 +8,7 @@ checks that in one place (``syncd.migrate._Run.process``) before it hands the pl
 writer, and plans the page again inline when it no longer holds.
 
 - A plain page or journal: converted with the index the run started with
-  (``pipeline.page.render_page``): the note text and what it depends on.
+  (``convert.page.convert_page``): the note text and what it depends on.
 - A Readwise page: its document, merged into the note text the engine found for it (none for
   a new note): ``Prepared``. Inline, the engine merges the document itself (the writer finds
   the note, merges and writes in one go), so the plan carries the document instead.
@@ -29,7 +29,13 @@ from typing import Any, Literal
 from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex, InlineContext
 from syncd.convert.index import JOURNAL, PAGE, READWISE, deps_of
 from syncd.convert.inline import may_rewrite
-from syncd.convert.page import page_aliases, page_block_ids, page_uuid
+from syncd.convert.page import (
+    convert_page,
+    page_aliases,
+    page_block_ids,
+    page_uuid,
+    render_note,
+)
 from syncd.convert.report import Unsupported
 from syncd.errors import SyncdError
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
@@ -61,8 +67,6 @@ from syncd.pipeline.page import (
     natural_note,
     page_name,
     page_place,
-    readwise_document,
-    render_page,
 )
 from syncd.readwise import (
     ATTRIBUTE_RE,
@@ -73,6 +77,7 @@ from syncd.readwise import (
     Section,
     _split_location,
     anchor_for,
+    document_from_page,
     highlight_ids,
     is_readwise_page,
     is_separator,
@@ -209,7 +214,7 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
             # the page ends inside its properties: a writer is still at it (its identity
             # from a cut url:: or title:: would make a second note); read when it changes
             return PagePlan(task.index, "unfinished", size, mtime_ns, digest)
-        doc = readwise_document(page, path, work.graph.file_name_format)
+        doc = document_from_page(page, page_name_from_file(path.stem, work.graph.file_name_format))
         category = doc.category
         doc_id = str(doc.id)
     parsed = ParsedPage(
@@ -250,7 +255,9 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
             doc, ctx.readwise, task.doc_id, task.existing, task.seen, work.readwise_folders, name
         )
         return _with(plan, readwise=prepared, deps=deps_of(names, uuids, (), "", ()))
-    converted, note_text = render_page(work, ctx.index, ctx.options, ctx.inline, name, parsed)
+    rules = ConvertContext(work.graph, ctx.index, ctx.options, ctx.inline, name)
+    converted = convert_page(parsed.page, rules, parsed.text)
+    note_text = render_note(converted)
     return _with(
         plan,
         text=note_text,

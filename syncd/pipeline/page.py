@@ -11,16 +11,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 
-from syncd.convert import page as convert
-from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex, InlineContext
 from syncd.convert.index import JOURNAL, PAGE, READWISE
-from syncd.convert.page import ConvertedNote
 from syncd.logseq.dates import DateFormat, format_moment
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.model import Page
 from syncd.names import MAX_NAME_BYTES, note_path_stem, note_stem, plain_path, sanitize_title
-from syncd.readwise import Document, category_folder, document_from_page, unquote_value
+from syncd.readwise import category_folder, unquote_value
 
 WHITEBOARD = "whiteboard"
 ORG = "org"
@@ -140,20 +137,6 @@ class ParsedPage:
     page_uuid: str
 
 
-def render_page(
-    work: PageWork,
-    index: GraphIndex,
-    options: ConvertOptions,
-    inline: InlineContext,
-    name: str,
-    parsed: ParsedPage,
-) -> tuple[ConvertedNote, str]:
-    """(converted note, its text) of a plain page or journal named ``name``."""
-    ctx = ConvertContext(work.graph, index, options, inline, name)
-    converted = convert.convert_page(parsed.page, ctx, parsed.text)
-    return converted, convert.render_note(converted)
-
-
 def conflict_copy_path(note: str, when: datetime, attempt: int = 1) -> str:
     """``<folder>/<stem>.sync-conflict-<YYYYMMDD-HHMMSS>[-n].md``, the name <= 255 bytes."""
     path = PurePosixPath(note)
@@ -171,9 +154,3 @@ def split_note(note: str) -> tuple[str, str]:
     path = PurePosixPath(note)
     folder = str(path.parent)
     return ("" if folder == "." else folder), path.stem
-
-
-def readwise_document(page: Page, path: Path, file_name_format: str) -> Document:
-    """The Readwise document of a parsed Readwise page read from ``path`` (its page name from
-    the file name). Any title makes a note name (``note_stem``): none is refused."""
-    return document_from_page(page, page_name_from_file(path.stem, file_name_format))
