@@ -1269,10 +1269,10 @@ class _Run:
             return  # only the user changed it since: theirs stands
         if base is not None:
             merged = merge3(base, mine, text)
-            if merged.text is not None:
-                if merged.text != mine:
+            if merged is not None:
+                if merged != mine:
                     self.writer.write_note(
-                        vault, note, merged.text, current, self.report, " (merged with your edits)"
+                        vault, note, merged, current, self.report, " (merged with your edits)"
                     )
                     self.report.migration.merged.append(note)
                 m.stage_base(note, text)
