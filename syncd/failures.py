@@ -215,6 +215,18 @@ class FailedPages:
         return self.clock().isoformat(timespec="seconds")
 
 
+def record_vault(
+    state: StateStore, name: str, root: Path, reason: str | None, since: str = ""
+) -> None:
+    """Vault ``name`` (at ``root``) closed for ``reason`` since ``since``: one failure under its
+    folder; None: open again."""
+    if reason is None:
+        state.delete_failed_pages(name, [str(root)])
+    else:
+        record = FailedPage(-1, -1, "", reason, True, 1, since, 0.0, "")
+        state.put_failed_page(name, str(root), record)
+
+
 def _when(record: FailedPage) -> str:
     if not record.transient:
         return "unchanged since: read again when it changes"

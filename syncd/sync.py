@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from syncd.config import Config
+from syncd.failures import record_vault
 from syncd.migrate import GraphMigration
 from syncd.state import StateStore
 from syncd.writer import RunReport, Writer, vault_unavailable
@@ -59,6 +60,7 @@ class SyncEngine:
             for s in v.sources
         ]
         self.writer.stagers.extend(self._sources)
+        self._closed: dict[str, str | None] = {}  # vault -> why _is_closed said it is
         for source in self._sources:
             source.failed.backoff = retry_backoff
             source.settle = settle
@@ -105,7 +107,7 @@ class SyncEngine:
                 mine = [p for p in paths if source.owns(p)]
                 if not mine:
                     continue
-            if self.writer.closed_vaults({source.vault_name}, report):
+            if self._is_closed(source.vault_name, report):
                 continue
             self.writer.forget_note_ids()
             source.run(mine, report, progress)
@@ -114,3 +116,27 @@ class SyncEngine:
             for line in report.migration.lines():
                 log.info("%s", line)
         return report
+
+    def _is_closed(self, name: str, report: RunReport) -> bool:
+        """Whether vault ``name`` is not to be touched in this run (``vault_unavailable``): one
+        failure, logged once while its reason stays, recorded until the vault opens again."""
+        root = self.writer.vaults[name].root
+        reason = vault_unavailable(root)
+        if reason is not None and name in self.writer.new_vaults:
+            return False  # a vault a dry run would create: previewed as an empty one
+        said = self._closed.get(name, "")  # "": not checked by this engine yet
+        self._closed[name] = reason
+        if reason is None:
+            if said is not None and not self.dry_run:
+                record_vault(self.state, name, root, None)
+            if said:
+                log.info("%s: vault is open again", root)
+            return False
+        if reason == said:
+            report.known_failures.append((str(root), reason))
+            return True
+        log.error("%s: %s", root, reason)
+        report.failures.append((str(root), reason))
+        if not self.dry_run:
+            record_vault(self.state, name, root, reason, self.clock().isoformat(timespec="seconds"))
+        return True
