@@ -1,11 +1,8 @@
 """The sync engine: every configured source, one run at a time (I/O edge).
 
-A source is a Logseq graph with a filter: ``include: all`` makes a note of every page,
-journal and Readwise document (and copies the assets), ``include: readwise`` of the Readwise
-documents only. Both are the same engine (``syncd.migrate.GraphMigration``): each page is
-read, parsed, converted or merged (``syncd.plan``, by the executor: ``syncd.parallel``) and written
-by the one writer (``syncd.writer.Writer``), which records a page as done only after its note
-is durable.
+A source is a Logseq graph (``include: all``: every page, journal, Readwise document and
+asset; ``include: readwise``: the Readwise documents), run by ``syncd.migrate.GraphMigration``:
+pages are planned (``syncd.plan``, by ``syncd.parallel``) and written by ``syncd.writer.Writer``.
 """
 
 from __future__ import annotations
@@ -41,13 +38,11 @@ class SyncEngine:
         retry_backoff: bool = False,
         settle: float | None = None,
     ) -> None:
-        """``log_report`` False leaves the migration report to the caller (the CLI prints
-        it). ``workers``: how many processes the executor may start to plan pages ahead of
-        the writer (``syncd.parallel``); 0: the engine plans each page itself.
-        ``retry_backoff`` (the daemon): a page that failed for a transient reason is tried
-        again only after a wait (``syncd.failures``); else at every run. ``settle`` (the
-        daemon): a page changed less than that many seconds ago, or held open for writing,
-        is not read but reported deferred; else a run waits for pages held open."""
+        """``log_report`` False: the caller (the CLI) prints the migration report. ``workers``:
+        planning processes (``syncd.parallel``; 0: none). The daemon's ``retry_backoff``: a
+        transient failure is tried again after a wait (``syncd.failures``), not every run;
+        its ``settle``: a page changed less than that many seconds ago, or held open for
+        writing, is deferred (else a run waits for pages held open)."""
         self.config = config
         self.state = state
         self.dry_run = dry_run
@@ -74,11 +69,8 @@ class SyncEngine:
 
     # -- runs --------------------------------------------------------------------------------
     def scan(self, progress: Progress | None = None) -> RunReport:
-        """A full pass over every page of every source.
-
-        It starts by removing the temp files a killed run left in the vaults: syncd is
-        their only writer, and this engine is not writing now.
-        """
+        """A full pass over every page of every source, after removing the temp files a killed
+        run left in the vaults (syncd is their only writer, and it is not writing now)."""
         if not self.dry_run:
             self._sweep_temp_files()
         report = self._run(None, progress)
