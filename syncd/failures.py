@@ -1,12 +1,8 @@
-"""Source pages whose sync failed: remembered with their fingerprint (design.md "Writing into
-the vault": a bad page is reported once and tried again when it changes).
-
-A page that failed is not read again while its size and mtime are those it failed with (nor
-when only its mtime moved and its bytes hash the same, with the same reason), unless syncd's
-version or the settings the outcome depends on changed. A transient failure (permission
-denied, disk full, an I/O error, the vault refusing a write) is tried again even unchanged,
-after a backoff that doubles from ``FIRST_RETRY`` up to ``LONGEST_WAIT``. A page synced
-(or gone) is forgotten.
+"""Source pages whose sync failed, remembered with their fingerprint (design.md "Writing into
+the vault"): one is not read again while its size and mtime (or, only the mtime moved, its
+hash and reason) are those it failed with and syncd's version and settings stand. A transient
+failure (permission, space, I/O, the vault refusing a write) is tried again even unchanged,
+after a backoff doubling from ``FIRST_RETRY`` to ``LONGEST_WAIT``. Synced or gone: forgotten.
 """
 
 from __future__ import annotations
@@ -52,8 +48,8 @@ TRANSIENT_ERRNOS = frozenset(
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether a failure says nothing about the page's content: the vault refused the write,
-    or an OS error that goes away (permission, space, I/O) anywhere in its chain."""
+    """Whether a failure says nothing about the page: the vault refused the write, or an OS
+    error that goes away (permission, space, I/O) anywhere in its chain."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -67,14 +63,13 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def backoff(attempts: int) -> float:
-    """Seconds before a transient failure that happened ``attempts`` times in a row is
-    tried again."""
+    """Seconds before a transient failure ``attempts`` times in a row is tried again."""
     return float(min(FIRST_RETRY * 2 ** max(0, min(attempts, 20) - 1), LONGEST_WAIT))
 
 
 def _fingerprint(path: Path, max_bytes: int) -> tuple[int, int, str] | None:
-    """(size, mtime_ns, sha256) of the page at ``path`` now ("" when it cannot be read or is
-    larger than ``max_bytes``), or None when it is gone."""
+    """(size, mtime_ns, sha256) of the page at ``path`` ("": unreadable or over ``max_bytes``),
+    or None when it is gone."""
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -120,8 +115,8 @@ class FailedPages:
         return str(self.root / key)
 
     def load(self, settings: str) -> None:
-        """Read the records of this graph (a run starts); ``settings``: what else the outcome
-        of a page depends on (a failure recorded under other settings is tried again)."""
+        """Read this graph's records (a run starts); ``settings``: what else a page's outcome
+        depends on (a failure recorded under others is tried again)."""
         self.settings = settings
         prefix = str(self.root).rstrip(os.sep) + os.sep
         self.records = {
@@ -137,9 +132,8 @@ class FailedPages:
         gone: Iterable[str],
         known: list[tuple[str, str]],
     ) -> set[str]:
-        """The ``candidates`` not to read in this run: failed before, unchanged since (and a
-        transient failure not due yet); each is added to ``known`` as (path, reason). The
-        records of the pages in ``gone`` (removed from the graph) are forgotten."""
+        """The ``candidates`` not to read in this run (failed, unchanged since, not due), each
+        added to ``known`` as (path, reason); the records of pages ``gone`` are forgotten."""
         self.forget(gone)
         if not self.records:
             return set()
@@ -160,8 +154,8 @@ class FailedPages:
         return skip
 
     def record(self, key: str, reason: str, exc: BaseException | None, max_bytes: int) -> bool:
-        """Remember that page ``key`` failed with ``reason``; False when this is the failure
-        recorded before on the same bytes (only the mtime moved): nothing new to report."""
+        """Remember that page ``key`` failed with ``reason``; False: the failure recorded
+        before on the same bytes (only the mtime moved), nothing new to report."""
         if self.dry_run:
             return True
         path = self.root / key
@@ -213,6 +207,18 @@ class FailedPages:
 
     def _iso(self) -> str:
         return self.clock().isoformat(timespec="seconds")
+
+
+def record_vault(
+    state: StateStore, name: str, root: Path, reason: str | None, since: str = ""
+) -> None:
+    """Vault ``name`` (at ``root``) closed for ``reason`` since ``since``: one failure under its
+    folder; None: open again."""
+    if reason is None:
+        state.delete_failed_pages(name, [str(root)])
+    else:
+        record = FailedPage(-1, -1, "", reason, True, 1, since, 0.0, "")
+        state.put_failed_page(name, str(root), record)
 
 
 def _when(record: FailedPage) -> str:

@@ -1138,7 +1138,7 @@ class _Run:
             self.writer.write_note(vault, note, text, current, self.report)  # new or untouched
         elif base == text:
             return  # only the user changed it since: theirs stands
-        elif base is not None and (merged := merge3(base, mine, text).text) is not None:
+        elif base is not None and (merged := merge3(base, mine, text)) is not None:
             if merged != mine:
                 self.writer.write_note(
                     vault, note, merged, current, self.report, " (merged with your edits)"

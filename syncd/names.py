@@ -1,19 +1,14 @@
 """File names for vault notes: a title in, a stem every file system and Obsidian accept out.
 
-Pure: no filesystem, no clock. ``sanitize_title`` is deterministic (the same title always gives
-the same stem), so a re-sync finds the note it created before; ``unique_name`` picks the first
-free ``"stem (n)"`` given a predicate that knows which names are taken. ``note_stem`` is the
-stem a new Readwise note gets (room left for ``.md`` and a suffix). No title is refused
-(design.md "Note path"): ``/var/tmp …``, ``../../x`` and a 300-byte title each give a stem.
+Pure. ``sanitize_title`` is deterministic, so a re-sync finds the note it created before;
+``unique_name`` picks the first free ``"stem (n)"``. No title is refused (design.md "Note path").
 
 >>> sanitize_title("Thinking, Fast and Slow: A Summary?")
 'Thinking, Fast and Slow - A Summary'
->>> sanitize_title("../../.bashrc")
-'bashrc'
->>> sanitize_title("con.txt")
-'con_.txt'
->>> sanitize_title("/var/tmp Is Not a Backup"), sanitize_title("// On Tides")
-('var-tmp Is Not a Backup', 'On Tides')
+>>> sanitize_title("../../.bashrc"), sanitize_title("con.txt"), sanitize_title("// On Tides")
+('bashrc', 'con_.txt', 'On Tides')
+>>> sanitize_title("/var/tmp Is Not a Backup")
+'var-tmp Is Not a Backup'
 >>> unique_name("Notes", lambda stem: stem.lower() in {"notes", "notes (2)"})
 'Notes (3)'
 """
@@ -65,21 +60,11 @@ _DANGLING_TAIL = "\u200d\u200c\ufe0e\ufe0f"
 
 
 def sanitize_title(title: str, *, max_bytes: int = 240) -> str:
-    """Return a file-name stem (without ``.md``) for ``title``.
-
-    The result is NFC, has no path separator, no character Windows/macOS/Linux or Obsidian
-    links reject, no control characters, single spaces, no leading ``.``/space, no trailing
-    ``.``/space, is not a Windows reserved name, is never empty (``"Untitled"``) and is at most
-    ``max_bytes`` UTF-8 bytes (cut on a character boundary); a title of invisible characters only
-    (zero-width spaces and joiners) gives ``"Untitled"`` too. The caller leaves room in
-    ``max_bytes`` for ``.md`` and a ``" (n)"`` suffix: 255 - 3 - 5 = 247 is the most a
-    file system with a 255-byte name limit allows with up to 99 duplicates.
-
-    Replacements: ``": "`` becomes ``" - "``, then ``/ \\ : |`` become ``-``, ``"`` becomes
-    ``'``, ``[ ]`` become ``( )``; ``* ? < > # ^`` are dropped. Leading ``.``, ``/``, ``\\``
-    and spaces are removed before that, so ``../../x`` becomes ``x`` and ``.bashrc`` becomes
-    ``bashrc``.
-    """
+    """A file-name stem (without ``.md``) for ``title``: NFC, no character a file system or
+    Obsidian links reject (``_REPLACEMENTS``; ``": "`` is ``" - "``), no control or invisible
+    characters, single spaces, no leading ``.``, ``/``, ``\\`` or space, no trailing dot or
+    space, no Windows reserved name, never empty (``"Untitled"``), at most ``max_bytes`` UTF-8
+    bytes (cut on a character boundary; the caller leaves room for ``.md`` and ``" (n)"``)."""
     if max_bytes < MIN_MAX_BYTES:
         raise ValueError(f"max_bytes must be at least {MIN_MAX_BYTES}, got {max_bytes}")
     text = _clean_characters(unicodedata.normalize("NFC", title))
@@ -98,15 +83,9 @@ def sanitize_title(title: str, *, max_bytes: int = 240) -> str:
 def unique_name(
     stem: str, taken: Callable[[str], bool], *, max_bytes: int = MAX_NAME_BYTES - len(".md")
 ) -> str:
-    """Return ``stem`` or ``"stem (2)"``, ``"stem (3)"``, … whichever ``taken`` says is free.
-
-    ``taken(candidate)`` must answer whether a note with that stem already exists, and must
-    compare **case-insensitively and NFC/NFD-insensitively** (macOS, Windows and Obsidian treat
-    ``Foo.md`` and ``foo.md`` as one note), e.g.
-    ``lambda c: vault.exists_ci(folder, c + ".md")``. A candidate stays within ``max_bytes``
-    UTF-8 bytes (a file name of 255 with ``.md``): where the suffix would not fit, the stem
-    is cut before it, on a character boundary (``note_stem`` leaves room for `` (99)``).
-    """
+    """``stem``, else the first of ``"stem (2)"``, ``"stem (3)"``, … ``taken`` says is free
+    (``taken`` compares ignoring case and NFC/NFD, as macOS, Windows and Obsidian do). Within
+    ``max_bytes``: where the suffix would not fit, the stem is cut before it."""
     if not taken(stem):
         return stem
     for n in range(2, MAX_UNIQUE_TRIES):
@@ -121,8 +100,7 @@ def unique_name(
 
 
 def note_stem(title: str) -> str:
-    """The file name (without ``.md``) a new note of a document with this title gets when it
-    is free, with room left for ``.md`` and a `` (n)`` suffix (``unique_name``)."""
+    """The stem of a new note with this title, room left for ``.md`` and `` (99)``."""
     return sanitize_title(title, max_bytes=MAX_NAME_BYTES - len(".md") - len(" (99)"))
 
 
@@ -133,9 +111,8 @@ def is_reserved_stem(stem: str) -> bool:
 
 
 def _clean_characters(text: str) -> str:
-    """``text`` without invisible, control and unencodable characters, every kind of space a
-    plain one. Printable ASCII (most titles) has none of them and no space but the plain
-    one: it comes back as it is, without the loop."""
+    """``text`` without invisible, control and unencodable characters, every space a plain one
+    (printable ASCII, most titles, as it is)."""
     if text.isascii() and text.isprintable():
         return text
     out: list[str] = []
@@ -183,17 +160,13 @@ def _avoid_reserved(text: str, max_bytes: int) -> str:
 
 
 def fold_name(name: str) -> str:
-    """The key two names share when macOS, Windows or Obsidian see them as one file.
-
-    Canonical caseless matching (Unicode §3.13): ``NFD(casefold(NFD(name)))``. ``casefold``
-    folds more than any file system does (``ß`` == ``ss``), which errs on the safe side.
-    """
+    """The key two names share when macOS, Windows or Obsidian see them as one file: canonical
+    caseless matching (Unicode §3.13; ``ß`` == ``ss`` errs on the safe side)."""
     return unicodedata.normalize("NFD", unicodedata.normalize("NFD", name).casefold())
 
 
 def plain_path(note: str) -> bool:
-    """Whether ``note`` is a plain relative path (no empty or ``.`` segment), which
-    ``PurePosixPath`` leaves as it is: its parts are what splitting it at ``/`` gives."""
+    """Whether ``note`` has no empty or ``.`` segment (``PurePosixPath`` leaves it as it is)."""
     return not (
         note.startswith(("/", "./"))
         or note.endswith(("/", "/."))
@@ -204,16 +177,14 @@ def plain_path(note: str) -> bool:
 
 
 def note_name(note: str) -> str:
-    """``PurePosixPath(note).name`` without building the path (a few microseconds, for
-    every note of the graph, in the main process)."""
+    """``PurePosixPath(note).name`` without building the path (for every note of a graph)."""
     if not plain_path(note):
         return PurePosixPath(note).name
     return note.rpartition("/")[2]
 
 
 def note_path_stem(note: str) -> str:
-    """``PurePosixPath(note).stem`` of a note path, as ``note_name`` (not
-    ``note_stem``, which makes a file stem from a title)."""
+    """``PurePosixPath(note).stem``, as ``note_name`` (``note_stem`` makes a stem of a title)."""
     name = note_name(note)
     dot = name.rfind(".")
     return name[:dot] if 0 < dot < len(name) - 1 else name

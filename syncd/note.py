@@ -1,12 +1,10 @@
 """Rendering a Readwise document as Obsidian Markdown (pure).
 
-The outline stays Logseq's (TAB-indented ``- `` bullets, which Obsidian renders as nested
-lists); each block's lines are converted by the rules every Logseq page goes through
-(``syncd.convert``: ``convert_text_lines``, the tag and alias rules of page properties), and
-each highlight gets a ``^rw-…`` block anchor at the end of its own text so syncd can recognise
-it after the user edits or moves it. What is Readwise's own: those anchors (text that looks
-like one is escaped), the outline layout, the block properties Logseq adds to a highlight
-(dropped; every other ``key:: value`` line is highlight text) and the frontmatter keys.
+The outline stays Logseq's (TAB-indented ``- `` bullets); each block's lines go through the
+rules of every Logseq page (``syncd.convert``), and each highlight gets a ``^rw-…`` anchor at
+the end of its text so syncd recognises it after the user edits or moves it. Readwise's own:
+those anchors (look-alikes escaped), the layout, the block properties Logseq adds to a
+highlight (dropped; any other ``key:: value`` line is text) and the frontmatter keys.
 """
 
 from __future__ import annotations
@@ -18,11 +16,7 @@ from dataclasses import replace
 
 from syncd.convert.blocks import HTML_LINE_RE, anchored, convert_text_lines
 from syncd.convert.context import ConvertContext
-from syncd.convert.inline import (
-    InlineEnv,
-    contains,
-    may_rewrite,
-)
+from syncd.convert.inline import InlineEnv, contains, may_rewrite
 from syncd.convert.properties import TAG_LINKS_KEY, name_tags, property_names
 from syncd.convert.report import Findings
 from syncd.logseq.model import Block, Page
@@ -73,8 +67,7 @@ MAX_CONVERTED = 8192  # lines a context keeps converted (a bound on memory)
 
 
 def _env(ctx: ConvertContext) -> InlineEnv:
-    """The inline rules' state for one rendering (what they find is not kept: a Readwise
-    note's references are not tracked)."""
+    """The inline rules' state for one rendering (a Readwise note's findings are not kept)."""
     return InlineEnv(ctx, Findings())
 
 
@@ -116,8 +109,7 @@ def indent_lines(lines: Sequence[str], depth: int) -> list[str]:
 
 
 def with_anchor(lines: list[str], anchor: str) -> list[str]:
-    """A highlight's lines with ``^anchor`` placed by the rule graph pages follow
-    (``anchored``), on its last line that is not blank."""
+    """A highlight's lines with ``^anchor`` on its last line that is not blank (``anchored``)."""
     out = list(lines)
     while len(out) > 1 and not out[-1].strip():
         out.pop()
@@ -128,9 +120,8 @@ def with_anchor(lines: list[str], anchor: str) -> list[str]:
 
 
 def renders_as_is(line: str) -> bool:
-    """Whether a highlight of this one line is written as it is with its anchor appended
-    (``render_own``'s shortcut, and the new-note fast path's): no anchor or look-alike, no
-    token a rule rewrites, no fence, no HTML (their anchors go on a line of their own)."""
+    """Whether a one-line highlight is written as it is, its anchor appended (the fast paths):
+    no anchor look-alike, no token a rule rewrites, no fence, no HTML."""
     return (
         "^" not in line
         and "`" not in line
@@ -141,8 +132,7 @@ def renders_as_is(line: str) -> bool:
 
 
 def render_own(item: Item, depth: int, ctx: ConvertContext) -> tuple[list[str], str]:
-    """A highlight's own lines at ``depth``, its anchor at the end, and the hash of its
-    rendered text (``text_sha``, for edit detection)."""
+    """A highlight's own lines at ``depth``, anchored, and its text's hash (``text_sha``)."""
     block = item.block
     if item.is_block:  # not a highlight: no anchor
         lines = _block_lines(block, ctx)
@@ -150,8 +140,7 @@ def render_own(item: Item, depth: int, ctx: ConvertContext) -> tuple[list[str], 
     if len(block.lines) == 1 and not block.properties:
         line = block.lines[0]
         if renders_as_is(line):
-            # most highlights: one line that renders as it is, so the general path below
-            # comes down to this
+            # most highlights: what the general path below comes down to for them
             # (tests/test_fastpath.py)
             text, anchor = line.rstrip(), anchor_for(item.id)
             own = f"{text} ^{anchor}" if text else f"^{anchor}"
@@ -163,24 +152,16 @@ def render_own(item: Item, depth: int, ctx: ConvertContext) -> tuple[list[str], 
 
 
 def render_attributes(item: Item, depth: int, ctx: ConvertContext) -> list[str]:
-    out: list[str] = []
-    for attribute in item.attributes:
-        out.extend(render_block_tree(attribute, depth + 1, ctx))
-    return out
+    return [line for block in item.attributes for line in render_block_tree(block, depth + 1, ctx)]
 
 
 def render_trailing(item: Item, depth: int, ctx: ConvertContext) -> list[str]:
-    """The blocks after a highlight that belong to it (its location link in a block of its
-    own), at its depth."""
-    out: list[str] = []
-    for block in item.trailing:
-        out.extend(render_block_tree(block, depth, ctx))
-    return out
+    """The blocks after a highlight that belong to it (a location link), at its depth."""
+    return [line for block in item.trailing for line in render_block_tree(block, depth, ctx)]
 
 
 def document_context(doc: Document, ctx: ConvertContext) -> ConvertContext:
-    """``ctx`` for rendering ``doc``: a ref to one of its highlights (its ``id::``) is a link
-    to that highlight's anchor in the note."""
+    """``ctx`` for rendering ``doc``: a ref to one of its highlights links to its anchor."""
     return replace(ctx, anchors=doc.anchors, converted={}) if doc.anchors else ctx
 
 
@@ -211,8 +192,7 @@ def frontmatter_items(doc: Document, ctx: ConvertContext) -> list[tuple[str, Val
     summary = page.property_value("summary")
     if summary:
         items.append(("summary", unquote_value(summary)))
-    # tags:: (P3), then what the category:: value holds besides the category (design.md
-    # "Note path")
+    # tags:: (P3), then what category:: holds besides the category (design.md "Note path")
     tag_names = property_names(page.property_value("tags") or "", ctx.graph)
     tags, tag_links = name_tags([*tag_names, *doc.category_tags], _env(ctx))
     if tags:

@@ -1,11 +1,6 @@
-"""A source page's bytes, read from its file with the checks a page needs (I/O edge).
-
-Reading is the one step before the pure core (``syncd.textio.decode_page`` onwards). It
-refuses what is not a page before reading it: a FIFO, socket or device named ``*.md``
-(reading a FIFO would block forever) and a file over the size limit; and it stays safe
-against the file changing between the stat and the read. Every page is read here
-(``syncd.plan.plan_page``, wherever the executor runs it), so every path refuses the same
-pages with the same reasons.
+"""A source page's bytes, read with the checks a page needs (I/O edge): every page is read
+here (``syncd.plan.plan_page``, wherever it runs), so every path refuses the same pages with
+the same reasons, safe against the file changing between the stat and the read.
 """
 
 from __future__ import annotations
@@ -35,13 +30,9 @@ def check_page_stat(path: Path, st: os.stat_result, limit: int) -> None:
 
 def read_page(path: Path, limit: int) -> tuple[bytes, os.stat_result] | None:
     """The page's bytes and the stat of the very file they came from; None when it is gone.
-
-    The file is opened without blocking and checked again through its descriptor, so a page
-    swapped for a FIFO, or grown past the limit, after the first stat is still refused. A
-    page written to while it is read (its size or mtime moved) is read again, up to
-    ``READ_ATTEMPTS`` times; what a writer still leaves cut is the merge's to hold back
-    (a page's last block without a location link is provisional: ``merge.provisional``).
-    """
+    Opened without blocking and checked through its descriptor (a page swapped for a FIFO or
+    grown past the limit after the first stat is refused); one written to while read is read
+    again, up to ``READ_ATTEMPTS`` times (a cut last block is ``merge.provisional``'s)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -70,9 +61,8 @@ def read_page(path: Path, limit: int) -> tuple[bytes, os.stat_result] | None:
 
 
 def _read_upto(fd: int, size: int, most: int) -> bytes:
-    """The file's bytes up to its end or ``most`` bytes, whichever comes first, for a file
-    that had ``size`` bytes: one read of ``size + 1`` bytes instead of a buffer of ``most``
-    bytes (``read(most)``: 8 MiB allocated per page). Reading stops at an empty read, or at a
+    """The file's bytes up to its end or ``most`` bytes, for a file of ``size`` bytes: one
+    read of ``size + 1`` (``read(most)`` allocates 8 MiB per page), up to an empty read or a
     short one that has all ``size`` bytes (the end of a regular file)."""
     parts: list[bytes] = []
     got = 0
@@ -90,9 +80,8 @@ def _read_upto(fd: int, size: int, most: int) -> bytes:
 
 
 def open_for_writing(root: Path) -> set[str]:
-    """The files under ``root`` (paths relative to it, resolved) that a process holds open
-    for writing, as ``/proc/*/fd`` shows them (processes of other users are not shown; a
-    page under a symlinked folder is not recognised). One walk, a few ms."""
+    """The files under ``root`` (relative, resolved) a process holds open for writing, as
+    ``/proc/*/fd`` shows them (not other users' processes, nor a symlinked folder's pages)."""
     prefix = os.path.realpath(root) + os.sep
     found: set[str] = set()
     try:

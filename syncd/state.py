@@ -165,18 +165,14 @@ class NoteBase:
 
 
 def _json_list(items: tuple[str, ...]) -> str:
-    """``json.dumps(items)``; an empty tuple (most pages have no aliases or block ids, a
-    Readwise page no deps) without the encoder."""
+    """``json.dumps(items)``; an empty tuple (most pages' aliases, block ids) without it."""
     return json.dumps(items, ensure_ascii=False) if items else "[]"
 
 
 @dataclass(frozen=True, slots=True)
 class GraphPage:
-    """What the last migration learned about one page of an ``include: all`` graph.
-
-    Keyed by the page's fingerprint (size, mtime, sha256): while it matches, the page is not
-    read again, and these facts stand in for it in the graph-wide index (``syncd.migrate``).
-    """
+    """What the last migration learned about one page of an ``include: all`` graph: while its
+    fingerprint matches, the page is not read again and these facts stand in for it."""
 
     size: int
     mtime_ns: int
@@ -205,9 +201,7 @@ class GraphAsset:
 
 @dataclass(frozen=True, slots=True)
 class FailedPage:
-    """A source page whose last sync failed, with its fingerprint when it failed: it is read
-    again only when the fingerprint changes, or (a ``transient`` failure: permission, disk
-    full, I/O, the vault refusing a write) once ``retry_at`` has passed (backoff)."""
+    """A source page whose last sync failed, with its fingerprint then (``syncd.failures``)."""
 
     size: int
     mtime_ns: int
@@ -220,8 +214,8 @@ class FailedPage:
     settings: str  # what else the outcome depended on (syncd's version, the settings)
 
     def due(self, now: float, longest_wait: float) -> bool:
-        """Whether an unchanged page is tried again at ``now`` (a clock stepped backwards
-        by more than the longest wait does not postpone it)."""
+        """Whether an unchanged page is tried again at ``now`` (a clock stepped back by more
+        than the longest wait does not postpone it)."""
         return self.transient and (now >= self.retry_at or self.retry_at - now > longest_wait)
 
 
@@ -238,7 +232,8 @@ class StateStore:
         self._depth = 0  # nesting of transaction(): 0 = none, 1 = BEGIN, >1 = savepoints
         if str(path) == MEMORY:
             self.path = Path(MEMORY)
-            self._conn = _connect_memory()
+            self._conn = sqlite3.connect(MEMORY, isolation_level=None, check_same_thread=False)
+            _ensure_schema(self._conn, self.path)
             self._fd: int | None = None
         else:
             self.path = Path(path).expanduser()
@@ -253,8 +248,8 @@ class StateStore:
 
     @classmethod
     def open_snapshot(cls, path: Path) -> StateStore:
-        """An in-memory copy of the store at ``path`` (database and WAL copied to a temporary
-        folder) that writes not a byte next to it (``--dry-run``); none readable: empty."""
+        """An in-memory copy of the store at ``path`` that writes not a byte next to it
+        (``--dry-run``); none readable: empty."""
         store = cls(MEMORY)
         path = Path(path).expanduser()
         if not path.is_file():
@@ -284,9 +279,8 @@ class StateStore:
             self._fd = None
 
     def restore_if_deleted(self) -> str | None:
-        """If the database file was deleted (or another file moved over it) while open, write
-        the database still open back to its path (a file found there is moved aside), so
-        nothing recorded is forgotten. The line to log, or None when the file is in place."""
+        """If the database file was deleted (or replaced) while open, write the open database
+        back to its path (a file there is moved aside); the line to log, or None."""
         if self._fd is None or os.fstat(self._fd).st_nlink > 0:
             return None
         copy = self.path.with_name(self.path.name + ".restore")
@@ -321,8 +315,8 @@ class StateStore:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """Everything inside commits together, or not at all if an exception escapes
-        (``BEGIN IMMEDIATE``: the write lock up front). Nested calls are savepoints."""
+        """Everything inside commits together or not at all (``BEGIN IMMEDIATE``: the write
+        lock up front); nested calls are savepoints."""
         rollback: tuple[str, ...]
         if self._depth == 0:
             begin, commit, rollback = "BEGIN IMMEDIATE", "COMMIT", ("ROLLBACK",)
@@ -366,8 +360,7 @@ class StateStore:
         self._put("sources", "source, size, mtime_ns, sha256, doc_id, status, error, note", rows)
 
     def source_stamps(self, vault: str) -> dict[str, tuple[int, int, str]]:
-        """Source page -> (size, mtime_ns, status), for every page of the vault: what a scan
-        needs to tell unchanged pages apart without building their records."""
+        """Source page -> (size, mtime_ns, status), for every page of the vault (a scan)."""
         rows = self._all(
             "SELECT source, size, mtime_ns, status FROM sources WHERE vault = ?", (vault,)
         )
@@ -396,9 +389,8 @@ class StateStore:
 
     # ----------------------------------------------------------------------------- highlights
 
-    # A document's highlights are one row (id -> hash as compressed JSON): a first run records
-    # a few thousand rows instead of a row per highlight scattered over one big index, which
-    # made SQLite rewrite most of that index at every commit.
+    # A document's highlights are one row (compressed JSON): a row per highlight scattered
+    # over one big index made SQLite rewrite most of it at every commit.
 
     def seen_highlights(self, vault: str, doc_id: str) -> dict[str, str]:
         """Highlight id → sha256 of the highlight text syncd last wrote, for one document."""
@@ -406,8 +398,7 @@ class StateStore:
         return {} if data is None else self.unpack_seen(data, doc_id)
 
     def highlight_data(self, vault: str, doc_id: str) -> bytes | None:
-        """A document's highlights as stored (packed; None: none recorded): equal bytes are
-        equal highlights, without unpacking them."""
+        """A document's highlights as stored (packed; None: none): equal bytes, equal sets."""
         row = self._one(
             "SELECT data FROM highlight_sets WHERE vault = ? AND doc_id = ?", (vault, doc_id)
         )
@@ -421,12 +412,8 @@ class StateStore:
         bases: Mapping[str, bytes] | None = None,
     ) -> None:
         """Insert or update documents' highlights (doc_id -> highlight id -> text sha256).
-
-        ``packed`` gives more documents' highlights as ``pack_highlights`` packed them (in a
-        planning process; not the documents of ``docs``): recorded the same way, and with
-        exactly those bytes for a document of which the state holds no highlights yet, or
-        still holds ``bases[doc_id]`` (``packed`` is then the whole set, made from those).
-        """
+        ``packed``: other documents' highlights as a plan packed them, stored as they are where
+        the state holds none yet or still ``bases[doc_id]`` (the whole set made from those)."""
         packed = packed or {}
         bases = bases or {}
         with self.transaction():
@@ -448,8 +435,7 @@ class StateStore:
             self._put("highlight_sets", "doc_id, data", rows)
 
     def _highlight_sets(self, vault: str, doc_ids: list[str]) -> dict[str, bytes]:
-        """doc_id -> packed highlights, for those of ``doc_ids`` that have a row (one query
-        per ``_IN_LIMIT`` ids instead of one per document)."""
+        """doc_id -> packed highlights of ``doc_ids`` (one query per ``_IN_LIMIT`` ids)."""
         found: dict[str, bytes] = {}
         for start in range(0, len(doc_ids), _IN_LIMIT):
             part = doc_ids[start : start + _IN_LIMIT]
@@ -462,8 +448,7 @@ class StateStore:
         return found
 
     def unpack_seen(self, data: bytes, doc_id: str) -> dict[str, str]:
-        """Document ``doc_id``'s highlights stored as ``data``; unreadable: an error naming
-        the database."""
+        """Document ``doc_id``'s highlights stored as ``data`` (unreadable: ``SyncdError``)."""
         try:
             return unpack_highlights(data)
         except ValueError as exc:
@@ -497,8 +482,7 @@ class StateStore:
         return {r[0]: GraphPage(*r[1:7], *map(_json_tuple, r[7:10]), *r[10:]) for r in rows}
 
     def graph_page_stamps(self, vault: str, graph: str) -> dict[str, tuple[int, int]]:
-        """(size, mtime_ns) of every page recorded for ``graph``: the cheap "did anything
-        change?" check of a run that finds nothing to do."""
+        """(size, mtime_ns) of every page recorded for ``graph`` (a cheap "anything new?")."""
         rows = self._all(
             "SELECT source, size, mtime_ns FROM graph_pages WHERE vault = ? AND graph = ?",
             (vault, graph),
@@ -519,12 +503,7 @@ class StateStore:
         )
 
     def delete_graph_pages(self, vault: str, graph: str, sources: Iterable[str]) -> None:
-        with self.transaction():
-            self._execute(
-                "DELETE FROM graph_pages WHERE vault = ? AND graph = ? AND source = ?",
-                [(vault, graph, source) for source in sources],
-                many=True,
-            )
+        self._delete("graph_pages", "graph, source", [(vault, graph, s) for s in sources])
 
     def graph_assets(self, vault: str, graph: str) -> dict[str, GraphAsset]:
         """Every asset copied from the graph at ``graph``, by its path under ``assets/``."""
@@ -540,11 +519,7 @@ class StateStore:
         self._put("graph_assets", "graph, asset, size, mtime_ns, sha256, dest, dest_sha256", [row])
 
     def delete_graph_asset(self, vault: str, graph: str, asset: str) -> None:
-        with self.transaction():
-            self._execute(
-                "DELETE FROM graph_assets WHERE vault = ? AND graph = ? AND asset = ?",
-                (vault, graph, asset),
-            )
+        self._delete("graph_assets", "graph, asset", [(vault, graph, asset)])
 
     # ----------------------------------------------------------------------------- status
 
@@ -577,15 +552,10 @@ class StateStore:
 
     def delete_failed_pages(self, vault: str, sources: Iterable[str]) -> None:
         """Forget the failures of ``sources`` (synced now, or gone)."""
-        rows: list[tuple[object, ...]] = [(vault, source) for source in sources]
-        if rows:
-            with self.transaction():
-                sql = "DELETE FROM failed_pages WHERE vault = ? AND source = ?"
-                self._execute(sql, rows, many=True)
+        self._delete("failed_pages", "source", [(vault, source) for source in sources])
 
     def counts(self, vault: str) -> dict[str, int]:
-        """For ``syncd status``: ``documents`` (Readwise documents) and ``notes`` (distinct
-        note paths known from sources, documents and note bases)."""
+        """For ``syncd status``: ``documents`` and ``notes`` (distinct paths syncd wrote)."""
         row = self._one(
             f"SELECT (SELECT COUNT(*) FROM documents WHERE vault = :v), "
             f"(SELECT COUNT(*) FROM ({_VAULT_NOTES}))",
@@ -604,8 +574,7 @@ class StateStore:
         return [r[0] for r in rows]
 
     def source_counts(self, vault: str) -> dict[str, dict[str, int]]:
-        """For ``syncd status``: per source (its graph folder) the ``documents`` (Readwise
-        pages), ``notes`` (distinct notes made from its pages) and ``pages`` it holds."""
+        """For ``syncd status``: per graph folder its ``documents``, ``notes`` and ``pages``."""
         rows = self._all(
             "SELECT graph, SUM(kind = 'readwise'), "
             f"COUNT(DISTINCT CASE WHEN note IN ({_VAULT_NOTES}) THEN note END), COUNT(*) "
@@ -622,6 +591,13 @@ class StateStore:
         with self.transaction():
             sql = f"INSERT OR REPLACE INTO {table} (vault, {columns}) VALUES ({marks})"
             self._execute(sql, rows, many=True)
+
+    def _delete(self, table: str, columns: str, rows: list[tuple[Any, ...]]) -> None:
+        """DELETE the rows of ``table`` whose vault and ``columns`` are one of ``rows``."""
+        where = " AND ".join(f"{c} = ?" for c in ("vault", *columns.split(", ")))
+        if rows:
+            with self.transaction():
+                self._execute(f"DELETE FROM {table} WHERE {where}", rows, many=True)
 
     def _execute(self, sql: str, params: Any = (), *, many: bool = False) -> sqlite3.Cursor:
         try:
@@ -652,34 +628,26 @@ def _open_or_rebuild(path: Path) -> sqlite3.Connection:
             "state database %s is damaged (%s); moved it to %s and starting a fresh one "
             "(the next full scan rebuilds it)",
             path,
-            damaged.reason,
+            damaged,
             aside,
         )
     try:
         return _connect(path)
     except _Damaged as again:
-        raise SyncdError(f"fresh state database unusable: {again.reason}", path) from again
+        raise SyncdError(f"fresh state database unusable: {again}", path) from again
 
 
 def _open_fd(path: Path) -> int:
-    """An fd of the database file for ``restore_if_deleted`` (its ``st_nlink``); closed only
-    after the connection, since closing an fd of a file drops the process's locks on it."""
+    """An fd of the database file for ``restore_if_deleted`` (its ``st_nlink``); closed after
+    the connection (closing an fd of a file drops the process's locks on it)."""
     try:
         return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
         raise SyncdError(f"cannot open state database: {exc.strerror}", path) from exc
 
 
-def _connect_memory() -> sqlite3.Connection:
-    conn = sqlite3.connect(MEMORY, isolation_level=None, check_same_thread=False)
-    _ensure_schema(conn, Path(MEMORY))
-    return conn
-
-
 class _Damaged(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    """The database file is damaged or not SQLite: ``str()`` says how."""
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -730,8 +698,8 @@ _FULL_BELOW = 1024 * 1024  # bytes free under which an I/O error is taken for a 
 
 
 def explain(exc: sqlite3.Error, path: Path) -> str:
-    """SQLite's message for ``exc``, with what it means for the user: a lock another program
-    holds, a full disk (SQLite often says "disk I/O error" when a write finds no space)."""
+    """SQLite's message for ``exc`` with what it means: a lock another program holds, a full
+    disk (often "disk I/O error")."""
     text = str(exc)
     code = getattr(exc, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
@@ -752,8 +720,7 @@ def explain(exc: sqlite3.Error, path: Path) -> str:
 
 
 def _unwritable(path: Path) -> str:
-    """Why SQLite could not open ``path`` for writing, when its folder says so ("" if not):
-    its own message ("unable to open database file") names no cause."""
+    """Why SQLite could not open ``path`` for writing, as its folder says ("" if not)."""
     try:
         if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
             return " (read-only file system)"
@@ -837,8 +804,7 @@ _IDS_UNESCAPED = "document_ids_unescaped"  # meta key: _unescape_document_ids ha
 
 def _unescape_document_ids(conn: sqlite3.Connection) -> None:
     """Document ids an earlier syncd made from an escaped ``url::`` (``url:https://a\\-b``)
-    as ``canonical_document_id`` makes them now, once per state database: the document keeps
-    its note and highlights (where the new id is recorded too, the old record is left)."""
+    made canonical, once per database (where the new id is recorded too, the old is left)."""
     if conn.execute("SELECT 1 FROM meta WHERE key = ?", (_IDS_UNESCAPED,)).fetchone():
         return
     escaped = "doc_id LIKE 'url:%' AND instr(doc_id, '\\') > 0"
@@ -858,9 +824,8 @@ def _unescape_document_ids(conn: sqlite3.Connection) -> None:
 
 
 def pack_highlights(mapping: Mapping[str, str]) -> bytes:
-    """A document's highlights (id -> text hash) as stored in ``highlight_sets.data``: their
-    JSON, zlib-compressed at level 1 (``zlib.decompress`` reads it, as every syncd release
-    did; the hex hashes compress about as well at level 1 as at 6, in a third of the time)."""
+    """A document's highlights (id -> text hash) as stored: their JSON, zlib level 1 (hex
+    hashes compress about as well as at 6, in a third of the time)."""
     text = json.dumps(dict(mapping), ensure_ascii=False, separators=(",", ":"))
     return zlib.compress(text.encode("utf-8"), 1)
 
@@ -905,8 +870,7 @@ def _move_aside(path: Path, why: str = "corrupt") -> Path:
 
 
 def _json_tuple(text: str) -> tuple[str, ...]:
-    """A JSON list column as a tuple; most are empty (``[]``: no parse, as a full run after
-    pages grew loads every page's row)."""
+    """A JSON list column as a tuple (``[]``, most of them: not parsed)."""
     return () if text == "[]" else tuple(json.loads(text))
 
 

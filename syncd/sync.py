@@ -1,11 +1,8 @@
 """The sync engine: every configured source, one run at a time (I/O edge).
 
-A source is a Logseq graph with a filter: ``include: all`` makes a note of every page,
-journal and Readwise document (and copies the assets), ``include: readwise`` of the Readwise
-documents only. Both are the same engine (``syncd.migrate.GraphMigration``): each page is
-read, parsed, converted or merged (``syncd.plan``, by the executor: ``syncd.parallel``) and written
-by the one writer (``syncd.writer.Writer``), which records a page as done only after its note
-is durable.
+A source is a Logseq graph (``include: all``: every page, journal, Readwise document and
+asset; ``include: readwise``: the Readwise documents), run by ``syncd.migrate.GraphMigration``:
+pages are planned (``syncd.plan``, by ``syncd.parallel``) and written by ``syncd.writer.Writer``.
 """
 
 from __future__ import annotations
@@ -16,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from syncd.config import Config
+from syncd.failures import record_vault
 from syncd.migrate import GraphMigration
 from syncd.state import StateStore
 from syncd.writer import RunReport, Writer, vault_unavailable
@@ -40,13 +38,11 @@ class SyncEngine:
         retry_backoff: bool = False,
         settle: float | None = None,
     ) -> None:
-        """``log_report`` False leaves the migration report to the caller (the CLI prints
-        it). ``workers``: how many processes the executor may start to plan pages ahead of
-        the writer (``syncd.parallel``); 0: the engine plans each page itself.
-        ``retry_backoff`` (the daemon): a page that failed for a transient reason is tried
-        again only after a wait (``syncd.failures``); else at every run. ``settle`` (the
-        daemon): a page changed less than that many seconds ago, or held open for writing,
-        is not read but reported deferred; else a run waits for pages held open."""
+        """``log_report`` False: the caller (the CLI) prints the migration report. ``workers``:
+        planning processes (``syncd.parallel``; 0: none). The daemon's ``retry_backoff``: a
+        transient failure is tried again after a wait (``syncd.failures``), not every run;
+        its ``settle``: a page changed less than that many seconds ago, or held open for
+        writing, is deferred (else a run waits for pages held open)."""
         self.config = config
         self.state = state
         self.dry_run = dry_run
@@ -59,6 +55,7 @@ class SyncEngine:
             for s in v.sources
         ]
         self.writer.stagers.extend(self._sources)
+        self._closed: dict[str, str | None] = {}  # vault -> why _is_closed said it is
         for source in self._sources:
             source.failed.backoff = retry_backoff
             source.settle = settle
@@ -72,11 +69,8 @@ class SyncEngine:
 
     # -- runs --------------------------------------------------------------------------------
     def scan(self, progress: Progress | None = None) -> RunReport:
-        """A full pass over every page of every source.
-
-        It starts by removing the temp files a killed run left in the vaults: syncd is
-        their only writer, and this engine is not writing now.
-        """
+        """A full pass over every page of every source, after removing the temp files a killed
+        run left in the vaults (syncd is their only writer, and it is not writing now)."""
         if not self.dry_run:
             self._sweep_temp_files()
         report = self._run(None, progress)
@@ -105,7 +99,7 @@ class SyncEngine:
                 mine = [p for p in paths if source.owns(p)]
                 if not mine:
                     continue
-            if self.writer.closed_vaults({source.vault_name}, report):
+            if self._is_closed(source.vault_name, report):
                 continue
             self.writer.forget_note_ids()
             source.run(mine, report, progress)
@@ -114,3 +108,27 @@ class SyncEngine:
             for line in report.migration.lines():
                 log.info("%s", line)
         return report
+
+    def _is_closed(self, name: str, report: RunReport) -> bool:
+        """Whether vault ``name`` is not to be touched in this run (``vault_unavailable``): one
+        failure, logged once while its reason stays, recorded until the vault opens again."""
+        root = self.writer.vaults[name].root
+        reason = vault_unavailable(root)
+        if reason is not None and name in self.writer.new_vaults:
+            return False  # a vault a dry run would create: previewed as an empty one
+        said = self._closed.get(name, "")  # "": not checked by this engine yet
+        self._closed[name] = reason
+        if reason is None:
+            if said is not None and not self.dry_run:
+                record_vault(self.state, name, root, None)
+            if said:
+                log.info("%s: vault is open again", root)
+            return False
+        if reason == said:
+            report.known_failures.append((str(root), reason))
+            return True
+        log.error("%s: %s", root, reason)
+        report.failures.append((str(root), reason))
+        if not self.dry_run:
+            record_vault(self.state, name, root, reason, self.clock().isoformat(timespec="seconds"))
+        return True

@@ -1,54 +1,18 @@
 """Line-based three-way merge (diff3), pure: merge rule 7 of design.md.
 
-``merge3(base, ours, theirs)`` combines two descendants of ``base``: a stretch of lines that
-only one side changed takes that side's lines; a stretch both sides changed the same way is
-taken once; a stretch both changed differently is a *conflict* and no merged text is given
-(the caller keeps the user's note and writes the new version beside it).
-
-Stable stretches are found as in diff3 (and bzr's merge3): the lines of ``base`` that
-``difflib.SequenceMatcher`` matches on *both* sides. Edits are only merged when at least one
-unchanged line separates them; two edits touching adjacent lines count as overlapping.
-
-Lines are split on ``\\n`` only and keep their ends, so ``"".join`` of the pieces gives the
-text back byte for byte (a last line without a newline stays without one).
-
->>> merge3("a\\nb\\nc\\n", "A\\nb\\nc\\n", "a\\nb\\nC\\n").text
-'A\\nb\\nC\\n'
->>> merge3("a\\n", "x\\n", "y\\n").conflicts
-1
+A stretch of lines only one side changed takes that side's lines; one both sides changed the
+same way is taken once; one they changed differently is a conflict: no merged text (the caller
+keeps the user's note and writes the new version beside it). Stable stretches are the lines of
+``base`` that ``difflib.SequenceMatcher`` matches on both sides (as in diff3); edits touching
+adjacent lines overlap. Lines keep their ``\\n``, so a merge is byte exact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from difflib import SequenceMatcher
 
-__all__ = ["ThreeWay", "merge3", "split_lines"]
-
-
-@dataclass(frozen=True, slots=True)
-class ThreeWay:
-    """The outcome: ``text`` is the merged text, or None when ``conflicts`` > 0."""
-
-    text: str | None
-    conflicts: int
-
-    @property
-    def clean(self) -> bool:
-        return self.conflicts == 0
-
-
-@dataclass(frozen=True, slots=True)
-class _Sync:
-    """A stretch of lines equal in all three texts: [base_start, base_end) etc."""
-
-    base_start: int
-    base_end: int
-    ours_start: int
-    ours_end: int
-    theirs_start: int
-    theirs_end: int
+__all__ = ["merge3", "split_lines"]
 
 
 def split_lines(text: str) -> list[str]:
@@ -62,65 +26,36 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
-def merge3(base: str, ours: str, theirs: str) -> ThreeWay:
-    """Merge ``ours`` and ``theirs``, both edited from ``base``.
-
-    ``merge3(b, x, x) == x``, ``merge3(b, b, y) == y``, ``merge3(b, x, b) == x``; edits to
-    stretches separated by an unchanged line are both kept; different edits of one stretch
-    are a conflict.
-    """
-    if ours == theirs:
-        return ThreeWay(ours, 0)
+def merge3(base: str, ours: str, theirs: str) -> str | None:
+    """``ours`` and ``theirs``, both edited from ``base``, merged; None on a conflict."""
+    if ours == theirs or theirs == base:
+        return ours
     if ours == base:
-        return ThreeWay(theirs, 0)
-    if theirs == base:
-        return ThreeWay(ours, 0)
+        return theirs
     b, o, t = split_lines(base), split_lines(ours), split_lines(theirs)
     out: list[str] = []
-    conflicts = 0
-    for kind, chunk in _regions(b, o, t):
-        if kind == "conflict":
-            conflicts += 1
-        else:
-            out.extend(chunk)
-    if conflicts:
-        return ThreeWay(None, conflicts)
-    return ThreeWay("".join(out), 0)
-
-
-def _regions(
-    base: Sequence[str], ours: Sequence[str], theirs: Sequence[str]
-) -> Iterator[tuple[str, Sequence[str]]]:
-    """("same" | "ours" | "theirs" | "unchanged" | "conflict", lines) in order."""
     bi = oi = ti = 0
-    for sync in _sync_regions(base, ours, theirs):
-        o_chunk = ours[oi : sync.ours_start]
-        t_chunk = theirs[ti : sync.theirs_start]
-        b_chunk = base[bi : sync.base_start]
-        if o_chunk or t_chunk:
-            if o_chunk == t_chunk:
-                yield "same", o_chunk
-            elif o_chunk == b_chunk:
-                yield "theirs", t_chunk
-            elif t_chunk == b_chunk:
-                yield "ours", o_chunk
-            else:
-                yield "conflict", o_chunk
-        if sync.base_end > sync.base_start:
-            yield "unchanged", base[sync.base_start : sync.base_end]
-        bi, oi, ti = sync.base_end, sync.ours_end, sync.theirs_end
+    for b_start, b_end, o_start, t_start in _sync_regions(b, o, t):
+        o_chunk, t_chunk, b_chunk = o[oi:o_start], t[ti:t_start], b[bi:b_start]
+        if o_chunk == t_chunk or t_chunk == b_chunk:
+            out.extend(o_chunk)
+        elif o_chunk == b_chunk:
+            out.extend(t_chunk)
+        else:
+            return None
+        out.extend(b[b_start:b_end])
+        bi, oi, ti = b_end, o_start + b_end - b_start, t_start + b_end - b_start
+    return "".join(out)
 
 
-def _matches(base: Sequence[str], other: Sequence[str]) -> list[tuple[int, int, int]]:
-    matcher = SequenceMatcher(None, base, other, autojunk=False)
-    return [(m.a, m.b, m.size) for m in matcher.get_matching_blocks()]
-
-
-def _sync_regions(base: Sequence[str], ours: Sequence[str], theirs: Sequence[str]) -> list[_Sync]:
-    """Stretches of ``base`` matched on both sides, ending with an empty sentinel."""
-    o_matches = _matches(base, ours)
-    t_matches = _matches(base, theirs)
-    regions: list[_Sync] = []
+def _sync_regions(
+    base: Sequence[str], ours: Sequence[str], theirs: Sequence[str]
+) -> list[tuple[int, int, int, int]]:
+    """(base start, base end, ours start, theirs start) of the stretches of ``base`` matched
+    on both sides, ending with an empty one at the ends."""
+    o_matches = SequenceMatcher(None, base, ours, autojunk=False).get_matching_blocks()
+    t_matches = SequenceMatcher(None, base, theirs, autojunk=False).get_matching_blocks()
+    regions: list[tuple[int, int, int, int]] = []
     oi = ti = 0
     while oi < len(o_matches) and ti < len(t_matches):
         o_base, o_at, o_len = o_matches[oi]
@@ -128,13 +63,10 @@ def _sync_regions(base: Sequence[str], ours: Sequence[str], theirs: Sequence[str
         start = max(o_base, t_base)
         end = min(o_base + o_len, t_base + t_len)
         if start < end:
-            o_sub = o_at + (start - o_base)
-            t_sub = t_at + (start - t_base)
-            length = end - start
-            regions.append(_Sync(start, end, o_sub, o_sub + length, t_sub, t_sub + length))
+            regions.append((start, end, o_at + start - o_base, t_at + start - t_base))
         if o_base + o_len < t_base + t_len:
             oi += 1
         else:
             ti += 1
-    regions.append(_Sync(len(base), len(base), len(ours), len(ours), len(theirs), len(theirs)))
+    regions.append((len(base), len(base), len(ours), len(theirs)))
     return regions

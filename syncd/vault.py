@@ -1,14 +1,11 @@
 """Writing into the vault: only inside its folder, atomically, never over a user's edit.
 
-Paths are vault-relative POSIX text (``"Readwise/Books/Title.md"``), checked to stay inside the
-vault (``Vault.resolve``). ``Vault.write_atomic`` writes a temp file beside the note and moves
-it into place without clobbering (new notes) or exchanges it with the note and checks that the
-version displaced is the one the caller read (compare-and-swap with no window); a note's folder
-is opened once per batch without following symlinks, and notes are named relative to it.
-
-A replace keeps the permission bits, not the inode, hard links, xattrs/ACLs or creation time;
-the mtime is new on purpose (that is how Obsidian and sync tools see the change). Stamps compare
-``(ino, size, mtime_ns, ctime_ns)``: on coarse-timestamp file systems (FAT: 2 s) a same-size
+Paths are vault-relative POSIX text, checked to stay inside the vault (``Vault.resolve``).
+``Vault.write_atomic`` writes a temp file beside the note and renames it into place without
+clobbering (new notes), or exchanges it with the note and checks that the version displaced is
+the one the caller read (compare-and-swap with no window). A replace keeps the permission bits,
+not the inode, links, xattrs or creation time; the mtime is new on purpose (how Obsidian sees
+a change). Stamps compare ``(ino, size, mtime_ns, ctime_ns)``: on FAT (2 s ticks) a same-size
 edit within one tick is invisible, so callers that care compare content hashes as well.
 """
 
@@ -32,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from syncd.errors import ConcurrentModification, PageError, SyncdError, VaultWriteError
 from syncd.names import fold_name
@@ -65,11 +62,10 @@ MARKER = ".obsidian"  # the folder that makes a folder an Obsidian vault
 
 
 def prepare_vaults(config: Config, state: StateStore | None, *, dry_run: bool = False) -> set[str]:
-    """Before the first write of a run (``syncd once``, ``syncd run``, a reload): create
-    missing vault folders with their ``.obsidian/`` marker, and refuse a vault whose marker
-    vanished after syncd wrote notes into it (fail closed: it may be unmounted or moved, and
-    writing would scatter notes into the empty mount point). ``dry_run``: create nothing;
-    the names of the vaults that would be created are returned."""
+    """Before a run's first write: create missing vault folders with their ``.obsidian/``
+    marker; refuse a vault whose marker vanished after syncd wrote notes into it (it may be
+    unmounted: notes would scatter into the mount point). The vaults created (``dry_run``: to
+    be created, nothing is)."""
     new: set[str] = set()
     for vault in config.vaults:
         marker = vault.path / MARKER
@@ -128,8 +124,8 @@ class _Listing:
 
 @dataclass(frozen=True, slots=True)
 class _Dir:
-    """A vault folder checked by ``Vault.resolve`` and opened (``fd``) for one batch; its
-    absolute path (no symlinks in it when checked) and the (dev, ino) it had then."""
+    """A vault folder checked by ``Vault.resolve``, opened (``fd``) for one batch, and the
+    (dev, ino) it had then."""
 
     path: str
     fd: int = -1
@@ -187,9 +183,8 @@ class Vault:
         return path
 
     def _plain_folder(self, parts: list[str]) -> str | None:
-        """The vault folder ``parts`` as a string when no symlink is on the way (the vault
-        folder is the directory it was, every folder below a real folder): then no
-        ``realpath`` (a stat of every folder from ``/``) is needed. None: ask ``realpath``."""
+        """The vault folder ``parts`` when no symlink is on the way (then no ``realpath``, a
+        stat of every folder from ``/``, is needed); None: ask ``realpath``."""
         try:
             st = self.root.stat()
             if self._root_id is None:
@@ -238,10 +233,8 @@ class Vault:
     # ----------------------------------------------------------------------------- reading
 
     def read_text(self, rel: str) -> tuple[str, FileStamp] | None:
-        """The note's text (UTF-8 as is: a BOM and CRLF stay, so writing it back gives the same
-        bytes) and its stamp, or None when there is no such note. The stamp is taken from the
-        open file before reading, so a write racing the read fails the later compare-and-swap.
-        """
+        """The note's text (a BOM and CRLF stay) and its stamp, taken before reading (a write
+        racing the read fails the later compare-and-swap); None when there is no such note."""
         path = self.resolve(rel)
         try:
             # O_NONBLOCK: a FIFO named like a note must not hang the daemon; regular files
@@ -265,8 +258,8 @@ class Vault:
         return text, FileStamp.from_stat(st)
 
     def exists_ci(self, rel_dir: str, name: str) -> bool:
-        """Whether ``rel_dir`` holds file ``name`` ignoring case and NFC/NFD (``unique_name``).
-        Listings are cached per folder, re-read when its stat changes (syncd's writes update it)."""
+        """Whether ``rel_dir`` holds file ``name`` ignoring case and NFC/NFD (``unique_name``);
+        listings are cached per folder while its stat stands (syncd's writes update them)."""
         folded = fold_name(name)
         if rel_dir in self._dirs:  # a key is a checked folder path: what the line below gives
             key = rel_dir
@@ -311,13 +304,10 @@ class Vault:
         return listing
 
     def frontmatter_values(self, key: str) -> dict[str, str]:
-        """Every note whose frontmatter has the top-level key ``key``: its vault path -> the
-        key's raw value (the rest of its line, stripped). Notes: every ``.md`` file (symlinks
-        not followed) but those in ``.obsidian/``, ``.trash/``, ``.git/`` and syncd's temp
-        files, a folder's files (sorted) before its subfolders (sorted).
-
-        Only frontmatters are read (``FRONTMATTER_LIMIT`` bytes at most), and kept per note
-        with its stamp: a later call reads only the notes changed since (one ``lstat`` each)."""
+        """Note -> the raw value of the top-level frontmatter key ``key``, for every ``.md``
+        file that has it (not in ``SKIPPED_FOLDERS``, no symlink, no temp file; a folder's files
+        sorted, then its subfolders). Only frontmatters are read, and kept with their stamps: a
+        later call reads only the notes changed since (one ``lstat`` each)."""
         cache = self._heads.setdefault(key, {})
         found: dict[str, str] = {}
         seen: set[str] = set()
@@ -334,8 +324,7 @@ class Vault:
         return found
 
     def _frontmatter_at(self, rel: str) -> bytes | None:
-        """The note's frontmatter (``frontmatter_of``); None when the note does not exist or
-        has none. Reads no further than that."""
+        """The note's frontmatter (``frontmatter_of``), read no further; None: none."""
         try:
             path = self.resolve(rel)
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -394,8 +383,8 @@ class Vault:
     # ----------------------------------------------------------------------------- writing
 
     def file_digest(self, rel: str) -> tuple[str, FileStamp] | None:
-        """The SHA-256 of the vault file ``rel`` (an attachment too; "not-a-file" for what is
-        not a regular file) and its stamp taken before reading; None when there is none."""
+        """The SHA-256 of vault file ``rel`` ("not-a-file": not a regular file) and its stamp
+        taken before reading; None when there is none."""
         path = self.resolve(rel)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -419,15 +408,11 @@ class Vault:
         create_only: bool = False,
         durable: bool = True,
     ) -> FileStamp:
-        """Replace (or create) the note ``rel`` with ``text`` (str, UTF-8 bytes, or a file to
-        stream: an attachment) atomically; return its new stamp. ``expected``: the stamp from
-        ``read_text`` (None: the note must not exist); a note changed since (checked before
-        and, by the exchange-rename, after) is left as the user has it:
-        ``ConcurrentModification``, as for a note that appeared before a ``create_only``
-        write. ``durable=False`` skips the fsyncs (bulk runs ``syncfs`` once). A symlink as
-        the note is refused; OS errors become ``VaultWriteError``; the temp file never stays.
-        The folder is opened once per batch (``_open_dir``) and the note named relative to
-        it, so a folder swapped for a symlink meanwhile cannot send a write elsewhere."""
+        """Replace (or create) note ``rel`` with ``text`` (or the file at a Path) atomically;
+        its new stamp. ``expected``: ``read_text``'s stamp (None: the note must not exist); a
+        note changed since, or there before a ``create_only`` write, is left as it is
+        (``ConcurrentModification``). ``durable=False``: no fsyncs (bulk runs ``syncfs``). The
+        folder is opened once per batch (``_open_dir``), the note named relative to it."""
         parts = self._split(rel)
         name = parts[-1]
         key = "/".join(parts[:-1])
@@ -446,7 +431,13 @@ class Vault:
             self.resolve(rel)  # a symlink leading out is refused as such
         _check_current(folder, name, current, expected, create_only)
         mode = NEW_NOTE_MODE if current is None else stat.S_IMODE(current.st_mode)
-        return self._write_in(folder, name, data, mode, expected, create_only, durable, before)
+        listing = self._listings.get(folder.path)
+        stamp = self._write_temp_and_commit(
+            folder, name, data, mode, expected, create_only, durable
+        )
+        if listing is not None:
+            self._note_written(folder, name, listing, before)
+        return stamp
 
     def _open_folder(self, key: str) -> tuple[_Dir | None, os.stat_result | None]:
         """The folder opened for vault folder ``key`` in this batch and its stat, if it is
@@ -467,10 +458,10 @@ class Vault:
         return folder, st
 
     def _open_dir(self, rel: str, key: str, durable: bool, *, create: bool) -> _Dir:
-        """Open the folder of note ``rel`` (vault-relative ``key``) for this batch: its path
-        is checked (``resolve``), then each folder of it is opened from the vault folder
-        down with ``O_NOFOLLOW`` (missing ones created when ``create``, else the note is
-        gone), so a folder swapped for a symlink at any moment cannot lead a write out."""
+        """Open the folder of note ``rel`` (``key``) for this batch: its path is checked
+        (``resolve``), then each folder is opened from the vault down with ``O_NOFOLLOW``
+        (missing ones created when ``create``), so a folder swapped for a symlink at any moment
+        cannot lead a write out."""
         if len(self._dirs) >= _MAX_OPEN_DIRS:
             self.end_batch()
         real = self.resolve(rel).parent
@@ -510,9 +501,8 @@ class Vault:
         return folder
 
     def end_batch(self) -> None:
-        """Forget the folders opened by ``write_atomic``: the next write into each checks
-        its path again. The engine calls it at every state commit and at the end of a run.
-        Replaced notes' old versions are retired by then (``_Remover``)."""
+        """Forget the folders ``write_atomic`` opened (the next write checks its path again),
+        once the versions it displaced are retired; at every state commit and run end."""
         self._remover.wait()
         dirs, self._dirs = self._dirs, {}
         for folder in dirs.values():
@@ -522,27 +512,6 @@ class Vault:
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.end_batch()
-
-    def _write_in(
-        self,
-        folder: _Dir,
-        name: str,
-        data: bytes | Path,
-        mode: int,
-        expected: FileStamp | None,
-        create_only: bool,
-        durable: bool,
-        before: _Stamp | None,
-    ) -> FileStamp:
-        """Write ``data`` as ``name`` in the open folder (``before``: its stamp before the
-        write): temp file, rename, upkeep of the folder's cached listing."""
-        listing = self._listings.get(folder.path)
-        stamp = self._write_temp_and_commit(
-            folder, name, data, mode, expected, create_only, durable
-        )
-        if listing is not None:
-            self._note_written(folder, name, listing, before)
-        return stamp
 
     def _write_temp_and_commit(
         self,
@@ -596,24 +565,16 @@ class Vault:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp, dir_fd=folder.fd)
 
-    def _temp_names(self, name: str) -> Iterator[str]:
-        """Fresh temp file names for note ``name`` (``.syncd.<name>.<pid>-<n>.tmp``), at most
-        ``_TEMP_TRIES`` of them: for a file made with ``O_EXCL`` or a link, which skip a name
-        an earlier process left."""
-        prefix = f"{TEMP_PREFIX}{_temp_name_part(name)}.{os.getpid()}-"
+    def _create_temp(self, folder: _Dir, name: str) -> tuple[int, str]:
+        """A new temp file for ``name`` in ``folder``, ``.syncd.<name>.<pid>-<n>.tmp`` (a long
+        name hashed), made with ``O_EXCL``: a name an earlier process left is skipped."""
+        raw = name.encode("utf-8")
+        part = name if len(raw) <= _MAX_TEMP_NAME_PART else hashlib.sha256(raw).hexdigest()
         for _ in range(_TEMP_TRIES):
             self._temp_counter += 1
-            yield f"{prefix}{self._temp_counter}{TEMP_SUFFIX}"
-
-    def _create_temp(self, folder: _Dir, name: str) -> tuple[int, str]:
-        """Create a new temp file for ``name`` in ``folder``: ``.syncd.<name>.<pid>-<n>.tmp``,
-        made with ``O_EXCL`` (a name left by an earlier process is skipped, never reused)."""
-        for tmp in self._temp_names(name):
-            try:
-                fd = os.open(tmp, _TEMP_FLAGS, 0o600, dir_fd=folder.fd)
-            except FileExistsError:
-                continue
-            return fd, tmp
+            tmp = f"{TEMP_PREFIX}{part}.{os.getpid()}-{self._temp_counter}{TEMP_SUFFIX}"
+            with contextlib.suppress(FileExistsError):
+                return os.open(tmp, _TEMP_FLAGS, 0o600, dir_fd=folder.fd), tmp
         raise FileExistsError(errno.EEXIST, "no free temp file name", folder.at(name))
 
     def _note_written(
@@ -630,8 +591,8 @@ class Vault:
     # ----------------------------------------------------------------------------- upkeep
 
     def sweep_temp_files(self, older_than_seconds: float = 0) -> int:
-        """Remove syncd temp files a crash left anywhere in the vault (call it when no write
-        is in progress, or with a safe age); return how many."""
+        """Remove the temp files a crash left in the vault (none being written, or of a safe
+        age); how many."""
         removed = 0
         now = time.time()
         for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
@@ -656,7 +617,7 @@ class Vault:
 
     def syncfs(self) -> None:
         """Flush the vault's whole file system to disk (after writes with ``durable=False``)."""
-        func = _libc_syncfs()
+        func = _libc("syncfs", ctypes.c_int)
         if func is None:
             os.sync()
             return
@@ -701,11 +662,10 @@ def _check_current(
 
 
 def _check_displaced(folder: _Dir, tmp: str, name: str, expected: FileStamp) -> _Key:
-    """After the exchange-rename: the version it displaced (now at ``tmp``) must be the one
-    syncd read (``expected``; a rename changes the ctime, so not that): its key is returned.
-    Else the user saved in the window: the exchange is undone (their version is the note
-    again, syncd's is at ``tmp``), and ``ConcurrentModification`` makes the caller read the
-    note and merge again."""
+    """After the exchange-rename: the version displaced (now ``tmp``) must be the one syncd
+    read (``expected``, but its ctime: a rename changes it); its key. Else the user saved in
+    the window: the exchange is undone and ``ConcurrentModification`` makes the caller merge
+    again."""
     st = _lstat_at_or_none(tmp, folder.fd)
     read = (expected.ino, expected.size, expected.mtime_ns)
     if st is not None and stat.S_ISREG(st.st_mode) and _key(st) == read:
@@ -728,10 +688,9 @@ def _key(st: os.stat_result) -> _Key:
 
 def _retire(folder: _Dir, tmp: str, name: str, kept: _Key) -> None:
     """Remove ``tmp``, a version of note ``name`` an exchange-rename took out of its place,
-    once nobody has it open for writing (a read lease, ``F_SETLEASE``, is granted then: held
-    while it is checked and removed) and it is still ``kept``. Else a save landed in it, or
-    may yet, through a handle opened while it was the note: it is kept beside the note as a
-    conflict copy. Where leases are not available, the check of ``kept`` alone decides."""
+    once nobody has it open for writing (a read lease is granted, held while it is checked and
+    removed) and it is still ``kept``. Else a save through a handle opened while it was the
+    note landed in it, or may yet: it is kept as a conflict copy. No leases: ``kept`` decides."""
     fd = -1
     try:
         fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder.fd)
@@ -771,7 +730,7 @@ def frontmatter_of(data: bytes, *, complete: bool) -> bytes | None:
     """The frontmatter at the start of ``data`` (a note's first bytes), both ``---`` lines
     included; None when ``data`` has no closing line yet (``complete``: ``data`` is all there
     is: then an unclosed frontmatter up to its last whole line) or does not begin with one."""
-    if not (data.startswith(b"---\n") or data.startswith(b"---\r\n")):
+    if not data.startswith((b"---\n", b"---\r\n")):
         return None
     start = data.index(b"\n") + 1
     while True:
@@ -829,12 +788,10 @@ def _fdir_stamp_or_none(fd: int) -> _Stamp | None:
 
 
 class _Remover:
-    """Retires the versions of notes an exchange-rename displaced (``_retire``) on a thread
-    of its own (started on first use): the time the file system takes to free them overlaps
+    """Retires displaced versions (``_retire``) on a thread of its own: freeing them overlaps
     the writing, and a save in flight into one has landed by then. They go over in handfuls
-    (``_HANDFUL``): a queue operation per file would cost the writing thread more than the
-    removal saves. ``wait`` returns when every file handed over so far is retired (or could
-    not be removed: a temp file name, swept by the next run), and the thread has ended."""
+    (a queue operation per file costs more than it saves). ``wait``: all handed over so far
+    are retired (or left to the next sweep) and the thread has ended."""
 
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[list[_Retiree] | None] = queue.SimpleQueue()
@@ -876,16 +833,10 @@ _REMOVERS: weakref.WeakSet[_Remover] = weakref.WeakSet()  # those with removals 
 
 
 def end_removals() -> None:
-    """Wait for every vault's removals and end their threads. The executor forks its
-    processes only from a process with no other thread (syncd.parallel.HelperPool)."""
+    """Wait for every vault's removals and end their threads (HelperPool forks only a
+    process with no other thread)."""
     for remover in list(_REMOVERS):
         remover.wait()
-
-
-def _temp_name_part(name: str) -> str:
-    if len(name.encode("utf-8")) <= _MAX_TEMP_NAME_PART:
-        return name
-    return hashlib.sha256(name.encode("utf-8")).hexdigest()
 
 
 def file_sha256(handle: BinaryIO) -> str:
@@ -909,9 +860,8 @@ def _write_all(fd: int, data: bytes | Path) -> None:
 
 
 def _rename_no_clobber(folder: _Dir, tmp: str, name: str) -> bool:
-    """Rename ``tmp`` to ``name`` in ``folder`` unless ``name`` exists (``renameat2`` with
-    ``RENAME_NOREPLACE``: atomic, never clobbers, no temp name left behind by a crash). False
-    where the C library or the file system has no such rename: the caller links instead."""
+    """Rename ``tmp`` to ``name`` in ``folder`` unless ``name`` exists (``RENAME_NOREPLACE``:
+    atomic, no temp name left by a crash); False where there is no such rename."""
     try:
         return _rename_at2(folder, tmp, name, _RENAME_NOREPLACE)
     except FileExistsError as exc:
@@ -921,9 +871,8 @@ def _rename_no_clobber(folder: _Dir, tmp: str, name: str) -> bool:
 
 
 def _rename_at2(folder: _Dir, old: str, new: str, flags: int) -> bool:
-    """``renameat2`` of ``old`` to ``new`` in ``folder`` with ``flags`` (``RENAME_NOREPLACE``,
-    ``RENAME_EXCHANGE``); False where the C library or the file system has no such rename.
-    ``new`` missing for an exchange: the note was removed or moved (``ConcurrentModification``)."""
+    """``renameat2`` of ``old`` to ``new`` in ``folder``; False where the C library or the file
+    system has no such rename. ``new`` missing for an exchange: ``ConcurrentModification``."""
     func = _libc_renameat2()
     if func is None:
         return False
@@ -986,23 +935,18 @@ def _reason(exc: OSError) -> str:
 
 @functools.cache
 def _libc_renameat2() -> Callable[[int, bytes, int, bytes, int], int] | None:
-    """``renameat2(2)`` from the C library (Linux, glibc 2.28+), or None where there is none."""
-    try:
-        func = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return None
-    func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    func.restype = ctypes.c_int
-    return cast("Callable[[int, bytes, int, bytes, int], int]", func)
+    """``renameat2(2)`` (glibc 2.28+), or None where there is none."""
+    c_int, c_char_p = ctypes.c_int, ctypes.c_char_p
+    return _libc("renameat2", c_int, c_char_p, c_int, c_char_p, ctypes.c_uint)
 
 
 @functools.cache
-def _libc_syncfs() -> Callable[[int], int] | None:
-    """``syncfs(2)`` from the C library (Linux), or None where there is none."""
+def _libc(name: str, *argtypes: type[ctypes._SimpleCData[Any]]) -> Callable[..., int] | None:
+    """Function ``name`` of the C library (Linux), or None where there is none."""
     try:
-        func = ctypes.CDLL(None, use_errno=True).syncfs
+        func = getattr(ctypes.CDLL(None, use_errno=True), name)
     except (OSError, AttributeError):
         return None
-    func.argtypes = [ctypes.c_int]
+    func.argtypes = list(argtypes)
     func.restype = ctypes.c_int
-    return cast("Callable[[int], int]", func)
+    return cast("Callable[..., int]", func)

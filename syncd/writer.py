@@ -1,17 +1,15 @@
 """The one writer: notes into the vault, state after they are durable (I/O edge).
 
-Every note syncd writes goes through :class:`Writer`: a Readwise document merged into its note
-(``sync_document``, ``finish_readwise``), a converted page (``write_note``). It commits each
-page's state in batches once the notes written so far are durable (one ``syncfs`` per batch in
-bulk runs), so the next run repairs a crash at any point (merging is idempotent). The engines
-above decide *what* to write; what they stage for the state reaches the commit as a ``Stager``.
+Every note goes through :class:`Writer` (``sync_document``, ``finish_readwise``,
+``write_note``). It commits the pages' state in batches once the notes written so far are
+durable (one ``syncfs`` per batch in bulk runs), so the next run repairs a crash at any point
+(merging is idempotent). What the engines stage for the state reaches the commit as a ``Stager``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
-import hashlib
 import json
 import logging
 import os
@@ -29,7 +27,7 @@ from syncd.names import note_stem, unique_name
 from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
 from syncd.plan import Prepared
 from syncd.readwise import Document, canonical_document_id
-from syncd.state import DocumentRecord, FailedPage, SourceRecord, StateStore, unpack_highlights
+from syncd.state import DocumentRecord, SourceRecord, StateStore, text_sha256, unpack_highlights
 from syncd.vault import MARKER, FileStamp, Vault, frontmatter_value
 from syncd.yamlout import dump_frontmatter
 
@@ -102,9 +100,8 @@ class RunReport:
 
 @dataclass(frozen=True, slots=True)
 class ReadwiseHint:
-    """What a page that went into a note last run is planned with: its document,
-    that note (vault path, text and stamp as read then) and the highlights recorded for it
-    (packed, as the state stores them; None when none are: unpacked by the plan)."""
+    """What a page that went into a note last run is planned with: its document, that note
+    (path, text and stamp as read then) and its recorded highlights (packed; None: none)."""
 
     doc_id: str
     note: str
@@ -124,9 +121,8 @@ class RetryMerge(Exception):
 
 @dataclass(frozen=True, slots=True)
 class _Written:
-    """A note written in this run: created by it, its stamp after the last write (None in a
-    dry run), its text before the run (for the diff: kept only with ``--diff``) and its
-    diff's place in the report."""
+    """A note written in this run: created by it, its stamp after the last write (None: dry
+    run), its text before the run (``--diff`` only) and its diff's place in the report."""
 
     created: bool
     stamp: FileStamp | None
@@ -159,10 +155,6 @@ class _Batch:
     # highlights of documents with one packed item only, still packed (state.pack_highlights)
     packed: dict[str, bytes] = field(default_factory=dict)
     bases: dict[str, bytes] = field(default_factory=dict)  # _Pending.base of those
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,16 +215,13 @@ class Writer:
         # this run (start_run clears both)
         self._this_run: dict[tuple[str, str], _Written] = {}
         self._merged_into: dict[tuple[str, str], set[str]] = {}
-        self._closed: dict[str, str | None] = {}  # vault -> why closed_vaults closed it
 
     def forget_note_ids(self) -> None:
-        """Walk the vault for its ``syncd-id``s again when next needed (a new run); only
-        the notes changed since are read (their frontmatter only)."""
+        """Walk the vault for its ``syncd-id``s again when next needed (a new run)."""
         self._ids_current.clear()
 
     def readwise_hint(self, vault_name: str, previous: SourceRecord | None) -> ReadwiseHint | None:
-        """What a plan merges a page into, when the page went into a readable note last run
-        (``previous``); else None."""
+        """What a plan merges a page into: the readable note it went into last run, or None."""
         if previous is None or previous.status == "failed" or not previous.doc_id:
             return None
         current = None
@@ -254,9 +243,9 @@ class Writer:
         taken: Callable[[str], bool] | None = None,
     ) -> str | None:
         """Write and queue a plan's ``readwise`` result for page ``key``: the note's path, or
-        None (nothing done: the caller does the page) when it is not what ``sync_document``
-        would merge now (the note or its recorded highlights are not ``hint``'s, the note is
-        deleted or held by an earlier page of this batch). ``taken``: paths held by others."""
+        None (nothing done) when ``sync_document`` would merge something else now (the note or
+        its highlights are not ``hint``'s, it is deleted or held by an earlier page of this
+        batch). ``taken``: paths held by others."""
         vault_name = home.vault
         vault = self.vaults[vault_name]
         if (vault_name, prep.doc_id) in self._pending_docs:
@@ -311,35 +300,6 @@ class Writer:
             merged.packed if merged is not None else None,
         )
         return note
-
-    def closed_vaults(self, names: set[str], report: RunReport) -> set[str]:
-        """Vaults not to touch in this run (``vault_unavailable``): each is one failure, logged
-        once while its reason stays, recorded under its folder until the vault opens again."""
-        closed: set[str] = set()
-        for name in sorted(names):
-            root = self.vaults[name].root
-            reason = vault_unavailable(root)
-            if reason is not None and name in self.new_vaults:
-                continue  # a vault a dry run would create: previewed as an empty one
-            said = self._closed.get(name, "")  # "": not checked by this writer yet
-            self._closed[name] = reason
-            if reason is None:
-                if said is not None and not self.dry_run:
-                    self.state.delete_failed_pages(name, [str(root)])
-                if said:
-                    log.info("%s: vault is open again", root)
-                continue
-            closed.add(name)
-            if reason == said:
-                report.known_failures.append((str(root), reason))
-                continue
-            log.error("%s: %s", root, reason)
-            report.failures.append((str(root), reason))
-            if not self.dry_run:
-                since = self.clock().isoformat(timespec="seconds")
-                record = FailedPage(-1, -1, "", reason, True, 1, since, 0.0, "")
-                self.state.put_failed_page(name, str(root), record)
-        return closed
 
     def fail(self, path: Path, reason: str, report: RunReport) -> None:
         """Report a page that cannot be synced (logged, counted)."""
@@ -413,9 +373,8 @@ class Writer:
             self.commit()
 
     def keep_documents(self, keep: bool) -> None:
-        """From ``keep`` on (a migration run) until it is False again, document records are
-        read in one query per vault and kept up to date by ``commit`` (documents change only
-        through it), as during a scan, instead of one query per Readwise page."""
+        """While ``keep`` (a migration run): document records are read in one query per vault
+        and kept current by ``commit`` (their only writer), not one query per Readwise page."""
         self._known_documents = {} if keep else None
 
     def find_readwise_note(self, vault_name: str, doc_id: str) -> str | None:
@@ -442,11 +401,10 @@ class Writer:
         place: tuple[str, str] | None = None,
     ) -> str:
         """Merge ``doc`` (page ``key`` at ``path``) into its note; the note's vault path.
-        ``taken``: note paths held by others. ``again``: merged earlier in this run and the
-        graph index moved since: a note this run created (untouched since) is made anew.
-        ``retry``: the note ``finish_readwise`` found changed under its write, merged into as
-        it is now. ``place``: (folder in ``into``, stem) of a new note, when not its category
-        folder and title."""
+        ``taken``: note paths held by others. ``again``: merged earlier in this run: a note
+        this run created (untouched since) is made anew. ``retry``: the note
+        ``finish_readwise`` found changed under its write. ``place``: (folder in ``into``,
+        stem) of a new note, when not its category folder and title."""
         vault_name = home.vault
         vault = self.vaults[vault_name]
         pending = self._pending_docs.get((vault_name, doc.id))
@@ -531,7 +489,7 @@ class Writer:
             key,
             replace(fingerprint, doc_id=str(doc.id), status="ok", error=None, note=note),
             note,
-            sha256(result.text.encode("utf-8")) if written else None,
+            text_sha256(result.text) if written else None,
             current,
             {**remembered, **result.record} if remembered else result.record,
         )
@@ -550,15 +508,12 @@ class Writer:
         base: bytes | None = None,
     ) -> None:
         """Queue the state of a synced document page (``done``: its source record).
-        ``written_sha``: of the note text written (None: the note is ``current`` or absent);
-        the highlights (or ``packed``: with a ``base``, the whole set made from those stored
-        bytes) count only for a note that exists."""
-        if written_sha is not None:
-            note_sha: str | None = written_sha
-        elif current is not None:
-            note_sha = sha256(current[0].encode("utf-8"))
-        else:
-            note_sha = None
+        ``written_sha``: of the text written (None: the note is ``current`` or absent); the
+        highlights (``packed``: with a ``base``, the whole set made from those stored bytes)
+        count only for a note that exists."""
+        note_sha = written_sha
+        if note_sha is None and current is not None:
+            note_sha = text_sha256(current[0])
         keep = note_sha is not None
         self.queue(
             _Pending(
@@ -584,12 +539,10 @@ class Writer:
         current: tuple[str, FileStamp] | None,
         report: RunReport,
     ) -> None:
-        """Write a merged document's note (``text`` or its UTF-8 bytes), logged with the
-        number of highlights it adds and changes."""
-        if updated:
-            extra = f" (+{added} highlights, {updated} changed)"
-        else:
-            extra = f" (+{added} highlights)"
+        """Write a merged document's note, logged with the highlights it adds and changes."""
+        extra = (
+            f" (+{added} highlights, {updated} changed)" if updated else f" (+{added} highlights)"
+        )
         again = (str(vault.root), note) in self._this_run
         self.write_note(vault, note, text, current, report, extra)
         if not again:  # (written again in this run: its highlights were counted)
@@ -604,9 +557,9 @@ class Writer:
         report: RunReport,
         detail: str = "",
     ) -> None:
-        """Write ``text`` (or its UTF-8 bytes) as ``note`` (compare-and-swap on ``current``'s
-        stamp; None: create); counted, diffed and logged (nothing written in a dry run). A
-        note written again in the run is counted once, its diff from before the run."""
+        """Write ``text`` as ``note`` (compare-and-swap on ``current``'s stamp; None: create);
+        counted, diffed and logged (dry run: nothing written). A note written again in the run
+        is counted once, its diff from before the run."""
         key = (str(vault.root), note)
         earlier = self._this_run.get(key)
         before_run = earlier.before if earlier is not None else (current[0] if current else "")
@@ -659,9 +612,8 @@ class Writer:
         self._refused.clear()
 
     def _created_here(self, vault: Vault, note: str, stamp: FileStamp, page: str) -> bool:
-        """Whether this run created ``note`` from page ``page`` alone (no other page of the
-        same document merged into it) and nobody touched it since (``stamp``: as read now;
-        a rename or any write gives another inode, size or mtime)."""
+        """Whether this run created ``note`` from page ``page`` alone and nobody touched it
+        since (``stamp``: as read now)."""
         written = self._this_run.get((str(vault.root), note))
         return (
             written is not None
@@ -683,8 +635,8 @@ class Writer:
         taken_elsewhere: Callable[[str], bool] | None = None,
         stem: str | None = None,
     ) -> tuple[str, tuple[str, FileStamp] | None]:
-        """(note path of document ``doc_id``, its current text and stamp, or None when it must
-        be created as ``stem`` (default ``note_stem(title)``) in ``folder_name`` of ``into``)."""
+        """(note path of document ``doc_id``, its text and stamp; None: to be created as
+        ``stem``, default ``note_stem(title)``, in ``folder_name`` of ``into``)."""
         if known is not None:
             current = vault.read_text(known)
             if current is not None:
@@ -726,9 +678,8 @@ class Writer:
     def _relocate(
         self, home: NoteHome, vault: Vault, doc: Document, note: str
     ) -> tuple[str, tuple[str, FileStamp] | None]:
-        """Where the note of ``doc`` is after a write to ``note`` was refused (rule 9): still
-        there (changed), or wherever the user renamed or moved it, found by its ``syncd-id``
-        (the vault walked again); (``note``, None) when it is nowhere (deleted by the user)."""
+        """Where the note of ``doc`` is after a write to ``note`` was refused (rule 9): there,
+        or where its ``syncd-id`` is now (the vault walked again); (``note``, None): deleted."""
         doc_id = str(doc.id)
         current = vault.read_text(note)
         if current is not None and note_id(current[0]) == doc_id:
@@ -750,9 +701,9 @@ class Writer:
         *,
         walk: bool,
     ) -> tuple[str, tuple[str, FileStamp]] | None:
-        """The note carrying ``doc_id`` and its text and stamp, or None. Where this run's index
-        names none there (or, with ``walk``, none at all), the vault is walked again; a walk
-        can miss a note moved across it, so with ``walk`` "nowhere" takes two walks."""
+        """The note carrying ``doc_id`` and its text and stamp, or None. The vault is walked
+        again when this run's index is wrong (``walk``: or has none); a walk can miss a note
+        moved across it, so with ``walk`` "nowhere" takes two walks."""
         walks = 1 if vault_name not in self._ids_current else 0
         while True:
             moved = self._find_by_id(vault_name, vault, doc_id, title, stem)
@@ -779,9 +730,8 @@ class Writer:
         title: str = "",
         stem: str | None = None,
     ) -> str | None:
-        """The vault note whose frontmatter carries ``doc_id`` as its ``syncd-id``, as last
-        walked in this run. Of several (a note copied in Obsidian keeps the id), the one with
-        the document's own file name, else the first in walk order."""
+        """The vault note whose ``syncd-id`` is ``doc_id``, as last walked in this run; of
+        several (a copy keeps the id), the one with the document's file name, else the first."""
         if vault_name not in self._ids_current:
             index: dict[str, list[str]] = {}
             for note, raw in vault.frontmatter_values(ID_KEY).items():
@@ -815,10 +765,9 @@ def _held(text: str, doc: Document, seen: Mapping[str, str], ctx: ConvertContext
 
 
 def _add_highlights(batch: _Batch, item: _Pending) -> None:
-    """Add the highlights of a document page to its batch (a later item of a document updates
-    an earlier one's); packed highlights stay packed while they are the document's only ones.
-    A whole set (``base``) is its document's first item (``finish_readwise`` leaves a pending
-    document to ``sync_document``)."""
+    """Add a document page's highlights to its batch (a later item updates an earlier one's);
+    packed ones stay packed while they are the document's only ones (a ``base`` comes first:
+    ``finish_readwise`` leaves a pending document to ``sync_document``)."""
     doc_id = item.doc_id
     assert doc_id is not None
     if item.packed and doc_id not in batch.highlights and doc_id not in batch.packed:
@@ -839,9 +788,8 @@ def _add_highlights(batch: _Batch, item: _Pending) -> None:
 
 
 def vault_unavailable(root: Path) -> str | None:
-    """Why syncd must not write into the vault at ``root`` now (folder or ``.obsidian/``
-    marker missing: an unmounted disk must not look like an empty vault to fill; a read-only
-    file system), or None when it may."""
+    """Why syncd must not write into the vault at ``root`` now (no folder or marker: an
+    unmounted disk is no empty vault to fill; a read-only file system), or None."""
     existing = next((folder for folder in (root, *root.parents) if folder.exists()), root)
     with contextlib.suppress(OSError):
         if os.statvfs(existing).f_flag & os.ST_RDONLY:
@@ -861,8 +809,7 @@ def vault_unavailable(root: Path) -> str | None:
 
 
 def _doc_id(raw: str) -> str:
-    """The document id of a raw ``syncd-id`` value (YAML-quoted or plain; one an earlier
-    syncd wrote from an escaped url:: finds its document)."""
+    """The document id of a raw ``syncd-id`` value (YAML-quoted or plain; canonical)."""
     if len(raw) >= 2 and raw[0] == raw[-1] == '"':
         try:
             raw = str(json.loads(raw))
