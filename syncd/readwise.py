@@ -31,11 +31,9 @@ HEADER_RE = re.compile(
 )
 # ([Location 305](https://…)) or ([View Highlight](…)) at the very end of a highlight
 LOCATION_LINK_RE = re.compile(r"\s*\(\[([^\]\n]*)\]\((\S+?)\)\)\s*$")
-# the same without the leading \s*: it starts with a literal, which re finds by a fast scan
-# instead of trying the pattern at every position (it runs on every block). The URL
-# is matched greedily: the same match, as only whitespace may follow its "))", so the URL
-# ends where the line's last non-whitespace "))" starts either way; greedy gets there in
-# one run instead of testing for "))" after every character
+# the same, faster (it runs on every block): no leading \s* (a pattern starting with a literal
+# is found by a fast scan), and a greedy URL (the same match, as only whitespace may follow
+# its "))")
 _LOCATION_LINK_CORE_RE = re.compile(r"\(\[([^\]\n]*)\]\((\S+)\)\)\s*$")
 # (Page 12) / (Location 305) without a link
 LOCATION_LABEL_RE = re.compile(
@@ -205,14 +203,11 @@ _LOWER_HEADER_PHRASES = ("synced by", "new highlights added")
 
 
 def could_be_readwise_page(text: str) -> bool:
-    """False when the page ``text`` cannot be a Readwise page, decided without parsing it
-    (a tenth of the parse's cost): a necessary condition of
-    ``is_readwise_page(parse_page(text))``. Such a page has a ``category::`` page property
-    (a key whose ``lower()`` is "category": ASCII letters of either case, so the lower-cased
-    text holds "category") or a header block (its first line matches HEADER_RE, so the text
-    holds one of its phrases under IGNORECASE; in ASCII text that means the lower-cased text
-    holds it, while other text may pair "ı" with "i" or "ſ" with "s", so it gets the
-    regular expression)."""
+    """False when the page ``text`` cannot be a Readwise page (a necessary condition of
+    ``is_readwise_page(parse_page(text))`` at a tenth of the parse's cost): it has no
+    ``category::`` property, no Readwise property with a location link, and no header phrase
+    (under IGNORECASE: plain lower-casing is enough for ASCII text only, as other text may
+    pair "ı" with "i" or "ſ" with "s")."""
     low = text.lower()
     if "category" in low:
         return True
@@ -484,15 +479,11 @@ def _goes_with_highlight(block: Block) -> bool:
 
 def document_from_page(page: Page, page_name: str) -> Document:
     """Read a Readwise page as a document: every block of the page (design.md
-    "Losslessness"). ``page_name`` is the Logseq name from the file name, used when the page
-    has no ``title::``.
-
-    Highlights get identities (``highlight_ids``); a block that holds only a location link
-    belongs to the highlight before it (its previous sibling, else its parent): it is that
-    highlight's location, the same identity as a link in the highlight's own line, and is
-    written with it. Blocks that are not highlights stay as they are, at their depth, in
-    their groups (``Item.is_block``): ``- -`` separators and groups, blocks of refs to
-    highlights, and outside a Readwise header's section every block without a location."""
+    "Losslessness"); ``page_name`` (from the file name) when it has no ``title::``.
+    Highlights get identities (``highlight_ids``); a block holding only a location link is
+    the location of the highlight before it (previous sibling, else parent) and is written
+    with it. Other blocks stay as they are, at their depth (``Item.is_block``): ``- -``
+    groups, blocks of refs, and every block without a location outside a header's section."""
     # (url, label, normalized text) of every block with a location, computed once (keyed by
     # identity: blocks are values); make_item locates the others
     located: dict[int, tuple[str | None, str | None, str]] = {}
