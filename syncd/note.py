@@ -27,7 +27,6 @@ from syncd.readwise import (
     Item,
     Section,
     anchor_for,
-    category_folder,
     category_property,
     document_url,
     normalize_text,
@@ -56,11 +55,6 @@ def text_sha(lines: Sequence[str]) -> str:
     else:
         text = "\n".join(ANCHOR_RE.sub("", line) if "^rw-" in line else line for line in lines)
     return hashlib.sha1(normalize_text(text).encode("utf-8")).hexdigest()
-
-
-def note_folder(doc: Document) -> str:
-    """The category folder of ``doc``'s note (``category_folder``)."""
-    return category_folder(doc.category)
 
 
 MAX_CONVERTED = 8192  # lines a context keeps converted (a bound on memory)

@@ -51,7 +51,6 @@ from syncd.merge import (
 from syncd.names import note_stem
 from syncd.note import (
     frontmatter_items,
-    note_folder,
     preamble_body,
     render_attributes,
     render_block_tree,
@@ -77,6 +76,7 @@ from syncd.readwise import (
     Section,
     _split_location,
     anchor_for,
+    category_folder,
     document_from_page,
     highlight_ids,
     is_readwise_page,
@@ -130,7 +130,7 @@ class Prepared:
 
     doc_id: str
     title: str
-    folder: str  # note_folder(doc)
+    folder: str  # category_folder(doc.category)
     stem: str  # syncd.names.note_stem(title): the note's file name, if free
     hinted: bool
     changed: bool  # MergeResult.changed
@@ -371,7 +371,7 @@ def _prepared(
     """The ``Prepared`` of ``doc`` merged (``result``); its note goes into the category
     folder (``readwise_folders``) or keeps the page's ``name`` (include: all)."""
     if readwise_folders:
-        folder, stem = note_folder(doc), note_stem(doc.title)
+        folder, stem = category_folder(doc.category), note_stem(doc.title)
     else:
         folder, stem = page_place(name)
     record = result.record if record is None else record

@@ -24,9 +24,9 @@ from syncd.convert.context import ConvertContext
 from syncd.errors import ConcurrentModification, SyncdError
 from syncd.merge import merge_document
 from syncd.names import note_stem, unique_name
-from syncd.note import ID_KEY, frontmatter_items, note_folder, preamble_body
+from syncd.note import ID_KEY, frontmatter_items, preamble_body
 from syncd.plan import Prepared
-from syncd.readwise import Document, canonical_document_id
+from syncd.readwise import Document, canonical_document_id, category_folder
 from syncd.state import DocumentRecord, SourceRecord, StateStore, text_sha256, unpack_highlights
 from syncd.vault import MARKER, FileStamp, Vault, frontmatter_value
 from syncd.yamlout import dump_frontmatter
@@ -436,7 +436,7 @@ class Writer:
                     remembered = _held(before, doc, seen, ctx)
                     seen = {**seen, **remembered}
         else:
-            folder, stem = place if place is not None else (note_folder(doc), None)
+            folder, stem = place if place is not None else (category_folder(doc.category), None)
             note, current = self._locate_by(
                 home, vault, str(doc.id), doc.title, folder, known_note, taken, stem
             )
