@@ -267,42 +267,37 @@ def config_for_paths(
     state_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Config:
-    """The configuration of ``syncd once SOURCE VAULT`` (paths as the shell expanded them).
-    ``state_dir`` defaults to ``$XDG_STATE_HOME/syncd/<sha1(resolved vault path)[:12]>``."""
+    """The configuration of ``syncd once SOURCE VAULT``, checked as a file's, but the paths as
+    the shell expanded them (no ``$VAR``). ``state_dir`` defaults to
+    ``$XDG_STATE_HOME/syncd/<sha1(resolved vault path)[:12]>``."""
     env = os.environ if env is None else env
-    problems: list[tuple[str, str]] = []
-    source_path = _resolve_or_report(source, "SOURCE", problems)
-    vault_path = _resolve_or_report(vault, "VAULT", problems)
-    if source_path is not None:
-        _add(problems, "SOURCE", _source_problem(source_path))
+    check = _Checker(Path(), env)
+    source_path = _resolve_or_report(source, "SOURCE", check.problems)
+    source_path = check.source_path("SOURCE", source_path, None, {})
+    vault_path = _resolve_or_report(vault, "VAULT", check.problems)
     if vault_path is not None:
-        _add(problems, "VAULT", _vault_problem(vault_path))
-    folder_warnings: list[str] = []
+        check.check("VAULT", _vault_problem(vault_path))
     if source_path is not None and vault_path is not None:
-        _add(problems, "SOURCE", _nesting_problem(source_path, vault_path))
-        if not problems:
+        check.check("SOURCE", _nesting_problem(source_path, vault_path))
+        if not check.problems:
             vaults = [(vault_path, vault_path.name or "VAULT")]
             for problem in page_folder_problems(
-                source_path, vaults, None, folder_warnings, "SOURCE"
+                source_path, vaults, None, check.warnings, "SOURCE"
             ):
-                problems.append(("SOURCE", problem))
-    into_text = DEFAULT_INTO[include] if into is None else into
-    into_clean, into_problem = _check_into(into_text)
-    _add(problems, "--into", into_problem)
+                check.problem("SOURCE", problem)
+    into_clean, into_problem = _check_into(DEFAULT_INTO[include] if into is None else into)
+    check.check("--into", into_problem)
     state: Path | None = None
     if state_dir is not None:
-        state = _resolve_or_report(state_dir, "--state-dir", problems)
+        state = _resolve_or_report(state_dir, "--state-dir", check.problems)
     elif vault_path is not None:
         digest = hashlib.sha1(os.fsencode(vault_path), usedforsecurity=False).hexdigest()
         state = default_state_dir(env) / digest[:12]
     if state is not None and vault_path is not None and _within(state, vault_path):
-        problems.append(("--state-dir", f"must not be inside the vault ({state})"))
-    if problems or source_path is None or vault_path is None or state is None:
-        raise ConfigError(problems)
-    warning = _graph_warning(source_path)
-    if warning is not None:
-        log.warning("SOURCE: %s", warning)
-    for text in folder_warnings:
+        check.problem("--state-dir", f"must not be inside the vault ({state})")
+    if check.problems or source_path is None or vault_path is None or state is None:
+        raise ConfigError(check.problems)
+    for text in check.warnings:
         log.warning("%s", text)
     source_cfg = SourceConfig(path=source_path, include=include, into=into_clean)
     name = vault_path.name or "vault"
@@ -311,11 +306,6 @@ def config_for_paths(
 
 
 # --- helpers shared by the file checker and config_for_paths ---------------------------------
-
-
-def _add(problems: list[tuple[str, str]], key: str, message: str | None) -> None:
-    if message is not None:
-        problems.append((key, message))
 
 
 def _home(env: Mapping[str, str]) -> Path:
@@ -411,74 +401,18 @@ def _nesting_problem(source: Path, vault: Path) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class GraphFolder:
-    """A folder of a Logseq graph that syncd reads pages from, as ``logseq/config.edn`` sets it."""
-
-    what: str  # "pages folder", "journals folder"
-    setting: str | None  # 'logseq/config.edn :pages-directory "x"', None for Logseq's default
-    path: Path  # resolved (symlinks followed)
-    outside: str | None = None  # why the setting leads out of the graph (then it is refused)
-
-    def describe(self) -> str:
-        where = f"{self.what}, {self.setting}" if self.setting else self.what
-        return f"its {where} ({self.path})"
-
-
-_GRAPH_FOLDER_KEYS: Final = (
-    ("pages folder", "pages-directory", "pages"),
-    ("journals folder", "journals-directory", "journals"),
-)
-
-
-def graph_folders(
-    source: Path, graph: GraphConfig | None = None
-) -> tuple[list[GraphFolder], list[str]]:
-    """The folders of the graph at ``source`` that syncd reads pages from, after its
-    ``logseq/config.edn`` (``graph``: as read already): (folders, warnings). A folder outside
-    the graph has ``outside`` set; an unreadable ``config.edn`` gives the default folders."""
-    from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
-
-    warnings: list[str] = []
-    if graph is None:
-        try:
-            graph = load_graph_config(source)
-        except SyncdError as exc:
-            warnings.append(f"{exc}; checked Logseq's default pages and journals folders instead")
-            graph = GraphConfig.default()
-    values = {
-        "pages-directory": graph.pages_directory,
-        "journals-directory": graph.journals_directory,
-    }
-    folders: list[GraphFolder] = []
-    for what, key, default in _GRAPH_FOLDER_KEYS:
-        value = values[key]
-        setting = None if value == default else f'{source / CONFIG_PATH} :{key} "{value}"'
-        rel = posixpath.normpath("/".join(part for part in value.split("/") if part) or ".")
-        outside = None
-        if value.startswith("/"):
-            path = Path(os.path.realpath(value))
-            outside = "is an absolute path, not a folder inside the graph"
-        else:
-            path = Path(os.path.realpath(source / rel))
-            if rel == ".." or rel.startswith("../"):
-                outside = f"leads out of the graph folder ({source})"
-        folders.append(GraphFolder(what, setting, path, outside))
-    return folders, warnings
-
-
-def _folder_vault_problem(folder: GraphFolder, vault: Path, vault_name: str) -> str | None:
+def _folder_vault_problem(folder: str, path: Path, vault: Path, vault_name: str) -> str | None:
     """Whether a folder syncd reads pages from overlaps a vault it writes notes into."""
-    if folder.path == vault:
+    if path == vault:
         how = "is"
-    elif _within(folder.path, vault):
+    elif _within(path, vault):
         how = "is inside"
-    elif _within(vault, folder.path):
+    elif _within(vault, path):
         how = "holds"
     else:
         return None
     return (
-        f'{folder.describe()} {how} vault "{vault_name}" ({vault}): syncd would read the notes '
+        f'{folder} {how} vault "{vault_name}" ({vault}): syncd would read the notes '
         "it writes as source pages"
     )
 
@@ -490,18 +424,38 @@ def page_folder_problems(
     warnings: list[str] | None = None,
     key: str = "",
 ) -> list[str]:
-    """What is wrong with the page folders of the graph at ``source`` (``graph``: its
-    ``logseq/config.edn``, if read already) against ``vaults`` ((resolved path, name) pairs):
-    one problem per folder; warnings go to ``warnings``, prefixed with ``key``."""
-    folders, folder_warnings = graph_folders(source, graph)
-    if warnings is not None:
-        warnings.extend(f"{key}: {warning}" for warning in folder_warnings)
+    """What is wrong with the folders the graph at ``source`` reads pages from (as its
+    ``logseq/config.edn`` sets them; ``graph``: as read already) against ``vaults`` ((resolved
+    path, name) pairs): one problem per folder; warnings go to ``warnings``, prefixed with
+    ``key``. An unreadable ``config.edn`` gives Logseq's default folders."""
+    from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
+
+    if graph is None:
+        try:
+            graph = load_graph_config(source)
+        except SyncdError as exc:
+            if warnings is not None:
+                warnings.append(
+                    f"{key}: {exc}; checked Logseq's default pages and journals folders instead"
+                )
+            graph = GraphConfig.default()
     problems: list[str] = []
-    for folder in folders:
-        overlaps = (_folder_vault_problem(folder, vault, name) for vault, name in vaults)
+    for name, value in (("pages", graph.pages_directory), ("journals", graph.journals_directory)):
+        setting = f'{source / CONFIG_PATH} :{name}-directory "{value}"'
+        rel = posixpath.normpath("/".join(part for part in value.split("/") if part) or ".")
+        outside = None
+        if value.startswith("/"):
+            path = Path(os.path.realpath(value))
+            outside = "is an absolute path, not a folder inside the graph"
+        else:
+            path = Path(os.path.realpath(source / rel))
+            if rel == ".." or rel.startswith("../"):
+                outside = f"leads out of the graph folder ({source})"
+        folder = f"its {name} folder{'' if value == name else ', ' + setting} ({path})"
+        overlaps = (_folder_vault_problem(folder, path, vault, vname) for vault, vname in vaults)
         problem = next((p for p in overlaps if p is not None), None)
-        if problem is None and folder.outside is not None:
-            problem = f"{folder.setting} {folder.outside}: syncd reads pages only inside the graph"
+        if problem is None and outside is not None:
+            problem = f"{setting} {outside}: syncd reads pages only inside the graph"
         if problem is not None:
             problems.append(problem)
     return problems
@@ -633,7 +587,7 @@ class _Checker:
         return result
 
     def path(self, key: str, value: object) -> Path | None:
-        text = self.text(key, value, "a path")
+        text = None if value is _MISSING else self.text(key, value, "a path")
         if text is None:
             return None
         if not text.strip():
@@ -753,10 +707,7 @@ class _Checker:
             return _VaultDraft(key, None, None, None)
         self.unknown_keys(key, value, _VAULT_KEYS)
         name = self.vault_name(key, self.required(value, key, "name"))
-        path: Path | None = None
-        raw_path = self.required(value, key, "path")
-        if raw_path is not _MISSING:
-            path = self.path(f"{key}.path", raw_path)
+        path = self.path(f"{key}.path", self.required(value, key, "path"))
         if path is not None:
             self.check(f"{key}.path", _vault_problem(path))
         sources = self.sources(key, self.required(value, key, "sources"), path)
@@ -795,7 +746,8 @@ class _Checker:
         if not self.typed(value, dict, key, "a mapping with path, include and into"):
             return None
         self.unknown_keys(key, value, _SOURCE_KEYS)
-        path = self.source_path(f"{key}.path", self.required(value, key, "path"), vault, seen)
+        path = self.path(f"{key}.path", self.required(value, key, "path"))
+        path = self.source_path(f"{key}.path", path, vault, seen)
         include = self.include(f"{key}.include", value.get("include", _MISSING))
         into = self.into(f"{key}.into", value.get("into", _MISSING), include)
         convert = self.convert(f"{key}.convert", value.get("convert", _MISSING), include)
@@ -804,11 +756,8 @@ class _Checker:
         return SourceConfig(path=path, include=include, into=into, convert=convert)
 
     def source_path(
-        self, key: str, value: object, vault: Path | None, seen: dict[Path, str]
+        self, key: str, path: Path | None, vault: Path | None, seen: dict[Path, str]
     ) -> Path | None:
-        if value is _MISSING:
-            return None
-        path = self.path(key, value)
         if path is None:
             return None
         problem = _source_problem(path)
