@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import difflib
 import enum
@@ -15,9 +16,9 @@ import re
 import stat
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, TypeGuard
+from typing import Any, Final, TypeGuard
 
 import yaml
 
@@ -83,9 +84,11 @@ _TOP_KEYS: Final = ("state_dir", "vaults", "daemon", "max_page_size", "repair_mo
 _VAULT_KEYS: Final = ("name", "path", "sources")
 _SOURCE_KEYS: Final = ("path", "include", "into", "convert")
 _DAEMON_KEYS: Final = ("settle_seconds", "rescan_interval", "polling")
+_DAEMON: Final[Mapping[str, float]] = dataclasses.asdict(DaemonConfig())
 
 _MISSING: Final = object()
 _T = typing.TypeVar("_T")
+_E = typing.TypeVar("_E", bound=enum.Enum)
 
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
 _PLAIN_NUMBER = re.compile(rf"{_NUMBER}")
@@ -504,10 +507,8 @@ def _choices(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
-# option name -> bool or the option's enum class, in the order ConvertOptions declares them
-_CONVERT_TYPES: Final[Mapping[str, type]] = {
-    f.name: typing.get_type_hints(ConvertOptions)[f.name] for f in fields(ConvertOptions)
-}
+# option name -> its default (a bool or a member of the option's enum), in declaration order
+_CONVERT_DEFAULTS: Final[Mapping[str, Any]] = dataclasses.asdict(ConvertOptions())
 
 
 def _key(prefix: str, key: object) -> str:
@@ -599,11 +600,21 @@ class _Checker:
         return _resolve_or_report(path, key, self.problems)
 
     def boolean(self, key: str, value: object, default: bool) -> bool:
+        if value is _MISSING or not self.typed(value, bool, key, "true or false"):
+            return default
+        return value
+
+    def choice(self, key: str, value: object, default: _E) -> _E | None:
+        """The member of ``default``'s enum whose value is ``value`` (``default`` when it is
+        missing), else None after recording a problem."""
         if value is _MISSING:
             return default
-        if self.typed(value, bool, key, "true or false"):
-            return bool(value)
-        return default
+        members = {str(member.value): member for member in type(default)}
+        if isinstance(value, str) and value in members:
+            return members[value]
+        shown = f'"{value}"' if isinstance(value, str) else _kind(value)
+        self.problem(key, f"must be {_choices(list(members))}, not {shown}")
+        return None
 
     def parsed(
         self, key: str, value: object, default: _T, parse: Callable[[str | float], _T], what: str
@@ -620,12 +631,12 @@ class _Checker:
             self.problem(key, str(err))
             return default
 
-    def duration(
-        self, key: str, value: object, default: float, *, allow_zero: bool, minimum: float = 0.0
-    ) -> float:
+    def duration(self, daemon: dict[object, object], name: str, minimum: float = 0.0) -> float:
+        """``daemon.<name>``; zero is allowed when there is no ``minimum``."""
+        key, value, default = f"daemon.{name}", daemon.get(name, _MISSING), _DAEMON[name]
         what = "a duration (seconds, or 500ms, 2s, 15m, 1h30m)"
         seconds = self.parsed(key, value, default, parse_duration, what)
-        if seconds == 0 and not allow_zero:
+        if seconds == 0 and minimum:
             self.problem(key, "must be longer than zero")
         elif 0 < seconds < minimum:
             self.problem(
@@ -673,26 +684,12 @@ class _Checker:
         return path
 
     def daemon(self, value: object) -> DaemonConfig:
-        if value is _MISSING:
-            return DaemonConfig()
-        if not self.typed(value, dict, "daemon", "a mapping"):
+        if value is _MISSING or not self.typed(value, dict, "daemon", "a mapping"):
             return DaemonConfig()
         self.unknown_keys("daemon", value, _DAEMON_KEYS)
-        defaults = DaemonConfig()
-        settle = self.duration(
-            "daemon.settle_seconds",
-            value.get("settle_seconds", _MISSING),
-            defaults.settle_seconds,
-            allow_zero=True,
-        )
-        rescan = self.duration(
-            "daemon.rescan_interval",
-            value.get("rescan_interval", _MISSING),
-            defaults.rescan_interval,
-            allow_zero=False,
-            minimum=MIN_RESCAN_INTERVAL,
-        )
-        polling = self.boolean("daemon.polling", value.get("polling", _MISSING), defaults.polling)
+        settle = self.duration(value, "settle_seconds")
+        rescan = self.duration(value, "rescan_interval", MIN_RESCAN_INTERVAL)
+        polling = self.boolean("daemon.polling", value.get("polling", _MISSING), False)
         return DaemonConfig(settle_seconds=settle, rescan_interval=rescan, polling=polling)
 
     def vaults(self, value: object) -> list[_VaultDraft]:
@@ -748,7 +745,7 @@ class _Checker:
         self.unknown_keys(key, value, _SOURCE_KEYS)
         path = self.path(f"{key}.path", self.required(value, key, "path"))
         path = self.source_path(f"{key}.path", path, vault, seen)
-        include = self.include(f"{key}.include", value.get("include", _MISSING))
+        include = self.choice(f"{key}.include", value.get("include", _MISSING), Include.READWISE)
         into = self.into(f"{key}.into", value.get("into", _MISSING), include)
         convert = self.convert(f"{key}.convert", value.get("convert", _MISSING), include)
         if path is None or include is None or into is None or convert is None:
@@ -774,16 +771,6 @@ class _Checker:
             self.warnings.append(f"{key}: {warning}")
         return path
 
-    def include(self, key: str, value: object) -> Include | None:
-        if value is _MISSING:
-            return Include.READWISE
-        choices = {member.value: member for member in Include}
-        if isinstance(value, str) and value in choices:
-            return choices[value]
-        shown = f'"{value}"' if isinstance(value, str) else _kind(value)
-        self.problem(key, f"must be readwise or all, not {shown}")
-        return None
-
     def into(self, key: str, value: object, include: Include | None) -> str | None:
         if value is _MISSING:
             return DEFAULT_INTO[include or Include.READWISE]
@@ -804,28 +791,13 @@ class _Checker:
             return None
         if include is Include.READWISE:
             self.warnings.append(f"{key}: ignored: only include: all sources convert whole pages")
-        self.unknown_keys(key, value, tuple(_CONVERT_TYPES))
+        self.unknown_keys(key, value, tuple(_CONVERT_DEFAULTS))
         chosen: dict[str, object] = {}
-        ok = True
-        for name, kind in _CONVERT_TYPES.items():
-            raw = value.get(name, _MISSING)
-            if raw is _MISSING:
-                continue
-            if kind is bool:
-                if self.typed(raw, bool, f"{key}.{name}", "true or false"):
-                    chosen[name] = raw
-                else:
-                    ok = False
-                continue
-            assert isinstance(kind, type) and issubclass(kind, enum.Enum)
-            members = {str(member.value): member for member in kind}
-            if isinstance(raw, str) and raw in members:
-                chosen[name] = members[raw]
-                continue
-            shown = f'"{raw}"' if isinstance(raw, str) else _kind(raw)
-            self.problem(f"{key}.{name}", f"must be {_choices(list(members))}, not {shown}")
-            ok = False
-        return ConvertOptions(**chosen) if ok else None  # type: ignore[arg-type]
+        for name, default in _CONVERT_DEFAULTS.items():
+            raw, where = value.get(name, _MISSING), f"{key}.{name}"
+            is_bool = isinstance(default, bool)
+            chosen[name] = (self.boolean if is_bool else self.choice)(where, raw, default)
+        return None if None in chosen.values() else ConvertOptions(**chosen)  # type: ignore[arg-type]
 
     def check(self, key: str, problem: str | None, value: str | None = None) -> str | None:
         """Record ``problem`` if any; ``value`` when there was none."""
