@@ -441,7 +441,7 @@ def page_folder_problems(
                 warnings.append(
                     f"{key}: {exc}; checked Logseq's default pages and journals folders instead"
                 )
-            graph = GraphConfig.default()
+            graph = GraphConfig()
     problems: list[str] = []
     for name, value in (("pages", graph.pages_directory), ("journals", graph.journals_directory)):
         setting = f'{source / CONFIG_PATH} :{name}-directory "{value}"'
