@@ -43,10 +43,10 @@ from syncd.daemon.watcher import (
     remove_lost_events_hook,
 )
 from syncd.errors import AlreadyRunning, ConfigError, SyncdError
+from syncd.state import StateStore
 from syncd.vault import prepare_vaults
 
 if TYPE_CHECKING:
-    from syncd.state import StateStore as State
     from syncd.sync import SyncEngine as Engine
     from syncd.writer import RunReport
 
@@ -71,13 +71,7 @@ START_EXTENSION = 30.0  # EXTEND_TIMEOUT_USEC sent while the first scan makes pr
 
 
 EngineFactory = Callable[[Config, Any], "Engine"]
-StateFactory = Callable[[Path], "State"]
-
-
-def default_state_factory(path: Path) -> State:
-    from syncd.state import StateStore
-
-    return StateStore.open(path)
+StateFactory = Callable[[Path], StateStore]
 
 
 def default_engine_factory(config: Config, state: Any) -> Engine:
@@ -205,7 +199,7 @@ class Worker(threading.Thread):
             except Exception:
                 log.warning("closing the state store failed", exc_info=True)
 
-    def _loop(self, engine: Engine, state: State) -> None:
+    def _loop(self, engine: Engine, state: StateStore) -> None:
         while True:
             self.beat_at = time.monotonic()
             self._drain(self._wait_time())
@@ -269,7 +263,7 @@ class Worker(threading.Thread):
             raise _ScanAborted(f"stopped after {done} of {total} pages")
 
     @staticmethod
-    def _check_state(state: State) -> None:
+    def _check_state(state: StateStore) -> None:
         """Before each scan and batch: a state database deleted under syncd is put back."""
         try:
             restored = state.restore_if_deleted()
@@ -279,7 +273,7 @@ class Worker(threading.Thread):
             if restored:
                 log.warning("%s", restored)
 
-    def _scan(self, engine: Engine, state: State, reasons: list[str]) -> None:
+    def _scan(self, engine: Engine, state: StateStore, reasons: list[str]) -> None:
         self._check_state(state)
         why = ", ".join(reasons)
         log.debug("full scan (%s)", why)
@@ -335,7 +329,7 @@ class Worker(threading.Thread):
         for path in report.deferred:
             self.debouncer.add(path)
 
-    def _do_reload(self, engine: Engine, state: State) -> Engine:
+    def _do_reload(self, engine: Engine, state: StateStore) -> Engine:
         assert self._reload is not None
         config, future = self._reload
         self._reload = None
@@ -350,7 +344,7 @@ class Worker(threading.Thread):
         future.set_result(new_engine)
         return new_engine
 
-    def _publish_pending(self, state: State) -> None:
+    def _publish_pending(self, state: StateStore) -> None:
         self.pending = len(self.debouncer) + self._inbox.qsize()
         now = time.monotonic()
         if self.pending != self._meta_pending and now - self._meta_at >= META_INTERVAL:
@@ -359,7 +353,7 @@ class Worker(threading.Thread):
             self._set_meta(state, "pending", str(self.pending))
 
     @staticmethod
-    def _set_meta(state: State, key: str, value: str) -> None:
+    def _set_meta(state: StateStore, key: str, value: str) -> None:
         try:
             state.set_meta(key, value)
         except Exception as exc:
@@ -700,7 +694,7 @@ def run_daemon(
             config_path,
             config,
             engine_factory=engine_factory or default_engine_factory,
-            state_factory=state_factory or default_state_factory,
+            state_factory=state_factory or StateStore.open,
         )
         return daemon.run()
     finally:
