@@ -797,7 +797,9 @@ class _Checker:
             raw, where = value.get(name, _MISSING), f"{key}.{name}"
             is_bool = isinstance(default, bool)
             chosen[name] = (self.boolean if is_bool else self.choice)(where, raw, default)
-        return None if None in chosen.values() else ConvertOptions(**chosen)  # type: ignore[arg-type]
+        if None in chosen.values():
+            return None
+        return ConvertOptions(**chosen)  # type: ignore[arg-type]
 
     def check(self, key: str, problem: str | None, value: str | None = None) -> str | None:
         """Record ``problem`` if any; ``value`` when there was none."""
