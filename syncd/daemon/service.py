@@ -513,6 +513,7 @@ class Daemon:
 
     def _make_watcher(self, engine: Engine, config: Config) -> Watcher:
         assert self._worker is not None
+        # is_relevant runs on watchdog's thread for every event: SyncEngine's is fast and pure
         handler = QueueingHandler(
             self._worker.submit, engine.is_relevant, on_lost_events=self._worker.request_scan
         )
