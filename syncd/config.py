@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import difflib
 import enum
@@ -15,9 +16,9 @@ import re
 import stat
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, TypeGuard
+from typing import Any, Final, TypeGuard
 
 import yaml
 
@@ -83,9 +84,11 @@ _TOP_KEYS: Final = ("state_dir", "vaults", "daemon", "max_page_size", "repair_mo
 _VAULT_KEYS: Final = ("name", "path", "sources")
 _SOURCE_KEYS: Final = ("path", "include", "into", "convert")
 _DAEMON_KEYS: Final = ("settle_seconds", "rescan_interval", "polling")
+_DAEMON: Final[Mapping[str, float]] = dataclasses.asdict(DaemonConfig())
 
 _MISSING: Final = object()
 _T = typing.TypeVar("_T")
+_E = typing.TypeVar("_E", bound=enum.Enum)
 
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
 _PLAIN_NUMBER = re.compile(rf"{_NUMBER}")
@@ -267,42 +270,37 @@ def config_for_paths(
     state_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Config:
-    """The configuration of ``syncd once SOURCE VAULT`` (paths as the shell expanded them).
-    ``state_dir`` defaults to ``$XDG_STATE_HOME/syncd/<sha1(resolved vault path)[:12]>``."""
+    """The configuration of ``syncd once SOURCE VAULT``, checked as a file's, but the paths as
+    the shell expanded them (no ``$VAR``). ``state_dir`` defaults to
+    ``$XDG_STATE_HOME/syncd/<sha1(resolved vault path)[:12]>``."""
     env = os.environ if env is None else env
-    problems: list[tuple[str, str]] = []
-    source_path = _resolve_or_report(source, "SOURCE", problems)
-    vault_path = _resolve_or_report(vault, "VAULT", problems)
-    if source_path is not None:
-        _add(problems, "SOURCE", _source_problem(source_path))
+    check = _Checker(Path(), env)
+    source_path = _resolve_or_report(source, "SOURCE", check.problems)
+    source_path = check.source_path("SOURCE", source_path, None, {})
+    vault_path = _resolve_or_report(vault, "VAULT", check.problems)
     if vault_path is not None:
-        _add(problems, "VAULT", _vault_problem(vault_path))
-    folder_warnings: list[str] = []
+        check.check("VAULT", _vault_problem(vault_path))
     if source_path is not None and vault_path is not None:
-        _add(problems, "SOURCE", _nesting_problem(source_path, vault_path))
-        if not problems:
+        check.check("SOURCE", _nesting_problem(source_path, vault_path))
+        if not check.problems:
             vaults = [(vault_path, vault_path.name or "VAULT")]
             for problem in page_folder_problems(
-                source_path, vaults, None, folder_warnings, "SOURCE"
+                source_path, vaults, None, check.warnings, "SOURCE"
             ):
-                problems.append(("SOURCE", problem))
-    into_text = DEFAULT_INTO[include] if into is None else into
-    into_clean, into_problem = _check_into(into_text)
-    _add(problems, "--into", into_problem)
+                check.problem("SOURCE", problem)
+    into_clean, into_problem = _check_into(DEFAULT_INTO[include] if into is None else into)
+    check.check("--into", into_problem)
     state: Path | None = None
     if state_dir is not None:
-        state = _resolve_or_report(state_dir, "--state-dir", problems)
+        state = _resolve_or_report(state_dir, "--state-dir", check.problems)
     elif vault_path is not None:
         digest = hashlib.sha1(os.fsencode(vault_path), usedforsecurity=False).hexdigest()
         state = default_state_dir(env) / digest[:12]
     if state is not None and vault_path is not None and _within(state, vault_path):
-        problems.append(("--state-dir", f"must not be inside the vault ({state})"))
-    if problems or source_path is None or vault_path is None or state is None:
-        raise ConfigError(problems)
-    warning = _graph_warning(source_path)
-    if warning is not None:
-        log.warning("SOURCE: %s", warning)
-    for text in folder_warnings:
+        check.problem("--state-dir", f"must not be inside the vault ({state})")
+    if check.problems or source_path is None or vault_path is None or state is None:
+        raise ConfigError(check.problems)
+    for text in check.warnings:
         log.warning("%s", text)
     source_cfg = SourceConfig(path=source_path, include=include, into=into_clean)
     name = vault_path.name or "vault"
@@ -311,11 +309,6 @@ def config_for_paths(
 
 
 # --- helpers shared by the file checker and config_for_paths ---------------------------------
-
-
-def _add(problems: list[tuple[str, str]], key: str, message: str | None) -> None:
-    if message is not None:
-        problems.append((key, message))
 
 
 def _home(env: Mapping[str, str]) -> Path:
@@ -411,74 +404,18 @@ def _nesting_problem(source: Path, vault: Path) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class GraphFolder:
-    """A folder of a Logseq graph that syncd reads pages from, as ``logseq/config.edn`` sets it."""
-
-    what: str  # "pages folder", "journals folder"
-    setting: str | None  # 'logseq/config.edn :pages-directory "x"', None for Logseq's default
-    path: Path  # resolved (symlinks followed)
-    outside: str | None = None  # why the setting leads out of the graph (then it is refused)
-
-    def describe(self) -> str:
-        where = f"{self.what}, {self.setting}" if self.setting else self.what
-        return f"its {where} ({self.path})"
-
-
-_GRAPH_FOLDER_KEYS: Final = (
-    ("pages folder", "pages-directory", "pages"),
-    ("journals folder", "journals-directory", "journals"),
-)
-
-
-def graph_folders(
-    source: Path, graph: GraphConfig | None = None
-) -> tuple[list[GraphFolder], list[str]]:
-    """The folders of the graph at ``source`` that syncd reads pages from, after its
-    ``logseq/config.edn`` (``graph``: as read already): (folders, warnings). A folder outside
-    the graph has ``outside`` set; an unreadable ``config.edn`` gives the default folders."""
-    from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
-
-    warnings: list[str] = []
-    if graph is None:
-        try:
-            graph = load_graph_config(source)
-        except SyncdError as exc:
-            warnings.append(f"{exc}; checked Logseq's default pages and journals folders instead")
-            graph = GraphConfig.default()
-    values = {
-        "pages-directory": graph.pages_directory,
-        "journals-directory": graph.journals_directory,
-    }
-    folders: list[GraphFolder] = []
-    for what, key, default in _GRAPH_FOLDER_KEYS:
-        value = values[key]
-        setting = None if value == default else f'{source / CONFIG_PATH} :{key} "{value}"'
-        rel = posixpath.normpath("/".join(part for part in value.split("/") if part) or ".")
-        outside = None
-        if value.startswith("/"):
-            path = Path(os.path.realpath(value))
-            outside = "is an absolute path, not a folder inside the graph"
-        else:
-            path = Path(os.path.realpath(source / rel))
-            if rel == ".." or rel.startswith("../"):
-                outside = f"leads out of the graph folder ({source})"
-        folders.append(GraphFolder(what, setting, path, outside))
-    return folders, warnings
-
-
-def _folder_vault_problem(folder: GraphFolder, vault: Path, vault_name: str) -> str | None:
+def _folder_vault_problem(folder: str, path: Path, vault: Path, vault_name: str) -> str | None:
     """Whether a folder syncd reads pages from overlaps a vault it writes notes into."""
-    if folder.path == vault:
+    if path == vault:
         how = "is"
-    elif _within(folder.path, vault):
+    elif _within(path, vault):
         how = "is inside"
-    elif _within(vault, folder.path):
+    elif _within(vault, path):
         how = "holds"
     else:
         return None
     return (
-        f'{folder.describe()} {how} vault "{vault_name}" ({vault}): syncd would read the notes '
+        f'{folder} {how} vault "{vault_name}" ({vault}): syncd would read the notes '
         "it writes as source pages"
     )
 
@@ -490,18 +427,38 @@ def page_folder_problems(
     warnings: list[str] | None = None,
     key: str = "",
 ) -> list[str]:
-    """What is wrong with the page folders of the graph at ``source`` (``graph``: its
-    ``logseq/config.edn``, if read already) against ``vaults`` ((resolved path, name) pairs):
-    one problem per folder; warnings go to ``warnings``, prefixed with ``key``."""
-    folders, folder_warnings = graph_folders(source, graph)
-    if warnings is not None:
-        warnings.extend(f"{key}: {warning}" for warning in folder_warnings)
+    """What is wrong with the folders the graph at ``source`` reads pages from (as its
+    ``logseq/config.edn`` sets them; ``graph``: as read already) against ``vaults`` ((resolved
+    path, name) pairs): one problem per folder; warnings go to ``warnings``, prefixed with
+    ``key``. An unreadable ``config.edn`` gives Logseq's default folders."""
+    from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
+
+    if graph is None:
+        try:
+            graph = load_graph_config(source)
+        except SyncdError as exc:
+            if warnings is not None:
+                warnings.append(
+                    f"{key}: {exc}; checked Logseq's default pages and journals folders instead"
+                )
+            graph = GraphConfig()
     problems: list[str] = []
-    for folder in folders:
-        overlaps = (_folder_vault_problem(folder, vault, name) for vault, name in vaults)
+    for name, value in (("pages", graph.pages_directory), ("journals", graph.journals_directory)):
+        setting = f'{source / CONFIG_PATH} :{name}-directory "{value}"'
+        rel = posixpath.normpath("/".join(part for part in value.split("/") if part) or ".")
+        outside = None
+        if value.startswith("/"):
+            path = Path(os.path.realpath(value))
+            outside = "is an absolute path, not a folder inside the graph"
+        else:
+            path = Path(os.path.realpath(source / rel))
+            if rel == ".." or rel.startswith("../"):
+                outside = f"leads out of the graph folder ({source})"
+        folder = f"its {name} folder{'' if value == name else ', ' + setting} ({path})"
+        overlaps = (_folder_vault_problem(folder, path, vault, vname) for vault, vname in vaults)
         problem = next((p for p in overlaps if p is not None), None)
-        if problem is None and folder.outside is not None:
-            problem = f"{folder.setting} {folder.outside}: syncd reads pages only inside the graph"
+        if problem is None and outside is not None:
+            problem = f"{setting} {outside}: syncd reads pages only inside the graph"
         if problem is not None:
             problems.append(problem)
     return problems
@@ -550,10 +507,8 @@ def _choices(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
-# option name -> bool or the option's enum class, in the order ConvertOptions declares them
-_CONVERT_TYPES: Final[Mapping[str, type]] = {
-    f.name: typing.get_type_hints(ConvertOptions)[f.name] for f in fields(ConvertOptions)
-}
+# option name -> its default (a bool or a member of the option's enum), in declaration order
+_CONVERT_DEFAULTS: Final[Mapping[str, Any]] = dataclasses.asdict(ConvertOptions())
 
 
 def _key(prefix: str, key: object) -> str:
@@ -633,7 +588,7 @@ class _Checker:
         return result
 
     def path(self, key: str, value: object) -> Path | None:
-        text = self.text(key, value, "a path")
+        text = None if value is _MISSING else self.text(key, value, "a path")
         if text is None:
             return None
         if not text.strip():
@@ -645,11 +600,21 @@ class _Checker:
         return _resolve_or_report(path, key, self.problems)
 
     def boolean(self, key: str, value: object, default: bool) -> bool:
+        if value is _MISSING or not self.typed(value, bool, key, "true or false"):
+            return default
+        return value
+
+    def choice(self, key: str, value: object, default: _E) -> _E | None:
+        """The member of ``default``'s enum whose value is ``value`` (``default`` when it is
+        missing), else None after recording a problem."""
         if value is _MISSING:
             return default
-        if self.typed(value, bool, key, "true or false"):
-            return bool(value)
-        return default
+        members = {str(member.value): member for member in type(default)}
+        if isinstance(value, str) and value in members:
+            return members[value]
+        shown = f'"{value}"' if isinstance(value, str) else _kind(value)
+        self.problem(key, f"must be {_choices(list(members))}, not {shown}")
+        return None
 
     def parsed(
         self, key: str, value: object, default: _T, parse: Callable[[str | float], _T], what: str
@@ -666,12 +631,12 @@ class _Checker:
             self.problem(key, str(err))
             return default
 
-    def duration(
-        self, key: str, value: object, default: float, *, allow_zero: bool, minimum: float = 0.0
-    ) -> float:
+    def duration(self, daemon: dict[object, object], name: str, minimum: float = 0.0) -> float:
+        """``daemon.<name>``; zero is allowed when there is no ``minimum``."""
+        key, value, default = f"daemon.{name}", daemon.get(name, _MISSING), _DAEMON[name]
         what = "a duration (seconds, or 500ms, 2s, 15m, 1h30m)"
         seconds = self.parsed(key, value, default, parse_duration, what)
-        if seconds == 0 and not allow_zero:
+        if seconds == 0 and minimum:
             self.problem(key, "must be longer than zero")
         elif 0 < seconds < minimum:
             self.problem(
@@ -719,26 +684,12 @@ class _Checker:
         return path
 
     def daemon(self, value: object) -> DaemonConfig:
-        if value is _MISSING:
-            return DaemonConfig()
-        if not self.typed(value, dict, "daemon", "a mapping"):
+        if value is _MISSING or not self.typed(value, dict, "daemon", "a mapping"):
             return DaemonConfig()
         self.unknown_keys("daemon", value, _DAEMON_KEYS)
-        defaults = DaemonConfig()
-        settle = self.duration(
-            "daemon.settle_seconds",
-            value.get("settle_seconds", _MISSING),
-            defaults.settle_seconds,
-            allow_zero=True,
-        )
-        rescan = self.duration(
-            "daemon.rescan_interval",
-            value.get("rescan_interval", _MISSING),
-            defaults.rescan_interval,
-            allow_zero=False,
-            minimum=MIN_RESCAN_INTERVAL,
-        )
-        polling = self.boolean("daemon.polling", value.get("polling", _MISSING), defaults.polling)
+        settle = self.duration(value, "settle_seconds")
+        rescan = self.duration(value, "rescan_interval", MIN_RESCAN_INTERVAL)
+        polling = self.boolean("daemon.polling", value.get("polling", _MISSING), False)
         return DaemonConfig(settle_seconds=settle, rescan_interval=rescan, polling=polling)
 
     def vaults(self, value: object) -> list[_VaultDraft]:
@@ -753,10 +704,7 @@ class _Checker:
             return _VaultDraft(key, None, None, None)
         self.unknown_keys(key, value, _VAULT_KEYS)
         name = self.vault_name(key, self.required(value, key, "name"))
-        path: Path | None = None
-        raw_path = self.required(value, key, "path")
-        if raw_path is not _MISSING:
-            path = self.path(f"{key}.path", raw_path)
+        path = self.path(f"{key}.path", self.required(value, key, "path"))
         if path is not None:
             self.check(f"{key}.path", _vault_problem(path))
         sources = self.sources(key, self.required(value, key, "sources"), path)
@@ -795,8 +743,9 @@ class _Checker:
         if not self.typed(value, dict, key, "a mapping with path, include and into"):
             return None
         self.unknown_keys(key, value, _SOURCE_KEYS)
-        path = self.source_path(f"{key}.path", self.required(value, key, "path"), vault, seen)
-        include = self.include(f"{key}.include", value.get("include", _MISSING))
+        path = self.path(f"{key}.path", self.required(value, key, "path"))
+        path = self.source_path(f"{key}.path", path, vault, seen)
+        include = self.choice(f"{key}.include", value.get("include", _MISSING), Include.READWISE)
         into = self.into(f"{key}.into", value.get("into", _MISSING), include)
         convert = self.convert(f"{key}.convert", value.get("convert", _MISSING), include)
         if path is None or include is None or into is None or convert is None:
@@ -804,11 +753,8 @@ class _Checker:
         return SourceConfig(path=path, include=include, into=into, convert=convert)
 
     def source_path(
-        self, key: str, value: object, vault: Path | None, seen: dict[Path, str]
+        self, key: str, path: Path | None, vault: Path | None, seen: dict[Path, str]
     ) -> Path | None:
-        if value is _MISSING:
-            return None
-        path = self.path(key, value)
         if path is None:
             return None
         problem = _source_problem(path)
@@ -824,16 +770,6 @@ class _Checker:
         if warning is not None:
             self.warnings.append(f"{key}: {warning}")
         return path
-
-    def include(self, key: str, value: object) -> Include | None:
-        if value is _MISSING:
-            return Include.READWISE
-        choices = {member.value: member for member in Include}
-        if isinstance(value, str) and value in choices:
-            return choices[value]
-        shown = f'"{value}"' if isinstance(value, str) else _kind(value)
-        self.problem(key, f"must be readwise or all, not {shown}")
-        return None
 
     def into(self, key: str, value: object, include: Include | None) -> str | None:
         if value is _MISSING:
@@ -855,28 +791,15 @@ class _Checker:
             return None
         if include is Include.READWISE:
             self.warnings.append(f"{key}: ignored: only include: all sources convert whole pages")
-        self.unknown_keys(key, value, tuple(_CONVERT_TYPES))
+        self.unknown_keys(key, value, tuple(_CONVERT_DEFAULTS))
         chosen: dict[str, object] = {}
-        ok = True
-        for name, kind in _CONVERT_TYPES.items():
-            raw = value.get(name, _MISSING)
-            if raw is _MISSING:
-                continue
-            if kind is bool:
-                if self.typed(raw, bool, f"{key}.{name}", "true or false"):
-                    chosen[name] = raw
-                else:
-                    ok = False
-                continue
-            assert isinstance(kind, type) and issubclass(kind, enum.Enum)
-            members = {str(member.value): member for member in kind}
-            if isinstance(raw, str) and raw in members:
-                chosen[name] = members[raw]
-                continue
-            shown = f'"{raw}"' if isinstance(raw, str) else _kind(raw)
-            self.problem(f"{key}.{name}", f"must be {_choices(list(members))}, not {shown}")
-            ok = False
-        return ConvertOptions(**chosen) if ok else None  # type: ignore[arg-type]
+        for name, default in _CONVERT_DEFAULTS.items():
+            raw, where = value.get(name, _MISSING), f"{key}.{name}"
+            is_bool = isinstance(default, bool)
+            chosen[name] = (self.boolean if is_bool else self.choice)(where, raw, default)
+        if None in chosen.values():
+            return None
+        return ConvertOptions(**chosen)  # type: ignore[arg-type]
 
     def check(self, key: str, problem: str | None, value: str | None = None) -> str | None:
         """Record ``problem`` if any; ``value`` when there was none."""

@@ -61,24 +61,16 @@ def _helper_init(parent: int, setup: Callable[[], None] | None = None) -> None:
     # Ctrl-C goes to the whole process group: the main process handles it, helpers just end
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A helper must never outlive syncd: a SIGKILLed parent would leave it waiting forever,
-    # holding the instance lock it inherited, so the next run could not start.
-    _die_with_parent()
+    # holding the instance lock it inherited, so the next run could not start. Linux kills
+    # it when its parent dies (prctl PR_SET_PDEATHSIG = 1); elsewhere its pipe closing ends it.
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the parent died before the line above took effect
         os._exit(1)
     if setup is not None:
         setup()
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (prctl PR_SET_PDEATHSIG)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux: the helpers end when their pipe closes
-        pass
 
 
 class _Indexed(Protocol):
@@ -94,15 +86,10 @@ R = TypeVar("R", bound=_Indexed)  # one result
 
 class HelperPool(Generic[T, R]):
     """Helper processes running ``work(tasks)`` on chunks of ``chunk`` of ``tasks`` (in index
-    order), read out in order.
-
-    ``take(index)`` returns the result for work item ``index`` if it was prepared, else None;
-    results for smaller indexes nobody asked for are dropped. Any failure of the pool itself
-    (a helper killed, say) turns the helpers off: ``take`` then returns None and the engine
-    works alone. A ``ProcessPoolExecutor`` because it notices a dead helper (a
-    ``multiprocessing.Pool`` waits forever for the task that died with it). ``setup`` runs in
-    each forked helper first (to put what it inherited where ``work`` finds it).
-    """
+    order), read out in order: ``take(index)`` is the result for work item ``index`` if it was
+    prepared, else None (also once the pool failed); results for smaller indexes are dropped.
+    A ``ProcessPoolExecutor`` because it notices a dead helper (a ``multiprocessing.Pool``
+    waits forever for the task that died with it). ``setup`` runs first in each helper."""
 
     def __init__(
         self,
@@ -115,10 +102,7 @@ class HelperPool(Generic[T, R]):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        # fork: the helpers start at once with everything imported. Only when this process
-        # runs no other thread (syncd once; a bulk run's file removals are waited for and
-        # their thread ended); the daemon has threads and never comes here.
-        end_removals()
+        end_removals()  # fork is safe only without other threads (module docstring)
         if threading.active_count() != 1 or "fork" not in multiprocessing.get_all_start_methods():
             raise RuntimeError("helpers need fork in a single-threaded process")
         self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(

@@ -94,7 +94,6 @@ def run_worker(tmp_path: Path) -> Iterator[Callable[..., tuple[Worker, Engine]]]
             engine_factory=engine_factory or (lambda config, state: Engine(config)),
             state_factory=StateStore.open,
             prepare=lambda config, state: None,
-            sweep=lambda config: None,
         )
         worker.start()
         engine = worker.started.result(WAIT)
@@ -228,7 +227,6 @@ def test_state_that_cannot_open_fails_the_start(tmp_path: Path) -> None:
         engine_factory=lambda config, state: Engine(config),
         state_factory=broken,
         prepare=lambda c, s: None,
-        sweep=lambda c: None,
     )
     worker.start()
     with pytest.raises(OSError, match="Permission denied"):

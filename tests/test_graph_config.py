@@ -222,7 +222,7 @@ def test_sample_graph_config() -> None:
 
 def test_default_logseq_config_gives_logseq_defaults() -> None:
     config = parse_graph_config((DATA / "config_default.edn").read_text(encoding="utf-8"))
-    assert config == GraphConfig.default()
+    assert config == GraphConfig()
     assert config.file_name_format == "triple-lowbar"
 
 
@@ -329,7 +329,7 @@ def test_single_string_hidden_is_one_path() -> None:
 
 @pytest.mark.parametrize("text", ["", "   \n", ";; only a comment\n;; and another\n"])
 def test_empty_file_is_like_no_file(text: str) -> None:
-    assert parse_graph_config(text) == GraphConfig.default()
+    assert parse_graph_config(text) == GraphConfig()
 
 
 def test_unreadable_edn_names_the_file() -> None:
@@ -350,7 +350,7 @@ def test_config_must_be_a_map(text: str) -> None:
 
 
 def test_default_is_modern_and_logseq_like() -> None:
-    config = GraphConfig.default()
+    config = GraphConfig()
     assert config.file_name_format == "triple-lowbar"
     assert config.journal_title_format == "MMM do, yyyy"
     assert config.journal_file_format == "yyyy_MM_dd"
@@ -362,9 +362,9 @@ def test_default_is_modern_and_logseq_like() -> None:
 
 
 def test_load_missing_file_gives_default(tmp_path: Path) -> None:
-    assert load_graph_config(tmp_path) == GraphConfig.default()
+    assert load_graph_config(tmp_path) == GraphConfig()
     (tmp_path / "logseq").mkdir()
-    assert load_graph_config(tmp_path) == GraphConfig.default()
+    assert load_graph_config(tmp_path) == GraphConfig()
 
 
 def test_load_reads_the_file(tmp_path: Path) -> None:

@@ -1,23 +1,16 @@
 """Per-path debounce: a path is handed over once its file has settled.
 
-A path is *ready* when no event was seen for it for ``settle`` seconds **and** its
-``(size, mtime_ns, ino)`` did not change across a re-check ``recheck`` seconds apart, the first
-sample being taken after the last event. The first sample is taken ``recheck`` seconds before the
-settle time runs out, so a quiet file is ready exactly ``settle`` seconds after its last event.
-A file that keeps changing is handed over anyway after ``max_delay`` seconds (the next change
-brings it back), so a log-like writer cannot starve it; the engine then reads it only if it
-has settled (unchanged for ``settle`` and held open by no process), else it comes back here
-(``Worker._defer``).
+A path is *ready* when no event came for it for ``settle`` seconds **and** its
+``(size, mtime_ns, ino)`` did not change across a re-check ``recheck`` seconds apart (the first
+sample taken ``recheck`` before the settle time ends: a quiet file is ready ``settle`` after its
+last event). A file that keeps changing is handed over after ``max_delay`` anyway (a log-like
+writer cannot starve it); the engine reads it only once settled, else it comes back here.
 
-Events are hints: the signature, not the event kind, decides. A path whose file is gone has the
-signature None and becomes ready like any other (the engine decides what a missing page means).
-One hint is used, where the watcher can give it (inotify, not polling): a file modified and not
-closed since is still held open by a writer, which may pause longer than the settle time
-between two writes. Such a path waits for the close (or ``max_delay``): its settle time runs
-from the close, so a page is never read half-written by a writer that keeps it open.
-
-Time comes from an injectable monotonic clock and file signatures from an injectable stat
-function, so the class is tested without sleeping. Not thread-safe: one worker owns it.
+Events are hints: the signature decides (a file that is gone is None, ready like any other).
+One hint is used where the watcher gives it (inotify, not polling): a file modified and not
+closed since is held open by a writer, which may pause longer than ``settle`` between two
+writes; its settle time runs from the close (or ``max_delay``), so a page is never read
+half-written. Clock and stat are injectable (tested without sleeping); one worker owns it.
 """
 
 from __future__ import annotations

@@ -51,25 +51,18 @@ class JournalFormatter(logging.Formatter):
         return f"<{syslog_priority(record.levelno)}>" + " | ".join(text.splitlines())
 
 
-class ConsoleFormatter(logging.Formatter):
-    def __init__(self, *, show_names: bool) -> None:
-        name = " %(name)s:" if show_names else ""
-        super().__init__(f"%(asctime)s %(levelname)s{name} %(message)s", "%Y-%m-%d %H:%M:%S")
-
-
 def configure_logging(verbosity: int, *, stream: TextIO | None = None) -> None:
     """Log to stderr: WARNING and up for ``verbosity < 0``, INFO for 0, DEBUG for 1 and more
-    (watchdog's own chatter only from 2).
-
-    Calling it again replaces the handler it installed earlier.
-    """
+    (watchdog's own chatter only from 2). Calling it again replaces the handler it installed."""
     stream = sys.stderr if stream is None else stream
     level = logging.WARNING if verbosity < 0 else logging.INFO if verbosity == 0 else logging.DEBUG
     handler = logging.StreamHandler(stream)
     if stderr_is_journal(stream):
         handler.setFormatter(JournalFormatter("%(name)s: %(message)s" if verbosity > 0 else None))
     else:
-        handler.setFormatter(ConsoleFormatter(show_names=verbosity > 0))
+        name = " %(name)s:" if verbosity > 0 else ""
+        text = f"%(asctime)s %(levelname)s{name} %(message)s"
+        handler.setFormatter(logging.Formatter(text, "%Y-%m-%d %H:%M:%S"))
     setattr(handler, _MARK, True)
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, _MARK, False)]:

@@ -1,22 +1,15 @@
 """``syncd run``: the daemon.
 
-Threads and who does what:
-
-- **main thread**: signals (handlers only set flags and wake it through a pipe), sd_notify
-  (READY, STATUS, RELOADING, STOPPING, WATCHDOG), observer health, configuration reloads.
+- **main thread**: signals (handlers only set flags and wake it through a pipe), sd_notify,
+  observer health, configuration reloads.
 - **watchdog threads**: ``QueueingHandler`` puts ``(path, monotonic time)`` on the worker's inbox.
 - **worker thread** (``Worker``): the only one that touches the state store and the engine
-  (SQLite connections stay on the thread that opened them). It debounces paths, syncs the
-  settled ones in small batches, runs scans when asked, and records daemon facts in state meta.
+  (SQLite connections stay on the thread that opened them).
 
-Scans run at start (after the observers are up, so nothing changes unseen in between), every
-``daemon.rescan_interval`` (timed on the monotonic clock, so a wall-clock step neither stops nor
-floods them), after a reload, and after any sign of lost events (a watchdog
-warning such as an inotify queue overflow, a handler error, a restarted observer).
-
-``WATCHDOG=1`` is sent only while the worker makes progress: idle and looping, or busy in one
-engine call for less than a limit. A worker stuck in a call stops the pings and systemd restarts
-the service.
+Scans run at start (after the observers are up: nothing changes unseen in between), every
+``daemon.rescan_interval`` (monotonic clock: a wall-clock step neither stops nor floods them),
+after a reload, and after any sign of lost events. ``WATCHDOG=1`` is sent only while the worker
+makes progress, so a worker stuck in one engine call gets the service restarted by systemd.
 """
 
 from __future__ import annotations
@@ -30,11 +23,11 @@ import select
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from syncd import __version__
 from syncd.config import Config, load_config
@@ -50,10 +43,11 @@ from syncd.daemon.watcher import (
     remove_lost_events_hook,
 )
 from syncd.errors import AlreadyRunning, ConfigError, SyncdError
+from syncd.state import StateStore
 from syncd.vault import prepare_vaults
 
 if TYPE_CHECKING:
-    from syncd.state import StateStore as State
+    from syncd.sync import SyncEngine as Engine
     from syncd.writer import RunReport
 
 log = logging.getLogger(__name__)
@@ -76,51 +70,14 @@ META_INTERVAL = 10.0  # pending count written to state at most this often
 START_EXTENSION = 30.0  # EXTEND_TIMEOUT_USEC sent while the first scan makes progress
 
 
-Progress = Callable[[str, int, int], None]  # (phase, pages done, pages in the phase)
-
-
-class Engine(Protocol):
-    """What the daemon needs from ``syncd.sync.SyncEngine``. ``is_relevant`` is called on the
-    watchdog thread for every event: it must be fast, pure and thread-safe. ``scan`` calls
-    ``progress`` after each page; an exception raised there ends the scan at that point
-    (the daemon does this on SIGTERM; the next scan completes what was left)."""
-
-    def scan(self, progress: Progress | None = None) -> RunReport: ...
-    def sync_paths(self, paths: Iterable[Path]) -> RunReport: ...
-    def watched_roots(self) -> list[Path]: ...
-    def is_relevant(self, path: Path) -> bool: ...
-
-
-EngineFactory = Callable[[Config, Any], Engine]
-StateFactory = Callable[[Path], "State"]
-
-
-def default_state_factory(path: Path) -> State:
-    from syncd.state import StateStore
-
-    return StateStore.open(path)
+EngineFactory = Callable[[Config, Any], "Engine"]
+StateFactory = Callable[[Path], StateStore]
 
 
 def default_engine_factory(config: Config, state: Any) -> Engine:
     from syncd.sync import SyncEngine
 
     return SyncEngine(config, state, retry_backoff=True, settle=config.daemon.settle_seconds)
-
-
-def sweep_vault_temp_files(config: Config) -> None:
-    """Remove ``.syncd.*.tmp`` files a crash left in the vaults (nothing writes yet)."""
-    from syncd.vault import Vault
-
-    for vault in config.vaults:
-        if not vault.path.is_dir():
-            continue
-        try:
-            removed = Vault(vault.path).sweep_temp_files()
-        except (OSError, SyncdError) as exc:
-            log.warning("%s: cannot sweep stale temp files: %s", vault.path, exc)
-            continue
-        if removed:
-            log.info("%s: removed %d stale temp file(s)", vault.path, removed)
 
 
 class _ScanAborted(Exception):
@@ -146,7 +103,6 @@ class Worker(threading.Thread):
         engine_factory: EngineFactory,
         state_factory: StateFactory,
         prepare: Callable[[Config, Any], object] = prepare_vaults,
-        sweep: Callable[[Config], None] = sweep_vault_temp_files,
         on_progress: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__(name="syncd-worker", daemon=True)
@@ -154,7 +110,6 @@ class Worker(threading.Thread):
         self._engine_factory = engine_factory
         self._state_factory = state_factory
         self._prepare = prepare
-        self._sweep = sweep
         self._on_progress = on_progress  # wakes the main loop (READY, STATUS)
         self._inbox: queue.SimpleQueue[tuple[Path, float, bool | None] | None] = queue.SimpleQueue()
         self._stop_requested = False
@@ -200,7 +155,7 @@ class Worker(threading.Thread):
         self._stop_requested = True
         self._inbox.put(None)
 
-    def stopping(self) -> bool:
+    def stopping(self) -> bool:  # a method: mypy keeps no narrowing of a call across calls
         return self._stop_requested
 
     def healthy(self, now: float) -> bool:
@@ -223,7 +178,6 @@ class Worker(threading.Thread):
             try:
                 self._prepare(self.config, state)
                 engine = self._engine_factory(self.config, state)
-                self._sweep(self.config)
             except BaseException as exc:
                 self.started.set_exception(exc)
                 return
@@ -245,7 +199,7 @@ class Worker(threading.Thread):
             except Exception:
                 log.warning("closing the state store failed", exc_info=True)
 
-    def _loop(self, engine: Engine, state: State) -> None:
+    def _loop(self, engine: Engine, state: StateStore) -> None:
         while True:
             self.beat_at = time.monotonic()
             self._drain(self._wait_time())
@@ -309,7 +263,7 @@ class Worker(threading.Thread):
             raise _ScanAborted(f"stopped after {done} of {total} pages")
 
     @staticmethod
-    def _check_state(state: State) -> None:
+    def _check_state(state: StateStore) -> None:
         """Before each scan and batch: a state database deleted under syncd is put back."""
         try:
             restored = state.restore_if_deleted()
@@ -319,7 +273,7 @@ class Worker(threading.Thread):
             if restored:
                 log.warning("%s", restored)
 
-    def _scan(self, engine: Engine, state: State, reasons: list[str]) -> None:
+    def _scan(self, engine: Engine, state: StateStore, reasons: list[str]) -> None:
         self._check_state(state)
         why = ", ".join(reasons)
         log.debug("full scan (%s)", why)
@@ -375,7 +329,7 @@ class Worker(threading.Thread):
         for path in report.deferred:
             self.debouncer.add(path)
 
-    def _do_reload(self, engine: Engine, state: State) -> Engine:
+    def _do_reload(self, engine: Engine, state: StateStore) -> Engine:
         assert self._reload is not None
         config, future = self._reload
         self._reload = None
@@ -390,7 +344,7 @@ class Worker(threading.Thread):
         future.set_result(new_engine)
         return new_engine
 
-    def _publish_pending(self, state: State) -> None:
+    def _publish_pending(self, state: StateStore) -> None:
         self.pending = len(self.debouncer) + self._inbox.qsize()
         now = time.monotonic()
         if self.pending != self._meta_pending and now - self._meta_at >= META_INTERVAL:
@@ -399,7 +353,7 @@ class Worker(threading.Thread):
             self._set_meta(state, "pending", str(self.pending))
 
     @staticmethod
-    def _set_meta(state: State, key: str, value: str) -> None:
+    def _set_meta(state: StateStore, key: str, value: str) -> None:
         try:
             state.set_meta(key, value)
         except Exception as exc:
@@ -416,17 +370,13 @@ class _Waker:
     main loop without locks (a lock taken in a signal handler can deadlock the main thread)."""
 
     def __init__(self) -> None:
-        self._r, self._w = os.pipe()
+        self._r, self.fd = os.pipe()  # fd: the write end, for signal.set_wakeup_fd
         os.set_blocking(self._r, False)
-        os.set_blocking(self._w, False)
-
-    @property
-    def fd(self) -> int:
-        return self._w
+        os.set_blocking(self.fd, False)
 
     def wake(self) -> None:
         with contextlib.suppress(OSError):  # pipe full: a wake-up is pending anyway
-            os.write(self._w, b"\0")
+            os.write(self.fd, b"\0")
 
     def wait(self, timeout: float) -> None:
         try:
@@ -442,7 +392,7 @@ class _Waker:
 
     def close(self) -> None:
         os.close(self._r)
-        os.close(self._w)
+        os.close(self.fd)
 
 
 class Daemon:
@@ -563,6 +513,7 @@ class Daemon:
 
     def _make_watcher(self, engine: Engine, config: Config) -> Watcher:
         assert self._worker is not None
+        # is_relevant runs on watchdog's thread for every event: SyncEngine's is fast and pure
         handler = QueueingHandler(
             self._worker.submit, engine.is_relevant, on_lost_events=self._worker.request_scan
         )
@@ -744,7 +695,7 @@ def run_daemon(
             config_path,
             config,
             engine_factory=engine_factory or default_engine_factory,
-            state_factory=state_factory or default_state_factory,
+            state_factory=state_factory or StateStore.open,
         )
         return daemon.run()
     finally:

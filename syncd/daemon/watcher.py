@@ -1,24 +1,18 @@
 """File system watching: watchdog events become queued paths, nothing more.
 
-- ``QueueingHandler`` runs on watchdog's single dispatcher thread. It turns an event into
-  ``sink(path, monotonic_time, writing)`` calls after filtering (engine's ``is_relevant``, syncd's
-  own temp files), does O(µs) work and never raises: one exception would kill the dispatcher for
-  good (watchdog#427, #793). Moves count for both paths (atomic saves arrive as ``tmp → page``),
-  and dotfiles are not skipped (Logseq writes ``..___x.md`` for a title starting with ``../``).
-  ``writing`` tells the debouncer whether a writer still holds the file open (inotify's
-  IN_MODIFY without IN_CLOSE_WRITE yet); the polling observer reports no closes, so its
-  handler passes None (unknown) instead.
-- ``Watcher`` owns one observer per source root: inotify, or polling when the configuration asks
-  for it, when the root is on a network/FUSE file system (inotify does not see remote writers),
-  or when inotify cannot be set up (watch limit); it logs which and why. ``check()`` restarts
-  dead observers and retries missing roots.
-- Lost events are reported through ``on_lost_events(reason)`` (the daemon then rescans): a
-  handler error, a dead observer, and any WARNING from watchdog's own loggers, which is the only
-  sign of an inotify queue overflow in watchdog 7.1 (``LostEventsLogHandler``).
+- ``QueueingHandler`` runs on watchdog's single dispatcher thread: O(µs) work, and it never
+  raises (one exception kills the dispatcher for good: watchdog#427, #793). Moves count for both
+  paths (atomic saves arrive as ``tmp → page``); dotfiles are not skipped (Logseq writes
+  ``..___x.md`` for a title starting with ``../``).
+- ``Watcher``: one observer per source root, inotify, or polling where inotify misses changes
+  (network/FUSE file systems) or cannot be set up (watch limit), or the configuration asks.
+- Lost events (a handler error, a dead observer, any WARNING from watchdog's loggers: the only
+  sign of an inotify queue overflow in watchdog 7.1) call ``on_lost_events(reason)``: a rescan.
 """
 
 from __future__ import annotations
 
+import copy
 import enum
 import logging
 import os
@@ -103,8 +97,8 @@ class QueueingHandler(FileSystemEventHandler):
         clock: Callable[[], float] = time.monotonic,
         close_events: bool = True,
     ) -> None:
-        """``close_events``: the observer reports closes (inotify), so a modification
-        means "still open for writing" until the close arrives. False for polling."""
+        """``close_events``: the observer reports closes (inotify), so a modification means
+        "still open for writing" (``writing`` True) until the close arrives. False: polling."""
         super().__init__()
         self._sink = sink
         self._is_relevant = is_relevant
@@ -114,13 +108,9 @@ class QueueingHandler(FileSystemEventHandler):
 
     def for_polling(self) -> QueueingHandler:
         """The same handler for an observer that reports no closes (``PollingObserver``)."""
-        return QueueingHandler(
-            self._sink,
-            self._is_relevant,
-            on_lost_events=self._on_lost_events,
-            clock=self._clock,
-            close_events=False,
-        )
+        twin = copy.copy(self)
+        twin._close_events = False
+        return twin
 
     def dispatch(self, event: FileSystemEvent) -> None:
         try:
@@ -161,12 +151,8 @@ class QueueingHandler(FileSystemEventHandler):
 
 
 class LostEventsLogHandler(logging.Handler):
-    """Calls ``on_lost_events`` for every WARNING or worse that watchdog logs.
-
-    watchdog 7.1 signals an inotify queue overflow ("Inotify queue overflowed; filesystem events
-    were lost") and failures to rebuild watches only through its loggers; its polling emitter
-    logs unreadable folders the same way. Each of these means changes may have gone unseen.
-    """
+    """Calls ``on_lost_events`` for every WARNING or worse that watchdog logs (an inotify
+    queue overflow, a watch not rebuilt, a folder the poller cannot read: changes unseen)."""
 
     def __init__(self, on_lost_events: LostEvents) -> None:
         super().__init__(level=logging.WARNING)

@@ -1,30 +1,13 @@
-"""Logseq journal dates: date-fns style formats (Logseq side) and moment.js formats (Obsidian side).
+"""Logseq journal dates: date-fns formats (Logseq's journal titles and file names, from
+``logseq/config.edn``; Readwise's header dates, rows J1, J2) and moment.js formats (Obsidian's
+Daily Notes). English names only.
 
-Logseq writes journal titles and journal file names with date-fns patterns taken from
-``logseq/config.edn`` (``:journal/page-title-format``, default ``"MMM do, yyyy"``;
-``:journal/file-name-format``, default ``"yyyy_MM_dd"``); Readwise formats its header dates
-with the same pattern the user had at sync time (rows J1, J2 of the syntax map). Obsidian's
-Daily Notes plugin names notes with a moment.js pattern (``.obsidian/daily-notes.json``).
-
-Supported date-fns tokens: ``yyyy yy y MMMM MMM MM M do dd d EEEE EEE EE E``, literal text, and
-``'quoted'`` literals (``''`` is one quote), as in date-fns. Any other unquoted latin letter is
-an error, as in date-fns. English names only; parsing is case-insensitive.
-
-Parsing decisions (date-fns and Logseq's cljs-time parser are more lenient; we are not, so that
-page names that merely look like dates are not turned into daily-note links):
-
-- the whole text must match; ``yyyy`` is exactly four digits, ``MM``/``dd`` exactly two,
-  ``M``/``d``/``do`` one or two; ``yy`` maps 00-69 to 2000-2069 and 70-99 to 1970-1999
-  (fixed pivot, no clock);
-- ``do`` needs a suffix (``st nd rd th``) but does not check that it is the right one
-  (``2th`` is accepted: a typo in a hand-written link still names the day);
-- month names: ``MMM`` accepts ``Jan``...``Dec`` (and ``Sept``), ``MMMM`` the full name or the
-  abbreviation; weekdays likewise;
-- a weekday name is checked to be a weekday but **not** checked against the date: the numbers
-  decide (``Tuesday, 31-10-2022`` is 2022-10-31, a Monday). A user who edits the digits of a
-  journal link rarely fixes the weekday, and the visible text of the link is kept anyway;
-- impossible dates (Feb 30) are rejected; a format without a year, a month or a day can format
-  but never parses (``parse`` returns ``None``).
+Parsing is stricter than date-fns and Logseq, so that page names that merely look like dates
+do not become daily-note links: the whole text must match; ``yyyy`` is four digits, ``MM``/``dd``
+two, ``M``/``d``/``do`` one or two; ``yy`` 00-69 is 2000-2069, 70-99 1970-1999 (no clock);
+impossible dates (Feb 30) are rejected. Lenient where a hand-edited link still names the day:
+``do`` accepts any suffix (``2th``), case does not matter, and a weekday name is not checked
+against the date (a user who edits the digits rarely fixes the weekday; the numbers decide).
 """
 
 from __future__ import annotations
@@ -48,23 +31,13 @@ LOGSEQ_FALLBACK_TITLE_FORMATS: tuple[str, ...] = (DEFAULT_TITLE_FORMAT, "yyyy-MM
 # in whichever of these the user had when it synced. Order matters where two formats read the
 # same text differently ("05-04-2023": dd-MM-yyyy comes before MM-dd-yyyy, as in Logseq);
 # callers put the graph's own format first (see journal_title_formats).
+_WEEKDAY_DATES = ("dd-MM-yyyy", "dd.MM.yyyy", "MM/dd/yyyy", "yyyy/MM/dd")
 COMMON_TITLE_FORMATS: tuple[str, ...] = (
     "do MMM yyyy",
     "do MMMM yyyy",
     "MMM do, yyyy",
     "MMMM do, yyyy",
-    "E, dd-MM-yyyy",
-    "E, dd.MM.yyyy",
-    "E, MM/dd/yyyy",
-    "E, yyyy/MM/dd",
-    "EEE, dd-MM-yyyy",
-    "EEE, dd.MM.yyyy",
-    "EEE, MM/dd/yyyy",
-    "EEE, yyyy/MM/dd",
-    "EEEE, dd-MM-yyyy",
-    "EEEE, dd.MM.yyyy",
-    "EEEE, MM/dd/yyyy",
-    "EEEE, yyyy/MM/dd",
+    *(f"{day}, {dmy}" for day in ("E", "EEE", "EEEE") for dmy in _WEEKDAY_DATES),
     "dd-MM-yyyy",
     "MM/dd/yyyy",
     "MM-dd-yyyy",

@@ -1,30 +1,17 @@
-"""Page names from Logseq file names and back (rows N1, N2, N3, N6; readwise-format.md a.5).
+"""Page names from Logseq file names and back (rows N1, N2, N3, N6; readwise-format.md a.5),
+by the graph's ``:file/name-format`` (``logseq.graph-parser.util/title-parsing``):
 
-Logseq derives a page's name from its file name (when the page has no ``title::``) with the
-graph's ``:file/name-format`` (``logseq.graph-parser.util/title-parsing``):
-
-- ``triple-lowbar`` (graphs created by Logseq >= 0.8.9): ``___`` -> ``/``, then every ``%XX``
-  that decodes to one ASCII character is decoded (``%2F`` -> ``/``, ``%3A`` -> ``:``,
-  ``%25`` -> ``%``); empty namespace segments are dropped. Like Logseq, a ``%XX`` above
-  ``%7F`` is left as written: Logseq decodes each ``%XX`` alone, and a lone UTF-8 byte does
-  not decode, so ``%C3%BC`` stays ``%C3%BC`` in Logseq too.
+- ``triple-lowbar`` (Logseq >= 0.8.9): ``___`` -> ``/``, then each ``%XX`` below ``%80`` is
+  decoded on its own, as Logseq does (a lone UTF-8 byte does not decode: ``%C3%BC`` stays).
 - ``legacy`` (older graphs, and any config.edn without the key): ``.`` meant ``/`` in files
-  written before May 2022, then the whole name is URL-decoded (all or nothing, as
-  ``decodeURIComponent``: a stray ``%`` leaves the name undecoded).
+  written before May 2022, then the whole name is URL-decoded, all or nothing
+  (``decodeURIComponent``: a stray ``%`` leaves the name undecoded).
 
-The legacy dot rule is applied conservatively, because Logseq >= May 2022 writes literal dots
-in legacy file names (and records the real title in ``title::``): splitting every dot would
-turn ``Wr... (highlights)`` into folders. A dot separates namespaces only when
-
-1. the name has no ``%2F`` (files that spell ``/`` as ``%2F`` are from the percent era, so
-   their dots are literal),
-2. it does not sit between two digits (``v1.2``, ``3.14``, ``2023.01.05`` are not
-   namespaces), and
-3. after splitting at the remaining dots, every part is non-empty and neither starts nor ends
-   with white space (``Mr. Smith``, ``...``, ``a..b``, ``.hidden``, ``end.`` do not split).
-
-If any part fails rule 3, no dot splits at all. Every name is NFC-normalised at the end
-(macOS may hand back NFD file names) and has empty namespace segments removed.
+Logseq >= May 2022 writes literal dots in legacy names (``Wr... (highlights)``), so a dot
+splits namespaces only in a name without ``%2F`` (the percent era), not between two digits
+(``v1.2``, ``2023.01.05``), and only if every part is then non-empty without white space at
+its ends (``Mr. Smith``, ``a..b``, ``.hidden`` do not split). Names are NFC-normalised (macOS
+may give NFD) and lose empty namespace segments.
 """
 
 from __future__ import annotations
@@ -98,17 +85,8 @@ def _split_legacy_dots(stem: str) -> str:
 
 
 def page_name_from_file(stem: str, fmt: str) -> str:
-    """The page name Logseq gives ``pages/<stem>.md`` under ``:file/name-format`` ``fmt``.
-
-    ``fmt`` is ``"triple-lowbar"`` or ``"legacy"`` (:attr:`GraphConfig.file_name_format`).
-
-    >>> page_name_from_file("Projects___Syncd___Design", "triple-lowbar")
-    'Projects/Syncd/Design'
-    >>> page_name_from_file("AWS%3A How to VPC%3F (highlights)", "triple-lowbar")
-    'AWS: How to VPC? (highlights)'
-    >>> page_name_from_file("Ted Chiang Is a Great Wr... (highlights)", "legacy")
-    'Ted Chiang Is a Great Wr... (highlights)'
-    """
+    """The page name Logseq gives ``pages/<stem>.md`` under ``:file/name-format`` ``fmt``
+    (``"triple-lowbar"`` or ``"legacy"``)."""
     if fmt == "triple-lowbar":
         name = _decode_ascii_escapes(stem.replace("___", "/"))
     elif fmt == "legacy":
@@ -134,11 +112,6 @@ def file_stem_for_page(name: str) -> str:
     ``___``, ``_/``, ``/_`` have their ``_`` escaped as ``%5F``; finally ``/`` -> ``___``.
     A title starting with ``../`` therefore gives a dotfile (``..___x``), as in Logseq 0.10
     (some later Logseq builds write ``%2E`` for a leading dot; both decode the same).
-
-    >>> file_stem_for_page("AWS: How to VPC? (highlights)")
-    'AWS%3A How to VPC%3F (highlights)'
-    >>> file_stem_for_page("../../x (highlights)")
-    '..___..___x (highlights)'
     """
     if name.startswith("/"):
         name = name[1:]

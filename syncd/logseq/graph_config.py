@@ -330,6 +330,8 @@ class GraphConfig:
     ``block_hidden_properties`` are lower-case, without the leading ``:``.
     """
 
+    # Logseq's defaults for a new graph (whose config.edn gets ``:file/name-format
+    # :triple-lowbar``: a graph without config.edn is modern)
     file_name_format: FileNameFormat = "triple-lowbar"
     journal_title_format: str = DEFAULT_TITLE_FORMAT
     journal_file_format: str = DEFAULT_FILE_NAME_FORMAT
@@ -342,18 +344,9 @@ class GraphConfig:
     block_hidden_properties: frozenset[str] = frozenset()
     macros: tuple[tuple[str, str], ...] = ()
 
-    @classmethod
-    def default(cls) -> GraphConfig:
-        """A graph without ``logseq/config.edn``: Logseq's defaults for a new graph (its
-        config gets ``:file/name-format :triple-lowbar``: a graph without one is modern)."""
-        return cls()
-
     def macro(self, name: str) -> str | None:
         """The template of the user macro ``{{name ...}}``, or None."""
-        for key, template in self.macros:
-            if key == name:
-                return template
-        return None
+        return next((template for key, template in self.macros if key == name), None)
 
 
 def _name(value: object) -> str | None:
@@ -476,7 +469,7 @@ def parse_graph_config(text: str, *, path: Path | None = None) -> GraphConfig:
     reader = _Reader(text)
     reader.skip_space()
     if reader.pos >= len(text):
-        return GraphConfig.default()
+        return GraphConfig()
     try:
         data = read_edn(text)
     except EdnError as exc:
@@ -511,7 +504,7 @@ def load_graph_config(graph_root: Path) -> GraphConfig:
         raw = path.read_bytes()
     except FileNotFoundError:
         log.debug("%s: no config.edn, using Logseq's defaults", graph_root)
-        return GraphConfig.default()
+        return GraphConfig()
     except OSError as exc:
         raise SyncdError(f"cannot read config.edn: {exc.strerror or exc}", path) from exc
     try:
