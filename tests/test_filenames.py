@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date
 
@@ -9,11 +10,45 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from syncd.logseq.filenames import (
-    file_stem_for_page,
-    journal_date_from_file,
-    page_name_from_file,
+from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
+
+# Logseq's sanitizer (frontend.util.fs/tri-lb-file-name-sanity): what syncd reads back
+_PERCENT_XX = re.compile(r"%([0-9A-Fa-f]{2})")
+_RESERVED_RUN = re.compile(r'[:*?"<>|#\\]+')
+_WINDOWS_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL"]
+    + [f"COM{i}" for i in range(1, 10)]
+    + [f"LPT{i}" for i in range(1, 10)]
 )
+
+
+def file_stem_for_page(name: str) -> str:
+    """The file stem Logseq writes for page ``name`` with ``:triple-lowbar`` (no ``.md``).
+
+    Logseq's ``tri-lb-file-name-sanity``: strip one leading and one trailing ``/``, NFC;
+    ``%XX`` look-alikes get their ``%`` escaped as ``%25``; runs of ``: * ? " < > | # \\`` are
+    percent-encoded; a Windows device name or a trailing ``.`` gets a ``/`` appended;
+    ``___``, ``_/``, ``/_`` have their ``_`` escaped as ``%5F``; finally ``/`` -> ``___``.
+    A title starting with ``../`` therefore gives a dotfile (``..___x``), as in Logseq 0.10
+    (some later Logseq builds write ``%2E`` for a leading dot; both decode the same).
+    """
+    if name.startswith("/"):
+        name = name[1:]
+    if name.endswith("/"):
+        name = name[:-1]
+    name = unicodedata.normalize("NFC", name)
+    name = _PERCENT_XX.sub(lambda m: "%25" + m.group(1), name)
+    name = _RESERVED_RUN.sub(lambda m: _encode_reserved(m.group(0)), name)
+    if name in _WINDOWS_RESERVED or name.endswith("."):
+        name += "/"
+    name = name.replace("___", "%5F%5F%5F").replace("_/", "%5F/").replace("/_", "/%5F")
+    return name.replace("/", "___")
+
+
+def _encode_reserved(run: str) -> str:
+    # encodeURIComponent of ASCII punctuation, plus "*" which it leaves alone
+    return "".join(f"%{ord(ch):02X}" for ch in run)
+
 
 # (row id, file stem, format, page name)
 NAME_CASES = [

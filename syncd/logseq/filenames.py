@@ -1,4 +1,4 @@
-"""Page names from Logseq file names and back (rows N1, N2, N3, N6; readwise-format.md a.5),
+"""Page names from Logseq file names (rows N1, N2, N3, N6; readwise-format.md a.5),
 by the graph's ``:file/name-format`` (``logseq.graph-parser.util/title-parsing``):
 
 - ``triple-lowbar`` (Logseq >= 0.8.9): ``___`` -> ``/``, then each ``%XX`` below ``%80`` is
@@ -26,14 +26,6 @@ _PERCENT_XX = re.compile(r"%([0-9A-Fa-f]{2})")
 _PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 _ENCODED_SLASH = re.compile(r"%2F", re.IGNORECASE)
 _NAMESPACE_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")  # a dot not between two digits
-
-# Logseq's sanitizer (frontend.util.fs/tri-lb-file-name-sanity)
-_RESERVED_RUN = re.compile(r'[:*?"<>|#\\]+')
-_WINDOWS_RESERVED = frozenset(
-    ["CON", "PRN", "AUX", "NUL"]
-    + [f"COM{i}" for i in range(1, 10)]
-    + [f"LPT{i}" for i in range(1, 10)]
-)
 
 
 def _nfc(text: str) -> str:
@@ -101,31 +93,3 @@ def page_name_from_file(stem: str, fmt: str) -> str:
 def journal_date_from_file(stem: str, journal_file_format: str) -> date | None:
     """The date of ``journals/<stem>.md`` under ``:journal/file-name-format``, or None."""
     return compile_format(journal_file_format).parse(_nfc(stem))
-
-
-def file_stem_for_page(name: str) -> str:
-    """The file stem Logseq writes for page ``name`` with ``:triple-lowbar`` (no ``.md``).
-
-    Logseq's ``tri-lb-file-name-sanity``: strip one leading and one trailing ``/``, NFC;
-    ``%XX`` look-alikes get their ``%`` escaped as ``%25``; runs of ``: * ? " < > | # \\`` are
-    percent-encoded; a Windows device name or a trailing ``.`` gets a ``/`` appended;
-    ``___``, ``_/``, ``/_`` have their ``_`` escaped as ``%5F``; finally ``/`` -> ``___``.
-    A title starting with ``../`` therefore gives a dotfile (``..___x``), as in Logseq 0.10
-    (some later Logseq builds write ``%2E`` for a leading dot; both decode the same).
-    """
-    if name.startswith("/"):
-        name = name[1:]
-    if name.endswith("/"):
-        name = name[:-1]
-    name = _nfc(name)
-    name = _PERCENT_XX.sub(lambda m: "%25" + m.group(1), name)
-    name = _RESERVED_RUN.sub(lambda m: _encode_reserved(m.group(0)), name)
-    if name in _WINDOWS_RESERVED or name.endswith("."):
-        name += "/"
-    name = name.replace("___", "%5F%5F%5F").replace("_/", "%5F/").replace("/_", "/%5F")
-    return name.replace("/", "___")
-
-
-def _encode_reserved(run: str) -> str:
-    # encodeURIComponent of ASCII punctuation, plus "*" which it leaves alone
-    return "".join(f"%{ord(ch):02X}" for ch in run)
