@@ -383,12 +383,10 @@ def _local(iso: str | None) -> str | None:
     """A time syncd stored (ISO 8601, UTC) in the local time zone."""
     from datetime import datetime
 
-    try:
-        return (
-            datetime.fromisoformat(iso).astimezone().isoformat(timespec="seconds") if iso else iso
-        )
-    except ValueError:
-        return iso
+    if iso:
+        with contextlib.suppress(ValueError):  # (not a time: as it is)
+            return datetime.fromisoformat(iso).astimezone().isoformat(timespec="seconds")
+    return iso
 
 
 def _state_status(state_dir: Path, named: dict[str, str] | None) -> dict[str, Any]:

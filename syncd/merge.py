@@ -1,33 +1,24 @@
 """Merging a Readwise document into its vault note (pure; design.md "Merge rules").
 
-The note belongs to the user. syncd only ever
-- creates it (rule 1),
-- inserts highlights it has never written before, in source order, right after the
-  highlight outline already in the note (rule 2), and
-- replaces the text of a highlight Readwise changed, where the note still holds exactly what
-  syncd last wrote for it (rule 5),
-- brings what Readwise changed in the frontmatter keys it owns and in a highlight's
-  ``**Note**:``/``**Tags**:`` children, three-way per key and per highlight against what
-  syncd last wrote (rule 5; ``_merge_frontmatter``, ``_merge_children``).
-Everything else (the user's text, keys and children they edited, order, deletions) stays
-byte for byte (rules 3, 4): a frontmatter key is edited in its own lines only, never through
-a YAML library. A highlight is known by its ``^rw-…`` anchor in the note or by the state's
-record of what syncd wrote (``seen``), so merging twice changes nothing (rule 8).
+The note belongs to the user. syncd only ever creates it (rule 1); inserts highlights it never
+wrote before, in source order, right after the highlight outline in the note (rule 2);
+replaces a highlight's text Readwise changed where the note still holds exactly what syncd
+last wrote (rule 5); and brings Readwise's changes to the frontmatter keys it owns and to a
+highlight's ``**Note**:``/``**Tags**:`` children, three-way per key and per highlight
+(rule 5; ``_merge_frontmatter``, ``_merge_children``). Everything else stays byte for byte
+(rules 3, 4); a frontmatter key is edited in its own lines only, never through a YAML
+library. A highlight is known by its ``^rw-…`` anchor in the note or by the state's record of
+what syncd wrote (``seen``), so merging twice changes nothing (rule 8).
 
-What syncd last wrote is recorded in the same mapping as the highlights (highlight id ->
-text hash), under keys no highlight id has (ids start ``url:``, ``text:``, ``heading:``):
-``@fm:<key>`` -> the hash of that frontmatter key's lines, ``@kids:<highlight id>`` -> the
-hashes of the highlight's attribute children as written and as Logseq text (``kids_base``;
-absent: none written), ``@base`` once the document's bases are recorded, and ``@prov`` ->
-``<text hash> <id>`` of a provisional item ("" none): a page's last block without a location
-link may be cut by a writer that stopped mid-page (mid-line, or between two lines of one
-block), where a highlight's link would end it. It is written but not seen: while the page has
-it, it is known; once the page has it no more (the page grew and has it whole, under another
-id), its copy in the note is removed where the user left it as written, so no cut text stays
-(``provisional``, ``_hold``, ``_drop_cut``). A state made
-before (syncd 0.1.0) has none of them: the bases are then taken from the note only where it
-already holds what Readwise has now, and anything else stays as the note holds it
-(``UNKNOWN``), never overwritten.
+What syncd last wrote is recorded beside the highlights (id -> text hash) under keys no
+highlight id has: ``@fm:<key>`` (the hash of the key's lines), ``@kids:<id>`` (``kids_base``
+of its attribute children), ``@base`` (the bases are recorded) and ``@prov`` (``<text hash>
+<id>`` of a provisional item, "" none). A page's last block without a location link may be
+cut by a writer that stopped mid-page: it is written but not seen; once the page has it no
+more (it grew and has it whole, under another id), its copy in the note goes where the user
+left it as written (``provisional``, ``_hold``, ``_drop_cut``). A state made by syncd 0.1.0
+has no bases: they are taken from the note only where it already holds what Readwise has
+now; anything else stays as the note holds it (``UNKNOWN``), never overwritten.
 """
 
 from __future__ import annotations

@@ -1,20 +1,17 @@
 """One page planned: read, hashed, parsed, its facts taken and its note made (no writing).
 
-``plan_page`` is the whole of a page's work before the writer: the engine (``syncd.migrate``)
-calls it through the executor (``syncd.parallel``: in the engine's process or ahead of it), and
-both get the same plan. A plan records what it assumed (the bytes' hash, the graph index it
-was converted with, the note text and highlights a Readwise page was merged into); the engine
-checks that in one place (``syncd.migrate._Run.process``) before it hands the plan to the
-writer, and plans the page again inline when it no longer holds.
+``plan_page`` is a page's whole work before the writer. The engine (``syncd.migrate``) calls
+it through the executor (``syncd.parallel``: inline or ahead of it in helpers); both get the
+same plan. A plan records what it assumed (the bytes' hash, the graph index, the note text
+and highlights a Readwise page was merged into); the engine checks that in one place
+(``_Run.process``) and plans the page again inline when it no longer holds.
 
-- A plain page or journal: converted with the index the run started with
-  (``convert.page.convert_page``): the note text and what it depends on.
-- A Readwise page: its document, merged into the note text the engine found for it (none for
-  a new note): ``Prepared``. Inline, the engine merges the document itself (the writer finds
-  the note, merges and writes in one go), so the plan carries the document instead.
-- A page of a kind the source does not plan (a plain page or journal of an
-  ``include: readwise`` source): its facts only (its name, aliases and block ids go into the
-  graph index, so a Readwise note links to it as it would with ``include: all``).
+- A plain page or journal: converted with the run's starting index, its note text and what
+  it depends on.
+- A Readwise page: its document merged into the note text the engine found (none: a new
+  note), ``Prepared``; inline, the plan carries the document and the writer merges it.
+- A page of a kind the source does not plan: its facts only (its names and block ids go into
+  the graph index, so a Readwise note links to it as it would with ``include: all``).
 """
 
 from __future__ import annotations
@@ -107,10 +104,8 @@ class PlanContext:
 @dataclass(frozen=True, slots=True)
 class PlanTask:
     """Plan page ``found``. ``same``: the hash of the bytes the state has facts and a note for
-    (equal: nothing to plan). ``existing`` and ``seen``: the note text and recorded highlights
-    (packed, as the state stores them: unpacked by the plan, not the engine) of Readwise
-    document ``doc_id`` as the engine found them (the page went into that note last time);
-    None: a new note."""
+    (equal: nothing to plan). ``existing``, ``seen``: the note text and recorded highlights
+    (packed) of Readwise document ``doc_id`` the page went into last time; None: a new note."""
 
     index: int
     found: FoundFile
@@ -122,11 +117,9 @@ class PlanTask:
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A Readwise page merged into the note text its task carried: ``merge_document(existing,
-    doc, seen)`` where ``existing`` and ``seen`` are the task's when ``hinted`` (its ``doc_id``
-    is the document's), else none (a new note). The note text comes as UTF-8 bytes with their
-    sha256, and a new note's highlights come packed as the state stores them, so the engine
-    neither encodes, hashes nor packs anything."""
+    """A Readwise page merged into the note text its task carried when ``hinted`` (its
+    ``doc_id`` is the document's), else into none (a new note): the text as UTF-8 bytes with
+    their sha256 and the highlights packed, so the engine neither encodes, hashes nor packs."""
 
     doc_id: str
     title: str
@@ -146,13 +139,11 @@ class Prepared:
 
 @dataclass(frozen=True, slots=True)
 class PagePlan:
-    """What ``plan_page`` made of one page. ``gone``: no such file; ``same``: the bytes hash
-    to the task's ``same``; ``error``: something went wrong ahead of the engine (it plans the
-    page again inline, which reports it); ``unfinished``: a Readwise page that ends inside its
-    page properties (not read as a document: its identity may be cut); ``ok``: the page's
-    facts, and for a kind the source plans, its note: ``text`` (and what it depends on) for a
-    plain page or journal, ``readwise`` (merged) or ``doc`` (left to the writer) for a
-    Readwise page."""
+    """What ``plan_page`` made of one page: ``gone`` (no such file), ``same`` (the bytes hash
+    to the task's ``same``), ``error`` (the engine plans it again inline, which reports it),
+    ``unfinished`` (a Readwise page that ends inside its properties: its identity may be
+    cut), or ``ok``: its facts and, for a kind the source plans, its note (``text``;
+    ``readwise`` merged, or ``doc`` left to the writer)."""
 
     index: int
     status: Status
@@ -279,11 +270,8 @@ def _plan_new_plain_note(
     digest: str,
 ) -> PagePlan | None:
     """``plan_page`` of a Readwise page of ``_plain_new_note``'s shape that gets a new note
-    (None: another page; the general path plans it). The facts the full parse would give
-    come from the page properties, which ``_plain_new_note`` reads as the parser does:
-    aliases and the page's uuid come from them alone, and the shape has no block ids (no
-    bullet holds ``::`` and every line after the first bullet is a bullet, so no block has
-    properties or a drawer). tests/test_plan.py checks the plan against the general one."""
+    (None: another page). Its aliases and uuid come from the page properties alone; the shape
+    has no block ids (no bullet holds ``::``). tests/test_plan.py checks it."""
     work = ctx.work
     found = task.found
     made = _plain_new_note(

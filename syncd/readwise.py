@@ -144,7 +144,7 @@ def anchor_for(highlight_id: str) -> str:
 
 _LINK_VALUE_RE = re.compile(r"\[\[(.*)\]\]")
 _TAG_VALUE_RE = re.compile(r"#\[\[(.*)\]\]|#(\S+)")
-_HIGHLIGHTS_SUFFIX_RE = re.compile(r"\s*\(highlights\)\s*$", re.IGNORECASE)
+HIGHLIGHTS_SUFFIX_RE = re.compile(r"\s*\(highlights\)\s*$", re.IGNORECASE)
 
 
 def unquote_value(value: str) -> str:
@@ -365,7 +365,7 @@ def document_names(page: Page, page_name: str) -> tuple[str, str, str, str]:
     """(page name, title, author, full title) of a Readwise page: what its page properties
     say, ``page_name`` (from the file name) when it has no ``title::``."""
     name = unquote_value(page.property_value("title") or "") or page_name
-    title = _HIGHLIGHTS_SUFFIX_RE.sub("", name).strip() or name
+    title = HIGHLIGHTS_SUFFIX_RE.sub("", name).strip() or name
     author = unquote_value(page.property_value("author") or "")
     full_title = unquote_value(page.property_value("full-title") or "") or title
     return name, title, author, full_title
@@ -392,12 +392,7 @@ def document_category(page: Page) -> tuple[str, tuple[str, ...]]:
     Readwise category (books, articles, tweets, podcasts, supplementals) among the names the
     ``category::`` (else ``media::``) value holds, else its first name as written; every
     other name of the value goes to the note's tags. ``#tweets. [[Gardening]]`` gives
-    ``("tweets", ("Gardening",))``; ``[[Books: Fiction]]`` gives ``("Books: Fiction", ())``.
-
-    >>> from syncd.logseq.parser import parse_page
-    >>> document_category(parse_page("category:: #articles, #python\\n\\n- x\\n"))
-    ('articles', ('python',))
-    """
+    ``("tweets", ("Gardening",))``; ``[[Books: Fiction]]`` gives ``("Books: Fiction", ())``."""
     found = category_property(page)
     if found is None:
         return "", ()

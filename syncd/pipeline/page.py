@@ -5,7 +5,6 @@ wherever the executor (``syncd.parallel``) runs it: the same functions either wa
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,7 +16,7 @@ from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.model import Page
 from syncd.names import MAX_NAME_BYTES, note_path_stem, note_stem, plain_path, sanitize_title
-from syncd.readwise import category_folder, unquote_value
+from syncd.readwise import HIGHLIGHTS_SUFFIX_RE, category_folder, unquote_value
 
 WHITEBOARD = "whiteboard"
 ORG = "org"
@@ -119,7 +118,7 @@ def natural_note(work: PageWork, key: str, kind: str, name: str, category: str) 
         assert day is not None, key  # JOURNAL facts come from a parsed date
         return journal_note_path(day, work.layout)
     if kind == READWISE and work.readwise_folders:
-        title = re.sub(r"\s*\(highlights\)\s*$", "", name, flags=re.IGNORECASE)
+        title = HIGHLIGHTS_SUFFIX_RE.sub("", name)  # the document's title (document_names)
         folder = category_folder(category)
         return join_path(work.into, folder, note_stem(title.strip() or name)) + ".md"
     return page_note_path(name, work.into)
