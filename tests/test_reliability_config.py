@@ -19,7 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability_helpers import DaemonProcess, Home, error_lines, highlight_url, run_syncd
+from tests.reliability_helpers import (
+    WAIT,
+    DaemonProcess,
+    Home,
+    error_lines,
+    highlight_url,
+    run_syncd,
+)
 
 EXIT_USAGE = 2
 
@@ -241,8 +248,10 @@ def test_merge_keys_are_no_duplicates(tmp_path: Path) -> None:
 
 
 def hold_lock(db: Path) -> sqlite3.Connection:
-    """Another program (a sqlite3 shell, a backup) holding the write lock of the state."""
-    conn = sqlite3.connect(db, isolation_level=None, timeout=0)
+    """Another program (a sqlite3 shell, a backup) holding the write lock of the state. It
+    waits for a transaction syncd has open (a daemon just ready may still be recording its
+    start), as such a program does, then holds the lock."""
+    conn = sqlite3.connect(db, isolation_level=None, timeout=WAIT)
     conn.execute("BEGIN IMMEDIATE")
     return conn
 
