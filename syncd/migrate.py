@@ -78,7 +78,7 @@ from syncd.failures import FailedPages
 from syncd.logseq.dates import COMMON_TITLE_FORMATS, compile_format, format_moment
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
-from syncd.names import fold_name, note_name, unique_name
+from syncd.names import conflict_copy_path, fold_name, note_name, unique_name
 from syncd.pagefile import open_for_writing
 from syncd.parallel import Planner
 from syncd.pipeline.page import (
@@ -93,7 +93,6 @@ from syncd.pipeline.page import (
     FoundFile,
     PageWork,
     VaultLayout,
-    conflict_copy_path,
     join_path,
     natural_note,
     page_place,

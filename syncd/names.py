@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import PurePosixPath
 
 from syncd.errors import VaultWriteError
@@ -188,3 +189,16 @@ def note_path_stem(note: str) -> str:
     name = note_name(note)
     dot = name.rfind(".")
     return name[:dot] if 0 < dot < len(name) - 1 else name
+
+
+CONFLICT_INFIX = ".sync-conflict-"
+
+
+def conflict_copy_path(note: str, when: datetime, attempt: int = 1) -> str:
+    """``<folder>/<stem>.sync-conflict-<YYYYMMDD-HHMMSS>[-n].md``, the name <= 255 bytes."""
+    path = PurePosixPath(note)
+    suffix = f"{CONFLICT_INFIX}{when:%Y%m%d-%H%M%S}" + (f"-{attempt}" if attempt > 1 else "")
+    room = MAX_NAME_BYTES - len(suffix.encode("utf-8")) - len(".md")
+    stem = path.stem.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+    name = f"{stem}{suffix}.md"
+    return name if str(path.parent) == "." else f"{path.parent}/{name}"

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from syncd.errors import ConcurrentModification, PageError, SyncdError, VaultWriteError
-from syncd.names import fold_name
+from syncd.names import conflict_copy_path, fold_name
 
 if TYPE_CHECKING:
     from syncd.config import Config
@@ -708,8 +708,6 @@ def _retire(folder: _Dir, tmp: str, name: str, kept: _Key) -> None:
         if _key(os.fstat(fd)) == kept:
             os.unlink(tmp, dir_fd=folder.fd)
             return
-        from syncd.pipeline.page import conflict_copy_path  # (only here: a rare moment)
-
         when = datetime.now().astimezone()
         for copy in (conflict_copy_path(name, when, n) for n in range(1, _TEMP_TRIES)):
             with contextlib.suppress(FileExistsError, ConcurrentModification):

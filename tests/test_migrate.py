@@ -25,9 +25,9 @@ from syncd.migrate import (
     is_hidden,
     read_vault_layout,
 )
+from syncd.names import conflict_copy_path
 from syncd.pipeline.page import (
     VaultLayout,
-    conflict_copy_path,
     journal_note_path,
     page_note_path,
 )

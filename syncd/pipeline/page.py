@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path, PurePosixPath
 
 from syncd.convert.index import JOURNAL, PAGE, READWISE
@@ -15,7 +15,7 @@ from syncd.logseq.dates import DateFormat, format_moment
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.graph_config import GraphConfig
 from syncd.logseq.model import Page
-from syncd.names import MAX_NAME_BYTES, note_path_stem, note_stem, plain_path, sanitize_title
+from syncd.names import note_path_stem, note_stem, plain_path, sanitize_title
 from syncd.readwise import HIGHLIGHTS_SUFFIX_RE, category_folder, unquote_value
 
 WHITEBOARD = "whiteboard"
@@ -25,7 +25,6 @@ HIDDEN = "hidden"  # a page file under a ``:hidden`` path of logseq/config.edn
 NOTE_KINDS = frozenset({PAGE, JOURNAL, READWISE})
 PAGE_SUFFIXES = (".md", ".markdown")
 
-CONFLICT_INFIX = ".sync-conflict-"
 DEFAULT_DAILY_FORMAT = "YYYY-MM-DD"
 DEFAULT_ATTACHMENTS = "assets"
 
@@ -134,16 +133,6 @@ class ParsedPage:
     aliases: tuple[str, ...]
     block_ids: tuple[str, ...]
     page_uuid: str
-
-
-def conflict_copy_path(note: str, when: datetime, attempt: int = 1) -> str:
-    """``<folder>/<stem>.sync-conflict-<YYYYMMDD-HHMMSS>[-n].md``, the name <= 255 bytes."""
-    path = PurePosixPath(note)
-    suffix = f"{CONFLICT_INFIX}{when:%Y%m%d-%H%M%S}" + (f"-{attempt}" if attempt > 1 else "")
-    room = MAX_NAME_BYTES - len(suffix.encode("utf-8")) - len(".md")
-    stem = path.stem.encode("utf-8")[:room].decode("utf-8", errors="ignore")
-    name = f"{stem}{suffix}.md"
-    return name if str(path.parent) == "." else f"{path.parent}/{name}"
 
 
 def split_note(note: str) -> tuple[str, str]:
