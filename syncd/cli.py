@@ -245,6 +245,7 @@ def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) 
     import time
 
     from syncd.errors import AlreadyRunning, SyncdError
+    from syncd.failures import iso
     from syncd.parallel import worker_count
     from syncd.state import StateStore
     from syncd.sync import SyncEngine
@@ -280,7 +281,7 @@ def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) 
             with _progress_bars(leave=not quiet) as progress:
                 report = engine.scan(progress=progress)
             if not dry_run:
-                state.set_meta("last_run", _now_iso())
+                state.set_meta("last_run", iso())
                 state.set_meta("last_run_result", _summary(report, time.monotonic() - started))
                 state.set_meta(
                     "vault_paths", json.dumps({v.name: str(v.path) for v in config.vaults})
@@ -304,12 +305,6 @@ def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) 
             for line in report.migration.lines():
                 print(line)
     return EXIT_FAILURES if report.failures or report.known_failures else EXIT_OK
-
-
-def _now_iso() -> str:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _summary(report: RunReport, seconds: float, *, dry_run: bool = False) -> str:

@@ -14,7 +14,7 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from syncd.errors import VaultWriteError
@@ -177,7 +177,7 @@ class FailedPages:
             )
         )
         attempts = before.attempts + 1 if same and before is not None else 1
-        since = before.since if same and before is not None else self._iso()
+        since = before.since if same and before is not None else iso(self.clock())
         record = FailedPage(
             size=size,
             mtime_ns=mtime_ns,
@@ -205,8 +205,10 @@ class FailedPages:
         if not self.dry_run:
             self.state.delete_failed_pages(self.vault_name, [self.path(key) for key in done])
 
-    def _iso(self) -> str:
-        return self.clock().isoformat(timespec="seconds")
+
+def iso(when: datetime | None = None) -> str:
+    """``when`` (default: now) as the state records times: ISO 8601, to the second."""
+    return (when or datetime.now(UTC)).isoformat(timespec="seconds")
 
 
 def record_vault(

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from syncd.config import Config
-from syncd.failures import record_vault
+from syncd.failures import iso, record_vault
 from syncd.migrate import GraphMigration
 from syncd.state import StateStore
 from syncd.writer import RunReport, Writer, vault_unavailable
@@ -75,7 +75,7 @@ class SyncEngine:
             self._sweep_temp_files()
         report = self._run(None, progress)
         if not self.dry_run:
-            self.state.set_meta("last_scan", self.clock().isoformat(timespec="seconds"))
+            self.state.set_meta("last_scan", iso(self.clock()))
         return report
 
     def sync_paths(self, paths: Iterable[Path]) -> RunReport:
@@ -130,5 +130,5 @@ class SyncEngine:
         log.error("%s: %s", root, reason)
         report.failures.append((str(root), reason))
         if not self.dry_run:
-            record_vault(self.state, name, root, reason, self.clock().isoformat(timespec="seconds"))
+            record_vault(self.state, name, root, reason, iso(self.clock()))
         return True

@@ -15,7 +15,6 @@ makes progress, so a worker stuck in one engine call gets the service restarted 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import os
 import queue
@@ -43,6 +42,7 @@ from syncd.daemon.watcher import (
     remove_lost_events_hook,
 )
 from syncd.errors import AlreadyRunning, ConfigError, SyncdError
+from syncd.failures import iso
 from syncd.state import StateStore
 from syncd.vault import prepare_vaults
 
@@ -82,10 +82,6 @@ def default_engine_factory(config: Config, state: Any) -> Engine:
 
 class _ScanAborted(Exception):
     """Raised from the scan's progress callback to stop a scan between two pages."""
-
-
-def _now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 # ------------------------------------------------------------------------------------------
@@ -182,7 +178,7 @@ class Worker(threading.Thread):
                 self.started.set_exception(exc)
                 return
             self._set_meta(state, "daemon_pid", str(os.getpid()))
-            self._set_meta(state, "daemon_started", _now_iso())
+            self._set_meta(state, "daemon_started", iso())
             self.started.set_result(engine)
             self._loop(engine, state)
         except BaseException:
@@ -191,7 +187,7 @@ class Worker(threading.Thread):
             self._on_progress()
         finally:
             self._set_meta(state, "pending", "0")  # what is left, the next start rescans
-            self._set_meta(state, "daemon_stopped", _now_iso())
+            self._set_meta(state, "daemon_stopped", iso())
             # which daemon the clean stop belongs to (`syncd status`)
             self._set_meta(state, "daemon_stopped_pid", str(os.getpid()))
             try:
@@ -302,7 +298,7 @@ class Worker(threading.Thread):
             self._defer(report)
         finally:
             self.scanning = False
-            self.last_scan_at = _now_iso()
+            self.last_scan_at = iso()
             self.scans_done += 1
             self._on_progress()
 
