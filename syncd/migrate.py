@@ -78,7 +78,7 @@ from syncd.failures import FailedPages
 from syncd.logseq.dates import COMMON_TITLE_FORMATS, compile_format, format_moment
 from syncd.logseq.filenames import page_name_from_file
 from syncd.logseq.graph_config import CONFIG_PATH, GraphConfig, load_graph_config
-from syncd.names import conflict_copy_path, fold_name, note_name, unique_name
+from syncd.names import conflict_copy_paths, fold_name, note_name, unique_name
 from syncd.pagefile import open_for_writing
 from syncd.parallel import Planner
 from syncd.pipeline.page import (
@@ -1159,8 +1159,7 @@ class _Run:
                 self.writer.write_note(vault, copy, text, previous, self.report, " (conflict copy)")
             return
         when = self.writer.clock().astimezone()
-        for attempt in range(1, 100):
-            copy = conflict_copy_path(note, when, attempt)
+        for copy in conflict_copy_paths(note, when):
             if vault.read_text(copy) is None:
                 self.writer.write_note(vault, copy, text, None, self.report, " (conflict copy)")
                 self.copies[note] = copy

@@ -16,7 +16,7 @@ Pure. ``sanitize_title`` is deterministic, so a re-sync finds the note it create
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import PurePosixPath
 
@@ -194,11 +194,13 @@ def note_path_stem(note: str) -> str:
 CONFLICT_INFIX = ".sync-conflict-"
 
 
-def conflict_copy_path(note: str, when: datetime, attempt: int = 1) -> str:
-    """``<folder>/<stem>.sync-conflict-<YYYYMMDD-HHMMSS>[-n].md``, the name <= 255 bytes."""
+def conflict_copy_paths(note: str, when: datetime) -> Iterator[str]:
+    """The names a conflict copy of ``note`` tries in turn (99):
+    ``<folder>/<stem>.sync-conflict-<YYYYMMDD-HHMMSS>[-n].md``, the name <= 255 bytes."""
     path = PurePosixPath(note)
-    suffix = f"{CONFLICT_INFIX}{when:%Y%m%d-%H%M%S}" + (f"-{attempt}" if attempt > 1 else "")
-    room = MAX_NAME_BYTES - len(suffix.encode("utf-8")) - len(".md")
-    stem = path.stem.encode("utf-8")[:room].decode("utf-8", errors="ignore")
-    name = f"{stem}{suffix}.md"
-    return name if str(path.parent) == "." else f"{path.parent}/{name}"
+    for attempt in range(1, 100):
+        suffix = f"{CONFLICT_INFIX}{when:%Y%m%d-%H%M%S}" + (f"-{attempt}" if attempt > 1 else "")
+        room = MAX_NAME_BYTES - len(suffix.encode("utf-8")) - len(".md")
+        stem = path.stem.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+        name = f"{stem}{suffix}.md"
+        yield name if str(path.parent) == "." else f"{path.parent}/{name}"

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from syncd.errors import ConcurrentModification, PageError, SyncdError, VaultWriteError
-from syncd.names import conflict_copy_path, fold_name
+from syncd.names import conflict_copy_paths, fold_name
 
 if TYPE_CHECKING:
     from syncd.config import Config
@@ -709,7 +709,7 @@ def _retire(folder: _Dir, tmp: str, name: str, kept: _Key) -> None:
             os.unlink(tmp, dir_fd=folder.fd)
             return
         when = datetime.now().astimezone()
-        for copy in (conflict_copy_path(name, when, n) for n in range(1, _TEMP_TRIES)):
+        for copy in conflict_copy_paths(name, when):
             with contextlib.suppress(FileExistsError, ConcurrentModification):
                 if _rename_no_clobber(folder, tmp, copy) or _link_no_clobber(folder, tmp, copy):
                     log.warning("%s: saved while syncd replaced it; kept as %s", name, copy)

@@ -25,7 +25,7 @@ from syncd.migrate import (
     is_hidden,
     read_vault_layout,
 )
-from syncd.names import conflict_copy_path
+from syncd.names import conflict_copy_paths
 from syncd.pipeline.page import (
     VaultLayout,
     journal_note_path,
@@ -502,10 +502,12 @@ def test_hidden_and_ignored_paths() -> None:
 
 def test_conflict_copy_names_stay_within_255_bytes() -> None:
     when = datetime(2024, 9, 1, 8, 5, 3)
-    assert conflict_copy_path("A/Note.md", when) == "A/Note.sync-conflict-20240901-080503.md"
-    assert conflict_copy_path("N.md", when, 2) == "N.sync-conflict-20240901-080503-2.md"
+    assert next(conflict_copy_paths("A/Note.md", when)) == "A/Note.sync-conflict-20240901-080503.md"
+    assert list(conflict_copy_paths("N.md", when))[1:] == [
+        f"N.sync-conflict-20240901-080503-{n}.md" for n in range(2, 100)
+    ]
     long = "ä" * 120 + ".md"
-    name = conflict_copy_path(f"x/{long}", when).split("/")[-1]
+    name = next(conflict_copy_paths(f"x/{long}", when)).split("/")[-1]
     assert len(name.encode("utf-8")) <= 255
     assert name.endswith(".sync-conflict-20240901-080503.md")
 
