@@ -1,9 +1,5 @@
-"""Command line: ``syncd once | run | status | check`` (design.md "Command line").
-
-Exit status: 0 all good; 1 some pages failed (the others were still synced, each failure
-printed with its path and reason); 2 usage or configuration error (nothing written); 75
-another syncd (the daemon) holds the state folder (nothing written; try again later).
-"""
+"""Command line: ``syncd once | run | status | check`` (design.md "Command line"). Exit
+statuses: ``EPILOG``; with 1 the other pages were synced, with 2 and 75 nothing was written."""
 
 from __future__ import annotations
 
@@ -398,9 +394,9 @@ def _state_status(state_dir: Path, named: dict[str, str] | None) -> dict[str, An
         entry["vaults"] = []
         return entry
     with StateStore.open(state_path) as state:
-        meta = {key: state.get_meta(key) for key in _STATUS_META}
+        meta = state.get_meta
         if named is None:
-            paths = json.loads(meta["vault_paths"] or "{}")
+            paths = json.loads(meta("vault_paths") or "{}")
             named = {name: paths.get(name) for name in state.vault_names()}
         vaults = []
         for name, path in named.items():
@@ -420,40 +416,26 @@ def _state_status(state_dir: Path, named: dict[str, str] | None) -> dict[str, An
                     ],
                 }
             )
-    stopped_clean = meta["daemon_stopped"] is not None and (
-        meta["daemon_stopped_pid"] == meta["daemon_pid"]
-    )
-    entry["daemon"] = {
-        "running": pid is not None,
-        "pid": pid if pid is not None else _int(meta["daemon_pid"]),
-        "started": _local(meta["daemon_started"]),
-        "stopped": _local(meta["daemon_stopped"]) if stopped_clean else None,
-        "pending": _int(meta["pending"]) if pid is not None else None,
-        "last_scan": _local(meta["last_scan"]),
-        "last_scan_result": meta["last_scan_result"],
-    }
-    entry["last_run"] = _local(meta["last_run"])
-    entry["last_run_result"] = meta["last_run_result"]
+        stopped_clean = meta("daemon_stopped") is not None and (
+            meta("daemon_stopped_pid") == meta("daemon_pid")
+        )
+        entry["daemon"] = {
+            "running": pid is not None,
+            "pid": pid if pid is not None else _int(meta("daemon_pid")),
+            "started": _local(meta("daemon_started")),
+            "stopped": _local(meta("daemon_stopped")) if stopped_clean else None,
+            "pending": _int(meta("pending")) if pid is not None else None,
+            "last_scan": _local(meta("last_scan")),
+            "last_scan_result": meta("last_scan_result"),
+        }
+        entry["last_run"] = _local(meta("last_run"))
+        entry["last_run_result"] = meta("last_run_result")
     entry["vaults"] = vaults
     return entry
 
 
 def _int(text: str | None) -> int | None:
     return int(text) if text is not None and text.isdigit() else None
-
-
-_STATUS_META = (
-    "daemon_pid",
-    "daemon_started",
-    "daemon_stopped",
-    "daemon_stopped_pid",
-    "pending",
-    "last_scan",
-    "last_scan_result",
-    "last_run",
-    "last_run_result",
-    "vault_paths",
-)
 
 
 def _status_lines(entry: dict[str, Any]) -> list[str]:
