@@ -72,9 +72,7 @@ class Config:
     source_file: Path | None = None  # where this configuration was read from
 
 
-# --------------------------------------------------------------------------------------------
-# Loading and validation
-# --------------------------------------------------------------------------------------------
+# --- Loading and validation ------------------------------------------------------------------
 
 log = logging.getLogger(__name__)
 
