@@ -26,11 +26,7 @@ def lock_path(state_dir: Path) -> Path:
 
 
 class InstanceLock:
-    """An exclusive, non-blocking lock held for the life of a process that writes state.
-
-    ``InstanceLock.acquire(state_dir)`` raises ``AlreadyRunning`` when another process holds
-    it; ``release()`` (or the process dying) frees it.
-    """
+    """An exclusive, non-blocking lock held for the life of a process that writes state."""
 
     def __init__(self, fd: int) -> None:
         self._fd: int | None = fd

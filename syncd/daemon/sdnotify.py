@@ -79,11 +79,8 @@ def extend_timeout(seconds: float) -> bool:
 
 
 def watchdog_interval() -> float | None:
-    """The ``WatchdogSec=`` period in seconds if it applies to this process, else None.
-
-    Ping at half of it. ``$WATCHDOG_PID``, when set, must be our pid (the variables are
-    inherited by children, which must not ping on our behalf).
-    """
+    """The ``WatchdogSec=`` period in seconds (ping at half of it) if it applies to this
+    process, else None: a ``$WATCHDOG_PID`` must be ours (children inherit the variables)."""
     usec = os.environ.get("WATCHDOG_USEC", "")
     if not usec.isdigit() or int(usec) == 0:
         return None

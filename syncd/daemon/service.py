@@ -84,9 +84,7 @@ class _ScanAborted(Exception):
     """Raised from the scan's progress callback to stop a scan between two pages."""
 
 
-# ------------------------------------------------------------------------------------------
-# Worker: the one thread that syncs
-# ------------------------------------------------------------------------------------------
+# --- Worker: the one thread that syncs -------------------------------------------------------
 
 
 class Worker(threading.Thread):
@@ -356,9 +354,7 @@ class Worker(threading.Thread):
             log.warning("cannot record %s in the state store: %s", key, exc)
 
 
-# ------------------------------------------------------------------------------------------
-# Main thread
-# ------------------------------------------------------------------------------------------
+# --- Main thread -----------------------------------------------------------------------------
 
 
 class _Waker:
@@ -665,11 +661,7 @@ def run_daemon(
     engine_factory: EngineFactory | None = None,
     state_factory: StateFactory | None = None,
 ) -> int:
-    """``syncd run``: sync until SIGTERM/SIGINT; return the process exit status.
-
-    0 after a clean stop, 2 for an invalid configuration, 75 when another daemon holds the
-    state directory's lock, 1 for anything else (systemd restarts on 1 only).
-    """
+    """``syncd run``: sync until SIGTERM/SIGINT; the process exit status (``EXIT_*``)."""
     try:
         config, warnings = load_config(config_path)
     except ConfigError as exc:

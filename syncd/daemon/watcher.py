@@ -78,10 +78,8 @@ NETWORK_FS = frozenset(
 
 
 def is_remote_fs(fstype: str) -> bool:
-    """True for network and FUSE file systems (``fuse``, ``fuse.sshfs``, ``fuse.rclone`` ...).
-
-    ``fuseblk`` (ntfs-3g, exfat on a local disk) is local: every write goes through this kernel.
-    """
+    """True for network and FUSE file systems (``fuse``, ``fuse.sshfs`` ...); ``fuseblk``
+    (ntfs-3g, exfat on a local disk) is local: every write goes through this kernel."""
     return fstype in NETWORK_FS or fstype == "fuse" or fstype.startswith("fuse.")
 
 
@@ -179,9 +177,7 @@ def remove_lost_events_hook(handler: LostEventsLogHandler) -> None:
     logging.getLogger("watchdog").removeHandler(handler)
 
 
-# ------------------------------------------------------------------------------------------
-# Choosing an observer
-# ------------------------------------------------------------------------------------------
+# --- Choosing an observer --------------------------------------------------------------------
 
 
 class WatchMode(enum.Enum):
@@ -198,15 +194,9 @@ class WatchChoice:
 _OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
 
 
-def _unescape_mount_path(text: str) -> str:
-    return _OCTAL_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), text)
-
-
 def parse_mountinfo(text: str) -> list[tuple[str, str]]:
-    """``(mount point, fstype)`` pairs, in mount order, from ``/proc/self/mountinfo`` text.
-
-    A line is ``id parent maj:min root mountpoint options [optional...] - fstype source opts``.
-    """
+    """``(mount point, fstype)`` pairs, in mount order, from ``/proc/self/mountinfo`` lines
+    (``id parent maj:min root mountpoint options [optional...] - fstype source opts``)."""
     mounts: list[tuple[str, str]] = []
     for line in text.splitlines():
         before, sep, after = line.partition(" - ")
@@ -214,7 +204,8 @@ def parse_mountinfo(text: str) -> list[tuple[str, str]]:
         rest = after.split()
         if not sep or len(fields) < 5 or not rest:
             continue
-        mounts.append((_unescape_mount_path(fields[4]), rest[0]))
+        point = _OCTAL_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), fields[4])  # \040: space
+        mounts.append((point, rest[0]))
     return mounts
 
 
@@ -293,9 +284,7 @@ def choose_mode(
     return WatchChoice(WatchMode.INOTIFY, f"local {fstype or 'unknown'} file system")
 
 
-# ------------------------------------------------------------------------------------------
-# Observers
-# ------------------------------------------------------------------------------------------
+# --- Observers -------------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
