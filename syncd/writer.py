@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import json
 import logging
 import os
@@ -209,8 +210,6 @@ class Writer:
         # vault -> doc_id -> record during a run: read in one query when first needed, and
         # kept up to date by commit (documents change only through it)
         self._known_documents: dict[str, dict[str, DocumentRecord]] | None = None
-        # (into, note_folder) -> the vault folder of such notes, POSIX ("" for the root)
-        self._note_folders: dict[tuple[str, str], str] = {}
         # (vault root, note) -> what this run wrote there, and the pages merged into it in
         # this run (start_run clears both)
         self._this_run: dict[tuple[str, str], _Written] = {}
@@ -648,15 +647,7 @@ class Writer:
             return found
         if known is not None:
             return known, None  # deleted by the user; recreated only for new highlights
-        folder = self._note_folders.get((home.into, folder_name))
-        if folder is None:
-            path = (
-                PurePosixPath(home.into) / folder_name if home.into else PurePosixPath(folder_name)
-            )
-            folder = path.as_posix()
-            if folder == ".":
-                folder = ""
-            self._note_folders[(home.into, folder_name)] = folder
+        folder = _note_folder(home.into, folder_name)
         if stem is None:
             stem = note_stem(title)
 
@@ -748,6 +739,13 @@ class Writer:
                 if PurePosixPath(note).stem == own:
                     return note
         return notes[0]
+
+
+@functools.cache
+def _note_folder(into: str, folder_name: str) -> str:
+    """The vault folder of notes in ``folder_name`` of ``into``, POSIX ("" for the root)."""
+    folder = (PurePosixPath(into) / folder_name).as_posix()
+    return "" if folder == "." else folder
 
 
 def note_id(text: str) -> str | None:

@@ -56,7 +56,6 @@ class Block:
         return property_value(self.properties, key)
 
     def walk(self) -> list[Block]:
-        """This block and all its descendants, in document order."""
         return _walk([self])
 
 
