@@ -357,7 +357,6 @@ def _resolve_or_report(path: Path, key: str, problems: list[tuple[str, str]]) ->
 
 
 def _within(inner: Path, outer: Path) -> bool:
-    """Whether ``inner`` is ``outer`` or inside it (both resolved)."""
     return inner == outer or outer in inner.parents
 
 

@@ -133,7 +133,6 @@ class _Dir:
     ino: int = 0
 
     def at(self, name: str) -> Path:
-        """The path of ``name`` in this folder (for messages)."""
         return Path(self.path, name)
 
 

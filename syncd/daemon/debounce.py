@@ -74,12 +74,10 @@ class Debouncer:
         return len(self._entries)
 
     def add(self, path: Path, at: float | None = None, writing: bool | None = None) -> None:
-        """Record an event for ``path`` seen at monotonic time ``at`` (default: now).
-
-        ``writing``: True when the event says a writer has the file open (modified), False
-        when it says the writing is over (closed, renamed into place, deleted), None when it
-        says neither. Events of one path must be added in the order they happened.
-        """
+        """Record an event for ``path`` seen at monotonic time ``at`` (default: now). ``writing``:
+        True when the event says a writer has the file open (modified), False when it says the
+        writing is over (closed, renamed into place, deleted), None when it says neither. Events
+        of one path must be added in the order they happened."""
         now = self._clock() if at is None else at
         entry = self._entries.get(path)
         if entry is None:

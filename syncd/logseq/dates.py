@@ -313,14 +313,11 @@ def _moment_values(d: date) -> dict[str, str]:
 
 
 def format_moment(d: date, fmt: str = "YYYY-MM-DD") -> str:
-    """Format ``d`` with a moment.js pattern, as Obsidian's Daily Notes plugin does.
-
-    Supported: ``YYYY YY Y Q Qo MMMM MMM MM Mo M DDDD DDDo DDD DD Do D dddd ddd dd do d e E
-    WW Wo W GGGG GG``, ``[literal]`` and ``\\TOKEN`` (an escaped token is printed as is).
-    Other characters are copied, as moment does (``/`` makes subfolders in Daily Notes).
-    Tokens that make no sense in a date-only note name (hours, am/pm, locale weeks, eras, time
-    zones) raise ValueError rather than produce a wrong name.
-    """
+    """Format ``d`` with a moment.js pattern, as Obsidian's Daily Notes plugin does: the tokens
+    of ``_moment_values``, ``[literal]`` and ``\\TOKEN`` (an escaped token is printed as is);
+    other characters are copied, as moment does (``/`` makes subfolders in Daily Notes). Tokens
+    that make no sense in a date-only note name (hours, am/pm, locale weeks, eras, time zones)
+    raise ValueError rather than produce a wrong name."""
     out: list[str] = []
     values = _moment_values(d)
     for match in _MOMENT_TOKEN.finditer(fmt):

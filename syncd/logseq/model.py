@@ -31,12 +31,10 @@ def property_value(properties: tuple[Property, ...], key: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """One ``- `` bullet and what is nested under it.
-
-    ``lines[0]`` is the text after ``- ``; the other lines are continuation lines with the
-    bullet's indentation and the two-space continuation indent removed (code fences, block
-    properties, SCHEDULED, :LOGBOOK: ... all live here, in source order).
-    """
+    """One ``- `` bullet and what is nested under it. ``lines[0]`` is the text after ``- ``;
+    the other lines are continuation lines with the bullet's indentation and the two-space
+    continuation indent removed (code fences, block properties, SCHEDULED, :LOGBOOK: ... all
+    live here, in source order)."""
 
     depth: int  # 0 = top-level bullet; from relative indentation, not a fixed unit
     indent: str  # exact leading whitespace of the bullet line
