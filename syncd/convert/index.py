@@ -25,8 +25,7 @@ dicts, so a conversion started later sees the new targets.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from syncd.convert.context import GraphIndex
 from syncd.convert.report import name_key
@@ -99,11 +98,11 @@ def deps_of(
     return tuple(sorted(deps))
 
 
-@dataclass(frozen=True, slots=True)
-class _Claims:
+class _Claims(NamedTuple):  # (a tuple: built and compared for every page of the graph)
     """What one page with a note puts into the index: the keys it competes for."""
 
     note: str
+    stem: str  # note_path_stem(note): its link target while no other note has its leaf
     leaf: str  # folded note stem (two notes sharing it are linked by path)
     name: str  # name_key of its page name (even "")
     title: str  # its page name as written (an alias's canonical name)
@@ -117,17 +116,21 @@ class _Claims:
 def _claims(page: IndexFacts | None) -> _Claims | None:
     if page is None or not page.note:
         return None
-    lowered = tuple(dict.fromkeys(uuid.lower() for uuid in page.block_ids))
+    ids = page.block_ids  # (most pages have no block ids and no aliases)
+    lowered = tuple(dict.fromkeys(uuid.lower() for uuid in ids)) if ids else ()
     readwise = page.kind == READWISE
     uuids = (page.page_uuid,) if page.page_uuid else ()
+    stem = note_path_stem(page.note)
+    aliases = page.aliases
     return _Claims(
-        note=page.note,
-        leaf=fold_name(note_path_stem(page.note)),
-        name=name_key(page.name),
-        title=page.name,
-        aliases=tuple(dict.fromkeys(k for a in page.aliases if (k := name_key(a)))),
-        page_uuids=tuple(dict.fromkeys(uuids + lowered)) if readwise else uuids,
-        blocks=() if readwise else lowered,
+        page.note,
+        stem,
+        fold_name(stem),
+        name_key(page.name),
+        page.name,
+        tuple(dict.fromkeys(k for a in aliases if (k := name_key(a)))) if aliases else (),
+        tuple(dict.fromkeys(uuids + lowered)) if readwise else uuids,
+        () if readwise else lowered,
     )
 
 
@@ -206,7 +209,7 @@ class GraphIndexer:
                 del self._leaves[leaf]
         for key in retarget:
             claims = self._claims[key]
-            target = note_path_stem(claims.note)
+            target = claims.stem
             if len(self._leaves[claims.leaf]) > 1:  # another note has its folded stem
                 target = claims.note.removesuffix(".md")  # so the path, without .md
             if self._targets.get(key) != target:
