@@ -205,14 +205,21 @@ def merge_document(
     shas: dict[int, str] = {}  # id(item) -> its text hash (render_own's: the same at any depth)
     edits: list[tuple[int, int, list[str]]] = []  # (first line, line after, new lines)
     for item in doc.items():
-        _, item_sha = render_own(item, 0, ctx)
+        own, item_sha = render_own(item, 0, ctx)
         shas[id(item)] = item_sha
         known = plan.known_as(item, item_sha)
         if known is None:
             continue
-        line_no = plan.anchor_lines.get(anchor_for(known))
+        line_no = plan.anchor_lines.get(item.anchor if known == item.id else anchor_for(known))
         in_note = _note_block(lines, line_no) if line_no is not None else None
-        note_sha = text_sha(_unindent(lines, in_note)) if in_note is not None else None
+        if in_note is None:
+            note_sha = None
+        elif in_note[0] == in_note[1] and [lines[in_note[0]].lstrip("\t")] == own == [
+            f"- {item.block.lines[0].rstrip()} ^{item.anchor}"
+        ]:
+            note_sha = item_sha  # the line as syncd writes this text (text_sha: the same)
+        else:
+            note_sha = text_sha(_unindent(lines, in_note))
         last = seen.get(known)
         if item.id in plan.relinked and in_note is not None:
             # a new link for a highlight: it replaces the old one where the user left the

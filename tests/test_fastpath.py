@@ -33,6 +33,7 @@ from syncd.logseq.parser import (
     opaque_spans,
     parse_page,
 )
+from syncd.merge import _unindent
 from syncd.note import (
     ANCHOR_RE,
     _block_lines,
@@ -226,6 +227,31 @@ def test_render_own_is_the_general_rendering(lines: list[str], depth: int, one: 
     block = Block(depth, "\t" * depth, frozen, block_properties(frozen), (), 1)
     item = Item(HighlightId(f"text:{frozen}"), block, (), (), None, "", False)
     assert render_own(item, depth, CTX) == reference_render_own(item, depth)
+
+
+@SETTINGS
+@given(st.lists(LINE, min_size=1, max_size=3), st.integers(0, 3))
+@example(["A highlight. ([View Highlight](https://read.readwise.io/read/01h))  "], 1)
+@example(["trailing tab\t", "id:: 6543a1b2-0000-4000-8000-000000000000"], 2)
+def test_a_highlight_line_as_syncd_writes_it_hashes_as_its_text(
+    lines: list[str], depth: int
+) -> None:
+    """merge_document's shortcut: a one-line highlight in the note exactly as render_own
+    writes it (``- <first line, right-stripped> ^<anchor>``, TAB-indented) has the hash
+    render_own gave, so merge_document takes that instead of ``text_sha`` of the note's line
+    (8 in 9 generated blocks are of that shape; the rest must not take the shortcut)."""
+    frozen = tuple(lines)
+    block = Block(1, "\t", frozen, block_properties(frozen), (), 1)
+    item = Item(HighlightId(f"text:{frozen}"), block, (), (), None, "", False)
+    own, sha = render_own(item, 0, CTX)
+    if own == [f"- {frozen[0].rstrip()} ^{item.anchor}"]:
+        assert text_sha(_unindent(["\t" * depth + own[0]], (0, 0))) == sha
+
+
+def test_the_shortcut_applies_to_a_plain_highlight() -> None:
+    line = "A highlight. ([View Highlight](https://read.readwise.io/read/01h))"
+    item = Item(HighlightId("url:x"), Block(1, "\t", (line,), (), (), 1), (), (), "x", "", False)
+    assert render_own(item, 0, CTX)[0] == [f"- {line} ^{item.anchor}"]
 
 
 LINK_PARTS = st.sampled_from(
