@@ -909,7 +909,7 @@ class _Run:
         if facts.note and self.claimed.get(fold_name(facts.note)) == key:
             del self.claimed[fold_name(facts.note)]
         self.claimed[fold_name(note)] = key
-        self.facts[key] = facts = replace(facts, note=note)
+        self.facts[key] = facts = facts if facts.note == note else replace(facts, note=note)
         if PAGE in self.work.kinds:  # counted in a migration's report (include: all)
             self.report.migration.readwise += 1
         self.m.stage_page(key, facts)
