@@ -26,7 +26,6 @@ from syncd.readwise import (
     Document,
     Item,
     Section,
-    anchor_for,
     category_property,
     document_url,
     normalize_text,
@@ -136,7 +135,7 @@ def render_own(item: Item, depth: int, ctx: ConvertContext) -> tuple[list[str], 
         if renders_as_is(line):
             # most highlights: what the general path below comes down to for them
             # (tests/test_fastpath.py)
-            text, anchor = line.rstrip(), anchor_for(item.id)
+            text, anchor = line.rstrip(), item.anchor
             own = f"{text} ^{anchor}" if text else f"^{anchor}"
             sha = hashlib.sha1(normalize_text(line).encode("utf-8")).hexdigest()
             indent = "\t" * depth
