@@ -691,10 +691,12 @@ def _unindent(lines: list[str], span: tuple[int, int] | None) -> list[str]:
 def _insertion_point(lines: list[str]) -> int:
     """Just after the top-level block holding the last highlight anchor or Readwise header;
     the end of the note when there is none."""
-    last = -1
-    for index, line in enumerate(lines):
-        if ANCHOR_RE.search(line) or (line.startswith("- ") and HEADER_RE.match(line[2:])):
-            last = index
+    last = len(lines) - 1  # (from the end: new highlights go there, the last one is near)
+    while last >= 0 and not (
+        ("^rw-" in (line := lines[last]) and ANCHOR_RE.search(line))
+        or (line.startswith("- ") and HEADER_RE.match(line[2:]))
+    ):
+        last -= 1
     if last < 0:
         return len(lines)
     index = last + 1
