@@ -60,6 +60,7 @@ from syncd.pipeline.page import (
     FoundFile,
     PageWork,
     ParsedPage,
+    Sent,
     natural_note,
     page_name,
     page_place,
@@ -102,7 +103,7 @@ class PlanContext:
 
 
 @dataclass(frozen=True, slots=True)
-class PlanTask:
+class PlanTask(Sent):
     """Plan page ``found``. ``same``: the hash of the bytes the state has facts and a note for
     (equal: nothing to plan). ``existing``, ``seen``: the note text and recorded highlights
     (packed) of Readwise document ``doc_id`` the page went into last time; None: a new note."""
@@ -116,7 +117,7 @@ class PlanTask:
 
 
 @dataclass(frozen=True, slots=True)
-class Prepared:
+class Prepared(Sent):
     """A Readwise page merged into the note text its task carried when ``hinted`` (its
     ``doc_id`` is the document's), else into none (a new note): the text as UTF-8 bytes with
     their sha256 and the highlights packed, so the engine neither encodes, hashes nor packs."""
@@ -138,7 +139,7 @@ class Prepared:
 
 
 @dataclass(frozen=True, slots=True)
-class PagePlan:
+class PagePlan(Sent):
     """What ``plan_page`` made of one page: ``gone`` (no such file), ``same`` (the bytes hash
     to the task's ``same``), ``error`` (the engine plans it again inline, which reports it),
     ``unfinished`` (a Readwise page that ends inside its properties: its identity may be

@@ -284,3 +284,25 @@ def test_a_helper_that_dies_turns_the_helpers_off_instead_of_hanging() -> None:
     assert lost <= 2 * CHUNK
     assert all(p is not None and p.value == i * i for i, p in enumerate(got[:lost]))
     assert all(p is None for p in got[lost:])
+
+
+def test_tasks_and_plans_travel_as_tuples_of_their_fields(tmp_path: Path) -> None:
+    """What goes between the processes pickles as its class and field values (the C pickler:
+    a slots dataclass otherwise pickles through Python code) and comes back equal."""
+    import pickle
+    import pickletools
+
+    from syncd.pipeline.page import FoundFile
+    from syncd.plan import Prepared
+
+    found = FoundFile("pages/a.md", str(tmp_path / "a.md"), 3, MTIME, "page")
+    prepared = Prepared("url:x", "T", "Books", "T", False, True, b"x", "0" * 64, 1, 0, b"z")
+    sent = [
+        PlanTask(4, found, "ab", "url:x", "note", b"seen"),
+        PagePlan(4, "ok", 3, MTIME, "ab", "readwise", "T", aliases=("t",), readwise=prepared),
+    ]
+    for value in sent:
+        assert value.__reduce__()[1][0] == 4  # the fields, not a Python-level state
+    data = pickle.dumps(sent)
+    assert "BUILD" not in {op.name for op, _arg, _pos in pickletools.genops(data)}
+    assert pickle.loads(data) == sent

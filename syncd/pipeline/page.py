@@ -42,8 +42,19 @@ def join_path(*parts: str) -> str:
     return "/".join(p.strip("/") for p in parts if p.strip("/"))
 
 
+class Sent:
+    """A slots dataclass sent between processes, pickled as its class and field values: the
+    C pickler then does the work (a slots dataclass otherwise pickles through Python code,
+    for every page's task and plan)."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[type[Sent], tuple[object, ...]]:
+        return type(self), tuple(map(self.__getattribute__, self.__slots__))
+
+
 @dataclass(frozen=True, slots=True)
-class FoundFile:
+class FoundFile(Sent):
     """A file of the graph: its state key (graph-relative POSIX path), where, and its stat."""
 
     key: str
