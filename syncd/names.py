@@ -15,6 +15,7 @@ Pure. ``sanitize_title`` is deterministic, so a re-sync finds the note it create
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -100,6 +101,7 @@ def unique_name(
     raise VaultWriteError(f"no free file name for {stem!r} after {MAX_UNIQUE_TRIES} tries")
 
 
+@functools.lru_cache(maxsize=1024)  # a new note's plan and its note path ask for the same one
 def note_stem(title: str) -> str:
     """The stem of a new note with this title, room left for ``.md`` and `` (99)``."""
     return sanitize_title(title, max_bytes=MAX_NAME_BYTES - len(".md") - len(" (99)"))
