@@ -1178,22 +1178,41 @@ class _Run:
         on a name, alias, block or asset whose target moved."""
         self.listings.clear()
         self.listings_frozen = False
-        ctx = self.plan_context()
-        for number, key in enumerate(keys, 1):
-            self.reporting_failures(key, partial(self.convert_one_again, ctx, key))
-            self.writer.flush()
-            if number % 64 == 0 or number == len(keys):
-                self.progressed("links", number, len(keys))
+        tasks = [self.again_task(number, key) for number, key in enumerate(keys)]
+        # plain pages and journals planned ahead by helpers (forked now: the final index)
+        ahead = (t for t in tasks if t is not None and self.facts[t.found.key].kind != READWISE)
+        workers = 0 if self.writer.dry_run else self.m.workers
+        planner = Planner(self.plan_context(), ahead, len(keys), workers)
+        try:
+            for number, (key, task) in enumerate(zip(keys, tasks, strict=True), 1):
+                if task is not None:
+                    again = partial(self.convert_one_again, planner, task)
+                    self.reporting_failures(key, again)
+                self.writer.flush()
+                if number % 64 == 0 or number == len(keys):
+                    self.progressed("links", number, len(keys))
+        finally:
+            planner.close()
 
-    def convert_one_again(self, ctx: PlanContext, key: str) -> None:
+    def again_task(self, number: int, key: str) -> PlanTask | None:
         facts = self.facts.get(key)
         if facts is None or not facts.note:
-            return
+            return None
         kind = JOURNAL if facts.kind == JOURNAL else PAGE
         found = self.found.get(key) or FoundFile(
             key, str(self.m.root / key), facts.size, facts.mtime_ns, kind
         )
-        plan = plan_page(ctx, PlanTask(0, found), merge=False)
+        return PlanTask(number, found)
+
+    def convert_one_again(self, planner: Planner, task: PlanTask) -> None:
+        key, ctx = task.found.key, planner.ctx
+        facts = self.facts.get(key)
+        if facts is None or not facts.note:
+            return
+        # a Readwise page is merged again by the writer (its document, not a helper's merge)
+        readwise = facts.kind == READWISE
+        plan = planner.inline(task) if readwise else planner.plan(task, lambda: task)
+        found = task.found
         if plan.status != "ok" or not plan.planned or plan.kind != facts.kind:
             return  # gone, or no longer a page of this kind: the next run takes it
         if plan.sha256 != facts.sha256 and key in self.changed:
