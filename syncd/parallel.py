@@ -22,6 +22,7 @@ holds. This is the only module that knows helpers exist. The pool:
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import logging
 import os
@@ -118,7 +119,13 @@ class HelperPool(Generic[T, R]):
         self._ready: deque[R] = deque()
         self.handed_out = 0  # results received
         self.used = 0  # results the engine used (it counts them)
-        self._submit()
+        # the helpers fork at the first submit: what they inherit is frozen for their garbage
+        # collector, which would otherwise walk (and so copy) the main process's whole heap
+        gc.freeze()
+        try:
+            self._submit()
+        finally:
+            gc.unfreeze()
 
     def _submit(self) -> None:
         while self._pool is not None and len(self._inflight) < WINDOW:
