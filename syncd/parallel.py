@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # imported when helpers start (most runs start none)
 log = logging.getLogger(__name__)
 
 MIN_PAGES = 64  # fewer pages to read than this: not worth starting helpers
-WINDOW = 6  # chunks in flight
+WINDOW = 16  # chunks in flight (the engine blocks on syncfs and commits: helpers go on)
 
 
 def worker_count(env: Mapping[str, str] | None = None) -> int:
