@@ -200,9 +200,9 @@ def conflict_copy_paths(note: str, when: datetime) -> Iterator[str]:
     """The names a conflict copy of ``note`` tries in turn (99):
     ``<folder>/<stem>.sync-conflict-<YYYYMMDD-HHMMSS>[-n].md``, the name <= 255 bytes."""
     path = PurePosixPath(note)
+    stem, folder, stamp = path.stem.encode("utf-8"), str(path.parent), f"{when:%Y%m%d-%H%M%S}"
     for attempt in range(1, 100):
-        suffix = f"{CONFLICT_INFIX}{when:%Y%m%d-%H%M%S}" + (f"-{attempt}" if attempt > 1 else "")
+        suffix = f"{CONFLICT_INFIX}{stamp}" + (f"-{attempt}" if attempt > 1 else "")
         room = MAX_NAME_BYTES - len(suffix.encode("utf-8")) - len(".md")
-        stem = path.stem.encode("utf-8")[:room].decode("utf-8", errors="ignore")
-        name = f"{stem}{suffix}.md"
-        yield name if str(path.parent) == "." else f"{path.parent}/{name}"
+        name = f"{stem[:room].decode('utf-8', errors='ignore')}{suffix}.md"
+        yield name if folder == "." else f"{folder}/{name}"
