@@ -241,9 +241,8 @@ def run_once(config: Config, *, dry_run: bool, diff: bool, quiet: bool = False) 
     import time
 
     from syncd.errors import AlreadyRunning, SyncdError
-    from syncd.failures import iso
     from syncd.parallel import worker_count
-    from syncd.state import StateStore
+    from syncd.state import StateStore, iso
     from syncd.sync import SyncEngine
     from syncd.vault import prepare_vaults
 

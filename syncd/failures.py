@@ -14,12 +14,12 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from syncd.errors import VaultWriteError
 from syncd.pipeline.page import FoundFile
-from syncd.state import FailedPage, StateStore
+from syncd.state import FailedPage, StateStore, iso
 
 log = logging.getLogger(__name__)
 
@@ -204,11 +204,6 @@ class FailedPages:
             del self.records[key]
         if not self.dry_run:
             self.state.delete_failed_pages(self.vault_name, [self.path(key) for key in done])
-
-
-def iso(when: datetime | None = None) -> str:
-    """``when`` (default: now) as the state records times: ISO 8601, to the second."""
-    return (when or datetime.now(UTC)).isoformat(timespec="seconds")
 
 
 def record_vault(

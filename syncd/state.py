@@ -23,6 +23,7 @@ import time
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, get_args
@@ -871,6 +872,11 @@ def _move_aside(path: Path, why: str = "corrupt") -> Path:
     except OSError as exc:
         raise SyncdError(f"state database ({why}) cannot be moved aside: {exc}", path) from exc
     return aside
+
+
+def iso(when: datetime | None = None) -> str:
+    """``when`` (default: now) as the state records times: ISO 8601, to the second."""
+    return (when or datetime.now(UTC)).isoformat(timespec="seconds")
 
 
 def _values(record: Any) -> tuple[Any, ...]:

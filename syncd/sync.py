@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from syncd.config import Config
-from syncd.failures import iso, record_vault
+from syncd.failures import record_vault
 from syncd.migrate import GraphMigration
-from syncd.state import StateStore
+from syncd.state import StateStore, iso
 from syncd.writer import RunReport, Writer, vault_unavailable
 
 log = logging.getLogger(__name__)

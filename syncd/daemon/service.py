@@ -42,8 +42,7 @@ from syncd.daemon.watcher import (
     remove_lost_events_hook,
 )
 from syncd.errors import AlreadyRunning, ConfigError, SyncdError
-from syncd.failures import iso
-from syncd.state import StateStore
+from syncd.state import StateStore, iso
 from syncd.vault import prepare_vaults
 
 if TYPE_CHECKING:
