@@ -702,7 +702,7 @@ class _Run:
             self.m.stage_page(key, GraphPage(found.size, found.mtime_ns, "", found.kind, name, ""))
 
     def whiteboard_name(self, found: FoundFile) -> str:
-        return page_name_from_file(found.path.stem, self.m.graph.file_name_format)
+        return page_name_from_file(found.stem, self.m.graph.file_name_format)
 
     def fail(self, path: Path, exc: SyncdError | OSError, key: str | None = None) -> None:
         if isinstance(exc, SyncdError):  # naming the note or folder that refused, if not the page

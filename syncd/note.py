@@ -187,7 +187,8 @@ def frontmatter_items(doc: Document, ctx: ConvertContext) -> list[tuple[str, Val
         items.append(("summary", unquote_value(summary)))
     # tags:: (P3), then what category:: holds besides the category (design.md "Note path")
     tag_names = property_names(page.property_value("tags") or "", ctx.graph)
-    tags, tag_links = name_tags([*tag_names, *doc.category_tags], _env(ctx))
+    names = [*tag_names, *doc.category_tags]
+    tags, tag_links = name_tags(names, _env(ctx)) if names else ([], [])
     if tags:
         items.append(("tags", tags))
     if tag_links:

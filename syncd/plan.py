@@ -20,7 +20,6 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, Literal
 
 from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex, InlineContext
@@ -188,10 +187,10 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
     text = decode_page(data, path, repair_mojibake=work.repair_mojibake)
     day = None
     if found.kind == JOURNAL:
-        day = journal_date_from_file(path.stem, work.graph.journal_file_format)
+        day = journal_date_from_file(found.stem, work.graph.journal_file_format)
     elif merge and task.existing is None and READWISE in work.kinds:
         # the usual first sync of a Readwise page: its new note straight from its lines
-        made = _plan_new_plain_note(ctx, task, path, text, size, mtime_ns, digest)
+        made = _plan_new_plain_note(ctx, task, text, size, mtime_ns, digest)
         if made is not None:
             return made
     page = parse_page(text)
@@ -206,7 +205,7 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
             # the page ends inside its properties: a writer is still at it (its identity
             # from a cut url:: or title:: would make a second note); read when it changes
             return PagePlan(task.index, "unfinished", size, mtime_ns, digest)
-        doc = document_from_page(page, page_name_from_file(path.stem, work.graph.file_name_format))
+        doc = document_from_page(page, page_name_from_file(found.stem, work.graph.file_name_format))
         category = doc.category
         doc_id = str(doc.id)
     parsed = ParsedPage(
@@ -264,7 +263,6 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
 def _plan_new_plain_note(
     ctx: PlanContext,
     task: PlanTask,
-    path: Path,
     text: str,
     size: int,
     mtime_ns: int,
@@ -276,7 +274,7 @@ def _plan_new_plain_note(
     work = ctx.work
     found = task.found
     made = _plain_new_note(
-        text, page_name_from_file(path.stem, work.graph.file_name_format), ctx.readwise
+        text, page_name_from_file(found.stem, work.graph.file_name_format), ctx.readwise
     )
     if made is None:
         return None

@@ -230,12 +230,12 @@ def may_rewrite(text: str) -> bool:
     """False when ``text`` holds none of what a rewritten token needs (every other token is
     copied as it is): ``convert_inline`` returns it without cutting it into tokens (most lines
     of a Readwise page: prose and a location link)."""
-    return (
-        "[[" in text
-        or "#" in text
+    return (  # (one-character searches first: a memchr; "^" is rare, "[", "(" are not)
+        "#" in text
         or "{" in text
+        or "[[" in text
         or "((" in text
-        or "^^" in text
+        or ("^" in text and "^^" in text)
         or "assets/" in text
     )
 
@@ -293,7 +293,12 @@ def _link_to(name: str, env: InlineEnv, label: str | None = None) -> str:
     whiteboards = env.ctx.index.whiteboards
     if whiteboards and name_key(name) in whiteboards:
         env.findings.report("N8", "link to a whiteboard (not converted)", f"[[{name}]]")
-    return wikilink(name, env.ctx, label)
+    if label is not None:
+        return wikilink(name, env.ctx, label)
+    known = env.ctx.converted.get("\n" + name)  # the same few names recur (tags)
+    if known is None:
+        known = env.ctx.converted["\n" + name] = wikilink(name, env.ctx)
+    return known
 
 
 def _tag_ref(match: re.Match[str], env: InlineEnv) -> str:

@@ -209,6 +209,8 @@ def sanitize_tag(name: str) -> str | None:
 def property_names(prop_value: str, graph: GraphConfig) -> list[str]:
     """The names listed by an ``alias``/``tags`` value (comma semantics, references and text)."""
     value = prop_value.strip()
+    if not value:
+        return []  # (most pages: no tags::, no alias::)
     if wrapped_in_quotes(value):
         value = value[1:-1]
         return [value.strip()] if value.strip() else []

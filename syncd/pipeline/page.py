@@ -67,6 +67,10 @@ class FoundFile(Sent):
     def path(self) -> Path:
         return Path(self.abspath)
 
+    @property
+    def stem(self) -> str:  # path.stem, without a Path (the key ends in the file's name)
+        return note_path_stem(self.key)
+
 
 def page_note_path(name: str, into: str) -> str:
     """``<into>/<namespace folders>/<leaf>.md`` for page ``name`` (rows N1, N2, N6)."""
@@ -109,13 +113,13 @@ def page_name(work: PageWork, found: FoundFile, head: Page) -> tuple[str, date |
     the title of its date."""
     graph = work.graph
     if found.kind == JOURNAL:
-        day = journal_date_from_file(found.path.stem, graph.journal_file_format)
+        day = journal_date_from_file(found.stem, graph.journal_file_format)
         if day is not None:
             return work.journal_title.format(day), day
     title = unquote_value(head.property_value("title") or "")
     if title:
         return unicodedata.normalize("NFC", title), None
-    return page_name_from_file(found.path.stem, graph.file_name_format), None
+    return page_name_from_file(found.stem, graph.file_name_format), None
 
 
 def natural_note(work: PageWork, key: str, kind: str, name: str, category: str) -> str:
