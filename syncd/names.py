@@ -162,6 +162,7 @@ def _avoid_reserved(text: str, max_bytes: int) -> str:
     return _trim(base + "_" + _truncate_utf8(tail, room))
 
 
+@functools.lru_cache(maxsize=4096)  # a new note's path is folded about eight times, at once
 def fold_name(name: str) -> str:
     """The key two names share when macOS, Windows or Obsidian see them as one file: canonical
     caseless matching (Unicode §3.13; ``ß`` == ``ss`` errs on the safe side)."""
