@@ -36,7 +36,7 @@ class Include(enum.Enum):
     ALL = "all"  # every page, journal and asset
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class SourceConfig:
     path: Path  # Logseq graph root (pages/, journals/, logseq/config.edn)
     include: Include = Include.READWISE
@@ -45,14 +45,14 @@ class SourceConfig:
     convert: ConvertOptions = field(default_factory=ConvertOptions)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class VaultConfig:
     name: str
     path: Path  # vault root (the folder holding .obsidian/)
     sources: tuple[SourceConfig, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class DaemonConfig:
     settle_seconds: float = 2.0
     rescan_interval: float = 15 * 60.0  # seconds
@@ -62,7 +62,7 @@ class DaemonConfig:
 _MAX_PAGE_BYTES: Final = 8 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Config:
     vaults: tuple[VaultConfig, ...]
     state_dir: Path = field(default_factory=lambda: Path("~/.local/state/syncd").expanduser())

@@ -66,7 +66,7 @@ UNKNOWN = "?"  # a base that cannot be known (a note from before bases): never o
 ALIASES_KEY = "aliases"  # names are added to it, never replaced (links to an old name resolve)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class MergeResult:
     text: str  # the note's new text (== the old text when nothing changed)
     changed: bool

@@ -89,7 +89,7 @@ from syncd.textio import decode_page
 Status = Literal["gone", "same", "ok", "error", "unfinished"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class PlanContext:
     """What every page of a run is planned with: the source's settings and the graph index
     as the run started (a plan made with another index is planned again)."""
@@ -101,7 +101,7 @@ class PlanContext:
     readwise: ConvertContext  # what Readwise notes are rendered with (the same index)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class PlanTask(Sent):
     """Plan page ``found``. ``same``: the hash of the bytes the state has facts and a note for
     (equal: nothing to plan). ``existing``, ``seen``: the note text and recorded highlights
@@ -115,7 +115,7 @@ class PlanTask(Sent):
     seen: bytes | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Prepared(Sent):
     """A Readwise page merged into the note text its task carried when ``hinted`` (its
     ``doc_id`` is the document's), else into none (a new note): the text as UTF-8 bytes with
@@ -137,7 +137,7 @@ class Prepared(Sent):
     packed: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class PagePlan(Sent):
     """What ``plan_page`` made of one page: ``gone`` (no such file), ``same`` (the bytes hash
     to the task's ``same``), ``error`` (the engine plans it again inline, which reports it),

@@ -56,7 +56,7 @@ KNOWN_CATEGORIES = frozenset(CATEGORY_FOLDERS)
 OTHER_FOLDER = "Other"  # the folder of a document whose category is none of Readwise's
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Item:
     """A highlight, or a heading grouping highlights, as it appears in the outline."""
 
@@ -89,7 +89,7 @@ class Item:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Section:
     """A top-level block: a Readwise header with its highlights, or another top-level block
     (``header`` is then None and the block itself is the only item)."""
@@ -98,7 +98,7 @@ class Section:
     items: tuple[Item, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Document:
     id: DocumentId
     page_name: str  # the Logseq page name (title:: or the decoded file name)

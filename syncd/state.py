@@ -132,7 +132,7 @@ CREATE TABLE IF NOT EXISTS failed_pages (
 """
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class SourceRecord:
     """The fingerprint of one source page when syncd last looked at it, and the outcome."""
 
@@ -149,7 +149,7 @@ class SourceRecord:
             raise ValueError(f"unknown source status {self.status!r}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class DocumentRecord:
     """Where a Readwise document lives in the vault, and the hash of the note syncd left."""
 
@@ -157,7 +157,7 @@ class DocumentRecord:
     note_sha256: str  # sha256 of the note bytes syncd last wrote (or saw right after writing)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class NoteBase:
     """The version of a plain note syncd last wrote: the base of a three-way merge."""
 
@@ -170,7 +170,7 @@ def _json_list(items: tuple[str, ...]) -> str:
     return json.dumps(items, ensure_ascii=False) if items else "[]"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class GraphPage:
     """What the last migration learned about one page of an ``include: all`` graph: while its
     fingerprint matches, the page is not read again and these facts stand in for it."""
@@ -189,7 +189,7 @@ class GraphPage:
     page_uuid: str = ""  # lower-case id:: of its page-properties block (row P7), "" if none
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class GraphAsset:
     """A file of a graph's ``assets/`` folder and the vault copy syncd made of it."""
 
@@ -200,7 +200,7 @@ class GraphAsset:
     dest_sha256: str  # of the bytes syncd wrote there
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class FailedPage:
     """A source page whose last sync failed, with its fingerprint then (``syncd.failures``)."""
 

@@ -96,7 +96,7 @@ def prepare_vaults(config: Config, state: StateStore | None, *, dry_run: bool = 
     return new
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class FileStamp:
     """What ``os.stat`` says about one version of a file; equal stamps mean "not touched"."""
 
@@ -122,7 +122,7 @@ class _Listing:
     folded: set[str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class _Dir:
     """A vault folder checked by ``Vault.resolve``, opened (``fd``) for one batch, and the
     (dev, ino) it had then."""

@@ -99,7 +99,7 @@ class RunReport:
     migration: MigrationReport = field(default_factory=MigrationReport)  # include: all sources
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ReadwiseHint:
     """What a page that went into a note last run is planned with: its document, that note
     (path, text and stamp as read then) and its recorded highlights (packed; None: none)."""
@@ -120,7 +120,7 @@ class RetryMerge(Exception):
         self.note = note
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class _Written:
     """A note written in this run: created by it, its stamp after the last write (None: dry
     run), its text before the run (``--diff`` only) and its diff's place in the report."""
@@ -131,7 +131,7 @@ class _Written:
     diff: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class _Pending:
     """State to commit once the notes written since the last commit are durable."""
 
@@ -158,7 +158,7 @@ class _Batch:
     bases: dict[str, bytes] = field(default_factory=dict)  # _Pending.base of those
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class NoteHome:
     """Where a source's notes go: its vault (by name) and the folder inside it."""
 

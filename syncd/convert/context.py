@@ -16,7 +16,7 @@ from syncd.logseq.dates import format_moment, parse_journal_title
 from syncd.logseq.graph_config import GraphConfig
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class InlineContext:
     """Journal links (row J2): the graph's journal title formats, the daily-note format."""
 
@@ -84,7 +84,7 @@ class ReadwiseLayout(enum.Enum):
     CATEGORY = "category"  # <into>/<Category>/<Title>.md, as include: readwise does
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ConvertOptions:
     """The ALT rows of logseq-to-obsidian.md as choices; defaults are the REC rows."""
 
@@ -106,7 +106,7 @@ class ConvertOptions:
     readwise_layout: ReadwiseLayout = ReadwiseLayout.PAGE  # Readwise pages: page name or category
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class GraphIndex:
     """Graph-wide facts from the first pass. Keys of ``names`` are lower-cased page names
     *and* aliases; values are the Obsidian link target of the note (vault-relative path without
@@ -126,7 +126,7 @@ class GraphIndex:
     whiteboards: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ConvertContext:
     graph: GraphConfig
     index: GraphIndex

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ConvertedNote:
     frontmatter: tuple[tuple[str, Value], ...]
     body: str  # Markdown, ends with "\n" (or is "")

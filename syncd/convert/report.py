@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 EXCERPT_CHARS = 80
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Unsupported:
     """Something kept as text (or dropped) because Obsidian has nothing like it."""
 

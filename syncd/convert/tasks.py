@@ -40,14 +40,14 @@ PRIORITY_WORDS = {"A": "high", "B": "medium", "C": "low"}
 UNITS = {"h": "hour", "d": "day", "w": "week", "m": "month", "y": "year"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Task:
     marker: str
     priority: str | None
     text: str  # the block's first line after the marker and the priority
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Stamp:
     kind: str  # "SCHEDULED" or "DEADLINE"
     date: str  # ISO

@@ -185,7 +185,7 @@ class WatchMode(enum.Enum):
     POLLING = "polling"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class WatchChoice:
     mode: WatchMode
     reason: str

@@ -115,7 +115,7 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class DateFormat:
     """A compiled date-fns pattern (:func:`compile_format`); ``tokens``: ``(token, literal)``
     pairs, ``token`` ``""`` for literal text."""

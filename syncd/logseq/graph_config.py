@@ -38,7 +38,7 @@ CONFIG_PATH = Path("logseq") / "config.edn"
 # --- EDN -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Keyword:
     """``:file/name-format`` is ``Keyword("file/name-format")``."""
 
@@ -48,7 +48,7 @@ class Keyword:
         return f":{self.name}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Symbol:
     name: str
 
@@ -85,7 +85,7 @@ _RATIO = re.compile(r"([+-]?\d+)/(\d+)")
 _SPECIAL_FLOATS = {"Inf": float("inf"), "-Inf": float("-inf"), "NaN": float("nan")}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class _Close:
     """A closing bracket, seen where a form may end a collection."""
 
@@ -322,7 +322,7 @@ def read_edn(text: str) -> object:
 # --- GraphConfig -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class GraphConfig:
     """The settings of one Logseq graph that matter for conversion (reference section 8).
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Property:
     """A ``key:: value`` line. ``index`` is the line's position in its owner's ``lines``."""
 
@@ -29,7 +29,7 @@ def property_value(properties: tuple[Property, ...], key: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Block:
     """One ``- `` bullet and what is nested under it. ``lines[0]`` is the text after ``- ``;
     the other lines are continuation lines with the bullet's indentation and the two-space
@@ -57,7 +57,7 @@ class Block:
         return _walk([self])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Page:
     """A parsed page. ``preamble`` is the text before the first bullet (page properties
     included, as written); ``properties`` are the page properties found there, or in a first

@@ -29,7 +29,7 @@ DEFAULT_DAILY_FORMAT = "YYYY-MM-DD"
 DEFAULT_ATTACHMENTS = "assets"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class VaultLayout:
     """Where Obsidian wants daily notes and attachments (read from ``.obsidian/``)."""
 
@@ -53,7 +53,7 @@ class Sent:
         return type(self), tuple(map(self.__getattribute__, self.__slots__))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class FoundFile(Sent):
     """A file of the graph: its state key (graph-relative POSIX path), where, and its stat."""
 
@@ -91,7 +91,7 @@ def journal_note_path(day: date, layout: VaultLayout) -> str:
     return join_path(layout.daily_folder, format_moment(day, layout.daily_format)) + ".md"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class PageWork:
     """What reading and converting one page needs besides the page (pure values): the main
     process and the executor's (``syncd.parallel``) do it with the same one."""
@@ -138,7 +138,7 @@ def natural_note(work: PageWork, key: str, kind: str, name: str, category: str) 
     return page_note_path(name, work.into)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ParsedPage:
     """A page read and parsed, with its facts from the parse."""
 
