@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import functools
 import json
 import logging
 import os
@@ -26,6 +25,7 @@ from syncd.errors import ConcurrentModification, SyncdError
 from syncd.merge import merge_document
 from syncd.names import note_stem, unique_name
 from syncd.note import ID_KEY, frontmatter_items, preamble_body
+from syncd.pipeline.page import join_path
 from syncd.plan import Prepared
 from syncd.readwise import Document, canonical_document_id, category_folder
 from syncd.state import DocumentRecord, SourceRecord, StateStore, text_sha256, unpack_highlights
@@ -647,7 +647,7 @@ class Writer:
             return found
         if known is not None:
             return known, None  # deleted by the user; recreated only for new highlights
-        folder = _note_folder(home.into, folder_name)
+        folder = join_path(home.into, folder_name)  # (both normalised: config, category)
         if stem is None:
             stem = note_stem(title)
 
@@ -739,13 +739,6 @@ class Writer:
                 if PurePosixPath(note).stem == own:
                     return note
         return notes[0]
-
-
-@functools.cache
-def _note_folder(into: str, folder_name: str) -> str:
-    """The vault folder of notes in ``folder_name`` of ``into``, POSIX ("" for the root)."""
-    folder = (PurePosixPath(into) / folder_name).as_posix()
-    return "" if folder == "." else folder
 
 
 def note_id(text: str) -> str | None:
