@@ -138,6 +138,7 @@ class ConvertContext:
     anchors: Mapping[str, str] = field(default_factory=dict)
     # a line's conversion by its text, kept while the context lives (syncd.note: the same
     # tag and header lines recur in every Readwise note). A context is made for one pass,
-    # with the index as it is then; one with other ``anchors`` starts with its own. It also
-    # keeps ``[[name]]``'s link under "\n" + name (no line holds a newline): convert.inline
+    # with the index as it is then; one with other ``anchors`` starts with its own
     converted: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # a [[name]]'s link by its name, kept as long (convert.inline; tags recur from line to line)
+    links: dict[str, str] = field(default_factory=dict, compare=False, repr=False)

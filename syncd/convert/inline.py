@@ -295,9 +295,9 @@ def _link_to(name: str, env: InlineEnv, label: str | None = None) -> str:
         env.findings.report("N8", "link to a whiteboard (not converted)", f"[[{name}]]")
     if label is not None:
         return wikilink(name, env.ctx, label)
-    known = env.ctx.converted.get("\n" + name)  # the same few names recur (tags)
+    known = env.ctx.links.get(name)  # the same few names recur (tags)
     if known is None:
-        known = env.ctx.converted["\n" + name] = wikilink(name, env.ctx)
+        known = env.ctx.links[name] = wikilink(name, env.ctx)
     return known
 
 
