@@ -80,7 +80,7 @@ class Item:
     anchor: str = field(init=False, repr=False, compare=False)  # anchor_for(id), once
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "anchor", anchor_for(self.id))
+        self.anchor = anchor_for(self.id)
 
     def walk(self) -> list[Item]:
         out: list[Item] = [self]
