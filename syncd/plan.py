@@ -36,7 +36,7 @@ from syncd.convert.report import Unsupported
 from syncd.errors import SyncdError
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.model import Block, Page
-from syncd.logseq.parser import BULLET_RE, _preamble_properties, parse_page
+from syncd.logseq.parser import BULLET_RE, page_properties, parse_page
 from syncd.merge import (
     KIDS_PREFIX,
     MergeResult,
@@ -67,7 +67,6 @@ from syncd.pipeline.page import (
 from syncd.readwise import (
     ATTRIBUTE_RE,
     HEADER_RE,
-    SYNCD_ID_KEY,
     Document,
     Item,
     Section,
@@ -78,6 +77,7 @@ from syncd.readwise import (
     highlight_ids,
     is_readwise_page,
     is_separator,
+    is_syncd_note,
     may_look_like_readwise,
     named_document,
     normalize_text,
@@ -283,7 +283,7 @@ def _plan_new_plain_note(
     if name.casefold() == "readwise":
         return None  # never a document (is_readwise_page)
     category = doc.category
-    names, uuids = referenced(text)
+    names, uuids = referenced(text, block_refs=False)  # _plain_new_note: no "((" in it
     return PagePlan(
         task.index,
         "ok",
@@ -313,15 +313,15 @@ _NAME_REF_RE = re.compile(r"\[\[([^\[\]\n]+?)\]\]")
 _BLOCK_REF_RE = re.compile(r"\(\(([0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})\)\)")
 
 
-def referenced(text: str) -> tuple[frozenset[str], frozenset[str]]:
+def referenced(text: str, block_refs: bool = True) -> tuple[frozenset[str], frozenset[str]]:
     """The page names (``[[name]]``, ``#[[name]]``) and block uuids (``((uuid))``) a Readwise
     page's text refers to, anywhere: what its note may depend on in the graph index (a
-    superset: a reference inside code counts too)."""
+    superset: a reference inside code counts too). ``block_refs`` False: the caller knows
+    the text holds no ``((`` (the search reads the whole page)."""
     names = frozenset(_NAME_REF_RE.findall(text)) if "[[" in text else frozenset()
-    uuids = (
-        frozenset(u.lower() for u in _BLOCK_REF_RE.findall(text)) if "((" in text else frozenset()
-    )
-    return names, uuids
+    if not block_refs or "((" not in text:
+        return names, frozenset()
+    return names, frozenset(u.lower() for u in _BLOCK_REF_RE.findall(text))
 
 
 def prepare_document(
@@ -387,8 +387,9 @@ def _plain_new_note(
     page_name)``, without building a ``Block`` or an ``Item`` per highlight, for the shape of
     nearly every Readwise page; None for any other page (the general path plans it).
 
-    The shape (checked line by line): no ```` ``` ````, ``~~~`` or ``#+`` anywhere, page
-    properties and text before the first bullet, then only ``- HEADER`` lines
+    The shape (checked line by line): no ```` ``` ````, ``~~~``, ``#+`` or ``((`` anywhere,
+    page properties (``page_properties``, as ``parse_page`` reads them: a YAML front matter
+    too) and text before the first bullet, then only ``- HEADER`` lines
     (``HEADER_RE``), ``\t- TEXT`` highlights after a header and ``\t\t- **Note**: …`` /
     ``**Tags**: …`` lines after a highlight (``ATTRIBUTE_RE``); no bullet holds ``::``, and
     the text after ``- `` is neither empty nor starts with whitespace. On it ``parse_page``
@@ -405,8 +406,6 @@ def _plain_new_note(
         return None
     if "((" in text:
         return None  # a block ref: maybe a user's block of refs, which is no highlight
-    if SYNCD_ID_KEY in text:
-        return None  # maybe a note syncd wrote: never a source (is_readwise_page)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -495,7 +494,10 @@ def _plain_new_note(
         return None  # its last highlight may be cut (merge.provisional): the general path
 
     preamble = lines[:start]
-    page = Page(properties=_preamble_properties(preamble), preamble=tuple(preamble), blocks=())
+    front, properties = page_properties(preamble)
+    page = Page(properties=properties, preamble=tuple(preamble), blocks=(), front_matter=front)
+    if is_syncd_note(page):
+        return None  # a note syncd wrote: never a source (is_readwise_page)
     doc = named_document(page, page_name, urls, ())
 
     # make_item's identities and merge._create's rendering (a new note: the plan knows nothing)

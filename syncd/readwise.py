@@ -238,7 +238,7 @@ def has_readwise_links(page: Page) -> bool:
     return False
 
 
-def _is_syncd_note(page: Page) -> bool:
+def is_syncd_note(page: Page) -> bool:
     """A note syncd wrote: ``syncd-id`` in its YAML front matter (a ``syncd-id::`` page
     property is a Logseq page's text, which never names the note: tests/
     test_reliability_hostile.py)."""
@@ -263,7 +263,7 @@ def is_readwise_page(page: Page, name: str = "") -> bool:
     """True for a Readwise document page (design.md "Readwise documents"): a header block
     (or header line before the first bullet), or Readwise's page properties with its
     location links; never ``Readwise.md`` (``name`` "Readwise") nor a note syncd wrote."""
-    if _is_syncd_note(page) or name.casefold() == "readwise":
+    if is_syncd_note(page) or name.casefold() == "readwise":
         return False
     if any(is_header(block) for block in page.blocks) or _preamble_header(page):
         return True
@@ -290,7 +290,7 @@ def may_look_like_readwise(text: str) -> bool:
 def not_taken_reason(page: Page, name: str) -> str | None:
     """Why a page that looks like a Readwise page is not taken as one (None: it does not look
     like one); asked of a page ``is_readwise_page`` refused, counted in the run's report."""
-    if _is_syncd_note(page):
+    if is_syncd_note(page):
         return "a note syncd wrote (syncd-id), never a source page"
     if name.casefold() == "readwise":
         return "Readwise's sync notifications page, not a document"

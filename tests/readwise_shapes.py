@@ -119,14 +119,28 @@ PREAMBLE = st.lists(
     max_size=8,
 )
 
+# a YAML front matter block before the page properties (parse_page reads its key: value lines
+# as page properties, syncd-id: among them marks a note syncd wrote)
+FRONT_MATTER = st.sampled_from(
+    [
+        [],
+        ["---", "title: Front Title", "author: Someone Else", "---"],
+        ["---", "syncd-id: title+author:X|Y", "---"],
+        ["---", "full-title: Quoted: yes", "category: books", "---", ""],
+        ["---", "just a line of text", "---"],
+        ["---", "title: never closed"],
+    ]
+)
+
 
 @st.composite
 def plain_pages(draw: st.DrawFn) -> tuple[str, bool]:
     """A page of the shape (lines outside it only if ``odd``), and whether it has no line
     outside the shape."""
     odd = draw(st.integers(0, 3)) == 0
-    lines = list(draw(PREAMBLE))
-    in_shape = True
+    front = draw(FRONT_MATTER)
+    lines = [*front, *draw(PREAMBLE)]
+    in_shape = "syncd-id: title+author:X|Y" not in front  # a note syncd wrote: no source
     for _ in range(draw(st.integers(1, 3))):
         lines.append("- " + draw(st.sampled_from(HEADERS)))
         for _ in range(draw(st.integers(0, 6))):

@@ -128,6 +128,7 @@ def reference_create(doc: Document) -> MergeResult:
 
     page = doc.page
     drop = {p.index for p in page.properties} if not page.properties_in_first_block else set()
+    drop.update(range(page.front_matter))  # a YAML front matter block: its page's properties
     preamble = [line for i, line in enumerate(page.preamble) if i not in drop]
     while preamble and not preamble[-1].strip():
         preamble.pop()

@@ -79,6 +79,7 @@ def _same_as_general(text: str, name: str = "Page Name") -> bool:
 @example(("title:: A\n\n- Highlights first synced by [[Readwise]]\n\t- One. ([V](u))\n", True))
 @example(("- Highlights first synced by x\n\t- a ([V](u))\n\t- b ([V](u))\n\t- a ([V](u))\n", True))
 @example(("- Highlights first synced by x\n\t- a ^rw-0123456789ab\n\t\t- **Note**: ^rw-0\n", True))
+@example(("---\ntitle: F\nauthor: B\n---\n- Highlights first synced by x\n\t- a ([V](u))\n", True))
 def test_create_plain_is_the_general_path(case: tuple[str, bool]) -> None:
     text, in_shape = case
     answered = _same_as_general(text)
@@ -129,3 +130,44 @@ def test_sample_pages() -> None:
         except (UnicodeDecodeError, OSError):
             continue
         _same_as_general(text, path.stem)
+
+
+FRONT_MATTER_PAGE = """---
+title: Notes on Quiet Rivers
+author: Ada Lind
+category: books
+---
+- Highlights first synced by [[Readwise]] [[Mar 3rd, 2024]]
+\t- Rivers carve slowly. ([Location 12](https://readwise.io/to_kindle?action=open&asin=B0QR&location=12))
+"""
+
+
+def test_a_readwise_page_with_front_matter_keeps_one_note(tmp_path: Path) -> None:
+    """Page properties in a YAML front matter block (Logseq reads them as page properties):
+    the first sync (the fast path, a new note) takes the document's identity and metadata
+    from them as every later sync does (the general path, the note known), so a highlight
+    added later lands in the same note, and the front matter's lines are no body text.
+    (Before, the fast path read no front matter: a note titled by the file name, with the
+    YAML in its body, and the second sync made a second note.)"""
+    from syncd.cli import main
+
+    page = tmp_path / "graph" / "pages" / "Notes on Quiet Rivers.md"
+    page.parent.mkdir(parents=True)
+    page.write_text(FRONT_MATTER_PAGE, "utf-8")
+    vault, state = tmp_path / "vault", tmp_path / "state"
+    args = ["once", str(tmp_path / "graph"), str(vault), "--state-dir", str(state)]
+    assert main(args) == 0
+    added = (
+        "\t- Banks remember floods. "
+        "([Location 40](https://readwise.io/to_kindle?action=open&asin=B0QR&location=40))\n"
+    )
+    page.write_text(FRONT_MATTER_PAGE + added, "utf-8")
+    assert main(args) == 0
+    [note] = list(vault.rglob("*.md"))
+    assert note.name == "Notes on Quiet Rivers.md"
+    text = note.read_text("utf-8")
+    assert 'author: "[[Ada Lind]]"\n' in text
+    assert "syncd-id: title+author:Notes on Quiet Rivers|Ada Lind\n" in text
+    assert text.count("---\n") == 2  # its own frontmatter only: the page's is no body text
+    assert text.count("Rivers carve slowly.") == 1
+    assert text.count("Banks remember floods.") == 1

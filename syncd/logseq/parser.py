@@ -209,10 +209,7 @@ def parse_page(text: str) -> Page:
         (stack[-1][4] if stack else roots).append(block)
 
     blocks = tuple(roots)
-    front, properties = _front_matter(preamble)
-    properties += tuple(
-        Property(p.key, p.value, p.index + front) for p in _preamble_properties(preamble[front:])
-    )
+    front, properties = page_properties(preamble)
     in_first_block = False
     if not properties and blocks and _is_properties_only(blocks[0]):
         properties = blocks[0].properties
@@ -225,6 +222,17 @@ def parse_page(text: str) -> Page:
         properties_in_first_block=in_first_block,
         front_matter=front,
     )
+
+
+def page_properties(preamble: Sequence[str]) -> tuple[int, tuple[Property, ...]]:
+    """(how many lines a YAML front matter block holds, the page properties) of the lines
+    before a page's first bullet: the front matter's ``key: value`` lines, then the
+    ``key:: value`` lines of the first paragraph after it."""
+    front, properties = _front_matter(preamble)
+    properties += tuple(
+        Property(p.key, p.value, p.index + front) for p in _preamble_properties(preamble[front:])
+    )
+    return front, properties
 
 
 YAML_KEY_RE = re.compile(r"^([A-Za-z0-9_][\w.-]*):(?:[ \t]+(.*))?$")
