@@ -8,10 +8,10 @@ from pathlib import Path
 class SyncdError(Exception):
     """A problem with one file or one run; ``str()`` is a single line for the user."""
 
-    def __init__(self, message: str, path: Path | None = None) -> None:
+    def __init__(self, message: str, path: Path | str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.path = path
+        self.path = Path(path) if path else None
 
     def __str__(self) -> str:
         if self.path is None:

@@ -15,7 +15,7 @@ from syncd.errors import PageError
 READ_ATTEMPTS = 3  # reads of a page that keeps changing while it is read
 
 
-def check_page_stat(path: Path, st: os.stat_result, limit: int) -> None:
+def check_page_stat(path: str | Path, st: os.stat_result, limit: int) -> None:
     """Refuse what is not a page before reading it: a FIFO, a socket or a device named
     ``*.md`` (reading a FIFO would block the worker forever), or a file over the limit."""
     if not stat.S_ISREG(st.st_mode):
@@ -28,7 +28,7 @@ def check_page_stat(path: Path, st: os.stat_result, limit: int) -> None:
         )
 
 
-def read_page(path: Path, limit: int) -> tuple[bytes, os.stat_result] | None:
+def read_page(path: str | Path, limit: int) -> tuple[bytes, os.stat_result] | None:
     """The page's bytes and the stat of the very file they came from; None when it is gone.
     Opened without blocking and checked through its descriptor (a page swapped for a FIFO or
     grown past the limit after the first stat is refused); one written to while read is read

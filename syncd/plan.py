@@ -175,7 +175,7 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
     (inline). Raises what reading, decoding, parsing or naming the page raises."""
     work = ctx.work
     found = task.found
-    path = found.path
+    path = found.abspath  # (a str: no Path built per page)
     got = read_page(path, work.max_page_bytes)
     if got is None:
         return PagePlan(task.index, "gone")
@@ -316,8 +316,7 @@ _BLOCK_REF_RE = re.compile(r"\(\(([0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-
 def referenced(text: str, block_refs: bool = True) -> tuple[frozenset[str], frozenset[str]]:
     """The page names (``[[name]]``, ``#[[name]]``) and block uuids (``((uuid))``) a Readwise
     page's text refers to, anywhere: what its note may depend on in the graph index (a
-    superset: a reference inside code counts too). ``block_refs`` False: the caller knows
-    the text holds no ``((`` (the search reads the whole page)."""
+    superset: code counts too); ``block_refs`` False: the caller knows it holds no ``((``."""
     names = frozenset(_NAME_REF_RE.findall(text)) if "[[" in text else frozenset()
     if not block_refs or "((" not in text:
         return names, frozenset()

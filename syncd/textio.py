@@ -20,7 +20,7 @@ _MOJIBAKE_HINT = re.compile(
 )
 
 
-def decode_page(data: bytes, path: Path | None = None, *, repair_mojibake: bool = True) -> str:
+def decode_page(data: bytes, path: Path | str = "", *, repair_mojibake: bool = True) -> str:
     """Decode a page's bytes. Raises ``PageError`` naming ``path`` when they are not text."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]

@@ -225,9 +225,8 @@ def parse_page(text: str) -> Page:
 
 
 def page_properties(preamble: Sequence[str]) -> tuple[int, tuple[Property, ...]]:
-    """(how many lines a YAML front matter block holds, the page properties) of the lines
-    before a page's first bullet: the front matter's ``key: value`` lines, then the
-    ``key:: value`` lines of the first paragraph after it."""
+    """(lines in a YAML front matter, page properties) of the lines before the first bullet:
+    the front matter's ``key: value`` lines, then the next paragraph's ``key:: value`` ones."""
     front, properties = _front_matter(preamble)
     properties += tuple(
         Property(p.key, p.value, p.index + front) for p in _preamble_properties(preamble[front:])
