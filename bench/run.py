@@ -26,6 +26,11 @@ of the process and its descendants (syncd's helper processes), sampled every 50 
 shared between them (libraries, pages inherited by fork) counts once. Figures are medians
 over --repeat runs. SYNCD_HELPERS=N in the environment sets syncd's helper count (0: none).
 
+With --against DIR, the syncd package in DIR (another version's checkout) is measured in the
+same sitting: each repetition runs both codes back to back, in turns, so that a host that
+speeds up or slows down weighs on both alike; then each median of this code is printed
+against the other's (issue 11: within 10 %).
+
 With --compare-l2o, logseq-to-obsidian 0.2.0 is installed from PyPI into a temporary venv and
 timed on the same graph (`logseq-to-obsidian --input GRAPH --output OUT`).
 """
@@ -63,6 +68,7 @@ TARGET_GROW_X_CHANGED = 2.0  # (c) <= (b) + 2 x (d)
 TARGET_FIRST_RSS_MIB = 100.0  # peak RSS of (a)
 # issue 11 target
 TARGET_ALL_X_READWISE = 1.5  # include: all (a) <= 1.5 x include: readwise (a), same graph
+TARGET_AGAINST_X = 1.10  # --against: this code's medians within 10 % of the other's (issue 11)
 
 
 # ------------------------------------------------------------------------------ measuring
@@ -294,9 +300,11 @@ def compile_syncd(root: Path) -> None:
     )
 
 
-def syncd_env() -> dict[str, str]:
+def syncd_env(code: Path | None = None) -> dict[str, str]:
+    """The environment of a measured syncd: its package from ``code`` (default: the one
+    --syncd-path names)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(SYNCD_PATH[0]) + (
+    env["PYTHONPATH"] = str(code or SYNCD_PATH[0]) + (
         os.pathsep + env["PYTHONPATH"] if "PYTHONPATH" in env else ""
     )
     # `python -m syncd` puts the current folder first on sys.path: run from the repository
@@ -312,74 +320,93 @@ def run_mode(
     result = ModeResult(mode)
     env = syncd_env()
     for rep in range(repeat):
-        # fresh folders for every repetition, removed only after the last measurement: on
-        # ext4, creating thousands of files right after deleting thousands costs several
-        # times more (the allocator steps over recently freed inodes), which would charge
-        # repetition 2 for the clean-up of repetition 1
-        run = work / f"{mode}-{rep + 1}"
-        graph, vault, state = run / "graph", run / "vault", run / "state"
-        alone, alone_vault, alone_state = run / "changed", run / "cvault", run / "cstate"
-        rmtree(run)  # left by an earlier benchmark in the same --workdir
-        run.mkdir(parents=True)
-        cp = measure(["cp", "-r", str(base), str(graph)])
-        if cp.status != 0:
-            raise SystemExit(f"cp -r failed: {last_error(cp.stderr)}")
-        cp_samples.append(cp)
-
-        first = measure(syncd_cmd(graph, vault, state, mode), env=env)
-        if first.status != 0:
-            result.unavailable = f"(a) exited {first.status}: {last_error(first.stderr)}"
+        if not one_repetition(result, base, work / f"{mode}-{rep + 1}", cp_samples, grow, env):
             return result
-        result.notes = count_notes(vault)
-        pages, journals, _ = graph_stats(base)
-        if mode == "all" and result.notes < 0.9 * (pages + journals):
-            result.unavailable = (
-                f"include: all wrote {result.notes:,} notes for {pages:,} pages "
-                f"and {journals:,} journals: graph migration is not wired in "
-                "yet"
-            )
-            return result
-        result.first.append(first)
-        result.summaries["a"] = summary_line(first.stderr)
-
-        noop = measure(syncd_cmd(graph, vault, state, mode), env=env)
-        if noop.status != 0:
-            result.unavailable = f"(b) exited {noop.status}: {last_error(noop.stderr)}"
-            return result
-        result.noop.append(noop)
-        result.summaries["b"] = summary_line(noop.stderr)
-
-        before = snapshot(graph)
-        grown = subprocess.run(
-            [sys.executable, str(GEN_GRAPH), str(graph), "--grow", str(grow)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        result.grown_pages = int(grown.stdout.split()[1])
-        changed = changed_only_graph(graph, before, alone)
-
-        after = measure(syncd_cmd(graph, vault, state, mode), env=env)
-        if after.status != 0:
-            result.unavailable = f"(c) exited {after.status}: {last_error(after.stderr)}"
-            return result
-        result.grow.append(after)
-        result.summaries["c"] = summary_line(after.stderr)
-
-        alone_run = measure(syncd_cmd(alone, alone_vault, alone_state, mode), env=env)
-        if alone_run.status != 0:
-            result.unavailable = f"(d) exited {alone_run.status}: {last_error(alone_run.stderr)}"
-            return result
-        result.changed_alone.append(alone_run)
-        result.summaries["d"] = summary_line(alone_run.stderr)
         if log:
-            print(
-                f"  {mode} run {rep + 1}/{repeat}: cp {cp.wall:.2f}s, (a) {first.wall:.2f}s "
-                f"{first.rss_kib / 1024:.0f} MiB, (b) {noop.wall:.2f}s, (c) {after.wall:.2f}s "
-                f"({changed} files changed), (d) {alone_run.wall:.2f}s",
-                file=sys.stderr,
-            )
+            print(f"  {mode} run {rep + 1}/{repeat}: {progress_line(result)}", file=sys.stderr)
     return result
+
+
+def progress_line(result: ModeResult) -> str:
+    """The figures of ``result``'s last repetition, for the progress lines."""
+    first, after = result.first[-1], result.grow[-1]
+    return (
+        f"(a) {first.wall:.2f}s {first.rss_kib / 1024:.0f} MiB, (b) {result.noop[-1].wall:.2f}s, "
+        f"(c) {after.wall:.2f}s, (d) {result.changed_alone[-1].wall:.2f}s"
+    )
+
+
+def one_repetition(
+    result: ModeResult,
+    base: Path,
+    run: Path,
+    cp_samples: list[Sample],
+    grow: float,
+    env: dict[str, str],
+) -> bool:
+    """One repetition of (a) to (d) in folder ``run``, its samples added to ``result``; False
+    (and ``result.unavailable`` says why) when syncd failed."""
+    mode = result.mode
+    # fresh folders for every repetition, removed only after the last measurement: on
+    # ext4, creating thousands of files right after deleting thousands costs several
+    # times more (the allocator steps over recently freed inodes), which would charge
+    # repetition 2 for the clean-up of repetition 1
+    graph, vault, state = run / "graph", run / "vault", run / "state"
+    alone, alone_vault, alone_state = run / "changed", run / "cvault", run / "cstate"
+    rmtree(run)  # left by an earlier benchmark in the same --workdir
+    run.mkdir(parents=True)
+    cp = measure(["cp", "-r", str(base), str(graph)])
+    if cp.status != 0:
+        raise SystemExit(f"cp -r failed: {last_error(cp.stderr)}")
+    cp_samples.append(cp)
+
+    first = measure(syncd_cmd(graph, vault, state, mode), env=env)
+    if first.status != 0:
+        result.unavailable = f"(a) exited {first.status}: {last_error(first.stderr)}"
+        return False
+    result.notes = count_notes(vault)
+    pages, journals, _ = graph_stats(base)
+    if mode == "all" and result.notes < 0.9 * (pages + journals):
+        result.unavailable = (
+            f"include: all wrote {result.notes:,} notes for {pages:,} pages "
+            f"and {journals:,} journals: graph migration is not wired in "
+            "yet"
+        )
+        return False
+    result.first.append(first)
+    result.summaries["a"] = summary_line(first.stderr)
+
+    noop = measure(syncd_cmd(graph, vault, state, mode), env=env)
+    if noop.status != 0:
+        result.unavailable = f"(b) exited {noop.status}: {last_error(noop.stderr)}"
+        return False
+    result.noop.append(noop)
+    result.summaries["b"] = summary_line(noop.stderr)
+
+    before = snapshot(graph)
+    grown = subprocess.run(
+        [sys.executable, str(GEN_GRAPH), str(graph), "--grow", str(grow)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result.grown_pages = int(grown.stdout.split()[1])
+    changed_only_graph(graph, before, alone)
+
+    after = measure(syncd_cmd(graph, vault, state, mode), env=env)
+    if after.status != 0:
+        result.unavailable = f"(c) exited {after.status}: {last_error(after.stderr)}"
+        return False
+    result.grow.append(after)
+    result.summaries["c"] = summary_line(after.stderr)
+
+    alone_run = measure(syncd_cmd(alone, alone_vault, alone_state, mode), env=env)
+    if alone_run.status != 0:
+        result.unavailable = f"(d) exited {alone_run.status}: {last_error(alone_run.stderr)}"
+        return False
+    result.changed_alone.append(alone_run)
+    result.summaries["d"] = summary_line(alone_run.stderr)
+    return True
 
 
 def run_l2o(base: Path, work: Path, repeat: int, log: bool) -> list[Sample] | str:
@@ -613,6 +640,59 @@ def all_vs_readwise(results: list[ModeResult], failed: list[str]) -> dict[str, o
     return {"ratio": ratio, "target": TARGET_ALL_X_READWISE, "met": ok}
 
 
+def compare(
+    args: argparse.Namespace, base: Path, stats: tuple[int, int, int], work: Path
+) -> dict[str, object]:
+    """--against: each repetition of each mode runs this code and the other back to back (this
+    code first in odd repetitions, the other first in even ones); both reports, then this
+    code's median of each run against the other's, within ``TARGET_AGAINST_X``."""
+    codes = {"this": SYNCD_PATH[0], "against": args.against}
+    cps: dict[str, list[Sample]] = {tag: [] for tag in codes}
+    results: dict[str, list[ModeResult]] = {tag: [] for tag in codes}
+    for mode in args.mode or MODES:
+        pair = {tag: ModeResult(mode) for tag in codes}
+        for tag in codes:
+            results[tag].append(pair[tag])
+        for rep in range(args.repeat):
+            for tag in list(codes) if rep % 2 == 0 else list(codes)[::-1]:
+                result = pair[tag]
+                run = work / f"{mode}-{tag}-{rep + 1}"
+                if result.unavailable is not None or not one_repetition(
+                    result, base, run, cps[tag], args.grow, syncd_env(codes[tag])
+                ):
+                    continue
+                if not args.quiet:
+                    line = f"  {mode} run {rep + 1}/{args.repeat} {tag}: {progress_line(result)}"
+                    print(line, file=sys.stderr)
+    out: dict[str, object] = {}
+    for tag, code in codes.items():
+        print(f"\n=== {tag}: the syncd package in {code}")
+        out[tag] = report(args, base, stats, cps[tag], results[tag], None)
+    print(f"\n=== this code's medians against the other's (target <= {TARGET_AGAINST_X:.2f} x)")
+    ratios: dict[str, float] = {}
+    failed: list[str] = []
+    for this, other in zip(results["this"], results["against"], strict=True):
+        if this.unavailable is not None or other.unavailable is not None:
+            print(f"{this.mode:9} not compared: {this.unavailable or other.unavailable}")
+            continue
+        for label, attr in (("(a)", "first"), ("(b)", "noop"), ("(c)", "grow")):
+            mine, theirs = getattr(this, attr), getattr(other, attr)
+            ratio = med(mine, "wall") / med(theirs, "wall")
+            ratios[f"{this.mode} {label}"] = ratio
+            ok = ratio <= TARGET_AGAINST_X
+            print(
+                f"{this.mode:9} {label} {med(mine, 'wall'):7.3f} s against "
+                f"{med(theirs, 'wall'):7.3f} s: {ratio:5.2f} x (CPU {med(mine, 'cpu'):6.2f} "
+                f"against {med(theirs, 'cpu'):6.2f} s)  {verdict(ok)}"
+            )
+            if not ok:
+                failed.append(f"{this.mode} {label}")
+    print("\nnot within the target: " + (", ".join(failed) if failed else "none"))
+    out["ratios"] = ratios
+    out["failed"] = failed
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -648,12 +728,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=REPO,
         help="the folder holding the syncd package to measure (default: this repository)",
     )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="DIR",
+        help="also measure the syncd package in DIR (a checkout of another version), each "
+        "repetition of both back to back, in turns (a host that speeds up or slows down "
+        "during the sitting weighs on both alike), and print this code's medians against it",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-run progress lines")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     SYNCD_PATH[0] = args.syncd_path.resolve()
     compile_syncd(SYNCD_PATH[0])
+    if args.against is not None:
+        if not (args.against / "syncd" / "__init__.py").is_file():
+            parser.error(f"--against {args.against}: no syncd package there")
+        args.against = args.against.resolve()
+        compile_syncd(args.against)
 
     own_work = args.workdir is None
     work = Path(tempfile.mkdtemp(prefix="syncd-bench-")) if own_work else args.workdir
@@ -672,6 +765,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not (base / "pages").is_dir():
                 parser.error(f"{base} has no pages/ folder: not a Logseq graph")
         stats = graph_stats(base)
+        if args.against is not None:
+            out = compare(args, base, stats, work)
+            if args.json is not None:
+                args.json.write_text(json.dumps(out, indent=2) + "\n")
+            return 0
         cp_samples: list[Sample] = []
         results: list[ModeResult] = []
         for mode in args.mode or MODES:
