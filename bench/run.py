@@ -27,9 +27,10 @@ shared between them (libraries, pages inherited by fork) counts once. Figures ar
 over --repeat runs. SYNCD_HELPERS=N in the environment sets syncd's helper count (0: none).
 
 With --against DIR, the syncd package in DIR (another version's checkout) is measured in the
-same sitting: each repetition runs both codes back to back, in turns, so that a host that
-speeds up or slows down weighs on both alike; then each median of this code is printed
-against the other's (issue 11: within 10 %).
+same sitting: each repetition runs both codes back to back, in turns (this code first in odd
+repetitions: with an odd --repeat, once more than the other), so that a host that speeds up
+or slows down weighs on both alike; then this code's medians of (a), (b) and (c) are printed
+against the other's (issue 11: within 10 %). Not with --compare-l2o.
 
 With --compare-l2o, logseq-to-obsidian 0.2.0 is installed from PyPI into a temporary venv and
 timed on the same graph (`logseq-to-obsidian --input GRAPH --output OUT`).
@@ -264,6 +265,7 @@ class ModeResult:
     grow: list[Sample] = field(default_factory=list)
     changed_alone: list[Sample] = field(default_factory=list)
     grown_pages: int = 0
+    changed_files: int = 0  # what (c) saw changed in the last repetition
     notes: int = 0
     summaries: dict[str, str] = field(default_factory=dict)
     unavailable: str | None = None
@@ -323,16 +325,18 @@ def run_mode(
         if not one_repetition(result, base, work / f"{mode}-{rep + 1}", cp_samples, grow, env):
             return result
         if log:
-            print(f"  {mode} run {rep + 1}/{repeat}: {progress_line(result)}", file=sys.stderr)
+            line = f"  {mode} run {rep + 1}/{repeat}: {progress_line(result, cp_samples[-1])}"
+            print(line, file=sys.stderr)
     return result
 
 
-def progress_line(result: ModeResult) -> str:
-    """The figures of ``result``'s last repetition, for the progress lines."""
+def progress_line(result: ModeResult, cp: Sample) -> str:
+    """The figures of ``result``'s last repetition (and its copy ``cp``), for progress lines."""
     first, after = result.first[-1], result.grow[-1]
     return (
-        f"(a) {first.wall:.2f}s {first.rss_kib / 1024:.0f} MiB, (b) {result.noop[-1].wall:.2f}s, "
-        f"(c) {after.wall:.2f}s, (d) {result.changed_alone[-1].wall:.2f}s"
+        f"cp {cp.wall:.2f}s, (a) {first.wall:.2f}s {first.rss_kib / 1024:.0f} MiB, "
+        f"(b) {result.noop[-1].wall:.2f}s, (c) {after.wall:.2f}s ({result.changed_files} files "
+        f"changed), (d) {result.changed_alone[-1].wall:.2f}s"
     )
 
 
@@ -391,7 +395,7 @@ def one_repetition(
         text=True,
     )
     result.grown_pages = int(grown.stdout.split()[1])
-    changed_only_graph(graph, before, alone)
+    result.changed_files = changed_only_graph(graph, before, alone)
 
     after = measure(syncd_cmd(graph, vault, state, mode), env=env)
     if after.status != 0:
@@ -645,7 +649,7 @@ def compare(
 ) -> dict[str, object]:
     """--against: each repetition of each mode runs this code and the other back to back (this
     code first in odd repetitions, the other first in even ones); both reports, then this
-    code's median of each run against the other's, within ``TARGET_AGAINST_X``."""
+    code's medians of (a), (b) and (c) against the other's, within ``TARGET_AGAINST_X``."""
     codes = {"this": SYNCD_PATH[0], "against": args.against}
     cps: dict[str, list[Sample]] = {tag: [] for tag in codes}
     results: dict[str, list[ModeResult]] = {tag: [] for tag in codes}
@@ -662,8 +666,8 @@ def compare(
                 ):
                     continue
                 if not args.quiet:
-                    line = f"  {mode} run {rep + 1}/{args.repeat} {tag}: {progress_line(result)}"
-                    print(line, file=sys.stderr)
+                    figures = progress_line(result, cps[tag][-1])
+                    print(f"  {mode} run {rep + 1}/{args.repeat} {tag}: {figures}", file=sys.stderr)
     out: dict[str, object] = {}
     for tag, code in codes.items():
         print(f"\n=== {tag}: the syncd package in {code}")
@@ -743,6 +747,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     SYNCD_PATH[0] = args.syncd_path.resolve()
     compile_syncd(SYNCD_PATH[0])
     if args.against is not None:
+        if args.compare_l2o:
+            parser.error("--against and --compare-l2o: one comparison at a time")
         if not (args.against / "syncd" / "__init__.py").is_file():
             parser.error(f"--against {args.against}: no syncd package there")
         args.against = args.against.resolve()

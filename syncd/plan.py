@@ -36,7 +36,7 @@ from syncd.convert.report import Unsupported
 from syncd.errors import SyncdError
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.model import Block, Page
-from syncd.logseq.parser import BULLET_RE, page_properties, parse_page
+from syncd.logseq.parser import BULLET_RE, HEADING_START_RE, page_properties, parse_page
 from syncd.merge import (
     KIDS_PREFIX,
     MergeResult,
@@ -313,7 +313,7 @@ _NAME_REF_RE = re.compile(r"\[\[([^\[\]\n]+?)\]\]")
 _BLOCK_REF_RE = re.compile(r"\(\(([0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})\)\)")
 
 
-def referenced(text: str, block_refs: bool = True) -> tuple[frozenset[str], frozenset[str]]:
+def referenced(text: str, *, block_refs: bool = True) -> tuple[frozenset[str], frozenset[str]]:
     """The page names (``[[name]]``, ``#[[name]]``) and block uuids (``((uuid))``) a Readwise
     page's text refers to, anywhere: what its note may depend on in the graph index (a
     superset: code counts too); ``block_refs`` False: the caller knows it holds no ``((``."""
@@ -388,7 +388,7 @@ def _plain_new_note(
 
     The shape (checked line by line): no ```` ``` ````, ``~~~``, ``#+`` or ``((`` anywhere,
     page properties (``page_properties``, as ``parse_page`` reads them: a YAML front matter
-    too) and text before the first bullet, then only ``- HEADER`` lines
+    too) and text but no ``# heading`` before the first bullet, then only ``- HEADER`` lines
     (``HEADER_RE``), ``\t- TEXT`` highlights after a header and ``\t\t- **Note**: …`` /
     ``**Tags**: …`` lines after a highlight (``ATTRIBUTE_RE``); no bullet holds ``::``, and
     the text after ``- `` is neither empty nor starts with whitespace. On it ``parse_page``
@@ -401,16 +401,16 @@ def _plain_new_note(
     # (each first test is a one-character search: fast; the rare page with it pays more)
     if ("`" in text and "```" in text) or ("~" in text and "~~~" in text):
         return None
-    if "+" in text and "#+" in text:
-        return None
-    if "((" in text:
-        return None  # a block ref: maybe a user's block of refs, which is no highlight
+    if ("+" in text and "#+" in text) or "((" in text:
+        return None  # (a "((" block ref: maybe a user's block of refs, which is no highlight)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     bullet = BULLET_RE.match
     start = 0
     while start < len(lines) and bullet(lines[start]) is None:
+        if lines[start][:1] == "#" and HEADING_START_RE.match(lines[start]):
+            return None  # an unbulleted heading starts a block (parse_page): no preamble
         start += 1
     # One pass over the bullets: the shape, and document_from_page's first pass (every
     # block's location, in walk order: header, highlight, its attributes, next highlight).

@@ -114,7 +114,9 @@ PROPERTIES = [
 PREAMBLE = st.lists(
     st.one_of(
         st.sampled_from(PROPERTIES),
-        st.sampled_from(["", "![](https://img.example/x.jpg)", " ", "text", "x::y"]),
+        st.sampled_from(["", "![](https://img.example/x.jpg)", " ", "text", "x::y", "#tag"]),
+        # an unbulleted heading starts a block in parse_page: no preamble line
+        st.sampled_from(["# Heading", "## Highlights first synced by [[Readwise]]"]),
     ),
     max_size=8,
 )
@@ -139,8 +141,10 @@ def plain_pages(draw: st.DrawFn) -> tuple[str, bool]:
     outside the shape."""
     odd = draw(st.integers(0, 3)) == 0
     front = draw(FRONT_MATTER)
-    lines = [*front, *draw(PREAMBLE)]
+    preamble = draw(PREAMBLE)
+    lines = [*front, *preamble]
     in_shape = "syncd-id: title+author:X|Y" not in front  # a note syncd wrote: no source
+    in_shape = in_shape and not any(line[:2] in ("# ", "##") for line in preamble)  # a block
     for _ in range(draw(st.integers(1, 3))):
         lines.append("- " + draw(st.sampled_from(HEADERS)))
         for _ in range(draw(st.integers(0, 6))):

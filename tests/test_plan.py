@@ -66,6 +66,7 @@ def _same_as_general(text: str, name: str = "Page Name") -> bool:
     assert [getattr(fast_doc, n) for n in names] == [getattr(doc, n) for n in names]
     assert fast_doc.page.properties == page.properties
     assert fast_doc.page.preamble == page.preamble
+    assert fast_doc.page.front_matter == page.front_matter
     # the facts plan_page sends without the full parse: page aliases and uuid come from the
     # properties above, and the shape has no block ids
     assert page_block_ids(page) == ()
@@ -80,6 +81,7 @@ def _same_as_general(text: str, name: str = "Page Name") -> bool:
 @example(("- Highlights first synced by x\n\t- a ([V](u))\n\t- b ([V](u))\n\t- a ([V](u))\n", True))
 @example(("- Highlights first synced by x\n\t- a ^rw-0123456789ab\n\t\t- **Note**: ^rw-0\n", True))
 @example(("---\ntitle: F\nauthor: B\n---\n- Highlights first synced by x\n\t- a ([V](u))\n", True))
+@example(("title:: B\n# Notes\nauthor:: A\n- Highlights first synced by x\n\t- a ([V](u))\n", 1))
 def test_create_plain_is_the_general_path(case: tuple[str, bool]) -> None:
     text, in_shape = case
     answered = _same_as_general(text)
@@ -151,7 +153,7 @@ def test_a_readwise_page_with_front_matter_keeps_one_note(tmp_path: Path) -> Non
     YAML in its body, and the second sync made a second note.)"""
     from syncd.cli import main
 
-    page = tmp_path / "graph" / "pages" / "Notes on Quiet Rivers.md"
+    page = tmp_path / "graph" / "pages" / "quiet-rivers.md"  # (named by its title: not this)
     page.parent.mkdir(parents=True)
     page.write_text(FRONT_MATTER_PAGE, "utf-8")
     vault, state = tmp_path / "vault", tmp_path / "state"
