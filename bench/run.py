@@ -364,9 +364,17 @@ def one_repetition(
         raise SystemExit(f"cp -r failed: {last_error(cp.stderr)}")
     cp_samples.append(cp)
 
-    first = measure(syncd_cmd(graph, vault, state, mode), env=env)
-    if first.status != 0:
-        result.unavailable = f"(a) exited {first.status}: {last_error(first.stderr)}"
+    def sync(step: str, graph: Path, vault: Path, state: Path) -> Sample | None:
+        """Run ``step`` ((a)-(d)): its sample, or None (``result.unavailable`` says why)."""
+        sample = measure(syncd_cmd(graph, vault, state, mode), env=env)
+        if sample.status != 0:
+            result.unavailable = f"({step}) exited {sample.status}: {last_error(sample.stderr)}"
+            return None
+        result.summaries[step] = summary_line(sample.stderr)
+        return sample
+
+    first = sync("a", graph, vault, state)
+    if first is None:
         return False
     result.notes = count_notes(vault)
     pages, journals, _ = graph_stats(base)
@@ -378,14 +386,10 @@ def one_repetition(
         )
         return False
     result.first.append(first)
-    result.summaries["a"] = summary_line(first.stderr)
-
-    noop = measure(syncd_cmd(graph, vault, state, mode), env=env)
-    if noop.status != 0:
-        result.unavailable = f"(b) exited {noop.status}: {last_error(noop.stderr)}"
+    noop = sync("b", graph, vault, state)
+    if noop is None:
         return False
     result.noop.append(noop)
-    result.summaries["b"] = summary_line(noop.stderr)
 
     before = snapshot(graph)
     grown = subprocess.run(
@@ -397,19 +401,14 @@ def one_repetition(
     result.grown_pages = int(grown.stdout.split()[1])
     result.changed_files = changed_only_graph(graph, before, alone)
 
-    after = measure(syncd_cmd(graph, vault, state, mode), env=env)
-    if after.status != 0:
-        result.unavailable = f"(c) exited {after.status}: {last_error(after.stderr)}"
+    after = sync("c", graph, vault, state)
+    if after is None:
         return False
     result.grow.append(after)
-    result.summaries["c"] = summary_line(after.stderr)
-
-    alone_run = measure(syncd_cmd(alone, alone_vault, alone_state, mode), env=env)
-    if alone_run.status != 0:
-        result.unavailable = f"(d) exited {alone_run.status}: {last_error(alone_run.stderr)}"
+    alone_run = sync("d", alone, alone_vault, alone_state)
+    if alone_run is None:
         return False
     result.changed_alone.append(alone_run)
-    result.summaries["d"] = summary_line(alone_run.stderr)
     return True
 
 
