@@ -300,22 +300,23 @@ def merge_document(
 
 
 def lines_sha(lines: Sequence[str]) -> str:
-    """Edit-detection hash of a frontmatter key's lines or a highlight's children (each
-    line's surrounding whitespace ignored, so a change of indentation is no edit)."""
+    """Edit-detection hash (64 bits: recorded per highlight, so its size counts) of a frontmatter
+    key's lines or a highlight's children, each line's surrounding whitespace ignored."""
     text = lines[0].strip() if len(lines) == 1 else "\n".join(line.strip() for line in lines)
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
 
 
-def kids_base(rendered: Sequence[str], source: Sequence[str]) -> str:
-    """What ``KIDS_PREFIX`` records for a highlight's attribute children: the hash of the
-    lines syncd wrote, then (after ``/``) of their Logseq text (while that stays the same,
-    Readwise changed nothing there and they are not rendered to be compared)."""
-    return f"{lines_sha(rendered)}/{lines_sha(source)}"
+def kids_base(rendered: str, source: str) -> str:
+    """``KIDS_PREFIX``'s record of a highlight's attribute children: ``lines_sha`` of the lines
+    syncd wrote, then (after ``/``, unless the same) of their Logseq lines (``attribute_source``;
+    while that holds, Readwise changed nothing there: they are not rendered to be compared)."""
+    return rendered if rendered == source else f"{rendered}/{source}"
 
 
 def attribute_source(item: Item) -> list[str]:
-    """The Logseq lines of ``item``'s attribute children."""
-    return [line for block in item.attributes for line in block.lines]
+    """The Logseq lines of ``item``'s attribute children, each block's first line with its
+    bullet (so that children written as they are hash as these lines do)."""
+    return [line for b in item.attributes for line in (f"- {b.first_line}", *b.lines[1:])]
 
 
 def new_frontmatter(items: Sequence[tuple[str, Value]]) -> tuple[str, dict[str, str]]:
@@ -475,6 +476,7 @@ def _merge_children(
     source = lines_sha(attribute_source(item))
     recorded = seen.get(key)
     rendered_base, _, source_base = (recorded or "").partition("/")
+    source_base = source_base or rendered_base  # (one hash: the same for both)
     if source_base == source:
         return None  # Readwise changed nothing below this highlight since syncd wrote it
     start, anchor_line = block
@@ -485,8 +487,8 @@ def _merge_children(
     want = render_attributes(item, depth, ctx)
     want_sha = lines_sha(want)
     if have_sha == want_sha:
-        if recorded != f"{want_sha}/{source}":
-            record[key] = f"{want_sha}/{source}"
+        if recorded != kids_base(want_sha, source):
+            record[key] = kids_base(want_sha, source)
         return None
     if recorded is not None:
         base: str | None = rendered_base
@@ -497,7 +499,7 @@ def _merge_children(
         return None
     if base != have_sha or not own_kept:
         return None
-    record[key] = f"{want_sha}/{source}"
+    record[key] = kids_base(want_sha, source)
     return first, stop, want
 
 
@@ -535,7 +537,8 @@ def _emit_new(
     if item.attributes:
         attributes = render_attributes(item, depth, ctx)
         out.extend(attributes)
-        record[KIDS_PREFIX + item.id] = kids_base(attributes, attribute_source(item))
+        base = kids_base(lines_sha(attributes), lines_sha(attribute_source(item)))
+        record[KIDS_PREFIX + item.id] = base
     added.append(item.id)
     for child in item.children:
         _emit_new(child, depth + 1, plan, ctx, record, added, out, shas)

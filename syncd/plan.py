@@ -20,7 +20,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Literal
 
 from syncd.convert.context import ConvertContext, ConvertOptions, GraphIndex, InlineContext
 from syncd.convert.index import JOURNAL, PAGE, READWISE, deps_of
@@ -41,6 +41,7 @@ from syncd.merge import (
     KIDS_PREFIX,
     MergeResult,
     kids_base,
+    lines_sha,
     merge_document,
     new_frontmatter,
 )
@@ -239,18 +240,19 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
     if kind not in work.kinds:
         return plan
     if doc is not None:
-        names, uuids = referenced(text)
+        deps = deps_of(*referenced(text), (), "", ())
         if not merge:
-            return _with(plan, doc=doc, deps=deps_of(names, uuids, (), "", ()))
+            return replace(plan, planned=True, doc=doc, deps=deps)
         prepared = prepare_document(
             doc, ctx.readwise, task.doc_id, task.existing, task.seen, work.readwise_folders, name
         )
-        return _with(plan, readwise=prepared, deps=deps_of(names, uuids, (), "", ()))
+        return replace(plan, planned=True, readwise=prepared, deps=deps)
     rules = ConvertContext(work.graph, ctx.index, ctx.options, ctx.inline, name)
     converted = convert_page(parsed.page, rules, parsed.text)
     note_text = render_note(converted)
-    return _with(
+    return replace(
         plan,
+        planned=True,
         text=note_text,
         deps=deps_of(
             converted.references, converted.block_refs, converted.assets, name, parsed.aliases
@@ -283,7 +285,6 @@ def _plan_new_plain_note(
     if name.casefold() == "readwise":
         return None  # never a document (is_readwise_page)
     category = doc.category
-    names, uuids = referenced(text, block_refs=False)  # _plain_new_note: no "((" in it
     return PagePlan(
         task.index,
         "ok",
@@ -299,26 +300,21 @@ def _plan_new_plain_note(
         page_uuid(doc.page) or "",
         natural_note(work, found.key, READWISE, name, category),
         planned=True,
-        deps=deps_of(names, uuids, (), "", ()),
+        deps=deps_of(*referenced(text), (), "", ()),
         readwise=_prepared(doc, result, work.readwise_folders, name),
     )
-
-
-def _with(plan: PagePlan, **planned: Any) -> PagePlan:
-    """``plan`` with its note (the fields in ``planned``)."""
-    return replace(plan, planned=True, **planned)
 
 
 _NAME_REF_RE = re.compile(r"\[\[([^\[\]\n]+?)\]\]")
 _BLOCK_REF_RE = re.compile(r"\(\(([0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})\)\)")
 
 
-def referenced(text: str, *, block_refs: bool = True) -> tuple[frozenset[str], frozenset[str]]:
+def referenced(text: str) -> tuple[frozenset[str], frozenset[str]]:
     """The page names (``[[name]]``, ``#[[name]]``) and block uuids (``((uuid))``) a Readwise
     page's text refers to, anywhere: what its note may depend on in the graph index (a
-    superset: code counts too); ``block_refs`` False: the caller knows it holds no ``((``."""
+    superset: code counts too)."""
     names = frozenset(_NAME_REF_RE.findall(text)) if "[[" in text else frozenset()
-    if not block_refs or "((" not in text:
+    if "((" not in text:
         return names, frozenset()
     return names, frozenset(u.lower() for u in _BLOCK_REF_RE.findall(text))
 
@@ -525,11 +521,12 @@ def _plain_new_note(
                 anchor = anchor_for(hid)
                 body.append(f"\t- {stripped} ^{anchor}" if stripped else f"\t- ^{anchor}")
                 sha = sha1(cleans[index].encode("utf-8")).hexdigest()
-                kids = len(body)
+                kids, as_is = len(body), True
                 for attr, at in attributes[index]:
                     if "^" not in attr and not may_rewrite(attr):  # _block_lines: as it is
                         body.append(f"\t\t- {attr}".rstrip())
                     else:
+                        as_is = False
                         attr_block = Block(2, "\t\t", (attr,), (), (), at)
                         body.extend(render_block_tree(attr_block, 2, ctx))
             else:
@@ -545,13 +542,13 @@ def _plain_new_note(
                 )
                 own, sha = render_own(item, 1, ctx)
                 body.extend(own)
-                kids = len(body)
+                kids, as_is = len(body), False
                 body.extend(render_attributes(item, 1, ctx))
             record[hid] = sha
             if attributes[index]:  # merge._emit_new's base of the highlight's children
-                record[KIDS_PREFIX + hid] = kids_base(
-                    body[kids:], [attr for attr, _at in attributes[index]]
-                )
+                source = lines_sha([f"- {attr}" for attr, _at in attributes[index]])
+                written = source if as_is else lines_sha(body[kids:])  # (as is: the same)
+                record[KIDS_PREFIX + hid] = kids_base(written, source)
             added.append(hid)
     frontmatter, bases = new_frontmatter(frontmatter_items(doc, ctx))
     record.update(bases)

@@ -34,6 +34,7 @@ from syncd.merge import (
     MergeResult,
     attribute_source,
     kids_base,
+    lines_sha,
     merge_document,
     new_frontmatter,
     provisional,
@@ -119,7 +120,8 @@ def reference_create(doc: Document) -> MergeResult:
             body.extend(reference_tree(attribute, depth + 1, ctx))
         record[item.id] = text_sha(lines)
         if item.attributes:  # rule 5's base of the highlight's children
-            record[KIDS_PREFIX + item.id] = kids_base(body[kids:], attribute_source(item))
+            written, source = lines_sha(body[kids:]), lines_sha(attribute_source(item))
+            record[KIDS_PREFIX + item.id] = kids_base(written, source)
         added.append(item.id)
         for child in item.children:
             emit(child, depth + 1)
