@@ -297,3 +297,28 @@ def test_per_key_three_way(base: str, theirs: str, user: str | None) -> None:
     )
     assert got[at] == expected
     assert got[:at] + got[at + 1 :] == lines[:at] + lines[at + 1 :]
+
+
+@pytest.mark.parametrize(
+    ("note_line", "hashes"),
+    [
+        ("try this on the pear tree", 1),  # written as Logseq has it: one hash for both
+        ("try this on [[Mar 5th, 2024]]", 2),  # a date link the rules rewrite: two hashes
+    ],
+)
+def test_a_highlights_children_record_one_base_when_written_as_they_are(
+    note_line: str, hashes: int
+) -> None:
+    """The ``@kids:`` base is the hash of the children as syncd wrote them, then of their
+    Logseq lines; one hash when the two are the same. Either way, Readwise's next change to
+    the note arrives where the user left the children alone, and never over the user's edit."""
+    v1 = page_v1().replace("try this on the pear tree", note_line)
+    created = merge_document(None, doc_of(v1), {}, CTX)
+    [kids] = [v for k, v in created.record.items() if k.startswith(KIDS_PREFIX)]
+    assert len(kids.split("/")) == hashes
+    assert all(len(part) == 16 for part in kids.split("/"))  # 64 bits each
+    v2 = v1.replace(note_line, note_line + " and the quince")
+    got = merge_document(created.text, doc_of(v2), created.record, CTX)
+    assert got.text == merge_document(None, doc_of(v2), {}, CTX).text  # the change arrived
+    edited = created.text.replace("try this on", "tried this on")
+    assert merge_document(edited, doc_of(v2), created.record, CTX).text == edited
