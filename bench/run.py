@@ -364,17 +364,18 @@ def one_repetition(
         raise SystemExit(f"cp -r failed: {last_error(cp.stderr)}")
     cp_samples.append(cp)
 
-    def sync(step: str, graph: Path, vault: Path, state: Path) -> Sample | None:
-        """Run ``step`` ((a)-(d)): its sample, or None (``result.unavailable`` says why)."""
+    def sync(step: str, graph: Path, vault: Path, state: Path, samples: list[Sample]) -> bool:
+        """Run ``step`` ((a)-(d)), its sample added to ``samples``; False when syncd failed
+        (``result.unavailable`` says why)."""
         sample = measure(syncd_cmd(graph, vault, state, mode), env=env)
         if sample.status != 0:
             result.unavailable = f"({step}) exited {sample.status}: {last_error(sample.stderr)}"
-            return None
+            return False
         result.summaries[step] = summary_line(sample.stderr)
-        return sample
+        samples.append(sample)
+        return True
 
-    first = sync("a", graph, vault, state)
-    if first is None:
+    if not sync("a", graph, vault, state, result.first):
         return False
     result.notes = count_notes(vault)
     pages, journals, _ = graph_stats(base)
@@ -385,11 +386,8 @@ def one_repetition(
             "yet"
         )
         return False
-    result.first.append(first)
-    noop = sync("b", graph, vault, state)
-    if noop is None:
+    if not sync("b", graph, vault, state, result.noop):
         return False
-    result.noop.append(noop)
 
     before = snapshot(graph)
     grown = subprocess.run(
@@ -400,16 +398,9 @@ def one_repetition(
     )
     result.grown_pages = int(grown.stdout.split()[1])
     result.changed_files = changed_only_graph(graph, before, alone)
-
-    after = sync("c", graph, vault, state)
-    if after is None:
-        return False
-    result.grow.append(after)
-    alone_run = sync("d", alone, alone_vault, alone_state)
-    if alone_run is None:
-        return False
-    result.changed_alone.append(alone_run)
-    return True
+    return sync("c", graph, vault, state, result.grow) and sync(
+        "d", alone, alone_vault, alone_state, result.changed_alone
+    )
 
 
 def run_l2o(base: Path, work: Path, repeat: int, log: bool) -> list[Sample] | str:
