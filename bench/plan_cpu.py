@@ -22,14 +22,16 @@ takes 0.37 us here), and it misses what memory costs.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+try:
+    from bench.run import REPO, compile_syncd, syncd_env
+except ImportError:  # run as a script: bench/ itself is first on sys.path
+    from run import REPO, compile_syncd, syncd_env  # type: ignore[no-redef]
 
 # Run in the child process: a hook at the executor's start (this code: parallel.Planner;
 # syncd 0.1.0: prepare.ScanHelpers) that plans every page there, prints the CPU seconds, exits.
@@ -65,12 +67,7 @@ runpy.run_module("syncd", run_name="__main__")
 
 def plan_seconds(package: Path, graph: Path, include: str, work: Path) -> float:
     """CPU seconds of planning every page of ``graph`` with the syncd package in ``package``."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(package),
-        "PYTHONSAFEPATH": "1",
-        "SYNCD_HELPERS": "2",  # (the hook replaces the helpers: they never start)
-    }
+    env = {**syncd_env(package), "SYNCD_HELPERS": "2"}  # (the hook replaces the helpers)
     vault, state = work / "vault", work / "state"
     shutil.rmtree(vault, ignore_errors=True)
     shutil.rmtree(state, ignore_errors=True)
@@ -95,8 +92,7 @@ def main() -> None:
     args = parser.parse_args()
     packages = [REPO, *(path.resolve() for path in args.against)]
     for package in packages:
-        compile_all = [sys.executable, "-m", "compileall", "-q", str(package / "syncd")]
-        subprocess.run(compile_all, check=True)  # as pip leaves it (README "Benchmark")
+        compile_syncd(package)
     best: dict[Path, float] = {}
     with tempfile.TemporaryDirectory(prefix="syncd-plan-cpu-") as tmp:
         graph = Path(tmp) / "graph"

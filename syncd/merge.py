@@ -487,8 +487,8 @@ def _merge_children(
     want = render_attributes(item, depth, ctx)
     want_sha = lines_sha(want)
     if have_sha == want_sha:
-        if recorded != kids_base(want_sha, source):
-            record[key] = kids_base(want_sha, source)
+        if recorded != (now := kids_base(want_sha, source)):
+            record[key] = now
         return None
     if recorded is not None:
         base: str | None = rendered_base

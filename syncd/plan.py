@@ -546,7 +546,7 @@ def _plain_new_note(
                 body.extend(render_attributes(item, 1, ctx))
             record[hid] = sha
             if attributes[index]:  # merge._emit_new's base of the highlight's children
-                source = lines_sha([f"- {attr}" for attr, _at in attributes[index]])
+                source = lines_sha([f"- {a}" for a, _at in attributes[index]])  # attribute_source
                 written = source if as_is else lines_sha(body[kids:])  # (as is: the same)
                 record[KIDS_PREFIX + hid] = kids_base(written, source)
             added.append(hid)
