@@ -124,6 +124,16 @@ def renders_as_is(line: str) -> bool:
     )
 
 
+# what renders_as_is and _block_lines look for in a line but "[[" and "(("
+_REWRITE_MARKS = ("#", "{", "^", "`", "~", "<", "assets/")
+
+
+def links_only(text: str, start: int = 0) -> bool:
+    """No line of ``text[start:]`` holds what ``renders_as_is`` or ``_block_lines`` look for
+    but ``[[`` and ``((``: for a line of it without ``((``, both are ``"[[" not in line``."""
+    return not any(text.find(mark, start) >= 0 for mark in _REWRITE_MARKS)
+
+
 def render_own(item: Item, depth: int, ctx: ConvertContext) -> tuple[list[str], str]:
     """A highlight's own lines at ``depth``, anchored, and its text's hash (``text_sha``)."""
     block = item.block

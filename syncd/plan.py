@@ -48,6 +48,7 @@ from syncd.merge import (
 from syncd.names import note_stem
 from syncd.note import (
     frontmatter_items,
+    links_only,
     preamble_body,
     render_attributes,
     render_block_tree,
@@ -307,6 +308,7 @@ def _plan_new_plain_note(
 
 _NAME_REF_RE = re.compile(r"\[\[([^\[\]\n]+?)\]\]")
 _BLOCK_REF_RE = re.compile(r"\(\(([0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})\)\)")
+_PARENS_RE = re.compile(r"\(\(")  # (a search for it is faster than "((" in text)
 
 
 def referenced(text: str) -> tuple[frozenset[str], frozenset[str]]:
@@ -314,8 +316,6 @@ def referenced(text: str) -> tuple[frozenset[str], frozenset[str]]:
     page's text refers to, anywhere: what its note may depend on in the graph index (a
     superset: code counts too)."""
     names = frozenset(_NAME_REF_RE.findall(text)) if "[[" in text else frozenset()
-    if "((" not in text:
-        return names, frozenset()
     return names, frozenset(u.lower() for u in _BLOCK_REF_RE.findall(text))
 
 
@@ -397,7 +397,7 @@ def _plain_new_note(
     # (each first test is a one-character search: fast; the rare page with it pays more)
     if ("`" in text and "```" in text) or ("~" in text and "~~~" in text):
         return None
-    if ("+" in text and "#+" in text) or "((" in text:
+    if ("+" in text and "#+" in text) or _PARENS_RE.search(text):
         return None  # (a "((" block ref: maybe a user's block of refs, which is no highlight)
     lines = text.split("\n")
     if lines and lines[-1] == "":
@@ -408,6 +408,7 @@ def _plain_new_note(
         if lines[start][:1] == "#" and HEADING_START_RE.match(lines[start]):
             return None  # an unbulleted heading starts a block (parse_page): no preamble
         start += 1
+    quiet = links_only(text, sum(map(len, lines[:start])) + start)  # (the bullets' text)
     # One pass over the bullets: the shape, and document_from_page's first pass (every
     # block's location, in walk order: header, highlight, its attributes, next highlight).
     # sections: (header text, line number, index of its first highlight in ``heads``);
@@ -515,7 +516,7 @@ def _plain_new_note(
                 continue  # a re-synced duplicate or an empty highlight: no item
             seen.add(hid)
             head = heads[index]
-            if renders_as_is(head):
+            if ("[[" not in head) if quiet else renders_as_is(head):
                 # render_own's one-line rendering
                 stripped = head.rstrip()
                 anchor = anchor_for(hid)
@@ -523,7 +524,7 @@ def _plain_new_note(
                 sha = sha1(cleans[index].encode("utf-8")).hexdigest()
                 kids, as_is = len(body), True
                 for attr, at in attributes[index]:
-                    if "^" not in attr and not may_rewrite(attr):  # _block_lines: as it is
+                    if ("[[" not in attr) if quiet else "^" not in attr and not may_rewrite(attr):
                         body.append(f"\t\t- {attr}".rstrip())
                     else:
                         as_is = False

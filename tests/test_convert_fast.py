@@ -24,6 +24,7 @@ from syncd.convert.inline import (
 from syncd.convert.links import ANCHOR_ID_RE
 from syncd.convert.report import Findings
 from syncd.logseq.model import Block, Property
+from syncd.note import links_only, renders_as_is
 from tests.conftest import readwise_context
 
 UUID = "6601e4b7-0c5e-4b2c-9a3e-1f2d3c4b5a69"
@@ -229,3 +230,16 @@ def test_one_line_convert_text_lines_is_the_region_scanner(line: str) -> None:
     expected = [o.text for o in _Region(slow, 7, {}, None).convert([line], 0)]
     assert convert_text_lines([line], fast, 7) == expected
     assert fast.findings == slow.findings
+
+
+@settings(max_examples=1500, deadline=None, derandomize=True)
+@given(INLINE_TEXT, st.sampled_from(["", "^", "<div>", "`x`", "~", "assets/a.png"]))
+def test_links_only_lines_render_as_is_without_a_link(text: str, mark: str) -> None:
+    """note.links_only (the Readwise fast path's page-wide test): where it holds, a line
+    without "((" is written as it is (renders_as_is, _block_lines) exactly when it has no "[["."""
+    for line in (text, text + mark, mark + text):
+        if links_only(line) and "((" not in line:
+            assert renders_as_is(line) == ("[[" not in line)
+            assert ("^" not in line and not may_rewrite(line)) == ("[[" not in line)
+    page = f"title:: x\n#tag {mark}\n- {text}"
+    assert links_only(page, page.index("\n- ")) == links_only(f"\n- {text}")
