@@ -622,9 +622,12 @@ class _Run:
         targets_before = dict(self.index.names)
         moved = indexer.update_many({key: self.facts.get(key) for key in self.changed})
         moved |= indexer.update_many(self.settle_contested())
+        kinds = self.work.kinds
+        # (of the keys a note depends on: a first run moves every name)
+        needed = set().union(*(p.deps for p in self.facts.values() if p.note and p.kind in kinds))
         moved = {
             key
-            for key in moved
+            for key in moved & needed
             if not key.startswith("n:")
             or not (
                 # a journal's name links to its daily note by the date rule, never by the index
@@ -634,7 +637,6 @@ class _Run:
         }
         # the pages converted in this run read the index as the pass had it; the others, in
         # earlier runs, the last run's
-        kinds = self.work.kinds
         earlier = {k: p for k, p in self.facts.items() if k not in self.changed and p.kind in kinds}
         again = {
             key
