@@ -197,9 +197,10 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
             return made
     page = parse_page(text)
     name, day = page_name(work, found, page)
-    kind = JOURNAL if day is not None else READWISE if is_readwise_page(page, name) else PAGE
+    looks = day is None and may_look_like_readwise(text)  # (else it is no Readwise page)
+    kind = READWISE if looks and is_readwise_page(page, name) else PAGE if day is None else JOURNAL
     category = doc_id = not_taken = ""
-    if kind == PAGE and may_look_like_readwise(text):
+    if kind == PAGE and looks:
         not_taken = not_taken_reason(page, name) or ""
     doc: Document | None = None
     if kind == READWISE:
@@ -301,7 +302,7 @@ def _plan_new_plain_note(
         page_uuid(doc.page) or "",
         natural_note(work, found.key, READWISE, name, category),
         planned=True,
-        deps=deps_of(*referenced(text), (), "", ()),
+        deps=deps_of(*referenced(text, blocks=False), (), "", ()),  # (the shape has no "((")
         readwise=_prepared(doc, result, work.readwise_folders, name),
     )
 
@@ -311,12 +312,13 @@ _BLOCK_REF_RE = re.compile(r"\(\(([0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-
 _PARENS_RE = re.compile(r"\(\(")  # (a search for it is faster than "((" in text)
 
 
-def referenced(text: str) -> tuple[frozenset[str], frozenset[str]]:
+def referenced(text: str, blocks: bool = True) -> tuple[frozenset[str], frozenset[str]]:
     """The page names (``[[name]]``, ``#[[name]]``) and block uuids (``((uuid))``) a Readwise
     page's text refers to, anywhere: what its note may depend on in the graph index (a
-    superset: code counts too)."""
+    superset: code counts too); ``blocks`` False: the names alone."""
     names = frozenset(_NAME_REF_RE.findall(text)) if "[[" in text else frozenset()
-    return names, frozenset(u.lower() for u in _BLOCK_REF_RE.findall(text))
+    uuids = _BLOCK_REF_RE.findall(text) if blocks else ()
+    return names, frozenset(u.lower() for u in uuids)
 
 
 def prepare_document(
