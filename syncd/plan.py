@@ -223,22 +223,8 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
         natural = natural_note(work, found.key, kind, name, category)
     except ValueError:
         natural = ""  # the engine asks again and reports it
-    plan = PagePlan(
-        task.index,
-        "ok",
-        size,
-        mtime_ns,
-        digest,
-        kind,
-        name,
-        category,
-        doc_id,
-        parsed.aliases,
-        parsed.block_ids,
-        parsed.page_uuid,
-        natural,
-        not_taken=not_taken,
-    )
+    facts = (kind, name, category, doc_id, parsed.aliases, parsed.block_ids, parsed.page_uuid)
+    plan = PagePlan(task.index, "ok", size, mtime_ns, digest, *facts, natural, not_taken=not_taken)
     if kind not in work.kinds:
         return plan
     if doc is not None:
@@ -287,24 +273,13 @@ def _plan_new_plain_note(
     if name.casefold() == "readwise":
         return None  # never a document (is_readwise_page)
     category = doc.category
-    return PagePlan(
-        task.index,
-        "ok",
-        size,
-        mtime_ns,
-        digest,
-        READWISE,
-        name,
-        category,
-        str(doc.id),
-        tuple(page_aliases(doc.page, work.graph)),
-        (),
-        page_uuid(doc.page) or "",
-        natural_note(work, found.key, READWISE, name, category),
-        planned=True,
-        deps=deps_of(*referenced(text, blocks=False), (), "", ()),  # (the shape has no "((")
-        readwise=_prepared(doc, result, work.readwise_folders, name),
-    )
+    aliases, uuid = tuple(page_aliases(doc.page, work.graph)), page_uuid(doc.page) or ""
+    facts = (READWISE, name, category, str(doc.id), aliases, (), uuid)  # (no bullet has an id::)
+    natural = natural_note(work, found.key, READWISE, name, category)
+    deps = deps_of(*referenced(text, blocks=False), (), "", ())  # (the shape has no "((")
+    prepared = _prepared(doc, result, work.readwise_folders, name)
+    rest = (size, mtime_ns, digest, *facts, natural)
+    return PagePlan(task.index, "ok", *rest, planned=True, deps=deps, readwise=prepared)
 
 
 _NAME_REF_RE = re.compile(r"\[\[([^\[\]\n]+?)\]\]")
