@@ -409,7 +409,9 @@ def _plain_new_note(
         number += 1
         if line[:3] == "\t- ":
             head = line[3:]
-            if not sections or not head or head[0] in " \t" or attribute_match(head):
+            if not sections or not head or head[0] in " \t":
+                return None
+            if head[0] in "*_NnTt" and attribute_match(head):  # (ATTRIBUTE_RE's first letters)
                 return None  # (an attribute line there goes with the highlight before it)
             depth = 1
         elif line[:4] == "\t\t- ":
@@ -439,7 +441,7 @@ def _plain_new_note(
                 spot_text = rest
             else:
                 spot_text = normalize(rest)
-            if is_separator(spot_text):
+            if not spot_text[:1].isalnum() and is_separator(spot_text):  # (isalnum: [^\W_])
                 return None  # a location link alone, a ``- -`` group: not a plain highlight
             heads.append(head)
             cleans.append(clean)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from syncd.readwise import ATTRIBUTE_RE
+
 TOKENS = [
     "[[", "]]", "[[page]]", "#[[multi word]]", "[[Feb 12th, 2023]]", "[[old name]]", "#tag",
     "^^", "^^hi^^", "^", "^rw-0123456789ab", " ^rw-0123456789ab", "rw-", "`", "`code [[x]]`",
@@ -53,7 +55,7 @@ LEAD = st.integers(0, 19).flatmap(
     lambda pick: st.sampled_from(
         ["id:: x", "collapsed:: true", "key:: v", "hl-page:: 3", "a::", "a:b::c", "Note:: "]
         if pick == 0
-        else ["W", "é", "Word ", "[[", "^", "#", "(", "`", "*", "-", "\\-", "", " ", "~"]
+        else ["W", "é", "Word ", "[[", "^", "#", "(", "`", "*", "-", "\\-", "", " ", "~", "tags: "]
     )
 )
 HIGHLIGHT = st.builds(lambda lead, text, suffix: lead + text + suffix, LEAD, TEXT, SUFFIX)
@@ -65,7 +67,9 @@ HEADERS = [
 ]
 ATTRIBUTE = st.builds(
     lambda kind, text: kind + text,
-    st.sampled_from(["**Note**: ", "**Tags**: ", "Note: ", "__Tags__: ", "**Notes**:\t"]),
+    st.sampled_from(
+        ["**Note**: ", "**Tags**: ", "Note: ", "__Tags__: ", "**Notes**:\t", "tags: ", "TAG: "]
+    ),
     TEXT,
 )
 # lines outside the usual shape (continuations, deeper children, fences, properties...)
@@ -150,8 +154,8 @@ def plain_pages(draw: st.DrawFn) -> tuple[str, bool]:
         for _ in range(draw(st.integers(0, 6))):
             text = draw(st.one_of(HIGHLIGHT, st.sampled_from(["Same text.", "Same text. "])))
             lines.append("\t- " + text)
-            if not text or text[0] in " \t":
-                in_shape = False
+            if not text or text[0] in " \t" or ATTRIBUTE_RE.match(text):
+                in_shape = False  # (an attribute line there goes with the highlight before it)
             for _ in range(draw(st.integers(0, 2))):
                 lines.append("\t\t- " + draw(ATTRIBUTE))
             if odd and draw(st.integers(0, 4)) == 0:

@@ -82,6 +82,7 @@ def _same_as_general(text: str, name: str = "Page Name") -> bool:
 @example(("- Highlights first synced by x\n\t- a ^rw-0123456789ab\n\t\t- **Note**: ^rw-0\n", True))
 @example(("---\ntitle: F\nauthor: B\n---\n- Highlights first synced by x\n\t- a ([V](u))\n", True))
 @example(("title:: B\n# Notes\nauthor:: A\n- Highlights first synced by x\n\t- a ([V](u))\n", 1))
+@example(("- Highlights first synced by x\n\t- a ([V](u))\n\t- tags: b ([V](v))\n", False))
 def test_create_plain_is_the_general_path(case: tuple[str, bool]) -> None:
     text, in_shape = case
     answered = _same_as_general(text)
