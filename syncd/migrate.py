@@ -623,7 +623,7 @@ class _Run:
         moved = indexer.update_many({key: self.facts.get(key) for key in self.changed})
         moved |= indexer.update_many(self.settle_contested())
         kinds = self.work.kinds
-        # (of the keys a note depends on: a first run moves every name)
+        # only keys some note depends on matter (a first run moves every name: ~0.1 s to check)
         needed = set().union(*(p.deps for p in self.facts.values() if p.note and p.kind in kinds))
         moved = {
             key

@@ -197,7 +197,7 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
             return made
     page = parse_page(text)
     name, day = page_name(work, found, page)
-    looks = day is None and may_look_like_readwise(text)  # (else it is no Readwise page)
+    looks = day is None and may_look_like_readwise(text)  # (False: no Readwise page, for sure)
     kind = READWISE if looks and is_readwise_page(page, name) else PAGE if day is None else JOURNAL
     category = doc_id = not_taken = ""
     if kind == PAGE and looks:
@@ -503,7 +503,8 @@ def _plain_new_note(
                 sha = sha1(cleans[index].encode("utf-8")).hexdigest()
                 kids, as_is = len(body), True
                 for attr, at in attributes[index]:
-                    if ("[[" not in attr) if quiet else "^" not in attr and not may_rewrite(attr):
+                    # (_block_lines: as it is)
+                    if ("[[" not in attr) if quiet else ("^" not in attr and not may_rewrite(attr)):
                         body.append(f"\t\t- {attr}".rstrip())
                     else:
                         as_is = False
