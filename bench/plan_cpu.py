@@ -2,7 +2,7 @@
 """CPU time of the helpers' work alone: every page of a graph planned in one process.
 
     .venv/bin/python bench/plan_cpu.py GRAPH [--include readwise|all] [--rounds 4]
-        [--against DIR ...]
+        [--against DIR ...] [--main]
 
 ``syncd once`` is started on a copy of GRAPH as a user runs it, up to the point where the
 helpers would start; there, instead, the run's own plan context plans every page in the
@@ -17,6 +17,13 @@ printed for each.
 cachegrind's instruction counts are no substitute here: under valgrind OpenSSL's SHA-1 runs
 without the CPU's SHA instructions (about 6,400 instructions a hash of a Note line, where one
 takes 0.37 us here), and it misses what memory costs.
+
+``--main`` times the other part instead: the main process's own work. Every page is planned
+first, in the process and untimed (as the helpers would have), then the run goes on as it does
+with helpers that planned every page ahead: the writer, the state, the index after the pass,
+the exit. The user CPU seconds of that part are the figure (its system time, mostly the file
+system's, moves far more: it is left out). syncd 0.1.0's ``ScanHelpers`` is replaced the same
+way.
 """
 
 from __future__ import annotations
@@ -64,19 +71,68 @@ sys.argv[0] = "syncd"
 runpy.run_module("syncd", run_name="__main__")
 """
 
+# --main: the same places, but every page is planned there untimed (the executor then hands
+# out those plans) and the rest of the run, to its exit, is timed
+_MAIN_HOOK = """
+import atexit, os, resource, runpy, sys
+began = []
+def planned():
+    import gc
+    gc.collect()
+    gc.freeze()  # (the plans made ahead are no garbage: no collection walks them)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    began.append((usage.ru_utime, usage.ru_stime))
+def report():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    user, system = usage.ru_utime - began[0][0], usage.ru_stime - began[0][1]
+    sys.stderr.write(f"MAIN_CPU {user:.3f} (system {system:.3f})\\n")
+    sys.stderr.flush()
+atexit.register(lambda: began and report())
+try:
+    import syncd.parallel as executor
+    from syncd.plan import plan_page
+    def start(self, ctx, tasks, pages, helpers):
+        self.ctx, self._pool = ctx, None
+        self.plans = {task.index: plan_page(ctx, task, merge=True) for task in tasks}
+        planned()
+    def plan(self, task, hinted):
+        made = self.plans.pop(task.index, None) if hasattr(self, "plans") else None
+        return made if made is not None and made.status != "error" else self.inline(task)
+    executor.Planner.__init__ = start
+    executor.Planner.plan = plan
+except ImportError:  # syncd 0.1.0
+    import syncd.prepare as prepare
+    def start(self, count, tasks, groups):
+        self.plans = {}
+        for params, task in tasks:
+            for prepared in prepare.prepare_pages(params, [task]):
+                self.plans[prepared.index] = prepared
+        self.handed_out, self.used = len(self.plans), 0
+        planned()
+    prepare.ScanHelpers.__init__ = start
+    prepare.ScanHelpers.take = lambda self, index: self.plans.pop(index, None)
+    prepare.ScanHelpers.close = lambda self: None
+sys.argv[0] = "syncd"
+runpy.run_module("syncd", run_name="__main__")
+"""
 
-def plan_seconds(package: Path, graph: Path, include: str, work: Path) -> float:
-    """CPU seconds of planning every page of ``graph`` with the syncd package in ``package``."""
+
+def plan_seconds(
+    package: Path, graph: Path, include: str, work: Path, *, main: bool = False
+) -> float:
+    """CPU seconds of planning every page of ``graph`` with the syncd package in ``package``
+    (``main``: the main process's user CPU seconds after that, to its exit)."""
     env = {**syncd_env(package), "SYNCD_HELPERS": "2"}  # (the hook replaces the helpers)
     vault, state = work / "vault", work / "state"
     shutil.rmtree(vault, ignore_errors=True)
     shutil.rmtree(state, ignore_errors=True)
     argv = ["once", str(graph), str(vault), "--state-dir", str(state), "--include", include]
+    hook, mark = (_MAIN_HOOK, "MAIN_CPU ") if main else (_HOOK, "PLAN_CPU ")
     done = subprocess.run(
-        [sys.executable, "-c", _HOOK, *argv], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", hook, *argv], env=env, capture_output=True, text=True, check=False
     )
     for line in done.stderr.splitlines():
-        if line.startswith("PLAN_CPU "):
+        if line.startswith(mark) and (done.returncode == 0 or not main):
             return float(line.split()[1])
     raise SystemExit(f"{package}: no figure (exit {done.returncode}):\n{done.stderr[-2000:]}")
 
@@ -89,6 +145,7 @@ def main() -> None:
     parser.add_argument("--include", choices=("readwise", "all"), default="readwise")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--against", type=Path, action="append", default=[], metavar="DIR")
+    parser.add_argument("--main", action="store_true", help="time the main process's part")
     args = parser.parse_args()
     packages = [REPO, *(path.resolve() for path in args.against)]
     for package in packages:
@@ -99,7 +156,7 @@ def main() -> None:
         shutil.copytree(args.graph, graph)  # (syncd never writes to it; a copy all the same)
         for round_ in range(1, args.rounds + 1):
             for package in packages:
-                seconds = plan_seconds(package, graph, args.include, Path(tmp))
+                seconds = plan_seconds(package, graph, args.include, Path(tmp), main=args.main)
                 best[package] = min(best.get(package, seconds), seconds)
                 print(f"round {round_}: {package}: {seconds:.3f} s", flush=True)
     this = best[REPO]
