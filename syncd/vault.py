@@ -167,18 +167,22 @@ class Vault:
         path whose folders or last component (symlinks followed) lead outside the vault."""
         parts = self._split(rel)
         parent = self._plain_folder(parts[:-1])
-        if parent is None:
-            lexical = self.root.joinpath(*parts)
-            parent = os.path.realpath(lexical.parent)
-            if not self._inside(parent):
-                raise VaultWriteError(
-                    f"refused: folder resolves outside the vault ({parent})", lexical
-                )
-        path = Path(parent, parts[-1])
-        if path.is_symlink():
-            target = os.path.realpath(path)
-            if not self._inside(target) or target == self._root_str:
-                raise VaultWriteError(f"refused: symlink points outside the vault ({target})", path)
+        try:  # (realpath raises where a link is swapped for a folder between lstat and readlink)
+            if parent is None:
+                lexical = self.root.joinpath(*parts)
+                parent = os.path.realpath(lexical.parent)
+                if not self._inside(parent):
+                    raise VaultWriteError(
+                        f"refused: folder resolves outside the vault ({parent})", lexical
+                    )
+            path = Path(parent, parts[-1])
+            if path.is_symlink():
+                target = os.path.realpath(path)
+                if not self._inside(target) or target == self._root_str:
+                    reason = f"refused: symlink points outside the vault ({target})"
+                    raise VaultWriteError(reason, path)
+        except OSError as exc:  # the vault changed under it: refused now, tried again later
+            raise VaultWriteError(f"folder changed: {_reason(exc)}", self.root / rel) from exc
         return path
 
     def _plain_folder(self, parts: list[str]) -> str | None:

@@ -19,6 +19,7 @@ import pytest
 
 import syncd.vault
 from syncd.errors import ConcurrentModification, PageError, VaultWriteError
+from syncd.failures import is_transient
 from syncd.names import sanitize_title, unique_name
 from syncd.vault import FileStamp, Vault, is_temp_file
 
@@ -82,6 +83,26 @@ def test_resolve_refuses(vault: Vault, rel: str, reason: str) -> None:
         vault.resolve(rel)
     assert reason in str(info.value)
     assert info.value.path is not None
+
+
+def test_a_link_swapped_for_a_folder_while_resolved_is_a_transient_refusal(
+    vault: Vault, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``realpath`` saw a symlink (lstat) that was a folder again when it read it (readlink:
+    EINVAL), as when a user swaps a folder and a link under a running sync: the vault refuses
+    the write (a transient failure, tried again), not the page (found by
+    test_reliability_window.py's folder swaps, 1 run in 30 under load)."""
+    (root / "Real").mkdir()
+    (root / "Books").symlink_to(root / "Real", target_is_directory=True)
+
+    def swapped(path: object, *args: object, **kwargs: object) -> str:
+        raise OSError(errno.EINVAL, "Invalid argument", str(path))
+
+    monkeypatch.setattr(os, "readlink", swapped)
+    with pytest.raises(VaultWriteError, match="folder changed: Invalid argument") as info:
+        vault.resolve("Books/x.md")
+    assert info.value.path == root / "Books/x.md"
+    assert is_transient(info.value)
 
 
 def test_symlinked_folder_leading_outside_is_refused(
