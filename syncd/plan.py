@@ -67,13 +67,13 @@ from syncd.pipeline.page import (
     page_place,
 )
 from syncd.readwise import (
-    ATTRIBUTE_RE,
     HEADER_RE,
     Document,
     Item,
     Section,
     _split_location,
     anchor_for,
+    attribute_line,
     category_folder,
     document_from_page,
     highlight_ids,
@@ -400,7 +400,6 @@ def _plain_new_note(
     first_text: dict[str, str] = {}
     repeated: set[str] = set()
     urls: list[str] = []
-    attribute_match = ATTRIBUTE_RE.match
     header_match = HEADER_RE.match
     split = _split_location
     normalize = normalize_text
@@ -409,14 +408,12 @@ def _plain_new_note(
         number += 1
         if line[:3] == "\t- ":
             head = line[3:]
-            if not sections or not head or head[0] in " \t":
-                return None
-            if head[0] in "*_NnTt" and attribute_match(head):  # (ATTRIBUTE_RE's first letters)
+            if not sections or not head or head[0] in " \t" or attribute_line(head):
                 return None  # (an attribute line there goes with the highlight before it)
             depth = 1
         elif line[:4] == "\t\t- ":
             head = line[4:]
-            if not heads or not head or head[0] in " \t" or not attribute_match(head):
+            if not heads or not head or head[0] in " \t" or not attribute_line(head):
                 return None
             depth = 2
         elif line[:2] == "- ":
@@ -441,7 +438,7 @@ def _plain_new_note(
                 spot_text = rest
             else:
                 spot_text = normalize(rest)
-            if not spot_text[:1].isalnum() and is_separator(spot_text):  # (isalnum: [^\W_])
+            if is_separator(spot_text):
                 return None  # a location link alone, a ``- -`` group: not a plain highlight
             heads.append(head)
             cleans.append(clean)

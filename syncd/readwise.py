@@ -358,7 +358,13 @@ def _split_block(block: Block) -> tuple[str | None, str | None, str]:
 
 
 def is_attribute(block: Block) -> bool:
-    return not block.children and ATTRIBUTE_RE.match(block.first_line) is not None
+    return not block.children and attribute_line(block.first_line)
+
+
+def attribute_line(text: str) -> bool:
+    """A ``**Note**:``/``**Tags**:`` line (``ATTRIBUTE_RE``, which only a first *, _, N or T
+    can start: a faster first test)."""
+    return text[:1] in "*_NnTt" and ATTRIBUTE_RE.match(text) is not None
 
 
 def document_names(page: Page, page_name: str) -> tuple[str, str, str, str]:
@@ -458,7 +464,7 @@ _WORD_RE = re.compile(r"[^\W_]")  # a letter or a digit
 
 def is_separator(text: str) -> bool:
     """``-``, ``---``, ``*``, an empty bullet: no letter or digit, a group and not a highlight."""
-    return _WORD_RE.search(text) is None
+    return not text[:1].isalnum() and _WORD_RE.search(text) is None  # (isalnum: [^\W_])
 
 
 def _is_property_block(block: Block) -> bool:
