@@ -623,11 +623,11 @@ class _Run:
         moved = indexer.update_many({key: self.facts.get(key) for key in self.changed})
         moved |= indexer.update_many(self.settle_contested())
         kinds = self.work.kinds
-        # only keys some note depends on matter (a first run moves every name: ~0.1 s to check)
-        needed = set().union(*(p.deps for p in self.facts.values() if p.note and p.kind in kinds))
+        if len(moved) > len(self.facts) // 10:  # (a first run moves all: keep what notes need)
+            moved &= set().union(*(p.deps for p in self.facts.values() if p.kind in kinds))
         moved = {
             key
-            for key in moved & needed
+            for key in moved
             if not key.startswith("n:")
             or not (
                 # a journal's name links to its daily note by the date rule, never by the index
