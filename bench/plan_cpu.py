@@ -117,7 +117,7 @@ runpy.run_module("syncd", run_name="__main__")
 """
 
 
-def plan_seconds(
+def cpu_seconds(
     package: Path, graph: Path, include: str, work: Path, *, main: bool = False
 ) -> float:
     """CPU seconds of planning every page of ``graph`` with the syncd package in ``package``
@@ -156,7 +156,7 @@ def main() -> None:
         shutil.copytree(args.graph, graph)  # (syncd never writes to it; a copy all the same)
         for round_ in range(1, args.rounds + 1):
             for package in packages:
-                seconds = plan_seconds(package, graph, args.include, Path(tmp), main=args.main)
+                seconds = cpu_seconds(package, graph, args.include, Path(tmp), main=args.main)
                 best[package] = min(best.get(package, seconds), seconds)
                 print(f"round {round_}: {package}: {seconds:.3f} s", flush=True)
     this = best[REPO]

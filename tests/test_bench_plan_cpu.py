@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.plan_cpu import REPO, plan_seconds
+from bench.plan_cpu import REPO, cpu_seconds
 from bench.run import GEN_GRAPH
 
 EXAMPLE_GRAPH = REPO / "examples" / "graph"
 
 
 def test_every_page_is_planned_and_nothing_is_written(tmp_path: Path) -> None:
-    seconds = plan_seconds(REPO, EXAMPLE_GRAPH, "readwise", tmp_path)
+    seconds = cpu_seconds(REPO, EXAMPLE_GRAPH, "readwise", tmp_path)
     assert seconds > 0
     # the hook replaces the executor: the run ends there, before the writer made a note
     assert not (tmp_path / "vault").exists() or not any((tmp_path / "vault").rglob("*.md"))
@@ -26,7 +26,7 @@ def test_a_version_without_the_executor_is_refused_with_its_output(tmp_path: Pat
     """A package that is no syncd at all gives no figure: the script stops and says why."""
     (tmp_path / "pkg" / "syncd").mkdir(parents=True)
     with pytest.raises(SystemExit, match="no figure"):
-        plan_seconds(tmp_path / "pkg", EXAMPLE_GRAPH, "readwise", tmp_path)
+        cpu_seconds(tmp_path / "pkg", EXAMPLE_GRAPH, "readwise", tmp_path)
 
 
 def test_main_part_runs_to_the_end_on_plans_made_first(tmp_path: Path) -> None:
@@ -35,7 +35,7 @@ def test_main_part_runs_to_the_end_on_plans_made_first(tmp_path: Path) -> None:
     graph = tmp_path / "graph"
     gen = [sys.executable, str(GEN_GRAPH), str(graph), "--pages", "150"]
     subprocess.run(gen, check=True, capture_output=True)
-    seconds = plan_seconds(REPO, graph, "readwise", tmp_path, main=True)
+    seconds = cpu_seconds(REPO, graph, "readwise", tmp_path, main=True)
     assert seconds > 0
     plain = tmp_path / "plain"
     plain.mkdir()
