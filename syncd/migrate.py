@@ -848,7 +848,7 @@ class _Run:
             note = self.writer.find_readwise_note(self.m.vault_name, plan.doc_id) or note
         # a page of a kind this source makes no note of has the note it would have with
         # include: all, for the index only: links to it read as they would there
-        return _facts(plan, note if plan.planned else plan.natural)
+        return with_note(plan, note if plan.planned else plan.natural)
 
     def write_readwise(
         self, key: str, task: PlanTask, plan: PagePlan, facts: GraphPage, planner: Planner
@@ -1226,7 +1226,7 @@ class _Run:
             self.facts[key] = replace(facts, note=note)
             self.m.stage_page(key, self.facts[key])
             return
-        facts = self.facts[key] = _facts(plan, facts.note)
+        facts = self.facts[key] = with_note(plan, facts.note)
         self.page_done(key, facts, plan)
 
 
@@ -1242,22 +1242,6 @@ def same_link(old: str | None, new: str | None, key: str) -> bool:
         return target
 
     return shown(old) == shown(new)
-
-
-def _facts(plan: PagePlan, note: str) -> GraphPage:
-    """A page's facts from its plan, with the note path ``note``."""
-    return GraphPage(
-        size=plan.size,
-        mtime_ns=plan.mtime_ns,
-        sha256=plan.sha256,
-        kind=plan.kind,
-        name=plan.name,
-        note=note,
-        aliases=plan.aliases,
-        block_ids=plan.block_ids,
-        deps=plan.deps,
-        page_uuid=plan.page_uuid,
-    )
 
 
 def _record(facts: GraphPage) -> SourceRecord:
@@ -1283,18 +1267,8 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return st.st_size, st.st_mtime_ns
 
 
-def with_note(page: GraphPage, note: str) -> GraphPage:
-    """``dataclasses.replace(page, note=note)`` at a third of its cost (every new page gets
-    its note path in the writer's process)."""
-    return GraphPage(
-        page.size,
-        page.mtime_ns,
-        page.sha256,
-        page.kind,
-        page.name,
-        note,
-        page.aliases,
-        page.block_ids,
-        page.deps,
-        page.page_uuid,
-    )
+def with_note(page: GraphPage | PagePlan, note: str) -> GraphPage:
+    """The facts of ``page`` (a page's facts, or its plan) with the note path ``note``: for
+    facts, ``dataclasses.replace(page, note=note)`` at a quarter of its cost."""
+    p, head = page, (page.size, page.mtime_ns, page.sha256, page.kind, page.name)
+    return GraphPage(*head, note, p.aliases, p.block_ids, p.deps, p.page_uuid)
