@@ -11,6 +11,7 @@ vault-relative POSIX text.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -19,6 +20,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -28,12 +30,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, get_args
 
+import zstandard
+
 from syncd.errors import SyncdError
 from syncd.readwise import canonical_document_id
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: highlights packed per document (highlight_sets)
+SCHEMA_VERSION = 3  # 2: highlights packed per document (highlight_sets); 3: zstd, not zlib
 _IN_LIMIT = 500  # values in one "IN (...)" of a query (SQLite allows at least 999)
 MEMORY = ":memory:"
 
@@ -834,23 +838,31 @@ def _unescape_document_ids(conn: sqlite3.Connection) -> None:
 
 
 def pack_highlights(mapping: Mapping[str, str]) -> bytes:
-    """A document's highlights (id -> text hash) as stored: their JSON, zlib level 1 (hex
-    hashes compress about as well as at 6, in a third of the time)."""
+    """A document's highlights (id -> text hash) as stored: their JSON, zstd level 1 (three
+    times zlib's speed at level 1, and smaller; schema 2 stores hold zlib: still read)."""
     text = _PACKED_JSON(mapping if type(mapping) is dict else dict(mapping))
-    return zlib.compress(text.encode("utf-8"), 1)
+    return _zstd(threading.get_ident())[0].compress(text.encode("utf-8"))
 
 
 def unpack_highlights(data: bytes) -> dict[str, str]:
     """The mapping ``pack_highlights`` packed (in its order); ValueError when it is not one."""
     try:
-        value = json.loads(zlib.decompress(data))
-    except (zlib.error, UnicodeDecodeError, TypeError) as exc:
+        zstd = data[:4] == b"\x28\xb5\x2f\xfd"  # a zstd frame's magic number, else zlib's
+        value = json.loads(
+            _zstd(threading.get_ident())[1].decompress(data) if zstd else zlib.decompress(data)
+        )
+    except (zlib.error, zstandard.ZstdError, UnicodeDecodeError, TypeError) as exc:
         raise ValueError(str(exc)) from exc
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
         raise ValueError("not a mapping of text to text")
     return value
+
+
+@functools.cache  # a thread's zstd contexts, made once (they cost more than a use)
+def _zstd(_thread: int) -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
+    return zstandard.ZstdCompressor(level=1), zstandard.ZstdDecompressor()
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -506,7 +507,7 @@ def test_a_schema_1_store_has_its_highlights_packed_on_open(db_path: Path) -> No
         assert store.seen_highlights(V, "doc") == {"url:a": "sa", "b": "sb"}
         assert store.seen_highlights(V, "other") == {"c": "sc"}
         assert store.seen_highlights("elsewhere", "doc") == {"d": "sd"}
-        assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "2"
+        assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "3"
     conn = sqlite3.connect(db_path)
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     conn.close()
@@ -543,10 +544,10 @@ def test_unreadable_packed_highlights_are_an_error_naming_the_document(
 
 @settings(max_examples=60, deadline=None)
 @given(st.dictionaries(st.text(max_size=80), st.text(max_size=45), max_size=300))
-def test_packed_highlights_are_zlib_json_in_their_order(mapping: dict[str, str]) -> None:
+def test_packed_highlights_are_zstd_json_in_their_order(mapping: dict[str, str]) -> None:
     packed = pack_highlights(mapping)
-    # what every earlier release wrote and reads: plain zlib.decompress of the JSON
-    assert json.loads(zlib.decompress(packed)) == mapping
+    # one zstd frame of the compact JSON (schema 3; a schema 2 store's zlib is still read)
+    assert json.loads(zstandard.ZstdDecompressor().decompress(packed)) == mapping
     assert list(unpack_highlights(packed)) == list(mapping)
     assert unpack_highlights(packed) == mapping
 
@@ -561,3 +562,10 @@ def test_highlights_packed_by_zlib_defaults_still_read(store: StateStore, db_pat
     conn.commit()
     conn.close()
     assert store.seen_highlights(V, "doc") == mapping
+    # a schema 2 store's zlib set grows into a zstd one, nothing lost
+    store.add_highlights_many(V, {"doc": {"url:new": "c" * 40}})
+    assert store.seen_highlights(V, "doc") == {**mapping, "url:new": "c" * 40}
+    conn = sqlite3.connect(db_path)
+    (data,) = conn.execute("SELECT data FROM highlight_sets").fetchone()
+    conn.close()
+    assert data[:4] == b"\x28\xb5\x2f\xfd"  # zstd's magic number
