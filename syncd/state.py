@@ -30,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, get_args
 
+import orjson
 import zstandard
 
 from syncd.errors import SyncdError
@@ -174,9 +175,8 @@ def _json_list(items: tuple[str, ...]) -> str:
     return _JSON_TEXT(items) if items else "[]"
 
 
-# json.dumps with an option makes an encoder per call: these are made once
+# json.dumps with an option makes an encoder per call: this one is made once
 _JSON_TEXT = json.JSONEncoder(ensure_ascii=False).encode
-_PACKED_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass(slots=True, unsafe_hash=True)
@@ -838,17 +838,18 @@ def _unescape_document_ids(conn: sqlite3.Connection) -> None:
 
 
 def pack_highlights(mapping: Mapping[str, str]) -> bytes:
-    """A document's highlights (id -> text hash) as stored: their JSON, zstd level 1 (three
-    times zlib's speed at level 1, and smaller; schema 2 stores hold zlib: still read)."""
-    text = _PACKED_JSON(mapping if type(mapping) is dict else dict(mapping))
-    return _zstd(threading.get_ident())[0].compress(text.encode("utf-8"))
+    """A document's highlights (id -> text hash) as stored: their compact JSON (orjson: a third
+    of the json module's time), zstd level 1 (three times zlib's speed at level 1, and smaller;
+    schema 2 stores hold zlib: still read)."""
+    text = orjson.dumps(mapping if type(mapping) is dict else dict(mapping))
+    return _zstd(threading.get_ident())[0].compress(text)
 
 
 def unpack_highlights(data: bytes) -> dict[str, str]:
     """The mapping ``pack_highlights`` packed (in its order); ValueError when it is not one."""
     try:
         zstd = data[:4] == b"\x28\xb5\x2f\xfd"  # a zstd frame's magic number, else zlib's
-        value = json.loads(
+        value = orjson.loads(
             _zstd(threading.get_ident())[1].decompress(data) if zstd else zlib.decompress(data)
         )
     except (zlib.error, zstandard.ZstdError, UnicodeDecodeError, TypeError) as exc:
