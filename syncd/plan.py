@@ -60,7 +60,6 @@ from syncd.pagefile import read_page
 from syncd.pipeline.page import (
     FoundFile,
     PageWork,
-    ParsedPage,
     Sent,
     natural_note,
     page_name,
@@ -211,19 +210,13 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
         doc = document_from_page(page, page_name_from_file(found.stem, work.graph.file_name_format))
         category = doc.category
         doc_id = str(doc.id)
-    parsed = ParsedPage(
-        text=text,
-        page=page,
-        kind=kind,
-        aliases=tuple(page_aliases(page, work.graph)),
-        block_ids=tuple(dict.fromkeys(b.lower() for b in page_block_ids(page, text))),
-        page_uuid=page_uuid(page) or "",
-    )
+    aliases = tuple(page_aliases(page, work.graph))
+    block_ids = tuple(dict.fromkeys(b.lower() for b in page_block_ids(page, text)))
     try:
         natural = natural_note(work, found.key, kind, name, category)
     except ValueError:
         natural = ""  # the engine asks again and reports it
-    facts = (kind, name, category, doc_id, parsed.aliases, parsed.block_ids, parsed.page_uuid)
+    facts = (kind, name, category, doc_id, aliases, block_ids, page_uuid(page) or "")
     plan = PagePlan(task.index, "ok", size, mtime_ns, digest, *facts, natural, not_taken=not_taken)
     if kind not in work.kinds:
         return plan
@@ -236,15 +229,13 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
         )
         return replace(plan, planned=True, readwise=prepared, deps=deps)
     rules = ConvertContext(work.graph, ctx.index, ctx.options, ctx.inline, name)
-    converted = convert_page(parsed.page, rules, parsed.text)
+    converted = convert_page(page, rules, text)
     note_text = render_note(converted)
     return replace(
         plan,
         planned=True,
         text=note_text,
-        deps=deps_of(
-            converted.references, converted.block_refs, converted.assets, name, parsed.aliases
-        ),
+        deps=deps_of(converted.references, converted.block_refs, converted.assets, name, aliases),
         unsupported=converted.unsupported,
         dropped=converted.dropped,
     )

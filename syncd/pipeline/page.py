@@ -138,18 +138,6 @@ def natural_note(work: PageWork, key: str, kind: str, name: str, category: str) 
     return page_note_path(name, work.into)
 
 
-@dataclass(slots=True, unsafe_hash=True)
-class ParsedPage:
-    """A page read and parsed, with its facts from the parse."""
-
-    text: str
-    page: Page
-    kind: str
-    aliases: tuple[str, ...]
-    block_ids: tuple[str, ...]
-    page_uuid: str
-
-
 def split_note(note: str) -> tuple[str, str]:
     """(folder, stem): ``PurePosixPath(note)``'s parent ("" for none) and stem."""
     if plain_path(note):
