@@ -36,7 +36,7 @@ from syncd.convert.report import Unsupported
 from syncd.errors import SyncdError
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.model import Block, Page
-from syncd.logseq.parser import BULLET_RE, HEADING_START_RE, page_properties, parse_page
+from syncd.logseq.parser import BULLET_RE, HEADING_START_RE, page_head, page_properties, parse_page
 from syncd.merge import (
     KIDS_PREFIX,
     MergeResult,
@@ -194,9 +194,12 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
         made = _plan_new_plain_note(ctx, task, text, size, mtime_ns, digest)
         if made is not None:
             return made
-    page = parse_page(text)
-    name, day = page_name(work, found, page)
     looks = day is None and may_look_like_readwise(text)  # (False: no Readwise page, for sure)
+    # a page of a kind the source makes no note of: its facts alone, without its blocks where
+    # none has a property (page_head)
+    bare = not looks and (PAGE if day is None else JOURNAL) not in work.kinds
+    page = (page_head(text) if bare else None) or parse_page(text)
+    name, day = page_name(work, found, page)
     kind = READWISE if looks and is_readwise_page(page, name) else PAGE if day is None else JOURNAL
     category = doc_id = not_taken = ""
     if kind == PAGE and looks:

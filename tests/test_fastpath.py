@@ -22,6 +22,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from syncd.convert.inline import contains
+from syncd.convert.page import page_block_ids
 from syncd.logseq.model import Block, Page
 from syncd.logseq.parser import (
     BULLET_RE,
@@ -31,6 +32,7 @@ from syncd.logseq.parser import (
     _strip_continuation,
     block_properties,
     opaque_spans,
+    page_head,
     parse_page,
 )
 from syncd.merge import _unindent
@@ -209,6 +211,49 @@ def test_parser_builds_the_tree_the_two_pass_parser_built(lines: list[str], end:
     text = "\n".join(lines) + ("\n" if end else "")
     assert parse_page(text) == reference_parse_page(text)
     assert repr(parse_page(text)) == repr(reference_parse_page(text))
+
+
+# what may stand before the first bullet: page properties (a page id, aliases, a title), a
+# YAML front matter, text, a heading, a drawer id, fences
+HEAD_LINE = st.sampled_from(
+    ["title:: T", "alias:: a, [[b c]]", "id:: 6543a1b2-0000-4000-8000-000000000000", "---",
+     "title: Y", "tags: x", "", "some text", "# h", "## h2", ":id: 6543a1b2", ":ID: x", "```",
+     "key::", "  indented:: v", "#+title: o"]
+)  # fmt: skip
+
+
+@settings(derandomize=True, deadline=None, max_examples=1500)
+@given(st.lists(HEAD_LINE, max_size=6), st.lists(OUTLINE_LINE, max_size=12), st.booleans())
+@example(["alias:: a", "tags:: t", ""], ["- a [[link]]", "\t- child", "## h", "- b"], True)
+@example(["---", "title: Y", "---"], ["- a"], False)
+@example(["title:: T", "```"], ["- in code", "```", "- b"], True)  # (the bullet is code)
+@example(["title:: T", "#+BEGIN_SRC"], ["- in code", "#+END_SRC", "- b"], True)
+def test_page_head_is_the_parse_without_blocks(
+    head: list[str], outline: list[str], end: bool
+) -> None:
+    """plan_page reads a page of a kind the source makes no note of through page_head where
+    it can: its page properties and preamble as parse_page gives them, and no block id."""
+    text = "\n".join(head + outline) + ("\n" if end else "")
+    found = page_head(text)
+    if found is None:
+        return
+    page = parse_page(text)
+    assert (found.properties, found.preamble, found.front_matter) == (
+        page.properties,
+        page.preamble,
+        page.front_matter,
+    )
+    assert not page.properties_in_first_block and page_block_ids(page, text) == ()
+
+
+def test_page_head_reads_a_plain_page_and_refuses_one_with_block_properties() -> None:
+    plain = "alias:: Other\ntitle:: Named\n\n- a [[link]] #tag\n\t- child\n"
+    found = page_head(plain)
+    assert found is not None and found.property_value("title") == "Named"
+    assert [p.key for p in found.properties] == ["alias", "title"]
+    assert page_head(plain + "- b\n  id:: 6543a1b2-0000-4000-8000-000000000000\n") is None
+    assert page_head(plain + "- b\n  :PROPERTIES:\n  :id: x\n  :END:\n") is None
+    assert page_head("- title:: in a first block\n- a\n") is None  # (page properties there)
 
 
 def reference_render_own(item: Item, depth: int) -> tuple[list[str], str]:
