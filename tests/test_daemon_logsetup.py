@@ -7,8 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from syncd.daemon.logsetup import configure_logging, stderr_is_journal, syslog_priority
+from syncd.daemon.logsetup import (
+    StampFormatter,
+    configure_logging,
+    stderr_is_journal,
+    syslog_priority,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -63,6 +70,18 @@ def test_terminal_lines_have_timestamps(tmp_path: Path, monkeypatch: pytest.Monk
     date, clock, level, name, message = line.split(" ", 4)
     assert len(date) == 10 and date[4] == "-" and len(clock) == 8 and clock[2] == ":"
     assert (level, name, message) == ("DEBUG", "syncd.test:", "detail")
+
+
+@given(st.lists(st.floats(min_value=0, max_value=4e9), max_size=20))
+def test_a_timestamp_made_once_a_second_is_the_formatters(times: list[float]) -> None:
+    """StampFormatter keeps the stamp of the last second: records in any order, several in
+    one second, give logging.Formatter's own stamps."""
+    cached = StampFormatter(None, "%Y-%m-%d %H:%M:%S")
+    plain = logging.Formatter(None, "%Y-%m-%d %H:%M:%S")
+    for when in [*times, *times[:3]]:
+        record = logging.LogRecord("syncd", logging.INFO, "", 0, "m", None, None)
+        record.created = when
+        assert cached.formatTime(record, cached.datefmt) == plain.formatTime(record, plain.datefmt)
 
 
 def test_journal_detection(tmp_path: Path) -> None:
