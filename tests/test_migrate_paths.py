@@ -53,5 +53,6 @@ def test_with_note_is_replace() -> None:
 
 
 @given(st.lists(st.text(max_size=5), max_size=3))
-def test_json_list_is_json_dumps(items: list[str]) -> None:
-    assert _json_list(tuple(items)) == json.dumps(tuple(items), ensure_ascii=False)
+def test_json_list_is_compact_json_dumps(items: list[str]) -> None:
+    expected = json.dumps(tuple(items), ensure_ascii=False, separators=(",", ":"))
+    assert _json_list(tuple(items)) == expected
