@@ -458,15 +458,8 @@ class Writer:
             if not result.changed or (deleted and not result.added):
                 break
             try:
-                self._write_counted(
-                    vault,
-                    note,
-                    result.text,
-                    len(result.added),
-                    len(result.updated),
-                    current,
-                    report,
-                )
+                counts = len(result.added), len(result.updated)
+                self._write_counted(vault, note, result.text, *counts, current, report)
                 written = True
                 break
             except ConcurrentModification:
