@@ -532,6 +532,7 @@ class _Run:
         self.ctx = InlineContext(migration.title_formats, migration.vault_layout.daily_format)
         self.recorded: set[str] | None = None  # pages with a record in the sources table
         self.counted: set[str] = set()  # plain pages and journals counted in the report
+        self.deferred: set[str] = set()  # pages converted after the pass only (one_pass)
         self.work = PageWork(
             graph=migration.graph,
             journal_title=migration.journal_title,
@@ -621,7 +622,8 @@ class _Run:
         self.one_pass(sorted(candidates))
         targets_before = dict(self.index.names)
         moved = indexer.update_many({key: self.facts.get(key) for key in self.changed})
-        moved |= indexer.update_many(self.settle_contested())
+        settled = self.settle_contested()
+        moved |= indexer.update_many(settled)
         kinds = self.work.kinds
         if len(moved) > len(self.facts) // 10:  # (a first run moves all: keep what notes need)
             moved &= set().union(*(p.deps for p in self.facts.values() if p.kind in kinds))
@@ -646,6 +648,7 @@ class _Run:
             and page.kind in kinds
             and not moved.isdisjoint(page.deps)
         } | dependents(earlier, moved | moved_before)
+        again |= self.deferred - settled.keys()  # (a first run's plain pages: one_pass)
         self.convert_again(sorted(again - set(self.collisions)))
         m.stage_meta(settings)
 
@@ -729,8 +732,11 @@ class _Run:
 
     # -- the pass ----------------------------------------------------------------------------
     def one_pass(self, keys: list[str]) -> None:
-        """Plan and write every page of ``keys`` (changed since the last run), in order."""
+        """Plan and write every page of ``keys`` (changed since the last run), in order; in a
+        first run plain pages and journals are written after it, with the whole index."""
         ctx = self.plan_context()
+        if not self.old_facts and self.work.kinds != {READWISE}:
+            ctx = replace(ctx, work=replace(self.work, kinds=self.work.kinds & {READWISE}))
         tasks = (self.task(n, key, hint=True) for n, key in enumerate(keys))
         workers = 0 if self.writer.dry_run else self.m.workers
         planner = Planner(ctx, tasks, len(keys), workers)
@@ -827,7 +833,7 @@ class _Run:
         if plan.not_taken:
             self.report.not_readwise.append((key, plan.not_taken))
             log.info("not a Readwise document: %s: %s", key, plan.not_taken)
-        if not plan.planned:
+        if not plan.planned and plan.kind not in self.work.kinds:
             self.m.stage_page(key, facts)  # a page of a kind this source makes no note of
             return
         if not facts.note:
@@ -835,6 +841,9 @@ class _Run:
             facts = self.facts[key]
             if not facts.note or key in self.contested:
                 return  # a collision (reported), or settled after the pass
+        if not plan.planned:
+            self.deferred.add(key)  # its note after the pass (one_pass)
+            return
         if plan.kind == READWISE:
             self.write_readwise(key, task, plan, facts, planner)
         else:
@@ -848,7 +857,7 @@ class _Run:
             note = self.writer.find_readwise_note(self.m.vault_name, plan.doc_id) or note
         # a page of a kind this source makes no note of has the note it would have with
         # include: all, for the index only: links to it read as they would there
-        return with_note(plan, note if plan.planned else plan.natural)
+        return with_note(plan, note if plan.kind in self.work.kinds else plan.natural)
 
     def write_readwise(
         self, key: str, task: PlanTask, plan: PagePlan, facts: GraphPage, planner: Planner
@@ -1208,9 +1217,7 @@ class _Run:
 
     def convert_one_again(self, planner: Planner, task: PlanTask) -> None:
         key, ctx = task.found.key, planner.ctx
-        facts = self.facts.get(key)
-        if facts is None or not facts.note:
-            return
+        facts = self.facts[key]  # (with a note: again_task)
         # a Readwise page is merged again by the writer (its document, not a helper's merge)
         readwise = facts.kind == READWISE
         plan = planner.inline(task) if readwise else planner.plan(task, lambda: task)

@@ -33,6 +33,7 @@ from syncd.pipeline.page import (
 )
 from syncd.state import StateStore
 from syncd.sync import SyncEngine
+from syncd.vault import Vault
 from syncd.writer import MigrationReport, RunReport
 from tests.conftest import DATA
 
@@ -442,6 +443,30 @@ def test_report_lists_what_has_no_obsidian_equivalent(g: Graph) -> None:
     lines = report.migration.lines()
     assert lines[0].startswith("migration: 8 pages, 2 journals, 2 Readwise pages")
     assert any(line.startswith("  Syntax Tour: ") and "query" in line for line in lines)
+
+
+def test_a_first_run_converts_each_page_once_with_the_whole_index(
+    g: Graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Row R1 in a first run: a block ref to a block on a page later in the pass links to it,
+    and is not reported as unknown; no plain page's or journal's note is written twice (its
+    links are known before it is converted)."""
+    uuid = "6543a1b2-0000-4000-8000-00000000c0de"
+    g.page("Aardvark.md").write_text(f"- see (({uuid}))\n", "utf-8")
+    g.page("Zebra.md").write_text(f"- the block\n  id:: {uuid}\n", "utf-8")
+    writes: list[str] = []
+    original = Vault.write_atomic
+
+    def counted(self: Vault, rel: str, *args: Any, **kwargs: Any) -> Any:
+        writes.append(rel)
+        return original(self, rel, *args, **kwargs)
+
+    monkeypatch.setattr(Vault, "write_atomic", counted)
+    report = g.run()
+    assert f"[[Zebra#^{uuid}]]" in g.note("Aardvark.md")
+    assert [p for p, _ in report.migration.unsupported if p in ("Aardvark", "Zebra")] == []
+    pages = [rel for rel in writes if "(highlights)" not in rel]  # (Readwise: the pass's)
+    assert sorted(pages) == sorted(set(pages)) and "Aardvark.md" in pages
 
 
 def test_cli_prints_the_report(g: Graph, capsys: pytest.CaptureFixture[str]) -> None:
