@@ -36,7 +36,7 @@ from syncd.convert.report import Unsupported
 from syncd.errors import SyncdError
 from syncd.logseq.filenames import journal_date_from_file, page_name_from_file
 from syncd.logseq.model import Block, Page
-from syncd.logseq.parser import BULLET_RE, HEADING_START_RE, page_head, page_properties, parse_page
+from syncd.logseq.parser import BULLET_RE, page_head, page_properties, parse_page, preamble_end
 from syncd.merge import (
     KIDS_PREFIX,
     MergeResult,
@@ -195,8 +195,7 @@ def plan_page(ctx: PlanContext, task: PlanTask, *, merge: bool) -> PagePlan:
         if made is not None:
             return made
     looks = day is None and may_look_like_readwise(text)  # (False: no Readwise page, for sure)
-    # a page of a kind the source makes no note of: its facts alone, without its blocks where
-    # none has a property (page_head)
+    # a page of a kind the source makes no note of: its facts alone (page_head where it can)
     bare = not looks and (PAGE if day is None else JOURNAL) not in work.kinds
     page = (page_head(text) if bare else None) or parse_page(text)
     name, day = page_name(work, found, page)
@@ -373,13 +372,10 @@ def _plain_new_note(
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    bullet = BULLET_RE.match
-    start = 0
-    while start < len(lines) and bullet(lines[start]) is None:
-        if lines[start][:1] == "#" and HEADING_START_RE.match(lines[start]):
-            return None  # an unbulleted heading starts a block (parse_page): no preamble
-        start += 1
-    quiet = links_only(text, sum(map(len, lines[:start])) + start)  # (the bullets' text)
+    start, at = preamble_end(lines)
+    if start < len(lines) and BULLET_RE.match(lines[start]) is None:
+        return None  # an unbulleted heading starts a block (parse_page): no preamble
+    quiet = links_only(text, at)  # (the bullets' text)
     # One pass over the bullets: the shape, and document_from_page's first pass (every
     # block's location, in walk order: header, highlight, its attributes, next highlight).
     # sections: (header text, line number, index of its first highlight in ``heads``);

@@ -226,24 +226,28 @@ def parse_page(text: str) -> Page:
 
 def page_head(text: str) -> Page | None:
     """``parse_page(text)`` without its blocks, for a page none of whose blocks can hold a
-    property or a block id (no ``::`` nor ``:id:`` from the first bullet or heading on, and
-    no code or ``#+`` block before it): its page properties and preamble are then what
-    ``parse_page`` gives. None for any other page. Equivalence test: tests/test_fastpath.py."""
+    property or a block id (no ``::`` nor ``:id:`` in them, no code before them); None for any
+    other page. Equivalence test: tests/test_fastpath.py."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    start, at, bullet = 0, 0, BULLET_RE.match
-    for line in lines:
-        if bullet(line) is not None or (line[:1] == "#" and HEADING_START_RE.match(line)):
-            break
-        start, at = start + 1, at + len(line) + 1
+    start, at = preamble_end(lines)
     before, rest = text[:at], text[at:]
-    if "```" in before or "~~~" in before or "#+" in before:
-        return None  # (a code block there may hold what looks like the first bullet)
-    if "::" in rest or ":id:" in rest.lower():
-        return None
+    if "::" in rest or ":id:" in rest.lower() or any(m in before for m in ("```", "~~~", "#+")):
+        return None  # (a code block before the first bullet may hide one)
     front, properties = page_properties(lines[:start])
     return Page(properties, tuple(lines[:start]), (), front_matter=front)
+
+
+def preamble_end(lines: Sequence[str]) -> tuple[int, int]:
+    """(lines, characters with their line ends) of a page's ``lines`` before its first block:
+    a bullet, or an unbulleted heading (``parse_page``'s rule, where no code block is open)."""
+    at, bullet = 0, BULLET_RE.match
+    for index, line in enumerate(lines):
+        if bullet(line) is not None or (line[:1] == "#" and HEADING_START_RE.match(line)):
+            return index, at
+        at += len(line) + 1
+    return len(lines), at
 
 
 def page_properties(preamble: Sequence[str]) -> tuple[int, tuple[Property, ...]]:
