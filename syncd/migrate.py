@@ -1185,8 +1185,8 @@ class _Run:
 
     # -- after the pass ----------------------------------------------------------------------
     def convert_again(self, keys: list[str]) -> None:
-        """Convert plain pages and journals again with the final index: their notes depend
-        on a name, alias, block or asset whose target moved."""
+        """Convert pages with the final index: a first run's plain pages and journals, and
+        notes that depend on a name, alias, block or asset whose target moved."""
         self.listings.clear()
         self.listings_frozen = False
         tasks = [self.again_task(number, key) for number, key in enumerate(keys)]
